@@ -1,1 +1,153 @@
-//! (in progress)
+//! Records of what was sent and what came back: warnings, deliveries, acknowledgements, posture
+//! reports, outcomes, and the human timeline.
+
+use crate::audience::{AudienceKind, ChannelSpec};
+use crate::ids::{AudienceId, ThreatId, WarningId};
+use crate::lifecycle::WarningState;
+use crate::marking::TlpLevel;
+use crate::time::{ThreatWindow, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// How precisely a warning lets the recipient act, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Specificity {
+    AreaOnly,
+    CategoryAndArea,
+    NamedTarget,
+}
+
+/// One composed warning for one (threat, audience); updates and cancels are new versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub id: WarningId,
+    pub threat_id: ThreatId,
+    pub audience_id: AudienceId,
+    pub audience_kind: AudienceKind,
+    pub version: u32,
+    #[serde(default)]
+    pub supersedes: Option<WarningId>,
+    pub tlp: TlpLevel,
+    /// The banner marking of the released text, e.g. `SECRET//REL TO USA, RUS` or `UNCLASSIFIED`.
+    pub banner: String,
+    pub specificity: Specificity,
+    pub headline: String,
+    pub text: String,
+    pub measures: Vec<String>,
+    /// When the warning's advice applies (the public: 48 hours; others: the threat window).
+    pub valid: ThreatWindow,
+    pub state: WarningState,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Failed this attempt; will be retried at `next_attempt_at`.
+    Retrying,
+    /// Gave up after the configured number of attempts; analysts must act.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => DeliveryStatus::Pending,
+            "delivered" => DeliveryStatus::Delivered,
+            "retrying" => DeliveryStatus::Retrying,
+            "dead" => DeliveryStatus::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// One (warning, recipient, channel) send, written in the same transaction as the warning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub warning_id: WarningId,
+    pub audience_id: AudienceId,
+    pub channel: ChannelSpec,
+    /// Stable per (warning, audience, channel): receivers drop duplicates by it.
+    pub idempotency_key: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub delivered_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    pub warning_id: WarningId,
+    pub at: Timestamp,
+    pub by: String,
+}
+
+/// Protective measures a recipient reports (structured, plus free text in the report).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    ExtraScreening,
+    DetectionDogs,
+    StaffBriefed,
+    EvacuationRoutes,
+    ArmedGuards,
+    AccessControl,
+    PoliceLiaison,
+    EventCancelled,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostureReport {
+    pub warning_id: WarningId,
+    pub at: Timestamp,
+    pub by: String,
+    pub measures: Vec<Measure>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Disrupted,
+    AttackOccurred,
+    NoIncident,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub threat_id: ThreatId,
+    pub kind: OutcomeKind,
+    pub at: Timestamp,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A line of the human-readable timeline of a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    /// A stable, machine-readable event name: `report_received`, `warning_delivered`, `posture_lapsed`…
+    pub event: String,
+    pub detail: String,
+    pub threat_id: ThreatId,
+}

@@ -1,1 +1,133 @@
+//! Persistence behind one trait. SQLite (embedded, the default) implements it here; PostgreSQL
+//! follows behind the same trait.
+//!
+//! Architecture invariant: every write appends its audit event in the same transaction, so there is
+//! no state change without its record and no record without its change. Callers pass an
+//! [`AuditCtx`] (who, when); the store derives the action, subject and payload digest itself.
+//!
+//! Architecture invariant: the store never reads the clock; every time comes from the caller.
 
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use tocsin_core::audit::{AuditEvent, ChainBreak};
+use tocsin_core::duty::Determination;
+use tocsin_core::lifecycle::WarningState;
+use tocsin_core::posture::PostureTrack;
+use tocsin_core::tracking::{Acknowledgement, Delivery, Outcome, PostureReport, TimelineEntry, Warning};
+use tocsin_core::{Audience, AudienceId, ChannelSpec, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId};
+
+/// Who is writing, and when (the caller's clock, so replays are deterministic).
+#[derive(Debug, Clone)]
+pub struct AuditCtx {
+    pub actor: String,
+    pub at: Timestamp,
+}
+
+impl AuditCtx {
+    pub fn new(actor: impl Into<String>, at: Timestamp) -> Self {
+        Self { actor: actor.into(), at }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("{kind} {id:?} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{kind} {id:?} already exists")]
+    Conflict { kind: &'static str, id: String },
+    #[error("stored {kind} {id:?} is corrupt: {reason}")]
+    Corrupt { kind: &'static str, id: String, reason: String },
+    #[error("migration {version} failed: {reason}")]
+    Migration { version: u32, reason: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A delivery to create when a warning is queued (one per recipient × channel).
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub audience_id: AudienceId,
+    pub channel: ChannelSpec,
+    pub idempotency_key: String,
+}
+
+/// An API token as stored: only the SHA-256 of the secret, never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub token_hash: String,
+    pub role: String,
+    pub label: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked: bool,
+}
+
+/// Everything Tocsin keeps. All methods take `&self`: implementations synchronise internally, so a
+/// store is shared as `Arc<dyn Store>` between the HTTP server, workers and the CLI.
+pub trait Store: Send + Sync {
+    // Registry.
+    fn upsert_entities(&self, entities: &[Entity], audit: &AuditCtx) -> Result<()>;
+    fn entities(&self) -> Result<Vec<Entity>>;
+    fn entity(&self, id: &EntityId) -> Result<Option<Entity>>;
+    fn upsert_audiences(&self, audiences: &[Audience], audit: &AuditCtx) -> Result<()>;
+    fn audiences(&self) -> Result<Vec<Audience>>;
+    fn audience(&self, id: &AudienceId) -> Result<Option<Audience>>;
+
+    // Threats and matches.
+    fn insert_threat(&self, threat: &Threat, audit: &AuditCtx) -> Result<()>;
+    fn threats(&self) -> Result<Vec<Threat>>;
+    fn threat(&self, id: &ThreatId) -> Result<Option<Threat>>;
+    /// Replace the stored matches of a threat (a recompute).
+    fn replace_matches(&self, threat_id: &ThreatId, matches: &[Match], audit: &AuditCtx) -> Result<()>;
+    fn matches(&self, threat_id: &ThreatId) -> Result<Vec<Match>>;
+
+    // Duty: every determination is kept (history); the latest is current.
+    fn insert_determination(&self, d: &Determination, audit: &AuditCtx) -> Result<i64>;
+    fn determinations(&self, threat_id: &ThreatId) -> Result<Vec<Determination>>;
+
+    // Warnings and the outbox.
+    fn insert_warning(&self, w: &Warning, audit: &AuditCtx) -> Result<()>;
+    fn warning(&self, id: &WarningId) -> Result<Option<Warning>>;
+    /// All warnings, or those of one threat, in creation order.
+    fn warnings(&self, threat_id: Option<&ThreatId>) -> Result<Vec<Warning>>;
+    /// Set a warning's lifecycle state (the caller has checked the transition).
+    fn set_warning_state(&self, id: &WarningId, state: WarningState, audit: &AuditCtx) -> Result<()>;
+    /// Mark the warning `queued` and write its deliveries in the same transaction (the outbox).
+    /// Deliveries are due at `audit.at`.
+    fn queue_warning(&self, id: &WarningId, deliveries: &[NewDelivery], audit: &AuditCtx) -> Result<Vec<Delivery>>;
+    /// Deliveries pending or retrying whose `next_attempt_at <= now`, oldest first.
+    fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
+    fn mark_delivered(&self, delivery_id: i64, audit: &AuditCtx) -> Result<()>;
+    /// Record a failed attempt: retry at `retry_at`, or `None` to move it to the dead letters.
+    fn mark_failed(&self, delivery_id: i64, error: &str, retry_at: Option<Timestamp>, audit: &AuditCtx) -> Result<()>;
+    fn deliveries(&self, warning_id: Option<&WarningId>) -> Result<Vec<Delivery>>;
+
+    // Follow-through.
+    fn insert_acknowledgement(&self, a: &Acknowledgement, audit: &AuditCtx) -> Result<()>;
+    fn acknowledgements(&self, warning_id: Option<&WarningId>) -> Result<Vec<Acknowledgement>>;
+    fn insert_posture_report(&self, r: &PostureReport, audit: &AuditCtx) -> Result<()>;
+    fn posture_reports(&self, warning_id: Option<&WarningId>) -> Result<Vec<PostureReport>>;
+    fn upsert_posture_track(&self, warning_id: &WarningId, track: &PostureTrack, audit: &AuditCtx) -> Result<()>;
+    fn posture_tracks(&self) -> Result<Vec<(WarningId, PostureTrack)>>;
+    fn insert_outcome(&self, o: &Outcome, audit: &AuditCtx) -> Result<()>;
+    fn outcomes(&self, threat_id: Option<&ThreatId>) -> Result<Vec<Outcome>>;
+
+    /// The human timeline (not audited by itself: each entry accompanies an audited write).
+    fn append_timeline(&self, entry: &TimelineEntry) -> Result<()>;
+    fn timeline(&self, threat_id: Option<&ThreatId>) -> Result<Vec<TimelineEntry>>;
+
+    // Audit chain.
+    fn audit_events(&self) -> Result<Vec<AuditEvent>>;
+    /// Verify the whole chain; `Ok(head_hash)` or where it breaks.
+    fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>>;
+
+    // API tokens.
+    fn insert_token(&self, token_hash: &str, role: &str, label: &str, expires_at: Option<Timestamp>, audit: &AuditCtx) -> Result<i64>;
+    fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+    fn token_count(&self) -> Result<usize>;
+}
