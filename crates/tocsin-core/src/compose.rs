@@ -9,7 +9,7 @@ use crate::marking::{banner, releasable_to, PortionMark, TlpLevel};
 use crate::threat::{Portion, TargetSpec, Threat};
 use crate::time::{ThreatWindow, Timestamp};
 use crate::tracking::Specificity;
-use chrono::{Duration, SecondsFormat};
+use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
 use thiserror::Error;
@@ -181,7 +181,7 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
             let names = names.into_iter().collect::<Vec<_>>().join(", ");
             headline = format!("Security warning for {}: credible threat to {}", if names.is_empty() { aud.name.as_str() } else { names.as_str() }, labels.join("; "));
             line(tlp.label());
-            line(&format!("TO: {} (security management)", aud.name));
+            line(&format!("TO: {}", aud.name));
             line(&format!("SUBJECT: {headline}"));
             line("");
             for p in &body {
@@ -214,17 +214,20 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
             for p in &body {
                 line(&p.text);
             }
+            let sep = if avoid.contains(',') { "," } else { "" };
             line(&format!(
-                "Avoid {avoid} over the next {} hours (until {}). Be aware of your surroundings, monitor local media for updates and follow the instructions of local authorities.",
+                "Avoid {avoid}{sep} over the next {} hours. Be aware of your surroundings, monitor local media for updates and follow the instructions of local authorities.",
                 threat.public_advice_hours,
-                fmt_time(valid.until)
             ));
             line(&format!("Updates: {}", input.ack_instructions));
         }
     }
     let text = text.trim_end().to_owned() + "\n";
-    leak_gate(&text, input.threat, input.audience, input.global_restricted)?;
-    leak_gate(&headline, input.threat, input.audience, input.global_restricted)?;
+    // The audience's own sites were matched by a spec it may be told about, so their names are
+    // not evidence of a leak even where a withheld portion also names them.
+    let own_names: Vec<&str> = input.entities.iter().flat_map(|e| std::iter::once(e.name.as_str()).chain(e.aliases.iter().map(String::as_str))).collect();
+    leak_gate(&text, input.threat, input.audience, input.global_restricted, &own_names)?;
+    leak_gate(&headline, input.threat, input.audience, input.global_restricted, &own_names)?;
     Ok(Composed { tlp, banner: banner_text, specificity: spec, headline, text, measures, valid, withheld_portions: withheld, targets: labels })
 }
 
@@ -271,8 +274,9 @@ fn normalise_ws(s: &str) -> String {
 }
 
 /// Block `text` if it contains a restricted term, or any portion not releasable to `audience`
-/// (verbatim, or by word 3-grams that are distinctive to that portion).
-pub fn leak_gate(text: &str, threat: &Threat, audience: &Audience, global_restricted: &[String]) -> Result<(), LeakError> {
+/// (verbatim, or by word 3-grams that are distinctive to that portion). Word sequences inside
+/// `allowed` phrases (e.g. the audience's own site names) are not counted as distinctive.
+pub fn leak_gate(text: &str, threat: &Threat, audience: &Audience, global_restricted: &[String], allowed_phrases: &[&str]) -> Result<(), LeakError> {
     let block = |rule: LeakRule, start: usize, end: usize| LeakError {
         audience: audience.id.to_string(),
         rule,
@@ -304,7 +308,7 @@ pub fn leak_gate(text: &str, threat: &Threat, audience: &Audience, global_restri
     for t in threat.targets.iter().filter(|t| is_rel(&t.mark)) {
         allowed.extend(ngrams(&content_words(&t.label)).map(|g| g.0));
     }
-    for m in &threat.measures {
+    for m in threat.measures.iter().map(String::as_str).chain(allowed_phrases.iter().copied()) {
         allowed.extend(ngrams(&content_words(m)).map(|g| g.0));
     }
     let norm_text = normalise_ws(text);

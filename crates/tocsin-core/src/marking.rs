@@ -142,7 +142,6 @@ impl fmt::Display for TlpLevel {
     }
 }
 
-
 impl TlpLevel {
     /// The level without the `TLP:` prefix, as written in front matter and after `TLP:` in a mark.
     pub fn level_name(&self) -> &'static str {
@@ -253,7 +252,10 @@ impl Cursor<'_> {
     }
 
     fn expected(&self, start: usize, end: usize, expected: &'static str) -> MarkError {
-        MarkError { column: self.column(start), problem: MarkProblem::Expected { expected, found: self.found(start, end) } }
+        MarkError {
+            column: self.column(start),
+            problem: MarkProblem::Expected { expected, found: self.found(start, end) },
+        }
     }
 
     fn problem(&self, at: usize, problem: MarkProblem) -> MarkError {
@@ -568,11 +570,7 @@ fn close_portion(open: &mut Option<Portion>, portions: &mut Vec<Portion>) -> Res
         if p.text.is_empty() {
             // A mark with nothing under it is most likely a slip; refusing it keeps the text and its
             // marking from drifting apart.
-            return Err(ReportError {
-                line: p.line,
-                column: 1,
-                message: format!("portion {} has no text", p.mark),
-            });
+            return Err(ReportError { line: p.line, column: 1, message: format!("portion {} has no text", p.mark) });
         }
         portions.push(p);
     }
@@ -643,9 +641,7 @@ pub fn banner(marks: &[&PortionMark]) -> Banner {
     let tlp = marks.iter().filter_map(|m| m.tlp).max();
     let fouo = classification == Classification::U && marks.iter().any(|m| m.fouo);
 
-    let no_fd_marking = marks
-        .iter()
-        .any(|m| m.classification > Classification::U && m.rel_to.is_none() && !m.noforn);
+    let no_fd_marking = marks.iter().any(|m| m.classification > Classification::U && m.rel_to.is_none() && !m.noforn);
     let mut rel_to: Option<BTreeSet<CountryCode>> = None;
     for list in marks.iter().filter_map(|m| m.rel_to.as_ref()) {
         rel_to = Some(match rel_to {
@@ -768,15 +764,13 @@ pub fn releasable_to(mark: &PortionMark, audience: &Audience, originator: Countr
             return Err(Denial::Noforn);
         }
         match &mark.rel_to {
-            Some(list) => {
-                if !audience.country.is_some_and(|c| list.contains(&c)) {
-                    return Err(Denial::NotInRelTo { country: audience.country, rel_to: list.clone() });
-                }
+            Some(list) if !audience.country.is_some_and(|c| list.contains(&c)) => {
+                return Err(Denial::NotInRelTo { country: audience.country, rel_to: list.clone() });
             }
             None if mark.classification > Classification::U => {
                 return Err(Denial::NoForeignDisclosure { classification: mark.classification });
             }
-            None => {}
+            _ => {}
         }
     }
     if mark.orcon && !audience.orcon_approved {
@@ -796,4 +790,525 @@ pub fn releasable_to(mark: &PortionMark, audience: &Audience, originator: Countr
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audience::{Audience, AudienceKind};
+    use crate::ids::AudienceId;
+    use proptest::prelude::*;
+
+    fn cc(s: &str) -> CountryCode {
+        CountryCode::parse(s).unwrap()
+    }
+
+    fn set(codes: &[&str]) -> BTreeSet<CountryCode> {
+        codes.iter().map(|c| cc(c)).collect()
+    }
+
+    fn m(s: &str) -> PortionMark {
+        parse_mark(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn err(s: &str) -> String {
+        match parse_mark(s) {
+            Ok(m) => panic!("{s} parsed as {m:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    // ---- parse_mark: accepted forms ----
+
+    #[test]
+    fn parses_the_documented_forms() {
+        assert_eq!(m("(U)"), PortionMark::unclassified());
+        assert!(m("(U//FOUO)").fouo && m("(U//CUI)").fouo);
+        assert_eq!(m("(C)").classification, Classification::C);
+
+        let nf = m("(S//NF)");
+        assert_eq!(nf.classification, Classification::S);
+        assert!(nf.noforn && nf.rel_to.is_none());
+        assert_eq!(m("(S//NOFORN)"), nf);
+
+        assert_eq!(m("(S//REL TO USA, RUS)").rel_to, Some(set(&["USA", "RUS"])));
+        assert_eq!(m("(S//REL TO USA,RUS)").rel_to, Some(set(&["USA", "RUS"])));
+        assert_eq!(m("(S//REL TO USA, FVEY)").rel_to, Some(set(&["USA", "AUS", "CAN", "GBR", "NZL"])));
+        // Exactly the listed countries: USA is not added implicitly.
+        assert_eq!(m("(S//REL TO GBR)").rel_to, Some(set(&["GBR"])));
+
+        let ts = m("(TS//SI//NF)");
+        assert_eq!(ts.classification, Classification::TS);
+        assert_eq!(ts.sci, [SciControl::SI].into());
+        assert!(ts.noforn);
+        assert_eq!(m("(TS//SI/TK//NF)").sci, [SciControl::SI, SciControl::TK].into());
+        assert_eq!(m("(S//SI//REL TO USA, GBR)").sci, [SciControl::SI].into());
+
+        let oc = m("(S//OC//NF)");
+        assert!(oc.orcon && oc.noforn);
+        assert_eq!(m("(S//ORCON/NF)"), oc);
+        assert_eq!(m("(S//ORCON/NOFORN)"), oc);
+        assert!(m("(S//OC/REL TO USA, GBR)").orcon);
+        // REL TO on unclassified without FOUO is allowed.
+        assert_eq!(m("(U//REL TO USA, RUS)").rel_to, Some(set(&["USA", "RUS"])));
+    }
+
+    #[test]
+    fn parses_tlp_only_marks() {
+        for (s, t) in [
+            ("(TLP:CLEAR)", TlpLevel::Clear),
+            ("(TLP:GREEN)", TlpLevel::Green),
+            ("(TLP:AMBER)", TlpLevel::Amber),
+            ("(TLP:AMBER+STRICT)", TlpLevel::AmberStrict),
+            ("(TLP:RED)", TlpLevel::Red),
+        ] {
+            let mk = m(s);
+            assert_eq!(mk.classification, Classification::U);
+            assert_eq!(mk.tlp, Some(t));
+            assert_eq!(mk.to_string(), s);
+        }
+        assert_eq!(m("(U//FOUO//TLP:AMBER)").tlp, Some(TlpLevel::Amber));
+    }
+
+    // ---- parse_mark: refused forms, with columns ----
+
+    #[test]
+    fn unknown_dissemination_control_names_column_and_expectation() {
+        assert_eq!(
+            err("(TS//SI//XX)"),
+            "column 10: expected a dissemination control (NF, OC, REL TO, FOUO) but found \"XX\""
+        );
+        assert_eq!(
+            err("(S//XX)"),
+            "column 5: expected an SCI control system (SI, TK, HCS) or a dissemination control (NF, OC, \
+             REL TO, FOUO) but found \"XX\""
+        );
+        assert_eq!(err("(TS//SI/XX//NF)"), "column 9: expected an SCI control system (SI, TK, HCS) but found \"XX\"");
+    }
+
+    #[test]
+    fn refuses_noforn_with_rel_to() {
+        assert_eq!(
+            parse_mark("(S//NF/REL TO USA, GBR)").unwrap_err(),
+            MarkError { column: 8, problem: MarkProblem::NofornWithRelTo }
+        );
+        assert_eq!(parse_mark("(S//REL TO USA//NF)").unwrap_err().column, 17);
+    }
+
+    #[test]
+    fn refuses_empty_categories() {
+        assert_eq!(err("(S//)"), "column 5: expected an SCI control system (SI, TK, HCS) or a dissemination control (NF, OC, REL TO, FOUO) but found \")\"");
+        assert_eq!(parse_mark("(S////NF)").unwrap_err().column, 5);
+        assert_eq!(parse_mark("(S//NF/)").unwrap_err().column, 8);
+        assert_eq!(parse_mark("(S///NF)").unwrap_err().column, 5);
+        assert_eq!(err("()"), "column 2: expected a classification (U, C, S, TS) or TLP:<level> but found \")\"");
+    }
+
+    #[test]
+    fn refuses_bad_countries() {
+        assert_eq!(
+            err("(S//REL TO USA, RU)"),
+            "column 17: expected an ISO 3166-1 alpha-3 country code (USA, RUS, GBR) or a tetragraph \
+             (FVEY, ACGU, NATO) in REL TO but found \"RU\""
+        );
+        assert_eq!(parse_mark("(S//REL TO XXXX)").unwrap_err().column, 12);
+        assert_eq!(parse_mark("(S//REL TO usa)").unwrap_err().column, 12);
+        assert_eq!(parse_mark("(S//REL TO USA, , GBR)").unwrap_err().column, 17);
+        assert!(err("(S//REL TO)").contains("a country list after \"REL TO \""));
+        assert!(err("(S//REL TO  )").contains("a country list"));
+        assert!(err("(S//RELTO USA)").contains("found \"RELTO USA\""));
+    }
+
+    #[test]
+    fn refuses_malformed_outer_shape() {
+        assert_eq!(err(""), "column 1: expected \"(\" opening the portion mark but found the end of the text");
+        assert_eq!(err("S//NF"), "column 1: expected \"(\" opening the portion mark but found \"S//NF\"");
+        assert_eq!(err("(S//NF"), "column 7: expected \")\" closing the portion mark but found the end of the text");
+        assert_eq!(err("(S//NF) x"), "column 8: expected the end of the portion mark after \")\" but found \" x\"");
+        assert_eq!(parse_mark("(s//nf)").unwrap_err().column, 2);
+        assert_eq!(parse_mark("(S // NF)").unwrap_err().column, 2);
+    }
+
+    #[test]
+    fn refuses_misplaced_and_duplicate_controls() {
+        assert!(err("(S//FOUO)").contains("FOUO/CUI marks unclassified information only"));
+        assert!(err("(U//SI)").contains("SCI control SI needs a classified portion"));
+        assert_eq!(parse_mark("(S//NF/NOFORN)").unwrap_err().problem, MarkProblem::Duplicate { control: "NOFORN" });
+        assert_eq!(parse_mark("(TS//SI/SI)").unwrap_err().column, 9);
+        assert!(err("(S//REL TO USA//REL TO GBR)").contains("REL TO is given twice"));
+        assert!(err("(TS//NF//SI)").contains("dissemination control"));
+        assert!(err("(TLP:WHITE)").contains("expected a TLP 2.0 level"));
+        assert_eq!(parse_mark("(TLP:AMBER//NF)").unwrap_err().column, 11);
+        assert!(err("(S//TLP:AMBER//NF)").contains("TLP designation to be the last"));
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // "Ж" is two bytes; the column of "XX" must still be the character count.
+        assert_eq!(parse_mark("(S//REL TO Ж)").unwrap_err().column, 12);
+        assert_eq!(parse_mark("(Ж//XX)").unwrap_err().column, 2);
+    }
+
+    #[test]
+    fn display_is_canonical_and_round_trips() {
+        assert_eq!(m("(S//NF)").to_string(), "(S//NF)");
+        assert_eq!(m("(S//NOFORN//ORCON)").to_string(), "(S//OC/NF)");
+        assert_eq!(m("(S//REL TO RUS, USA)").to_string(), "(S//REL TO USA, RUS)");
+        assert_eq!(m("(U//CUI)").to_string(), "(U//FOUO)");
+        assert_eq!(format_mark(&m("(TS//TK/SI//NF)")), "(TS//SI/TK//NF)");
+    }
+
+    // ---- parse_portions ----
+
+    const BODY: &str = "(S//NF) Reporting from a sensitive source ...
+continues on following lines until the next mark or a blank line.
+(U) Extremists have imminent plans to target large gatherings in Moscow, to include concerts.
+
+TEARLINE (U): text written for release ...
+";
+
+    #[test]
+    fn portions_split_on_marks_and_blank_lines() {
+        let ps = parse_portions(BODY, 10).unwrap();
+        assert_eq!(ps.len(), 3);
+        assert_eq!(ps[0].mark, m("(S//NF)"));
+        assert_eq!(
+            ps[0].text,
+            "Reporting from a sensitive source ...\ncontinues on following lines until the next mark or a blank line."
+        );
+        assert_eq!(ps[0].line, 10);
+        assert_eq!(ps[1].line, 12);
+        assert!(!ps[1].tearline);
+        assert!(ps[2].tearline);
+        assert_eq!(ps[2].mark, PortionMark::unclassified());
+        assert_eq!(ps[2].text, "text written for release ...");
+        assert_eq!(ps[2].line, 14);
+        assert_eq!(parse_portions("", 1).unwrap(), vec![]);
+        assert_eq!(parse_portions("\r\n(U) a\r\nb\r\n", 1).unwrap()[0].text, "a\nb");
+    }
+
+    #[test]
+    fn unmarked_text_is_refused() {
+        let e = parse_portions("(U) one\n\nloose text\n", 5).unwrap_err();
+        assert_eq!((e.line, e.column), (7, 1));
+        assert!(e.message.contains("unmarked text"), "{e}");
+        let e = parse_portions("  loose", 1).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 3));
+    }
+
+    #[test]
+    fn bad_marks_in_a_body_point_at_the_file() {
+        let e = parse_portions("(U) a\n(S//XX) b\n", 20).unwrap_err();
+        assert_eq!((e.line, e.column), (21, 5));
+        assert!(e.to_string().starts_with("line 21, column 5: expected"), "{e}");
+        let e = parse_portions("(S//NF text without a closing paren\n", 1).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
+        let e = parse_portions("TEARLINE (S//XX): t\n", 3).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 14));
+        let e = parse_portions("TEARLINE (U) no colon\n", 3).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 13));
+        assert!(e.message.contains("\":\" must follow"), "{e}");
+        let e = parse_portions("TEARLINE: text\n", 3).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 9));
+    }
+
+    #[test]
+    fn empty_portions_are_refused() {
+        let e = parse_portions("(U)\n\n(S//NF) x", 1).unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("(U) has no text"), "{e}");
+        // Text may start on the line after the mark.
+        assert_eq!(parse_portions("(S//NF)\ntext", 1).unwrap()[0].text, "text");
+    }
+
+    // ---- banner ----
+
+    fn roll(marks: &[&str]) -> Banner {
+        let ms: Vec<PortionMark> = marks.iter().map(|s| m(s)).collect();
+        banner(&ms.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn banner_roll_up() {
+        assert_eq!(roll(&[]).to_string(), "UNCLASSIFIED");
+        assert_eq!(roll(&["(U)", "(S//NF)"]).to_string(), "SECRET//NOFORN");
+        assert_eq!(roll(&["(U)", "(S//REL TO USA, RUS)"]).to_string(), "SECRET//REL TO USA, RUS");
+        assert_eq!(roll(&["(U)", "(U//FOUO)"]).to_string(), "UNCLASSIFIED//FOUO");
+        assert_eq!(roll(&["(U//FOUO)", "(S//REL TO USA)"]).to_string(), "SECRET//REL TO USA");
+        assert_eq!(roll(&["(TS//SI//NF)", "(U)"]).to_string(), "TOP SECRET//SI//NOFORN");
+        assert_eq!(roll(&["(S//REL TO USA, FVEY)", "(C//REL TO USA, GBR, RUS)"]).rel_to, Some(set(&["USA", "GBR"])));
+        // Any NOFORN portion wins over REL TO.
+        assert_eq!(roll(&["(S//REL TO USA, GBR)", "(C//NF)"]).to_string(), "SECRET//NOFORN");
+        // A classified portion without foreign-disclosure marking: fail closed.
+        assert_eq!(roll(&["(S//REL TO USA, GBR)", "(C)"]).to_string(), "SECRET//NOFORN");
+        // Disjoint lists leave no country: NOFORN.
+        assert_eq!(roll(&["(S//REL TO GBR)", "(S//REL TO RUS)"]).to_string(), "SECRET//NOFORN");
+        assert_eq!(roll(&["(S//OC/REL TO USA)", "(U)"]).to_string(), "SECRET//ORCON/REL TO USA");
+        assert_eq!(roll(&["(TLP:GREEN)", "(TLP:AMBER)", "(U)"]).to_string(), "TLP:AMBER");
+        assert_eq!(roll(&["(TLP:RED)", "(S//NF)"]).to_string(), "SECRET//NOFORN//TLP:RED");
+        assert_eq!(roll(&["(S//NF)"]).to_mark(), m("(S//NF)"));
+    }
+
+    // ---- releasable_to ----
+
+    fn aud(kind: AudienceKind, country: Option<&str>, clearance: Classification, tlp: TlpLevel) -> Audience {
+        Audience {
+            id: AudienceId::new("a"),
+            name: "A".into(),
+            kind,
+            country: country.map(cc),
+            clearance,
+            tlp_ceiling: tlp,
+            orcon_approved: false,
+            channels: vec![],
+            escalation_contact: None,
+            language: "en".into(),
+            posture_interval_hours: None,
+        }
+    }
+
+    fn usa() -> CountryCode {
+        cc("USA")
+    }
+
+    fn fsb() -> Audience {
+        aud(AudienceKind::PartnerService, Some("RUS"), Classification::S, TlpLevel::Red)
+    }
+
+    fn domestic() -> Audience {
+        aud(AudienceKind::DomesticAgency, Some("USA"), Classification::TS, TlpLevel::Red)
+    }
+
+    fn public() -> Audience {
+        aud(AudienceKind::Public, None, Classification::U, TlpLevel::Clear)
+    }
+
+    fn operator() -> Audience {
+        aud(AudienceKind::Operator, Some("RUS"), Classification::U, TlpLevel::Amber)
+    }
+
+    #[test]
+    fn classification_above_clearance() {
+        assert_eq!(
+            releasable_to(&m("(TS//REL TO RUS)"), &fsb(), usa()),
+            Err(Denial::ClassificationAboveClearance {
+                classification: Classification::TS,
+                clearance: Classification::S
+            })
+        );
+        assert_eq!(releasable_to(&m("(S//REL TO USA, RUS)"), &fsb(), usa()), Ok(()));
+    }
+
+    #[test]
+    fn sci_needs_top_secret() {
+        let mut partner = fsb();
+        assert_eq!(
+            releasable_to(&m("(S//SI//REL TO RUS)"), &partner, usa()),
+            Err(Denial::SciNeedsTopSecret { clearance: Classification::S })
+        );
+        partner.clearance = Classification::TS;
+        assert_eq!(releasable_to(&m("(S//SI//REL TO RUS)"), &partner, usa()), Ok(()));
+        assert_eq!(releasable_to(&m("(TS//SI//NF)"), &domestic(), usa()), Ok(()));
+    }
+
+    #[test]
+    fn noforn_never_goes_abroad() {
+        assert_eq!(releasable_to(&m("(S//NF)"), &fsb(), usa()), Err(Denial::Noforn));
+        assert_eq!(releasable_to(&m("(U//NF)"), &operator(), usa()), Err(Denial::Noforn));
+        assert_eq!(releasable_to(&m("(S//NF)"), &domestic(), usa()), Ok(()));
+        // The same audience is domestic when it shares the originator's country.
+        assert_eq!(releasable_to(&m("(S//NF)"), &fsb(), cc("RUS")), Ok(()));
+    }
+
+    #[test]
+    fn rel_to_needs_the_audience_country() {
+        let gbr = aud(AudienceKind::PartnerService, Some("GBR"), Classification::S, TlpLevel::Red);
+        assert_eq!(
+            releasable_to(&m("(S//REL TO USA, RUS)"), &gbr, usa()),
+            Err(Denial::NotInRelTo { country: Some(cc("GBR")), rel_to: set(&["USA", "RUS"]) })
+        );
+        assert_eq!(releasable_to(&m("(S//REL TO FVEY)"), &gbr, usa()), Ok(()));
+        // A foreign audience with no country cannot be in any list.
+        let nowhere = aud(AudienceKind::Operator, None, Classification::S, TlpLevel::Red);
+        assert!(matches!(
+            releasable_to(&m("(S//REL TO USA, RUS)"), &nowhere, usa()),
+            Err(Denial::NotInRelTo { country: None, .. })
+        ));
+        assert!(Denial::NotInRelTo { country: Some(cc("GBR")), rel_to: set(&["RUS", "USA"]) }
+            .to_string()
+            .contains("REL TO USA, RUS and the audience's country GBR is not listed"));
+    }
+
+    #[test]
+    fn classified_without_foreign_disclosure_marking_stays_home() {
+        assert_eq!(
+            releasable_to(&m("(C)"), &fsb(), usa()),
+            Err(Denial::NoForeignDisclosure { classification: Classification::C })
+        );
+        assert_eq!(releasable_to(&m("(C)"), &domestic(), usa()), Ok(()));
+        // A domestic agency with no country counts as domestic; others without a country do not.
+        let home = aud(AudienceKind::DomesticAgency, None, Classification::S, TlpLevel::Red);
+        assert_eq!(releasable_to(&m("(C)"), &home, usa()), Ok(()));
+        assert!(is_foreign(&aud(AudienceKind::PartnerService, None, Classification::S, TlpLevel::Red), usa()));
+        // Unclassified without controls may go abroad.
+        assert_eq!(releasable_to(&m("(U)"), &fsb(), usa()), Ok(()));
+    }
+
+    #[test]
+    fn orcon_needs_approval() {
+        let mut partner = fsb();
+        assert_eq!(releasable_to(&m("(S//OC/REL TO RUS)"), &partner, usa()), Err(Denial::Orcon));
+        assert_eq!(releasable_to(&m("(S//OC)"), &domestic(), usa()), Err(Denial::Orcon));
+        partner.orcon_approved = true;
+        assert_eq!(releasable_to(&m("(S//OC/REL TO RUS)"), &partner, usa()), Ok(()));
+    }
+
+    #[test]
+    fn tlp_above_ceiling() {
+        assert_eq!(
+            releasable_to(&m("(TLP:RED)"), &operator(), usa()),
+            Err(Denial::TlpAboveCeiling { tlp: TlpLevel::Red, ceiling: TlpLevel::Amber })
+        );
+        assert_eq!(releasable_to(&m("(TLP:AMBER)"), &operator(), usa()), Ok(()));
+        assert_eq!(
+            releasable_to(&m("(TLP:GREEN)"), &public(), usa()),
+            Err(Denial::TlpAboveCeiling { tlp: TlpLevel::Green, ceiling: TlpLevel::Clear })
+        );
+    }
+
+    #[test]
+    fn public_gets_only_public_marks() {
+        assert_eq!(releasable_to(&m("(U)"), &public(), usa()), Ok(()));
+        assert_eq!(releasable_to(&m("(TLP:CLEAR)"), &public(), usa()), Ok(()));
+        assert_eq!(releasable_to(&m("(U//FOUO)"), &public(), usa()), Err(Denial::FouoToPublic));
+        assert_eq!(releasable_to(&m("(U//CUI)"), &public(), usa()), Err(Denial::FouoToPublic));
+        // A misconfigured public audience (too high a ceiling) still gets only public marks.
+        let mut lax = public();
+        lax.clearance = Classification::TS;
+        lax.tlp_ceiling = TlpLevel::Red;
+        lax.orcon_approved = true;
+        lax.country = Some(usa());
+        assert_eq!(releasable_to(&m("(TLP:AMBER)"), &lax, usa()), Err(Denial::NotPublic));
+        assert_eq!(releasable_to(&m("(U//NF)"), &lax, usa()), Err(Denial::NotPublic));
+        assert_eq!(releasable_to(&m("(S//REL TO USA)"), &lax, usa()), Err(Denial::NotPublic));
+        // FOUO to a non-public audience is fine.
+        assert_eq!(releasable_to(&m("(U//FOUO)"), &operator(), usa()), Ok(()));
+    }
+
+    // ---- properties ----
+
+    fn arb_class() -> impl Strategy<Value = Classification> {
+        prop_oneof![Just(Classification::U), Just(Classification::C), Just(Classification::S), Just(Classification::TS)]
+    }
+
+    fn arb_tlp() -> impl Strategy<Value = TlpLevel> {
+        prop_oneof![
+            Just(TlpLevel::Clear),
+            Just(TlpLevel::Green),
+            Just(TlpLevel::Amber),
+            Just(TlpLevel::AmberStrict),
+            Just(TlpLevel::Red)
+        ]
+    }
+
+    fn arb_country() -> impl Strategy<Value = CountryCode> {
+        prop_oneof![Just(cc("USA")), Just(cc("RUS")), Just(cc("GBR")), Just(cc("IRN"))]
+    }
+
+    /// Any combination of fields, including ones the parser would refuse.
+    fn arb_mark() -> impl Strategy<Value = PortionMark> {
+        (
+            arb_class(),
+            proptest::collection::btree_set(
+                prop_oneof![Just(SciControl::SI), Just(SciControl::TK), Just(SciControl::HCS)],
+                0..3,
+            ),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::option::of(proptest::collection::btree_set(arb_country(), 0..4)),
+            proptest::option::of(arb_tlp()),
+        )
+            .prop_map(|(classification, sci, fouo, noforn, orcon, rel_to, tlp)| PortionMark {
+                classification,
+                sci,
+                fouo,
+                noforn,
+                orcon,
+                rel_to,
+                tlp,
+            })
+    }
+
+    /// Marks the parser accepts: the grammar's constraints applied to arbitrary fields.
+    fn arb_valid_mark() -> impl Strategy<Value = PortionMark> {
+        arb_mark().prop_map(|mut mk| {
+            if mk.classification == Classification::U {
+                mk.sci.clear();
+            } else {
+                mk.fouo = false;
+            }
+            if mk.noforn {
+                mk.rel_to = None;
+            }
+            if mk.rel_to.as_ref().is_some_and(|l| l.is_empty()) {
+                mk.rel_to = None;
+            }
+            mk
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_public_audience_never_gets_a_non_public_mark(
+            mk in arb_mark(),
+            clearance in arb_class(),
+            ceiling in arb_tlp(),
+            orcon in any::<bool>(),
+            country in proptest::option::of(arb_country()),
+            originator in arb_country(),
+        ) {
+            let mut a = public();
+            a.clearance = clearance;
+            a.tlp_ceiling = ceiling;
+            a.orcon_approved = orcon;
+            a.country = country;
+            if releasable_to(&mk, &a, originator).is_ok() {
+                prop_assert!(mk.is_public(), "{mk:?} went to {a:?}");
+            }
+        }
+
+        #[test]
+        fn display_round_trips(mk in arb_valid_mark()) {
+            let text = mk.to_string();
+            prop_assert_eq!(parse_mark(&text), Ok(mk), "{}", text);
+        }
+
+        #[test]
+        fn parse_mark_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_mark(&s);
+        }
+
+        #[test]
+        fn parse_mark_never_panics_on_near_misses(s in "\\((U|C|S|TS|TLP:)?(//?(SI|TK|NF|OC|FOUO|REL TO|USA|, |FVEY|Ж|XX)){0,6}\\)?") {
+            if let Err(e) = parse_mark(&s) {
+                prop_assert!(e.column >= 1 && e.column <= s.chars().count() + 1, "{} -> {}", s, e);
+            }
+        }
+
+        #[test]
+        fn banner_is_never_below_a_portion(marks in proptest::collection::vec(arb_valid_mark(), 0..5), aud_country in arb_country()) {
+            // Whatever the whole document may go to, every portion may go to as well (for
+            // clearance, foreign disclosure and ORCON): the roll-up never releases more.
+            let refs: Vec<&PortionMark> = marks.iter().collect();
+            let b = banner(&refs).to_mark();
+            let mut a = aud(AudienceKind::PartnerService, Some(aud_country.as_str()), Classification::TS, TlpLevel::Red);
+            a.orcon_approved = false;
+            if releasable_to(&b, &a, cc("USA")).is_ok() {
+                for mk in &marks {
+                    prop_assert!(releasable_to(mk, &a, cc("USA")).is_ok(), "{} vs banner {:?}", mk, b);
+                }
+            }
+        }
+    }
 }

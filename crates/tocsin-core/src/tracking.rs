@@ -112,6 +112,22 @@ pub enum Measure {
     Other(String),
 }
 
+impl Measure {
+    pub fn label(&self) -> String {
+        match self {
+            Measure::ExtraScreening => "extra screening".into(),
+            Measure::DetectionDogs => "detection dogs".into(),
+            Measure::StaffBriefed => "staff briefed".into(),
+            Measure::EvacuationRoutes => "evacuation routes".into(),
+            Measure::ArmedGuards => "armed guards".into(),
+            Measure::AccessControl => "access control".into(),
+            Measure::PoliceLiaison => "police liaison".into(),
+            Measure::EventCancelled => "event cancelled".into(),
+            Measure::Other(s) => s.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostureReport {
     pub warning_id: WarningId,

@@ -1,1 +1,539 @@
+//! The pipeline: intake → registry & matching → duty → compose → deliver → track, over a store.
+//!
+//! Each operation takes the time it happens at (an injected clock) and the acting person, writes
+//! through the store (which audits every write) and appends a human timeline entry. The scheduler
+//! rules (public hold, outbox, posture check-ins, expiry) run in [`Engine::tick`].
+//!
+//! Architecture invariant: the engine holds no state that is not derivable from the store, except
+//! the in-memory match index, which is rebuilt from the store at open and kept in step on import.
 
+pub mod demo;
+mod import;
+
+pub use import::ImportSummary;
+
+use chrono::Duration;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use tocsin_core::compose::{compose, ComposeError, ComposeInput};
+use tocsin_core::duty::{self, Decision, Determination, DutyError, DutyPolicy};
+use tocsin_core::lifecycle::{transition, TransitionError, WarningEvent, WarningState};
+use tocsin_core::marking::releasable_to;
+use tocsin_core::posture::{PostureAction, PostureTrack};
+use tocsin_core::tracking::{Acknowledgement, Measure, Outcome, OutcomeKind, PostureReport, TimelineEntry, Warning};
+use tocsin_core::{Audience, AudienceKind, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId};
+use tocsin_deliver::{FileChannel, OutboxWorker, WorkerError};
+use tocsin_match::{MatchConfig, MatchError, Registry};
+use tocsin_store::{AuditCtx, NewDelivery, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("matching failed: {0}")]
+    Match(#[from] MatchError),
+    #[error(transparent)]
+    Duty(#[from] DutyError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    #[error("{kind} {id:?} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    Precondition(String),
+    #[error("{path}: {message}")]
+    Input { path: String, message: String },
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Root directory of the `file` channel (each audience's address is a folder below it).
+    pub outbox_root: PathBuf,
+    pub policy: DutyPolicy,
+    pub match_config: MatchConfig,
+    /// Restricted terms for every report (source names, platforms, code words).
+    pub global_restricted: Vec<String>,
+}
+
+impl EngineConfig {
+    pub fn new(outbox_root: impl Into<PathBuf>) -> Self {
+        Self {
+            outbox_root: outbox_root.into(),
+            policy: DutyPolicy::icd191(),
+            match_config: MatchConfig::default(),
+            global_restricted: Vec::new(),
+        }
+    }
+}
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    registry: RwLock<Registry>,
+    worker: OutboxWorker,
+    pub config: EngineConfig,
+}
+
+fn not_found(kind: &'static str, id: impl ToString) -> EngineError {
+    EngineError::NotFound { kind, id: id.to_string() }
+}
+
+/// Stable idempotency key for one (warning, audience, channel).
+fn idempotency_key(w: &WarningId, a: &Audience, kind: &str, address: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [w.as_str(), a.id.as_str(), kind, address] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+impl Engine {
+    /// Open the engine over a store; the match index is built from the stored registry.
+    pub fn open(store: Arc<dyn Store>, config: EngineConfig) -> Result<Self> {
+        let mut registry = Registry::new(config.match_config.clone(), tocsin_match::Gazetteer::builtin());
+        for e in store.entities()? {
+            registry.upsert(e);
+        }
+        let worker = OutboxWorker::new(vec![Box::new(FileChannel::new(config.outbox_root.clone()))]);
+        Ok(Self { store, registry: RwLock::new(registry), worker, config })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn timeline(&self, threat: &ThreatId, at: Timestamp, event: &str, detail: String) -> Result<()> {
+        self.store.append_timeline(&TimelineEntry { at, event: event.into(), detail, threat_id: threat.clone() })?;
+        Ok(())
+    }
+
+    fn threat(&self, id: &ThreatId) -> Result<Threat> {
+        self.store.threat(id)?.ok_or_else(|| not_found("threat", id))
+    }
+
+    fn warning(&self, id: &WarningId) -> Result<Warning> {
+        self.store.warning(id)?.ok_or_else(|| not_found("warning", id))
+    }
+
+    fn advance(&self, w: &Warning, event: WarningEvent, ctx: &AuditCtx) -> Result<WarningState> {
+        let to = transition(w.state, event)?;
+        self.store.set_warning_state(&w.id, to, ctx)?;
+        Ok(to)
+    }
+
+    /// Add or replace registry entities, in the store and in the match index.
+    pub fn upsert_entities(&self, entities: &[Entity], ctx: &AuditCtx) -> Result<()> {
+        self.store.upsert_entities(entities, ctx)?;
+        let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        for e in entities {
+            reg.upsert(e.clone());
+        }
+        Ok(())
+    }
+
+    // ---- intake ----
+
+    pub fn ingest_threat(&self, threat: &Threat, ctx: &AuditCtx) -> Result<()> {
+        self.store.insert_threat(threat, ctx)?;
+        let marks: Vec<String> = threat.portions.iter().map(|p| tocsin_core::marking::format_mark(&p.mark)).collect();
+        self.timeline(
+            &threat.id,
+            ctx.at,
+            "report_received",
+            format!("{} ({} portions: {}; {} target specs)", threat.title, threat.portions.len(), marks.join(" "), threat.targets.len()),
+        )
+    }
+
+    // ---- registry & matching ----
+
+    pub fn compute_matches(&self, threat_id: &ThreatId, ctx: &AuditCtx) -> Result<Vec<Match>> {
+        let threat = self.threat(threat_id)?;
+        let matches = self.registry.read().unwrap_or_else(|p| p.into_inner()).match_threat(&threat)?;
+        self.store.replace_matches(threat_id, &matches, ctx)?;
+        let entities: BTreeSet<&EntityId> = matches.iter().map(|m| &m.entity_id).collect();
+        let per_spec: Vec<String> = threat
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{}: {}", t.label, matches.iter().filter(|m| m.target == i).count()))
+            .collect();
+        self.timeline(
+            threat_id,
+            ctx.at,
+            "matches_computed",
+            format!("{} entities of {} in the registry match ({})", entities.len(), self.store.entities()?.len(), per_spec.join("; ")),
+        )?;
+        Ok(matches)
+    }
+
+    // ---- duty ----
+
+    /// Propose a determination (the threshold evaluated, sources-and-methods handling recorded).
+    pub fn propose_determination(&self, threat_id: &ThreatId, proposer: &str, at: Timestamp) -> Result<Determination> {
+        let threat = self.threat(threat_id)?;
+        let matches = self.store.matches(threat_id)?;
+        let matched: BTreeSet<&EntityId> = matches.iter().map(|m| &m.entity_id).collect();
+        let criteria = duty::evaluate(&threat, matched.len(), &self.config.policy, at);
+        let restricted = threat.portions.iter().filter(|p| !p.mark.is_public()).count();
+        let considerations = vec![format!(
+            "Sources and methods: {restricted} of {} portions are classified or controlled and {} restricted terms are listed; each audience receives only the portions releasable to it and every text passes the leak gate, so sanitizing protects them and no waiver is needed.",
+            threat.portions.len(),
+            threat.restricted_terms.len() + self.config.global_restricted.len()
+        )];
+        let d = duty::propose(&threat, criteria, considerations, proposer, &self.config.policy, at);
+        self.store.insert_determination(&d, &AuditCtx::new(proposer, at))?;
+        let held: Vec<String> = d.criteria.iter().map(|c| format!("{}={}", c.name, if c.held { "yes" } else { "no" })).collect();
+        self.timeline(threat_id, at, "determination_proposed", format!("{} proposes {}: {}", proposer, d.decision.label(), held.join(", ")))?;
+        Ok(d)
+    }
+
+    fn current_determination(&self, threat_id: &ThreatId) -> Result<Determination> {
+        self.store
+            .determinations(threat_id)?
+            .pop()
+            .ok_or_else(|| EngineError::Precondition(format!("threat {threat_id} has no determination yet")))
+    }
+
+    /// Waive the current proposal with a policy justification (still needs approval).
+    pub fn waive(&self, threat_id: &ThreatId, code: &str, rationale: &str, proposer: &str, at: Timestamp) -> Result<Determination> {
+        let mut d = duty::waive(self.current_determination(threat_id)?, code, rationale, &self.config.policy)?;
+        d.proposer = proposer.into();
+        d.proposed_at = at;
+        self.store.insert_determination(&d, &AuditCtx::new(proposer, at))?;
+        self.timeline(threat_id, at, "determination_proposed", format!("{proposer} proposes waiver {code}: {rationale}"))?;
+        Ok(d)
+    }
+
+    /// Approve the current determination (two-person rule); the history keeps both rows.
+    pub fn approve_determination(&self, threat_id: &ThreatId, approver: &str, at: Timestamp) -> Result<Determination> {
+        let d = duty::approve(self.current_determination(threat_id)?, approver, at)?;
+        self.store.insert_determination(&d, &AuditCtx::new(approver, at))?;
+        self.timeline(
+            threat_id,
+            at,
+            "determination_approved",
+            format!("{approver} approves {} proposed by {}; deliver by {}", d.decision.label(), d.proposer, d.deadline.to_rfc3339()),
+        )?;
+        Ok(d)
+    }
+
+    // ---- compose ----
+
+    /// Compose one draft warning per audience the approved "warn" determination reaches.
+    pub fn compose_warnings(&self, threat_id: &ThreatId, actor: &str, at: Timestamp) -> Result<Vec<Warning>> {
+        let threat = self.threat(threat_id)?;
+        let d = self.current_determination(threat_id)?;
+        if d.decision != Decision::Warn || d.approver.is_none() {
+            return Err(EngineError::Precondition(format!(
+                "threat {threat_id}: warnings need an approved 'warn' determination (current: {}, {})",
+                d.decision.label(),
+                if d.approver.is_some() { "approved" } else { "not approved" }
+            )));
+        }
+        let matches = self.store.matches(threat_id)?;
+        let mut entities: BTreeMap<EntityId, Entity> = BTreeMap::new();
+        for m in &matches {
+            if let Some(e) = self.store.entity(&m.entity_id)? {
+                entities.insert(e.id.clone(), e);
+            }
+        }
+        let countries: BTreeSet<_> = entities.values().filter_map(|e| e.country).collect();
+        let audiences = self.store.audiences()?;
+        let existing = self.store.warnings(Some(threat_id))?;
+        let ctx = AuditCtx::new(actor, at);
+        let mut drafts = Vec::new();
+        for aud in &audiences {
+            // Entities of this audience matched by a spec the audience may be told about.
+            let own: Vec<&Entity> = {
+                let ids: BTreeSet<&EntityId> = matches
+                    .iter()
+                    .filter(|m| releasable_to(&threat.targets[m.target].mark, aud, threat.originator).is_ok())
+                    .map(|m| &m.entity_id)
+                    .collect();
+                ids.into_iter().filter_map(|id| entities.get(id)).filter(|e| e.audiences.contains(&aud.id)).collect()
+            };
+            let routed = match aud.kind {
+                AudienceKind::Operator => !own.is_empty(),
+                AudienceKind::PartnerService | AudienceKind::DomesticAgency => aud.country.is_some_and(|c| countries.contains(&c)),
+                AudienceKind::Public => aud.country.is_none_or(|c| countries.contains(&c)),
+            };
+            if !routed {
+                if aud.kind == AudienceKind::Operator {
+                    let withheld: Vec<&str> = matches
+                        .iter()
+                        .filter_map(|m| entities.get(&m.entity_id))
+                        .filter(|e| e.audiences.contains(&aud.id))
+                        .map(|e| e.name.as_str())
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    if !withheld.is_empty() {
+                        // Telling this operator would itself reveal a withheld target: the
+                        // partner or agency warned above is responsible; an analyst must see it.
+                        self.timeline(
+                            threat_id,
+                            at,
+                            "operator_not_warned",
+                            format!(
+                                "{}: {} matched only target specs not releasable to it; protection relies on the partner/agency warnings",
+                                aud.id,
+                                withheld.join(", ")
+                            ),
+                        )?;
+                    }
+                }
+                continue;
+            }
+            let version = existing.iter().filter(|w| w.audience_id == aud.id).count() as u32 + 1;
+            let id = WarningId::new(format!("{}.{}.v{}", threat.id, aud.id, version));
+            let ack = match aud.kind {
+                AudienceKind::Public => format!("Reference {id}. Further alerts will be published through the same channel."),
+                _ => format!("Acknowledge and report measures quoting reference {id}."),
+            };
+            let interval = aud.posture_interval_hours.map(i64::from).unwrap_or(self.config.policy.posture_interval_hours);
+            let composed = compose(&ComposeInput {
+                threat: &threat,
+                audience: aud,
+                entities: &own,
+                global_restricted: &self.config.global_restricted,
+                now: at,
+                posture_interval_hours: interval,
+                ack_instructions: &ack,
+            });
+            let c = match composed {
+                Ok(c) => c,
+                Err(e) => {
+                    self.timeline(threat_id, at, "compose_refused", format!("{}: {e}", aud.id))?;
+                    continue;
+                }
+            };
+            let w = Warning {
+                id,
+                threat_id: threat_id.clone(),
+                audience_id: aud.id.clone(),
+                audience_kind: aud.kind,
+                version,
+                supersedes: existing.iter().filter(|w| w.audience_id == aud.id).last().map(|w| w.id.clone()),
+                tlp: c.tlp,
+                banner: c.banner,
+                specificity: c.specificity,
+                headline: c.headline,
+                text: c.text,
+                measures: c.measures,
+                valid: c.valid,
+                state: WarningState::Draft,
+                created_at: at,
+            };
+            self.store.insert_warning(&w, &ctx)?;
+            self.timeline(
+                threat_id,
+                at,
+                "warning_composed",
+                format!("{} ({}, {}, {:?}, {} portions withheld): {}", aud.id, aud.kind.as_str(), w.tlp, w.specificity, c.withheld_portions, w.headline),
+            )?;
+            drafts.push(w);
+        }
+        // Nobody to tell is a gap an analyst must see, not a silent omission.
+        let unrouted: BTreeSet<String> = entities
+            .values()
+            .flat_map(|e| e.audiences.iter().map(move |a| (a, e)))
+            .filter(|(a, _)| !audiences.iter().any(|x| &x.id == *a))
+            .map(|(a, e)| format!("{} ({})", e.name, a))
+            .collect();
+        if !unrouted.is_empty() {
+            self.timeline(
+                threat_id,
+                at,
+                "no_route",
+                format!("{} matched entities have no registered operator audience: {}", unrouted.len(), unrouted.into_iter().collect::<Vec<_>>().join(", ")),
+            )?;
+        }
+        Ok(drafts)
+    }
+
+    /// Approve a draft warning for release.
+    pub fn approve_warning(&self, id: &WarningId, approver: &str, at: Timestamp) -> Result<()> {
+        let w = self.warning(id)?;
+        self.advance(&w, WarningEvent::Approve, &AuditCtx::new(approver, at))?;
+        Ok(())
+    }
+
+    fn queue(&self, w: &Warning, ctx: &AuditCtx) -> Result<()> {
+        let aud = self.store.audience(&w.audience_id)?.ok_or_else(|| not_found("audience", &w.audience_id))?;
+        transition(w.state, WarningEvent::Queue)?;
+        let deliveries: Vec<NewDelivery> = aud
+            .channels
+            .iter()
+            .map(|c| NewDelivery {
+                audience_id: aud.id.clone(),
+                channel: c.clone(),
+                idempotency_key: idempotency_key(&w.id, &aud, c.kind.as_str(), &c.address),
+            })
+            .collect();
+        if deliveries.is_empty() {
+            return Err(EngineError::Precondition(format!("audience {} has no channel: warning {} cannot be queued", aud.id, w.id)));
+        }
+        let created = self.store.queue_warning(&w.id, &deliveries, ctx)?;
+        self.timeline(&w.threat_id, ctx.at, "warning_queued", format!("{} to {} via {} channel(s)", w.id, aud.id, created.len()))
+    }
+
+    // ---- scheduler rules ----
+
+    /// Queue approved warnings whose release rule allows it. Partners, agencies and operators go
+    /// at once; the public advisory waits until every partner/agency warning of the threat was
+    /// delivered and the policy's hold has passed, so partners hear first.
+    pub fn release_due(&self, at: Timestamp) -> Result<usize> {
+        let ctx = AuditCtx::new("scheduler", at);
+        let all = self.store.warnings(None)?;
+        let mut queued = 0;
+        for w in all.iter().filter(|w| w.state == WarningState::Approved) {
+            if w.audience_kind == AudienceKind::Public {
+                let partners: Vec<&Warning> = all
+                    .iter()
+                    .filter(|p| p.threat_id == w.threat_id && matches!(p.audience_kind, AudienceKind::PartnerService | AudienceKind::DomesticAgency))
+                    .filter(|p| p.state != WarningState::Superseded)
+                    .collect();
+                let mut last_delivered: Option<Timestamp> = None;
+                let mut all_delivered = true;
+                for p in &partners {
+                    let ds = self.store.deliveries(Some(&p.id))?;
+                    match ds.iter().filter_map(|d| d.delivered_at).max() {
+                        Some(t) if ds.iter().all(|d| d.delivered_at.is_some()) => last_delivered = last_delivered.max(Some(t)),
+                        _ => all_delivered = false,
+                    }
+                }
+                let hold_until = last_delivered.map(|t| t + Duration::hours(self.config.policy.public_hold_hours));
+                if !all_delivered || hold_until.is_some_and(|h| at < h) {
+                    continue;
+                }
+                // "Over the next 48 hours" counts from publication, not from drafting.
+                let hours = (w.valid.until - w.valid.from).num_hours();
+                self.store.set_warning_validity(&w.id, tocsin_core::ThreatWindow::imminent(at, hours), &ctx)?;
+            }
+            self.queue(w, &ctx)?;
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    /// Run the outbox once and move delivered warnings along their lifecycle.
+    pub fn deliver_due(&self, at: Timestamp) -> Result<usize> {
+        let report = self.worker.run_once(self.store.as_ref(), at, 1000)?;
+        let ctx = AuditCtx::new("worker:outbox", at);
+        let deliveries = self.store.deliveries(None)?;
+        for id in &report.delivered {
+            let Some(d) = deliveries.iter().find(|d| d.id == *id) else { continue };
+            let w = self.warning(&d.warning_id)?;
+            if w.state == WarningState::Queued {
+                self.advance(&w, WarningEvent::Deliver, &ctx)?;
+                if matches!(w.audience_kind, AudienceKind::Operator | AudienceKind::PartnerService | AudienceKind::DomesticAgency) {
+                    let aud = self.store.audience(&w.audience_id)?;
+                    let interval = aud.and_then(|a| a.posture_interval_hours).map(i64::from).unwrap_or(self.config.policy.posture_interval_hours);
+                    self.store.upsert_posture_track(&w.id, &PostureTrack::new(at, interval, w.valid.until), &ctx)?;
+                }
+            }
+            self.timeline(&w.threat_id, at, "warning_delivered", format!("{} delivered to {} via {} ({})", w.id, d.audience_id, d.channel.kind.as_str(), d.channel.address))?;
+        }
+        for id in report.retrying.iter().chain(&report.dead) {
+            let Some(d) = self.store.deliveries(None)?.into_iter().find(|d| d.id == *id) else { continue };
+            let w = self.warning(&d.warning_id)?;
+            let event = if report.dead.contains(id) { "delivery_dead" } else { "delivery_retrying" };
+            self.timeline(&w.threat_id, at, event, format!("{} to {}: {}", w.id, d.audience_id, d.last_error.unwrap_or_default()))?;
+        }
+        Ok(report.delivered.len())
+    }
+
+    /// Posture check-ins (remind, then escalate) and expiry of warnings whose window closed.
+    pub fn check_posture(&self, at: Timestamp) -> Result<()> {
+        let ctx = AuditCtx::new("scheduler", at);
+        for w in self.store.warnings(None)? {
+            if !w.state.is_terminal() && w.state != WarningState::Draft && w.state != WarningState::Approved && at >= w.valid.until {
+                self.advance(&w, WarningEvent::Expire, &ctx)?;
+                self.timeline(&w.threat_id, at, "warning_expired", format!("{}: validity ended {}", w.id, w.valid.until.to_rfc3339()))?;
+            }
+        }
+        for (wid, mut track) in self.store.posture_tracks()? {
+            let w = self.warning(&wid)?;
+            if w.state.is_terminal() {
+                continue;
+            }
+            while let Some(action) = track.due(at) {
+                track.record(action, at);
+                self.store.upsert_posture_track(&wid, &track, &ctx)?;
+                let aud = self.store.audience(&w.audience_id)?;
+                let contact = aud.as_ref().and_then(|a| a.escalation_contact.clone()).unwrap_or_else(|| "no escalation contact on file".into());
+                match action {
+                    PostureAction::Remind { due } => self.timeline(
+                        &w.threat_id,
+                        at,
+                        "posture_reminder",
+                        format!("{} missed the posture check-in due {}: reminder sent (threat window open until {})", w.audience_id, due.to_rfc3339(), w.valid.until.to_rfc3339()),
+                    )?,
+                    PostureAction::Escalate { due } => self.timeline(
+                        &w.threat_id,
+                        at,
+                        "posture_escalated",
+                        format!("{} missed a second check-in (due {}): escalated to {} and to the analysts' queue", w.audience_id, due.to_rfc3339(), contact),
+                    )?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One scheduler step: release, deliver, then follow through.
+    pub fn tick(&self, at: Timestamp) -> Result<()> {
+        self.release_due(at)?;
+        self.deliver_due(at)?;
+        self.check_posture(at)
+    }
+
+    // ---- follow-through ----
+
+    pub fn acknowledge(&self, id: &WarningId, by: &str, at: Timestamp) -> Result<()> {
+        let w = self.warning(id)?;
+        let ctx = AuditCtx::new(by, at);
+        self.advance(&w, WarningEvent::Acknowledge, &ctx)?;
+        self.store.insert_acknowledgement(&Acknowledgement { warning_id: id.clone(), at, by: by.into() }, &ctx)?;
+        self.timeline(&w.threat_id, at, "acknowledged", format!("{} acknowledged {} ({})", w.audience_id, id, by))
+    }
+
+    pub fn report_posture(&self, id: &WarningId, by: &str, measures: Vec<Measure>, note: &str, at: Timestamp) -> Result<()> {
+        let w = self.warning(id)?;
+        let ctx = AuditCtx::new(by, at);
+        self.advance(&w, WarningEvent::ConfirmPosture, &ctx)?;
+        let list: Vec<String> = measures.iter().map(Measure::label).collect();
+        self.store.insert_posture_report(&PostureReport { warning_id: id.clone(), at, by: by.into(), measures, note: note.into() }, &ctx)?;
+        if let Some((_, mut track)) = self.store.posture_tracks()?.into_iter().find(|(t, _)| t == id) {
+            track.confirm(at);
+            self.store.upsert_posture_track(id, &track, &ctx)?;
+        }
+        self.timeline(&w.threat_id, at, "posture_confirmed", format!("{} reports posture: {}; {}", w.audience_id, list.join(", "), note))
+    }
+
+    pub fn record_outcome(&self, threat_id: &ThreatId, kind: OutcomeKind, references: Vec<String>, note: &str, by: &str, at: Timestamp) -> Result<()> {
+        let ctx = AuditCtx::new(by, at);
+        self.store.insert_outcome(&Outcome { threat_id: threat_id.clone(), kind, at, references, note: note.into() }, &ctx)?;
+        for w in self.store.warnings(Some(threat_id))? {
+            if transition(w.state, WarningEvent::RecordOutcome).is_ok() {
+                self.advance(&w, WarningEvent::RecordOutcome, &ctx)?;
+            }
+        }
+        // Who was on guard at that moment is what the after-action review needs first.
+        let mut lapsed = Vec::new();
+        for (wid, track) in self.store.posture_tracks()? {
+            if track.is_lapsed(at) {
+                lapsed.push(format!("{} (last confirmed {})", wid, track.last_confirmed_at.to_rfc3339()));
+            }
+        }
+        let posture = if lapsed.is_empty() { "all tracked recipients had confirmed posture".to_owned() } else { format!("posture lapsed at: {}", lapsed.join("; ")) };
+        self.timeline(threat_id, at, "outcome_recorded", format!("{kind:?}: {note}; {posture}"))
+    }
+}

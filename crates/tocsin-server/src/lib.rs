@@ -1,1 +1,213 @@
+//! Tocsin's HTTP API (axum 0.7): `GET /health`, and read endpoints under `/api/v1/` behind bearer
+//! tokens with roles (viewer < analyst < approver < admin). docs/api.md documents every route.
+//!
+//! Architecture invariants:
+//! - Every `/api/v1/` path, including unknown ones, passes [`auth::authenticate`] first; every
+//!   route belongs to a group whose minimum role [`auth::authorize`] enforces.
+//! - Tokens exist in the store only as SHA-256 hashes; neither tokens nor the `Authorization`
+//!   header are ever logged.
+//! - Every error is RFC 9457 `application/problem+json`; a 500 shows a reference, never internals.
+//! - The server reads the clock only through [`AppState::now`] (injectable for tests and replays).
+//! - Responses for roles below analyst pass through [`redact`]: no restricted term reaches them.
 
+pub mod auth;
+pub mod problem;
+pub mod redact;
+mod routes;
+
+pub use auth::{
+    bootstrap_admin_token, generate_token, hash_token, issue_token, resolve_token, Principal, Role, TokenError,
+    TOKEN_PREFIX,
+};
+pub use problem::Problem;
+
+use auth::{authenticate, authorize, MinRole};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tocsin_core::Timestamp;
+use tocsin_store::Store;
+
+/// Where the server gets "now" (token expiry). Injectable so tests and replays control time.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `store`, using the system clock.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, clock: Arc::new(chrono::Utc::now) }
+    }
+
+    /// Replace the clock (tests, simulated time).
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Run a read on the blocking pool and shape the result for the caller's role.
+    pub(crate) async fn read<F>(&self, principal: Principal, f: F) -> Result<Json<Value>, Problem>
+    where
+        F: FnOnce(&dyn Store) -> Result<Value, Problem> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut v = f(store.as_ref())?;
+            if principal.role < Role::Analyst {
+                let threats = store.threats()?;
+                let redactor = redact::Redactor::new(threats.iter().flat_map(|t| t.restricted_terms.iter().map(String::as_str)));
+                redactor.apply(&mut v);
+            }
+            Ok(Json(v))
+        })
+        .await
+        .map_err(|e| Problem::internal(&e))?
+    }
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    let viewer = Router::new()
+        .route("/threats", get(routes::threats))
+        .route("/threats/:id", get(routes::threat))
+        .route("/threats/:id/matches", get(routes::threat_matches))
+        .route("/threats/:id/determinations", get(routes::threat_determinations))
+        .route("/warnings", get(routes::warnings))
+        .route("/warnings/:id", get(routes::warning))
+        .route("/warnings/:id/deliveries", get(routes::warning_deliveries))
+        .route("/deliveries", get(routes::deliveries))
+        .route("/timeline", get(routes::timeline))
+        .route("/audit", get(routes::audit))
+        .route("/entities", get(routes::entities))
+        .route("/audiences", get(routes::audiences))
+        .route_layer(from_fn_with_state(MinRole(Role::Viewer), authorize));
+    let admin = Router::new()
+        .route("/audit/events", get(routes::audit_events))
+        .route_layer(from_fn_with_state(MinRole(Role::Admin), authorize));
+    let api = viewer
+        .merge(admin)
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/health", get(routes::health))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .layer(from_fn(finish))
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> Problem {
+    Problem::from_status(StatusCode::NOT_FOUND, format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+/// Outermost layer: access log (method, path, status, time — never headers), problem+json for
+/// framework errors (405, extractor rejections), and headers that keep responses out of caches.
+async fn finish(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut resp = next.run(req).await;
+    let status = resp.status();
+    if (status.is_client_error() || status.is_server_error()) && !is_problem(&resp) {
+        resp = into_problem(resp).await;
+    }
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    tracing::info!(%method, %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+fn is_problem(resp: &Response) -> bool {
+    resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(problem::PROBLEM_JSON.as_bytes()))
+}
+
+/// Re-wrap an error response (plain text from an extractor rejection, or empty) as problem+json.
+async fn into_problem(resp: Response) -> Response {
+    let (parts, body) = resp.into_parts();
+    let plain = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    let text = match axum::body::to_bytes(body, 16 * 1024).await {
+        Ok(b) if plain => String::from_utf8_lossy(&b).into_owned(),
+        _ => String::new(),
+    };
+    let detail = if text.trim().is_empty() {
+        match parts.status {
+            StatusCode::METHOD_NOT_ALLOWED => "this route does not support that method".to_owned(),
+            s => s.canonical_reason().unwrap_or("error").to_owned(),
+        }
+    } else {
+        text
+    };
+    let mut out = Problem::from_status(parts.status, detail).into_response();
+    // Keep headers such as `Allow` on a 405.
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// Bind `listen` and serve until ctrl-c (or SIGTERM), then finish in-flight requests.
+pub async fn serve(state: AppState, listen: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    serve_on(state, listener, shutdown_signal()).await
+}
+
+/// Serve on an already bound listener until `shutdown` completes (tests bind port 0).
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "tocsin API listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Completes on ctrl-c, or on SIGTERM where there are signals.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

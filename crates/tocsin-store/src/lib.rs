@@ -7,8 +7,10 @@
 //!
 //! Architecture invariant: the store never reads the clock; every time comes from the caller.
 
+pub mod record;
 mod sqlite;
 
+pub use record::actions;
 pub use sqlite::SqliteStore;
 
 use tocsin_core::audit::{AuditEvent, ChainBreak};
@@ -43,6 +45,13 @@ pub enum StoreError {
     Corrupt { kind: &'static str, id: String, reason: String },
     #[error("migration {version} failed: {reason}")]
     Migration { version: u32, reason: String },
+    /// The record exists but is in the wrong state for the operation (e.g. queueing a warning
+    /// that is not `approved`, or marking a delivery that is already `delivered`).
+    #[error("{kind} {id:?} is {state}, expected {expected}")]
+    InvalidState { kind: &'static str, id: String, state: String, expected: String },
+    /// The caller passed records that contradict each other (e.g. a match of another threat).
+    #[error("invalid {kind} {id:?}: {reason}")]
+    Invalid { kind: &'static str, id: String, reason: String },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -97,13 +106,19 @@ pub trait Store: Send + Sync {
     fn warnings(&self, threat_id: Option<&ThreatId>) -> Result<Vec<Warning>>;
     /// Set a warning's lifecycle state (the caller has checked the transition).
     fn set_warning_state(&self, id: &WarningId, state: WarningState, audit: &AuditCtx) -> Result<()>;
+    /// Fix when a warning's advice applies (a public advisory's 48 hours start at its release).
+    fn set_warning_validity(&self, id: &WarningId, valid: tocsin_core::ThreatWindow, audit: &AuditCtx) -> Result<()>;
     /// Mark the warning `queued` and write its deliveries in the same transaction (the outbox).
-    /// Deliveries are due at `audit.at`.
+    /// Deliveries are due at `audit.at`. The warning must be `approved` ([`StoreError::InvalidState`]
+    /// otherwise); a duplicate idempotency key is a [`StoreError::Conflict`] and nothing is written.
     fn queue_warning(&self, id: &WarningId, deliveries: &[NewDelivery], audit: &AuditCtx) -> Result<Vec<Delivery>>;
     /// Deliveries pending or retrying whose `next_attempt_at <= now`, oldest first.
     fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
+    /// Record a successful attempt (counted in `attempts`), delivered at `audit.at`. Only a
+    /// pending or retrying delivery can take an attempt ([`StoreError::InvalidState`] otherwise).
     fn mark_delivered(&self, delivery_id: i64, audit: &AuditCtx) -> Result<()>;
     /// Record a failed attempt: retry at `retry_at`, or `None` to move it to the dead letters.
+    /// Only a pending or retrying delivery can take an attempt.
     fn mark_failed(&self, delivery_id: i64, error: &str, retry_at: Option<Timestamp>, audit: &AuditCtx) -> Result<()>;
     fn deliveries(&self, warning_id: Option<&WarningId>) -> Result<Vec<Delivery>>;
 

@@ -1,0 +1,87 @@
+//! `tocsin import DIR`: registry, audiences and reports from a directory of human-editable files.
+
+use crate::{Engine, EngineError, Result};
+use std::path::Path;
+use tocsin_store::AuditCtx;
+
+/// What an import loaded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportSummary {
+    pub venues: usize,
+    pub events: usize,
+    pub audiences: usize,
+    pub threats: usize,
+    pub matches: usize,
+}
+
+fn read(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(EngineError::Input { path: path.display().to_string(), message: e.to_string() }),
+    }
+}
+
+fn input_err(path: &Path, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Input { path: path.display().to_string(), message: e.to_string() }
+}
+
+impl Engine {
+    /// Load `venues.csv`, `events.csv` and `audiences.toml` from `dir` (each optional, but at least
+    /// one must exist). Parsing happens before anything is written, so a bad file stores nothing.
+    pub fn import_registry(&self, dir: &Path, ctx: &AuditCtx) -> Result<ImportSummary> {
+        let venues_path = dir.join("venues.csv");
+        let events_path = dir.join("events.csv");
+        let aud_path = dir.join("audiences.toml");
+        let venues = match read(&venues_path)? {
+            Some(t) => tocsin_formats::registry::parse_venues_csv(&t).map_err(|e| input_err(&venues_path, e))?,
+            None => Vec::new(),
+        };
+        let events = match read(&events_path)? {
+            Some(t) => tocsin_formats::registry::parse_events_csv(&t, &venues).map_err(|e| input_err(&events_path, e))?,
+            None => Vec::new(),
+        };
+        let audiences = match read(&aud_path)? {
+            Some(t) => tocsin_formats::registry::parse_audiences_toml(&t).map_err(|e| input_err(&aud_path, e))?,
+            None => Vec::new(),
+        };
+        if venues.is_empty() && events.is_empty() && audiences.is_empty() {
+            return Err(input_err(dir, "no venues.csv, events.csv or audiences.toml found"));
+        }
+        let all: Vec<_> = venues.iter().chain(events.iter()).cloned().collect();
+        if !all.is_empty() {
+            self.upsert_entities(&all, ctx)?;
+        }
+        if !audiences.is_empty() {
+            self.store.upsert_audiences(&audiences, ctx)?;
+        }
+        Ok(ImportSummary { venues: venues.len(), events: events.len(), audiences: audiences.len(), ..Default::default() })
+    }
+
+    /// Parse a portion-marked report file (see docs/formats.md) into a threat, without storing it.
+    pub fn parse_report_file(path: &Path) -> Result<tocsin_core::Threat> {
+        let text = read(path)?.ok_or_else(|| input_err(path, "file not found"))?;
+        tocsin_formats::report::parse_report(&text).map_err(|e| input_err(path, e))
+    }
+
+    /// Registry and audiences, then every `*.txt` report in `dir` (ingested and matched).
+    pub fn import_dir(&self, dir: &Path, ctx: &AuditCtx) -> Result<ImportSummary> {
+        let mut summary = self.import_registry(dir, ctx)?;
+        let mut reports: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| input_err(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        reports.sort();
+        for path in reports {
+            let threat = Self::parse_report_file(&path)?;
+            if self.store.threat(&threat.id)?.is_some() {
+                continue; // importing the same directory twice must not fail or duplicate
+            }
+            self.ingest_threat(&threat, ctx)?;
+            summary.matches += self.compute_matches(&threat.id, ctx)?.len();
+            summary.threats += 1;
+        }
+        Ok(summary)
+    }
+}

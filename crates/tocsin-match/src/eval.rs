@@ -1,0 +1,283 @@
+//! The semantics: one entity against one prepared target spec. Shared by the indexed registry and
+//! the brute-force reference matcher, so they can only differ in which entities they look at.
+
+use crate::fuzzy::{compare_names, NameComparison};
+use crate::gazetteer::{Gazetteer, Place, PlaceShape};
+use crate::geo::{point_in_ring, ring_centre, BBox};
+use crate::normalize::{place_key, NameKey};
+use crate::{MatchConfig, MatchError};
+use std::collections::HashSet;
+use tocsin_core::{Area, Category, Entity, EntityId, EntityKind, GeoPoint, MatchReason, TargetSpec, Threat, ThreatWindow};
+
+/// Identity factor when the spec states no name but states categories.
+pub const UNNAMED_CATEGORY_FACTOR: f64 = 0.5;
+/// Identity factor when the spec states neither name nor categories (size, area, time only).
+pub const UNNAMED_OTHER_FACTOR: f64 = 0.45;
+/// Lowest area factor: at the edge of the area, or inside it only by the entity's city.
+pub const AREA_EDGE_FACTOR: f64 = 0.8;
+
+/// An area ready for testing.
+#[derive(Debug, Clone)]
+pub(crate) enum PreparedArea<'g> {
+    Circle { center: GeoPoint, radius_km: f64 },
+    Polygon { ring: Vec<GeoPoint>, centre: GeoPoint, reach_km: f64 },
+    Named { asked: String, place: &'g Place, city_keys: HashSet<String> },
+}
+
+impl PreparedArea<'_> {
+    pub(crate) fn bbox(&self) -> BBox {
+        match self {
+            PreparedArea::Circle { center, radius_km } => BBox::around_circle(center, *radius_km),
+            PreparedArea::Polygon { ring, .. } => BBox::around_ring(ring),
+            PreparedArea::Named { place, .. } => place.shape.bbox(),
+        }
+    }
+}
+
+/// A target spec, validated, its name normalised and its area resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedSpec<'t, 'g> {
+    pub index: usize,
+    pub name: Option<(&'t str, NameKey)>,
+    pub categories: &'t [Category],
+    pub min_size: Option<u32>,
+    pub area: Option<PreparedArea<'g>>,
+    pub window: ThreatWindow,
+    pub window_from_spec: bool,
+}
+
+fn valid_point(p: &GeoPoint) -> bool {
+    GeoPoint::new(p.lat, p.lon).is_ok()
+}
+
+fn invalid(target_index: usize, reason: impl Into<String>) -> MatchError {
+    MatchError::InvalidArea { target_index, reason: reason.into() }
+}
+
+fn prepare_spec<'t, 'g>(index: usize, spec: &'t TargetSpec, threat: &Threat, gaz: &'g Gazetteer) -> Result<PreparedSpec<'t, 'g>, MatchError> {
+    if spec.name.is_none() && spec.categories.is_empty() && spec.min_size.is_none() && spec.area.is_none() && spec.window.is_none() {
+        return Err(MatchError::EmptySpec { target_index: index });
+    }
+    let name = match &spec.name {
+        None => None,
+        Some(n) => {
+            let key = NameKey::new(n);
+            if key.is_empty() {
+                return Err(MatchError::EmptyName { target_index: index, name: n.clone() });
+            }
+            Some((n.as_str(), key))
+        }
+    };
+    let area = match &spec.area {
+        None => None,
+        Some(Area::Circle { center, radius_km }) => {
+            if !valid_point(center) {
+                return Err(invalid(index, format!("circle centre {}, {} is out of range", center.lat, center.lon)));
+            }
+            if !(radius_km.is_finite() && *radius_km >= 0.0) {
+                return Err(invalid(index, format!("circle radius {radius_km} km is not a non-negative number")));
+            }
+            Some(PreparedArea::Circle { center: *center, radius_km: *radius_km })
+        }
+        Some(Area::Polygon { ring }) => {
+            if let Some(p) = ring.iter().find(|p| !valid_point(p)) {
+                return Err(invalid(index, format!("polygon vertex {}, {} is out of range", p.lat, p.lon)));
+            }
+            if crate::geo::open_ring(ring).len() < 3 {
+                return Err(invalid(index, format!("a polygon needs at least 3 distinct vertices, found {}", ring.len())));
+            }
+            let (centre, reach_km) = ring_centre(ring);
+            Some(PreparedArea::Polygon { ring: ring.clone(), centre, reach_km })
+        }
+        Some(Area::Named { name }) => {
+            let place = gaz.resolve(name).ok_or_else(|| MatchError::UnknownPlace { name: name.clone(), target_index: index })?;
+            let mut city_keys: HashSet<String> = place.all_names().map(place_key).collect();
+            city_keys.insert(place_key(name));
+            city_keys.remove("");
+            Some(PreparedArea::Named { asked: name.clone(), place, city_keys })
+        }
+    };
+    Ok(PreparedSpec {
+        index,
+        name,
+        categories: &spec.categories,
+        min_size: spec.min_size,
+        area,
+        window: spec.window.unwrap_or(threat.window),
+        window_from_spec: spec.window.is_some(),
+    })
+}
+
+/// Validate every spec of the threat (in order; the first error wins) and prepare them.
+pub(crate) fn prepare<'t, 'g>(threat: &'t Threat, gaz: &'g Gazetteer) -> Result<Vec<PreparedSpec<'t, 'g>>, MatchError> {
+    threat.targets.iter().enumerate().map(|(i, s)| prepare_spec(i, s, threat, gaz)).collect()
+}
+
+/// What the matcher knows of one entity, with the venue fallbacks already applied.
+pub(crate) struct EntityView<'a> {
+    pub entity: &'a Entity,
+    /// The name first, then the aliases, in order.
+    pub names: &'a [NameKey],
+    /// Own location, else the venue's.
+    pub location: Option<GeoPoint>,
+    /// Set when the location is the venue's.
+    pub location_from: Option<&'a EntityId>,
+    /// Own city, else the venue's, and its place key.
+    pub city: Option<(&'a str, &'a str)>,
+}
+
+/// Name keys of an entity: name, then aliases.
+pub(crate) fn name_keys(e: &Entity) -> Vec<NameKey> {
+    std::iter::once(&e.name).chain(e.aliases.iter()).map(|n| NameKey::new(n)).collect()
+}
+
+/// The effective location and city of `e`, falling back to its venue (one level).
+pub(crate) fn effective_place<'a>(e: &'a Entity, venue: Option<&'a Entity>) -> (Option<GeoPoint>, Option<&'a EntityId>, Option<&'a str>) {
+    let (location, from) = match (e.location, venue.and_then(|v| v.location)) {
+        (Some(p), _) => (Some(p), None),
+        (None, Some(p)) => (Some(p), e.venue.as_ref()),
+        (None, None) => (None, None),
+    };
+    let city = e.city.as_deref().or_else(|| venue.and_then(|v| v.city.as_deref()));
+    (location, from, city)
+}
+
+fn reason(descriptor: &str, detail: String) -> MatchReason {
+    MatchReason { descriptor: descriptor.to_owned(), detail }
+}
+
+fn fmt_window(w: &ThreatWindow) -> String {
+    format!("{} – {} UTC", w.from.format("%Y-%m-%d %H:%M"), w.until.format("%Y-%m-%d %H:%M"))
+}
+
+fn proximity(d_km: f64, reach_km: f64) -> f64 {
+    if reach_km > 0.0 {
+        1.0 - (1.0 - AREA_EDGE_FACTOR) * (d_km / reach_km).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+fn via_venue(view: &EntityView) -> String {
+    match view.location_from {
+        Some(v) => format!(" (location of venue {v})"),
+        None => String::new(),
+    }
+}
+
+/// Geometric test of a point against a shape: `Some((factor, detail))` when inside.
+fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
+    match shape {
+        PlaceShape::Circle { center, radius_km } => {
+            let d = p.distance_km(center);
+            (d <= *radius_km).then(|| (proximity(d, *radius_km), format!("{d:.1} km from its centre (radius {radius_km} km)")))
+        }
+        PlaceShape::Polygon { ring } => {
+            if !point_in_ring(p, ring) {
+                return None;
+            }
+            let (c, reach) = ring_centre(ring);
+            let d = p.distance_km(&c);
+            Some((proximity(d, reach), format!("inside its outline, {d:.1} km from its centre")))
+        }
+    }
+}
+
+fn check_area(area: &PreparedArea, view: &EntityView) -> Option<(f64, String)> {
+    match area {
+        PreparedArea::Circle { center, radius_km } => {
+            let p = view.location?;
+            let d = p.distance_km(center);
+            (d <= *radius_km).then(|| {
+                (proximity(d, *radius_km), format!("{d:.1} km from {:.4}, {:.4} (radius {radius_km} km){}", center.lat, center.lon, via_venue(view)))
+            })
+        }
+        PreparedArea::Polygon { ring, centre, reach_km } => {
+            let p = view.location?;
+            if !point_in_ring(&p, ring) {
+                return None;
+            }
+            let d = p.distance_km(centre);
+            Some((proximity(d, *reach_km), format!("inside the polygon, {d:.1} km from its centre{}", via_venue(view))))
+        }
+        PreparedArea::Named { asked, place, city_keys } => {
+            let what = if place.name == *asked { place.name.clone() } else { format!("{asked} ({})", place.name) };
+            if let Some(p) = view.location {
+                if let Some((f, detail)) = in_shape(&p, &place.shape) {
+                    return Some((f, format!("in {what}: {detail}{}", via_venue(view))));
+                }
+            }
+            let (city, key) = view.city?;
+            city_keys.contains(key).then(|| (AREA_EDGE_FACTOR, format!("city \"{city}\" is {what}")))
+        }
+    }
+}
+
+/// Does `view` satisfy every descriptor of `spec`? If so, its score and one reason per descriptor
+/// (name, category, size, area, time — in that order).
+pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchConfig) -> Option<(f64, Vec<MatchReason>)> {
+    let e = view.entity;
+    let mut reasons = Vec::with_capacity(5);
+
+    let identity = if let Some((asked, key)) = &spec.name {
+        let mut best: Option<(usize, NameComparison)> = None;
+        for (i, cand) in view.names.iter().enumerate() {
+            if let Some(c) = compare_names(key, cand, config.max_edit_ratio) {
+                let better = match &best {
+                    None => true,
+                    Some((_, b)) => b.score() < c.score(),
+                };
+                if better {
+                    best = Some((i, c));
+                }
+            }
+        }
+        let (i, c) = best?;
+        let (label, matched) = if i == 0 { (String::new(), e.name.as_str()) } else { ("alias ".to_owned(), e.aliases[i - 1].as_str()) };
+        let op = if c.exact { "=" } else { "~" };
+        reasons.push(reason("name", format!("name \"{asked}\" {op} {label}\"{matched}\" ({})", c.describe())));
+        c.score()
+    } else if !spec.categories.is_empty() {
+        UNNAMED_CATEGORY_FACTOR
+    } else {
+        UNNAMED_OTHER_FACTOR
+    };
+
+    if !spec.categories.is_empty() {
+        let c = spec.categories.iter().find(|c| e.category.is_within(c))?;
+        let detail = if e.category == *c { format!("category {c}") } else { format!("category {} is within {c}", e.category) };
+        reasons.push(reason("category", detail));
+    }
+
+    if let Some(min) = spec.min_size {
+        let cap = e.capacity?;
+        if cap < min {
+            return None;
+        }
+        let what = if e.kind == EntityKind::Event { "expected attendance" } else { "capacity" };
+        reasons.push(reason("size", format!("{what} {cap} >= {min}")));
+    }
+
+    let area_factor = match &spec.area {
+        None => 1.0,
+        Some(a) => {
+            let (f, detail) = check_area(a, view)?;
+            reasons.push(reason("area", detail));
+            f
+        }
+    };
+
+    let whose = if spec.window_from_spec { "target window" } else { "threat window" };
+    let detail = match &e.span {
+        Some(span) => {
+            if !span.intersects(&spec.window) {
+                return None;
+            }
+            format!("span {} intersects the {whose} {}", fmt_window(span), fmt_window(&spec.window))
+        }
+        None => format!("always present (no time span) during the {whose} {}", fmt_window(&spec.window)),
+    };
+    reasons.push(reason("time", detail));
+
+    Some((identity * area_factor, reasons))
+}

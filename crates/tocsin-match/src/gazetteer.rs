@@ -1,0 +1,266 @@
+//! Gazetteer: named cities and regions resolved to a shape (circle or polygon).
+//!
+//! Names are looked up by [`place_key`] (case, accents, script and spelling variants folded), so
+//! `Moscow`, `MOSCOW`, `Москва` and `Moskva` all find the same place. When several places share a
+//! name (Moscow, Russia and Moscow, Idaho), the most populous wins.
+
+use crate::geo::{ring_centre, BBox};
+use crate::normalize::place_key;
+use std::collections::HashMap;
+use std::io::Read;
+use thiserror::Error;
+use tocsin_core::GeoPoint;
+
+/// The extent of a place.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlaceShape {
+    Circle { center: GeoPoint, radius_km: f64 },
+    /// Outer ring (first point may be repeated at the end).
+    Polygon { ring: Vec<GeoPoint> },
+}
+
+impl PlaceShape {
+    pub fn bbox(&self) -> BBox {
+        match self {
+            PlaceShape::Circle { center, radius_km } => BBox::around_circle(center, *radius_km),
+            PlaceShape::Polygon { ring } => BBox::around_ring(ring),
+        }
+    }
+}
+
+/// A named place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub name: String,
+    pub alt_names: Vec<String>,
+    pub center: GeoPoint,
+    pub population: u64,
+    pub shape: PlaceShape,
+}
+
+impl Place {
+    /// A place covered by a circle around its centre.
+    pub fn circle(name: &str, alt_names: &[&str], center: GeoPoint, population: u64, radius_km: f64) -> Self {
+        Self {
+            name: name.to_owned(),
+            alt_names: alt_names.iter().map(|s| (*s).to_owned()).collect(),
+            center,
+            population,
+            shape: PlaceShape::Circle { center, radius_km },
+        }
+    }
+
+    /// A place covered by a polygon (a region); its centre is the vertex centroid.
+    pub fn polygon(name: &str, alt_names: &[&str], ring: Vec<GeoPoint>, population: u64) -> Self {
+        let (center, _) = ring_centre(&ring);
+        Self {
+            name: name.to_owned(),
+            alt_names: alt_names.iter().map(|s| (*s).to_owned()).collect(),
+            center,
+            population,
+            shape: PlaceShape::Polygon { ring },
+        }
+    }
+
+    /// The name and every alternative name.
+    pub fn all_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.alt_names.iter().map(String::as_str))
+    }
+}
+
+/// Radius given to a city whose data has none: the radius of a disc holding its population at
+/// 3,000 people per km², at least 3 km (Moscow, 13 M → 37 km; a town of 15,000 → 3 km).
+pub fn default_radius_km(population: u64) -> f64 {
+    (population as f64 / 3000.0 / std::f64::consts::PI).sqrt().max(3.0)
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum GazetteerError {
+    #[error("gazetteer CSV, line {line}: {message}")]
+    Csv { line: u64, message: String },
+    #[error("gazetteer CSV, line {line}: bad {field} {value:?} (expected {expected})")]
+    Field { line: u64, field: &'static str, value: String, expected: &'static str },
+}
+
+/// Places indexed by folded name.
+#[derive(Debug, Clone, Default)]
+pub struct Gazetteer {
+    places: Vec<Place>,
+    by_key: HashMap<String, Vec<usize>>,
+}
+
+const BUILTIN_CSV: &str = include_str!("../data/builtin_places.csv");
+
+impl Gazetteer {
+    /// An empty gazetteer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The places the reference cases need: Moscow (40 km, covering Krasnogorsk), Saint
+    /// Petersburg, Kazan, Krasnogorsk, Kaluga, Kerman, with Cyrillic and common Latin variants.
+    pub fn builtin() -> Self {
+        Self::from_csv(BUILTIN_CSV.as_bytes()).expect("the built-in gazetteer parses")
+    }
+
+    /// Load places from CSV: `name, alt_names, lat, lon, population, radius_km` where alt_names are
+    /// separated by `;` and radius_km may be empty or missing ([`default_radius_km`] then applies).
+    /// A header line starting with `name` is skipped, `#` starts a comment line, fields are trimmed.
+    /// Intended for a world-cities data set (e.g. GeoNames cities ≥ 15,000, CC BY 4.0).
+    pub fn from_csv<R: Read>(reader: R) -> Result<Self, GazetteerError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .from_reader(reader);
+        let mut g = Self::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| GazetteerError::Csv {
+                line: e.position().map_or(0, |p| p.line()),
+                message: e.to_string(),
+            })?;
+            let line = rec.position().map_or(i as u64 + 1, |p| p.line());
+            let field = |k: usize| rec.get(k).unwrap_or("");
+            if i == 0 && field(0).eq_ignore_ascii_case("name") && field(2).parse::<f64>().is_err() {
+                continue;
+            }
+            if rec.len() < 5 {
+                return Err(GazetteerError::Csv {
+                    line,
+                    message: format!("expected at least 5 fields (name, alt_names, lat, lon, population), found {}", rec.len()),
+                });
+            }
+            let name = field(0);
+            if name.is_empty() {
+                return Err(GazetteerError::Field { line, field: "name", value: String::new(), expected: "a non-empty name" });
+            }
+            let alt: Vec<&str> = field(1).split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
+            let num = |k: usize, fname: &'static str| -> Result<f64, GazetteerError> {
+                field(k).parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| GazetteerError::Field {
+                    line,
+                    field: fname,
+                    value: field(k).to_owned(),
+                    expected: "a decimal number",
+                })
+            };
+            let (lat, lon) = (num(2, "lat")?, num(3, "lon")?);
+            let center = GeoPoint::new(lat, lon).map_err(|_| GazetteerError::Field {
+                line,
+                field: "coordinates",
+                value: format!("{lat}, {lon}"),
+                expected: "lat in [-90, 90] and lon in [-180, 180]",
+            })?;
+            let population = if field(4).is_empty() {
+                0
+            } else {
+                field(4).parse::<u64>().map_err(|_| GazetteerError::Field {
+                    line,
+                    field: "population",
+                    value: field(4).to_owned(),
+                    expected: "a whole number",
+                })?
+            };
+            let radius_km = if field(5).is_empty() {
+                default_radius_km(population)
+            } else {
+                let r = num(5, "radius_km")?;
+                if r <= 0.0 {
+                    return Err(GazetteerError::Field { line, field: "radius_km", value: field(5).to_owned(), expected: "a positive number of km" });
+                }
+                r
+            };
+            g.add(Place::circle(name, &alt, center, population, radius_km));
+        }
+        Ok(g)
+    }
+
+    /// Add a place (its name and alternative names become look-up keys).
+    pub fn add(&mut self, place: Place) {
+        let idx = self.places.len();
+        let mut keys: Vec<String> = place.all_names().map(place_key).filter(|k| !k.is_empty()).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            self.by_key.entry(k).or_default().push(idx);
+        }
+        self.places.push(place);
+    }
+
+    /// The place called `name` (any of its names; case, accents and script insensitive), the most
+    /// populous one if several share the name, the first added among equals.
+    pub fn resolve(&self, name: &str) -> Option<&Place> {
+        let ids = self.by_key.get(&place_key(name))?;
+        let mut best: Option<&Place> = None;
+        for &i in ids {
+            let p = &self.places[i];
+            let better = match best {
+                None => true,
+                Some(b) => b.population < p.population,
+            };
+            if better {
+                best = Some(p);
+            }
+        }
+        best
+    }
+
+    pub fn places(&self) -> &[Place] {
+        &self.places
+    }
+
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_resolves_latin_and_cyrillic() {
+        let g = Gazetteer::builtin();
+        let m = g.resolve("Moscow").unwrap();
+        assert_eq!(m.name, "Moscow");
+        assert_eq!(g.resolve("Москва").unwrap().name, "Moscow");
+        assert_eq!(g.resolve("  MOSKVA ").unwrap().name, "Moscow");
+        assert_eq!(g.resolve("Санкт-Петербург").unwrap().name, "Saint Petersburg");
+        assert_eq!(g.resolve("St. Petersburg").unwrap().name, "Saint Petersburg");
+        assert_eq!(g.resolve("Казань").unwrap().name, "Kazan");
+        assert_eq!(g.resolve("Krasnogorsk").unwrap().name, "Krasnogorsk");
+        assert_eq!(g.resolve("Kerman").unwrap().name, "Kerman");
+        assert!(g.resolve("Atlantis").is_none());
+        // Krasnogorsk (Crocus City Hall) lies within the Moscow circle.
+        let PlaceShape::Circle { center, radius_km } = &m.shape else { panic!() };
+        let crocus = GeoPoint::new(55.826, 37.390).unwrap();
+        assert!(center.distance_km(&crocus) < *radius_km);
+    }
+
+    #[test]
+    fn csv_loading() {
+        let csv = "name,alt_names,lat,lon,population,radius_km\n\
+                   Moscow,,46.7324,-117.0002,25000,\n\
+                   \"Washington, D.C.\",Washington;DC,38.9072,-77.0369,689545,12\n";
+        let g = Gazetteer::from_csv(csv.as_bytes()).unwrap();
+        assert_eq!(g.len(), 2);
+        let idaho = g.resolve("moscow").unwrap();
+        assert!((default_radius_km(25000) - 3.0).abs() < 1e-9);
+        assert_eq!(idaho.shape, PlaceShape::Circle { center: idaho.center, radius_km: 3.0 });
+        assert_eq!(g.resolve("DC").unwrap().name, "Washington, D.C.");
+
+        // The more populous namesake wins.
+        let mut both = Gazetteer::builtin();
+        both.add(idaho.clone());
+        assert_eq!(both.resolve("Moscow").unwrap().population, 13010112);
+
+        let bad = Gazetteer::from_csv("X,,95,0,1\n".as_bytes()).unwrap_err();
+        assert!(matches!(bad, GazetteerError::Field { line: 1, field: "coordinates", .. }), "{bad}");
+        let short = Gazetteer::from_csv("X,,5\n".as_bytes()).unwrap_err();
+        assert!(matches!(short, GazetteerError::Csv { line: 1, .. }), "{short}");
+    }
+}

@@ -1,0 +1,163 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`).
+//!
+//! Every error the API returns goes through [`Problem`], so clients parse one shape. Internal
+//! details (SQL, file paths) never reach the body: a 500 carries a short reference that is also
+//! logged next to the real error.
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tocsin_store::StoreError;
+
+/// Media type of problem responses (RFC 9457 §3).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Prefix of the problem `type` URIs. They are identifiers, not links: docs/api.md lists them.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:tocsin:problem:";
+
+/// One problem response.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// Short slug appended to [`PROBLEM_TYPE_PREFIX`], e.g. `unauthorized`.
+    pub kind: &'static str,
+    pub title: String,
+    pub detail: String,
+    /// Value of a `WWW-Authenticate` header to send (401 and 403 only).
+    pub www_authenticate: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body9457<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, kind: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { status, kind, title: title.into(), detail: detail.into(), www_authenticate: None }
+    }
+
+    /// 401: no usable credentials. `error` is the RFC 6750 error code (`invalid_token`), or `None`
+    /// when the request carried no credentials at all (RFC 6750 §3.1: then no error code).
+    pub fn unauthorized(detail: impl Into<String>, error: Option<&str>) -> Self {
+        let mut p = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
+        p.www_authenticate = Some(match error {
+            Some(code) => format!("Bearer realm=\"tocsin\", error=\"{code}\""),
+            None => "Bearer realm=\"tocsin\"".to_owned(),
+        });
+        p
+    }
+
+    /// 403: the token is valid but its role is too low.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail);
+        p.www_authenticate = Some("Bearer realm=\"tocsin\", error=\"insufficient_scope\"".to_owned());
+        p
+    }
+
+    /// 404 naming what was not found.
+    pub fn not_found(kind: &str, id: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not Found", format!("{kind} {id:?} not found"))
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", detail)
+    }
+
+    /// 500 that tells the client only a reference; the cause is logged under the same reference.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        let reference = hex::encode(rand::random::<[u8; 4]>());
+        tracing::error!(reference = %reference, error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal Server Error",
+            format!("the server could not complete the request (reference {reference}; see the server log)"),
+        )
+    }
+
+    /// A problem for a bare status (used to turn framework errors such as 405 into problem+json).
+    pub fn from_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        let kind = match status {
+            StatusCode::BAD_REQUEST => "bad-request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+            s if s.is_server_error() => "internal",
+            _ => "error",
+        };
+        let title = status.canonical_reason().unwrap_or("Error");
+        Self::new(status, kind, title, detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = Body9457 {
+            kind: format!("{PROBLEM_TYPE_PREFIX}{}", self.kind),
+            title: &self.title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut resp = Response::new(Body::from(bytes));
+        *resp.status_mut() = self.status;
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(v) = self.www_authenticate.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { kind, id } => Problem::not_found(kind, &id),
+            // These name only ids and states, never SQL: safe to show (for the write routes).
+            e @ (StoreError::Conflict { .. } | StoreError::InvalidState { .. }) => {
+                Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string())
+            }
+            e @ StoreError::Invalid { .. } => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
+            }
+            other => Problem::internal(&other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn store_errors_do_not_leak_internals() {
+        let e = StoreError::Db("no such table: api_tokens (SELECT token_hash FROM /var/lib/tocsin.db)".into());
+        let resp = Problem::from(e).into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains("api_tokens") && !text.contains("tocsin.db"), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["status"], 500);
+        assert!(v["detail"].as_str().unwrap().contains("reference"));
+    }
+
+    #[test]
+    fn not_found_names_the_id() {
+        let p: Problem = StoreError::NotFound { kind: "warning", id: "w-9".into() }.into();
+        assert_eq!(p.status, StatusCode::NOT_FOUND);
+        assert!(p.detail.contains("w-9"));
+    }
+}

@@ -1,0 +1,125 @@
+//! Reading rows back: JSON records, deliveries, audit events. Anything that does not decode is
+//! reported as [`StoreError::Corrupt`] naming the record kind and its id, never silently skipped.
+
+use crate::record::{decode, parse_time};
+use crate::{Result, StoreError};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Row};
+use serde::de::DeserializeOwned;
+use tocsin_core::audit::AuditEvent;
+use tocsin_core::tracking::{Delivery, DeliveryStatus};
+use tocsin_core::{AudienceId, ChannelKind, ChannelSpec, WarningId};
+
+pub(crate) const DELIVERY_COLS: &str =
+    "id, warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error, delivered_at";
+
+pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, subject, payload_digest, prev_hash, hash";
+
+/// A UNIQUE or PRIMARY KEY constraint failed (a duplicate id or idempotency key).
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == SQLITE_CONSTRAINT_UNIQUE || f.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// A key cell (text or integer) as text, for error messages.
+fn key_text(row: &Row<'_>, idx: usize) -> Result<String> {
+    Ok(match row.get_ref(idx)? {
+        ValueRef::Integer(n) => n.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Blob(_) => "<blob>".to_owned(),
+    })
+}
+
+/// Decode the JSON record in column `idx` of a row whose id is `id`.
+pub(crate) fn json_cell<T: DeserializeOwned>(row: &Row<'_>, idx: usize, kind: &'static str, id: &str) -> Result<T> {
+    match row.get_ref(idx)? {
+        ValueRef::Text(t) => {
+            let s = std::str::from_utf8(t).map_err(|e| StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("JSON is not UTF-8: {e}") })?;
+            decode(kind, id, s)
+        }
+        other => Err(StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("JSON column holds {:?}, not text", other.data_type()) }),
+    }
+}
+
+/// Run a query whose rows are `(id, json)` and decode every record.
+pub(crate) fn query_json<T: DeserializeOwned>(conn: &Connection, kind: &'static str, sql: &str, params: impl rusqlite::Params) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id = key_text(row, 0)?;
+        out.push(json_cell(row, 1, kind, &id)?);
+    }
+    Ok(out)
+}
+
+/// Like [`query_json`] for at most one row.
+pub(crate) fn query_one_json<T: DeserializeOwned>(conn: &Connection, kind: &'static str, sql: &str, params: impl rusqlite::Params) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    match rows.next()? {
+        Some(row) => {
+            let id = key_text(row, 0)?;
+            Ok(Some(json_cell(row, 1, kind, &id)?))
+        }
+        None => Ok(None),
+    }
+}
+
+fn corrupt(kind: &'static str, id: &str, reason: String) -> StoreError {
+    StoreError::Corrupt { kind, id: id.to_owned(), reason }
+}
+
+/// A row selected with [`DELIVERY_COLS`].
+pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
+    const KIND: &str = "delivery";
+    let id: i64 = row.get(0)?;
+    let sid = id.to_string();
+    let channel_kind: String = row.get(3)?;
+    let kind: ChannelKind = serde_json::from_value(serde_json::Value::String(channel_kind.clone()))
+        .map_err(|_| corrupt(KIND, &sid, format!("unknown channel kind {channel_kind:?}")))?;
+    let status: String = row.get(6)?;
+    let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt(KIND, &sid, format!("unknown status {status:?}")))?;
+    let attempts: i64 = row.get(7)?;
+    let attempts = u32::try_from(attempts).map_err(|_| corrupt(KIND, &sid, format!("attempts out of range: {attempts}")))?;
+    let next: String = row.get(8)?;
+    let delivered: Option<String> = row.get(10)?;
+    Ok(Delivery {
+        id,
+        warning_id: WarningId::new(row.get::<_, String>(1)?),
+        audience_id: AudienceId::new(row.get::<_, String>(2)?),
+        channel: ChannelSpec { kind, address: row.get(4)? },
+        idempotency_key: row.get(5)?,
+        status,
+        attempts,
+        next_attempt_at: parse_time(KIND, &sid, &next)?,
+        last_error: row.get(9)?,
+        delivered_at: delivered.map(|s| parse_time(KIND, &sid, &s)).transpose()?,
+    })
+}
+
+/// A row selected with [`AUDIT_COLS`].
+pub(crate) fn audit_row(row: &Row<'_>) -> Result<AuditEvent> {
+    const KIND: &str = "audit_event";
+    let seq: i64 = row.get(0)?;
+    let sid = seq.to_string();
+    let seq = u64::try_from(seq).map_err(|_| corrupt(KIND, &sid, "negative seq".into()))?;
+    let text = |i: usize| -> Result<String> {
+        match row.get_ref(i)? {
+            ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|e| corrupt(KIND, &sid, format!("column {i} is not UTF-8: {e}"))),
+            other => Err(corrupt(KIND, &sid, format!("column {i} holds {:?}, not text", other.data_type()))),
+        }
+    };
+    Ok(AuditEvent {
+        seq,
+        at: parse_time(KIND, &sid, &text(1)?)?,
+        actor: text(2)?,
+        action: text(3)?,
+        subject: text(4)?,
+        payload_digest: text(5)?,
+        prev_hash: text(6)?,
+        hash: text(7)?,
+    })
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the `tocsin` binary as a user runs it. One test binary, a module per area.
+
+mod common;
+
+mod audit;
+mod demo;
+mod serve;
