@@ -91,6 +91,8 @@ impl Decision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Determination {
     pub threat_id: ThreatId,
+    /// Flattened: `"decision": "waive"` sits beside `"justification"` and `"rationale"`.
+    #[serde(flatten)]
     pub decision: Decision,
     pub criteria: Vec<Criterion>,
     /// Concerns weighed without changing the decision, e.g. how sources and methods are protected.

@@ -141,7 +141,7 @@ impl GeoGrid {
 
     /// Row range and column range (start, length) covering the box padded by one cell.
     fn ranges(&self, b: &BBox) -> ((i64, i64), (i64, i64)) {
-        let r0 = self.row(b.lat_min + self.cell_deg);
+        let r0 = self.row(b.lat_min - self.cell_deg);
         let r1 = self.row(b.lat_max + self.cell_deg);
         if b.all_lon || b.lon_max - b.lon_min + 2.0 * self.cell_deg >= 360.0 {
             return ((r0, r1), (0, self.cols));

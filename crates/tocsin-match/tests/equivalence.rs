@@ -123,13 +123,13 @@ fn entity_with_id(id: usize) -> impl Strategy<Value = Entity> {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Upsert(Entity),
+    Upsert(Box<Entity>),
     Remove(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..ID_SPACE).prop_flat_map(entity_with_id).prop_map(Op::Upsert),
+        3 => (0..ID_SPACE).prop_flat_map(entity_with_id).prop_map(|e| Op::Upsert(Box::new(e))),
         1 => (0..ID_SPACE).prop_map(Op::Remove),
     ]
 }
@@ -211,8 +211,8 @@ fn run(case: &Case) -> (Result<Vec<Match>, MatchError>, Result<Vec<Match>, Match
     for op in &case.ops {
         match op {
             Op::Upsert(e) => {
-                model[slot(&e.id)] = Some(e.clone());
-                reg.upsert(e.clone());
+                model[slot(&e.id)] = Some((**e).clone());
+                reg.upsert((**e).clone());
             }
             Op::Remove(i) => {
                 let id = EntityId::new(format!("e{i:03}"));

@@ -435,7 +435,7 @@ async fn warnings_deliveries_determinations_timeline_registry() {
     let tok = Some(api.admin.as_str());
     let (_, _, dets) = api.get("/api/v1/threats/moscow-2024-03/determinations", tok).await;
     assert_eq!(dets["count"], 1);
-    assert_eq!(dets["items"][0]["decision"]["decision"], "warn");
+    assert_eq!(dets["items"][0]["decision"], "warn");
 
     let (_, _, ws) = api.get("/api/v1/warnings?threat=moscow-2024-03", tok).await;
     assert_eq!(ws["count"], 1);
