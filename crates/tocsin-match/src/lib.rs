@@ -72,7 +72,7 @@ use thiserror::Error;
 use tocsin_core::{Match, ThreatWindow, Timestamp};
 
 /// Matching parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MatchConfig {
     /// "Large gathering": the `min_size` intake puts in a spec for "large gatherings" (1,000).

@@ -201,7 +201,7 @@ fn case() -> impl Strategy<Value = Case> {
 /// Apply the case to a registry and to a plain model; return both results.
 fn run(case: &Case) -> (Result<Vec<Match>, MatchError>, Result<Vec<Match>, MatchError>) {
     let config = MatchConfig::default();
-    let mut reg = Registry::new(config, Gazetteer::builtin());
+    let mut reg = Registry::new(config.clone(), Gazetteer::builtin());
     let mut model: Vec<Option<Entity>> = vec![None; ID_SPACE];
     let slot = |id: &EntityId| id.as_str()[1..].parse::<usize>().unwrap();
     for e in &case.initial {

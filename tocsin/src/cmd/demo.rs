@@ -1,0 +1,93 @@
+//! `tocsin demo`: the reference case in a fresh temporary store.
+
+use super::{open_engine, Globals};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use tocsin_engine::demo::{self, DemoReport};
+use tocsin_engine::Engine;
+
+/// The reference case ships inside the binary so `tocsin demo` works from any directory.
+const REFERENCE_CASE: &[(&str, &str)] = &[
+    ("venues.csv", include_str!("../../../examples/moscow-2024/venues.csv")),
+    ("events.csv", include_str!("../../../examples/moscow-2024/events.csv")),
+    ("audiences.toml", include_str!("../../../examples/moscow-2024/audiences.toml")),
+    ("report.txt", include_str!("../../../examples/moscow-2024/report.txt")),
+];
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Print one JSON object instead of the readable timeline.
+    #[arg(long)]
+    json: bool,
+    /// Use the case files from this directory instead of the built-in copy.
+    #[arg(long)]
+    examples: Option<PathBuf>,
+}
+
+pub fn write_reference_case(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in REFERENCE_CASE {
+        std::fs::write(dir.join(name), text).with_context(|| format!("writing {}", dir.join(name).display()))?;
+    }
+    Ok(())
+}
+
+/// Load the reference case into `engine` (used by `serve --demo` too).
+pub fn load_into(engine: &Engine, examples: Option<PathBuf>) -> Result<DemoReport> {
+    let work = tempfile::tempdir()?;
+    let dir = match examples {
+        Some(e) => e,
+        None => {
+            let dir = work.path().join("moscow-2024");
+            write_reference_case(&dir)?;
+            dir
+        }
+    };
+    Ok(demo::run(engine, &dir)?)
+}
+
+pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
+    // Always a fresh store: the demo must never touch the user's database.
+    let work = tempfile::tempdir()?;
+    let engine = open_engine(&work.path().join("tocsin.db"), Some(work.path().join("outbox")))?;
+    let report = load_into(&engine, args.examples)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&report);
+    }
+    Ok(())
+}
+
+fn print_human(r: &DemoReport) {
+    println!("Tocsin demo — the reference case \"Moscow, March 2024\" replayed on a simulated clock\n");
+    println!("MATCHES ({}):", r.matches.len());
+    for m in &r.matches {
+        println!("  {:.2}  {:<40} [{}]  {}", m.score, m.entity_name, m.target, m.reasons.join("; "));
+    }
+    println!("\nDETERMINATION: {} (proposed by {}, approved by {}; deliver by {})", r.determination.decision.label(), r.determination.proposer, r.determination.approver.as_deref().unwrap_or("-"), r.determination.deadline.to_rfc3339());
+    for c in &r.determination.criteria {
+        println!("  [{}] {} — {}", if c.held { "x" } else { " " }, c.name, c.why);
+    }
+    for c in &r.determination.considerations {
+        println!("  note: {c}");
+    }
+    println!("\nWARNINGS ({}):", r.warnings.len());
+    for w in &r.warnings {
+        println!("  --- {} → {} ({}, TLP:{}, {}, state {}) ---", w.id, w.audience, w.audience_kind, w.tlp, w.specificity, w.state);
+        for line in w.text.lines() {
+            println!("  | {line}");
+        }
+    }
+    println!("\nTIMELINE:");
+    for e in &r.timeline {
+        println!("  {}  {:<24} {}", e.at.format("%Y-%m-%d %H:%M"), e.event, e.detail);
+    }
+    println!(
+        "\nAUDIT: {} events, head {}, chain {}",
+        r.audit.count,
+        r.audit.head_hash,
+        if r.audit.verified { "verified" } else { "BROKEN" }
+    );
+}
+

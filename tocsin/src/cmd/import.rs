@@ -1,0 +1,27 @@
+//! `tocsin import DIR`.
+
+use super::{open_engine, Globals};
+use anyhow::Result;
+use std::path::PathBuf;
+use tocsin_store::AuditCtx;
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// Directory with venues.csv, events.csv, audiences.toml and *.txt reports.
+    dir: PathBuf,
+}
+
+pub fn run(args: ImportArgs, g: &Globals) -> Result<()> {
+    let engine = open_engine(&g.db, g.outbox.clone())?;
+    let s = engine.import_dir(&args.dir, &AuditCtx::new("cli:import", chrono::Utc::now()))?;
+    println!(
+        "imported {} venues, {} events, {} audiences, {} reports ({} matches) into {}",
+        s.venues,
+        s.events,
+        s.audiences,
+        s.threats,
+        s.matches,
+        g.db.display()
+    );
+    Ok(())
+}
