@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Services the tests talk to (PostgreSQL, NATS) are started by the machine; the SQLite store is
-# embedded. Python checkers (stix2-validator, taxii2-client) and xmllint join here as formats land.
+bash scripts/setup-test-tools.sh
+# Tests that drive the standard checkers find them here.
+export TOCSIN_TEST_PYTHON="$PWD/.venv/bin/python"
 
+# PostgreSQL (127.0.0.1:5432) and NATS (127.0.0.1:4222) are started by the machine; the SQLite
+# store is embedded.
 cargo build --workspace --all-targets --locked
 cargo test --workspace --all-targets --locked

@@ -24,6 +24,12 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Verify the audit chain of the store.
     Verify,
+    /// Turn outside material (free text, STIX 2.1, CAP 1.2) into a proposed or stored threat.
+    #[command(subcommand)]
+    Ingest(cmd::ingest::IngestCommand),
+    /// Benchmarks that print figures (`--json` for machines).
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 #[tokio::main]
@@ -39,5 +45,7 @@ async fn main() -> Result<()> {
         Command::Demo(a) => cmd::demo::run(a, g),
         Command::Serve(a) => cmd::serve::run(a, g).await,
         Command::Verify => cmd::verify::run(g),
+        Command::Ingest(c) => cmd::ingest::run(c, g),
+        Command::Bench(c) => cmd::bench::run(c, g),
     }
 }

@@ -1,7 +1,9 @@
 //! One module per subcommand; each has an `Args` struct and a `run`.
 
+pub mod bench;
 pub mod demo;
 pub mod import;
+pub mod ingest;
 pub mod serve;
 pub mod verify;
 
