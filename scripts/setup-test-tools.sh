@@ -10,12 +10,13 @@ if ! command -v xmllint >/dev/null 2>&1; then
 fi
 
 stamp=.venv/.requirements.sha256
-want=$(sha256sum scripts/test-requirements.txt | cut -d' ' -f1)
+want=$(cat scripts/test-requirements.txt scripts/test-requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: creating .venv with scripts/test-requirements.txt"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -r scripts/test-requirements.txt
+  .venv/bin/pip install -q --no-deps -r scripts/test-requirements-nodeps.txt
   echo "$want" > "$stamp"
 fi
 # Tests find the tools through these variables (and skip nothing: a missing tool is a failure).

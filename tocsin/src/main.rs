@@ -24,9 +24,16 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Verify the audit chain of the store.
     Verify,
+    /// Compose the warning one audience would get from one report (leak gate included).
+    Compose(cmd::compose::ComposeArgs),
     /// Turn outside material (free text, STIX 2.1, CAP 1.2) into a proposed or stored threat.
     #[command(subcommand)]
     Ingest(cmd::ingest::IngestCommand),
+    /// Reports over the store (`report effectiveness`).
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
+    /// Run the outbox worker against the store until SIGTERM/SIGINT (several may run at once).
+    Worker(cmd::worker::WorkerArgs),
     /// Benchmarks that print figures (`--json` for machines).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -40,12 +47,16 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     let g = &cli.globals;
+    cmd::configure(g)?;
     match cli.command {
         Command::Import(a) => cmd::import::run(a, g),
         Command::Demo(a) => cmd::demo::run(a, g),
         Command::Serve(a) => cmd::serve::run(a, g).await,
         Command::Verify => cmd::verify::run(g),
+        Command::Compose(a) => cmd::compose::run(a),
+        Command::Report(c) => cmd::report::run(c, g),
         Command::Ingest(c) => cmd::ingest::run(c, g),
+        Command::Worker(a) => cmd::worker::run(a, g).await,
         Command::Bench(c) => cmd::bench::run(c, g),
     }
 }

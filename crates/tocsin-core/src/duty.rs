@@ -10,6 +10,7 @@ use thiserror::Error;
 
 /// An allowed reason not to warn. The built-in set is ICD 191's; a policy may replace it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WaiverJustification {
     /// Stable code, e.g. `already_aware`, `unduly_endanger_sources`.
     pub code: String,
@@ -17,6 +18,7 @@ pub struct WaiverJustification {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DutyPolicy {
     pub name: String,
     /// Lowest credibility that meets the threshold.

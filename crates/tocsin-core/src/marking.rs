@@ -75,8 +75,12 @@ impl fmt::Display for SciControl {
 pub struct PortionMark {
     pub classification: Classification,
     pub sci: BTreeSet<SciControl>,
-    /// FOUO or CUI: unclassified but not for public release.
+    /// FOUO: unclassified but not for public release (the legacy control).
     pub fouo: bool,
+    /// CUI: unclassified but controlled (the successor of FOUO). Kept apart from `fouo` so a mark
+    /// prints back as written; releasability treats the two alike. A mark carries at most one.
+    #[serde(default)]
+    pub cui: bool,
     pub noforn: bool,
     pub orcon: bool,
     /// `Some(list)` for REL TO (tetragraphs already expanded); `None` when absent.
@@ -91,6 +95,7 @@ impl PortionMark {
             classification: Classification::U,
             sci: BTreeSet::new(),
             fouo: false,
+            cui: false,
             noforn: false,
             orcon: false,
             rel_to: None,
@@ -98,11 +103,16 @@ impl PortionMark {
         }
     }
 
+    /// FOUO or CUI: unclassified information that is not for public release.
+    pub fn controlled_unclassified(&self) -> bool {
+        self.fouo || self.cui
+    }
+
     /// Unclassified with no control at all: the only thing the public may receive.
     pub fn is_public(&self) -> bool {
         self.classification == Classification::U
             && self.sci.is_empty()
-            && !self.fouo
+            && !self.controlled_unclassified()
             && !self.noforn
             && !self.orcon
             && matches!(self.tlp, None | Some(TlpLevel::Clear))
@@ -377,8 +387,14 @@ fn parse_dissem_token(
             if mark.classification != Classification::U {
                 return Err(cur.problem(at, MarkProblem::FouoOnClassified { classification: mark.classification }));
             }
-            if std::mem::replace(&mut mark.fouo, true) {
+            // FOUO and CUI say the same thing; both on one portion is a slip, like a repeat.
+            if mark.controlled_unclassified() {
                 return Err(cur.problem(at, MarkProblem::Duplicate { control: "FOUO/CUI" }));
+            }
+            if tok == "FOUO" {
+                mark.fouo = true;
+            } else {
+                mark.cui = true;
             }
         }
         "NF" | "NOFORN" => {
@@ -449,11 +465,11 @@ fn rel_to_list(list: &BTreeSet<CountryCode>) -> String {
 
 impl fmt::Display for PortionMark {
     /// The canonical portion mark: `(S//OC/NF)`, `(U//FOUO)`, `(TLP:AMBER)`. `parse_mark` reads it
-    /// back to an equal mark (CUI is written FOUO: the two are one flag).
+    /// back to an equal mark (FOUO and CUI each print as written).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let only_tlp = self.classification == Classification::U
             && self.sci.is_empty()
-            && !self.fouo
+            && !self.controlled_unclassified()
             && !self.noforn
             && !self.orcon
             && self.rel_to.is_none();
@@ -468,6 +484,9 @@ impl fmt::Display for PortionMark {
         let mut dissem = Vec::new();
         if self.fouo {
             dissem.push("FOUO".to_owned());
+        }
+        if self.cui {
+            dissem.push("CUI".to_owned());
         }
         if self.orcon {
             dissem.push("OC".to_owned());
@@ -621,8 +640,11 @@ pub struct Banner {
     pub sci: BTreeSet<SciControl>,
     pub noforn: bool,
     pub orcon: bool,
-    /// FOUO/CUI: only shown on an unclassified banner (a classified banner already restricts more).
+    /// FOUO / CUI: only shown on an unclassified banner (a classified banner already restricts
+    /// more). When portions carry both, the banner shows CUI only (it supersedes FOUO).
     pub fouo: bool,
+    #[serde(default)]
+    pub cui: bool,
     pub rel_to: Option<BTreeSet<CountryCode>>,
     pub tlp: Option<TlpLevel>,
 }
@@ -639,7 +661,8 @@ pub fn banner(marks: &[&PortionMark]) -> Banner {
     let sci = marks.iter().flat_map(|m| m.sci.iter().copied()).collect();
     let orcon = marks.iter().any(|m| m.orcon);
     let tlp = marks.iter().filter_map(|m| m.tlp).max();
-    let fouo = classification == Classification::U && marks.iter().any(|m| m.fouo);
+    let cui = classification == Classification::U && marks.iter().any(|m| m.cui);
+    let fouo = classification == Classification::U && !cui && marks.iter().any(|m| m.fouo);
 
     let no_fd_marking = marks.iter().any(|m| m.classification > Classification::U && m.rel_to.is_none() && !m.noforn);
     let mut rel_to: Option<BTreeSet<CountryCode>> = None;
@@ -651,7 +674,7 @@ pub fn banner(marks: &[&PortionMark]) -> Banner {
     }
     let empty_rel_to = rel_to.as_ref().is_some_and(|l| l.is_empty());
     let noforn = marks.iter().any(|m| m.noforn) || no_fd_marking || empty_rel_to;
-    Banner { classification, sci, noforn, orcon, fouo, rel_to: if noforn { None } else { rel_to }, tlp }
+    Banner { classification, sci, noforn, orcon, fouo, cui, rel_to: if noforn { None } else { rel_to }, tlp }
 }
 
 impl Banner {
@@ -661,6 +684,7 @@ impl Banner {
             classification: self.classification,
             sci: self.sci.clone(),
             fouo: self.fouo,
+            cui: self.cui,
             noforn: self.noforn,
             orcon: self.orcon,
             rel_to: self.rel_to.clone(),
@@ -676,6 +700,9 @@ impl fmt::Display for Banner {
         let mut dissem = Vec::new();
         if self.fouo {
             dissem.push("FOUO".to_owned());
+        }
+        if self.cui {
+            dissem.push("CUI".to_owned());
         }
         if self.orcon {
             dissem.push("ORCON".to_owned());
@@ -782,7 +809,7 @@ pub fn releasable_to(mark: &PortionMark, audience: &Audience, originator: Countr
         }
     }
     if audience.kind == AudienceKind::Public {
-        if mark.fouo {
+        if mark.controlled_unclassified() {
             return Err(Denial::FouoToPublic);
         }
         if !mark.is_public() {
@@ -823,7 +850,9 @@ mod tests {
     #[test]
     fn parses_the_documented_forms() {
         assert_eq!(m("(U)"), PortionMark::unclassified());
-        assert!(m("(U//FOUO)").fouo && m("(U//CUI)").fouo);
+        assert!(m("(U//FOUO)").fouo && !m("(U//FOUO)").cui);
+        assert!(m("(U//CUI)").cui && !m("(U//CUI)").fouo);
+        assert!(err("(U//FOUO/CUI)").contains("FOUO/CUI is given twice"));
         assert_eq!(m("(C)").classification, Classification::C);
 
         let nf = m("(S//NF)");
@@ -954,7 +983,7 @@ mod tests {
         assert_eq!(m("(S//NF)").to_string(), "(S//NF)");
         assert_eq!(m("(S//NOFORN//ORCON)").to_string(), "(S//OC/NF)");
         assert_eq!(m("(S//REL TO RUS, USA)").to_string(), "(S//REL TO USA, RUS)");
-        assert_eq!(m("(U//CUI)").to_string(), "(U//FOUO)");
+        assert_eq!(m("(U//CUI)").to_string(), "(U//CUI)");
         assert_eq!(format_mark(&m("(TS//TK/SI//NF)")), "(TS//SI/TK//NF)");
     }
 
@@ -1035,6 +1064,8 @@ TEARLINE (U): text written for release ...
         assert_eq!(roll(&["(U)", "(S//REL TO USA, RUS)"]).to_string(), "SECRET//REL TO USA, RUS");
         assert_eq!(roll(&["(U)", "(U//FOUO)"]).to_string(), "UNCLASSIFIED//FOUO");
         assert_eq!(roll(&["(U//FOUO)", "(S//REL TO USA)"]).to_string(), "SECRET//REL TO USA");
+        assert_eq!(roll(&["(U)", "(U//CUI)"]).to_string(), "UNCLASSIFIED//CUI");
+        assert_eq!(roll(&["(U//FOUO)", "(U//CUI)"]).to_string(), "UNCLASSIFIED//CUI");
         assert_eq!(roll(&["(TS//SI//NF)", "(U)"]).to_string(), "TOP SECRET//SI//NOFORN");
         assert_eq!(roll(&["(S//REL TO USA, FVEY)", "(C//REL TO USA, GBR, RUS)"]).rel_to, Some(set(&["USA", "GBR"])));
         // Any NOFORN portion wins over REL TO.
@@ -1223,16 +1254,17 @@ TEARLINE (U): text written for release ...
                 prop_oneof![Just(SciControl::SI), Just(SciControl::TK), Just(SciControl::HCS)],
                 0..3,
             ),
-            any::<bool>(),
+            (any::<bool>(), any::<bool>()),
             any::<bool>(),
             any::<bool>(),
             proptest::option::of(proptest::collection::btree_set(arb_country(), 0..4)),
             proptest::option::of(arb_tlp()),
         )
-            .prop_map(|(classification, sci, fouo, noforn, orcon, rel_to, tlp)| PortionMark {
+            .prop_map(|(classification, sci, (fouo, cui), noforn, orcon, rel_to, tlp)| PortionMark {
                 classification,
                 sci,
                 fouo,
+                cui,
                 noforn,
                 orcon,
                 rel_to,
@@ -1247,6 +1279,10 @@ TEARLINE (U): text written for release ...
                 mk.sci.clear();
             } else {
                 mk.fouo = false;
+                mk.cui = false;
+            }
+            if mk.fouo {
+                mk.cui = false;
             }
             if mk.noforn {
                 mk.rel_to = None;

@@ -1,7 +1,7 @@
 //! Threats: what is known, about whom, until when — each fact carrying its marking.
 
 use crate::country::CountryCode;
-use crate::entity::{Category, GeoPoint};
+use crate::entity::{Category, Footprint, GeoPoint};
 use crate::ids::ThreatId;
 use crate::marking::{PortionMark, TlpLevel};
 use crate::time::{ThreatWindow, Timestamp};
@@ -98,6 +98,10 @@ pub struct TargetSpec {
     /// Overrides the threat's window for this target.
     #[serde(default)]
     pub window: Option<ThreatWindow>,
+    /// Networks (contained in or containing an entity's), ASNs, domains (label-suffix, public-
+    /// suffix aware) and sector tags the target must have. Serialised flat, omitted when empty.
+    #[serde(flatten)]
+    pub footprint: Footprint,
 }
 
 /// A portion of the report: marked text, possibly a tearline written for release.

@@ -8,7 +8,10 @@
 //! the in-memory match index, which is rebuilt from the store at open and kept in step on import.
 
 pub mod demo;
+mod follow;
 mod import;
+
+pub use follow::LinkOutcome;
 
 pub use import::ImportSummary;
 
@@ -24,7 +27,7 @@ use tocsin_core::marking::releasable_to;
 use tocsin_core::posture::{PostureAction, PostureTrack};
 use tocsin_core::tracking::{Acknowledgement, Measure, Outcome, OutcomeKind, PostureReport, TimelineEntry, Warning};
 use tocsin_core::{Audience, AudienceKind, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId};
-use tocsin_deliver::{FileChannel, OutboxWorker, WorkerError};
+use tocsin_deliver::{OutboxWorker, WorkerError};
 use tocsin_match::{MatchConfig, MatchError, Registry};
 use tocsin_store::{AuditCtx, NewDelivery, Store, StoreError};
 
@@ -60,6 +63,10 @@ pub struct EngineConfig {
     pub match_config: MatchConfig,
     /// Restricted terms for every report (source names, platforms, code words).
     pub global_restricted: Vec<String>,
+    /// Base URL recipients reach this server at (for signed one-time links in warnings).
+    pub public_url: String,
+    /// Channels (webhook keys, SMTP) and the outbox worker's settings (leases, limits, retries).
+    pub delivery: tocsin_deliver::DeliveryConfig,
 }
 
 impl EngineConfig {
@@ -69,6 +76,8 @@ impl EngineConfig {
             policy: DutyPolicy::icd191(),
             match_config: MatchConfig::default(),
             global_restricted: Vec::new(),
+            public_url: "http://127.0.0.1:8080".into(),
+            delivery: tocsin_deliver::DeliveryConfig::default(),
         }
     }
 }
@@ -101,7 +110,7 @@ impl Engine {
         for e in store.entities()? {
             registry.upsert(e);
         }
-        let worker = OutboxWorker::new(vec![Box::new(FileChannel::new(config.outbox_root.clone()))]);
+        let worker = config.delivery.worker(config.outbox_root.clone()).map_err(|e| EngineError::Precondition(format!("delivery channels: {e}")))?;
         Ok(Self { store, registry: RwLock::new(registry), worker, config })
     }
 
@@ -228,6 +237,11 @@ impl Engine {
 
     /// Compose one draft warning per audience the approved "warn" determination reaches.
     pub fn compose_warnings(&self, threat_id: &ThreatId, actor: &str, at: Timestamp) -> Result<Vec<Warning>> {
+        self.compose_for(threat_id, None, actor, at)
+    }
+
+    /// Compose drafts for every routed audience, or only for `only`.
+    fn compose_for(&self, threat_id: &ThreatId, only: Option<&tocsin_core::AudienceId>, actor: &str, at: Timestamp) -> Result<Vec<Warning>> {
         let threat = self.threat(threat_id)?;
         let d = self.current_determination(threat_id)?;
         if d.decision != Decision::Warn || d.approver.is_none() {
@@ -249,7 +263,7 @@ impl Engine {
         let existing = self.store.warnings(Some(threat_id))?;
         let ctx = AuditCtx::new(actor, at);
         let mut drafts = Vec::new();
-        for aud in &audiences {
+        for aud in audiences.iter().filter(|a| only.is_none_or(|o| &a.id == o)) {
             // Entities of this audience matched by a spec the audience may be told about.
             let own: Vec<&Entity> = {
                 let ids: BTreeSet<&EntityId> = matches
@@ -295,7 +309,11 @@ impl Engine {
             let id = WarningId::new(format!("{}.{}.v{}", threat.id, aud.id, version));
             let ack = match aud.kind {
                 AudienceKind::Public => format!("Reference {id}. Further alerts will be published through the same channel."),
-                _ => format!("Acknowledge and report measures quoting reference {id}."),
+                _ => format!(
+                    "Reference {id}. Acknowledge receipt: {} . Too general to act on? Tell us: {} .",
+                    self.recipient_link(&id, threat.window.until, tocsin_core::links::LinkPurpose::Acknowledge, at)?,
+                    self.recipient_link(&id, threat.window.until, tocsin_core::links::LinkPurpose::Feedback, at)?
+                ),
             };
             let interval = aud.posture_interval_hours.map(i64::from).unwrap_or(self.config.policy.posture_interval_hours);
             let composed = compose(&ComposeInput {
@@ -381,6 +399,13 @@ impl Engine {
             return Err(EngineError::Precondition(format!("audience {} has no channel: warning {} cannot be queued", aud.id, w.id)));
         }
         let created = self.store.queue_warning(&w.id, &deliveries, ctx)?;
+        // A new version replaces the one the recipient holds: that one is superseded now.
+        if let Some(old) = w.supersedes.as_ref().map(|id| self.warning(id)).transpose()? {
+            if !old.state.is_terminal() {
+                self.advance(&old, WarningEvent::Supersede, ctx)?;
+                self.timeline(&w.threat_id, ctx.at, "warning_superseded", format!("{} superseded by {}", old.id, w.id))?;
+            }
+        }
         self.timeline(&w.threat_id, ctx.at, "warning_queued", format!("{} to {} via {} channel(s)", w.id, aud.id, created.len()))
     }
 
@@ -476,12 +501,11 @@ impl Engine {
                         "posture_reminder",
                         format!("{} missed the posture check-in due {}: reminder sent (threat window open until {})", w.audience_id, due.to_rfc3339(), w.valid.until.to_rfc3339()),
                     )?,
-                    PostureAction::Escalate { due } => self.timeline(
-                        &w.threat_id,
-                        at,
-                        "posture_escalated",
-                        format!("{} missed a second check-in (due {}): escalated to {} and to the analysts' queue", w.audience_id, due.to_rfc3339(), contact),
-                    )?,
+                    PostureAction::Escalate { due } => {
+                        let detail = format!("{} missed a second check-in (due {}): escalated to {} and to the analysts' queue", w.audience_id, due.to_rfc3339(), contact);
+                        self.store.open_task(tocsin_core::followup::TaskKind::PostureEscalation, &w.threat_id, Some(&w.id), &detail, &ctx)?;
+                        self.timeline(&w.threat_id, at, "posture_escalated", detail)?
+                    }
                 }
             }
         }
@@ -492,7 +516,8 @@ impl Engine {
     pub fn tick(&self, at: Timestamp) -> Result<()> {
         self.release_due(at)?;
         self.deliver_due(at)?;
-        self.check_posture(at)
+        self.check_posture(at)?;
+        self.check_sla(at)
     }
 
     // ---- follow-through ----

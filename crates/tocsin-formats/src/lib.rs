@@ -8,8 +8,11 @@
 //! the line (and field or column) that was wrong, never a panic. The formats are documented in
 //! `docs/formats.md`.
 
+pub mod cap;
+pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod stix;
 mod toml_util;
 
 pub use registry::{parse_audiences_toml, parse_events_csv, parse_venues_csv, RegistryError};

@@ -1,7 +1,8 @@
 //! Registry files: `venues.csv`, `events.csv` → [`Entity`]; `audiences.toml` → [`Audience`].
 //!
-//! CSV files have a header line naming the columns (any order, all required, no extras); blank
-//! lines and lines starting with `#` are skipped; fields are trimmed. Empty optional fields mean
+//! CSV files have a header line naming the columns (any order, all required, no extras — except
+//! the optional footprint columns `networks`, `asns`, `domains`, `sectors`, `;`-separated lists);
+//! blank lines and lines starting with `#` are skipped; fields are trimmed. Empty optional fields mean
 //! "not known". Column lists and examples are in docs/formats.md.
 
 use crate::toml_util::{from_toml, location, TlpField};
@@ -12,6 +13,7 @@ use tocsin_core::{
     Audience, AudienceId, AudienceKind, Category, ChannelKind, ChannelSpec, Classification, CountryCode, Entity,
     EntityId, EntityKind, GeoPoint, ThreatWindow, TlpLevel,
 };
+use tocsin_core::entity::{parse_asn, DomainName, Footprint, IpNet};
 
 use crate::toml_util::parse_time;
 
@@ -58,16 +60,46 @@ const VENUE_COLUMNS: &[&str] =
 const EVENT_COLUMNS: &[&str] =
     &["id", "name", "aliases", "category", "venue_id", "starts", "ends", "expected_attendance", "operator"];
 
-/// One CSV record with its fields in the order of the expected columns.
+/// Optional columns of `venues.csv` and `events.csv`: the entity's network and organisational
+/// footprint, each a `;`-separated list (absent column = empty list for every row).
+const FOOTPRINT_COLUMNS: &[&str] = &["networks", "asns", "domains", "sectors"];
+
+/// One CSV record with its fields in the order of the expected columns, then the optional ones
+/// (empty when the file lacks the column).
 struct Row {
     line: usize,
     columns: &'static [&'static str],
+    optional: &'static [&'static str],
     fields: Vec<String>,
 }
 
 impl Row {
     fn get(&self, column: &str) -> &str {
-        self.columns.iter().position(|c| *c == column).and_then(|i| self.fields.get(i)).map_or("", |s| s.as_str())
+        self.columns
+            .iter()
+            .chain(self.optional.iter())
+            .position(|c| *c == column)
+            .and_then(|i| self.fields.get(i))
+            .map_or("", |s| s.as_str())
+    }
+
+    fn list(&self, column: &str) -> impl Iterator<Item = &str> {
+        self.get(column).split(';').map(str::trim).filter(|a| !a.is_empty())
+    }
+
+    /// The optional footprint columns, each item validated.
+    fn footprint(&self) -> Result<Footprint, RegistryError> {
+        let networks = self
+            .list("networks")
+            .map(|n| IpNet::parse(n).map_err(|e| at(self.line, "networks", e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let asns = self.list("asns").map(|a| parse_asn(a).map_err(|e| at(self.line, "asns", e))).collect::<Result<_, _>>()?;
+        let domains = self
+            .list("domains")
+            .map(|d| DomainName::parse(d).map_err(|e| at(self.line, "domains", e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let sectors = self.list("sectors").map(str::to_owned).collect();
+        Ok(Footprint { networks, asns, domains, sectors })
     }
 
     fn opt(&self, column: &str) -> Option<&str> {
@@ -101,7 +133,11 @@ impl Row {
     }
 }
 
-fn read_csv(text: &str, columns: &'static [&'static str]) -> Result<Vec<Row>, RegistryError> {
+fn read_csv(
+    text: &str,
+    columns: &'static [&'static str],
+    optional: &'static [&'static str],
+) -> Result<Vec<Row>, RegistryError> {
     let csv_err = |e: csv::Error| RegistryError {
         line: e.position().map(|p| record_line(text, p.byte())),
         column: None,
@@ -128,7 +164,15 @@ fn read_csv(text: &str, columns: &'static [&'static str]) -> Result<Vec<Row>, Re
             _ => return Err(header_err(format!("column `{col}` is named twice in the header"))),
         }
     }
-    if let Some(extra) = headers.iter().find(|h| !columns.contains(h)) {
+    for col in optional {
+        let found: Vec<usize> = headers.iter().enumerate().filter(|(_, h)| h == col).map(|(i, _)| i).collect();
+        match found.as_slice() {
+            [i] => index.push(*i),
+            [] => index.push(usize::MAX),
+            _ => return Err(header_err(format!("column `{col}` is named twice in the header"))),
+        }
+    }
+    if let Some(extra) = headers.iter().find(|h| !columns.contains(h) && !optional.contains(h)) {
         return Err(header_err(format!("unknown column `{extra}`; the header must name the columns {expected}")));
     }
 
@@ -145,7 +189,7 @@ fn read_csv(text: &str, columns: &'static [&'static str]) -> Result<Vec<Row>, Re
             });
         }
         let fields = index.iter().map(|&i| rec.get(i).unwrap_or("").to_owned()).collect();
-        rows.push(Row { line, columns, fields });
+        rows.push(Row { line, columns, optional, fields });
     }
     Ok(rows)
 }
@@ -187,7 +231,7 @@ fn check_unique(seen: &mut HashMap<String, usize>, row: &Row, what: &str) -> Res
 pub fn parse_venues_csv(text: &str) -> Result<Vec<Entity>, RegistryError> {
     let mut seen = HashMap::new();
     let mut out = Vec::new();
-    for row in read_csv(text, VENUE_COLUMNS)? {
+    for row in read_csv(text, VENUE_COLUMNS, FOOTPRINT_COLUMNS)? {
         let id = row.required("id")?;
         check_unique(&mut seen, &row, "venue")?;
         let location = match (
@@ -219,6 +263,7 @@ pub fn parse_venues_csv(text: &str) -> Result<Vec<Entity>, RegistryError> {
             city: row.opt("city").map(str::to_owned),
             country,
             audiences: row.operator(),
+            footprint: row.footprint()?,
         });
     }
     Ok(out)
@@ -231,7 +276,7 @@ pub fn parse_events_csv(text: &str, venues: &[Entity]) -> Result<Vec<Entity>, Re
     let by_id: HashMap<&str, &Entity> = venues.iter().map(|v| (v.id.as_str(), v)).collect();
     let mut seen = HashMap::new();
     let mut out = Vec::new();
-    for row in read_csv(text, EVENT_COLUMNS)? {
+    for row in read_csv(text, EVENT_COLUMNS, FOOTPRINT_COLUMNS)? {
         let id = row.required("id")?;
         check_unique(&mut seen, &row, "event")?;
         if by_id.contains_key(id) {
@@ -260,6 +305,7 @@ pub fn parse_events_csv(text: &str, venues: &[Entity]) -> Result<Vec<Entity>, Re
             city: venue.and_then(|v| v.city.clone()),
             country: venue.and_then(|v| v.country),
             audiences: row.operator(),
+            footprint: row.footprint()?,
         });
     }
     Ok(out)
@@ -407,6 +453,24 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
         assert!(c.span.is_none() && c.venue.is_none());
         assert!(v[1].aliases.is_empty() && v[1].audiences.is_empty() && v[1].capacity.is_none());
         assert!(v[2].location.is_none() && v[2].country.is_none() && v[2].city.is_none());
+    }
+
+    #[test]
+    fn footprint_columns_are_optional_and_validated() {
+        let text = "id,name,aliases,category,lat,lon,capacity,city,country,operator,networks,domains,asns,sectors\n\
+                    acme,Acme Energy,,organisation/company,,,,,,,10.0.0.0/8; 2001:db8::/32,acme.example,AS64500;64501,energy; utilities\n\
+                    park,Somewhere,,venue/park,,,,,,,,,,\n";
+        let v = parse_venues_csv(text).unwrap();
+        let f = &v[0].footprint;
+        assert_eq!(f.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["10.0.0.0/8", "2001:db8::/32"]);
+        assert_eq!((f.asns.as_slice(), f.domains[0].as_str()), ([64500, 64501].as_slice(), "acme.example"));
+        assert_eq!(f.sectors, ["energy", "utilities"]);
+        assert!(v[1].footprint.is_empty());
+        assert!(venues().iter().all(|v| v.footprint.is_empty()));
+        let bad = parse_venues_csv(&text.replace("10.0.0.0/8", "10.0.0.0/99")).unwrap_err();
+        assert_eq!((bad.line, bad.field.as_deref()), (Some(2), Some("networks")), "{bad}");
+        let bad = parse_venues_csv(&text.replace("AS64500", "ASx")).unwrap_err();
+        assert_eq!(bad.field.as_deref(), Some("asns"), "{bad}");
     }
 
     #[test]

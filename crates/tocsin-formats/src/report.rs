@@ -26,6 +26,7 @@ use crate::toml_util::{from_toml, location, TlpField, TomlTime};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use thiserror::Error;
+use tocsin_core::entity::{DomainName, Footprint, IpNet};
 use tocsin_core::marking::{parse_mark, parse_portions, ReportError};
 use tocsin_core::time::IMMINENT_HOURS;
 use tocsin_core::{
@@ -101,6 +102,12 @@ pub fn parse_report(text: &str) -> Result<Threat, ReportFileError> {
             min_size: t.min_size,
             area: t.area.map(|a| a.0),
             window: t.window.map(|w| w.resolve(received)),
+            footprint: Footprint {
+                networks: t.networks,
+                asns: t.asns.into_iter().map(|a| a.0).collect(),
+                domains: t.domains,
+                sectors: t.sectors,
+            },
         })
         .collect();
 
@@ -191,6 +198,31 @@ struct TargetFm {
     area: Option<AreaField>,
     #[serde(default)]
     window: Option<WindowSpec>,
+    /// IPv4/IPv6 addresses and CIDR prefixes.
+    #[serde(default)]
+    networks: Vec<IpNet>,
+    /// AS numbers: `64500` or `"AS64500"`.
+    #[serde(default)]
+    asns: Vec<AsnField>,
+    #[serde(default)]
+    domains: Vec<DomainName>,
+    #[serde(default)]
+    sectors: Vec<String>,
+}
+
+/// An AS number written as an integer (`64500`) or a string (`"AS64500"`, `"64500"`).
+struct AsnField(u32);
+
+impl<'de> Deserialize<'de> for AsnField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(i) => {
+                u32::try_from(i).map(AsnField).map_err(|_| de::Error::custom(format!("AS number {i} is not in 0..=4294967295")))
+            }
+            toml::Value::String(s) => tocsin_core::entity::parse_asn(&s).map(AsnField).map_err(de::Error::custom),
+            other => Err(de::Error::custom(format!("expected an AS number such as 64500 or \"AS64500\" but found a {}", other.type_str()))),
+        }
+    }
 }
 
 /// A string that must contain something.
@@ -430,6 +462,25 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
         assert_eq!(t.portions[1].line, 36);
         assert!(t.portions[2].tearline);
         assert_eq!(t.portions[2].line, 38);
+    }
+
+    #[test]
+    fn network_targets_parse_and_bad_ones_name_the_field() {
+        let net = "[[targets]]\nlabel = \"Acme networks\"\nmark = \"(U)\"\nnetworks = [\"10.0.0.0/8\", \"2001:db8::1\"]\n\
+                   asns = [64500, \"AS64501\"]\ndomains = [\"Acme.example\"]\nsectors = [\"energy\"]\n\n[[targets]]\nlabel = \"large";
+        let t = parse_report(&with("[[targets]]\nlabel = \"large", net)).unwrap();
+        let f = &t.targets[0].footprint;
+        assert_eq!(f.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["10.0.0.0/8", "2001:db8::1"]);
+        assert_eq!(f.asns, [64500, 64501]);
+        assert_eq!(f.domains[0].as_str(), "acme.example");
+        assert_eq!(f.sectors, ["energy"]);
+        assert!(t.targets[1].footprint.is_empty());
+        let bad = err(&with("min_size = 1000", "min_size = 1000\nnetworks = [\"10.0.0.0/40\"]"));
+        assert!(bad.contains("networks") && bad.contains("prefix length 40"), "{bad}");
+        let bad = err(&with("min_size = 1000", "min_size = 1000\nasns = [\"ASX\"]"));
+        assert!(bad.contains("asns") && bad.contains("AS number"), "{bad}");
+        let bad = err(&with("min_size = 1000", "min_size = 1000\ndomains = [\"a..b\"]"));
+        assert!(bad.contains("domains") && bad.contains("empty label"), "{bad}");
     }
 
     #[test]

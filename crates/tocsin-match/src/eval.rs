@@ -5,9 +5,12 @@ use crate::fuzzy::{compare_names, NameComparison};
 use crate::gazetteer::{Gazetteer, Place, PlaceShape};
 use crate::geo::{point_in_ring, ring_centre, BBox};
 use crate::normalize::{place_key, NameKey};
+use crate::psl::PublicSuffixList;
 use crate::{MatchConfig, MatchError};
+use std::borrow::Cow;
 use std::collections::HashSet;
-use tocsin_core::{Area, Category, Entity, EntityId, EntityKind, GeoPoint, MatchReason, TargetSpec, Threat, ThreatWindow};
+use tocsin_core::entity::{DomainName, Footprint, IpNet};
+use tocsin_core::{Area, Category, Entity, EntityKind, GeoPoint, MatchReason, TargetSpec, Threat, ThreatWindow};
 
 /// Identity factor when the spec states no name but states categories.
 pub const UNNAMED_CATEGORY_FACTOR: f64 = 0.5;
@@ -15,6 +18,8 @@ pub const UNNAMED_CATEGORY_FACTOR: f64 = 0.5;
 pub const UNNAMED_OTHER_FACTOR: f64 = 0.45;
 /// Lowest area factor: at the edge of the area, or inside it only by the entity's city.
 pub const AREA_EDGE_FACTOR: f64 = 0.8;
+/// Lowest network factor: a /0 prefix, or a domain four or more labels away from the target's.
+pub const NETWORK_MIN_FACTOR: f64 = 0.8;
 
 /// An area ready for testing.
 #[derive(Debug, Clone)]
@@ -44,6 +49,12 @@ pub(crate) struct PreparedSpec<'t, 'g> {
     pub area: Option<PreparedArea<'g>>,
     pub window: ThreatWindow,
     pub window_from_spec: bool,
+    pub networks: &'t [IpNet],
+    pub asns: &'t [u32],
+    /// Each stated domain and whether it is a public suffix (which covers nothing by itself).
+    pub domains: Vec<(&'t DomainName, bool)>,
+    /// Stated sector tags, trimmed and lower-cased.
+    pub sectors: Vec<String>,
 }
 
 fn valid_point(p: &GeoPoint) -> bool {
@@ -55,7 +66,13 @@ fn invalid(target_index: usize, reason: impl Into<String>) -> MatchError {
 }
 
 fn prepare_spec<'t, 'g>(index: usize, spec: &'t TargetSpec, threat: &Threat, gaz: &'g Gazetteer) -> Result<PreparedSpec<'t, 'g>, MatchError> {
-    if spec.name.is_none() && spec.categories.is_empty() && spec.min_size.is_none() && spec.area.is_none() && spec.window.is_none() {
+    if spec.name.is_none()
+        && spec.categories.is_empty()
+        && spec.min_size.is_none()
+        && spec.area.is_none()
+        && spec.window.is_none()
+        && spec.footprint.is_empty()
+    {
         return Err(MatchError::EmptySpec { target_index: index });
     }
     let name = match &spec.name {
@@ -105,6 +122,10 @@ fn prepare_spec<'t, 'g>(index: usize, spec: &'t TargetSpec, threat: &Threat, gaz
         area,
         window: spec.window.unwrap_or(threat.window),
         window_from_spec: spec.window.is_some(),
+        networks: &spec.footprint.networks,
+        asns: &spec.footprint.asns,
+        domains: spec.footprint.domains.iter().map(|d| (d, PublicSuffixList::builtin().is_public_suffix(d))).collect(),
+        sectors: spec.footprint.sectors.iter().map(|s| sector_key(s)).collect(),
     })
 }
 
@@ -113,26 +134,53 @@ pub(crate) fn prepare<'t, 'g>(threat: &'t Threat, gaz: &'g Gazetteer) -> Result<
     threat.targets.iter().enumerate().map(|(i, s)| prepare_spec(i, s, threat, gaz)).collect()
 }
 
-/// What the matcher knows of one entity, with the venue fallbacks already applied.
-pub(crate) struct EntityView<'a> {
-    pub entity: &'a Entity,
-    /// The name first, then the aliases, in order.
-    pub names: &'a [NameKey],
-    /// Own location, else the venue's.
-    pub location: Option<GeoPoint>,
-    /// Set when the location is the venue's.
-    pub location_from: Option<&'a EntityId>,
-    /// Own city, else the venue's, and its place key.
-    pub city: Option<(&'a str, &'a str)>,
+/// Sector tags compare trimmed and lower-cased.
+pub(crate) fn sector_key(s: &str) -> String {
+    s.trim().to_lowercase()
 }
 
-/// Name keys of an entity: name, then aliases.
-pub(crate) fn name_keys(e: &Entity) -> Vec<NameKey> {
-    std::iter::once(&e.name).chain(e.aliases.iter()).map(|n| NameKey::new(n)).collect()
+/// What the matcher knows of one entity, with the venue fallbacks already applied. Built from an
+/// [`Entity`] by the reference matcher and from the registry's compact columns by the registry.
+pub(crate) struct EntityView<'a> {
+    pub id: &'a str,
+    pub kind: EntityKind,
+    pub name: &'a str,
+    pub aliases: Vec<&'a str>,
+    pub category: &'a Category,
+    pub capacity: Option<u32>,
+    pub span: Option<ThreatWindow>,
+    /// Own location, else the venue's.
+    pub location: Option<GeoPoint>,
+    /// The venue id, when the location is the venue's.
+    pub location_from: Option<&'a str>,
+    /// Own city, else the venue's, and its place key.
+    pub city: Option<(&'a str, &'a str)>,
+    pub footprint: Cow<'a, Footprint>,
+}
+
+impl<'a> EntityView<'a> {
+    /// The view of `e`, whose venue (if any) is `venue`; `city_key` is the place key of the
+    /// effective city (see [`effective_place`]).
+    pub fn of(e: &'a Entity, venue: Option<&'a Entity>, city_key: Option<&'a str>) -> Self {
+        let (location, location_from, city) = effective_place(e, venue);
+        EntityView {
+            id: e.id.as_str(),
+            kind: e.kind,
+            name: &e.name,
+            aliases: e.aliases.iter().map(String::as_str).collect(),
+            category: &e.category,
+            capacity: e.capacity,
+            span: e.span,
+            location,
+            location_from: location_from.map(|v| v.as_str()),
+            city: city.zip(city_key).filter(|(_, k)| !k.is_empty()),
+            footprint: Cow::Borrowed(&e.footprint),
+        }
+    }
 }
 
 /// The effective location and city of `e`, falling back to its venue (one level).
-pub(crate) fn effective_place<'a>(e: &'a Entity, venue: Option<&'a Entity>) -> (Option<GeoPoint>, Option<&'a EntityId>, Option<&'a str>) {
+pub(crate) fn effective_place<'a>(e: &'a Entity, venue: Option<&'a Entity>) -> (Option<GeoPoint>, Option<&'a tocsin_core::EntityId>, Option<&'a str>) {
     let (location, from) = match (e.location, venue.and_then(|v| v.location)) {
         (Some(p), _) => (Some(p), None),
         (None, Some(p)) => (Some(p), e.venue.as_ref()),
@@ -213,16 +261,78 @@ fn check_area(area: &PreparedArea, view: &EntityView) -> Option<(f64, String)> {
     }
 }
 
+/// The best overlapping (target network, entity network) pair: its factor and reason.
+fn best_network(targets: &[IpNet], owned: &[IpNet]) -> Option<(f64, String)> {
+    let mut best: Option<(f64, &IpNet, &IpNet)> = None;
+    for t in targets {
+        for e in owned {
+            if !t.overlaps(e) {
+                continue;
+            }
+            // Longest prefix first: the more specific the entity's network, the surer the owner.
+            let f = NETWORK_MIN_FACTOR + (1.0 - NETWORK_MIN_FACTOR) * f64::from(e.prefix_len()) / f64::from(e.width());
+            if !matches!(best, Some((b, _, _)) if b >= f) {
+                best = Some((f, t, e));
+            }
+        }
+    }
+    let (f, t, e) = best?;
+    let what = |n: &IpNet| if n.is_host() { format!("address {n}") } else { format!("network {n}") };
+    let detail = if t == e {
+        format!("{} is the targeted one", what(e))
+    } else if t.contains(e) {
+        format!("{} lies within the targeted {t}", what(e))
+    } else {
+        format!("the targeted {} lies within {e}", what(t))
+    };
+    Some((f, detail))
+}
+
+/// The best (target domain, entity domain) pair where one is the other or a subdomain of it and
+/// the shorter one is not a public suffix: its factor and reason.
+fn best_domain(targets: &[(&DomainName, bool)], owned: &[DomainName]) -> Option<(f64, String)> {
+    let psl = PublicSuffixList::builtin();
+    let mut best: Option<(f64, &DomainName, &DomainName)> = None;
+    for &(t, t_public) in targets {
+        for e in owned {
+            let ok = if e.is_within(t) {
+                !t_public
+            } else if t.is_within(e) {
+                !psl.is_public_suffix(e)
+            } else {
+                false
+            };
+            if !ok {
+                continue;
+            }
+            let apart = t.label_count().abs_diff(e.label_count()).min(4) as f64;
+            let f = 1.0 - (1.0 - NETWORK_MIN_FACTOR) * apart / 4.0;
+            if !matches!(best, Some((b, _, _)) if b >= f) {
+                best = Some((f, t, e));
+            }
+        }
+    }
+    let (f, t, e) = best?;
+    let detail = if t == e {
+        format!("domain {e} is the targeted one")
+    } else if e.is_within(t) {
+        format!("domain {e} lies within the targeted {t}")
+    } else {
+        format!("the targeted domain {t} lies within {e}")
+    };
+    Some((f, detail))
+}
+
 /// Does `view` satisfy every descriptor of `spec`? If so, its score and one reason per descriptor
-/// (name, category, size, area, time — in that order).
+/// (name, category, size, area, network, asn, domain, sector, time — in that order).
 pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchConfig) -> Option<(f64, Vec<MatchReason>)> {
-    let e = view.entity;
     let mut reasons = Vec::with_capacity(5);
 
     let identity = if let Some((asked, key)) = &spec.name {
         let mut best: Option<(usize, NameComparison)> = None;
-        for (i, cand) in view.names.iter().enumerate() {
-            if let Some(c) = compare_names(key, cand, config.max_edit_ratio) {
+        let names = std::iter::once(view.name).chain(view.aliases.iter().copied());
+        for (i, cand) in names.enumerate() {
+            if let Some(c) = compare_names(key, &NameKey::new(cand), config.max_edit_ratio) {
                 let better = match &best {
                     None => true,
                     Some((_, b)) => b.score() < c.score(),
@@ -233,7 +343,7 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
             }
         }
         let (i, c) = best?;
-        let (label, matched) = if i == 0 { (String::new(), e.name.as_str()) } else { ("alias ".to_owned(), e.aliases[i - 1].as_str()) };
+        let (label, matched) = if i == 0 { (String::new(), view.name) } else { ("alias ".to_owned(), view.aliases[i - 1]) };
         let op = if c.exact { "=" } else { "~" };
         reasons.push(reason("name", format!("name \"{asked}\" {op} {label}\"{matched}\" ({})", c.describe())));
         c.score()
@@ -244,17 +354,17 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
     };
 
     if !spec.categories.is_empty() {
-        let c = spec.categories.iter().find(|c| e.category.is_within(c))?;
-        let detail = if e.category == *c { format!("category {c}") } else { format!("category {} is within {c}", e.category) };
+        let c = spec.categories.iter().find(|c| view.category.is_within(c))?;
+        let detail = if view.category == c { format!("category {c}") } else { format!("category {} is within {c}", view.category) };
         reasons.push(reason("category", detail));
     }
 
     if let Some(min) = spec.min_size {
-        let cap = e.capacity?;
+        let cap = view.capacity?;
         if cap < min {
             return None;
         }
-        let what = if e.kind == EntityKind::Event { "expected attendance" } else { "capacity" };
+        let what = if view.kind == EntityKind::Event { "expected attendance" } else { "capacity" };
         reasons.push(reason("size", format!("{what} {cap} >= {min}")));
     }
 
@@ -267,8 +377,29 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
         }
     };
 
+    let mut net_factor: f64 = 1.0;
+    let fp = &view.footprint;
+    if !spec.networks.is_empty() {
+        let (f, detail) = best_network(spec.networks, &fp.networks)?;
+        reasons.push(reason("network", detail));
+        net_factor = net_factor.min(f);
+    }
+    if !spec.asns.is_empty() {
+        let a = fp.asns.iter().find(|a| spec.asns.contains(a))?;
+        reasons.push(reason("asn", format!("AS{a} is a targeted AS")));
+    }
+    if !spec.domains.is_empty() {
+        let (f, detail) = best_domain(&spec.domains, &fp.domains)?;
+        reasons.push(reason("domain", detail));
+        net_factor = net_factor.min(f);
+    }
+    if !spec.sectors.is_empty() {
+        let s = fp.sectors.iter().find(|s| spec.sectors.contains(&sector_key(s)))?;
+        reasons.push(reason("sector", format!("sector {}", s.trim())));
+    }
+
     let whose = if spec.window_from_spec { "target window" } else { "threat window" };
-    let detail = match &e.span {
+    let detail = match &view.span {
         Some(span) => {
             if !span.intersects(&spec.window) {
                 return None;
@@ -279,5 +410,5 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
     };
     reasons.push(reason("time", detail));
 
-    Some((identity * area_factor, reasons))
+    Some((identity * area_factor.min(net_factor), reasons))
 }

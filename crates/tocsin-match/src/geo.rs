@@ -1,6 +1,8 @@
 //! Geometry (circle bounds, point in polygon) and the geo grid index.
 
-use std::collections::{HashMap, HashSet};
+use crate::net::IntBuildHasher;
+use crate::postings;
+use std::collections::HashMap;
 use tocsin_core::GeoPoint;
 
 /// Mean Earth radius used by [`GeoPoint::distance_km`].
@@ -89,26 +91,26 @@ pub fn ring_centre(ring: &[GeoPoint]) -> (GeoPoint, f64) {
     (c, reach)
 }
 
-/// Entities bucketed by a fixed lat/lon cell. A query visits the cells of a box, or every occupied
-/// cell when that is fewer (continent-sized areas), so its cost is bounded by the result size plus
-/// min(cells in the box, occupied cells).
+/// Entities bucketed by a fixed lat/lon cell (posting lists of slot numbers). A query visits the
+/// cells of a box, or every occupied cell when that is fewer (continent-sized areas), so its cost
+/// is bounded by the result size plus min(cells in the box, occupied cells).
 #[derive(Debug, Clone)]
 pub struct GeoGrid {
     cell_deg: f64,
     rows: i64,
     cols: i64,
-    cells: HashMap<(i64, i64), HashSet<u32>>,
+    cells: HashMap<u32, Vec<u32>, IntBuildHasher>,
 }
 
 impl GeoGrid {
     /// `cell_deg`: cell edge in degrees (0.1° ≈ 11 km of latitude).
     pub fn new(cell_deg: f64) -> Self {
-        let cell_deg = if cell_deg.is_finite() && cell_deg > 0.0 { cell_deg.min(90.0) } else { 0.1 };
+        let cell_deg = if cell_deg.is_finite() && cell_deg > 0.01 { cell_deg.min(90.0) } else { 0.1 };
         Self {
             cell_deg,
             rows: (180.0 / cell_deg).ceil() as i64,
             cols: (360.0 / cell_deg).ceil() as i64,
-            cells: HashMap::new(),
+            cells: HashMap::default(),
         }
     }
 
@@ -120,20 +122,24 @@ impl GeoGrid {
         (((lon + 180.0) / self.cell_deg).floor() as i64).rem_euclid(self.cols)
     }
 
-    fn cell(&self, p: &GeoPoint) -> (i64, i64) {
-        (self.row(p.lat), self.col(p.lon))
+    fn key(&self, r: i64, c: i64) -> u32 {
+        (r * self.cols + c) as u32
+    }
+
+    fn cell(&self, p: &GeoPoint) -> u32 {
+        self.key(self.row(p.lat), self.col(p.lon))
     }
 
     pub fn insert(&mut self, p: &GeoPoint, id: u32) {
         let c = self.cell(p);
-        self.cells.entry(c).or_default().insert(id);
+        postings::insert(self.cells.entry(c).or_default(), id);
     }
 
     pub fn remove(&mut self, p: &GeoPoint, id: u32) {
         let c = self.cell(p);
-        if let Some(set) = self.cells.get_mut(&c) {
-            set.remove(&id);
-            if set.is_empty() {
+        if let Some(list) = self.cells.get_mut(&c) {
+            postings::remove(list, id);
+            if list.is_empty() {
                 self.cells.remove(&c);
             }
         }
@@ -152,21 +158,22 @@ impl GeoGrid {
         ((r0, r1), (c0.rem_euclid(self.cols), (c1 - c0 + 1).clamp(1, self.cols)))
     }
 
-    /// Visit the id sets of every cell that may hold a point inside the box.
-    pub fn for_each_cell<'a>(&'a self, b: &BBox, mut f: impl FnMut(&'a HashSet<u32>)) {
+    /// Visit the posting list of every cell that may hold a point inside the box.
+    pub fn for_each_cell<'a>(&'a self, b: &BBox, mut f: impl FnMut(&'a [u32])) {
         let ((r0, r1), (c0, clen)) = self.ranges(b);
         let boxed = (r1 - r0 + 1) * clen;
         if boxed as usize > self.cells.len() {
-            for (&(r, c), set) in &self.cells {
+            for (&k, list) in &self.cells {
+                let (r, c) = (i64::from(k) / self.cols, i64::from(k) % self.cols);
                 if r >= r0 && r <= r1 && (c - c0).rem_euclid(self.cols) < clen {
-                    f(set);
+                    f(list);
                 }
             }
         } else {
             for r in r0..=r1 {
                 for k in 0..clen {
-                    if let Some(set) = self.cells.get(&(r, (c0 + k).rem_euclid(self.cols))) {
-                        f(set);
+                    if let Some(list) = self.cells.get(&self.key(r, (c0 + k).rem_euclid(self.cols))) {
+                        f(list);
                     }
                 }
             }
@@ -180,8 +187,9 @@ impl GeoGrid {
         n
     }
 
+    /// Ids that may lie in the box (each once: cells are disjoint).
     pub fn candidates(&self, b: &BBox, out: &mut Vec<u32>) {
-        self.for_each_cell(b, |s| out.extend(s.iter().copied()));
+        self.for_each_cell(b, |s| out.extend_from_slice(s));
     }
 }
 

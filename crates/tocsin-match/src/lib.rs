@@ -55,14 +55,18 @@ pub mod fuzzy;
 pub mod gazetteer;
 pub mod geo;
 pub mod names;
+pub mod net;
 pub mod normalize;
+pub mod psl;
 pub mod taxonomy;
 
 mod eval;
+mod postings;
+mod record;
 mod reference;
 mod registry;
 
-pub use eval::{AREA_EDGE_FACTOR, UNNAMED_CATEGORY_FACTOR, UNNAMED_OTHER_FACTOR};
+pub use eval::{AREA_EDGE_FACTOR, NETWORK_MIN_FACTOR, UNNAMED_CATEGORY_FACTOR, UNNAMED_OTHER_FACTOR};
 pub use gazetteer::{Gazetteer, GazetteerError, Place, PlaceShape};
 pub use reference::reference_match;
 pub use registry::Registry;
@@ -100,7 +104,7 @@ impl MatchConfig {
 /// Why a threat cannot be matched. Never an empty result in disguise.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum MatchError {
-    #[error("target {target_index}: the spec states no descriptor (name, categories, min_size, area or window)")]
+    #[error("target {target_index}: the spec states no descriptor (name, categories, min_size, area, window, networks, asns, domains or sectors)")]
     EmptySpec { target_index: usize },
     #[error("target {target_index}: unknown place {name:?}: not in the gazetteer")]
     UnknownPlace { name: String, target_index: usize },

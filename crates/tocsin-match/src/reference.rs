@@ -2,7 +2,7 @@
 //! the same semantics as [`crate::Registry::match_threat`] and no index. Used to check the indexes
 //! (property tests, `bench --verify`) and fine for small registries.
 
-use crate::eval::{effective_place, evaluate, name_keys, prepare, EntityView};
+use crate::eval::{effective_place, evaluate, prepare, EntityView};
 use crate::gazetteer::Gazetteer;
 use crate::normalize::place_key;
 use crate::{sort_matches, MatchConfig, MatchError};
@@ -16,17 +16,9 @@ pub fn reference_match(entities: &[Entity], threat: &Threat, config: &MatchConfi
     let by_id: HashMap<&EntityId, &Entity> = entities.iter().map(|e| (&e.id, e)).collect();
     let mut matches = Vec::new();
     for e in entities {
-        let names = name_keys(e);
         let venue = e.venue.as_ref().and_then(|v| by_id.get(v).copied());
-        let (location, location_from, city) = effective_place(e, venue);
-        let city_key = city.map(place_key);
-        let view = EntityView {
-            entity: e,
-            names: &names,
-            location,
-            location_from,
-            city: city.zip(city_key.as_deref()).filter(|(_, k)| !k.is_empty()),
-        };
+        let city_key = effective_place(e, venue).2.map(place_key);
+        let view = EntityView::of(e, venue, city_key.as_deref());
         for spec in &specs {
             if let Some((score, reasons)) = evaluate(spec, &view, config) {
                 matches.push(Match { threat_id: threat.id.clone(), entity_id: e.id.clone(), target: spec.index, score, reasons });

@@ -366,7 +366,7 @@ fn upsert_replaces_and_remove_removes_from_every_index() {
     let moved = Entity { city: Some("Kazan".into()), ..venue("bolshoi", "Kazan Opera House", "venue/entertainment/opera", (55.79, 49.12), Some(90_000)) };
     r.upsert(moved.clone());
     assert_eq!(r.len(), 7);
-    assert_eq!(r.get(&EntityId::new("bolshoi")), Some(&moved));
+    assert_eq!(r.get(&EntityId::new("bolshoi")), Some(moved.clone()));
     assert!(!has(&r, &by_name("Bolshoi Theatre"), "bolshoi"));
     assert!(has(&r, &by_name("Kazan Opera House"), "bolshoi"));
     assert!(!has(&r, &by_cat("venue/entertainment/theatre"), "bolshoi"));
@@ -398,7 +398,7 @@ fn upsert_replaces_and_remove_removes_from_every_index() {
     assert!(has(&r, &in_city("Moscow"), "piknik-2024-03-08"));
 
     // After all that, the registry still agrees with the reference over its current contents.
-    let now: Vec<Entity> = r.iter().cloned().collect();
+    let now: Vec<Entity> = r.iter().collect();
     let th = in_city("Moscow");
     assert_eq!(r.match_threat(&th), tocsin_match::reference_match(&now, &th, r.config(), r.gazetteer()));
 }

@@ -10,10 +10,13 @@
 //! - The server reads the clock only through [`AppState::now`] (injectable for tests and replays).
 //! - Responses for roles below analyst pass through [`redact`]: no restricted term reaches them.
 
+mod actions;
 pub mod auth;
+pub mod cap_feed;
 pub mod problem;
 pub mod redact;
 mod routes;
+pub mod taxii;
 
 pub use auth::{
     bootstrap_admin_token, generate_token, hash_token, issue_token, resolve_token, Principal, Role, TokenError,
@@ -26,7 +29,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 use std::future::Future;
@@ -44,6 +47,8 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Clock,
+    /// The pipeline, for write routes and recipient links (reads go to the store directly).
+    pub engine: Option<Arc<tocsin_engine::Engine>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -55,7 +60,13 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over `store`, using the system clock.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, clock: Arc::new(chrono::Utc::now) }
+        Self { store, clock: Arc::new(chrono::Utc::now), engine: None }
+    }
+
+    /// Serve the write routes and recipient links through `engine` (over the same store).
+    pub fn with_engine(mut self, engine: Arc<tocsin_engine::Engine>) -> Self {
+        self.engine = Some(engine);
+        self
     }
 
     /// Replace the clock (tests, simulated time).
@@ -103,19 +114,42 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(routes::audit))
         .route("/entities", get(routes::entities))
         .route("/audiences", get(routes::audiences))
+        .route("/tasks", get(actions::tasks))
+        .route("/reports/effectiveness", get(actions::effectiveness))
         .route_layer(from_fn_with_state(MinRole(Role::Viewer), authorize));
+    let analyst = Router::new()
+        .route("/threats/:id/determinations", post(actions::propose))
+        .route("/threats/:id/determinations/waive", post(actions::waive))
+        .route("/threats/:id/warnings", post(actions::compose))
+        .route("/threats/:id/outcome", post(actions::outcome))
+        .route("/threats/:id/window", post(actions::extend_window))
+        .route("/warnings/:id/acknowledgements", post(actions::acknowledge))
+        .route("/warnings/:id/posture-reports", post(actions::posture))
+        .route("/warnings/:id/feedback", post(actions::feedback))
+        .route("/tasks/:id/close", post(actions::close_task))
+        .route_layer(from_fn_with_state(MinRole(Role::Analyst), authorize));
+    let approver = Router::new()
+        .route("/threats/:id/determinations/approve", post(actions::approve_determination))
+        .route("/warnings/:id/approve", post(actions::approve_warning))
+        .route_layer(from_fn_with_state(MinRole(Role::Approver), authorize));
     let admin = Router::new()
         .route("/audit/events", get(routes::audit_events))
         .route_layer(from_fn_with_state(MinRole(Role::Admin), authorize));
     let api = viewer
+        .merge(analyst)
+        .merge(approver)
         .merge(admin)
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/health", get(routes::health))
+        .route("/r/:token", get(actions::link_info).post(actions::link_use))
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(from_fn(finish))
+        // Standards (docs/standards.md); after `finish`, which would rewrite TAXII error bodies.
+        .merge(taxii::router(state.clone()))
+        .merge(cap_feed::router())
         .with_state(state)
 }
 

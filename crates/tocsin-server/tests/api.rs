@@ -59,6 +59,7 @@ fn crocus() -> Entity {
         city: Some("Moscow".into()),
         country: Some(CountryCode::parse("RUS").unwrap()),
         audiences: vec!["fsb".into()],
+        footprint: Default::default(),
     }
 }
 
@@ -82,6 +83,7 @@ fn threat() -> Threat {
             min_size: None,
             area: Some(Area::Named { name: "Moscow".into() }),
             window: None,
+            footprint: Default::default(),
         }],
         portions: vec![Portion {
             mark: secret_mark(),

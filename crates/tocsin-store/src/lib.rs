@@ -7,10 +7,14 @@
 //!
 //! Architecture invariant: the store never reads the clock; every time comes from the caller.
 
+pub mod exchange;
+pub mod followup;
 pub mod record;
 mod sqlite;
 
 pub use record::actions;
+pub use exchange::Exchange;
+pub use followup::FollowUps;
 pub use sqlite::SqliteStore;
 
 use tocsin_core::audit::{AuditEvent, ChainBreak};
@@ -64,6 +68,16 @@ pub struct NewDelivery {
     pub idempotency_key: String,
 }
 
+/// A channel that takes no deliveries any more: its receiver unsubscribed (HTTP 410 Gone).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DisabledChannel {
+    pub channel: ChannelSpec,
+    pub reason: String,
+    pub disabled_at: Timestamp,
+    /// The delivery whose answer disabled it.
+    pub delivery_id: Option<i64>,
+}
+
 /// An API token as stored: only the SHA-256 of the secret, never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -78,7 +92,7 @@ pub struct TokenRecord {
 
 /// Everything Tocsin keeps. All methods take `&self`: implementations synchronise internally, so a
 /// store is shared as `Arc<dyn Store>` between the HTTP server, workers and the CLI.
-pub trait Store: Send + Sync {
+pub trait Store: FollowUps + Exchange + Send + Sync {
     // Registry.
     fn upsert_entities(&self, entities: &[Entity], audit: &AuditCtx) -> Result<()>;
     fn entities(&self) -> Result<Vec<Entity>>;
@@ -121,6 +135,36 @@ pub trait Store: Send + Sync {
     /// Only a pending or retrying delivery can take an attempt.
     fn mark_failed(&self, delivery_id: i64, error: &str, retry_at: Option<Timestamp>, audit: &AuditCtx) -> Result<()>;
     fn deliveries(&self, warning_id: Option<&WarningId>) -> Result<Vec<Delivery>>;
+
+    // The outbox with leases (several workers, crash recovery). See docs/delivery.md.
+    /// Claim up to `limit` due deliveries for `worker_id` until `now + lease`: pending or retrying,
+    /// `next_attempt_at <= now`, and not leased by a live lease (an expired lease is claimable
+    /// again: that is how a killed worker's deliveries come back). Oldest first. One audit event
+    /// (`delivery.claim`) lists the ids; nothing is written when nothing is due.
+    fn claim_deliveries(&self, now: Timestamp, worker_id: &str, lease: chrono::Duration, limit: usize, audit: &AuditCtx) -> Result<Vec<Delivery>>;
+    /// Extend the leases `worker_id` still holds on `ids` to `until`; returns the ids renewed
+    /// (a lease another worker took over, or an outcome already recorded, is not renewed).
+    fn renew_leases(&self, ids: &[i64], worker_id: &str, until: Timestamp, audit: &AuditCtx) -> Result<Vec<i64>>;
+    /// Record successful attempts in one transaction with one `delivery.delivered` event whose
+    /// payload lists the ids. Deliveries no longer open (recorded meanwhile, e.g. by a worker that
+    /// outlived its lease) are skipped; returns the ids marked.
+    fn mark_delivered_batch(&self, ids: &[i64], audit: &AuditCtx) -> Result<Vec<i64>>;
+    /// Record a failed attempt of a delivery `worker_id` holds the lease of: retry at `retry_at`,
+    /// or `None` for the dead letters. Returns `false` (and writes nothing) when the lease was lost
+    /// or the delivery is no longer open: the current holder records the outcome.
+    fn fail_claimed(&self, delivery_id: i64, worker_id: &str, error: &str, retry_at: Option<Timestamp>, audit: &AuditCtx) -> Result<bool>;
+    /// The receiver unsubscribed (HTTP 410): dead-letter this delivery with `reason`, disable its
+    /// channel, and dead-letter every other open, unleased delivery to the same channel.
+    /// Returns the ids dead-lettered.
+    fn unsubscribe_channel(&self, delivery_id: i64, reason: &str, audit: &AuditCtx) -> Result<Vec<i64>>;
+    /// Channels that accept no deliveries (new deliveries to them are written dead).
+    fn disabled_channels(&self) -> Result<Vec<DisabledChannel>>;
+    /// Every dead-lettered delivery, oldest first: what an analyst must look at.
+    fn dead_letters(&self) -> Result<Vec<Delivery>>;
+    /// Give a dead delivery a fresh set of attempts, due at `audit.at`. If its channel was disabled
+    /// it is enabled again (the analyst decided the receiver is back). Only a dead delivery can be
+    /// retried ([`StoreError::InvalidState`] otherwise).
+    fn retry_delivery(&self, delivery_id: i64, audit: &AuditCtx) -> Result<Delivery>;
 
     // Follow-through.
     fn insert_acknowledgement(&self, a: &Acknowledgement, audit: &AuditCtx) -> Result<()>;

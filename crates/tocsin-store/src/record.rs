@@ -30,11 +30,21 @@ pub mod actions {
     pub const DELIVERY_DELIVERED: &str = "delivery.delivered";
     pub const DELIVERY_FAILED: &str = "delivery.failed";
     pub const DELIVERY_DEAD: &str = "delivery.dead";
+    pub const DELIVERY_CLAIM: &str = "delivery.claim";
+    pub const DELIVERY_LEASE: &str = "delivery.lease";
+    pub const DELIVERY_UNSUBSCRIBED: &str = "delivery.unsubscribed";
+    pub const DELIVERY_RETRY: &str = "delivery.retry";
     pub const ACK_RECORD: &str = "ack.record";
     pub const POSTURE_REPORT: &str = "posture.report";
     pub const POSTURE_TRACK: &str = "posture.track";
     pub const OUTCOME_RECORD: &str = "outcome.record";
     pub const TOKEN_CREATE: &str = "token.create";
+    pub const THREAT_UPDATE: &str = "threat.update";
+    pub const FEEDBACK_RECORD: &str = "feedback.record";
+    pub const TASK_OPEN: &str = "task.open";
+    pub const TASK_CLOSE: &str = "task.close";
+    pub const LINK_USE: &str = "link.use";
+    pub const SECRET_CREATE: &str = "secret.create";
 }
 
 /// Canonical JSON: serde's encoding with every object's keys sorted (by code point), no whitespace.

@@ -5,7 +5,10 @@
 //! The SQL is kept portable (`ON CONFLICT … DO UPDATE`, `RETURNING`, `CAST`) so the PostgreSQL twin
 //! can mirror it statement for statement.
 
+mod exchange;
+mod followup;
 mod migrate;
+mod outbox;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -377,8 +380,13 @@ impl Store for SqliteStore {
             let mut created = Vec::with_capacity(deliveries.len());
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6) RETURNING id",
+                    // A delivery to an unsubscribed channel is written dead at once, with the
+                    // reason, so the analyst sees it among the dead letters (migration 2).
+                    "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error)
+                     SELECT ?1, ?2, ?3, ?4, ?5, CASE WHEN dc.reason IS NULL THEN 'pending' ELSE 'dead' END, 0, ?6,
+                            CASE WHEN dc.reason IS NULL THEN NULL ELSE 'channel unsubscribed: ' || dc.reason END
+                     FROM (SELECT 1) LEFT JOIN disabled_channels dc ON dc.channel_kind = ?3 AND dc.channel_address = ?4
+                     RETURNING id",
                 )?;
                 for d in deliveries {
                     let did: i64 = stmt
@@ -424,7 +432,7 @@ impl Store for SqliteStore {
         self.write(|tx| {
             open_delivery(tx, delivery_id)?;
             tx.execute(
-                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?2 WHERE id = ?1",
+                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?2, lease_owner = NULL, lease_until = NULL WHERE id = ?1",
                 params![delivery_id, time_text(&ctx.at)],
             )?;
             let d = load_delivery(tx, delivery_id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: delivery_id.to_string() })?;
@@ -441,13 +449,41 @@ impl Store for SqliteStore {
                 None => (DeliveryStatus::Dead, before.next_attempt_at, actions::DELIVERY_DEAD),
             };
             tx.execute(
-                "UPDATE deliveries SET status = ?2, attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1",
+                "UPDATE deliveries SET status = ?2, attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4, lease_owner = NULL, lease_until = NULL WHERE id = ?1",
                 params![delivery_id, status.as_str(), error, time_text(&next)],
             )?;
             let d = load_delivery(tx, delivery_id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: delivery_id.to_string() })?;
             audit(tx, ctx, action, &format!("delivery:{delivery_id}"), &d)?;
             Ok(())
         })
+    }
+
+    // The leased outbox lives in `sqlite/outbox.rs`.
+    fn claim_deliveries(&self, now: Timestamp, worker_id: &str, lease: chrono::Duration, limit: usize, ctx: &AuditCtx) -> Result<Vec<Delivery>> {
+        outbox::claim(self, now, worker_id, lease, limit, ctx)
+    }
+    fn renew_leases(&self, ids: &[i64], worker_id: &str, until: Timestamp, ctx: &AuditCtx) -> Result<Vec<i64>> {
+        outbox::renew(self, ids, worker_id, until, ctx)
+    }
+    fn mark_delivered_batch(&self, ids: &[i64], ctx: &AuditCtx) -> Result<Vec<i64>> {
+        outbox::delivered_batch(self, ids, ctx)
+    }
+    fn fail_claimed(&self, delivery_id: i64, worker_id: &str, error: &str, retry_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<bool> {
+        outbox::fail_claimed(self, delivery_id, worker_id, error, retry_at, ctx)
+    }
+    fn unsubscribe_channel(&self, delivery_id: i64, reason: &str, ctx: &AuditCtx) -> Result<Vec<i64>> {
+        outbox::unsubscribe(self, delivery_id, reason, ctx)
+    }
+    fn disabled_channels(&self) -> Result<Vec<crate::DisabledChannel>> {
+        outbox::disabled_channels(self)
+    }
+    fn dead_letters(&self) -> Result<Vec<Delivery>> {
+        self.read(|c| {
+            query_deliveries(c, &format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE status = 'dead' ORDER BY next_attempt_at, id"), [])
+        })
+    }
+    fn retry_delivery(&self, delivery_id: i64, ctx: &AuditCtx) -> Result<Delivery> {
+        outbox::retry(self, delivery_id, ctx)
     }
 
     fn deliveries(&self, warning_id: Option<&WarningId>) -> Result<Vec<Delivery>> {

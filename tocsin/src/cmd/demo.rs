@@ -22,6 +22,10 @@ pub struct DemoArgs {
     /// Use the case files from this directory instead of the built-in copy.
     #[arg(long)]
     examples: Option<PathBuf>,
+    /// Keep the replayed store in this SQLite file (it must not exist yet), e.g. for
+    /// `tocsin --db FILE report effectiveness --from 2024-03-01 --to 2024-03-31`.
+    #[arg(long)]
+    store: Option<PathBuf>,
 }
 
 pub fn write_reference_case(dir: &Path) -> Result<()> {
@@ -49,7 +53,15 @@ pub fn load_into(engine: &Engine, examples: Option<PathBuf>) -> Result<DemoRepor
 pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
     // Always a fresh store: the demo must never touch the user's database.
     let work = tempfile::tempdir()?;
-    let engine = open_engine(&work.path().join("tocsin.db"), Some(work.path().join("outbox")))?;
+    let db = match &args.store {
+        Some(p) => {
+            anyhow::ensure!(!p.exists(), "--store {} exists already: the demo needs a fresh store", p.display());
+            p.clone()
+        }
+        None => work.path().join("tocsin.db"),
+    };
+    let outbox = db.parent().map(|d| d.join("outbox")).filter(|_| args.store.is_some()).unwrap_or_else(|| work.path().join("outbox"));
+    let engine = open_engine(&db, Some(outbox))?;
     let report = load_into(&engine, args.examples)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,15 +1,19 @@
 //! One module per subcommand; each has an `Args` struct and a `run`.
 
 pub mod bench;
+pub mod compose;
 pub mod demo;
 pub mod import;
+pub mod report;
 pub mod ingest;
 pub mod serve;
 pub mod verify;
+pub mod worker;
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use tocsin_core::duty::DutyPolicy;
 use tocsin_engine::{Engine, EngineConfig};
 use tocsin_store::SqliteStore;
 
@@ -22,10 +26,42 @@ pub struct Globals {
     /// Root directory of the file delivery channel (default: `outbox/` beside the database).
     #[arg(long, global = true, env = "TOCSIN_OUTBOX")]
     pub outbox: Option<PathBuf>,
+    /// Duty policy file (TOML, see docs/duty.md); default: the built-in ICD 191 policy.
+    #[arg(long, global = true, env = "TOCSIN_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Base URL recipients reach this server at; used in signed one-time links.
+    #[arg(long, global = true, env = "TOCSIN_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+}
+
+/// Engine settings that come from the global options, fixed once at start (`configure`).
+struct Settings {
+    policy: DutyPolicy,
+    public_url: String,
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Read the global options that shape every engine (policy file, public URL). Call once in main.
+pub fn configure(g: &Globals) -> Result<()> {
+    let policy = match &g.policy {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading policy {}", p.display()))?;
+            tocsin_formats::policy::parse_policy(&text).with_context(|| format!("in {}", p.display()))?
+        }
+        None => DutyPolicy::icd191(),
+    };
+    let _ = SETTINGS.set(Settings { policy, public_url: g.public_url.clone() });
+    Ok(())
 }
 
 pub fn open_engine(db: &Path, outbox: Option<PathBuf>) -> Result<Engine> {
     let store = SqliteStore::open(db).with_context(|| format!("opening store {}", db.display()))?;
     let outbox = outbox.unwrap_or_else(|| db.parent().map(|p| p.join("outbox")).unwrap_or_else(|| PathBuf::from("outbox")));
-    Ok(Engine::open(Arc::new(store), EngineConfig::new(outbox))?)
+    let mut config = EngineConfig::new(outbox);
+    if let Some(s) = SETTINGS.get() {
+        config.policy = s.policy.clone();
+        config.public_url = s.public_url.clone();
+    }
+    Ok(Engine::open(Arc::new(store), config)?)
 }

@@ -13,6 +13,9 @@ pub struct ServeArgs {
     /// Load the reference case into the store at start (skipped if it is already there).
     #[arg(long)]
     demo: bool,
+    /// Seconds between scheduler passes (release, outbox, posture check-ins, SLA).
+    #[arg(long, default_value_t = 30, env = "TOCSIN_TICK_SECS")]
+    tick_secs: u64,
 }
 
 pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
@@ -27,7 +30,25 @@ pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
         // Printed once, on stdout only; the store keeps nothing but its hash.
         println!("admin token (shown once, store it now): {secret}");
     }
+    let engine = Arc::new(engine);
+    spawn_scheduler(engine.clone(), args.tick_secs.max(1));
     tracing::info!("listening on http://{}", args.listen);
-    tocsin_server::serve(tocsin_server::AppState::new(store), args.listen).await?;
+    tocsin_server::serve(tocsin_server::AppState::new(store).with_engine(engine), args.listen).await?;
     Ok(())
+}
+
+/// The scheduler: the same rules the demo replays, on the wall clock.
+fn spawn_scheduler(engine: Arc<tocsin_engine::Engine>, every: u64) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
+        loop {
+            interval.tick().await;
+            let e = engine.clone();
+            match tokio::task::spawn_blocking(move || e.tick(chrono::Utc::now())).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::error!(error = %err, "scheduler pass failed"),
+                Err(err) => tracing::error!(error = %err, "scheduler pass panicked"),
+            }
+        }
+    });
 }

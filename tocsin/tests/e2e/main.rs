@@ -3,5 +3,6 @@
 mod common;
 
 mod audit;
+mod compose;
 mod demo;
 mod serve;

@@ -40,6 +40,7 @@ pub fn entity(id: &str, kind: EntityKind, name: &str, category: &str) -> Entity 
         city: None,
         country: None,
         audiences: vec![],
+        footprint: Default::default(),
     }
 }
 
@@ -60,6 +61,7 @@ pub fn spec(label: &str) -> TargetSpec {
         min_size: None,
         area: None,
         window: None,
+        footprint: Default::default(),
     }
 }
 

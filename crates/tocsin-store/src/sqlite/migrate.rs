@@ -15,11 +15,12 @@ pub(crate) struct Migration {
 
 /// Every migration, in version order. Files live in `migrations/sqlite/NNNN_name.sql`; a test
 /// checks that this list and the directory agree.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("../../migrations/sqlite/0001_initial.sql") },
+    Migration { version: 2, name: "outbox_leases", sql: include_str!("../../migrations/sqlite/0002_outbox_leases.sql") },
+    Migration { version: 3, name: "token_audience", sql: include_str!("../../migrations/sqlite/0003_token_audience.sql") },
+    Migration { version: 4, name: "follow_up", sql: include_str!("../../migrations/sqlite/0004_follow_up.sql") },
+];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,

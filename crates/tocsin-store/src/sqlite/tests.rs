@@ -33,6 +33,7 @@ fn entity(id: &str, name: &str) -> Entity {
         city: Some("Krasnogorsk".into()),
         country: Some(CountryCode::parse("RUS").unwrap()),
         audiences: vec![AudienceId::new("crocus-security")],
+        footprint: Default::default(),
     }
 }
 
@@ -72,6 +73,7 @@ fn threat(id: &str) -> Threat {
             min_size: Some(1000),
             area: Some(tocsin_core::Area::Circle { center: GeoPoint::new(55.7558, 37.6173).unwrap(), radius_km: 30.0 }),
             window: None,
+            footprint: Default::default(),
         }],
         portions: vec![Portion { mark: PortionMark::unclassified(), text: "Large gatherings in Moscow may be attacked.".into(), tearline: true, line: 1 }],
         restricted_terms: vec!["SOURCE-X".into()],

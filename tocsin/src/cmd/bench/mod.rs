@@ -4,9 +4,24 @@
 use super::Globals;
 use anyhow::Result;
 
+pub mod deliver;
+pub mod intake;
+pub mod leakproof;
+
 #[derive(clap::Subcommand, Debug)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// The composer's leak-proof property over N seeded random cases (violations must be 0).
+    Leakproof(leakproof::LeakproofArgs),
+    /// Fan one warning out to N signed webhooks on a local receiver; deliveries per second.
+    Deliver(deliver::DeliverArgs),
+    /// Free-text intake throughput on one core over N MB of deterministic text (MB/s).
+    Intake(intake::IntakeArgs),
+}
 
 pub fn run(cmd: BenchCommand, _g: &Globals) -> Result<()> {
-    match cmd {}
+    match cmd {
+        BenchCommand::Leakproof(a) => leakproof::run(a),
+        BenchCommand::Deliver(a) => deliver::run(a),
+        BenchCommand::Intake(a) => intake::run(a, _g),
+    }
 }

@@ -4,9 +4,17 @@
 use super::Globals;
 use anyhow::Result;
 
+pub mod text;
+
 #[derive(clap::Subcommand, Debug)]
-pub enum IngestCommand {}
+pub enum IngestCommand {
+    /// Propose a threat from free text (targets, categories, areas, windows, actors, harms,
+    /// indicators) for review; with --commit, store the reviewed proposal as a threat.
+    Text(text::TextArgs),
+}
 
 pub fn run(cmd: IngestCommand, _g: &Globals) -> Result<()> {
-    match cmd {}
+    match cmd {
+        IngestCommand::Text(a) => text::run(a, _g),
+    }
 }

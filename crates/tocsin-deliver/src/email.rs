@@ -1,0 +1,239 @@
+//! E-mail over SMTP (lettre): STARTTLS, implicit TLS (SMTPS) or — for a local relay only — plain,
+//! with AUTH when credentials are given. Each warning is one `multipart/alternative` message (text
+//! and HTML) carrying the reference and the acknowledgement link; its `Message-ID` is derived
+//! from the delivery's idempotency key, so a re-sent message is recognisably the same one.
+//!
+//! Signing (OpenPGP/MIME or S/MIME) plugs in as a [`MessageSigner`]: it receives the finished
+//! `multipart/alternative` body and returns the part to send in its place (e.g. a
+//! `multipart/signed`), before the headers are added.
+
+use crate::{ack_link, Channel, SendError};
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
+use std::sync::Arc;
+use tocsin_core::tracking::{Delivery, Warning};
+use tocsin_core::ChannelKind;
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS; refuses to continue without it (port 587).
+    StartTls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Implicit,
+    /// No TLS at all: only for a relay on the same host (tests, a local MTA).
+    None,
+}
+
+impl std::str::FromStr for SmtpTls {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "starttls" => Ok(Self::StartTls),
+            "implicit" | "smtps" => Ok(Self::Implicit),
+            "none" => Ok(Self::None),
+            other => Err(format!("unknown SMTP TLS mode {other:?} (expected starttls, implicit or none)")),
+        }
+    }
+}
+
+/// Settings of the e-mail channel.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Accept any certificate (self-signed test servers only).
+    pub accept_invalid_certs: bool,
+    pub username: Option<String>,
+    /// Never logged: `Debug` masks it.
+    pub password: Option<String>,
+    /// The sender, e.g. `Tocsin warnings <warnings@agency.example>`.
+    pub from: String,
+    /// Acknowledgement link template (`{warning}`, `{key}`).
+    pub ack_url: Option<String>,
+    pub timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .field("ack_url", &self.ack_url)
+            .finish()
+    }
+}
+
+/// Turns the finished body into a signed one (OpenPGP/MIME, S/MIME). None ships yet.
+pub trait MessageSigner: Send + Sync {
+    fn sign(&self, body: MultiPart) -> Result<MultiPart, SendError>;
+}
+
+pub struct EmailChannel {
+    config: SmtpConfig,
+    from: Mailbox,
+    transport: SmtpTransport,
+    signer: Option<Arc<dyn MessageSigner>>,
+}
+
+impl EmailChannel {
+    pub fn new(config: SmtpConfig) -> Result<Self, SendError> {
+        let bad = |reason: String| SendError::BadAddress { channel: "email", address: config.from.clone(), reason };
+        let from: Mailbox = config.from.parse().map_err(|e| bad(format!("sender address: {e}")))?;
+        let tls_params = || {
+            TlsParameters::builder(config.host.clone())
+                .dangerous_accept_invalid_certs(config.accept_invalid_certs)
+                .build()
+                .map_err(|e| SendError::Transport { channel: "email", address: config.host.clone(), reason: format!("TLS setup: {e}") })
+        };
+        let tls = match config.tls {
+            SmtpTls::StartTls => Tls::Required(tls_params()?),
+            SmtpTls::Implicit => Tls::Wrapper(tls_params()?),
+            SmtpTls::None => Tls::None,
+        };
+        let mut b = SmtpTransport::builder_dangerous(&config.host).port(config.port).tls(tls).timeout(Some(config.timeout));
+        if let (Some(u), Some(p)) = (&config.username, &config.password) {
+            b = b.credentials(Credentials::new(u.clone(), p.clone()));
+        }
+        Ok(Self { transport: b.build(), from, config, signer: None })
+    }
+
+    pub fn with_signer(mut self, signer: Arc<dyn MessageSigner>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The message for one delivery (public so tests and tools can inspect it).
+    pub fn message(&self, d: &Delivery, w: &Warning) -> Result<Message, SendError> {
+        let to: Mailbox = d.channel.address.parse().map_err(|e| SendError::BadAddress {
+            channel: "email",
+            address: d.channel.address.clone(),
+            reason: format!("{e}"),
+        })?;
+        let (text, html) = bodies(d, w, self.config.ack_url.as_deref());
+        let mut body = MultiPart::alternative()
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
+        if let Some(signer) = &self.signer {
+            body = signer.sign(body)?;
+        }
+        let domain = self.from.email.domain().to_owned();
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(format!("[TLP:{}] {} (ref {})", w.tlp.label(), w.headline, w.id))
+            .message_id(Some(format!("<{}@{}>", d.idempotency_key, domain)))
+            .multipart(body)
+            .map_err(|e| SendError::Permanent { channel: "email", address: d.channel.address.clone(), reason: format!("cannot build message: {e}") })
+    }
+}
+
+/// Text and HTML bodies: the banner, the warning, the measures, the reference and the link.
+pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, String) {
+    let link = ack_link(ack_url, d);
+    let mut text = format!("{}\nTLP:{}\n\n{}\n\n{}\n", w.banner, w.tlp.label(), w.headline, w.text);
+    if !w.measures.is_empty() {
+        text.push_str("\nRecommended measures:\n");
+        for m in &w.measures {
+            text.push_str(&format!("- {m}\n"));
+        }
+    }
+    text.push_str(&format!("\nValid {} to {}.\nReference: {}\n", w.valid.from.to_rfc3339(), w.valid.until.to_rfc3339(), w.id));
+    if let Some(l) = &link {
+        text.push_str(&format!("Acknowledge: {l}\n"));
+    }
+    text.push_str(&format!("\n{}\n", w.banner));
+
+    let e = html_escape;
+    let mut html = format!(
+        "<!DOCTYPE html><html><body><p><strong>{}</strong><br>TLP:{}</p><h1>{}</h1>",
+        e(&w.banner),
+        e(w.tlp.label()),
+        e(&w.headline)
+    );
+    for para in w.text.split("\n\n") {
+        html.push_str(&format!("<p>{}</p>", e(para).replace('\n', "<br>")));
+    }
+    if !w.measures.is_empty() {
+        html.push_str("<h2>Recommended measures</h2><ul>");
+        for m in &w.measures {
+            html.push_str(&format!("<li>{}</li>", e(m)));
+        }
+        html.push_str("</ul>");
+    }
+    html.push_str(&format!("<p>Valid {} to {}.<br>Reference: <code>{}</code></p>", e(&w.valid.from.to_rfc3339()), e(&w.valid.until.to_rfc3339()), e(w.id.as_str())));
+    if let Some(l) = &link {
+        html.push_str(&format!("<p><a href=\"{0}\">Acknowledge this warning</a> ({0})</p>", e(l)));
+    }
+    html.push_str(&format!("<p><strong>{}</strong></p></body></html>", e(&w.banner)));
+    (text, html)
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Channel for EmailChannel {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Email
+    }
+
+    fn send(&self, d: &Delivery, w: &Warning) -> Result<(), SendError> {
+        let msg = self.message(d, w)?;
+        let address = d.channel.address.clone();
+        self.transport.send(&msg).map(|_| ()).map_err(|e| {
+            let code = e.status().and_then(|c| c.to_string().parse::<u16>().ok());
+            let reason = crate::error_chain(&e);
+            if e.is_permanent() {
+                SendError::Permanent { channel: "email", address, reason }
+            } else if let (true, Some(status)) = (e.is_transient(), code) {
+                SendError::Rejected { channel: "email", address, status, retry_after: None, detail: Some(reason) }
+            } else {
+                SendError::Transport { channel: "email", address, reason }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_and_the_password_never_shows() {
+        assert_eq!(html_escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+        let c = SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: 25,
+            tls: SmtpTls::None,
+            accept_invalid_certs: false,
+            username: Some("u".into()),
+            password: Some("hunter2".into()),
+            from: "Tocsin <warnings@agency.example>".into(),
+            ack_url: None,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!("starttls".parse::<SmtpTls>(), Ok(SmtpTls::StartTls));
+        assert!("tls".parse::<SmtpTls>().is_err());
+    }
+}

@@ -1,0 +1,211 @@
+//! Follow-through (issue 5): signed one-time links for recipients, feedback and the analysts'
+//! queue, the delivery SLA, new information that reopens a determination, window extension and
+//! re-warning, and the effectiveness report.
+
+use crate::{Engine, EngineError, Result};
+use chrono::Duration;
+use rand::RngCore;
+use tocsin_core::duty::Decision;
+use tocsin_core::effectiveness::{self, EffectivenessReport, ReportInput};
+use tocsin_core::followup::{Feedback, FeedbackKind, Resolution, Task, TaskKind};
+use tocsin_core::lifecycle::WarningState;
+use tocsin_core::links::{self, LinkClaims, LinkPurpose};
+use tocsin_core::tracking::{Measure, Warning};
+use tocsin_core::{AudienceKind, ThreatId, ThreatWindow, Timestamp, WarningId};
+use tocsin_store::AuditCtx;
+
+/// Links stay valid this long after the threat window closes (late acknowledgements still count).
+const LINK_GRACE_DAYS: i64 = 7;
+
+/// What a recipient gets back after using a link: the next one-time link to use.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LinkOutcome {
+    pub warning_id: WarningId,
+    pub recorded: &'static str,
+    /// The next check-in link (posture), when the window is still open.
+    pub next_posture_link: Option<String>,
+}
+
+impl Engine {
+    fn link_secret(&self, at: Timestamp) -> Result<Vec<u8>> {
+        let gen = || {
+            let mut k = vec![0u8; 32];
+            rand::thread_rng().fill_bytes(&mut k);
+            k
+        };
+        Ok(self.store.secret("link-signing-key", &gen, &AuditCtx::new("system", at))?)
+    }
+
+    /// A fresh signed one-time link for `purpose` on warning `w`.
+    pub fn recipient_link(&self, w: &WarningId, until: Timestamp, purpose: LinkPurpose, at: Timestamp) -> Result<String> {
+        let mut nonce = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let claims = LinkClaims {
+            warning_id: w.clone(),
+            purpose,
+            expires: (until + Duration::days(LINK_GRACE_DAYS)).timestamp(),
+            nonce: hex::encode(nonce),
+        };
+        let token = links::sign(&claims, &self.link_secret(at)?);
+        Ok(format!("{}/r/{}", self.config.public_url.trim_end_matches('/'), token))
+    }
+
+    /// Verify a link token and spend it (single use).
+    fn spend_link(&self, token: &str, purpose: LinkPurpose, at: Timestamp) -> Result<LinkClaims> {
+        let claims = links::verify(token, &self.link_secret(at)?, purpose, at).map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
+        let fresh = self.store.use_link_nonce(&claims.nonce, &claims.warning_id, &format!("{purpose:?}").to_lowercase(), &AuditCtx::new("recipient-link", at))?;
+        if !fresh {
+            return Err(EngineError::Precondition("recipient link refused: it was already used".into()));
+        }
+        Ok(claims)
+    }
+
+    /// Which purpose a token was issued for (without spending it), so one URL can serve all.
+    pub fn link_purpose(&self, token: &str, at: Timestamp) -> Result<LinkPurpose> {
+        for p in [LinkPurpose::Acknowledge, LinkPurpose::Posture, LinkPurpose::Feedback] {
+            match links::verify(token, &self.link_secret(at)?, p, at) {
+                Ok(_) => return Ok(p),
+                Err(links::LinkError::WrongPurpose { .. }) => continue,
+                Err(e) => return Err(EngineError::Precondition(format!("recipient link refused: {e}"))),
+            }
+        }
+        Err(EngineError::Precondition("recipient link refused: unknown purpose".into()))
+    }
+
+    fn next_posture_link(&self, w: &Warning, at: Timestamp) -> Result<Option<String>> {
+        if at >= w.valid.until || w.audience_kind == AudienceKind::Public {
+            return Ok(None);
+        }
+        Ok(Some(self.recipient_link(&w.id, w.valid.until, LinkPurpose::Posture, at)?))
+    }
+
+    pub fn acknowledge_via_link(&self, token: &str, at: Timestamp) -> Result<LinkOutcome> {
+        let c = self.spend_link(token, LinkPurpose::Acknowledge, at)?;
+        self.acknowledge(&c.warning_id, &format!("link:{}", c.warning_id), at)?;
+        let w = self.warning(&c.warning_id)?;
+        Ok(LinkOutcome { warning_id: c.warning_id, recorded: "acknowledgement", next_posture_link: self.next_posture_link(&w, at)? })
+    }
+
+    pub fn posture_via_link(&self, token: &str, measures: Vec<Measure>, note: &str, at: Timestamp) -> Result<LinkOutcome> {
+        let c = self.spend_link(token, LinkPurpose::Posture, at)?;
+        self.report_posture(&c.warning_id, &format!("link:{}", c.warning_id), measures, note, at)?;
+        let w = self.warning(&c.warning_id)?;
+        Ok(LinkOutcome { warning_id: c.warning_id, recorded: "posture_report", next_posture_link: self.next_posture_link(&w, at)? })
+    }
+
+    pub fn feedback_via_link(&self, token: &str, kind: FeedbackKind, text: &str, at: Timestamp) -> Result<LinkOutcome> {
+        let c = self.spend_link(token, LinkPurpose::Feedback, at)?;
+        self.feedback(&c.warning_id, &format!("link:{}", c.warning_id), kind, text, at)?;
+        Ok(LinkOutcome { warning_id: c.warning_id, recorded: "feedback", next_posture_link: None })
+    }
+
+    /// A recipient's feedback. "Too general" opens a follow-up for the analysts.
+    pub fn feedback(&self, id: &WarningId, by: &str, kind: FeedbackKind, text: &str, at: Timestamp) -> Result<Option<i64>> {
+        let w = self.warning(id)?;
+        let ctx = AuditCtx::new(by, at);
+        self.store.insert_feedback(&Feedback { warning_id: id.clone(), at, by: by.into(), kind, text: text.into() }, &ctx)?;
+        let mut task = None;
+        if kind == FeedbackKind::TooGeneral {
+            let detail = format!("{} says the warning is too general: {text}. Release more specific detail through the composer, or record why not.", w.audience_id);
+            task = Some(self.store.open_task(TaskKind::FeedbackFollowUp, &w.threat_id, Some(id), &detail, &ctx)?);
+        }
+        self.timeline(&w.threat_id, at, "feedback", format!("{} on {}: {:?} — {}", w.audience_id, id, kind, text))?;
+        Ok(task)
+    }
+
+    /// Close an item in the analysts' queue.
+    pub fn resolve_task(&self, task_id: i64, resolution: Resolution, by: &str, at: Timestamp) -> Result<Task> {
+        if let Resolution::ReleasedMore { warning_id } = &resolution {
+            self.warning(warning_id)?;
+        }
+        let t = self.store.close_task(task_id, &resolution, &AuditCtx::new(by, at))?;
+        self.timeline(&t.threat_id, at, "task_closed", format!("task {} ({}) closed by {by}: {:?}", t.id, t.kind.as_str(), resolution))?;
+        Ok(t)
+    }
+
+    /// Compose a new version of one audience's warning (after new information or feedback); it
+    /// supersedes the previous version when queued.
+    pub fn recompose(&self, threat_id: &ThreatId, audience: &tocsin_core::AudienceId, actor: &str, at: Timestamp) -> Result<Warning> {
+        let drafts = self.compose_for(threat_id, Some(audience), actor, at)?;
+        drafts.into_iter().next().ok_or_else(|| EngineError::Precondition(format!("no warning could be composed for {audience} (see the timeline)")))
+    }
+
+    /// "Without delay": a warn determination whose deadline passed while routed warnings were not
+    /// yet delivered escalates once to the analysts' queue.
+    pub fn check_sla(&self, at: Timestamp) -> Result<()> {
+        let open = self.store.tasks(false)?;
+        for threat in self.store.threats()? {
+            let Some(d) = self.store.determinations(&threat.id)?.pop() else { continue };
+            if d.decision != Decision::Warn || at < d.deadline {
+                continue;
+            }
+            if open.iter().any(|t| t.kind == TaskKind::SlaBreach && t.threat_id == threat.id && t.opened_at >= d.proposed_at) {
+                continue;
+            }
+            let late: Vec<String> = self
+                .store
+                .warnings(Some(&threat.id))?
+                .into_iter()
+                .filter(|w| w.audience_kind != AudienceKind::Public && matches!(w.state, WarningState::Draft | WarningState::Approved | WarningState::Queued))
+                .map(|w| format!("{} ({})", w.id, w.state))
+                .collect();
+            let undecided = d.approver.is_none();
+            if late.is_empty() && !undecided {
+                continue;
+            }
+            let detail = if undecided {
+                format!("determination proposed by {} is still unapproved past its deadline {}", d.proposer, d.deadline.to_rfc3339())
+            } else {
+                format!("not delivered by the deadline {}: {}", d.deadline.to_rfc3339(), late.join(", "))
+            };
+            self.store.open_task(TaskKind::SlaBreach, &threat.id, None, &detail, &AuditCtx::new("scheduler", at))?;
+            self.timeline(&threat.id, at, "sla_escalated", detail)?;
+        }
+        Ok(())
+    }
+
+    /// New information about a threat: store it, recompute matches, and reopen the determination
+    /// (the history keeps every earlier one).
+    pub fn update_threat(&self, threat: &tocsin_core::Threat, what: &str, actor: &str, at: Timestamp) -> Result<()> {
+        let ctx = AuditCtx::new(actor, at);
+        self.store.update_threat(threat, &ctx)?;
+        self.compute_matches(&threat.id, &ctx)?;
+        let detail = format!("new information ({what}): the determination must be made again");
+        self.store.open_task(TaskKind::Redetermine, &threat.id, None, &detail, &ctx)?;
+        self.timeline(&threat.id, at, "determination_reopened", detail)
+    }
+
+    /// Extend a threat's window (a re-confirmed threat): posture tracking follows the new end, and
+    /// the reopened determination leads to new warning versions that re-warn every recipient.
+    pub fn extend_window(&self, threat_id: &ThreatId, until: Timestamp, actor: &str, at: Timestamp) -> Result<()> {
+        let mut threat = self.threat(threat_id)?;
+        let old = threat.window.until;
+        threat.window = ThreatWindow::new(threat.window.from, until).map_err(|e| EngineError::Precondition(e.to_string()))?;
+        self.update_threat(&threat, &format!("window extended from {} to {}", old.to_rfc3339(), until.to_rfc3339()), actor, at)?;
+        let ctx = AuditCtx::new(actor, at);
+        for (wid, mut track) in self.store.posture_tracks()? {
+            let w = self.warning(&wid)?;
+            if &w.threat_id == threat_id && !w.state.is_terminal() {
+                track.window_until = until;
+                self.store.upsert_posture_track(&wid, &track, &ctx)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn tasks(&self, open_only: bool) -> Result<Vec<Task>> {
+        Ok(self.store.tasks(open_only)?)
+    }
+
+    /// The effectiveness report for `[from, until)`.
+    pub fn effectiveness(&self, from: Timestamp, until: Timestamp) -> Result<EffectivenessReport> {
+        let s = &self.store;
+        let (threats, warnings, deliveries, acks, tracks, outcomes) =
+            (s.threats()?, s.warnings(None)?, s.deliveries(None)?, s.acknowledgements(None)?, s.posture_tracks()?, s.outcomes(None)?);
+        Ok(effectiveness::report(
+            &ReportInput { threats: &threats, warnings: &warnings, deliveries: &deliveries, acknowledgements: &acks, posture_tracks: &tracks, outcomes: &outcomes },
+            from,
+            until,
+        ))
+    }
+}

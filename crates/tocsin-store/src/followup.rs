@@ -1,0 +1,29 @@
+//! Follow-through storage: feedback, the analysts' queue (tasks), single-use link nonces, server
+//! secrets, and threat updates (new information). Part of the `Store` contract; kept in its own
+//! trait so each backend implements it in its own file.
+
+use crate::{AuditCtx, Result};
+use tocsin_core::followup::{Feedback, Resolution, Task, TaskKind};
+use tocsin_core::{Threat, ThreatId, WarningId};
+
+pub trait FollowUps {
+    fn insert_feedback(&self, f: &Feedback, audit: &AuditCtx) -> Result<()>;
+    fn feedback(&self, warning_id: Option<&WarningId>) -> Result<Vec<Feedback>>;
+
+    /// Open a task in the analysts' queue; returns its id.
+    fn open_task(&self, kind: TaskKind, threat_id: &ThreatId, warning_id: Option<&WarningId>, detail: &str, audit: &AuditCtx) -> Result<i64>;
+    /// Close an open task with its resolution (`InvalidState` if it is already closed).
+    fn close_task(&self, id: i64, resolution: &Resolution, audit: &AuditCtx) -> Result<Task>;
+    fn tasks(&self, open_only: bool) -> Result<Vec<Task>>;
+
+    /// Record that a one-time link was used. `Ok(false)` when the nonce was used before.
+    fn use_link_nonce(&self, nonce: &str, warning_id: &WarningId, purpose: &str, audit: &AuditCtx) -> Result<bool>;
+
+    /// A named server secret, created from `generate` on first use. The value is never audited
+    /// or logged; only its creation is recorded.
+    fn secret(&self, name: &str, generate: &dyn Fn() -> Vec<u8>, audit: &AuditCtx) -> Result<Vec<u8>>;
+
+    /// Replace a threat with newer information (same id). The previous version stays in the audit
+    /// payload history; determinations are re-made by the engine.
+    fn update_threat(&self, threat: &Threat, audit: &AuditCtx) -> Result<()>;
+}
