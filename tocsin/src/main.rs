@@ -37,6 +37,9 @@ enum Command {
     /// Benchmarks that print figures (`--json` for machines).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Write the stored warnings as STIX 2.1 bundles or CAP 1.2 alerts.
+    #[command(subcommand)]
+    Export(cmd::export::ExportCommand),
 }
 
 #[tokio::main]
@@ -58,5 +61,6 @@ async fn main() -> Result<()> {
         Command::Ingest(c) => cmd::ingest::run(c, g),
         Command::Worker(a) => cmd::worker::run(a, g).await,
         Command::Bench(c) => cmd::bench::run(c, g),
+        Command::Export(c) => cmd::export::run(c, g),
     }
 }

@@ -209,11 +209,14 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     let is_rel = |m: &PortionMark| releasable_to(m, aud, threat.originator).is_ok();
     let targets: Vec<&TargetSpec> = threat.targets.iter().filter(|t| is_rel(&t.mark)).collect();
     // The audience's own sites were matched by a spec it may be told about, so their names are
-    // not evidence of a leak even where a withheld portion also names them.
+    // not evidence of a leak even where a withheld portion also names them; nor are the audience's
+    // own name and contact, which it knows ("Crocus Group security (Crocus City Hall)").
     let own_names: Vec<&str> = input
         .entities
         .iter()
         .flat_map(|e| std::iter::once(e.name.as_str()).chain(e.aliases.iter().map(String::as_str)))
+        .chain(std::iter::once(aud.name.as_str()))
+        .chain(aud.escalation_contact.as_deref())
         .collect();
     let gate = Gate::new(threat, aud, input.global_restricted, &own_names);
     // Sanitize first: a portion that names a restricted term is never copied, whatever its mark.
@@ -631,7 +634,7 @@ impl Gate {
 ///    `portion_ngrams`, `withheld_target`, `withheld_actor`.
 ///
 /// Releasable sources are the releasable portions, target labels/names and actor, and the
-/// `allowed` phrases (e.g. the audience's own site names). A withheld fact that a releasable source
+/// `allowed` phrases ([`compose`] passes the audience's own site names, its name and contact). A withheld fact that a releasable source
 /// contains whole is not secret from this audience and is skipped. Unmarked report fields
 /// (measures) are *not* sources: they are checked like any composed text.
 pub fn leak_gate(text: &str, threat: &Threat, audience: &Audience, global_restricted: &[String], allowed_phrases: &[&str]) -> Result<(), LeakError> {
@@ -1089,6 +1092,8 @@ pub mod proof {
             sources.push(&e.name);
             sources.extend(e.aliases.iter().map(String::as_str));
         }
+        sources.push(&a.name);
+        sources.extend(a.escalation_contact.as_deref());
         let src_norm: Vec<String> = sources.iter().map(|s| norm_seq(s)).collect();
         let src_content: Vec<String> = sources.iter().map(|s| content_seq(s)).collect();
         let src_raw: Vec<String> = sources.iter().map(|s| raw_seq(s)).collect();
@@ -1383,19 +1388,18 @@ mod tests {
 
     #[test]
     fn withheld_actor_and_target_are_blocked() {
-        let t = moscow();
+        let mut t = moscow();
+        t.measures.push("Watch for isis-k sympathisers.".into());
+        assert_eq!(leak(run(&t, &operator())).rule, LeakRule::WithheldActor { mark: "(S//REL TO USA, RUS)".into() });
+        let mut t = moscow();
+        t.measures.push("Extra patrols around Crocus City Hall.".into());
+        let l = leak(run(&t, &operator()));
+        assert!(matches!(l.rule, LeakRule::WithheldTarget { .. }), "{l}");
+        assert_eq!(l.excerpt, "Crocus City Hall");
+        // The audience's own name may carry it: the audience knows its own name.
         let mut a = operator();
-        a.name = "Isis-k watch desk".into();
-        assert_eq!(leak(run(&t, &a)).rule, LeakRule::WithheldActor { mark: "(S//REL TO USA, RUS)".into() });
-        let mut a = public();
-        a.escalation_contact = None;
-        a.name = "Friends of Crocus City Hall".into();
-        let mut t2 = t.clone();
-        t2.portions.push(tearline("(U)", "Stay away from the venue.", 40));
-        // The public template does not print the audience name; the operator template does.
-        assert!(run(&t2, &a).is_ok());
-        a.kind = AudienceKind::Operator;
-        assert!(matches!(leak(run(&t2, &a)).rule, LeakRule::WithheldTarget { .. }));
+        a.name = "Crocus Group security (Crocus City Hall)".into();
+        assert!(run(&moscow(), &a).is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use rand::RngCore;
 use tocsin_core::duty::Decision;
 use tocsin_core::effectiveness::{self, EffectivenessReport, ReportInput};
 use tocsin_core::followup::{Feedback, FeedbackKind, Resolution, Task, TaskKind};
-use tocsin_core::lifecycle::WarningState;
+use tocsin_core::lifecycle::{transition, WarningEvent, WarningState};
 use tocsin_core::links::{self, LinkClaims, LinkPurpose};
 use tocsin_core::tracking::{Measure, Warning};
 use tocsin_core::{AudienceKind, ThreatId, ThreatWindow, Timestamp, WarningId};
@@ -50,9 +50,22 @@ impl Engine {
         Ok(format!("{}/r/{}", self.config.public_url.trim_end_matches('/'), token))
     }
 
-    /// Verify a link token and spend it (single use).
+    /// Verify a link token, check that what it asks for is allowed now, then spend it (single
+    /// use). A refused action leaves the link usable.
     fn spend_link(&self, token: &str, purpose: LinkPurpose, at: Timestamp) -> Result<LinkClaims> {
         let claims = links::verify(token, &self.link_secret(at)?, purpose, at).map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
+        if self.store.link_nonce_used(&claims.nonce)? {
+            return Err(EngineError::Precondition("recipient link refused: it was already used".into()));
+        }
+        let w = self.warning(&claims.warning_id)?;
+        let event = match purpose {
+            LinkPurpose::Acknowledge => Some(WarningEvent::Acknowledge),
+            LinkPurpose::Posture => Some(WarningEvent::ConfirmPosture),
+            LinkPurpose::Feedback => None,
+        };
+        if let Some(ev) = event {
+            transition(w.state, ev)?;
+        }
         let fresh = self.store.use_link_nonce(&claims.nonce, &claims.warning_id, &format!("{purpose:?}").to_lowercase(), &AuditCtx::new("recipient-link", at))?;
         if !fresh {
             return Err(EngineError::Precondition("recipient link refused: it was already used".into()));

@@ -165,8 +165,23 @@ fn extending_the_window_reopens_the_determination_and_rewarns() {
     for (_, track) in c.engine.store().posture_tracks().unwrap() {
         assert_eq!(track.window_until, until);
     }
-    // The current determination must be made again before new warnings can go out.
-    assert!(c.engine.compose_warnings(&c.tid, ANALYST, t(20, 9)).is_ok(), "old approval still current until a new proposal");
+    // The determination is made again (history kept) and every recipient is re-warned with a
+    // new version that supersedes the one it holds.
+    c.engine.propose_determination(&c.tid, ANALYST, t(20, 10)).unwrap();
+    assert!(c.engine.compose_warnings(&c.tid, ANALYST, t(20, 10)).is_err(), "an unapproved proposal composes nothing");
+    c.engine.approve_determination(&c.tid, APPROVER, t(20, 11)).unwrap();
+    assert_eq!(c.engine.store().determinations(&c.tid).unwrap().len(), 4);
+    let v2 = c.engine.compose_warnings(&c.tid, ANALYST, t(20, 11)).unwrap();
+    assert!(!v2.is_empty() && v2.iter().all(|w| w.version == 2 && w.supersedes.is_some()));
+    assert!(v2.iter().all(|w| w.valid.until == until || w.audience_kind == tocsin_core::AudienceKind::Public));
+    for w in &v2 {
+        c.engine.approve_warning(&w.id, APPROVER, t(20, 11)).unwrap();
+    }
+    c.engine.tick(t(20, 12)).unwrap();
+    let partner_v1 = c.engine.store().warning(&WarningId::new(format!("{}.fsb-liaison.v1", c.tid))).unwrap().unwrap();
+    assert_eq!(partner_v1.state, WarningState::Superseded);
+    let partner_v2 = c.engine.store().warning(&WarningId::new(format!("{}.fsb-liaison.v2", c.tid))).unwrap().unwrap();
+    assert_eq!(partner_v2.state, WarningState::Delivered, "the re-confirmed threat re-warns the partner");
 }
 
 #[test]

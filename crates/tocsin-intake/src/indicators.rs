@@ -71,9 +71,9 @@ fn is_defanged(s: &str) -> bool {
 
 impl IndicatorRules {
     pub fn new() -> Self {
-        let url = r"(?i)\b(?:h(?:tt|xx)ps?|fxp|ftp)(?:\[:\]|:)(?://|\[://\]|\[/\]\[/\])[^\s<>'\x22\)\]\}]*(?:\[[^\s\]]{1,4}\][^\s<>'\x22\)\]\}]*)*".to_owned();
+        let url = r"(?i)\b(?:h(?:tt|xx)ps?|fxp|ftp)(?:\[:\]|:)(?://|\[://\]|\[/\]\[/\])[^\s<>'\x22\)\]\}\[]*(?:\[[^\s\]]{1,4}\][^\s<>'\x22\)\]\}\[]*)*".to_owned();
         let ipv4 = format!(r"(?-u:\b)(?:\d{{1,3}}{DOT}){{3}}\d{{1,3}}(?:/\d{{1,2}})?(?-u:\b)");
-        let ipv6 = r"(?i)(?:^|[^0-9a-z:.])((?:[0-9a-f]{1,4}:){1,7}(?::|[0-9a-f]{1,4})(?::[0-9a-f]{1,4}){0,6}(?:/\d{1,3})?)".to_owned();
+        let ipv6 = r"(?i)(?:^|[^0-9a-z:.])([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:/\d{1,3})?)".to_owned();
         let domain = format!(r"(?i)(?-u:\b)(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?{DOT})+[a-z]{{2,24}}(?-u:\b)");
         Self {
             url: Regex::new(&url).expect("url pattern compiles"),
@@ -141,8 +141,8 @@ impl IndicatorRules {
                 if addr.parse::<Ipv6Addr>().is_err() || prefix.is_some_and(|p| p.parse::<u8>().map_or(true, |p| p > 128)) {
                     continue;
                 }
-                // "10:30" style times have no more than one colon; an address has at least two.
-                if addr.matches(':').count() < 2 {
+                // Prose like "a::b" parses too; an address worth reporting has a digit.
+                if !addr.bytes().any(|b| b.is_ascii_digit()) {
                     continue;
                 }
                 out.push(FoundIndicator {

@@ -134,7 +134,7 @@ impl FuzzyIndex {
         }
     }
 
-    /// The single closest word within the token's budget; `None` when none or a tie.
+    /// The closest word within the token's budget, `None` when there is none.
     fn correct(&self, tok: &str, cand: &mut Vec<u32>, ca: &mut Vec<char>, cb: &mut Vec<char>) -> Option<u32> {
         let b = tok.as_bytes();
         let k = fuzzy_budget(b.len());
@@ -163,8 +163,9 @@ impl FuzzyIndex {
         cand.dedup();
         ca.clear();
         ca.extend(tok.chars());
-        let mut best: Option<(u32, u32)> = None;
-        let mut tie = false;
+        // Closest first; among equals the one nearest in length, then the first in order, so
+        // that "synagouge" reads as "synagogue" rather than the Cyrillic inflection "sinagoge".
+        let mut best: Option<(u32, usize, u32)> = None;
         for &id in cand.iter() {
             let w = &self.words[id as usize];
             cb.clear();
@@ -172,18 +173,14 @@ impl FuzzyIndex {
             // The budget of the shorter word, as in the matcher.
             let max = fuzzy_budget(ca.len().min(cb.len()));
             if let Some(d) = osa_within(ca, cb, max) {
-                match best {
-                    Some((bd, _)) if bd < d => {}
-                    Some((bd, _)) if bd == d => tie = true,
-                    _ => {
-                        best = Some((d, id));
-                        tie = false;
-                    }
+                let key = (d, ca.len().abs_diff(cb.len()), id);
+                if best.map_or(true, |b| key < b) {
+                    best = Some(key);
                 }
             }
         }
         match best {
-            Some((d, id)) if d > 0 && !tie => Some(id),
+            Some((d, _, id)) if d > 0 => Some(id),
             _ => None,
         }
     }

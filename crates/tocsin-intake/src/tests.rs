@@ -204,15 +204,15 @@ fn commit_refuses_pending_and_builds_the_reference_threat() {
     assert_eq!(t.actor.as_deref(), Some("ISIS-K"));
     assert_eq!((t.window.from, t.window.until, t.public_advice_hours), (ts(3, 7), ts(3, 9), 48));
     let labels: Vec<&str> = t.targets.iter().map(|s| s.label.as_str()).collect();
-    assert_eq!(labels, ["Crocus City Hall", "concerts in Moscow", "large gatherings in Moscow", "synagogues in Moscow"]);
+    assert_eq!(labels, ["Crocus City Hall", "large gatherings in Moscow", "concerts in Moscow", "synagogues in Moscow"]);
     assert!(t.targets.iter().all(|s| s.mark == tocsin_core::PortionMark::unclassified()));
-    assert_eq!(t.targets[2].min_size, Some(1000));
+    assert_eq!((t.targets[1].min_size, t.targets[2].min_size), (Some(1000), None));
     assert!(t.harms.contains(&Harm::ArsonBombing) && t.harms.contains(&Harm::Killing));
     assert!(t.id.as_str().starts_with("text-"));
     assert!(!t.portions.is_empty() && t.portions.iter().all(|q| NEWS.contains(&q.text)));
 
     // A proposal applied to another text is refused, naming the item.
-    let other = NEWS.replacen("Crocus", "Krokus", 1);
+    let other = NEWS.replacen("Crocus City Hall", "Crocus City Mall", 1);
     let err = build_threat(&p, &other, &options(date(2024, 4, 2)), &g).unwrap_err();
     assert!(matches!(err, CommitError::SpanMismatch { .. }), "{err}");
 }

@@ -3,11 +3,21 @@
 //! Names are looked up by [`place_key`] (case, accents, script and spelling variants folded), so
 //! `Moscow`, `MOSCOW`, `Москва` and `Moskva` all find the same place. When several places share a
 //! name (Moscow, Russia and Moscow, Idaho), the most populous wins.
+//!
+//! [`Gazetteer::builtin`] holds the hand-made places of the reference cases (with radii chosen to
+//! cover their metropolitan venues: Moscow's 40 km reaches Krasnogorsk) and every city of the
+//! world with at least 15,000 people from GeoNames (`data/gazetteer/cities15000.csv`, CC BY 4.0;
+//! see `data/gazetteer/NOTICE`), each a circle whose radius follows from its population
+//! ([`default_radius_km`]). A GeoNames city is left out when a hand-made place within 50 km
+//! shares one of its names. Named regions (provinces, states) are not included yet: a region
+//! name resolves only if a city has it (e.g. "Moscow" the city, not Moscow Oblast); give regions
+//! as polygons in the threat, or add them with [`Gazetteer::add`] and [`Place::polygon`].
 
 use crate::geo::{ring_centre, BBox};
 use crate::normalize::place_key;
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 use tocsin_core::GeoPoint;
 
@@ -36,6 +46,8 @@ pub struct Place {
     pub center: GeoPoint,
     pub population: u64,
     pub shape: PlaceShape,
+    /// Country code as the data set gives it (GeoNames: ISO 3166-1 alpha-2), if known.
+    pub country: Option<String>,
 }
 
 impl Place {
@@ -47,6 +59,7 @@ impl Place {
             center,
             population,
             shape: PlaceShape::Circle { center, radius_km },
+            country: None,
         }
     }
 
@@ -59,6 +72,7 @@ impl Place {
             center,
             population,
             shape: PlaceShape::Polygon { ring },
+            country: None,
         }
     }
 
@@ -82,14 +96,24 @@ pub enum GazetteerError {
     Field { line: u64, field: &'static str, value: String, expected: &'static str },
 }
 
-/// Places indexed by folded name.
 #[derive(Debug, Clone, Default)]
-pub struct Gazetteer {
+struct Inner {
     places: Vec<Place>,
     by_key: HashMap<String, Vec<usize>>,
 }
 
+/// Places indexed by folded name. Cloning is cheap (the places are shared until one copy is
+/// changed with [`Gazetteer::add`]).
+#[derive(Debug, Clone, Default)]
+pub struct Gazetteer {
+    inner: Arc<Inner>,
+}
+
 const BUILTIN_CSV: &str = include_str!("../data/builtin_places.csv");
+const WORLD_CITIES_CSV: &str = include_str!("../../../data/gazetteer/cities15000.csv");
+
+/// Hand-made places win over GeoNames cities sharing a name within this distance.
+const SAME_PLACE_KM: f64 = 50.0;
 
 impl Gazetteer {
     /// An empty gazetteer.
@@ -97,14 +121,44 @@ impl Gazetteer {
         Self::default()
     }
 
-    /// The places the reference cases need: Moscow (40 km, covering Krasnogorsk), Saint
-    /// Petersburg, Kazan, Krasnogorsk, Kaluga, Kerman, with Cyrillic and common Latin variants.
+    /// The shipped gazetteer: the hand-made places of the reference cases (Moscow 40 km covering
+    /// Krasnogorsk, Saint Petersburg, Kazan, Krasnogorsk, Kaluga, Kerman, with Cyrillic and Latin
+    /// variants) and the world's cities of 15,000 people or more (GeoNames, CC BY 4.0). Parsed
+    /// once per process; later calls share it.
     pub fn builtin() -> Self {
+        static BUILTIN: OnceLock<Gazetteer> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let mut g = Self::reference_places();
+                let world = Self::from_csv(WORLD_CITIES_CSV.as_bytes()).expect("the shipped world cities parse");
+                g.merge_below(&world);
+                g
+            })
+            .clone()
+    }
+
+    /// Only the hand-made places of the reference cases (no world cities).
+    pub fn reference_places() -> Self {
         Self::from_csv(BUILTIN_CSV.as_bytes()).expect("the built-in gazetteer parses")
     }
 
-    /// Load places from CSV: `name, alt_names, lat, lon, population, radius_km` where alt_names are
-    /// separated by `;` and radius_km may be empty or missing ([`default_radius_km`] then applies).
+    /// Add the places of `other` except those that a place already here (within 50 km, sharing a
+    /// name) stands for.
+    pub fn merge_below(&mut self, other: &Gazetteer) {
+        let mine = self.inner.clone();
+        for p in other.places() {
+            let shadowed = p.all_names().map(place_key).any(|k| {
+                mine.by_key.get(&k).is_some_and(|ids| ids.iter().any(|&i| mine.places[i].center.distance_km(&p.center) <= SAME_PLACE_KM))
+            });
+            if !shadowed {
+                self.add(p.clone());
+            }
+        }
+    }
+
+    /// Load places from CSV: `name, alt_names, lat, lon, population, radius_km, country` where
+    /// alt_names are separated by `;`, radius_km may be empty or missing ([`default_radius_km`]
+    /// then applies) and country (optional) is kept as written.
     /// A header line starting with `name` is skipped, `#` starts a comment line, fields are trimmed.
     /// Intended for a world-cities data set (e.g. GeoNames cities ≥ 15,000, CC BY 4.0).
     pub fn from_csv<R: Read>(reader: R) -> Result<Self, GazetteerError> {
@@ -170,30 +224,33 @@ impl Gazetteer {
                 }
                 r
             };
-            g.add(Place::circle(name, &alt, center, population, radius_km));
+            let mut place = Place::circle(name, &alt, center, population, radius_km);
+            place.country = Some(field(6).to_owned()).filter(|c| !c.is_empty());
+            g.add(place);
         }
         Ok(g)
     }
 
     /// Add a place (its name and alternative names become look-up keys).
     pub fn add(&mut self, place: Place) {
-        let idx = self.places.len();
+        let inner = Arc::make_mut(&mut self.inner);
+        let idx = inner.places.len();
         let mut keys: Vec<String> = place.all_names().map(place_key).filter(|k| !k.is_empty()).collect();
         keys.sort();
         keys.dedup();
         for k in keys {
-            self.by_key.entry(k).or_default().push(idx);
+            inner.by_key.entry(k).or_default().push(idx);
         }
-        self.places.push(place);
+        inner.places.push(place);
     }
 
     /// The place called `name` (any of its names; case, accents and script insensitive), the most
     /// populous one if several share the name, the first added among equals.
     pub fn resolve(&self, name: &str) -> Option<&Place> {
-        let ids = self.by_key.get(&place_key(name))?;
+        let ids = self.inner.by_key.get(&place_key(name))?;
         let mut best: Option<&Place> = None;
         for &i in ids {
-            let p = &self.places[i];
+            let p = &self.inner.places[i];
             let better = match best {
                 None => true,
                 Some(b) => b.population < p.population,
@@ -206,15 +263,15 @@ impl Gazetteer {
     }
 
     pub fn places(&self) -> &[Place] {
-        &self.places
+        &self.inner.places
     }
 
     pub fn len(&self) -> usize {
-        self.places.len()
+        self.inner.places.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.places.is_empty()
+        self.inner.places.is_empty()
     }
 }
 
@@ -234,11 +291,29 @@ mod tests {
         assert_eq!(g.resolve("Казань").unwrap().name, "Kazan");
         assert_eq!(g.resolve("Krasnogorsk").unwrap().name, "Krasnogorsk");
         assert_eq!(g.resolve("Kerman").unwrap().name, "Kerman");
-        assert!(g.resolve("Atlantis").is_none());
+        assert!(g.resolve("Lemuria").is_none());
         // Krasnogorsk (Crocus City Hall) lies within the Moscow circle.
         let PlaceShape::Circle { center, radius_km } = &m.shape else { panic!() };
         let crocus = GeoPoint::new(55.826, 37.390).unwrap();
         assert!(center.distance_km(&crocus) < *radius_km);
+    }
+
+    #[test]
+    fn world_cities_are_shipped_and_hand_made_places_win() {
+        let g = Gazetteer::builtin();
+        assert!(g.len() > 30_000, "{}", g.len());
+        let m = g.resolve("Moscow").unwrap();
+        assert_eq!((m.population, m.country.as_deref()), (13010112, None), "the hand-made Moscow (40 km) wins");
+        assert_eq!(g.resolve("Krasnogorsk").unwrap().population, 175000);
+        for (name, country) in [("Munich", "DE"), ("München", "DE"), ("Sydney", "AU"), ("Lagos", "NG"), ("Новосибирск", "RU"), ("Kharkiv", "UA"), ("São Paulo", "BR")] {
+            let p = g.resolve(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(p.country.as_deref(), Some(country), "{name}");
+            assert!(p.population >= 15_000);
+        }
+        // Moscow, Idaho is still there, but never wins "Moscow".
+        assert!(g.places().iter().any(|p| p.name == "Moscow" && p.country.as_deref() == Some("US")));
+        // Only one Moscow near Moscow: the GeoNames one is shadowed by the hand-made one.
+        assert_eq!(g.places().iter().filter(|p| p.name == "Moscow" && p.center.distance_km(&m.center) < 50.0).count(), 1);
     }
 
     #[test]
@@ -254,7 +329,7 @@ mod tests {
         assert_eq!(g.resolve("DC").unwrap().name, "Washington, D.C.");
 
         // The more populous namesake wins.
-        let mut both = Gazetteer::builtin();
+        let mut both = Gazetteer::reference_places();
         both.add(idaho.clone());
         assert_eq!(both.resolve("Moscow").unwrap().population, 13010112);
 

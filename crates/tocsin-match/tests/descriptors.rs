@@ -233,11 +233,11 @@ fn unknown_place_is_an_error_not_an_empty_result() {
     let reg = moscow_registry();
     let mut ok = spec("Moscow");
     ok.area = in_place("Moscow");
-    let mut unknown = spec("Atlantis");
-    unknown.area = in_place("Atlantis");
+    let mut unknown = spec("Lemuria");
+    unknown.area = in_place("Lemuria");
     let err = both(&reg, &threat(vec![ok, unknown])).unwrap_err();
-    assert_eq!(err, MatchError::UnknownPlace { name: "Atlantis".into(), target_index: 1 });
-    assert!(err.to_string().contains("Atlantis"));
+    assert_eq!(err, MatchError::UnknownPlace { name: "Lemuria".into(), target_index: 1 });
+    assert!(err.to_string().contains("Lemuria"));
 }
 
 #[test]

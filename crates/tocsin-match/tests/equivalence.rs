@@ -25,8 +25,36 @@ const CENTERS: &[(f64, f64)] = &[
     (-33.9, 151.2), (88.5, 20.0),
 ];
 const CITIES: &[&str] = &["Moscow", "Москва", "moskva", "Kazan", "Krasnogorsk", "Tver", "MOSCOW", "Санкт-Петербург"];
-const PLACES: &[&str] = &["Moscow", "Москва", "Kazan", "Krasnogorsk", "Kerman", "Saint Petersburg", "St. Petersburg", "Atlantis"];
+const PLACES: &[&str] = &["Moscow", "Москва", "Kazan", "Krasnogorsk", "Kerman", "Saint Petersburg", "St. Petersburg", "Lemuria"];
 const ID_SPACE: usize = 320;
+/// Overlapping IPv4 and IPv6 prefixes of several lengths, and host addresses.
+const NETS: &[&str] = &[
+    "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3", "10.1.3.0/24", "10.2.0.0/16", "192.0.2.0/24", "192.0.2.77",
+    "0.0.0.0/0", "2001:db8::/32", "2001:db8:1::/48", "2001:db8:1::5", "2001:db9::/32",
+];
+/// Domains under one another and under public suffixes (`co.uk`, `github.io`, `com`).
+const DOMAINS: &[&str] = &[
+    "example.com", "mail.example.com", "a.mail.example.com", "badexample.com", "com", "co.uk", "example.co.uk",
+    "www.example.co.uk", "uk", "github.io", "tocsin.github.io", "пример.рф",
+];
+const SECTORS: &[&str] = &["energy", "Energy", "health", "finance", "water"];
+const ASNS: &[u32] = &[64500, 64501, 64502, 13335];
+
+fn footprint() -> impl Strategy<Value = tocsin_core::entity::Footprint> {
+    use tocsin_core::entity::{DomainName, IpNet};
+    (
+        prop::collection::vec(0..NETS.len(), 0..=2),
+        prop::collection::vec(0..ASNS.len(), 0..=1),
+        prop::collection::vec(0..DOMAINS.len(), 0..=2),
+        prop::collection::vec(0..SECTORS.len(), 0..=1),
+    )
+        .prop_map(|(n, a, d, s)| tocsin_core::entity::Footprint {
+            networks: n.into_iter().map(|i| IpNet::parse(NETS[i]).unwrap()).collect(),
+            asns: a.into_iter().map(|i| ASNS[i]).collect(),
+            domains: d.into_iter().map(|i| DomainName::parse(DOMAINS[i]).unwrap()).collect(),
+            sectors: s.into_iter().map(|i| SECTORS[i].to_owned()).collect(),
+        })
+}
 
 fn point(center: usize, dlat: f64, dlon: f64) -> tocsin_core::GeoPoint {
     let (lat, lon) = CENTERS[center];
@@ -104,8 +132,9 @@ fn entity_with_id(id: usize) -> impl Strategy<Value = Entity> {
         prop::option::weighted(0.5, span()),
         prop::option::weighted(0.5, 0..ID_SPACE),
         prop::option::weighted(0.4, 0..CITIES.len()),
+        prop::option::weighted(0.6, footprint()),
     )
-        .prop_map(move |(name, aliases, c, loc, capacity, span, venue, city)| {
+        .prop_map(move |(name, aliases, c, loc, capacity, span, venue, city, fp)| {
             let category = CATS[c];
             let kind = if category.starts_with("event") { EntityKind::Event } else { EntityKind::Venue };
             Entity {
@@ -116,6 +145,7 @@ fn entity_with_id(id: usize) -> impl Strategy<Value = Entity> {
                 span,
                 venue: venue.map(|v| EntityId::new(format!("e{v:03}"))),
                 city: city.map(|i| CITIES[i].to_owned()),
+                footprint: fp.unwrap_or_default(),
                 ..entity(&format!("e{id:03}"), kind, &name, category)
             }
         })
@@ -166,6 +196,13 @@ fn target(known: Vec<String>) -> impl Strategy<Value = TargetSpec> {
         })
 }
 
+/// A network target: one to three of networks, ASNs, domains, sectors; sometimes a name or area.
+fn network_target(known: Vec<String>) -> impl Strategy<Value = TargetSpec> {
+    (footprint(), prop::option::weighted(0.1, target_name(known)), prop::option::weighted(0.1, area()))
+        .prop_filter("states something", |(f, _, _)| !f.is_empty())
+        .prop_map(|(footprint, name, area)| TargetSpec { footprint, name, area, ..spec("network target") })
+}
+
 /// A target naming something, sometimes also in a place: exercises the name index.
 fn name_target(known: Vec<String>) -> impl Strategy<Value = TargetSpec> {
     (target_name(known), prop::option::weighted(0.2, area()))
@@ -173,7 +210,7 @@ fn name_target(known: Vec<String>) -> impl Strategy<Value = TargetSpec> {
 }
 
 fn threat_strategy(known: Vec<String>) -> impl Strategy<Value = Threat> {
-    let any_target = prop_oneof![2 => target(known.clone()), 1 => name_target(known)];
+    let any_target = prop_oneof![2 => target(known.clone()), 1 => name_target(known.clone()), 2 => network_target(known)];
     (prop::collection::vec(any_target, 1..=3), span()).prop_map(|(targets, w)| {
         let mut th = threat(targets);
         th.window = w;
@@ -261,6 +298,10 @@ fn generated_cases_exercise_every_descriptor() {
                             "area" if r.detail.contains("polygon") => "area polygon",
                             "area" if r.detail.contains("location of venue") => "area via venue",
                             "area" => "area",
+                            "network" if r.detail.contains("lies within the targeted") => "network inside target",
+                            "network" if r.detail.starts_with("the targeted") => "network holding target",
+                            "domain" if r.detail.contains("lies within the targeted") => "domain below target",
+                            "domain" if r.detail.starts_with("the targeted") => "domain above target",
                             _ => "other",
                         };
                         *seen.entry(key.to_owned()).or_default() += 1;
@@ -272,7 +313,10 @@ fn generated_cases_exercise_every_descriptor() {
     }
     eprintln!("matches {matches}, errors {errors}, by reason {seen:?}");
     assert!(matches > 100, "{matches}");
-    for k in ["name exact", "name fuzzy", "category", "size", "area", "area by city", "area polygon", "area via venue", "time"] {
+    for k in [
+        "name exact", "name fuzzy", "category", "size", "area", "area by city", "area polygon", "area via venue", "time",
+        "network inside target", "network holding target", "asn", "domain below target", "domain above target", "sector",
+    ] {
         assert!(seen.get(k).copied().unwrap_or(0) > 0, "no {k} reasons in the generated cases: {seen:?}");
     }
     assert!(errors > 0, "unknown places and empty specs should occur");

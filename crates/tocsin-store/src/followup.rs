@@ -16,6 +16,8 @@ pub trait FollowUps {
     fn close_task(&self, id: i64, resolution: &Resolution, audit: &AuditCtx) -> Result<Task>;
     fn tasks(&self, open_only: bool) -> Result<Vec<Task>>;
 
+    /// Whether a one-time link's nonce was used already (read-only).
+    fn link_nonce_used(&self, nonce: &str) -> Result<bool>;
     /// Record that a one-time link was used. `Ok(false)` when the nonce was used before.
     fn use_link_nonce(&self, nonce: &str, warning_id: &WarningId, purpose: &str, audit: &AuditCtx) -> Result<bool>;
 

@@ -117,7 +117,7 @@ pub fn run(a: ComposeArgs) -> Result<()> {
         println!("audience:    {} ({})", aud.id, aud.kind.as_str());
         println!("marking:     {} / {}", c.banner, c.tlp);
         println!("specificity: {}", serde_json::to_value(c.specificity)?.as_str().unwrap_or_default());
-        println!("withheld:    {} portion(s) not releasable; {} summarised by a tearline", c.withheld_portions, c.summarised_portions);
+        println!("withheld:    {} portion(s) (not releasable, or naming a restricted term); {} summarised by a tearline", c.withheld_portions, c.summarised_portions);
         println!("headline:    {}", c.headline);
         println!();
         print!("{}", c.text);

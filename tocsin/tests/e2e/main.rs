@@ -4,5 +4,8 @@ mod common;
 
 mod audit;
 mod compose;
+mod delivery;
 mod demo;
+mod follow;
 mod serve;
+mod standards;

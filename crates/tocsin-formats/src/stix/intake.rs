@@ -278,9 +278,18 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         cx.markings.insert(id, def);
     }
 
-    // Pass 3: validate marking references and granular selectors on every object.
+    // Pass 3: validate marking references and granular selectors on every object, and the
+    // coordinates of every location (targeted or not: a wrong bundle is wrong everywhere).
     for o in &valid {
         let id = str_field(o, "id").unwrap_or_default();
+        if str_field(o, "type") == Some("location") {
+            for (f, max) in [("latitude", 90.0), ("longitude", 180.0)] {
+                match o.get(f) {
+                    Some(v) if !v.as_f64().is_some_and(|x| (-max..=max).contains(&x)) => cx.issue(id, f, format!("must be a number in [-{max}, {max}], found {v}")),
+                    _ => {}
+                }
+            }
+        }
         if let Some(refs) = o.get("object_marking_refs") {
             match refs.as_array() {
                 Some(list) => {
@@ -622,10 +631,8 @@ fn location_area(cx: &mut Ctx<'_>, o: &Value) -> Option<Area> {
                 let radius_km = o.get("precision").and_then(Value::as_f64).filter(|p| p.is_finite() && *p > 0.0).map(|p| p / 1000.0).unwrap_or(1.0);
                 return Some(Area::Circle { center, radius_km });
             }
-            Err(e) => {
-                cx.issue(&id, "latitude", e.to_string());
-                return None;
-            }
+            // Already reported by the coordinate check of every location.
+            Err(_) => return None,
         },
         (Some(_), None) | (None, Some(_)) => {
             cx.issue(&id, if lat.is_none() { "latitude" } else { "longitude" }, "latitude and longitude must be given together");

@@ -79,6 +79,10 @@ impl FollowUps for SqliteStore {
         self.read(|c| query_json(c, "task", "SELECT id, json FROM tasks WHERE (?1 = FALSE OR open = TRUE) ORDER BY opened_at, id", [open_only]))
     }
 
+    fn link_nonce_used(&self, nonce: &str) -> Result<bool> {
+        self.read(|c| Ok(c.query_row("SELECT 1 FROM link_uses WHERE nonce = ?1", [nonce], |_| Ok(())).optional()?.is_some()))
+    }
+
     fn use_link_nonce(&self, nonce: &str, warning_id: &WarningId, purpose: &str, ctx: &AuditCtx) -> Result<bool> {
         self.write(|tx| {
             require_warning(tx, warning_id)?;

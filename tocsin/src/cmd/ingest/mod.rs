@@ -4,6 +4,8 @@
 use super::Globals;
 use anyhow::Result;
 
+pub mod cap;
+pub mod stix;
 pub mod text;
 
 #[derive(clap::Subcommand, Debug)]
@@ -11,10 +13,16 @@ pub enum IngestCommand {
     /// Propose a threat from free text (targets, categories, areas, windows, actors, harms,
     /// indicators) for review; with --commit, store the reviewed proposal as a threat.
     Text(text::TextArgs),
+    /// Store a threat from a STIX 2.1 bundle and compute its matches.
+    Stix(stix::StixArgs),
+    /// Store a threat from a CAP 1.2 alert of another authority and compute its matches.
+    Cap(cap::CapArgs),
 }
 
 pub fn run(cmd: IngestCommand, _g: &Globals) -> Result<()> {
     match cmd {
         IngestCommand::Text(a) => text::run(a, _g),
+        IngestCommand::Stix(a) => stix::run(a, _g),
+        IngestCommand::Cap(a) => cap::run(a, _g),
     }
 }

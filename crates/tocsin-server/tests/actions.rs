@@ -1,0 +1,143 @@
+//! Write routes (issue 5) and recipients' one-time links, over a real engine and store.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+use tocsin_core::Timestamp;
+use tocsin_engine::{Engine, EngineConfig};
+use tocsin_server::{issue_token, router, AppState, Role};
+use tocsin_store::{AuditCtx, SqliteStore, Store};
+use tower::ServiceExt;
+
+fn now() -> Timestamp {
+    Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()
+}
+
+struct Api {
+    app: Router,
+    store: Arc<dyn Store>,
+    engine: Arc<Engine>,
+    _dir: tempfile::TempDir,
+}
+
+fn api() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let engine = Engine::open(store.clone(), EngineConfig::new(dir.path().join("outbox"))).unwrap();
+    let examples = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/moscow-2024"));
+    engine.import_registry(examples, &AuditCtx::new("import", now())).unwrap();
+    let threat = Engine::parse_report_file(&examples.join("report.txt")).unwrap();
+    engine.ingest_threat(&threat, &AuditCtx::new("analyst", now())).unwrap();
+    engine.compute_matches(&threat.id, &AuditCtx::new("analyst", now())).unwrap();
+    let engine = Arc::new(engine);
+    let app = router(AppState::new(store.clone()).with_clock(now).with_engine(engine.clone()));
+    Api { app, store, engine, _dir: dir }
+}
+
+impl Api {
+    fn token(&self, role: Role, label: &str) -> String {
+        issue_token(self.store.as_ref(), role, label, None, &AuditCtx::new("test", now())).unwrap()
+    }
+
+    async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+const T: &str = "/api/v1/threats/moscow-2024-03";
+
+#[tokio::test]
+async fn roles_and_the_two_person_rule_hold_on_write_routes() {
+    let api = api();
+    let viewer = api.token(Role::Viewer, "v");
+    let approver1 = api.token(Role::Approver, "a1");
+    let approver2 = api.token(Role::Approver, "a2");
+    let (s, _) = api.call(Method::POST, &format!("{T}/determinations"), None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = api.call(Method::POST, &format!("{T}/determinations"), Some(&viewer), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a viewer cannot propose");
+    let (s, d) = api.call(Method::POST, &format!("{T}/determinations"), Some(&approver1), None).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["decision"], "warn");
+    let (s, p) = api.call(Method::POST, &format!("{T}/determinations/approve"), Some(&approver1), None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "self-approval refused: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("cannot also approve"));
+    let (s, d) = api.call(Method::POST, &format!("{T}/determinations/approve"), Some(&approver2), None).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let (s, w) = api.call(Method::POST, &format!("{T}/warnings"), Some(&approver1), None).await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!(w["count"], 3);
+    let (s, _) = api.call(Method::POST, "/api/v1/warnings/moscow-2024-03.op-crocus.v1/approve", Some(&viewer), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) = api.call(Method::POST, "/api/v1/warnings/nope/approve", Some(&approver2), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    let (s, b) = api.call(Method::POST, &format!("{T}/determinations/waive"), Some(&approver1), Some(json!({"justification": "busy", "rationale": "x"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("not in the policy"));
+    let (s, r) = api.call(Method::GET, "/api/v1/reports/effectiveness?from=2024-03-01&to=2024-03-31", Some(&viewer), None).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["threats"], 1);
+}
+
+#[tokio::test]
+async fn recipient_links_work_once_without_a_token() {
+    let api = api();
+    let a1 = api.token(Role::Approver, "a1");
+    let a2 = api.token(Role::Approver, "a2");
+    api.call(Method::POST, &format!("{T}/determinations"), Some(&a1), None).await;
+    api.call(Method::POST, &format!("{T}/determinations/approve"), Some(&a2), None).await;
+    let (_, w) = api.call(Method::POST, &format!("{T}/warnings"), Some(&a1), None).await;
+    let crocus = w["items"].as_array().unwrap().iter().find(|w| w["audience_id"] == "op-crocus").unwrap();
+    let text = crocus["text"].as_str().unwrap();
+    let marker = "Acknowledge receipt: ";
+    let url = text[text.find(marker).unwrap() + marker.len()..].split_whitespace().next().unwrap();
+    let path = &url[url.find("/r/").unwrap()..];
+    // Approve and deliver before the recipient can acknowledge.
+    let id = crocus["id"].as_str().unwrap();
+    let (s, _) = api.call(Method::POST, &format!("/api/v1/warnings/{id}/approve"), Some(&a2), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, info) = api.call(Method::GET, path, None, None).await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["purpose"], "acknowledge");
+    // Not yet delivered: the lifecycle refuses, and the refused use leaves the link usable.
+    let (s, b) = api.call(Method::POST, path, None, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    api.engine.tick(now()).unwrap();
+    assert_eq!(api.store.deliveries(None).unwrap().len(), 1, "only the approved warning goes out");
+    let (s, out) = api.call(Method::POST, path, None, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out["recorded"], "acknowledgement");
+    let (s, again) = api.call(Method::POST, path, None, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{again}");
+    assert!(again["detail"].as_str().unwrap().contains("already used"));
+    // The returned posture link reports measures once.
+    let next = out["next_posture_link"].as_str().unwrap();
+    let ppath = &next[next.find("/r/").unwrap()..];
+    let (s, b) = api.call(Method::POST, ppath, None, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "an empty posture report is refused: {b}");
+    let (s, b) = api.call(Method::POST, ppath, None, Some(json!({"measures": ["extra_screening", {"other": "bag checks"}], "note": "dogs"}))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let reports = api.store.posture_reports(None).unwrap();
+    assert_eq!(reports.len(), 1);
+    let (s, _) = api.call(Method::POST, "/r/not-a-link", None, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, tasks) = api.call(Method::GET, "/api/v1/tasks", Some(&a1), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(tasks["count"], 0);
+}

@@ -1,0 +1,246 @@
+//! Delivery that loses nothing: `tocsin worker` killed with SIGKILL mid fan-out and restarted,
+//! against a receiver that verifies every signature; and e-mail through a real SMTP server.
+
+use crate::common::bin;
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tocsin_core::tracking::DeliveryStatus;
+use tocsin_core::{ChannelKind, ChannelSpec};
+use tocsin_deliver::receiver::Receiver;
+use tocsin_deliver::{synthetic, WebhookSecret};
+use tocsin_store::{SqliteStore, Store};
+
+const RECIPIENTS: usize = 5_000;
+/// The worker's `--max-in-flight` here: the most deliveries one kill may duplicate.
+const MAX_IN_FLIGHT: usize = 32;
+
+fn worker(db: &Path, extra: &[&str]) -> Child {
+    bin()
+        .args(["--db", db.to_str().unwrap(), "worker", "--lease-secs", "2", "--max-in-flight", &MAX_IN_FLIGHT.to_string()])
+        .args(["--webhook-concurrency", &MAX_IN_FLIGHT.to_string()])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tocsin worker")
+}
+
+/// Wait until `done()` or fail after `limit`, saying what was awaited.
+fn wait_for(what: &str, limit: Duration, child: &mut Child, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("worker exited ({status}) while waiting for {what}: {err}");
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
+    assert!(status.success());
+}
+
+#[test]
+fn kill_9_at_several_points_loses_nothing_and_duplicates_only_what_was_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tocsin.db");
+    // Rotation: the worker signs with the new and the old secret; the receiver knows only the old.
+    let (old, new) = (WebhookSecret::generate(), WebhookSecret::generate());
+    let rx = Receiver::start(vec![old.clone()]).unwrap();
+    let keys = dir.path().join("webhook-keys.toml");
+    std::fs::write(&keys, format!("default = [\"{}\", \"{}\"]\n", new.expose(), old.expose())).unwrap();
+    let keys_arg = ["--webhook-keys", keys.to_str().unwrap()];
+
+    let expected: HashSet<String> = {
+        let store = SqliteStore::open(&db).unwrap();
+        let channels: Vec<ChannelSpec> = (0..RECIPIENTS).map(|i| ChannelSpec { kind: ChannelKind::Webhook, address: rx.url(&format!("/r/{i}")) }).collect();
+        synthetic::queue_fanout(&store, &channels, chrono::Utc::now()).unwrap().into_iter().map(|d| d.idempotency_key).collect()
+    };
+    assert_eq!(expected.len(), RECIPIENTS);
+
+    // Kill points: about 10 %, 50 % and 90 % received, moved by a random offset each run.
+    let jitter = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as usize) % 200;
+    let points = [RECIPIENTS / 10 + jitter, RECIPIENTS / 2 + jitter, RECIPIENTS * 9 / 10 + jitter];
+    let mut before: HashMap<String, u32> = HashMap::new();
+    for (k, point) in points.iter().enumerate() {
+        let mut child = worker(&db, &keys_arg);
+        wait_for(&format!("{point} webhooks (kill {k})"), Duration::from_secs(40), &mut child, || rx.verified() >= *point as u64);
+        child.kill().expect("SIGKILL the worker"); // std's kill is SIGKILL on Unix
+        child.wait().unwrap();
+        // Requests the dead worker had on the wire are finished or reset by now.
+        std::thread::sleep(Duration::from_millis(50));
+        let now = rx.received().ids;
+        let dup_this_round: u32 = before.iter().map(|(id, n)| now.get(id).copied().unwrap_or(0) - n).sum();
+        assert!(
+            dup_this_round as usize <= MAX_IN_FLIGHT,
+            "restart {k} re-sent {dup_this_round} deliveries already received, more than the {MAX_IN_FLIGHT} that can be in flight"
+        );
+        before = now;
+    }
+
+    // The last run finishes the fan-out; SIGTERM then stops it cleanly.
+    let mut child = worker(&db, &keys_arg);
+    let unique = || rx.received().ids.len();
+    wait_for("every recipient", Duration::from_secs(40), &mut child, || unique() >= RECIPIENTS);
+    let store = SqliteStore::open(&db).unwrap();
+    wait_for("every delivery recorded", Duration::from_secs(20), &mut child, || {
+        store.deliveries(None).unwrap().iter().all(|d| d.status == DeliveryStatus::Delivered)
+    });
+    sigterm(&child);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "worker stops cleanly on SIGTERM: {status}");
+
+    let got = rx.received();
+    assert!(got.invalid.is_empty(), "every signature verifies: {:?}", &got.invalid[..got.invalid.len().min(5)]);
+    let ids: HashSet<String> = got.ids.keys().cloned().collect();
+    assert_eq!(ids, expected, "every recipient got the warning, under its idempotency key");
+    assert_eq!(got.paths.len(), RECIPIENTS, "each recipient's own URL was called");
+    let last_round: u32 = before.iter().map(|(id, n)| got.ids[id] - n).sum();
+    assert!(last_round as usize <= MAX_IN_FLIGHT, "final restart re-sent {last_round}");
+    assert!(got.duplicates() as usize <= points.len() * MAX_IN_FLIGHT, "{} duplicates", got.duplicates());
+    let deliveries = store.deliveries(None).unwrap();
+    assert_eq!(deliveries.len(), RECIPIENTS);
+    assert!(store.verify_audit().unwrap().is_ok(), "audit chain intact after three SIGKILLs");
+    eprintln!("crash test: kill points {points:?}, {} requests, {} duplicates", got.requests, got.duplicates());
+}
+
+/// An SMTP server (aiosmtpd) on 127.0.0.1 that requires AUTH and writes each message it accepts
+/// as JSON (envelope, headers, decoded parts) into the directory given as argv[1].
+const SMTP_SERVER: &str = r#"
+import json, os, socket, sys, time
+from email import message_from_bytes, policy
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+out = sys.argv[1]
+logins = []
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"tocsin" and auth_data.password == b"s3cret-pw"
+    if ok:
+        logins.append(mechanism)
+    return AuthResult(success=ok)
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        parts = [{"type": p.get_content_type(), "text": p.get_content()} for p in msg.walk() if not p.is_multipart()]
+        record = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "auth": logins[-1] if logins else None,
+            "content_type": msg.get_content_type(),
+            "headers": {k.lower(): str(v) for k, v in msg.items()},
+            "parts": parts,
+        }
+        n = len(os.listdir(out))
+        tmp = os.path.join(out, f".{n}.tmp")
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, os.path.join(out, f"{n}.json"))
+        return "250 OK"
+
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+c = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True, auth_require_tls=False)
+c.start()
+print(f"READY {port}", flush=True)
+try:
+    sys.stdin.read()
+finally:
+    c.stop()
+"#;
+
+fn python() -> PathBuf {
+    match std::env::var_os("TOCSIN_TEST_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
+    }
+}
+
+#[test]
+fn email_reaches_a_real_smtp_server_with_auth_both_parts_and_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let script = dir.path().join("smtp_server.py");
+    std::fs::write(&script, SMTP_SERVER).unwrap();
+    let py = python();
+    let mut server = Command::new(&py)
+        .arg(&script)
+        .arg(&inbox)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {} (run scripts/setup-test-tools.sh): {e}", py.display()));
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP server did not start (aiosmtpd missing?): {line:?}")).to_owned();
+
+    let db = dir.path().join("tocsin.db");
+    let to = ["security@crocus.example", "duty@fsb.example", "ops@venue.example"];
+    let keys: Vec<String> = {
+        let store = SqliteStore::open(&db).unwrap();
+        let channels: Vec<ChannelSpec> = to.iter().map(|a| ChannelSpec { kind: ChannelKind::Email, address: (*a).into() }).collect();
+        synthetic::queue_fanout(&store, &channels, chrono::Utc::now()).unwrap().into_iter().map(|d| d.idempotency_key).collect()
+    };
+
+    let mut child = bin()
+        .args(["--db", db.to_str().unwrap(), "worker", "--smtp-host", "127.0.0.1", "--smtp-port", &port, "--smtp-tls", "none"])
+        .args(["--smtp-user", "tocsin", "--smtp-from", "Tocsin warnings <warnings@agency.example>"])
+        .args(["--ack-url", "https://tocsin.agency.example/ack/{warning}?k={key}"])
+        .env("TOCSIN_SMTP_PASSWORD", "s3cret-pw")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("three e-mails", Duration::from_secs(30), &mut child, || std::fs::read_dir(&inbox).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json")).count() >= 3);
+    let store = SqliteStore::open(&db).unwrap();
+    wait_for("deliveries recorded", Duration::from_secs(10), &mut child, || store.deliveries(None).unwrap().iter().all(|d| d.status == DeliveryStatus::Delivered));
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("s3cret-pw"), "the SMTP password is never logged");
+    drop(server.stdin.take());
+    let _ = server.wait();
+
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&inbox).unwrap() {
+        let path = entry.unwrap().path();
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(m["auth"], "PLAIN", "the worker authenticated (AUTH PLAIN): {m}");
+        assert_eq!(m["mail_from"], "warnings@agency.example");
+        let rcpt = m["rcpt_tos"][0].as_str().unwrap().to_owned();
+        let i = to.iter().position(|a| *a == rcpt).unwrap_or_else(|| panic!("unexpected recipient {rcpt}"));
+        let h = &m["headers"];
+        assert_eq!(h["message-id"], format!("<{}@agency.example>", keys[i]), "Message-ID from the idempotency key");
+        assert_eq!(h["to"], rcpt);
+        let subject = h["subject"].as_str().unwrap();
+        assert!(subject.contains("TLP:AMBER") && subject.contains("W-SYNTH"), "{subject}");
+        assert_eq!(m["content_type"], "multipart/alternative");
+        let parts = m["parts"].as_array().unwrap();
+        let part = |ty: &str| parts.iter().find(|p| p["type"] == ty).unwrap_or_else(|| panic!("no {ty} part in {m}"))["text"].as_str().unwrap().to_owned();
+        let (text, html) = (part("text/plain"), part("text/html"));
+        let link = format!("https://tocsin.agency.example/ack/W-SYNTH?k={}", keys[i]);
+        for body in [&text, &html] {
+            assert!(body.contains("Reference") && body.contains("W-SYNTH"), "reference in both parts: {body}");
+            assert!(body.contains("Imminent threat to large gatherings"));
+            assert!(body.contains("UNCLASSIFIED"));
+        }
+        assert!(text.contains(&format!("Acknowledge: {link}")), "{text}");
+        assert!(html.contains(&format!("<a href=\"{}\">", link.replace('&', "&amp;"))), "{html}");
+        seen.push(rcpt);
+    }
+    seen.sort();
+    let mut want: Vec<String> = to.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(seen, want, "each recipient exactly once");
+}

@@ -1,0 +1,34 @@
+//! `tocsin report effectiveness` over a replayed case kept with `demo --store`.
+
+use crate::common::{bin, run_ok};
+
+#[test]
+fn effectiveness_report_of_the_reference_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("case.db");
+    let db_s = db.to_str().unwrap();
+    run_ok(bin().args(["demo", "--store", db_s]));
+    let again = bin().args(["demo", "--store", db_s]).output().unwrap();
+    assert!(!again.status.success(), "demo refuses to reuse an existing store");
+
+    let out = run_ok(bin().args(["--db", db_s, "report", "effectiveness", "--from", "2024-03-01", "--to", "2024-03-31", "--json"]));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["threats"], 1);
+    assert_eq!(r["warnings_sent"], 3);
+    assert_eq!(r["acknowledged"], 2);
+    assert_eq!(r["posture_tracked"], 2);
+    assert_eq!(r["posture_lapsed"], 2);
+    assert_eq!(r["outcomes"]["attack_occurred"], 1);
+    assert_eq!(r["intake_to_delivery_minutes"]["count"], 3);
+
+    let human = run_ok(bin().args(["--db", db_s, "report", "effectiveness", "--from", "2024-03-01", "--to", "2024-03-31"]));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("acknowledged") && text.contains("2 of 3"), "{text}");
+
+    let bad = bin().args(["--db", db_s, "report", "effectiveness", "--from", "2024-04-01", "--to", "2024-03-01"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("after"));
+
+    let policy = bin().args(["--policy", "/nonexistent/policy.toml", "demo"]).output().unwrap();
+    assert!(!policy.status.success(), "a missing policy file is an error, not a silent default");
+}
