@@ -72,8 +72,7 @@ pub struct ChainBreak {
 /// Verify a whole chain in order. Returns the head hash (or the genesis hash when empty).
 pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> Result<String, ChainBreak> {
     let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1u64;
-    for e in events {
+    for (expected_seq, e) in (1u64..).zip(events) {
         if e.seq != expected_seq {
             return Err(ChainBreak { seq: e.seq, reason: format!("expected seq {expected_seq} (a row is missing or reordered)") });
         }
@@ -84,7 +83,6 @@ pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> Res
             return Err(ChainBreak { seq: e.seq, reason: "hash does not match the event's content (the row was edited)".into() });
         }
         expected_prev = e.hash.clone();
-        expected_seq += 1;
     }
     Ok(expected_prev)
 }

@@ -39,8 +39,9 @@ pub enum EngineError {
     Match(#[from] MatchError),
     #[error(transparent)]
     Duty(#[from] DutyError),
+    /// Boxed: a leak error carries spans and excerpts, and every `Result` here would pay its size.
     #[error(transparent)]
-    Compose(#[from] ComposeError),
+    Compose(Box<ComposeError>),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error(transparent)]
@@ -54,6 +55,12 @@ pub enum EngineError {
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
+
+impl From<ComposeError> for EngineError {
+    fn from(e: ComposeError) -> Self {
+        EngineError::Compose(Box::new(e))
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -338,7 +345,7 @@ impl Engine {
                 audience_id: aud.id.clone(),
                 audience_kind: aud.kind,
                 version,
-                supersedes: existing.iter().filter(|w| w.audience_id == aud.id).last().map(|w| w.id.clone()),
+                supersedes: existing.iter().rfind(|w| w.audience_id == aud.id).map(|w| w.id.clone()),
                 tlp: c.tlp,
                 banner: c.banner,
                 specificity: c.specificity,

@@ -7,6 +7,7 @@ use anyhow::Result;
 pub mod deliver;
 pub mod intake;
 pub mod leakproof;
+pub mod matching;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
@@ -16,6 +17,8 @@ pub enum BenchCommand {
     Deliver(deliver::DeliverArgs),
     /// Free-text intake throughput on one core over N MB of deterministic text (MB/s).
     Intake(intake::IntakeArgs),
+    /// Matcher over a seeded synthetic registry: build time, memory, latency, matches.
+    Match(matching::MatchArgs),
 }
 
 pub fn run(cmd: BenchCommand, _g: &Globals) -> Result<()> {
@@ -23,5 +26,6 @@ pub fn run(cmd: BenchCommand, _g: &Globals) -> Result<()> {
         BenchCommand::Leakproof(a) => leakproof::run(a),
         BenchCommand::Deliver(a) => deliver::run(a),
         BenchCommand::Intake(a) => intake::run(a, _g),
+        BenchCommand::Match(a) => matching::run(a),
     }
 }

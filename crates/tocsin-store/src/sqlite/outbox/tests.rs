@@ -21,6 +21,11 @@ fn ctx(min: i64) -> AuditCtx {
 /// A store with one queued warning and `n` webhook deliveries to `https://r<i>.example/hook`.
 fn store_with(n: usize) -> (SqliteStore, Vec<i64>) {
     let s = SqliteStore::open_in_memory().unwrap();
+    let ids = fill(&s, n);
+    (s, ids)
+}
+
+fn fill(s: &SqliteStore, n: usize) -> Vec<i64> {
     let threat = Threat {
         id: ThreatId::new("T1"),
         title: "t".into(),
@@ -64,8 +69,7 @@ fn store_with(n: usize) -> (SqliteStore, Vec<i64>) {
             idempotency_key: format!("k{i}"),
         })
         .collect();
-    let ids = s.queue_warning(&w.id, &ds, &ctx(0)).unwrap().into_iter().map(|d| d.id).collect();
-    (s, ids)
+    s.queue_warning(&w.id, &ds, &ctx(0)).unwrap().into_iter().map(|d| d.id).collect()
 }
 
 fn ids(ds: &[tocsin_core::tracking::Delivery]) -> Vec<i64> {
@@ -202,17 +206,9 @@ fn retry_revives_a_dead_delivery_and_enables_its_channel() {
 }
 
 #[test]
-fn leases_survive_reopening_the_file() {
+fn a_file_store_carries_the_lease_columns_and_reopening_keeps_claims() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    {
-        let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap() >= 2, true);
-        drop(s);
-    }
-    let (mem, _) = store_with(1);
-    drop(mem);
-    // A file store carries the lease columns after migration 2 (reopen is a no-op).
     let s = SqliteStore::open(&path).unwrap();
     let cols: Vec<String> = s
         .lock()
@@ -225,4 +221,10 @@ fn leases_survive_reopening_the_file() {
     for c in ["lease_owner", "lease_until", "claims"] {
         assert!(cols.iter().any(|x| x == c), "{c} missing: {cols:?}");
     }
+    let all = fill(&s, 2);
+    s.claim_deliveries(t(0), "A", Duration::minutes(5), 1, &ctx(0)).unwrap();
+    drop(s); // worker A's process dies
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(ids(&s.claim_deliveries(t(1), "B", Duration::minutes(30), 10, &ctx(1)).unwrap()), vec![all[1]], "A's lease is on disk");
+    assert_eq!(ids(&s.claim_deliveries(t(6), "B", Duration::minutes(5), 10, &ctx(6)).unwrap()), vec![all[0]], "and expires");
 }
