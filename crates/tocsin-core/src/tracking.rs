@@ -17,6 +17,16 @@ pub enum Specificity {
     NamedTarget,
 }
 
+impl Specificity {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Specificity::AreaOnly => "area_only",
+            Specificity::CategoryAndArea => "category_and_area",
+            Specificity::NamedTarget => "named_target",
+        }
+    }
+}
+
 /// One composed warning for one (threat, audience); updates and cancels are new versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Warning {

@@ -194,7 +194,7 @@ pub fn report(engine: &Engine, tid: &ThreatId) -> Result<DemoReport> {
             audience_kind: w.audience_kind.as_str().into(),
             tlp: w.tlp.label().trim_start_matches("TLP:").into(),
             banner: w.banner,
-            specificity: serde_json::to_value(w.specificity).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            specificity: w.specificity.as_str().into(),
             state: w.state.as_str().into(),
             headline: w.headline,
             text: w.text,

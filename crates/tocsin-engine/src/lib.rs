@@ -361,7 +361,7 @@ impl Engine {
                 threat_id,
                 at,
                 "warning_composed",
-                format!("{} ({}, {}, {:?}, {} portions withheld): {}", aud.id, aud.kind.as_str(), w.tlp, w.specificity, c.withheld_portions, w.headline),
+                format!("{} ({}, {}, {}, {} portions withheld): {}", aud.id, aud.kind.as_str(), w.tlp, w.specificity.as_str(), c.withheld_portions, w.headline),
             )?;
             drafts.push(w);
         }
