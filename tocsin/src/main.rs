@@ -29,6 +29,9 @@ enum Command {
     /// Turn outside material (free text, STIX 2.1, CAP 1.2) into a proposed or stored threat.
     #[command(subcommand)]
     Ingest(cmd::ingest::IngestCommand),
+    /// API tokens (`token create --role R --label L [--audience ID]`).
+    #[command(subcommand)]
+    Token(cmd::token::TokenCommand),
     /// Reports over the store (`report effectiveness`).
     #[command(subcommand)]
     Report(cmd::report::ReportCommand),
@@ -58,6 +61,7 @@ async fn main() -> Result<()> {
         Command::Verify => cmd::verify::run(g),
         Command::Compose(a) => cmd::compose::run(a),
         Command::Report(c) => cmd::report::run(c, g),
+        Command::Token(c) => cmd::token::run(c, g),
         Command::Ingest(c) => cmd::ingest::run(c, g),
         Command::Worker(a) => cmd::worker::run(a, g).await,
         Command::Bench(c) => cmd::bench::run(c, g),

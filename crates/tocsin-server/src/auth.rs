@@ -261,13 +261,27 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     };
     let now = state.now();
     let store = state.store.clone();
-    let resolved = tokio::task::spawn_blocking(move || resolve_token(store.as_ref(), &secret, now)).await;
+    // A token bound to an audience (a partner's TAXII/CAP credential) is not a staff token: it
+    // must never read the analysts' API, whatever its role.
+    let resolved = tokio::task::spawn_blocking(move || {
+        let principal = resolve_token(store.as_ref(), &secret, now)?;
+        let bound = match &principal {
+            Ok(p) => store.token_audience(p.token_id)?,
+            Err(_) => None,
+        };
+        Ok::<_, StoreError>((principal, bound))
+    })
+    .await;
     match resolved {
-        Ok(Ok(Ok(principal))) => {
+        Ok(Ok((Ok(principal), Some(audience)))) => {
+            tracing::info!(token_id = principal.token_id, path = %req.uri().path(), "audience-bound token refused on the staff API");
+            Problem::forbidden(format!("this token is bound to audience {audience}: it may read only that audience's TAXII collection and alerts")).into_response()
+        }
+        Ok(Ok((Ok(principal), None))) => {
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
-        Ok(Ok(Err(f))) => reject(&req, f),
+        Ok(Ok((Err(f), _))) => reject(&req, f),
         Ok(Err(e)) => Problem::from(e).into_response(),
         Err(e) => Problem::internal(&e).into_response(),
     }

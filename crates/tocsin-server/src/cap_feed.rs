@@ -155,7 +155,7 @@ async fn feed(State(state): State<AppState>, req: Request) -> Response {
                 entries.push((w, a));
             }
         }
-        entries.sort_by(|a, b| b.1.sent.cmp(&a.1.sent));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.1.sent));
         let updated = entries.first().map(|e| e.1.sent).unwrap_or(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
         x.push_str("  <id>urn:tocsin:cap:feed</id>\n  <title>Tocsin public alerts (CAP 1.2)</title>\n");

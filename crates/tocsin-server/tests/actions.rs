@@ -141,3 +141,16 @@ async fn recipient_links_work_once_without_a_token() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(tasks["count"], 0);
 }
+
+#[tokio::test]
+async fn an_audience_bound_token_cannot_read_the_staff_api() {
+    let api = api();
+    let partner = api.token(Role::Viewer, "fsb taxii");
+    let rec = api.store.token_by_hash(&tocsin_server::hash_token(&partner)).unwrap().unwrap();
+    let (s, _) = api.call(Method::GET, "/api/v1/threats", Some(&partner), None).await;
+    assert_eq!(s, StatusCode::OK, "unbound, it is a staff viewer token");
+    api.store.set_token_audience(rec.id, Some(&"fsb-liaison".into()), &AuditCtx::new("admin", now())).unwrap();
+    let (s, b) = api.call(Method::GET, "/api/v1/threats", Some(&partner), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("fsb-liaison"));
+}

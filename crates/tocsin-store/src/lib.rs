@@ -8,12 +8,14 @@
 //! Architecture invariant: the store never reads the clock; every time comes from the caller.
 
 pub mod exchange;
+pub mod feeds;
 pub mod followup;
 pub mod record;
 mod sqlite;
 
 pub use record::actions;
 pub use exchange::Exchange;
+pub use feeds::Feeds;
 pub use followup::FollowUps;
 pub use sqlite::SqliteStore;
 
@@ -92,7 +94,7 @@ pub struct TokenRecord {
 
 /// Everything Tocsin keeps. All methods take `&self`: implementations synchronise internally, so a
 /// store is shared as `Arc<dyn Store>` between the HTTP server, workers and the CLI.
-pub trait Store: FollowUps + Exchange + Send + Sync {
+pub trait Store: FollowUps + Exchange + Feeds + Send + Sync {
     // Registry.
     fn upsert_entities(&self, entities: &[Entity], audit: &AuditCtx) -> Result<()>;
     fn entities(&self) -> Result<Vec<Entity>>;

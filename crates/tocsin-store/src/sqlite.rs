@@ -6,6 +6,7 @@
 //! can mirror it statement for statement.
 
 mod exchange;
+mod feeds;
 mod followup;
 mod migrate;
 mod outbox;

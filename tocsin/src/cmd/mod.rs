@@ -8,6 +8,7 @@ pub mod import;
 pub mod report;
 pub mod ingest;
 pub mod serve;
+pub mod token;
 pub mod verify;
 pub mod worker;
 

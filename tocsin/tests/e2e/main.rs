@@ -7,5 +7,6 @@ mod compose;
 mod delivery;
 mod demo;
 mod follow;
+mod intake;
 mod serve;
 mod standards;

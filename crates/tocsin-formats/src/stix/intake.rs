@@ -316,7 +316,7 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                     Some(sel) if !sel.is_empty() => {
                         for (k, s) in sel.iter().enumerate() {
                             let root = s.as_str().map(|s| s.split(['.', '[']).next().unwrap_or(""));
-                            if !root.is_some_and(|r| o.get(r).is_some()) {
+                            if root.is_none_or(|r| o.get(r).is_none()) {
                                 cx.issue(id, &format!("{path}.selectors[{k}]"), format!("selector {s} does not name a property of this object"));
                             }
                         }

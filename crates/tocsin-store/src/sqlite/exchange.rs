@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(s.token_audience(id).unwrap(), Some("fsb-liaison".into()));
         assert!(matches!(s.set_token_audience(id + 1, None, &ctx), Err(StoreError::NotFound { .. })));
         let o = NewSharedObject { object_id: "indicator--1".into(), version: "2024-03-06T00:00:00.000Z".into(), json: "{}".into() };
-        assert_eq!(s.add_shared_objects("c1", &[o.clone()], "s1", "{\"id\":\"s1\"}", &ctx).unwrap(), vec![true]);
+        assert_eq!(s.add_shared_objects("c1", std::slice::from_ref(&o), "s1", "{\"id\":\"s1\"}", &ctx).unwrap(), vec![true]);
         assert_eq!(s.add_shared_objects("c1", &[o], "s2", "{}", &ctx).unwrap(), vec![false], "same version twice is not new");
         assert_eq!(s.shared_objects("c1").unwrap().len(), 1);
         assert!(s.shared_objects("c2").unwrap().is_empty());

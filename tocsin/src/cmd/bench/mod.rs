@@ -5,6 +5,7 @@ use super::Globals;
 use anyhow::Result;
 
 pub mod deliver;
+pub mod feed;
 pub mod intake;
 pub mod leakproof;
 pub mod matching;
@@ -19,6 +20,10 @@ pub enum BenchCommand {
     Intake(intake::IntakeArgs),
     /// Matcher over a seeded synthetic registry: build time, memory, latency, matches.
     Match(matching::MatchArgs),
+    /// A feed file to queued notifications (issue 9): events/s and peak memory.
+    Feed(feed::FeedArgs),
+    /// Seeded inputs for `bench feed`: orgs.csv, prefixes.csv (nested), events.csv.
+    FeedGen(feed::FeedGenArgs),
 }
 
 pub fn run(cmd: BenchCommand, _g: &Globals) -> Result<()> {
@@ -27,5 +32,7 @@ pub fn run(cmd: BenchCommand, _g: &Globals) -> Result<()> {
         BenchCommand::Deliver(a) => deliver::run(a),
         BenchCommand::Intake(a) => intake::run(a, _g),
         BenchCommand::Match(a) => matching::run(a),
+        BenchCommand::Feed(a) => feed::run(a),
+        BenchCommand::FeedGen(a) => feed::run_gen(a),
     }
 }

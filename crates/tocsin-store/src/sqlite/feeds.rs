@@ -1,0 +1,124 @@
+//! SQLite implementation of [`Feeds`].
+
+use super::rows::{is_unique_violation, query_json};
+use super::{audit, SqliteStore};
+use crate::feeds::{FeedNotification, FeedRunRecord, Feeds};
+use crate::record::{actions, canonical_json, parse_time, time_text};
+use crate::{AuditCtx, Result, StoreError};
+use rusqlite::params;
+use serde_json::json;
+use tocsin_core::lifecycle::WarningState;
+use tocsin_core::Threat;
+
+/// Audit actions of this module (the shared list in `record::actions` is not ours to edit).
+const CONSTITUENCY_REPLACE: &str = "feed.constituency";
+const FEED_RUN: &str = "feed.run";
+
+impl Feeds for SqliteStore {
+    fn replace_constituency(&self, orgs: &[(String, String)], ctx: &AuditCtx) -> Result<usize> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM feed_orgs", [])?;
+            let mut stmt = tx.prepare_cached("INSERT INTO feed_orgs (id, json) VALUES (?1, ?2)")?;
+            for (id, json) in orgs {
+                stmt.execute(params![id, json])
+                    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "feed organisation", id: id.clone() } } else { e.into() })?;
+            }
+            // The payload is the whole constituency: its digest pins exactly what was loaded.
+            audit(tx, ctx, CONSTITUENCY_REPLACE, &format!("feed_orgs:{}", orgs.len()), orgs)?;
+            Ok(orgs.len())
+        })
+    }
+
+    fn constituency(&self) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id, json FROM feed_orgs ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn feed_notified(&self) -> Result<Vec<(String, tocsin_core::Timestamp)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT org_id, at FROM feed_notified ORDER BY org_id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (org, at) = row?;
+                let at = parse_time("feed notification", &org, &at)?;
+                out.push((org, at));
+            }
+            Ok(out)
+        })
+    }
+
+    fn queue_feed_notifications(&self, threat: Option<&Threat>, notifications: &[FeedNotification], ctx: &AuditCtx) -> Result<usize> {
+        self.write(|tx| {
+            if let Some(threat) = threat {
+                tx.execute(
+                    "INSERT INTO threats (id, received_at, json) VALUES (?1, ?2, ?3)",
+                    params![threat.id.as_str(), time_text(&threat.received), canonical_json(threat)?],
+                )
+                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "threat", id: threat.id.to_string() } } else { e.into() })?;
+                audit(tx, ctx, actions::THREAT_CREATE, &format!("threat:{}", threat.id), threat)?;
+            }
+            let due = time_text(&ctx.at);
+            let mut count = 0;
+            for n in notifications {
+                let mut w = n.warning.clone();
+                if threat.is_none() {
+                    super::require_threat(tx, &w.threat_id)?;
+                }
+                // Same records and audit events as insert_warning + queue_warning, in the run's
+                // transaction: the warning exists only together with its deliveries.
+                w.state = WarningState::Approved;
+                tx.prepare_cached(
+                    "INSERT INTO warnings (id, threat_id, audience_id, version, state, created_at, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![w.id.as_str(), w.threat_id.as_str(), w.audience_id.as_str(), w.version, w.state.as_str(), time_text(&w.created_at), canonical_json(&w)?])
+                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "warning", id: w.id.to_string() } } else { e.into() })?;
+                audit(tx, ctx, actions::WARNING_CREATE, &format!("warning:{}", w.id), &w)?;
+                w.state = WarningState::Queued;
+                tx.prepare_cached("UPDATE warnings SET state = ?2, json = ?3 WHERE id = ?1")?.execute(params![w.id.as_str(), w.state.as_str(), canonical_json(&w)?])?;
+                let mut ids = Vec::with_capacity(n.deliveries.len());
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error)
+                     SELECT ?1, ?2, ?3, ?4, ?5, CASE WHEN dc.reason IS NULL THEN 'pending' ELSE 'dead' END, 0, ?6,
+                            CASE WHEN dc.reason IS NULL THEN NULL ELSE 'channel unsubscribed: ' || dc.reason END
+                     FROM (SELECT 1) LEFT JOIN disabled_channels dc ON dc.channel_kind = ?3 AND dc.channel_address = ?4
+                     RETURNING id",
+                )?;
+                for d in &n.deliveries {
+                    let id: i64 = stmt
+                        .query_row(params![w.id.as_str(), d.audience_id.as_str(), d.channel.kind.as_str(), d.channel.address, d.idempotency_key, due], |r| r.get(0))
+                        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "delivery", id: d.idempotency_key.clone() } } else { e.into() })?;
+                    ids.push(id);
+                }
+                audit(tx, ctx, actions::WARNING_QUEUE, &format!("warning:{}", w.id), &json!({"warning_id": w.id, "state": w.state, "deliveries": ids}))?;
+                tx.prepare_cached(
+                    "INSERT INTO feed_notified (org_id, at, threat_id) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (org_id) DO UPDATE SET at = excluded.at, threat_id = excluded.threat_id",
+                )?
+                .execute(params![n.org_id, due, w.threat_id.as_str()])?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    fn insert_feed_run(&self, run: &FeedRunRecord, ctx: &AuditCtx) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("INSERT INTO feed_runs (id, at, json) VALUES (?1, ?2, ?3)", params![run.id, time_text(&run.at), canonical_json(run)?])
+                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "feed run", id: run.id.clone() } } else { e.into() })?;
+            audit(tx, ctx, FEED_RUN, &format!("feed_run:{}", run.id), run)?;
+            Ok(())
+        })
+    }
+
+    fn feed_runs(&self) -> Result<Vec<FeedRunRecord>> {
+        self.read(|c| query_json(c, "feed run", "SELECT id, json FROM feed_runs ORDER BY seq", []))
+    }
+
+    fn feed_run(&self, id: &str) -> Result<Option<FeedRunRecord>> {
+        self.read(|c| Ok(query_json(c, "feed run", "SELECT id, json FROM feed_runs WHERE id = ?1", [id])?.into_iter().next()))
+    }
+}
