@@ -286,3 +286,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+#[ignore = "scratch throughput probe"]
+fn scratch_throughput() {
+    let mut text = String::new();
+    while text.len() < 8_000_000 {
+        text.push_str(NEWS);
+        text.push('\n');
+        text.push_str(ADVISORY);
+        text.push('\n');
+    }
+    let docs: Vec<&str> = text.as_bytes().chunks(64_000).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for d in &docs {
+        n += extractor().extract(d, date(2024, 4, 2)).len();
+    }
+    let s = t.elapsed().as_secs_f64();
+    eprintln!("THROUGHPUT {:.1} MB/s ({n} items, {} docs)", text.len() as f64 / 1e6 / s, docs.len());
+}

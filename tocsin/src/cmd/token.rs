@@ -3,7 +3,7 @@
 use super::Globals;
 use anyhow::{Context, Result};
 use tocsin_server::Role;
-use tocsin_store::{AuditCtx, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Exchange, SqliteStore, Store};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum TokenCommand {
