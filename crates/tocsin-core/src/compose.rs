@@ -352,10 +352,12 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
                 line(&p.text);
             }
             let sep = if avoid.contains(',') { "," } else { "" };
+            // No absolute end time in the text: the advisory is held until partners were warned,
+            // and its 48 hours count from publication (the engine fixes `valid` at release; CAP
+            // carries it as `expires`).
             line(&format!(
-                "Avoid {avoid}{sep} over the next {} hours (until {}). Be aware of your surroundings, monitor local media for updates and follow the instructions of local authorities.",
+                "Avoid {avoid}{sep} over the next {} hours. Be aware of your surroundings, monitor local media for updates and follow the instructions of local authorities.",
                 threat.public_advice_hours,
-                fmt_time(valid.until),
             ));
             line(&format!("Updates: {}", input.ack_instructions));
         }
@@ -874,12 +876,13 @@ pub mod proof {
                 Portion { mark: gen_mark(rng, tearline), text: sentence(rng), tearline, line: 20 + i }
             })
             .collect();
-        let targets: Vec<TargetSpec> = (0..rng.below(4))
+        // Mostly at least one target (no target is only ever NothingActionable).
+        let targets: Vec<TargetSpec> = (0..(rng.below(10) > 0) as usize + rng.below(3))
             .map(|_| {
                 let window = rng.chance(20).then(|| ThreatWindow::imminent(base + Duration::hours(rng.below(200) as i64), 48));
                 TargetSpec {
                     label: words(rng, 1, 6),
-                    mark: gen_mark(rng, false),
+                    mark: { let public_bias = rng.chance(40); gen_mark(rng, public_bias) },
                     name: rng.chance(35).then(|| capitalise(*rng.pick(VOCAB)) + " " + &capitalise(*rng.pick(VOCAB))),
                     categories: if rng.chance(50) { vec![Category::parse("venue/entertainment/concert_hall").expect("static")] } else { vec![] },
                     min_size: None,
@@ -1298,7 +1301,8 @@ mod tests {
 
         let u = run(&t, &public()).unwrap();
         assert_eq!((u.tlp, u.specificity), (TlpLevel::Clear, Specificity::CategoryAndArea));
-        assert!(u.text.contains("Avoid large gatherings in Moscow, including concerts, over the next 48 hours (until 2024-03-08 08:00:00 UTC)"), "{}", u.text);
+        assert!(u.text.contains("Avoid large gatherings in Moscow, including concerts, over the next 48 hours."), "{}", u.text);
+        assert!(!u.text.contains("until"), "the end time is fixed at release, not in the text: {}", u.text);
         assert!(u.text.contains("Updates: Quote the reference."));
         assert!(u.measures.is_empty(), "the public gets no operator measures");
     }

@@ -39,7 +39,7 @@ pub struct Received {
     pub ids: HashMap<String, u32>,
     /// Verified requests per path.
     pub paths: HashMap<String, u32>,
-    /// The last verified body per path.
+    /// The last verified body per path (only with [`Receiver::keep_bodies`]).
     pub last_body: HashMap<String, Vec<u8>>,
 }
 
@@ -52,6 +52,7 @@ impl Received {
 struct Shared {
     secrets: Vec<WebhookSecret>,
     tolerance_s: i64,
+    keep_bodies: std::sync::atomic::AtomicBool,
     script: Mutex<HashMap<String, VecDeque<Answer>>>,
     received: Mutex<Received>,
 }
@@ -67,7 +68,7 @@ pub struct Receiver {
 impl Receiver {
     /// Listen on 127.0.0.1 (a free port) and verify with `secrets` (any one may match).
     pub fn start(secrets: Vec<WebhookSecret>) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared { secrets, tolerance_s: 300, script: Mutex::new(HashMap::new()), received: Mutex::new(Received::default()) });
+        let shared = Arc::new(Shared { secrets, tolerance_s: 300, keep_bodies: std::sync::atomic::AtomicBool::new(false), script: Mutex::new(HashMap::new()), received: Mutex::new(Received::default()) });
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -110,6 +111,12 @@ impl Receiver {
     /// `http://127.0.0.1:<port><path>`
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Keep the last body of each path in [`Received::last_body`] (off by default: a fan-out to
+    /// thousands of paths would hold every body).
+    pub fn keep_bodies(&self, keep: bool) {
+        self.shared.keep_bodies.store(keep, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Answer the next requests to `path` with `answers`, in order; afterwards 200.
@@ -158,7 +165,9 @@ async fn handle(State(s): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body
     r.verified += 1;
     *r.ids.entry(id).or_default() += 1;
     *r.paths.entry(path.clone()).or_default() += 1;
-    r.last_body.insert(path.clone(), body.to_vec());
+    if s.keep_bodies.load(std::sync::atomic::Ordering::Relaxed) {
+        r.last_body.insert(path.clone(), body.to_vec());
+    }
     drop(r);
     let answer = s.script.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&path).and_then(VecDeque::pop_front);
     match answer {

@@ -220,28 +220,45 @@ impl Default for WebhookConfig {
     }
 }
 
-/// The JSON body of a warning webhook (Standard Webhooks' `type` / `timestamp` / `data` envelope).
-pub fn payload(d: &Delivery, w: &Warning, sent_at: chrono::DateTime<chrono::Utc>, ack_url: Option<&str>) -> Vec<u8> {
-    let body = serde_json::json!({
-        "type": "warning.issued",
-        "timestamp": sent_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data": {
-            "reference": w.id,
-            "idempotency_key": d.idempotency_key,
-            "version": w.version,
-            "supersedes": w.supersedes,
-            "audience": d.audience_id,
-            "tlp": w.tlp.label(),
-            "banner": w.banner,
-            "headline": w.headline,
-            "text": w.text,
-            "measures": w.measures,
-            "valid_from": w.valid.from,
-            "valid_until": w.valid.until,
-            "ack_url": ack_link(ack_url, d),
-        }
+/// The members of the body's `data` object that are the same for every recipient of a warning,
+/// as JSON text without the braces (computed once per warning: a fan-out to thousands of
+/// recipients would otherwise rebuild the same JSON for each).
+fn common_members(w: &Warning) -> String {
+    let v = serde_json::json!({
+        "reference": w.id,
+        "version": w.version,
+        "supersedes": w.supersedes,
+        "tlp": w.tlp.label(),
+        "banner": w.banner,
+        "headline": w.headline,
+        "text": w.text,
+        "measures": w.measures,
+        "valid_from": w.valid.from,
+        "valid_until": w.valid.until,
     });
-    serde_json::to_vec(&body).unwrap_or_default()
+    let s = serde_json::to_string(&v).unwrap_or_else(|_| "{}".into());
+    s[1..s.len() - 1].to_owned()
+}
+
+fn assemble(common: &str, d: &Delivery, sent_at: chrono::DateTime<chrono::Utc>, ack_url: Option<&str>) -> Vec<u8> {
+    let js = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
+    let ack = ack_link(ack_url, d).map(|l| js(&l)).unwrap_or_else(|| "null".into());
+    format!(
+        r#"{{"type":"warning.issued","timestamp":{},"data":{{{},"idempotency_key":{},"audience":{},"ack_url":{}}}}}"#,
+        js(&sent_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        common,
+        js(&d.idempotency_key),
+        js(d.audience_id.as_str()),
+        ack
+    )
+    .into_bytes()
+}
+
+/// The JSON body of a warning webhook (Standard Webhooks' `type` / `timestamp` / `data`
+/// envelope): `data` holds `reference`, `version`, `supersedes`, `tlp`, `banner`, `headline`,
+/// `text`, `measures`, `valid_from`, `valid_until`, `idempotency_key`, `audience`, `ack_url`.
+pub fn payload(d: &Delivery, w: &Warning, sent_at: chrono::DateTime<chrono::Utc>, ack_url: Option<&str>) -> Vec<u8> {
+    assemble(&common_members(w), d, sent_at, ack_url)
 }
 
 /// Parse `Retry-After`: delay-seconds or an HTTP-date (relative to `now`).
@@ -253,22 +270,27 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
     chrono::DateTime::parse_from_rfc2822(v).ok().map(|t| (t.with_timezone(&chrono::Utc) - now).max(Duration::zero()))
 }
 
-/// POSTs signed JSON. The HTTP client is built on first use (from a sender thread), because a
+/// Blocking HTTP clients per channel. Each runs its own I/O thread; one would serialise every
+/// request of a large fan-out through a single thread.
+const CLIENTS: usize = 4;
+
+/// POSTs signed JSON. The HTTP clients are built on first use (from a sender thread), because a
 /// blocking client must not be created inside an async runtime.
 pub struct WebhookChannel {
     config: WebhookConfig,
-    client: OnceLock<Result<reqwest::blocking::Client, String>>,
+    clients: [OnceLock<Result<reqwest::blocking::Client, String>>; CLIENTS],
+    common: std::sync::Mutex<HashMap<(String, u32), Arc<String>>>,
     /// The clock of `webhook-timestamp`: real time, since receivers compare it with theirs.
     clock: Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>,
 }
 
 impl WebhookChannel {
     pub fn new(config: WebhookConfig) -> Self {
-        Self { config, client: OnceLock::new(), clock: Arc::new(chrono::Utc::now) }
+        Self { config, clients: Default::default(), common: Default::default(), clock: Arc::new(chrono::Utc::now) }
     }
 
-    fn client(&self) -> Result<&reqwest::blocking::Client, SendError> {
-        self.client
+    fn client(&self, n: usize) -> Result<&reqwest::blocking::Client, SendError> {
+        self.clients[n % CLIENTS]
             .get_or_init(|| {
                 reqwest::blocking::Client::builder()
                     .timeout(self.config.timeout)
@@ -302,10 +324,17 @@ impl Channel for WebhookChannel {
         }
         let now = (self.clock)();
         let ts = now.timestamp();
-        let body = payload(d, w, now, self.config.ack_url.as_deref());
+        let common = {
+            let mut cache = self.common.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() > 1024 {
+                cache.clear(); // a long-running worker sees many warnings; only recent ones repeat
+            }
+            Arc::clone(cache.entry((w.id.to_string(), w.version)).or_insert_with(|| Arc::new(common_members(w))))
+        };
+        let body = assemble(&common, d, now, self.config.ack_url.as_deref());
         let signature = sign(secrets, &d.idempotency_key, ts, &body);
         let resp = self
-            .client()?
+            .client(d.id.unsigned_abs() as usize)?
             .post(parsed)
             .header("content-type", "application/json")
             .header("webhook-id", &d.idempotency_key)
@@ -346,7 +375,7 @@ mod tests {
     #[test]
     fn signs_the_spec_example() {
         let s = WebhookSecret::parse(SPEC_SECRET).unwrap();
-        assert_eq!(sign(&[s.clone()], SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes()), SPEC_SIG);
+        assert_eq!(sign(std::slice::from_ref(&s), SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes()), SPEC_SIG);
         assert_eq!(verify(&[s], SPEC_ID, &SPEC_TS.to_string(), SPEC_SIG, SPEC_BODY.as_bytes(), SPEC_TS + 10, 300), Ok(()));
     }
 
@@ -357,11 +386,11 @@ mod tests {
         assert_eq!(header.split(' ').count(), 2);
         assert!(header.split(' ').all(|p| p.starts_with("v1,")));
         assert_eq!(verify(&[old], "id1", "1000", &header, b"{}", 1000, 300), Ok(()));
-        assert_eq!(verify(&[new.clone()], "id1", "1000", &header, b"{}", 1000, 300), Ok(()));
+        assert_eq!(verify(std::slice::from_ref(&new), "id1", "1000", &header, b"{}", 1000, 300), Ok(()));
         assert_eq!(verify(&[WebhookSecret::generate()], "id1", "1000", &header, b"{}", 1000, 300), Err(VerifyError::NoMatch));
-        assert_eq!(verify(&[new.clone()], "id1", "1000", &header, b"{ }", 1000, 300), Err(VerifyError::NoMatch), "body tampered");
-        assert_eq!(verify(&[new.clone()], "id2", "1000", &header, b"{}", 1000, 300), Err(VerifyError::NoMatch), "id swapped");
-        assert_eq!(verify(&[new.clone()], "id1", "1000", &header, b"{}", 1400, 300), Err(VerifyError::Stale(400, 300)));
+        assert_eq!(verify(std::slice::from_ref(&new), "id1", "1000", &header, b"{ }", 1000, 300), Err(VerifyError::NoMatch), "body tampered");
+        assert_eq!(verify(std::slice::from_ref(&new), "id2", "1000", &header, b"{}", 1000, 300), Err(VerifyError::NoMatch), "id swapped");
+        assert_eq!(verify(std::slice::from_ref(&new), "id1", "1000", &header, b"{}", 1400, 300), Err(VerifyError::Stale(400, 300)));
         assert!(matches!(verify(&[new], "id1", "soon", &header, b"{}", 1000, 300), Err(VerifyError::BadTimestamp(_))));
     }
 
@@ -388,6 +417,34 @@ mod tests {
         assert!(err.contains("keys.toml") && err.contains("endpoint[0].secrets[0]") && err.contains("5"), "{err}");
         assert!(!err.contains("c2hvcnQ"), "errors never quote a secret: {err}");
         assert!(WebhookKeys::parse("defualt = []", "k").unwrap_err().to_string().contains("defualt"));
+    }
+
+    #[test]
+    fn the_payload_is_one_json_object_with_every_field() {
+        let d: Delivery = serde_json::from_value(serde_json::json!({
+            "id": 1, "warning_id": "W\"1", "audience_id": "ops", "channel": {"kind": "webhook", "address": "https://x"},
+            "idempotency_key": "k1", "status": "pending", "attempts": 0, "next_attempt_at": "2024-03-07T12:00:00Z"
+        }))
+        .unwrap();
+        let w: Warning = serde_json::from_value(serde_json::json!({
+            "id": "W\"1", "threat_id": "T", "audience_id": "ops", "audience_kind": "operator", "version": 2, "supersedes": "W0",
+            "tlp": "AMBER", "banner": "UNCLASSIFIED", "specificity": "named_target", "headline": "Line\nbreak", "text": "t",
+            "measures": ["a"], "valid": {"from": "2024-03-07T12:00:00Z", "until": "2024-03-09T12:00:00Z"}, "state": "queued",
+            "created_at": "2024-03-07T12:00:00Z"
+        }))
+        .unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2024-03-07T12:00:05Z").unwrap().with_timezone(&chrono::Utc);
+        let body: serde_json::Value = serde_json::from_slice(&payload(&d, &w, now, Some("https://t/ack/{warning}?k={key}"))).unwrap();
+        assert_eq!(body["type"], "warning.issued");
+        assert_eq!(body["timestamp"], "2024-03-07T12:00:05Z");
+        let data = &body["data"];
+        assert_eq!(data["reference"], "W\"1");
+        assert_eq!(data["headline"], "Line\nbreak");
+        assert_eq!(data["version"], 2);
+        assert_eq!(data["idempotency_key"], "k1");
+        assert_eq!(data["ack_url"], "https://t/ack/W\"1?k=k1");
+        assert_eq!(data.as_object().unwrap().len(), 13);
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&payload(&d, &w, now, None)).unwrap()["data"]["ack_url"], serde_json::Value::Null);
     }
 
     #[test]

@@ -90,6 +90,7 @@ fn status_of(s: &SqliteStore, id: i64) -> Delivery {
 fn signed_webhooks_reach_every_recipient_once_and_verify() {
     let secret = WebhookSecret::generate();
     let rx = Receiver::start(vec![secret.clone()]).unwrap();
+    rx.keep_bodies(true);
     let urls: Vec<(ChannelKind, String)> = (0..40).map(|i| (ChannelKind::Webhook, rx.url(&format!("/r/{i}")))).collect();
     let (s, ds) = store_with(&urls);
     let worker = webhook_worker(vec![secret], WorkerConfig { max_in_flight: 8, ..Default::default() });

@@ -125,12 +125,14 @@ pub struct Org {
 }
 
 /// The constituency with its network index: prefix → organisation (index into `orgs`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Constituency {
     pub orgs: Vec<Org>,
     /// Inhibitions for every organisation (the `*` row of the CSV).
     pub global_inhibitions: Vec<InhibitionKind>,
     pub table: PrefixTable<u32>,
+    /// IPv4 look-ups of the hot path, derived from `table`.
+    pub v4: crate::index::V4Index,
 }
 
 /// The header of the constituency CSV.
@@ -158,7 +160,8 @@ impl Constituency {
                 }
             }
         }
-        (Self { orgs, global_inhibitions, table }, conflicts)
+        let v4 = crate::index::V4Index::build(&table);
+        (Self { orgs, global_inhibitions, table, v4 }, conflicts)
     }
 
     /// Read the constituency CSV (`CONSTITUENCY_COLUMNS`; only `org_id` is required, other

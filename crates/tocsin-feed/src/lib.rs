@@ -14,6 +14,7 @@
 
 pub mod constituency;
 pub mod gen;
+pub mod index;
 pub mod mapping;
 pub mod notify;
 pub mod pipeline;
@@ -50,6 +51,10 @@ pub struct RunReport {
     pub run_id: String,
     pub counts: RunCounts,
     pub queued: notify::Queued,
+    /// Wall time of the intake (read, match, spill) and of composing and queueing, in seconds
+    /// (measurement only; the domain clock is `opts.now`).
+    pub intake_seconds: f64,
+    pub queue_seconds: f64,
 }
 
 /// Run `input` through the pipeline against `c` and queue the notifications in `store`.
@@ -67,8 +72,11 @@ pub fn run_feed<R: std::io::Read>(
     if let Some(u) = unmatched {
         p.unmatched_to(u)?;
     }
+    let t0 = std::time::Instant::now();
     p.ingest(input, mapping, &opts.source, progress)?;
     let (counts, spill) = p.finish()?;
+    let intake_seconds = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
     let queued = notify::queue(store, c, &spill, opts)?;
     let mut summary = serde_json::to_value(&counts).map_err(|e| FeedError::Mapping { name: "run summary".into(), reason: e.to_string() })?;
     summary["source"] = opts.source.clone().into();
@@ -78,5 +86,6 @@ pub fn run_feed<R: std::io::Read>(
     summary["threat_id"] = if queued.notifications > 0 { format!("feed-{}", opts.run_id).into() } else { serde_json::Value::Null };
     let run = tocsin_store::feeds::FeedRunRecord { id: opts.run_id.clone(), at: opts.now, summary };
     store.insert_feed_run(&run, &tocsin_store::AuditCtx::new(opts.actor.clone(), opts.now))?;
-    Ok(RunReport { run_id: opts.run_id.clone(), counts, queued })
+    let queue_seconds = t1.elapsed().as_secs_f64();
+    Ok(RunReport { run_id: opts.run_id.clone(), counts, queued, intake_seconds, queue_seconds })
 }

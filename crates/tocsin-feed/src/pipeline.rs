@@ -4,12 +4,13 @@
 
 use crate::constituency::{Constituency, InhibitionKind, Interval};
 use crate::mapping::{Format, Mapping};
-use crate::reader::{parse_asn, parse_ip, parse_uint, split_fields, Line, LineReader};
+use crate::reader::{parse_asn, parse_ip, parse_ipv4, parse_uint, split_fields, Line, LineReader};
 use crate::{FeedError, Result};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
+use std::net::IpAddr;
 use tocsin_core::Timestamp;
 
 /// The header of every CSV Tocsin writes for events (attachments, unmatched export).
@@ -331,9 +332,17 @@ impl<'c> Pipeline<'c> {
         default_proto: &[u8],
         ev: Ev<'_>,
     ) -> Result<()> {
-        let Some(addr) = parse_ip(ev.ip) else {
-            Self::malformed(counts, max, ev.line, "bad IP address");
-            return Ok(());
+        let ip = ev.ip.trim_ascii();
+        let v4 = parse_ipv4(ip);
+        let addr = match v4 {
+            Some(a) => IpAddr::V4(a.into()),
+            None => match parse_ip(ip) {
+                Some(a) => a,
+                None => {
+                    Self::malformed(counts, max, ev.line, "bad IP address");
+                    return Ok(());
+                }
+            },
         };
         let port = ev.port.trim_ascii();
         if !port.is_empty() && parse_uint(port, 65_535).is_none() {
@@ -361,8 +370,12 @@ impl<'c> Pipeline<'c> {
             p => p,
         };
         counts.events += 1;
-        let org = match c.table.longest_match(addr) {
-            Some((_, &o)) => o as usize,
+        let owner = match v4 {
+            Some(a) => c.v4.lookup(a),
+            None => c.table.longest_match(addr).map(|(_, &o)| o),
+        };
+        let org = match owner {
+            Some(o) => o as usize,
             None => {
                 counts.unmatched += 1;
                 if let Some(w) = unmatched {

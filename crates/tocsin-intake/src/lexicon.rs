@@ -1,5 +1,5 @@
-//! The lexicon: every dictionary phrase (registry names and aliases, place names, categories,
-//! actors, harms, and their content-farm rewordings) compiled into one Aho–Corasick automaton over
+//! The lexicon: every dictionary phrase (registry names and aliases, categories, actors, harms,
+//! and their content-farm rewordings) compiled into one Aho–Corasick automaton over
 //! the normalised, folded token stream ([`crate::norm`]), plus a deletion index (SymSpell) that
 //! corrects misspelt distinctive words before the scan.
 //!
@@ -14,7 +14,6 @@ use std::hash::{BuildHasherDefault, Hasher};
 use tocsin_core::Entity;
 use tocsin_match::fuzzy::osa_within;
 use tocsin_match::normalize::place_key;
-use tocsin_match::Gazetteer;
 
 /// FNV-1a: tokens are short, and SipHash costs more than the rest of a look-up.
 #[derive(Default, Clone, Copy)]
@@ -67,7 +66,6 @@ fn fuzzy_budget(len: usize) -> u32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     Entity,
-    Place,
     Category,
     Actor,
     Harm,
@@ -93,11 +91,12 @@ pub(crate) struct PatternInfo {
     pub payloads: Vec<Payload>,
 }
 
-/// One pattern found in the text: its first token, input span `[start, end)`.
+/// One pattern found in the text: tokens `first..=last`, input span `[start, end)`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hit {
     pub pattern: u32,
     pub first: usize,
+    pub last: usize,
     pub start: usize,
     pub end: usize,
     /// How many of its tokens were fuzzy corrections.
@@ -271,6 +270,9 @@ pub(crate) struct Lexicon {
     pub patterns: Vec<PatternInfo>,
     vocab: FastSet<String>,
     fuzzy: FuzzyIndex,
+    /// First letters of the fuzzy words of categories: a lower-case word is only corrected if it
+    /// starts with one of them (names and actors are corrected when capitalised).
+    lower_firsts: Vec<u8>,
     pub prep_in: FastSet<String>,
     pub prep_near: FastSet<String>,
 }
@@ -281,6 +283,7 @@ struct LexBuilder {
     vocab: FastSet<String>,
     fuzzy_words: FastSet<String>,
     common_words: FastSet<String>,
+    lower_firsts: Vec<u8>,
 }
 
 impl LexBuilder {
@@ -293,6 +296,9 @@ impl LexBuilder {
         for t in &toks {
             if fuzzy && t.is_ascii() && t.len() >= FUZZY_MIN_LEN {
                 self.fuzzy_words.insert(t.clone());
+                if kind == Kind::Category && !self.lower_firsts.contains(&t.as_bytes()[0]) {
+                    self.lower_firsts.push(t.as_bytes()[0]);
+                }
             } else if !fuzzy {
                 self.common_words.insert(t.clone());
             }
@@ -326,11 +332,11 @@ pub const CONF_ALIAS: f64 = 0.9;
 pub const CONF_SHORT_ALIAS: f64 = 0.8;
 pub const CONF_CATEGORY: f64 = 0.8;
 pub const CONF_ACTOR: f64 = 0.9;
-/// Base confidence of a place name; the extractor raises it after "in"/"near".
+/// Confidence of a place named without "in"/"near".
 pub const CONF_PLACE: f64 = 0.55;
 
 impl Lexicon {
-    pub fn build(entities: &[Entity], gazetteer: &Gazetteer, dicts: &Dictionaries) -> Result<Self, aho_corasick::BuildError> {
+    pub fn build(entities: &[Entity], dicts: &Dictionaries) -> Result<Self, aho_corasick::BuildError> {
         let rules = Rules::new(dicts);
         let mut b = LexBuilder {
             keys: FastMap::default(),
@@ -338,6 +344,7 @@ impl Lexicon {
             vocab: FastSet::default(),
             fuzzy_words: FastSet::default(),
             common_words: FastSet::default(),
+            lower_firsts: Vec::new(),
         };
         for (i, e) in entities.iter().enumerate() {
             b.add(&rules, &e.name, Kind::Entity, i as u32, CONF_NAME, true, true);
@@ -360,13 +367,6 @@ impl Lexicon {
         for (i, h) in dicts.harms.iter().enumerate() {
             for p in &h.phrases {
                 b.add(&rules, p, Kind::Harm, i as u32, h.confidence, false, true);
-            }
-        }
-        // Place names are not reworded (a spinner leaves proper nouns alone) nor corrected (a world
-        // gazetteer has a near neighbour for most words).
-        for (i, p) in gazetteer.places().iter().enumerate() {
-            for n in p.all_names() {
-                b.add(&rules, n, Kind::Place, i as u32, CONF_PLACE, false, false);
             }
         }
         // The words of rewording forms are common words too ("corridor", "hearth").
@@ -392,6 +392,7 @@ impl Lexicon {
             patterns: b.patterns,
             vocab: b.vocab,
             fuzzy,
+            lower_firsts: b.lower_firsts,
             prep_in: set(&["in", "at", "inside", "across", "throughout", "within", "в", "во"]),
             prep_near: set(&["near", "around", "outside", "nearby", "около", "под", "близ", "возле"]),
         })
@@ -401,8 +402,8 @@ impl Lexicon {
     pub fn scan(&self, text: &str) -> (Normalized, Vec<Hit>) {
         let mut cand = Vec::new();
         let (mut ca, mut cb) = (Vec::new(), Vec::new());
-        let n = normalize_and_fold(text, |tok, out| {
-            if tok.len() < FUZZY_MIN_LEN || !tok.is_ascii() || self.vocab.contains(tok) {
+        let n = normalize_and_fold(text, |tok, capital, out| {
+            if tok.len() < FUZZY_MIN_LEN || !tok.is_ascii() || (!capital && !self.lower_firsts.contains(&tok.as_bytes()[0])) || self.vocab.contains(tok) {
                 return false;
             }
             match self.fuzzy.correct(tok, &mut cand, &mut ca, &mut cb) {
@@ -421,6 +422,7 @@ impl Lexicon {
             hits.push(Hit {
                 pattern: m.pattern().as_u32(),
                 first,
+                last,
                 start: n.tokens[first].start,
                 end: n.tokens[last].end,
                 corrected,

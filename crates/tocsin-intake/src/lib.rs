@@ -81,18 +81,15 @@ impl Default for IntakeConfig {
 pub const CONF_PLACE_IN: f64 = 0.85;
 pub const CONF_PLACE_NEAR: f64 = 0.8;
 
-struct PlaceInfo {
-    name: String,
-    population: u64,
-    multiword: bool,
-}
+/// Longest place name tried, in words ("Rostov on Don").
+const MAX_PLACE_WORDS: usize = 3;
 
 /// The compiled extractor: build once (dictionaries, registry names and gazetteer into automata),
 /// then [`extract`](Self::extract) any number of texts.
 pub struct Extractor {
     lexicon: Lexicon,
     entities: Vec<(String, String)>,
-    places: Vec<PlaceInfo>,
+    gazetteer: Gazetteer,
     dicts: Dictionaries,
     time: TimeRules,
     indicators: IndicatorRules,
@@ -154,15 +151,11 @@ fn first_letter_is_capital(s: &str) -> bool {
 impl Extractor {
     /// Compile an extractor over registry entities, a gazetteer and dictionaries.
     pub fn new(entities: &[Entity], gazetteer: &Gazetteer, dicts: Dictionaries, config: IntakeConfig) -> Result<Self, IntakeError> {
-        let lexicon = Lexicon::build(entities, gazetteer, &dicts).map_err(|e| IntakeError::Automaton(e.to_string()))?;
+        let lexicon = Lexicon::build(entities, &dicts).map_err(|e| IntakeError::Automaton(e.to_string()))?;
         Ok(Self {
             lexicon,
             entities: entities.iter().map(|e| (e.id.to_string(), e.name.clone())).collect(),
-            places: gazetteer
-                .places()
-                .iter()
-                .map(|p| PlaceInfo { name: p.name.clone(), population: p.population, multiword: tocsin_match::normalize::normalize(&p.name).len() > 1 })
-                .collect(),
+            gazetteer: gazetteer.clone(),
             time: TimeRules::new(config.imminent_hours),
             indicators: IndicatorRules::new(),
             dicts,
@@ -189,6 +182,72 @@ impl Extractor {
         &self.config
     }
 
+    /// Places: capitalised words (up to three) that the gazetteer resolves, outside named targets
+    /// and actors ("Moscow Choral Synagogue" is a target, not Moscow). Looked up per word rather
+    /// than compiled into the automaton: a world gazetteer has hundreds of thousands of names.
+    fn find_places(&self, text: &str, n: &norm::Normalized, hits: &[lexicon::Hit], areas: &mut Vec<Raw<AreaDetail>>) {
+        let mut covered = vec![false; n.tokens.len()];
+        for h in hits {
+            let named = self.lexicon.patterns[h.pattern as usize].payloads.iter().any(|p| matches!(p.kind, Kind::Entity | Kind::Actor));
+            if named {
+                covered[h.first..=h.last].iter_mut().for_each(|c| *c = true);
+            }
+        }
+        let mut key = String::new();
+        let mut i = 0;
+        while i < n.tokens.len() {
+            let t = n.tokens[i];
+            if covered[i] || !first_letter_is_capital(&text[t.start..t.end]) {
+                i += 1;
+                continue;
+            }
+            let mut found = None;
+            for len in (1..=MAX_PLACE_WORDS.min(n.tokens.len() - i)).rev() {
+                // A name of several words ends in a capital ("Saint Petersburg", "Rostov-on-Don"):
+                // this spares most look-ups, each of which normalises its key again.
+                let last = n.tokens[i + len - 1];
+                if covered[i..i + len].iter().any(|c| *c) || (len > 1 && !first_letter_is_capital(&text[last.start..last.end])) {
+                    continue;
+                }
+                key.clear();
+                for j in i..i + len {
+                    if j > i {
+                        key.push(' ');
+                    }
+                    key.push_str(n.token(j));
+                }
+                if let Some(p) = self.gazetteer.resolve(&key) {
+                    found = Some((len, p));
+                    break;
+                }
+            }
+            let Some((len, pl)) = found else {
+                i += 1;
+                continue;
+            };
+            let prev = i.checked_sub(1).map(|k| n.token(k));
+            let relation = match prev {
+                Some(t) if self.lexicon.prep_near.contains(t) => Relation::Near,
+                Some(t) if self.lexicon.prep_in.contains(t) => Relation::In,
+                _ => Relation::Mention,
+            };
+            let conf = match relation {
+                Relation::In => CONF_PLACE_IN,
+                Relation::Near => CONF_PLACE_NEAR,
+                Relation::Mention => lexicon::CONF_PLACE,
+            };
+            let multiword = tocsin_match::normalize::normalize(&pl.name).len() > 1;
+            if relation == Relation::Mention && pl.population < self.config.mention_min_population && !multiword {
+                i += len;
+                continue;
+            }
+            let (start, end) = (t.start, n.tokens[i + len - 1].end);
+            let value = if relation == Relation::Near { format!("near {}", pl.name) } else { pl.name.clone() };
+            areas.push(Raw { value, start, end, conf, notes: vec![], detail: AreaDetail { place: pl.name.clone(), relation } });
+            i += len;
+        }
+    }
+
     /// Propose what `text` (dated `date`: the anchor of relative time expressions) says.
     pub fn extract(&self, text: &str, date: NaiveDate) -> Proposal {
         let (n, hits) = self.lexicon.scan(text);
@@ -203,7 +262,6 @@ impl Extractor {
             let fuzzy = self.config.fuzzy_factor.powi(h.corrected as i32);
             let has_lower = written.chars().any(char::is_lowercase);
             let mut entity_ids: Vec<(u32, f64, &str, bool)> = Vec::new();
-            let mut best_place: Option<(u32, f64)> = None;
             for p in &info.payloads {
                 if p.acronym && (if p.reworded { !first_letter_is_capital(written) } else { has_lower }) {
                     continue;
@@ -218,12 +276,6 @@ impl Extractor {
                 }
                 match p.kind {
                     Kind::Entity => entity_ids.push((p.idx, conf, &p.source, p.reworded)),
-                    Kind::Place => {
-                        let pl = &self.places[p.idx as usize];
-                        if best_place.map_or(true, |(b, _)| self.places[b as usize].population < pl.population) {
-                            best_place = Some((p.idx, conf));
-                        }
-                    }
                     Kind::Category => {
                         let c = &self.dicts.categories[p.idx as usize];
                         categories.push(Raw {
@@ -261,41 +313,8 @@ impl Extractor {
                 }
                 targets.push(Raw { value, start: h.start, end: h.end, conf, notes, detail: TargetDetail { entities: ids } });
             }
-            if let Some((idx, _)) = best_place {
-                if !first_letter_is_capital(written) {
-                    continue;
-                }
-                let prev = h.first.checked_sub(1).map(|i| n.token(i));
-                let relation = match prev {
-                    Some(t) if self.lexicon.prep_near.contains(t) => Relation::Near,
-                    Some(t) if self.lexicon.prep_in.contains(t) => Relation::In,
-                    _ => Relation::Mention,
-                };
-                let pl = &self.places[idx as usize];
-                let conf = match relation {
-                    Relation::In => CONF_PLACE_IN,
-                    Relation::Near => CONF_PLACE_NEAR,
-                    Relation::Mention => {
-                        if pl.population < self.config.mention_min_population && !pl.multiword {
-                            continue;
-                        }
-                        lexicon::CONF_PLACE
-                    }
-                };
-                let value = match relation {
-                    Relation::Near => format!("near {}", pl.name),
-                    _ => pl.name.clone(),
-                };
-                areas.push(Raw { value, start: h.start, end: h.end, conf, notes: vec![], detail: AreaDetail { place: pl.name.clone(), relation } });
-            }
         }
-        // "Moscow" named both with and without "in": one area, at the stronger confidence (the
-        // relation of the strongest occurrence wins in the merge).
-        for a in areas.iter_mut() {
-            if a.detail.relation == Relation::Mention {
-                a.value = a.detail.place.clone();
-            }
-        }
+        self.find_places(text, &n, &hits, &mut areas);
 
         let windows = self
             .time

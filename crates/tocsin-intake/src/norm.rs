@@ -141,9 +141,9 @@ pub fn normalize_with_spans(text: &str) -> (String, Vec<(usize, usize)>) {
 }
 
 /// Folded token stream ready for the lexicon. `correct` may replace a folded token by a
-/// dictionary word (fuzzy matching); it writes into the provided buffer and returns true when it
-/// did.
-pub fn normalize_and_fold(text: &str, mut correct: impl FnMut(&str, &mut String) -> bool) -> Normalized {
+/// dictionary word (fuzzy matching); it gets the token and whether the word starts with a capital
+/// in the input, writes into the provided buffer and returns true when it replaced the token.
+pub fn normalize_and_fold(text: &str, mut correct: impl FnMut(&str, bool, &mut String) -> bool) -> Normalized {
     let (norm, spans) = normalize_with_spans(text);
     // Folding the whole single-spaced string at once equals folding each token: no folding rule
     // reads across a space, and spaces map to themselves (checked by a unit test).
@@ -158,7 +158,8 @@ pub fn normalize_and_fold(text: &str, mut correct: impl FnMut(&str, &mut String)
         }
         let f_start = scan.len();
         fix.clear();
-        let corrected = correct(tok, &mut fix);
+        let capital = text[start..end].chars().next().is_some_and(char::is_uppercase);
+        let corrected = correct(tok, capital, &mut fix);
         scan.push_str(if corrected { &fix } else { tok });
         tokens.push(Tok { f_start, f_end: scan.len(), start, end, corrected });
     }
@@ -197,7 +198,7 @@ mod tests {
             let (norm, spans) = normalize_with_spans(s);
             assert_eq!(norm, normalize(s).join(" "), "{s}");
             assert_eq!(spans.len(), normalize(s).len(), "{s}");
-            let n = normalize_and_fold(s, |_, _| false);
+            let n = normalize_and_fold(s, |_, _, _| false);
             let joined: Vec<&str> = (0..n.tokens.len()).map(|i| n.token(i)).collect();
             assert_eq!(joined.join(" "), place_key(s), "{s}");
         }
@@ -206,7 +207,7 @@ mod tests {
     #[test]
     fn spans_point_into_the_input() {
         let s = "Moscow's «Крокус Сити Холл» — 8 March";
-        let n = normalize_and_fold(s, |_, _| false);
+        let n = normalize_and_fold(s, |_, _, _| false);
         let words: Vec<&str> = n.tokens.iter().map(|t| &s[t.start..t.end]).collect();
         assert_eq!(words, ["Moscow's", "Крокус", "Сити", "Холл", "8", "March"]);
         assert_eq!(n.scan, " moskovs  krokus  siti  holl  8  march ");
@@ -217,7 +218,7 @@ mod tests {
 
     #[test]
     fn corrections_replace_tokens() {
-        let n = normalize_and_fold("the synagouge", |t, out| {
+        let n = normalize_and_fold("the synagouge", |t, _, out| {
             if t == "sinagouge" {
                 out.push_str("sinagogue");
                 true

@@ -105,11 +105,13 @@ impl TimeRules {
     pub fn new(imminent_hours: i64) -> Self {
         let num = r"\d{1,3}|one|two|three|four|five|six|seven|ten|twelve|fourteen|twenty[- ]four|thirty[- ]six|forty[- ]eight|seventy[- ]two";
         let dates = format!(
-            r"(?i)\b(?:on\s+)?(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{MONTHS})\.?(?:,?\s+(?P<y1>\d{{4}}))?|(?P<m2>{MONTHS})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y2>\d{{4}}))?|(?P<iy>\d{{4}})-(?P<im>\d{{2}})-(?P<id>\d{{2}}))\b"
+            r"(?i)(?-u:\b)(?:on\s+)?(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{MONTHS})\.?(?:,?\s+(?P<y1>\d{{4}}))?|(?P<m2>{MONTHS})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(?P<y2>\d{{4}}))?|(?P<iy>\d{{4}})-(?P<im>\d{{2}})-(?P<id>\d{{2}}))"
         );
         let relative = format!(
-            r"(?i)\b(?:(?P<imm>imminent(?:ly)?|impending|at any moment)|(?:(?:over|in|within|inside|during|throughout|for)\s+)?the\s+(?:next|coming|following|subsequent|upcoming)\s+(?P<n>{num})[\s-]*(?P<unit>hours?|hrs?|days?|weeks?)|(?:(?:in|over|within)\s+)?the\s+(?:coming|next|following)\s+(?P<cd>days|weeks)|(?P<wk>this|next|the coming|this coming|over the)\s+weekend|(?P<day>today|tonight|tomorrow)|(?P<nw>next|this)\s+week)\b"
+            r"(?i)(?-u:\b)(?:(?P<imm>imminent(?:ly)?|impending|at any moment)|(?:(?:over|in|within|inside|during|throughout|for)\s+)?the\s+(?:next|coming|following|subsequent|upcoming)\s+(?P<n>{num})[\s-]*(?P<unit>hours?|hrs?|days?|weeks?)|(?:(?:in|over|within)\s+)?the\s+(?:coming|next|following)\s+(?P<cd>days|weeks)|(?P<wk>this|next|the coming|this coming|over the)\s+weekend|(?P<day>today|tonight|tomorrow)|(?P<nw>next|this)\s+week)(?-u:\b)"
         );
+        // ASCII word boundaries only: a Unicode `\b` keeps the regex engine off its fast DFA on
+        // text with any non-ASCII character.
         Self {
             dates: Regex::new(&dates).expect("date pattern compiles"),
             relative: Regex::new(&relative).expect("relative time pattern compiles"),
@@ -122,6 +124,11 @@ impl TimeRules {
         let mut explicit: Vec<(usize, usize, NaiveDate)> = Vec::new();
         for c in self.dates.captures_iter(text) {
             let m = c.get(0).expect("group 0");
+            // The pattern has no final word boundary (an ASCII one would not end a Cyrillic month
+            // name, a Unicode one would slow the whole scan down): check the next character here.
+            if text[m.end()..].chars().next().is_some_and(char::is_alphanumeric) {
+                continue;
+            }
             let d = if let (Some(y), Some(mo), Some(d)) = (c.name("iy"), c.name("im"), c.name("id")) {
                 match (y.as_str().parse(), mo.as_str().parse(), d.as_str().parse()) {
                     (Ok(y), Ok(mo), Ok(d)) => NaiveDate::from_ymd_opt(y, mo, d),
@@ -144,10 +151,17 @@ impl TimeRules {
                 }
             };
             let Some(d) = d else { continue };
-            explicit.push((m.start(), m.end(), d));
+            // "8 March." ends a sentence; "8 Mar." is an abbreviation: keep the dot only there.
+            let mut end = m.end();
+            if let Some(mo) = c.name("m1").or(c.name("m2")) {
+                if mo.end() + 1 == end && text[..end].ends_with('.') && mo.as_str().chars().count() > 4 {
+                    end -= 1;
+                }
+            }
+            explicit.push((m.start(), end, d));
             out.push(FoundWindow {
                 start: m.start(),
-                end: m.end(),
+                end,
                 from: midnight(d),
                 until: midnight(d + Duration::days(1)),
                 basis: Basis::Date,

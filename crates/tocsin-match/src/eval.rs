@@ -194,8 +194,21 @@ fn reason(descriptor: &str, detail: String) -> MatchReason {
     MatchReason { descriptor: descriptor.to_owned(), detail }
 }
 
+/// `2024-03-22 17:00` — written by hand: chrono's `format` parses its pattern on every call, and
+/// this runs once or twice per match.
+fn fmt_minute(out: &mut String, t: &tocsin_core::Timestamp) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let _ = write!(out, "{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute());
+}
+
 fn fmt_window(w: &ThreatWindow) -> String {
-    format!("{} – {} UTC", w.from.format("%Y-%m-%d %H:%M"), w.until.format("%Y-%m-%d %H:%M"))
+    let mut s = String::with_capacity(40);
+    fmt_minute(&mut s, &w.from);
+    s.push_str(" – ");
+    fmt_minute(&mut s, &w.until);
+    s.push_str(" UTC");
+    s
 }
 
 fn proximity(d_km: f64, reach_km: f64) -> f64 {

@@ -24,12 +24,20 @@
 //!   location or city of its own uses its venue's (`Entity::venue`, one level).
 //! * **time** — always checked: the spec's window, else the threat's, must intersect the entity's
 //!   span; entities without a span (venues) are always present.
+//! * **networks** — an entity network (`Entity::footprint`) lies within a listed prefix or holds
+//!   it (containment both ways; IPv4 and IPv6 apart).
+//! * **asns** — the entity has one of the listed AS numbers.
+//! * **domains** — an entity domain is a listed one or below it (label-wise), or a listed domain
+//!   is below the entity's; the shorter of the two must not be a [public suffix](psl), so a
+//!   target `co.uk` hits nobody.
+//! * **sectors** — the entity has one of the listed sector tags (case-insensitive).
 //!
 //! A spec stating nothing is [`MatchError::EmptySpec`]. Every match lists one reason per
-//! descriptor that held (name, category, size, area, time), with edit cost or distance.
+//! descriptor that held (name, category, size, area, network, asn, domain, sector, time), with
+//! edit cost, distance, or the prefix or domain matched.
 //!
 //! # Score
-//! `score = identity × area`, in (0, 1]:
+//! `score = identity × min(area, network)`, in (0, 1]:
 //!
 //! * `identity` — with a name: 1.0 if exact, else `0.65 + 0.30 / (1 + cost + 0.5·reordered)`
 //!   where `cost` is the summed token edit distance and `reordered` is 1 when the best token
@@ -40,16 +48,16 @@
 //!   distance from the circle's (place's) centre with `reach` its radius, or from the polygon's
 //!   vertex centroid with `reach` its farthest vertex. In [0.8, 1]; an entity inside a named place
 //!   only by its city scores 0.8.
+//! * `network` — 1.0 when the spec states no networks or domains; else the smaller of, for
+//!   networks, `0.8 + 0.2 · len / width` of the entity's matched prefix (longest prefix first) and,
+//!   for domains, `1 − 0.05 · labels apart` (at most four). In [0.8, 1].
 //!
 //! So a named target always outranks an unnamed one (> 0.52 vs ≤ 0.5), exact beats fuzzy, and
 //! nearer beats farther. Results are sorted by score (descending), entity id, then target index.
 //!
 //! # Indexes
-//! A spec with a name is answered from the name index (folded token → entities, plus a deletion
-//! neighbourhood over the token vocabulary for fuzzy tokens); otherwise from the smaller of the
-//! geo grid (0.1° cells, plus the city index for named places) and the category index (a sorted
-//! map queried by path prefix); a spec with only a minimum size uses the size index; a spec with
-//! only a time window looks at every entity. Candidates are then checked with the full semantics.
+//! See [`Registry`] (the `registry` module docs) for storage and candidate selection, and
+//! docs/matching.md for the benchmark figures.
 
 pub mod fuzzy;
 pub mod gazetteer;

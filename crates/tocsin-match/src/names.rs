@@ -21,7 +21,7 @@ const MULTI: u32 = 1 << 31;
 #[derive(Debug, Clone)]
 pub struct NameIndex {
     ratio: f64,
-    vocab: HashMap<Box<str>, u32>,
+    vocab: HashMap<Box<str>, u32, IntBuildHasher>,
     /// Token id → text (empty when the id is free).
     texts: Vec<Box<str>>,
     /// Token id → sorted entity slots.
@@ -50,7 +50,7 @@ impl NameIndex {
     pub fn new(ratio: f64) -> Self {
         Self {
             ratio,
-            vocab: HashMap::new(),
+            vocab: HashMap::default(),
             texts: Vec::new(),
             postings: Vec::new(),
             free: Vec::new(),

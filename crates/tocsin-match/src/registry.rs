@@ -25,7 +25,7 @@ use crate::eval::{evaluate, prepare, sector_key, EntityView, PreparedArea, Prepa
 use crate::gazetteer::Gazetteer;
 use crate::geo::GeoGrid;
 use crate::names::{distinct_tokens, NameIndex};
-use crate::net::{IntBuildHasher, PrefixTable};
+use crate::net::{IntBuildHasher, IntHasher, PrefixTable};
 use crate::normalize::{place_key, NameKey};
 use crate::postings;
 use crate::record::{self, Rec};
@@ -33,7 +33,6 @@ use crate::{sort_matches, MatchConfig, MatchError};
 use chrono::DateTime;
 use hashbrown::HashTable;
 use std::borrow::Cow;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use tocsin_core::entity::{Footprint, IpNet};
@@ -41,9 +40,9 @@ use tocsin_core::{AudienceId, Category, CountryCode, Entity, EntityId, EntityKin
 
 /// Grid cell edge in degrees (≈ 11 km north–south).
 const GRID_CELL_DEG: f64 = 0.1;
-/// Spans up to this long (seconds) are bucketed by start day; longer ones are kept apart.
-const SHORT_SPAN_SECS: i64 = 7 * 86_400;
 const DAY: i64 = 86_400;
+/// Time index tiers by span length (seconds): a window looks back by its tier's length only.
+const TIERS: [i64; 3] = [DAY, 8 * DAY, 64 * DAY];
 const NONE: u32 = u32::MAX;
 static EMPTY_FOOTPRINT: Footprint = Footprint::EMPTY;
 
@@ -62,8 +61,10 @@ fn kind_code(k: EntityKind) -> u8 {
     KINDS.iter().position(|x| *x == k).expect("every kind is listed") as u8
 }
 
+/// Hash of an id string (ids come from the registry's own files, so a fast non-keyed hash will do;
+/// collisions cost time only, as every look-up compares the id).
 fn hash_str(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = IntHasher::default();
     s.hash(&mut h);
     h.finish()
 }
@@ -129,48 +130,59 @@ impl Columns {
     }
 }
 
-/// Entities with a span, by start day; long spans apart.
+/// Entities with a span, by span length tier (≤ 1 day, ≤ 8 days, ≤ 64 days) and start day;
+/// longer spans apart. A span of tier length `L` intersecting `[a, b)` starts in `[a − L, b)`.
 #[derive(Debug, Clone, Default)]
 struct TimeIndex {
-    days: HashMap<i64, Vec<u32>, IntBuildHasher>,
+    tiers: [HashMap<i64, Vec<u32>, IntBuildHasher>; 3],
     long: Vec<u32>,
 }
 
 impl TimeIndex {
-    fn list(&mut self, from: i64, until: i64) -> &mut Vec<u32> {
-        if until - from <= SHORT_SPAN_SECS {
-            self.days.entry(from.div_euclid(DAY)).or_default()
-        } else {
-            &mut self.long
-        }
+    fn tier(from: i64, until: i64) -> Option<usize> {
+        TIERS.iter().position(|&t| until - from <= t)
     }
 
     fn insert(&mut self, from: i64, until: i64, s: u32) {
-        postings::insert(self.list(from, until), s);
-    }
-
-    fn remove(&mut self, from: i64, until: i64, s: u32) {
-        let short = until - from <= SHORT_SPAN_SECS;
-        postings::remove(self.list(from, until), s);
-        let day = from.div_euclid(DAY);
-        if short && self.days.get(&day).is_some_and(Vec::is_empty) {
-            self.days.remove(&day);
+        match Self::tier(from, until) {
+            Some(t) => postings::insert(self.tiers[t].entry(from.div_euclid(DAY)).or_default(), s),
+            None => postings::insert(&mut self.long, s),
         }
     }
 
-    /// Visit the lists that may hold a span intersecting `[from, until)` (whole seconds).
-    fn for_each<'a>(&'a self, from: i64, until: i64, mut f: impl FnMut(&'a [u32])) {
-        let (d0, d1) = ((from - SHORT_SPAN_SECS - 1).div_euclid(DAY), until.div_euclid(DAY));
-        if (d1 - d0 + 1) as usize > self.days.len() {
-            for (d, l) in &self.days {
-                if (d0..=d1).contains(d) {
-                    f(l);
+    fn remove(&mut self, from: i64, until: i64, s: u32) {
+        match Self::tier(from, until) {
+            Some(t) => {
+                let day = from.div_euclid(DAY);
+                if let Some(l) = self.tiers[t].get_mut(&day) {
+                    postings::remove(l, s);
+                    if l.is_empty() {
+                        self.tiers[t].remove(&day);
+                    }
                 }
             }
-        } else {
-            for d in d0..=d1 {
-                if let Some(l) = self.days.get(&d) {
-                    f(l);
+            None => {
+                postings::remove(&mut self.long, s);
+            }
+        }
+    }
+
+    /// Visit the lists that may hold a span intersecting `[from, until)` (whole seconds, floors
+    /// of the true times: spans are compared by their floors too, so one second of slack).
+    fn for_each<'a>(&'a self, from: i64, until: i64, mut f: impl FnMut(&'a [u32])) {
+        for (days, len) in self.tiers.iter().zip(TIERS) {
+            let (d0, d1) = ((from - len - 1).div_euclid(DAY), until.div_euclid(DAY));
+            if (d1 - d0 + 1) as usize > days.len() {
+                for (d, l) in days {
+                    if (d0..=d1).contains(d) {
+                        f(l);
+                    }
+                }
+            } else {
+                for d in d0..=d1 {
+                    if let Some(l) = days.get(&d) {
+                        f(l);
+                    }
                 }
             }
         }
@@ -201,15 +213,32 @@ impl Interner {
     }
 }
 
-/// What an entity needs computed before it is stored (done in parallel by [`Registry::extend`]).
+/// What an entity needs computed before it is stored (done on a second thread by
+/// [`Registry::extend`]): its distinct folded name tokens, its encoded record, its id's hash.
 struct Prepared {
     tokens: Vec<String>,
+    rec: Vec<u8>,
+    id_hash: u64,
 }
 
 impl Prepared {
     fn of(e: &Entity) -> Self {
         let keys: Vec<NameKey> = std::iter::once(&e.name).chain(e.aliases.iter()).map(|n| NameKey::new(n)).collect();
-        Self { tokens: distinct_tokens(&keys).into_iter().map(str::to_owned).collect() }
+        let nanos = e.span.map(|w| (w.from.timestamp_subsec_nanos(), w.until.timestamp_subsec_nanos())).filter(|&n| n != (0, 0));
+        let country = e.country.as_ref().map(|c| c.as_str().to_owned());
+        let rec = Rec {
+            id: e.id.as_str(),
+            name: &e.name,
+            aliases: e.aliases.iter().map(String::as_str).collect(),
+            venue: e.venue.as_ref().map(EntityId::as_str),
+            country: country.as_deref(),
+            audiences: e.audiences.iter().map(AudienceId::as_str).collect(),
+            nanos,
+            footprint: None,
+        };
+        let mut bytes = Vec::with_capacity(64);
+        record::encode(&mut bytes, &rec, &e.footprint);
+        Self { tokens: distinct_tokens(&keys).into_iter().map(str::to_owned).collect(), rec: bytes, id_hash: hash_str(e.id.as_str()) }
     }
 }
 
@@ -320,7 +349,11 @@ impl Registry {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.by_id.find(hash_str(id), |&s| record::id_of(self.rec_bytes(s)) == id).copied()
+        self.find_hashed(hash_str(id), id)
+    }
+
+    fn find_hashed(&self, h: u64, id: &str) -> Option<u32> {
+        self.by_id.find(h, |&s| record::id_of(self.rec_bytes(s)) == id).copied()
     }
 
     /// The entity with this id (rebuilt from the compact storage).
@@ -408,27 +441,48 @@ impl Registry {
     }
 
     /// Insert or replace many entities: the same result as [`Registry::upsert`] on each in order,
-    /// faster (name normalisation runs on two threads, columns grow once per chunk).
+    /// faster. A pipeline of two threads: while this thread pulls a chunk from `entities` and
+    /// stores the previous one, a second thread normalises the names of the chunk in between.
     pub fn extend<I: IntoIterator<Item = Entity>>(&mut self, entities: I) {
-        const CHUNK: usize = 32_768;
+        use std::sync::mpsc::sync_channel;
+        const CHUNK: usize = 16_384;
         let mut it = entities.into_iter();
-        loop {
-            let chunk: Vec<Entity> = it.by_ref().take(CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let half = chunk.len() / 2;
-            let (a, b) = chunk.split_at(half);
-            let (pa, pb) = std::thread::scope(|sc| {
-                let h = sc.spawn(|| b.iter().map(Prepared::of).collect::<Vec<_>>());
-                let pa: Vec<Prepared> = a.iter().map(Prepared::of).collect();
-                (pa, h.join().expect("name preparation does not panic"))
+        std::thread::scope(|sc| {
+            let (to_worker, raw) = sync_channel::<Vec<Entity>>(1);
+            let (done, prepared) = sync_channel::<(Vec<Entity>, Vec<Prepared>)>(1);
+            sc.spawn(move || {
+                for chunk in raw {
+                    let p = chunk.iter().map(Prepared::of).collect();
+                    if done.send((chunk, p)).is_err() {
+                        return;
+                    }
+                }
             });
-            self.reserve(chunk.len());
-            for (e, p) in chunk.iter().zip(pa.into_iter().chain(pb)) {
-                self.upsert_prepared(e, p);
+            let mut in_flight = 0usize;
+            let mut to_worker = Some(to_worker);
+            loop {
+                let chunk: Vec<Entity> = it.by_ref().take(CHUNK).collect();
+                let exhausted = chunk.is_empty();
+                if !exhausted {
+                    to_worker.as_ref().expect("open until exhausted").send(chunk).expect("the worker runs until the channel closes");
+                    in_flight += 1;
+                } else {
+                    to_worker = None;
+                }
+                if in_flight >= 2 || (exhausted && in_flight > 0) {
+                    let (chunk, ps) = prepared.recv().expect("the worker answers every chunk");
+                    in_flight -= 1;
+                    self.reserve(chunk.len());
+                    for (e, p) in chunk.iter().zip(ps) {
+                        self.upsert_prepared(e, p);
+                    }
+                }
+                if exhausted && in_flight == 0 {
+                    break;
+                }
             }
-        }
+            drop(to_worker);
+        });
     }
 
     fn cat_id(&mut self, c: &Category) -> u32 {
@@ -456,7 +510,7 @@ impl Registry {
     }
 
     fn upsert_prepared(&mut self, e: &Entity, p: Prepared) {
-        let s = match self.find(e.id.as_str()) {
+        let s = match self.find_hashed(p.id_hash, e.id.as_str()) {
             Some(s) => {
                 self.unindex(s);
                 self.unlink_dependent(s);
@@ -472,28 +526,15 @@ impl Registry {
                     }
                 };
                 let (arena, rec) = (&self.arena, &self.cols.rec);
-                let h = hash_str(e.id.as_str());
                 // The new slot's record is written below; rehashing only ever looks at others.
-                self.by_id.insert_unique(h, s, |&x| hash_str(record::id_of(&arena[rec[x as usize] as usize..])));
+                self.by_id.insert_unique(p.id_hash, s, |&x| hash_str(record::id_of(&arena[rec[x as usize] as usize..])));
                 self.live += 1;
                 s
             }
         };
         let i = s as usize;
-        let nanos = e.span.map(|w| (w.from.timestamp_subsec_nanos(), w.until.timestamp_subsec_nanos())).filter(|&n| n != (0, 0));
-        let country = e.country.as_ref().map(|c| c.as_str().to_owned());
-        let rec = Rec {
-            id: e.id.as_str(),
-            name: &e.name,
-            aliases: e.aliases.iter().map(String::as_str).collect(),
-            venue: e.venue.as_ref().map(EntityId::as_str),
-            country: country.as_deref(),
-            audiences: e.audiences.iter().map(AudienceId::as_str).collect(),
-            nanos,
-            footprint: None,
-        };
         let at = self.arena.len();
-        record::encode(&mut self.arena, &rec, &e.footprint);
+        self.arena.extend_from_slice(&p.rec);
         self.cols.rec[i] = at as u64;
         self.cols.rec_len[i] = (self.arena.len() - at) as u32;
         let mut f = LIVE;
@@ -526,7 +567,7 @@ impl Registry {
             self.cols.dep_next[i] = self.dep_head.insert(h, s).unwrap_or(NONE);
         }
         self.apply_venue(s);
-        self.index(s, &p.tokens);
+        self.index(s, &p.tokens, &e.footprint);
         self.refresh_dependents(e.id.as_str());
     }
 
@@ -678,7 +719,7 @@ impl Registry {
         (self.cols.flags[s as usize] & HAS_FOOTPRINT != 0).then(|| record::decode_full(self.rec_bytes(s)).footprint).flatten()
     }
 
-    fn index(&mut self, s: u32, tokens: &[String]) {
+    fn index(&mut self, s: u32, tokens: &[String], fp: &Footprint) {
         let i = s as usize;
         let f = self.cols.flags[i];
         self.names.insert(tokens, s);
@@ -690,7 +731,7 @@ impl Registry {
         if f & HAS_SPAN != 0 {
             self.time.insert(self.cols.from[i], self.cols.until[i], s);
         }
-        if let Some(fp) = self.footprint_of(s) {
+        {
             for n in &fp.networks {
                 postings::insert(self.nets.get_or_insert_with(*n, Vec::new), s);
             }

@@ -8,5 +8,6 @@ mod delivery;
 mod demo;
 mod follow;
 mod intake;
+mod matching;
 mod serve;
 mod standards;

@@ -1,6 +1,6 @@
 //! SQLite implementation of [`Feeds`].
 
-use super::rows::{is_unique_violation, query_json};
+use super::rows::{audit_row, is_unique_violation, query_json, AUDIT_COLS};
 use super::{audit, SqliteStore};
 use crate::feeds::{FeedNotification, FeedRunRecord, Feeds};
 use crate::record::{actions, canonical_json, parse_time, time_text};
@@ -8,11 +8,45 @@ use crate::{AuditCtx, Result, StoreError};
 use rusqlite::params;
 use serde_json::json;
 use tocsin_core::lifecycle::WarningState;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use tocsin_core::audit::AuditEvent;
 use tocsin_core::Threat;
 
 /// Audit actions of this module (the shared list in `record::actions` is not ours to edit).
 const CONSTITUENCY_REPLACE: &str = "feed.constituency";
 const FEED_RUN: &str = "feed.run";
+
+/// The audit chain inside one batch transaction: the same events `audit()` appends, but the
+/// previous event is read once and statements are cached — a run appends tens of thousands.
+struct Chain {
+    prev: Option<AuditEvent>,
+}
+
+impl Chain {
+    fn start(tx: &Connection) -> Result<Self> {
+        let prev = tx
+            .prepare_cached(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"))?
+            .query_row([], |r| Ok(audit_row(r)))
+            .optional()?
+            .transpose()?;
+        Ok(Self { prev })
+    }
+
+    fn append<P: Serialize + ?Sized>(&mut self, tx: &Connection, ctx: &AuditCtx, action: &str, subject: &str, payload: &P) -> Result<()> {
+        self.append_canonical(tx, ctx, action, subject, &canonical_json(payload)?)
+    }
+
+    /// `payload` already in canonical JSON (a large record serialised once for row and digest).
+    fn append_canonical(&mut self, tx: &Connection, ctx: &AuditCtx, action: &str, subject: &str, payload: &str) -> Result<()> {
+        let ev = AuditEvent::next(self.prev.as_ref(), ctx.at, &ctx.actor, action, subject, payload.as_bytes());
+        let seq = i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
+        tx.prepare_cached("INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+            .execute(params![seq, time_text(&ev.at), ev.actor, ev.action, ev.subject, ev.payload_digest, ev.prev_hash, ev.hash])?;
+        self.prev = Some(ev);
+        Ok(())
+    }
+}
 
 impl Feeds for SqliteStore {
     fn replace_constituency(&self, orgs: &[(String, String)], ctx: &AuditCtx) -> Result<usize> {
@@ -53,13 +87,14 @@ impl Feeds for SqliteStore {
 
     fn queue_feed_notifications(&self, threat: Option<&Threat>, notifications: &[FeedNotification], ctx: &AuditCtx) -> Result<usize> {
         self.write(|tx| {
+            let mut chain = Chain::start(tx)?;
             if let Some(threat) = threat {
                 tx.execute(
                     "INSERT INTO threats (id, received_at, json) VALUES (?1, ?2, ?3)",
                     params![threat.id.as_str(), time_text(&threat.received), canonical_json(threat)?],
                 )
                 .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "threat", id: threat.id.to_string() } } else { e.into() })?;
-                audit(tx, ctx, actions::THREAT_CREATE, &format!("threat:{}", threat.id), threat)?;
+                chain.append(tx, ctx, actions::THREAT_CREATE, &format!("threat:{}", threat.id), threat)?;
             }
             let due = time_text(&ctx.at);
             let mut count = 0;
@@ -68,17 +103,18 @@ impl Feeds for SqliteStore {
                 if threat.is_none() {
                     super::require_threat(tx, &w.threat_id)?;
                 }
-                // Same records and audit events as insert_warning + queue_warning, in the run's
-                // transaction: the warning exists only together with its deliveries.
-                w.state = WarningState::Approved;
+                // The audit events of insert_warning + queue_warning (create, then queue with its
+                // deliveries) in one transaction. The warning is created already queued: it is
+                // serialised once (the largest cost of a run: its text carries the events CSV),
+                // and that one JSON is both the row and the create event's payload.
+                w.state = WarningState::Queued;
+                let wjson = canonical_json(&w)?;
+                chain.append_canonical(tx, ctx, actions::WARNING_CREATE, &format!("warning:{}", w.id), &wjson)?;
                 tx.prepare_cached(
                     "INSERT INTO warnings (id, threat_id, audience_id, version, state, created_at, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
-                .execute(params![w.id.as_str(), w.threat_id.as_str(), w.audience_id.as_str(), w.version, w.state.as_str(), time_text(&w.created_at), canonical_json(&w)?])
+                .execute(params![w.id.as_str(), w.threat_id.as_str(), w.audience_id.as_str(), w.version, w.state.as_str(), time_text(&w.created_at), wjson])
                 .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "warning", id: w.id.to_string() } } else { e.into() })?;
-                audit(tx, ctx, actions::WARNING_CREATE, &format!("warning:{}", w.id), &w)?;
-                w.state = WarningState::Queued;
-                tx.prepare_cached("UPDATE warnings SET state = ?2, json = ?3 WHERE id = ?1")?.execute(params![w.id.as_str(), w.state.as_str(), canonical_json(&w)?])?;
                 let mut ids = Vec::with_capacity(n.deliveries.len());
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error)
@@ -93,7 +129,7 @@ impl Feeds for SqliteStore {
                         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "delivery", id: d.idempotency_key.clone() } } else { e.into() })?;
                     ids.push(id);
                 }
-                audit(tx, ctx, actions::WARNING_QUEUE, &format!("warning:{}", w.id), &json!({"warning_id": w.id, "state": w.state, "deliveries": ids}))?;
+                chain.append(tx, ctx, actions::WARNING_QUEUE, &format!("warning:{}", w.id), &json!({"warning_id": w.id, "state": w.state, "deliveries": ids}))?;
                 tx.prepare_cached(
                     "INSERT INTO feed_notified (org_id, at, threat_id) VALUES (?1, ?2, ?3)
                      ON CONFLICT (org_id) DO UPDATE SET at = excluded.at, threat_id = excluded.threat_id",

@@ -51,7 +51,7 @@ pub(super) fn claim(s: &SqliteStore, now: Timestamp, worker_id: &str, lease: chr
             }
         }
         // RETURNING gives no order: restore the claim order (oldest due first).
-        claimed.sort_by(|a, b| (a.next_attempt_at, a.id).cmp(&(b.next_attempt_at, b.id)));
+        claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
         if !claimed.is_empty() {
             let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
             audit(tx, ctx, actions::DELIVERY_CLAIM, &subject(&ids), &json!({"worker": worker_id, "lease_until": time_text(&until), "ids": ids}))?;

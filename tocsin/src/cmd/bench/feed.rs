@@ -87,6 +87,8 @@ pub fn run(a: FeedArgs) -> Result<()> {
         "prefixes": c.table.len(),
         "orgs": c.orgs.len(),
         "seconds": seconds,
+        "intake_seconds": report.intake_seconds,
+        "queue_seconds": report.queue_seconds,
         "events_per_s": k.events as f64 / seconds,
         "peak_rss_mb": peak_rss_mb(),
     });
