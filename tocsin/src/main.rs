@@ -43,6 +43,9 @@ enum Command {
     /// Write the stored warnings as STIX 2.1 bundles or CAP 1.2 alerts.
     #[command(subcommand)]
     Export(cmd::export::ExportCommand),
+    /// Feeds: import a constituency, ingest scan/sinkhole feeds into per-organisation notifications.
+    #[command(subcommand)]
+    Feed(cmd::feed::FeedCommand),
 }
 
 #[tokio::main]
@@ -66,5 +69,6 @@ async fn main() -> Result<()> {
         Command::Worker(a) => cmd::worker::run(a, g).await,
         Command::Bench(c) => cmd::bench::run(c, g),
         Command::Export(c) => cmd::export::run(c, g),
+        Command::Feed(c) => cmd::feed::run(c, g),
     }
 }

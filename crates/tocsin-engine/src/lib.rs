@@ -458,28 +458,44 @@ impl Engine {
     /// Run the outbox once and move delivered warnings along their lifecycle.
     pub fn deliver_due(&self, at: Timestamp) -> Result<usize> {
         let report = self.worker.run_once(self.store.as_ref(), at, 1000)?;
-        let ctx = AuditCtx::new("worker:outbox", at);
-        let deliveries = self.store.deliveries(None)?;
-        for id in &report.delivered {
-            let Some(d) = deliveries.iter().find(|d| d.id == *id) else { continue };
-            let w = self.warning(&d.warning_id)?;
-            if w.state == WarningState::Queued {
-                self.advance(&w, WarningEvent::Deliver, &ctx)?;
-                if matches!(w.audience_kind, AudienceKind::Operator | AudienceKind::PartnerService | AudienceKind::DomesticAgency) {
-                    let aud = self.store.audience(&w.audience_id)?;
-                    let interval = aud.and_then(|a| a.posture_interval_hours).map(i64::from).unwrap_or(self.config.policy.posture_interval_hours);
-                    self.store.upsert_posture_track(&w.id, &PostureTrack::new(at, interval, w.valid.until), &ctx)?;
-                }
+        if !report.retrying.is_empty() || !report.dead.is_empty() {
+            let deliveries = self.store.deliveries(None)?;
+            for id in report.retrying.iter().chain(&report.dead) {
+                let Some(d) = deliveries.iter().find(|d| d.id == *id) else { continue };
+                let w = self.warning(&d.warning_id)?;
+                let event = if report.dead.contains(id) { "delivery_dead" } else { "delivery_retrying" };
+                self.timeline(&w.threat_id, at, event, format!("{} to {}: {}", w.id, d.audience_id, d.last_error.clone().unwrap_or_default()))?;
             }
-            self.timeline(&w.threat_id, at, "warning_delivered", format!("{} delivered to {} via {} ({})", w.id, d.audience_id, d.channel.kind.as_str(), d.channel.address))?;
         }
-        for id in report.retrying.iter().chain(&report.dead) {
-            let Some(d) = self.store.deliveries(None)?.into_iter().find(|d| d.id == *id) else { continue };
-            let w = self.warning(&d.warning_id)?;
-            let event = if report.dead.contains(id) { "delivery_dead" } else { "delivery_retrying" };
-            self.timeline(&w.threat_id, at, event, format!("{} to {}: {}", w.id, d.audience_id, d.last_error.unwrap_or_default()))?;
-        }
+        self.advance_delivered(at)?;
         Ok(report.delivered.len())
+    }
+
+    /// Move queued warnings whose deliveries arrived to `delivered` and start their posture
+    /// clocks. Driven by the store, not by this process's worker, so deliveries made by a
+    /// standalone `tocsin worker` move the lifecycle too.
+    fn advance_delivered(&self, at: Timestamp) -> Result<()> {
+        let ctx = AuditCtx::new("scheduler", at);
+        for w in self.store.warnings(None)?.into_iter().filter(|w| w.state == WarningState::Queued) {
+            let ds = self.store.deliveries(Some(&w.id))?;
+            let delivered: Vec<_> = ds.iter().filter(|d| d.status == tocsin_core::tracking::DeliveryStatus::Delivered).collect();
+            let Some(first) = delivered.iter().filter_map(|d| d.delivered_at).min() else { continue };
+            self.advance(&w, WarningEvent::Deliver, &ctx)?;
+            if matches!(w.audience_kind, AudienceKind::Operator | AudienceKind::PartnerService | AudienceKind::DomesticAgency) {
+                let aud = self.store.audience(&w.audience_id)?;
+                let interval = aud.and_then(|a| a.posture_interval_hours).map(i64::from).unwrap_or(self.config.policy.posture_interval_hours);
+                self.store.upsert_posture_track(&w.id, &PostureTrack::new(first, interval, w.valid.until), &ctx)?;
+            }
+            for d in delivered {
+                self.timeline(
+                    &w.threat_id,
+                    d.delivered_at.unwrap_or(at),
+                    "warning_delivered",
+                    format!("{} delivered to {} via {} ({})", w.id, d.audience_id, d.channel.kind.as_str(), d.channel.address),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Posture check-ins (remind, then escalate) and expiry of warnings whose window closed.

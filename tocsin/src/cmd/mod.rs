@@ -4,6 +4,7 @@ pub mod bench;
 pub mod compose;
 pub mod demo;
 pub mod export;
+pub mod feed;
 pub mod import;
 pub mod report;
 pub mod ingest;
