@@ -287,34 +287,3 @@ proptest! {
     }
 }
 
-#[test]
-#[ignore = "scratch throughput probe"]
-fn scratch_throughput() {
-    let mut text = String::new();
-    while text.len() < 8_000_000 {
-        text.push_str(NEWS);
-        text.push('\n');
-        text.push_str(ADVISORY);
-        text.push('\n');
-    }
-    let mut docs: Vec<&str> = Vec::new();
-    let mut rest = text.as_str();
-    while !rest.is_empty() {
-        let mut cut = rest.len().min(64_000);
-        while !rest.is_char_boundary(cut) {
-            cut += 1;
-        }
-        docs.push(&rest[..cut]);
-        rest = &rest[cut..];
-    }
-    let t = std::time::Instant::now();
-    let _ = extractor();
-    eprintln!("BUILD {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let mut n = 0;
-    for d in &docs {
-        n += extractor().extract(d, date(2024, 4, 2)).len();
-    }
-    let s = t.elapsed().as_secs_f64();
-    eprintln!("THROUGHPUT {:.1} MB/s ({n} items, {} docs)", text.len() as f64 / 1e6 / s, docs.len());
-}

@@ -242,6 +242,9 @@ impl Prepared {
     }
 }
 
+/// Something that visits posting lists (used to size a candidate source before choosing it).
+type ListVisitor<'v> = dyn Fn(&mut dyn FnMut(&[u32])) + 'v;
+
 /// Per-spec cheap checks on the columns: they only reject what `evaluate` would reject.
 struct Quick {
     cat_ok: Option<Vec<bool>>,
@@ -912,7 +915,7 @@ impl Registry {
             self.names.candidates(key, out);
             return;
         }
-        let count = |visit: &dyn Fn(&mut dyn FnMut(&[u32]))| {
+        let count = |visit: &ListVisitor| {
             let mut n = 0usize;
             visit(&mut |l: &[u32]| n += l.len());
             n

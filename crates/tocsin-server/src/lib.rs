@@ -13,6 +13,7 @@
 mod actions;
 pub mod auth;
 pub mod cap_feed;
+mod feeds;
 pub mod problem;
 pub mod redact;
 mod routes;
@@ -116,6 +117,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audiences", get(routes::audiences))
         .route("/tasks", get(actions::tasks))
         .route("/reports/effectiveness", get(actions::effectiveness))
+        .route("/feeds/runs", get(feeds::runs))
+        .route("/feeds/runs/:id", get(feeds::run))
         .route_layer(from_fn_with_state(MinRole(Role::Viewer), authorize));
     let analyst = Router::new()
         .route("/threats/:id/determinations", post(actions::propose))

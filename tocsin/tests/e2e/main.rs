@@ -6,6 +6,7 @@ mod audit;
 mod compose;
 mod delivery;
 mod demo;
+mod feed;
 mod follow;
 mod intake;
 mod matching;
