@@ -54,52 +54,70 @@ struct Agg {
     attached: usize,
 }
 
-/// Compose and queue the notifications of a run from its spill, one bucket at a time.
+/// Compose and queue the notifications of a run from its spill, one bucket at a time. A second
+/// thread composes bucket b+1 while this one writes bucket b to the store (on two cores the
+/// composing — reading the spill, building the texts — hides behind the store's writes).
 pub fn queue(store: &dyn Store, c: &Constituency, spill: &Spill, opts: &NotifyOptions) -> Result<Queued> {
     let mut out = Queued::default();
-    let threat = run_threat(opts)?;
-    let mut threat_pending = Some(threat);
+    let mut threat_pending = Some(run_threat(opts)?);
     let ctx = AuditCtx::new(opts.actor.clone(), opts.now);
-    for b in 0..crate::pipeline::BUCKETS {
-        let path = spill.bucket_path(b);
-        let f = std::fs::File::open(&path).map_err(|e| FeedError::io(path.display(), e))?;
-        let mut r = BufReader::with_capacity(256 << 10, f);
-        let mut aggs: BTreeMap<u32, Agg> = BTreeMap::new();
-        let mut head = [0u8; 10];
-        let mut line = Vec::new();
-        loop {
-            match r.read_exact(&mut head) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                Err(e) => return Err(FeedError::io(path.display(), e)),
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<(FeedNotification, u64)>>>(1);
+        scope.spawn(move || {
+            for b in 0..crate::pipeline::BUCKETS {
+                let batch = compose_bucket(c, spill, opts, b);
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
+                    return;
+                }
             }
-            let org = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes"));
-            let ty = u16::from_le_bytes(head[4..6].try_into().expect("2 bytes"));
-            let len = u32::from_le_bytes(head[6..10].try_into().expect("4 bytes")) as usize;
-            line.resize(len, 0);
-            r.read_exact(&mut line).map_err(|e| FeedError::io(path.display(), e))?;
-            let a = aggs.entry(org).or_insert_with(|| Agg { events: 0, by_type: BTreeMap::new(), csv: Vec::new(), attached: 0 });
-            a.events += 1;
-            *a.by_type.entry(ty).or_default() += 1;
-            if a.attached < opts.attach_limit {
-                a.csv.extend_from_slice(&line);
-                a.attached += 1;
+        });
+        for batch in rx {
+            let batch = batch?;
+            if batch.is_empty() {
+                continue;
             }
-        }
-        let mut batch = Vec::with_capacity(aggs.len());
-        for (org, a) in aggs {
-            let o = &c.orgs[org as usize];
-            let n = compose(o, &a, spill, opts)?;
-            out.deliveries += n.deliveries.len() as u64;
-            out.per_org.insert(o.id.clone(), a.events);
-            batch.push(n);
-        }
-        if !batch.is_empty() {
-            out.notifications += store.queue_feed_notifications(threat_pending.as_ref(), &batch, &ctx)? as u64;
+            for (n, events) in &batch {
+                out.deliveries += n.deliveries.len() as u64;
+                out.per_org.insert(n.org_id.clone(), *events);
+            }
+            let notes: Vec<FeedNotification> = batch.into_iter().map(|(n, _)| n).collect();
+            out.notifications += store.queue_feed_notifications(threat_pending.as_ref(), &notes, &ctx)? as u64;
             threat_pending = None;
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// The notifications of one spill bucket, with each organisation's event count.
+fn compose_bucket(c: &Constituency, spill: &Spill, opts: &NotifyOptions, b: usize) -> Result<Vec<(FeedNotification, u64)>> {
+    let path = spill.bucket_path(b);
+    let f = std::fs::File::open(&path).map_err(|e| FeedError::io(path.display(), e))?;
+    let mut r = BufReader::with_capacity(256 << 10, f);
+    let mut aggs: BTreeMap<u32, Agg> = BTreeMap::new();
+    let mut head = [0u8; 10];
+    let mut line = Vec::new();
+    loop {
+        match r.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(FeedError::io(path.display(), e)),
+        }
+        let org = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes"));
+        let ty = u16::from_le_bytes(head[4..6].try_into().expect("2 bytes"));
+        let len = u32::from_le_bytes(head[6..10].try_into().expect("4 bytes")) as usize;
+        line.resize(len, 0);
+        r.read_exact(&mut line).map_err(|e| FeedError::io(path.display(), e))?;
+        let a = aggs.entry(org).or_insert_with(|| Agg { events: 0, by_type: BTreeMap::new(), csv: Vec::new(), attached: 0 });
+        a.events += 1;
+        *a.by_type.entry(ty).or_default() += 1;
+        if a.attached < opts.attach_limit {
+            a.csv.extend_from_slice(&line);
+            a.attached += 1;
+        }
+    }
+    aggs.into_iter().map(|(org, a)| Ok((compose(&c.orgs[org as usize], &a, spill, opts)?, a.events))).collect()
 }
 
 fn run_threat(opts: &NotifyOptions) -> Result<Threat> {

@@ -165,6 +165,7 @@ impl FuzzyIndex {
         // Closest first; among equals the one nearest in length, then the first in order, so
         // that "synagouge" reads as "synagogue" rather than the Cyrillic inflection "sinagoge".
         let mut best: Option<(u32, usize, u32)> = None;
+        #[allow(clippy::unnecessary_map_or)] // is_none_or needs Rust 1.82; the MSRV is 1.80
         for &id in cand.iter() {
             let w = &self.words[id as usize];
             cb.clear();

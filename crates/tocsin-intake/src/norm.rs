@@ -153,7 +153,7 @@ pub fn normalize_and_fold(text: &str, mut correct: impl FnMut(&str, bool, &mut S
     let mut fix = String::new();
     scan.push(' ');
     for (tok, &(start, end)) in folded.split(' ').filter(|t| !t.is_empty()).zip(spans.iter()) {
-        if tokens.len() > 0 {
+        if !tokens.is_empty() {
             scan.push_str("  ");
         }
         let f_start = scan.len();

@@ -66,12 +66,12 @@ fn corpus(bytes: usize) -> Vec<String> {
                     if i > 0 {
                         doc.push(' ');
                     }
-                    if rng.next() % 12 == 0 {
+                    if rng.next() % 12 < 1 {
                         doc.push_str(rng.pick(SIGNAL));
                     } else {
                         doc.push_str(rng.pick(FILLER));
                     }
-                    if rng.next() % 15 == 0 {
+                    if rng.next() % 15 < 1 {
                         doc.push('.');
                     }
                 }

@@ -191,8 +191,10 @@ fn print_proposal(file: &Path, date: NaiveDate, p: &Proposal, registry: usize) {
     });
     section("actors", &p.actors, |_| String::new());
     section("harms", &p.harms, |d| format!("harm: {}", d.harm.label()));
-    section("windows", &p.windows, |d| format!("{:?}", d.basis).to_lowercase());
-    section("indicators", &p.indicators, |d| format!("{:?}{}", d.kind, if d.defanged { ", defanged" } else { "" }).to_lowercase());
+    // The JSON names (next_hours, ipv4), not the Rust ones.
+    let name = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    section("windows", &p.windows, |d| name(serde_json::to_value(d.basis)));
+    section("indicators", &p.indicators, |d| format!("{}{}", name(serde_json::to_value(d.kind)), if d.defanged { ", defanged" } else { "" }));
     println!();
     println!("Review: `--json > proposal.json`, set each item's \"decision\" to accepted, edited or rejected (or use --accept/--reject/--accept-all),");
     println!("then: tocsin ingest text {} --date {date} --commit proposal.json", file.display());
