@@ -10,7 +10,15 @@ use tocsin_core::{Credibility, CountryCode, Harm};
 const VENUES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/moscow-2024/venues.csv"));
 const EVENTS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/moscow-2024/events.csv"));
 /// CI lays shared/ beside the clone: <workspace>/../shared/examples.
-const NEWS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/examples/crocus-news-reworded.txt"));
+/// Read at run time (not `include_str!`) so that a checkout without shared/ still builds and the
+/// failure names the missing file.
+fn news() -> &'static str {
+    static NEWS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NEWS.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/examples/crocus-news-reworded.txt");
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e} (CI lays shared/ beside the clone)"))
+    })
+}
 /// The US Embassy Moscow advisory of 7 March 2024, as quoted in shared/examples/README.md.
 const ADVISORY: &str = "The U.S. Embassy is monitoring reports that extremists have imminent plans to target large gatherings in Moscow, to include concerts. U.S. citizens should avoid large gatherings over the next 48 hours.";
 
@@ -68,8 +76,8 @@ fn embassy_advisory() {
 
 #[test]
 fn reworded_news_copy() {
-    let p = extractor().extract(NEWS, date(2024, 4, 2));
-    check_spans(NEWS, &p);
+    let p = extractor().extract(news(), date(2024, 4, 2));
+    check_spans(news(), &p);
     let crocus = p.targets.iter().find(|t| t.value == "Crocus City Hall").expect("Crocus City Hall");
     assert_eq!(crocus.detail.entities, ["crocus-city-hall"]);
     assert_eq!(crocus.text, "Crocus City Hall");
@@ -81,7 +89,7 @@ fn reworded_news_copy() {
     }
     // "live performance corridor" is the spun "concert hall".
     let hall = p.categories.iter().find(|c| c.value == "concert halls").unwrap();
-    assert!(hall.mentions.iter().any(|[s, e]| &NEWS[*s..*e] == "live performance corridor"), "{hall:?}");
+    assert!(hall.mentions.iter().any(|[s, e]| &news()[*s..*e] == "live performance corridor"), "{hall:?}");
     let isisk = p.actors.iter().find(|a| a.value == "ISIS-K").expect("ISIS-K");
     assert_eq!(isisk.text, "ISIS-Okay");
     assert!(isisk.notes.iter().any(|n| n.starts_with("reworded")), "{isisk:?}");
@@ -90,7 +98,7 @@ fn reworded_news_copy() {
     let w = p.windows.iter().find(|w| w.text == "over the next 48 hours").expect("48-hour window");
     assert_eq!((w.detail.from, w.detail.until), (ts(3, 7), ts(3, 9)));
     let [s, e] = w.detail.anchor_span.expect("anchored on a date in the text");
-    assert_eq!(&NEWS[s..e], "On March 7");
+    assert_eq!(&news()[s..e], "On March 7");
     // Harms: gunmen (shooting), "set hearth to" (arson), killed, suicide bombings.
     let harms: Vec<Harm> = p.harms.iter().map(|h| h.detail.harm).collect();
     assert!(harms.contains(&Harm::Killing) && harms.contains(&Harm::ArsonBombing), "{harms:?}");
@@ -177,8 +185,8 @@ fn options(d: NaiveDate) -> CommitOptions {
 #[test]
 fn commit_refuses_pending_and_builds_the_reference_threat() {
     let g = Gazetteer::builtin();
-    let mut p = extractor().extract(NEWS, date(2024, 4, 2));
-    let err = build_threat(&p, NEWS, &options(date(2024, 4, 2)), &g).unwrap_err();
+    let mut p = extractor().extract(news(), date(2024, 4, 2));
+    let err = build_threat(&p, news(), &options(date(2024, 4, 2)), &g).unwrap_err();
     let CommitError::Pending(ids) = &err else { panic!("{err}") };
     assert_eq!(ids.len(), p.len());
     assert!(err.to_string().contains("t1 (\"Crocus City Hall\")"), "{err}");
@@ -200,7 +208,7 @@ fn commit_refuses_pending_and_builds_the_reference_threat() {
     let reject: Vec<String> = reject.into_iter().map(|(i, _)| i).collect();
     p.review(&accept, &reject, false).unwrap();
     assert!(p.pending().is_empty());
-    let t = build_threat(&p, NEWS, &options(date(2024, 4, 2)), &g).unwrap();
+    let t = build_threat(&p, news(), &options(date(2024, 4, 2)), &g).unwrap();
     assert_eq!(t.actor.as_deref(), Some("ISIS-K"));
     assert_eq!((t.window.from, t.window.until, t.public_advice_hours), (ts(3, 7), ts(3, 9), 48));
     let labels: Vec<&str> = t.targets.iter().map(|s| s.label.as_str()).collect();
@@ -209,10 +217,10 @@ fn commit_refuses_pending_and_builds_the_reference_threat() {
     assert_eq!((t.targets[1].min_size, t.targets[2].min_size), (Some(1000), None));
     assert!(t.harms.contains(&Harm::ArsonBombing) && t.harms.contains(&Harm::Killing));
     assert!(t.id.as_str().starts_with("text-"));
-    assert!(!t.portions.is_empty() && t.portions.iter().all(|q| NEWS.contains(&q.text)));
+    assert!(!t.portions.is_empty() && t.portions.iter().all(|q| news().contains(&q.text)));
 
     // A proposal applied to another text is refused, naming the item.
-    let other = NEWS.replacen("Crocus City Hall", "Crocus City Mall", 1);
+    let other = news().replacen("Crocus City Hall", "Crocus City Mall", 1);
     let err = build_threat(&p, &other, &options(date(2024, 4, 2)), &g).unwrap_err();
     assert!(matches!(err, CommitError::SpanMismatch { .. }), "{err}");
 }
