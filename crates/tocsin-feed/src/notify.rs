@@ -186,5 +186,5 @@ fn compose(o: &crate::Org, a: &Agg, spill: &Spill, opts: &NotifyOptions) -> Resu
             idempotency_key: format!("feed:{}:{}:{}:{}", opts.run_id, o.id, kind.as_str(), addr),
         })
         .collect();
-    Ok(FeedNotification { org_id: o.id.clone(), warning, deliveries })
+    Ok(FeedNotification::new(o.id.clone(), warning, deliveries)?)
 }

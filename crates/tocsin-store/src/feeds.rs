@@ -18,13 +18,28 @@ pub struct FeedRunRecord {
     pub summary: serde_json::Value,
 }
 
-/// One organisation's notification of a run: the warning (state `approved` or `queued`; it is
-/// written `queued`) and its deliveries.
+/// One organisation's notification of a run: the warning (written `queued`) and its deliveries.
+/// Built with [`FeedNotification::new`], which serialises the warning once, up front — callers
+/// compose notifications on another thread while the store writes the previous batch.
 #[derive(Debug, Clone)]
 pub struct FeedNotification {
     pub org_id: String,
     pub warning: Warning,
     pub deliveries: Vec<NewDelivery>,
+    /// Canonical JSON of `warning` (state `queued`): the stored row and the audit payload.
+    json: String,
+}
+
+impl FeedNotification {
+    pub fn new(org_id: String, mut warning: Warning, deliveries: Vec<NewDelivery>) -> Result<Self> {
+        warning.state = tocsin_core::lifecycle::WarningState::Queued;
+        let json = crate::record::canonical_json(&warning)?;
+        Ok(Self { org_id, warning, deliveries, json })
+    }
+
+    pub(crate) fn json(&self) -> &str {
+        &self.json
+    }
 }
 
 pub trait Feeds {

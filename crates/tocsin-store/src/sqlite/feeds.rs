@@ -7,7 +7,6 @@ use crate::record::{actions, canonical_json, parse_time, time_text};
 use crate::{AuditCtx, Result, StoreError};
 use rusqlite::params;
 use serde_json::json;
-use tocsin_core::lifecycle::WarningState;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use tocsin_core::audit::AuditEvent;
@@ -99,17 +98,16 @@ impl Feeds for SqliteStore {
             let due = time_text(&ctx.at);
             let mut count = 0;
             for n in notifications {
-                let mut w = n.warning.clone();
+                let w = &n.warning;
                 if threat.is_none() {
                     super::require_threat(tx, &w.threat_id)?;
                 }
                 // The audit events of insert_warning + queue_warning (create, then queue with its
-                // deliveries) in one transaction. The warning is created already queued: it is
-                // serialised once (the largest cost of a run: its text carries the events CSV),
-                // and that one JSON is both the row and the create event's payload.
-                w.state = WarningState::Queued;
-                let wjson = canonical_json(&w)?;
-                chain.append_canonical(tx, ctx, actions::WARNING_CREATE, &format!("warning:{}", w.id), &wjson)?;
+                // deliveries) in one transaction. The warning is created already queued and was
+                // serialised once (FeedNotification::new): the largest cost of a run, as its text
+                // carries the events CSV; that one JSON is both the row and the create payload.
+                let wjson = n.json();
+                chain.append_canonical(tx, ctx, actions::WARNING_CREATE, &format!("warning:{}", w.id), wjson)?;
                 tx.prepare_cached(
                     "INSERT INTO warnings (id, threat_id, audience_id, version, state, created_at, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
