@@ -1,10 +1,9 @@
 //! Delivery that loses nothing: `tocsin worker` killed with SIGKILL mid fan-out and restarted,
 //! against a receiver that verifies every signature; and e-mail through a real SMTP server.
 
-use crate::common::bin;
+use crate::common::{bin, SmtpServer};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tocsin_core::tracking::DeliveryStatus;
@@ -117,77 +116,11 @@ fn kill_9_at_several_points_loses_nothing_and_duplicates_only_what_was_in_flight
     eprintln!("crash test: kill points {points:?}, {} requests, {} duplicates", got.requests, got.duplicates());
 }
 
-/// An SMTP server (aiosmtpd) on 127.0.0.1 that requires AUTH and writes each message it accepts
-/// as JSON (envelope, headers, decoded parts) into the directory given as argv[1].
-const SMTP_SERVER: &str = r#"
-import json, os, socket, sys, time
-from email import message_from_bytes, policy
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
-
-out = sys.argv[1]
-logins = []
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = auth_data.login == b"tocsin" and auth_data.password == b"s3cret-pw"
-    if ok:
-        logins.append(mechanism)
-    return AuthResult(success=ok)
-
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        msg = message_from_bytes(envelope.content, policy=policy.default)
-        parts = [{"type": p.get_content_type(), "text": p.get_content()} for p in msg.walk() if not p.is_multipart()]
-        record = {
-            "mail_from": envelope.mail_from,
-            "rcpt_tos": envelope.rcpt_tos,
-            "auth": logins[-1] if logins else None,
-            "content_type": msg.get_content_type(),
-            "headers": {k.lower(): str(v) for k, v in msg.items()},
-            "parts": parts,
-        }
-        n = len(os.listdir(out))
-        tmp = os.path.join(out, f".{n}.tmp")
-        with open(tmp, "w") as f:
-            json.dump(record, f)
-        os.rename(tmp, os.path.join(out, f"{n}.json"))
-        return "250 OK"
-
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-c = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True, auth_require_tls=False)
-c.start()
-print(f"READY {port}", flush=True)
-try:
-    sys.stdin.read()
-finally:
-    c.stop()
-"#;
-
-fn python() -> PathBuf {
-    match std::env::var_os("TOCSIN_TEST_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
-    }
-}
-
 #[test]
 fn email_reaches_a_real_smtp_server_with_auth_both_parts_and_the_reference() {
     let dir = tempfile::tempdir().unwrap();
-    let inbox = dir.path().join("inbox");
-    std::fs::create_dir(&inbox).unwrap();
-    let script = dir.path().join("smtp_server.py");
-    std::fs::write(&script, SMTP_SERVER).unwrap();
-    let py = python();
-    let mut server = Command::new(&py)
-        .arg(&script)
-        .arg(&inbox)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {} (run scripts/setup-test-tools.sh): {e}", py.display()));
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP server did not start (aiosmtpd missing?): {line:?}")).to_owned();
+    let smtp = SmtpServer::start(dir.path(), Some("tocsin:s3cret-pw"));
+    let (port, inbox) = (smtp.port.clone(), smtp.inbox.clone());
 
     let db = dir.path().join("tocsin.db");
     let to = ["security@crocus.example", "duty@fsb.example", "ops@venue.example"];
@@ -206,15 +139,14 @@ fn email_reaches_a_real_smtp_server_with_auth_both_parts_and_the_reference() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("three e-mails", Duration::from_secs(30), &mut child, || std::fs::read_dir(&inbox).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json")).count() >= 3);
+    wait_for("three e-mails", Duration::from_secs(30), &mut child, || smtp.count() >= 3);
     let store = SqliteStore::open(&db).unwrap();
     wait_for("deliveries recorded", Duration::from_secs(10), &mut child, || store.deliveries(None).unwrap().iter().all(|d| d.status == DeliveryStatus::Delivered));
     sigterm(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("s3cret-pw"), "the SMTP password is never logged");
-    drop(server.stdin.take());
-    let _ = server.wait();
+    drop(smtp);
 
     let mut seen = Vec::new();
     for entry in std::fs::read_dir(&inbox).unwrap() {

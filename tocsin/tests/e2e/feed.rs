@@ -2,48 +2,9 @@
 //! unmatched export, inhibitions), then `tocsin worker` delivers one e-mail per organisation to a
 //! real SMTP server (aiosmtpd) with the summary and the events CSV.
 
-use crate::common::{bin, run_ok};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use crate::common::{bin, run_ok, SmtpServer};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// aiosmtpd on 127.0.0.1 writing each accepted message as JSON into argv[1].
-const SMTP_SERVER: &str = r#"
-import json, os, socket, sys
-from email import message_from_bytes, policy
-from aiosmtpd.controller import Controller
-
-out = sys.argv[1]
-
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        msg = message_from_bytes(envelope.content, policy=policy.default)
-        parts = [{"type": p.get_content_type(), "text": p.get_content()} for p in msg.walk() if not p.is_multipart()]
-        record = {"rcpt_tos": envelope.rcpt_tos, "subject": str(msg["subject"]), "parts": parts}
-        n = len(os.listdir(out))
-        tmp = os.path.join(out, f".{n}.tmp")
-        with open(tmp, "w") as f:
-            json.dump(record, f)
-        os.rename(tmp, os.path.join(out, f"{n}.json"))
-        return "250 OK"
-
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-c = Controller(Handler(), hostname="127.0.0.1", port=port)
-c.start()
-print(f"READY {port}", flush=True)
-try:
-    sys.stdin.read()
-finally:
-    c.stop()
-"#;
-
-fn python() -> PathBuf {
-    match std::env::var_os("TOCSIN_TEST_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
-    }
-}
 
 const CONSTITUENCY: &str = "org_id,name,prefixes,asns,domains,emails,webhooks,interval,tlp,inhibit
 stadtwerke,Stadtwerke Beispiel,192.0.2.0/24;2001:db8:1::/48,AS64500,stadtwerke.example,cert@stadtwerke.example,,daily,AMBER,type:scan_ntp
@@ -93,21 +54,8 @@ fn a_daily_feed_reaches_each_organisation_by_email_with_its_events_csv() {
     let r2: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((r2["notifications"].as_u64(), r2["not_due"].as_u64()), (Some(0), Some(6)), "{r2}");
 
-    let inbox = dir.path().join("inbox");
-    std::fs::create_dir(&inbox).unwrap();
-    let script = dir.path().join("smtp_server.py");
-    std::fs::write(&script, SMTP_SERVER).unwrap();
-    let py = python();
-    let mut server = Command::new(&py)
-        .arg(&script)
-        .arg(&inbox)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {} (run scripts/setup-test-tools.sh): {e}", py.display()));
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP server did not start (aiosmtpd missing?): {line:?}")).to_owned();
+    let smtp = SmtpServer::start(dir.path(), None);
+    let (port, inbox) = (smtp.port.clone(), smtp.inbox.clone());
     let mut worker = bin()
         .args(["--db", dbs, "worker", "--smtp-host", "127.0.0.1", "--smtp-port", &port, "--smtp-tls", "none", "--smtp-from", "CERT <cert@cert.example>"])
         .stdout(Stdio::null())
@@ -115,7 +63,7 @@ fn a_daily_feed_reaches_each_organisation_by_email_with_its_events_csv() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    let count = || std::fs::read_dir(&inbox).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json")).count();
+    let count = || smtp.count();
     while count() < 4 {
         if let Ok(Some(status)) = worker.try_wait() {
             panic!("worker exited early: {status}");
@@ -125,8 +73,7 @@ fn a_daily_feed_reaches_each_organisation_by_email_with_its_events_csv() {
     }
     let _ = Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
     let _ = worker.wait();
-    drop(server.stdin.take());
-    let _ = server.wait();
+    drop(smtp);
 
     let mut by_rcpt = std::collections::BTreeMap::new();
     for e in std::fs::read_dir(&inbox).unwrap() {
