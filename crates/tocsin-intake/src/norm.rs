@@ -32,26 +32,8 @@ pub struct Normalized {
     pub tokens: Vec<Tok>,
 }
 
-/// Same list as the matcher's normaliser: these do not break a word ("O'Brien" → "obrien").
-pub(crate) fn is_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}')
-}
-
-fn latin_special(c: char) -> Option<&'static str> {
-    Some(match c {
-        'ß' => "ss",
-        'æ' => "ae",
-        'œ' => "oe",
-        'ø' => "o",
-        'đ' => "d",
-        'ð' => "d",
-        'ł' => "l",
-        'þ' => "th",
-        'ı' => "i",
-        'ħ' => "h",
-        _ => return None,
-    })
-}
+// The same letter tables as the matcher's normaliser, so intake and matching fold alike.
+pub(crate) use tocsin_match::normalize::{is_apostrophe, latin_special};
 
 /// Builds the normalised (unfolded) token stream: tokens separated by single spaces, with the
 /// input span of each.

@@ -70,7 +70,7 @@ pub fn cyrillic_to_latin(c: char) -> Option<&'static str> {
 }
 
 /// Latin letters that NFKD does not decompose into a base letter plus marks.
-fn latin_special(c: char) -> Option<&'static str> {
+pub fn latin_special(c: char) -> Option<&'static str> {
     Some(match c {
         'ß' => "ss",
         'æ' => "ae",
@@ -86,7 +86,8 @@ fn latin_special(c: char) -> Option<&'static str> {
     })
 }
 
-fn is_apostrophe(c: char) -> bool {
+/// Apostrophes do not break a word ("O'Brien" → "obrien").
+pub fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}')
 }
 
