@@ -11,6 +11,7 @@
 //! - Responses for roles below analyst pass through [`redact`]: no restricted term reaches them.
 
 mod actions;
+mod intake;
 pub mod auth;
 pub mod cap_feed;
 mod feeds;
@@ -130,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/warnings/:id/posture-reports", post(actions::posture))
         .route("/warnings/:id/feedback", post(actions::feedback))
         .route("/tasks/:id/close", post(actions::close_task))
+        .route("/intake/text", post(intake::propose))
+        .route("/intake/commit", post(intake::commit))
         .route_layer(from_fn_with_state(MinRole(Role::Analyst), authorize));
     let approver = Router::new()
         .route("/threats/:id/determinations/approve", post(actions::approve_determination))

@@ -154,3 +154,26 @@ async fn an_audience_bound_token_cannot_read_the_staff_api() {
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
     assert!(b["detail"].as_str().unwrap().contains("fsb-liaison"));
 }
+
+#[tokio::test]
+async fn free_text_is_proposed_reviewed_and_committed_over_the_api() {
+    let api = api();
+    let analyst = api.token(Role::Analyst, "desk");
+    let viewer = api.token(Role::Viewer, "v");
+    let text = "The U.S. Embassy is monitoring reports that extremists have imminent plans to target large gatherings in Moscow, to include concerts, and U.S. citizens should be advised to avoid large gatherings over the next 48 hours.";
+    let (s, _) = api.call(Method::POST, "/api/v1/intake/text", Some(&viewer), Some(json!({"text": text}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "proposing needs the analyst role");
+    let (s, p) = api.call(Method::POST, "/api/v1/intake/text", Some(&analyst), Some(json!({"text": text, "date": "2024-03-07"}))).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert!(p["areas"].to_string().contains("Moscow"), "{p}");
+    assert!(p["windows"].as_array().is_some_and(|w| !w.is_empty()), "{p}");
+    let body = json!({"text": text, "date": "2024-03-07", "proposal": p.clone(), "id": "advisory-2024-03-07"});
+    let (s, e) = api.call(Method::POST, "/api/v1/intake/commit", Some(&analyst), Some(body)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "pending items refuse the commit: {e}");
+    let body = json!({"text": text, "date": "2024-03-07", "proposal": p, "accept_all": true, "id": "advisory-2024-03-07"});
+    let (s, r) = api.call(Method::POST, "/api/v1/intake/commit", Some(&analyst), Some(body)).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["threat"]["id"], "advisory-2024-03-07");
+    assert!(r["matches"].as_u64().unwrap() > 0, "large gatherings in Moscow match the registry: {r}");
+    assert!(api.store.threat(&"advisory-2024-03-07".into()).unwrap().is_some());
+}

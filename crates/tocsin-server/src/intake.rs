@@ -1,0 +1,101 @@
+//! Free-text intake over the API (issue 8): propose, then commit a reviewed proposal. The same
+//! library and rules as `tocsin ingest text` (docs/intake.md); nothing is stored until every item
+//! was accepted or rejected.
+
+use crate::auth::Principal;
+use crate::problem::Problem;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tocsin_core::{CountryCode, Credibility};
+use tocsin_intake::{build_threat, CommitOptions, Extractor, Gazetteer, IntakeConfig, Proposal};
+use tocsin_store::AuditCtx;
+
+fn unprocessable(e: impl std::fmt::Display) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeBody {
+    text: String,
+    /// The text's date (relative dates count from it); default: today.
+    #[serde(default)]
+    date: Option<NaiveDate>,
+}
+
+/// `POST /api/v1/intake/text`: the proposal, every item pending.
+pub async fn propose(State(st): State<AppState>, Json(b): Json<ProposeBody>) -> Result<Json<Value>, Problem> {
+    let store = st.store.clone();
+    let date = b.date.unwrap_or_else(|| st.now().date_naive());
+    tokio::task::spawn_blocking(move || {
+        let entities = store.entities()?;
+        let x = Extractor::with_builtin(&entities, &Gazetteer::builtin()).map_err(|e| Problem::internal(&e))?;
+        let p = x.extract(&b.text, date);
+        serde_json::to_value(&p).map(Json).map_err(|e| Problem::internal(&e))
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitBody {
+    text: String,
+    date: NaiveDate,
+    /// The proposal as `POST /api/v1/intake/text` returned it, with the analyst's decisions.
+    proposal: Proposal,
+    #[serde(default)]
+    accept: Vec<String>,
+    #[serde(default)]
+    reject: Vec<String>,
+    #[serde(default)]
+    accept_all: bool,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    originator: Option<String>,
+    #[serde(default)]
+    credibility: Option<Credibility>,
+}
+
+/// `POST /api/v1/intake/commit`: build the threat from a fully reviewed proposal, store and match it.
+pub async fn commit(State(st): State<AppState>, Extension(p): Extension<Principal>, Json(b): Json<CommitBody>) -> Result<Json<Value>, Problem> {
+    let engine = st
+        .engine
+        .clone()
+        .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))?;
+    let now = st.now();
+    tokio::task::spawn_blocking(move || {
+        let mut proposal = b.proposal;
+        proposal.review(&b.accept, &b.reject, b.accept_all).map_err(unprocessable)?;
+        let originator = CountryCode::parse(b.originator.as_deref().unwrap_or("USA")).map_err(unprocessable)?;
+        let opts = CommitOptions {
+            id: b.id,
+            title: b.title,
+            originator,
+            credibility: b.credibility.unwrap_or(Credibility::Possible),
+            date: b.date,
+            imminent_hours: IntakeConfig::default().imminent_hours,
+            near_margin_km: 10.0,
+        };
+        // Pending items, spans that no longer read their text: refused with the names.
+        let threat = build_threat(&proposal, &b.text, &opts, &Gazetteer::builtin())
+            .map_err(|e| Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string()))?;
+        if engine.store().threat(&threat.id)?.is_some() {
+            return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("threat {} is already stored: give another `id`", threat.id)));
+        }
+        let ctx = AuditCtx::new(p.actor(), now);
+        engine.ingest_threat(&threat, &ctx)?;
+        let matches = engine.compute_matches(&threat.id, &ctx)?;
+        Ok(Json(json!({ "threat": threat, "matches": matches.len() })))
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
+}
