@@ -82,6 +82,32 @@ impl DeliveryStatus {
     }
 }
 
+/// A follow-up message about a warning the recipient already holds (its posture check-in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub headline: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The first missed posture check-in.
+    Reminder,
+    /// The second: sent again, while the escalation contact and the analysts are alerted.
+    Escalation,
+}
+
+impl NoticeKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NoticeKind::Reminder => "reminder",
+            NoticeKind::Escalation => "escalation",
+        }
+    }
+}
+
 /// One (warning, recipient, channel) send, written in the same transaction as the warning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -98,6 +124,22 @@ pub struct Delivery {
     pub last_error: Option<String>,
     #[serde(default)]
     pub delivered_at: Option<Timestamp>,
+    /// `None` for the warning itself; `Some` for a reminder or escalation about it, which channels
+    /// send in place of the warning's headline and text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+}
+
+impl Delivery {
+    /// The warning as this delivery presents it: the notice's headline and text when it is one.
+    pub fn render(&self, w: &Warning) -> Warning {
+        let mut w = w.clone();
+        if let Some(n) = &self.notice {
+            w.headline = n.headline.clone();
+            w.text = n.text.clone();
+        }
+        w
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

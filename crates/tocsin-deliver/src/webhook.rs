@@ -324,7 +324,10 @@ impl Channel for WebhookChannel {
         }
         let now = (self.clock)();
         let ts = now.timestamp();
-        let common = {
+        let common = if d.notice.is_some() {
+            // A notice renders the warning with its own text (fresh links each time): not cached.
+            Arc::new(common_members(w))
+        } else {
             let mut cache = self.common.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() > 1024 {
                 cache.clear(); // a long-running worker sees many warnings; only recent ones repeat

@@ -286,6 +286,8 @@ impl OutboxWorker {
                                 }
                             },
                         };
+                        // A reminder or escalation travels as the warning with the notice's text.
+                        let warning = if d.notice.is_some() { Arc::new(d.render(&warning)) } else { warning };
                         match self.channels.get(&kind) {
                             Some(ch) => {
                                 in_flight += 1;

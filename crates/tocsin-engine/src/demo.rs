@@ -41,6 +41,8 @@ pub struct WarningView {
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryView {
     pub warning: String,
+    /// `warning`, or the follow-up notice it carries: `reminder`, `escalation`.
+    pub kind: String,
     pub audience: String,
     pub channel: String,
     pub address: String,
@@ -176,6 +178,7 @@ pub fn report(engine: &Engine, tid: &ThreatId) -> Result<DemoReport> {
         for d in store.deliveries(Some(&w.id))? {
             deliveries.push(DeliveryView {
                 warning: w.id.to_string(),
+                kind: d.notice.as_ref().map_or("warning", |n| n.kind.as_str()).into(),
                 audience: d.audience_id.to_string(),
                 channel: d.channel.kind.as_str().into(),
                 address: d.channel.address.clone(),

@@ -517,15 +517,26 @@ impl Engine {
                 self.store.upsert_posture_track(&wid, &track, &ctx)?;
                 let aud = self.store.audience(&w.audience_id)?;
                 let contact = aud.as_ref().and_then(|a| a.escalation_contact.clone()).unwrap_or_else(|| "no escalation contact on file".into());
+                let sent = self.send_notice(&w, aud.as_ref(), action, &contact, &ctx)?;
                 match action {
                     PostureAction::Remind { due } => self.timeline(
                         &w.threat_id,
                         at,
                         "posture_reminder",
-                        format!("{} missed the posture check-in due {}: reminder sent (threat window open until {})", w.audience_id, due.to_rfc3339(), w.valid.until.to_rfc3339()),
+                        format!(
+                            "{} missed the posture check-in due {}: reminder queued via {sent} channel(s) (threat window open until {})",
+                            w.audience_id,
+                            due.to_rfc3339(),
+                            w.valid.until.to_rfc3339()
+                        ),
                     )?,
                     PostureAction::Escalate { due } => {
-                        let detail = format!("{} missed a second check-in (due {}): escalated to {} and to the analysts' queue", w.audience_id, due.to_rfc3339(), contact);
+                        let detail = format!(
+                            "{} missed a second check-in (due {}): escalated to {} and to the analysts' queue; escalation notice queued via {sent} channel(s)",
+                            w.audience_id,
+                            due.to_rfc3339(),
+                            contact
+                        );
                         self.store.open_task(tocsin_core::followup::TaskKind::PostureEscalation, &w.threat_id, Some(&w.id), &detail, &ctx)?;
                         self.timeline(&w.threat_id, at, "posture_escalated", detail)?
                     }
@@ -533,6 +544,41 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Queue a reminder or escalation notice to the recipient's channels through the outbox. The
+    /// text adds only ids, times and a fresh posture link to the (already gated) warning text.
+    fn send_notice(&self, w: &Warning, aud: Option<&Audience>, action: PostureAction, contact: &str, ctx: &AuditCtx) -> Result<usize> {
+        use tocsin_core::tracking::{Notice, NoticeKind};
+        let Some(aud) = aud.filter(|a| !a.channels.is_empty()) else { return Ok(0) };
+        let (kind, due) = match action {
+            PostureAction::Remind { due } => (NoticeKind::Reminder, due),
+            PostureAction::Escalate { due } => (NoticeKind::Escalation, due),
+        };
+        let link = self.recipient_link(&w.id, w.valid.until, tocsin_core::links::LinkPurpose::Posture, ctx.at)?;
+        let (headline, opening) = match kind {
+            NoticeKind::Reminder => (
+                format!("REMINDER: confirm your protective posture — {}", w.headline),
+                format!("Your posture check-in for warning {} was due {}.", w.id, due.to_rfc3339()),
+            ),
+            NoticeKind::Escalation => (
+                format!("ESCALATION: second missed posture check-in — {}", w.headline),
+                format!("Two posture check-ins for warning {} were missed (the last was due {}); {} and the analysts have been alerted.", w.id, due.to_rfc3339(), contact),
+            ),
+        };
+        let text = format!(
+            "{opening}\nThe threat window stays open until {}: keep your measures in place even if nothing has happened for days.\nReport your current posture: {link} .\n\n--- The warning ---\n{}",
+            w.valid.until.to_rfc3339(),
+            w.text
+        );
+        let tag = format!("{}:{}", kind.as_str(), due.to_rfc3339());
+        let deliveries: Vec<NewDelivery> = aud
+            .channels
+            .iter()
+            .map(|c| NewDelivery { audience_id: aud.id.clone(), channel: c.clone(), idempotency_key: idempotency_key(&w.id, aud, &format!("{}:{tag}", c.kind.as_str()), &c.address) })
+            .collect();
+        let ids = self.store.enqueue_notice(&w.id, &deliveries, &Notice { kind, headline, text }, ctx)?;
+        Ok(ids.len())
     }
 
     /// One scheduler step: release, deliver, then follow through.

@@ -16,6 +16,10 @@ pub trait FollowUps {
     fn close_task(&self, id: i64, resolution: &Resolution, audit: &AuditCtx) -> Result<Task>;
     fn tasks(&self, open_only: bool) -> Result<Vec<Task>>;
 
+    /// Queue a follow-up message (reminder, escalation) about a delivered warning to its
+    /// recipient's channels; the warning's state does not change. Due at `audit.at`.
+    fn enqueue_notice(&self, warning_id: &WarningId, deliveries: &[crate::NewDelivery], notice: &tocsin_core::tracking::Notice, audit: &AuditCtx) -> Result<Vec<i64>>;
+
     /// Whether a one-time link's nonce was used already (read-only).
     fn link_nonce_used(&self, nonce: &str) -> Result<bool>;
     /// Record that a one-time link was used. `Ok(false)` when the nonce was used before.

@@ -44,6 +44,7 @@ pub mod actions {
     pub const TASK_OPEN: &str = "task.open";
     pub const TASK_CLOSE: &str = "task.close";
     pub const LINK_USE: &str = "link.use";
+    pub const NOTICE_QUEUE: &str = "notice.queue";
     pub const SECRET_CREATE: &str = "secret.create";
 }
 

@@ -190,6 +190,11 @@ fn deliveries_went_through_the_outbox_and_audit_verifies() {
     assert!(deliveries.iter().all(|x| x["status"] == "delivered"), "{deliveries:?}");
     let keys: std::collections::HashSet<&str> = deliveries.iter().map(|x| x["idempotency_key"].as_str().unwrap()).collect();
     assert_eq!(keys.len(), deliveries.len(), "idempotency keys are unique");
+    // The lapse produced real messages, not only timeline entries: reminders and an escalation
+    // went to the Crocus operator through the outbox.
+    let to_crocus = |kind: &str| deliveries.iter().filter(|x| x["audience"] == "op-crocus" && x["kind"] == kind).count();
+    assert!(to_crocus("reminder") >= 2, "{deliveries:?}");
+    assert!(to_crocus("escalation") >= 1, "{deliveries:?}");
     assert_eq!(d["audit"]["verified"], true);
     assert!(d["audit"]["count"].as_u64().unwrap() > 10);
     assert_eq!(d["audit"]["head_hash"].as_str().unwrap().len(), 64);

@@ -79,6 +79,27 @@ impl FollowUps for SqliteStore {
         self.read(|c| query_json(c, "task", "SELECT id, json FROM tasks WHERE (?1 = FALSE OR open = TRUE) ORDER BY opened_at, id", [open_only]))
     }
 
+    fn enqueue_notice(&self, warning_id: &WarningId, deliveries: &[crate::NewDelivery], notice: &tocsin_core::tracking::Notice, ctx: &AuditCtx) -> Result<Vec<i64>> {
+        self.write(|tx| {
+            require_warning(tx, warning_id)?;
+            let json = canonical_json(notice)?;
+            let mut ids = Vec::with_capacity(deliveries.len());
+            for d in deliveries {
+                let id: i64 = tx
+                    .query_row(
+                        "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, notice)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7) RETURNING id",
+                        params![warning_id.as_str(), d.audience_id.as_str(), d.channel.kind.as_str(), d.channel.address, d.idempotency_key, time_text(&ctx.at), json],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| if super::rows::is_unique_violation(&e) { StoreError::Conflict { kind: "delivery", id: d.idempotency_key.clone() } } else { e.into() })?;
+                ids.push(id);
+            }
+            audit(tx, ctx, actions::NOTICE_QUEUE, &format!("warning:{warning_id}"), &json!({"warning_id": warning_id, "notice": notice, "deliveries": ids}))?;
+            Ok(ids)
+        })
+    }
+
     fn link_nonce_used(&self, nonce: &str) -> Result<bool> {
         self.read(|c| Ok(c.query_row("SELECT 1 FROM link_uses WHERE nonce = ?1", [nonce], |_| Ok(())).optional()?.is_some()))
     }

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "token_audience", sql: include_str!("../../migrations/sqlite/0003_token_audience.sql") },
     Migration { version: 4, name: "follow_up", sql: include_str!("../../migrations/sqlite/0004_follow_up.sql") },
     Migration { version: 5, name: "feeds", sql: include_str!("../../migrations/sqlite/0005_feeds.sql") },
+    Migration { version: 6, name: "notices", sql: include_str!("../../migrations/sqlite/0006_notices.sql") },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -11,7 +11,7 @@ use tocsin_core::tracking::{Delivery, DeliveryStatus};
 use tocsin_core::{AudienceId, ChannelKind, ChannelSpec, WarningId};
 
 pub(crate) const DELIVERY_COLS: &str =
-    "id, warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error, delivered_at";
+    "id, warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error, delivered_at, notice";
 
 pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, subject, payload_digest, prev_hash, hash";
 
@@ -86,6 +86,10 @@ pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
     let attempts = u32::try_from(attempts).map_err(|_| corrupt(KIND, &sid, format!("attempts out of range: {attempts}")))?;
     let next: String = row.get(8)?;
     let delivered: Option<String> = row.get(10)?;
+    let notice: Option<String> = row.get(11)?;
+    let notice = notice
+        .map(|n| serde_json::from_str(&n).map_err(|e| corrupt(KIND, &sid, format!("notice is not valid JSON: {e}"))))
+        .transpose()?;
     Ok(Delivery {
         id,
         warning_id: WarningId::new(row.get::<_, String>(1)?),
@@ -97,6 +101,7 @@ pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
         next_attempt_at: parse_time(KIND, &sid, &next)?,
         last_error: row.get(9)?,
         delivered_at: delivered.map(|s| parse_time(KIND, &sid, &s)).transpose()?,
+        notice,
     })
 }
 
