@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tocsin_store::Store;
 
+const SHUTDOWN_GRACE_SECS: u64 = 10;
+
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", env = "TOCSIN_LISTEN")]
@@ -33,7 +35,17 @@ pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
     let engine = Arc::new(engine);
     spawn_scheduler(engine.clone(), args.tick_secs.max(1));
     tracing::info!("listening on http://{}", args.listen);
-    tocsin_server::serve(tocsin_server::AppState::new(store).with_engine(engine), args.listen).await?;
+    let server = tocsin_server::serve(tocsin_server::AppState::new(store).with_engine(engine), args.listen);
+    // Graceful shutdown waits for open connections; a client that keeps one open must not keep
+    // the process alive after SIGTERM: it gets a grace period, then the process exits.
+    let deadline = async {
+        tocsin_server::shutdown_signal().await;
+        tokio::time::sleep(std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS)).await;
+    };
+    tokio::select! {
+        r = server => r?,
+        () = deadline => tracing::warn!("connections still open {SHUTDOWN_GRACE_SECS} s after the shutdown signal: exiting"),
+    }
     Ok(())
 }
 
