@@ -664,33 +664,8 @@ pub mod proof {
     use crate::threat::{Credibility, Harm};
     use chrono::{Duration, TimeZone, Utc};
 
-    /// SplitMix64: tiny, fast, and the same sequence on every platform (no dependency needed).
-    #[derive(Debug, Clone)]
-    pub struct Rng(u64);
-
-    impl Rng {
-        pub fn new(seed: u64) -> Self {
-            Rng(seed)
-        }
-        pub fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        /// Uniform in `0..n` (`n > 0`).
-        pub fn below(&mut self, n: usize) -> usize {
-            (self.next_u64() % n as u64) as usize
-        }
-        /// True with probability `pct` percent.
-        pub fn chance(&mut self, pct: u64) -> bool {
-            self.next_u64() % 100 < pct
-        }
-        pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-            &xs[self.below(xs.len())]
-        }
-    }
+    /// The seeded source of every case (one shared implementation for all generators).
+    pub use crate::seeded::SplitMix64 as Rng;
 
     /// The seed of case `i` of a run seeded with `seed`: cases are independent of each other.
     pub fn case_seed(seed: u64, i: u64) -> u64 {
@@ -721,14 +696,14 @@ pub mod proof {
     }
 
     fn words(rng: &mut Rng, min: usize, max: usize) -> String {
-        let n = min + rng.below(max - min + 1);
+        let n = min + rng.index(max - min + 1);
         let mut out: Vec<String> = Vec::with_capacity(n);
         for i in 0..n {
-            let mut w = if rng.chance(15) { (*rng.pick(STOPS)).to_owned() } else { (*rng.pick(VOCAB)).to_owned() };
-            if i == 0 || rng.chance(5) {
+            let mut w = if rng.percent(15) { (*rng.pick(STOPS)).to_owned() } else { (*rng.pick(VOCAB)).to_owned() };
+            if i == 0 || rng.percent(5) {
                 w = capitalise(&w);
             }
-            if i + 1 < n && rng.chance(8) {
+            if i + 1 < n && rng.percent(8) {
                 w.push(',');
             }
             out.push(w);
@@ -751,10 +726,10 @@ pub mod proof {
 
     fn gen_rel_to(rng: &mut Rng) -> BTreeSet<CountryCode> {
         let mut set: BTreeSet<CountryCode> = BTreeSet::new();
-        if rng.chance(20) {
+        if rng.percent(20) {
             set.extend(["USA", "AUS", "CAN", "GBR", "NZL"].iter().map(|c| cc(c)));
         }
-        for _ in 0..1 + rng.below(3) {
+        for _ in 0..1 + rng.index(3) {
             set.insert(cc(*rng.pick(COUNTRIES)));
         }
         set
@@ -763,24 +738,24 @@ pub mod proof {
     /// A random mark the parser would accept (checked by the property tests' round trip).
     pub fn gen_mark(rng: &mut Rng, tearline: bool) -> PortionMark {
         let mut m = PortionMark::unclassified();
-        let roll = rng.below(100);
+        let roll = rng.index(100);
         let public_bias = if tearline { 60 } else { 25 };
         if roll < public_bias {
-            if rng.chance(20) {
+            if rng.percent(20) {
                 m.tlp = Some(TlpLevel::Clear);
             }
             return m;
         }
         if roll < public_bias + 10 {
-            if rng.chance(50) {
+            if rng.percent(50) {
                 m.fouo = true;
             } else {
                 m.cui = true;
             }
-            if rng.chance(30) {
+            if rng.percent(30) {
                 m.tlp = Some(gen_tlp(rng));
             }
-            if rng.chance(15) {
+            if rng.percent(15) {
                 m.rel_to = Some(gen_rel_to(rng));
             }
             return m;
@@ -790,19 +765,19 @@ pub mod proof {
             return m;
         }
         m.classification = *rng.pick(&[Classification::U, Classification::C, Classification::S, Classification::S, Classification::TS]);
-        if m.classification >= Classification::S && rng.chance(25) {
+        if m.classification >= Classification::S && rng.percent(25) {
             m.sci.insert(*rng.pick(&[SciControl::SI, SciControl::TK, SciControl::HCS]));
-            if rng.chance(30) {
+            if rng.percent(30) {
                 m.sci.insert(*rng.pick(&[SciControl::SI, SciControl::TK, SciControl::HCS]));
             }
         }
-        match rng.below(10) {
+        match rng.index(10) {
             0..=2 => m.noforn = true,
             3..=7 => m.rel_to = Some(gen_rel_to(rng)),
             _ => {}
         }
-        m.orcon = rng.chance(15);
-        if rng.chance(15) {
+        m.orcon = rng.percent(15);
+        if rng.percent(15) {
             m.tlp = Some(gen_tlp(rng));
         }
         m
@@ -810,7 +785,7 @@ pub mod proof {
 
     /// A variant of a restricted term as an author might slip it in: other case, hyphenated, plural.
     fn term_variant(rng: &mut Rng, term: &str) -> String {
-        match rng.below(5) {
+        match rng.index(5) {
             0 => term.to_lowercase(),
             1 => term.to_uppercase(),
             2 => term.replace(' ', "-"),
@@ -826,26 +801,26 @@ pub mod proof {
         if ws.is_empty() {
             return text.to_owned();
         }
-        let (a, b) = if rng.chance(40) && ws.len() > 3 {
-            let a = rng.below(ws.len() - 3);
-            (a, (a + 3 + rng.below(ws.len() - a - 2)).min(ws.len()))
+        let (a, b) = if rng.percent(40) && ws.len() > 3 {
+            let a = rng.index(ws.len() - 3);
+            (a, (a + 3 + rng.index(ws.len() - a - 2)).min(ws.len()))
         } else {
             (0, ws.len())
         };
         let mut out = Vec::new();
         for w in &ws[a..b] {
             let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
-            if STOPS.contains(&bare.to_lowercase().as_str()) && rng.chance(50) {
+            if STOPS.contains(&bare.to_lowercase().as_str()) && rng.percent(50) {
                 continue;
             }
-            let mut w = match rng.below(6) {
+            let mut w = match rng.index(6) {
                 0 => bare.to_uppercase(),
                 1 => bare.to_lowercase(),
                 2 => format!("{bare}s"),
                 3 => format!("{bare};"),
                 _ => bare.to_owned(),
             };
-            if rng.chance(10) {
+            if rng.percent(10) {
                 w = format!("the {w}");
             }
             out.push(w);
@@ -870,55 +845,55 @@ pub mod proof {
         let rng = &mut Rng::new(seed);
         let base = Utc.with_ymd_and_hms(2024, 3, 6, 8, 0, 0).single().expect("valid date");
         let originator = cc(*rng.pick(&["USA", "USA", "GBR", "RUS"]));
-        let portions: Vec<Portion> = (0..1 + rng.below(7))
+        let portions: Vec<Portion> = (0..1 + rng.index(7))
             .map(|i| {
-                let tearline = rng.chance(20);
+                let tearline = rng.percent(20);
                 Portion { mark: gen_mark(rng, tearline), text: sentence(rng), tearline, line: 20 + i }
             })
             .collect();
         // Mostly at least one target (no target is only ever NothingActionable).
-        let targets: Vec<TargetSpec> = (0..(rng.below(10) > 0) as usize + rng.below(3))
+        let targets: Vec<TargetSpec> = (0..(rng.index(10) > 0) as usize + rng.index(3))
             .map(|_| {
-                let window = rng.chance(20).then(|| ThreatWindow::imminent(base + Duration::hours(rng.below(200) as i64), 48));
+                let window = rng.percent(20).then(|| ThreatWindow::imminent(base + Duration::hours(rng.index(200) as i64), 48));
                 TargetSpec {
                     label: words(rng, 1, 6),
-                    mark: { let public_bias = rng.chance(40); gen_mark(rng, public_bias) },
-                    name: rng.chance(35).then(|| capitalise(*rng.pick(VOCAB)) + " " + &capitalise(*rng.pick(VOCAB))),
-                    categories: if rng.chance(50) { vec![Category::parse("venue/entertainment/concert_hall").expect("static")] } else { vec![] },
+                    mark: { let public_bias = rng.percent(40); gen_mark(rng, public_bias) },
+                    name: rng.percent(35).then(|| capitalise(*rng.pick(VOCAB)) + " " + &capitalise(*rng.pick(VOCAB))),
+                    categories: if rng.percent(50) { vec![Category::parse("venue/entertainment/concert_hall").expect("static")] } else { vec![] },
                     min_size: None,
-                    area: rng.chance(50).then(|| Area::Named { name: "Moscow".into() }),
+                    area: rng.percent(50).then(|| Area::Named { name: "Moscow".into() }),
                     window,
                     footprint: Default::default(),
                 }
             })
             .collect();
-        let actor = rng.chance(75).then(|| if rng.chance(50) { "ISIS-K".to_owned() } else { words(rng, 1, 4) });
-        let mut restricted: Vec<String> = (0..rng.below(4)).map(|_| (*rng.pick(CODE_NAMES)).to_owned()).collect();
-        let global: Vec<String> = (0..rng.below(3)).map(|_| (*rng.pick(CODE_NAMES)).to_owned()).collect();
-        if rng.chance(10) {
+        let actor = rng.percent(75).then(|| if rng.percent(50) { "ISIS-K".to_owned() } else { words(rng, 1, 4) });
+        let mut restricted: Vec<String> = (0..rng.index(4)).map(|_| (*rng.pick(CODE_NAMES)).to_owned()).collect();
+        let global: Vec<String> = (0..rng.index(3)).map(|_| (*rng.pick(CODE_NAMES)).to_owned()).collect();
+        if rng.percent(10) {
             restricted.push(words(rng, 1, 2));
         }
         let kind = *rng.pick(&[AudienceKind::PartnerService, AudienceKind::DomesticAgency, AudienceKind::Operator, AudienceKind::Public]);
         let clearance = match kind {
             // Mostly as a registry would have them; sometimes misconfigured, which releasability must survive.
-            AudienceKind::Operator | AudienceKind::Public if rng.chance(80) => Classification::U,
+            AudienceKind::Operator | AudienceKind::Public if rng.percent(80) => Classification::U,
             _ => *rng.pick(&[Classification::U, Classification::C, Classification::S, Classification::TS]),
         };
         let audience = Audience {
-            id: AudienceId::new(format!("aud-{}", rng.below(1000))),
+            id: AudienceId::new(format!("aud-{}", rng.index(1000))),
             name: words(rng, 1, 4),
             kind,
-            country: rng.chance(85).then(|| cc(*rng.pick(COUNTRIES))),
+            country: rng.percent(85).then(|| cc(*rng.pick(COUNTRIES))),
             clearance,
             tlp_ceiling: gen_tlp(rng),
-            orcon_approved: rng.chance(30),
+            orcon_approved: rng.percent(30),
             channels: vec![],
-            escalation_contact: rng.chance(70).then(|| words(rng, 1, 5)),
+            escalation_contact: rng.percent(70).then(|| words(rng, 1, 5)),
             language: "en".into(),
             posture_interval_hours: Some(24),
         };
         let entities: Vec<Entity> = if kind == AudienceKind::Operator {
-            (0..rng.below(3))
+            (0..rng.index(3))
                 .map(|i| Entity {
                     id: EntityId::new(format!("e{i}")),
                     kind: EntityKind::Venue,
@@ -945,28 +920,28 @@ pub mod proof {
             received: base,
             actor,
             actor_mark: gen_mark(rng, false),
-            harms: [Harm::Killing, Harm::SeriousInjury, Harm::Kidnapping, Harm::ArsonBombing].into_iter().filter(|_| rng.chance(50)).collect(),
+            harms: [Harm::Killing, Harm::SeriousInjury, Harm::Kidnapping, Harm::ArsonBombing].into_iter().filter(|_| rng.percent(50)).collect(),
             credibility: *rng.pick(&[Credibility::Possible, Credibility::Probable, Credibility::Confirmed]),
-            window: ThreatWindow::imminent(base, 24 * (1 + rng.below(30) as i64)),
+            window: ThreatWindow::imminent(base, 24 * (1 + rng.index(30) as i64)),
             public_advice_hours: *rng.pick(&[24, 48, 72]),
             targets,
             portions,
             restricted_terms: restricted,
             tlp: None,
-            measures: (0..rng.below(4)).map(|_| sentence(rng)).collect(),
+            measures: (0..rng.index(4)).map(|_| sentence(rng)).collect(),
         };
         let mut case = Case { threat, audience, entities, global_restricted: global };
         // Plant restricted terms (possibly altered) anywhere, also inside releasable text.
         let terms: Vec<String> = case.threat.restricted_terms.iter().chain(&case.global_restricted).cloned().collect();
-        for _ in 0..rng.below(3) {
+        for _ in 0..rng.index(3) {
             if let Some(t) = (!terms.is_empty()).then(|| rng.pick(&terms).clone()) {
                 let v = term_variant(rng, &t);
                 plant(rng, &mut case, &v);
             }
         }
         // Plant copies and rewordings of marked facts into other fields.
-        for _ in 0..rng.below(3) {
-            let src = match rng.below(3) {
+        for _ in 0..rng.index(3) {
+            let src = match rng.index(3) {
                 0 if !case.threat.targets.is_empty() => {
                     let t = rng.pick(&case.threat.targets);
                     t.name.clone().unwrap_or_else(|| t.label.clone())
@@ -974,7 +949,7 @@ pub mod proof {
                 1 if case.threat.actor.is_some() => case.threat.actor.clone().unwrap_or_default(),
                 _ => rng.pick(&case.threat.portions).text.clone(),
             };
-            let copy = if rng.chance(40) { src } else { reword(rng, &src) };
+            let copy = if rng.percent(40) { src } else { reword(rng, &src) };
             plant(rng, &mut case, &copy);
         }
         case
@@ -985,15 +960,15 @@ pub mod proof {
     fn plant(rng: &mut Rng, case: &mut Case, s: &str) {
         let into = |rng: &mut Rng, dst: &mut String| {
             let ws: Vec<&str> = dst.split(' ').collect();
-            let at = rng.below(ws.len() + 1);
+            let at = rng.index(ws.len() + 1);
             let mut out: Vec<&str> = ws[..at].to_vec();
             out.push(s);
             out.extend(&ws[at..]);
             *dst = out.join(" ");
         };
-        match rng.below(6) {
+        match rng.index(6) {
             0 if !case.threat.targets.is_empty() => {
-                let i = rng.below(case.threat.targets.len());
+                let i = rng.index(case.threat.targets.len());
                 into(rng, &mut case.threat.targets[i].label);
             }
             1 => match case.threat.actor.as_mut() {
@@ -1007,7 +982,7 @@ pub mod proof {
                 None => case.audience.escalation_contact = Some(s.to_owned()),
             },
             _ => {
-                let i = rng.below(case.threat.portions.len());
+                let i = rng.index(case.threat.portions.len());
                 into(rng, &mut case.threat.portions[i].text);
             }
         }

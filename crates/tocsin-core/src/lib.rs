@@ -17,6 +17,7 @@ pub mod links;
 pub mod marking;
 pub mod matching;
 pub mod posture;
+pub mod seeded;
 pub mod threat;
 pub mod time;
 pub mod tracking;

@@ -4,24 +4,8 @@
 
 use std::io::{self, Write};
 
-/// SplitMix64: tiny, deterministic across platforms and releases (unlike `rand`'s std RNG).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-}
+/// Deterministic across platforms and releases (unlike `rand`'s std RNG).
+pub use tocsin_core::seeded::SplitMix64 as Rng;
 
 /// A generated prefix: first address, length, owning organisation index.
 #[derive(Debug, Clone, Copy)]

@@ -25,21 +25,6 @@ pub struct IntakeArgs {
     json: bool,
 }
 
-/// xorshift64*: a fixed sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[(self.next() % v.len() as u64) as usize]
-    }
-}
-
 const FILLER: &[&str] = &[
     "the", "officials", "said", "that", "information", "was", "shared", "with", "partners", "after", "a", "meeting", "of", "security", "services", "and",
     "reporters", "in", "an", "interview", "according", "to", "people", "familiar", "matter", "government", "analysts", "observers", "concern", "regional",
@@ -54,24 +39,24 @@ const SIGNAL: &[&str] = &[
 ];
 
 fn corpus(bytes: usize) -> Vec<String> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = tocsin_core::seeded::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
     let mut docs = Vec::new();
     let mut doc = String::with_capacity(70_000);
     let mut total = 0;
     while total < bytes {
-        match rng.next() % 10 {
+        match rng.next_u64() % 10 {
             0 => doc.push_str(ADVISORY),
             _ => {
                 for i in 0..120 {
                     if i > 0 {
                         doc.push(' ');
                     }
-                    if rng.next() % 12 < 1 {
-                        doc.push_str(rng.pick(SIGNAL));
+                    if rng.next_u64() % 12 < 1 {
+                        doc.push_str(*rng.pick(SIGNAL));
                     } else {
-                        doc.push_str(rng.pick(FILLER));
+                        doc.push_str(*rng.pick(FILLER));
                     }
-                    if rng.next() % 15 < 1 {
+                    if rng.next_u64() % 15 < 1 {
                         doc.push('.');
                     }
                 }

@@ -22,6 +22,7 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use std::time::Instant;
+use tocsin_core::seeded::SplitMix64;
 use tocsin_core::entity::{DomainName, Footprint, IpNet};
 use tocsin_core::{
     Area, Category, CountryCode, Credibility, Entity, EntityId, EntityKind, GeoPoint, Harm, PortionMark, TargetSpec, Threat,
@@ -49,31 +50,11 @@ pub struct MatchArgs {
     pub seed: u64,
 }
 
-/// SplitMix64: small, fast, and the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64, stream: u64, i: u64) -> Self {
-        let mut r = Rng(seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F) ^ i.wrapping_mul(0xE703_7ED1_A0B4_28DB));
-        r.next();
-        r
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
+/// The generator of item `i` of `stream`: independent streams from one seed.
+fn rng(seed: u64, stream: u64, i: u64) -> SplitMix64 {
+    let mut r = SplitMix64::new(seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F) ^ i.wrapping_mul(0xE703_7ED1_A0B4_28DB));
+    r.next_u64();
+    r
 }
 
 /// Syllables whose Cyrillic spelling transliterates back to the same Latin letters.
@@ -118,7 +99,7 @@ fn capitalise(s: &str) -> String {
 }
 
 /// A proper noun of 2–3 syllables (46² + 46³ ≈ 99,000 of them).
-fn proper(r: &mut Rng) -> String {
+fn proper(r: &mut SplitMix64) -> String {
     let n = 2 + r.below(2);
     (0..n).map(|_| SYLLABLES[r.below(SYLLABLES.len() as u64) as usize]).collect()
 }
@@ -171,11 +152,11 @@ impl World {
         World { cities }
     }
 
-    fn city(&self, r: &mut Rng) -> &(String, GeoPoint, f64) {
+    fn city(&self, r: &mut SplitMix64) -> &(String, GeoPoint, f64) {
         &self.cities[r.below(self.cities.len() as u64) as usize]
     }
 
-    fn near(r: &mut Rng, c: &GeoPoint, radius_km: f64) -> GeoPoint {
+    fn near(r: &mut SplitMix64, c: &GeoPoint, radius_km: f64) -> GeoPoint {
         let d = radius_km * r.unit().sqrt() / 111.0;
         let a = r.unit() * std::f64::consts::TAU;
         let lat = (c.lat + d * a.sin()).clamp(-89.9, 89.9);
@@ -200,26 +181,26 @@ fn cat(s: &str) -> Category {
 }
 
 fn org_domain(seed: u64, i: u64) -> (String, String) {
-    let mut r = Rng::new(seed, 7, i);
+    let mut r = rng(seed, 7, i);
     let p = proper(&mut r);
     let tld = TLDS[r.below(TLDS.len() as u64) as usize];
     (p.clone(), format!("{p}.{tld}"))
 }
 
-fn prefix(r: &mut Rng) -> IpNet {
+fn prefix(r: &mut SplitMix64) -> IpNet {
     if r.chance(0.8) {
         let len = 16 + r.below(13) as u8;
-        IpNet::from_bits(true, u128::from(r.next() as u32), len)
+        IpNet::from_bits(true, u128::from(r.next_u64() as u32), len)
     } else {
         // Global unicast (2000::/3), random below: /44 to /64.
         let len = 44 + r.below(21) as u8;
-        IpNet::from_bits(false, (0x2u128 << 124) | (u128::from(r.next() >> 3) << 64), len)
+        IpNet::from_bits(false, (0x2u128 << 124) | (u128::from(r.next_u64() >> 3) << 64), len)
     }
 }
 
 /// Entity `i` of the synthetic registry.
 fn entity(seed: u64, world: &World, i: u64) -> Entity {
-    let mut r = Rng::new(seed, 1, i);
+    let mut r = rng(seed, 1, i);
     let kind = kind_of(i);
     let cyr = r.chance(0.2);
     let script = |latin: &str, cyrillic_word: &str, p: &str| -> String {
@@ -329,7 +310,7 @@ fn entity(seed: u64, world: &World, i: u64) -> Entity {
 }
 
 /// A typo on one token of four letters or more: delete, substitute or transpose.
-fn typo(r: &mut Rng, name: &str) -> String {
+fn typo(r: &mut SplitMix64, name: &str) -> String {
     let mut words: Vec<Vec<char>> = name.split(' ').map(|w| w.chars().collect()).collect();
     let candidates: Vec<usize> = (0..words.len()).filter(|&k| words[k].len() >= 4).collect();
     if let Some(&k) = candidates.get(r.below(candidates.len().max(1) as u64) as usize) {
@@ -394,11 +375,11 @@ fn spec(label: &str) -> TargetSpec {
 
 /// Threat `k`: one target spec, and whether it is a fuzzy-name spec.
 fn threat(seed: u64, world: &World, n: u64, k: u64) -> (Threat, bool) {
-    let mut r = Rng::new(seed, 2, k);
+    let mut r = rng(seed, 2, k);
     let start = YEAR_START + r.below(360 * 24) as i64 * 3600;
     let from: DateTime<Utc> = Utc.timestamp_opt(start, 0).single().expect("valid");
     let mut window = ThreatWindow::imminent(from, 48);
-    let pick = |r: &mut Rng, kinds: &[EntityKind]| -> Entity {
+    let pick = |r: &mut SplitMix64, kinds: &[EntityKind]| -> Entity {
         loop {
             let i = r.below(n);
             if kinds.contains(&kind_of(i)) {
@@ -446,7 +427,7 @@ fn threat(seed: u64, world: &World, n: u64, k: u64) -> (Threat, bool) {
             let q = if r.chance(0.5) {
                 // An address inside the entity's network.
                 let host_bits = u32::from(net.width() - net.prefix_len()).min(32);
-                let offset = if host_bits == 0 { 0 } else { u128::from(r.next() as u32) & ((1u128 << host_bits) - 1) };
+                let offset = if host_bits == 0 { 0 } else { u128::from(r.next_u64() as u32) & ((1u128 << host_bits) - 1) };
                 IpNet::from_bits(net.is_ipv4(), net.bits() | offset, net.width())
             } else {
                 IpNet::from_bits(net.is_ipv4(), net.bits(), net.prefix_len().saturating_sub(r.below(3) as u8))
@@ -519,12 +500,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Longest-prefix look-ups per second on one core, 50,000 random prefixes.
 fn prefix_rate(seed: u64) -> f64 {
-    let mut r = Rng::new(seed, 3, 0);
+    let mut r = rng(seed, 3, 0);
     let mut t = PrefixTable::new();
     for i in 0..50_000u32 {
         t.insert(prefix(&mut r), i);
     }
-    let queries: Vec<std::net::IpAddr> = (0..1_000_000).map(|_| std::net::IpAddr::V4((r.next() as u32).into())).collect();
+    let queries: Vec<std::net::IpAddr> = (0..1_000_000).map(|_| std::net::IpAddr::V4((r.next_u64() as u32).into())).collect();
     let start = Instant::now();
     let mut hits = 0usize;
     for q in &queries {
