@@ -86,8 +86,8 @@ pub fn sign(claims: &LinkClaims, secret: &[u8]) -> String {
     format!("{}.{}", b64url(&payload), b64url(&mac(secret, &payload)))
 }
 
-/// Verify a token's signature, expiry and purpose (single use is the store's job).
-pub fn verify(token: &str, secret: &[u8], purpose: LinkPurpose, now: Timestamp) -> Result<LinkClaims, LinkError> {
+/// Verify a token's signature and expiry, whatever its purpose (single use is the store's job).
+pub fn verify_any(token: &str, secret: &[u8], now: Timestamp) -> Result<LinkClaims, LinkError> {
     let (p, s) = token.split_once('.').ok_or(LinkError::Malformed("expected payload.signature"))?;
     let payload = unb64url(p).ok_or(LinkError::Malformed("payload is not base64url"))?;
     let sig = unb64url(s).ok_or(LinkError::Malformed("signature is not base64url"))?;
@@ -96,11 +96,17 @@ pub fn verify(token: &str, secret: &[u8], purpose: LinkPurpose, now: Timestamp) 
     // Constant-time comparison: a timing side channel must not reveal the signature.
     m.verify_slice(&sig).map_err(|_| LinkError::BadSignature)?;
     let claims: LinkClaims = serde_json::from_slice(&payload).map_err(|_| LinkError::Malformed("payload is not valid claims"))?;
-    if claims.purpose != purpose {
-        return Err(LinkError::WrongPurpose { expected: purpose, got: claims.purpose });
-    }
     if now.timestamp() > claims.expires {
         return Err(LinkError::Expired(chrono::DateTime::from_timestamp(claims.expires, 0).unwrap_or(now)));
+    }
+    Ok(claims)
+}
+
+/// Verify a token for one purpose.
+pub fn verify(token: &str, secret: &[u8], purpose: LinkPurpose, now: Timestamp) -> Result<LinkClaims, LinkError> {
+    let claims = verify_any(token, secret, now)?;
+    if claims.purpose != purpose {
+        return Err(LinkError::WrongPurpose { expected: purpose, got: claims.purpose });
     }
     Ok(claims)
 }

@@ -27,13 +27,19 @@ pub struct LinkOutcome {
 }
 
 impl Engine {
-    fn link_secret(&self, at: Timestamp) -> Result<Vec<u8>> {
+    /// The link-signing key: created in the store on first use, then kept in memory (signing
+    /// and verifying links must not cost a store transaction each).
+    fn link_secret(&self, at: Timestamp) -> Result<&[u8]> {
+        if let Some(k) = self.link_key.get() {
+            return Ok(k);
+        }
         let gen = || {
             let mut k = vec![0u8; 32];
             rand::thread_rng().fill_bytes(&mut k);
             k
         };
-        Ok(self.store.secret("link-signing-key", &gen, &AuditCtx::new("system", at))?)
+        let key = self.store.secret("link-signing-key", &gen, &AuditCtx::new("system", at))?;
+        Ok(self.link_key.get_or_init(|| key))
     }
 
     /// A fresh signed one-time link for `purpose` on warning `w`.
@@ -46,14 +52,14 @@ impl Engine {
             expires: (until + Duration::days(LINK_GRACE_DAYS)).timestamp(),
             nonce: hex::encode(nonce),
         };
-        let token = links::sign(&claims, &self.link_secret(at)?);
+        let token = links::sign(&claims, self.link_secret(at)?);
         Ok(format!("{}/r/{}", self.config.public_url.trim_end_matches('/'), token))
     }
 
     /// Verify a link token, check that what it asks for is allowed now, then spend it (single
     /// use). A refused action leaves the link usable.
     fn spend_link(&self, token: &str, purpose: LinkPurpose, at: Timestamp) -> Result<LinkClaims> {
-        let claims = links::verify(token, &self.link_secret(at)?, purpose, at).map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
+        let claims = links::verify(token, self.link_secret(at)?, purpose, at).map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
         if self.store.link_nonce_used(&claims.nonce)? {
             return Err(EngineError::Precondition("recipient link refused: it was already used".into()));
         }
@@ -75,14 +81,9 @@ impl Engine {
 
     /// Which purpose a token was issued for (without spending it), so one URL can serve all.
     pub fn link_purpose(&self, token: &str, at: Timestamp) -> Result<LinkPurpose> {
-        for p in [LinkPurpose::Acknowledge, LinkPurpose::Posture, LinkPurpose::Feedback] {
-            match links::verify(token, &self.link_secret(at)?, p, at) {
-                Ok(_) => return Ok(p),
-                Err(links::LinkError::WrongPurpose { .. }) => continue,
-                Err(e) => return Err(EngineError::Precondition(format!("recipient link refused: {e}"))),
-            }
-        }
-        Err(EngineError::Precondition("recipient link refused: unknown purpose".into()))
+        links::verify_any(token, self.link_secret(at)?, at)
+            .map(|c| c.purpose)
+            .map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))
     }
 
     fn next_posture_link(&self, w: &Warning, at: Timestamp) -> Result<Option<String>> {

@@ -93,6 +93,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     registry: RwLock<Registry>,
     worker: OutboxWorker,
+    /// The recipient-link signing key, read from the store once (see `follow::link_secret`).
+    link_key: std::sync::OnceLock<Vec<u8>>,
     pub config: EngineConfig,
 }
 
@@ -114,11 +116,14 @@ impl Engine {
     /// Open the engine over a store; the match index is built from the stored registry.
     pub fn open(store: Arc<dyn Store>, config: EngineConfig) -> Result<Self> {
         let mut registry = Registry::new(config.match_config.clone(), tocsin_match::Gazetteer::builtin());
-        for e in store.entities()? {
-            registry.upsert(e);
-        }
+        registry.extend(store.entities()?);
         let worker = config.delivery.worker(config.outbox_root.clone()).map_err(|e| EngineError::Precondition(format!("delivery channels: {e}")))?;
-        Ok(Self { store, registry: RwLock::new(registry), worker, config })
+        Ok(Self { store, registry: RwLock::new(registry), worker, link_key: std::sync::OnceLock::new(), config })
+    }
+
+    /// Entities in the match index (the registry as matching sees it), without reading the store.
+    fn registry_len(&self) -> usize {
+        self.registry.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -147,10 +152,7 @@ impl Engine {
     /// Add or replace registry entities, in the store and in the match index.
     pub fn upsert_entities(&self, entities: &[Entity], ctx: &AuditCtx) -> Result<()> {
         self.store.upsert_entities(entities, ctx)?;
-        let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
-        for e in entities {
-            reg.upsert(e.clone());
-        }
+        self.registry.write().unwrap_or_else(|p| p.into_inner()).extend(entities.iter().cloned());
         Ok(())
     }
 
@@ -184,7 +186,7 @@ impl Engine {
             threat_id,
             ctx.at,
             "matches_computed",
-            format!("{} entities of {} in the registry match ({})", entities.len(), self.store.entities()?.len(), per_spec.join("; ")),
+            format!("{} entities of {} in the registry match ({})", entities.len(), self.registry_len(), per_spec.join("; ")),
         )?;
         Ok(matches)
     }
