@@ -10,6 +10,7 @@
 pub mod exchange;
 pub mod feeds;
 pub mod followup;
+pub mod migrations;
 pub mod record;
 mod sqlite;
 

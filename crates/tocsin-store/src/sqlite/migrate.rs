@@ -6,23 +6,7 @@ use crate::{Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Migration {
-    pub version: u32,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
-/// Every migration, in version order. Files live in `migrations/sqlite/NNNN_name.sql`; a test
-/// checks that this list and the directory agree.
-pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "initial", sql: include_str!("../../migrations/sqlite/0001_initial.sql") },
-    Migration { version: 2, name: "outbox_leases", sql: include_str!("../../migrations/sqlite/0002_outbox_leases.sql") },
-    Migration { version: 3, name: "token_audience", sql: include_str!("../../migrations/sqlite/0003_token_audience.sql") },
-    Migration { version: 4, name: "follow_up", sql: include_str!("../../migrations/sqlite/0004_follow_up.sql") },
-    Migration { version: 5, name: "feeds", sql: include_str!("../../migrations/sqlite/0005_feeds.sql") },
-    Migration { version: 6, name: "notices", sql: include_str!("../../migrations/sqlite/0006_notices.sql") },
-];
+pub(crate) use crate::migrations::{Migration, MIGRATIONS};
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
@@ -59,7 +43,7 @@ pub(crate) fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<V
         if applied.contains_key(&m.version) {
             continue;
         }
-        let fail = |e: rusqlite::Error| StoreError::Migration { version: m.version, reason: format!("{} ({}): {e}", m.name, file_name(m)) };
+        let fail = |e: rusqlite::Error| StoreError::Migration { version: m.version, reason: format!("{} ({}): {e}", m.name, m.file_name()) };
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
         // Another process may have applied it while we waited for the write lock.
         let raced: Option<i64> =
@@ -86,8 +70,4 @@ pub(crate) fn recorded(conn: &Connection) -> Result<BTreeMap<u32, String>> {
     let mut stmt = conn.prepare("SELECT version, name FROM schema_migrations ORDER BY version")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub(crate) fn file_name(m: &Migration) -> String {
-    format!("{:04}_{}.sql", m.version, m.name)
 }
