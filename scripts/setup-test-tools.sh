@@ -19,5 +19,20 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install -q --no-deps -r scripts/test-requirements-nodeps.txt
   echo "$want" > "$stamp"
 fi
+
+# The console's browser tests (scripts/browser-tests.sh): Debian's chromium, Node and npm, and
+# playwright-core pinned by tests/browser/package-lock.json. No browser is ever downloaded.
+if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing chromium, nodejs and npm"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nodejs npm fonts-dejavu-core >/dev/null) \
+    || { echo "setup: could not install chromium/nodejs/npm" >&2; exit 1; }
+fi
+bstamp=tests/browser/node_modules/.package-lock.sha256
+bwant=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$bstamp" 2>/dev/null)" != "$bwant" ]; then
+  echo "setup: npm ci in tests/browser"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent) || { echo "setup: npm ci failed in tests/browser" >&2; exit 1; }
+  echo "$bwant" > "$bstamp"
+fi
 # Tests find the tools through these variables (and skip nothing: a missing tool is a failure).
 echo "setup: ok ($(.venv/bin/python --version), $(xmllint --version 2>&1 | head -1))"

@@ -12,3 +12,10 @@ export TOCSIN_TEST_PYTHON="$PWD/.venv/bin/python"
 # store is embedded.
 cargo build --workspace --all-targets --locked
 cargo test --workspace --all-targets --locked
+# The end-to-end suite again with every store on PostgreSQL (a fresh database per test;
+# tocsin/tests/e2e/common.rs). The cluster tests (several processes, kill -9) run in both.
+TOCSIN_TEST_BACKEND=postgres cargo test -p tocsin --test e2e --locked
+# The web console in Debian's chromium: two people work the reference case (docs/console.md).
+bash scripts/browser-tests.sh
+# The HTTP API against its own OpenAPI 3.1 document: no 5xx, every response as documented.
+bash scripts/schemathesis.sh

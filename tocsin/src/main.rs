@@ -29,14 +29,21 @@ enum Command {
     /// Turn outside material (free text, STIX 2.1, CAP 1.2) into a proposed or stored threat.
     #[command(subcommand)]
     Ingest(cmd::ingest::IngestCommand),
-    /// API tokens (`token create --role R --label L [--audience ID]`).
+    /// API tokens (`token create --role R --label L [--scopes S] [--user U] [--expires-in 30d]`,
+    /// `token list`, `token revoke ID`).
     #[command(subcommand)]
     Token(cmd::token::TokenCommand),
+    /// Users of the console and owners of tokens (`user create|list|disable`).
+    #[command(subcommand)]
+    User(cmd::user::UserCommand),
     /// Reports over the store (`report effectiveness`).
     #[command(subcommand)]
     Report(cmd::report::ReportCommand),
     /// Run the outbox worker against the store until SIGTERM/SIGINT (several may run at once).
     Worker(cmd::worker::WorkerArgs),
+    /// Copy the whole store into an empty one on another backend and verify it
+    /// (`migrate --from sqlite:PATH --to postgres://…`, or the reverse).
+    Migrate(cmd::migrate::MigrateArgs),
     /// Benchmarks that print figures (`--json` for machines).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -65,8 +72,10 @@ async fn main() -> Result<()> {
         Command::Compose(a) => cmd::compose::run(a),
         Command::Report(c) => cmd::report::run(c, g),
         Command::Token(c) => cmd::token::run(c, g),
+        Command::User(c) => cmd::user::run(c, g),
         Command::Ingest(c) => cmd::ingest::run(c, g),
         Command::Worker(a) => cmd::worker::run(a, g).await,
+        Command::Migrate(a) => cmd::migrate::run(a),
         Command::Bench(c) => cmd::bench::run(c, g),
         Command::Export(c) => cmd::export::run(c, g),
         Command::Feed(c) => cmd::feed::run(c, g),

@@ -6,6 +6,7 @@ use crate::marking::{Classification, TlpLevel};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AudienceKind {
     /// A foreign liaison partner (an intelligence or security service of another country).
@@ -30,6 +31,7 @@ impl AudienceKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     /// Writes the warning to a file in a directory (also the audit-friendly "outbox" channel).
@@ -49,6 +51,7 @@ impl ChannelKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelSpec {
     pub kind: ChannelKind,
     /// A directory for `file`, a URL for `webhook`, an address for `email`.
@@ -56,6 +59,7 @@ pub struct ChannelSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Audience {
     pub id: AudienceId,
     pub name: String,

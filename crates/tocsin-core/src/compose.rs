@@ -46,6 +46,7 @@ pub struct ComposeInput<'a> {
 
 /// A composed, gate-checked warning text and what it reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Composed {
     pub tlp: TlpLevel,
     pub banner: String,
@@ -66,6 +67,7 @@ pub struct Composed {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ComposeError {
     #[error("nothing actionable is releasable to audience {audience}: none of the {targets} target spec(s) may be told to it ({withheld} of {portions} portions withheld); refusing to send a blank warning")]
     NothingActionable { audience: String, targets: usize, portions: usize, withheld: usize },
@@ -86,6 +88,7 @@ impl ComposeError {
 /// Why the leak gate blocked a text. `start..end` are byte offsets into the named `field` of the
 /// composed warning (`text`, `headline`, `measures[i]`, `targets[i]`); `excerpt` is that span.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("leak gate blocked the warning for {audience}: {rule} in {field} at bytes {start}..{end} ({excerpt:?})")]
 pub struct LeakError {
     pub audience: String,
@@ -99,6 +102,7 @@ pub struct LeakError {
 /// The rule a blocked text broke. "Withheld" material is every marked fact not releasable to the
 /// audience: report portions, target specs (label and name) and the actor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum LeakRule {
     /// A restricted term (per report or global), matched as a normalised word sequence.

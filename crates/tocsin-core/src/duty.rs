@@ -10,6 +10,7 @@ use thiserror::Error;
 
 /// An allowed reason not to warn. The built-in set is ICD 191's; a policy may replace it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WaiverJustification {
     /// Stable code, e.g. `already_aware`, `unduly_endanger_sources`.
@@ -18,6 +19,7 @@ pub struct WaiverJustification {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DutyPolicy {
     pub name: String,
@@ -65,6 +67,7 @@ impl DutyPolicy {
 
 /// One threshold criterion, evaluated with its reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Criterion {
     pub name: String,
     pub held: bool,
@@ -72,6 +75,7 @@ pub struct Criterion {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     Warn,
@@ -91,6 +95,7 @@ impl Decision {
 
 /// A recorded determination. New information produces a new determination; old ones are kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Determination {
     pub threat_id: ThreatId,
     /// Flattened: `"decision": "waive"` sits beside `"justification"` and `"rationale"`.
@@ -100,12 +105,15 @@ pub struct Determination {
     /// Concerns weighed without changing the decision, e.g. how sources and methods are protected.
     pub considerations: Vec<String>,
     pub proposer: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub proposed_at: Timestamp,
     #[serde(default)]
     pub approver: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub approved_at: Option<Timestamp>,
     /// Warnings must be delivered by then ("without delay").
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub deadline: Timestamp,
 }
 

@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     Venue,
@@ -94,6 +95,7 @@ impl From<Category> for String {
 
 /// WGS84 point in decimal degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
@@ -127,6 +129,7 @@ impl GeoPoint {
 
 /// A registry entry: venue, event, organisation, protected person, network asset, population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entity {
     pub id: EntityId,
     pub kind: EntityKind,
@@ -161,6 +164,7 @@ pub struct Entity {
 /// The network and organisational footprint of an entity, or what a target spec states of it.
 /// Every list is "any of"; an empty list states nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Footprint {
     /// IPv4/IPv6 addresses and CIDR prefixes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -5,6 +5,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeedbackKind {
     /// "Too general — need more": the recipient cannot act on what it was told.
@@ -17,8 +18,10 @@ pub enum FeedbackKind {
 
 /// What a recipient said about a warning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Feedback {
     pub warning_id: WarningId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: String,
     pub kind: FeedbackKind,
@@ -28,6 +31,7 @@ pub struct Feedback {
 
 /// Why an item sits in the analysts' queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     /// A recipient missed two posture check-ins.
@@ -53,6 +57,7 @@ impl TaskKind {
 
 /// How an analyst closed a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "resolution", rename_all = "snake_case")]
 pub enum Resolution {
     /// More specific detail was released in a new warning version.
@@ -65,6 +70,7 @@ pub enum Resolution {
 
 /// One item in the analysts' queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     pub id: i64,
     pub kind: TaskKind,
@@ -72,8 +78,10 @@ pub struct Task {
     #[serde(default)]
     pub warning_id: Option<WarningId>,
     pub detail: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub opened_at: Timestamp,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     #[serde(default)]
     pub closed_by: Option<String>,

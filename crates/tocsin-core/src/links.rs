@@ -11,6 +11,7 @@ use sha2::Sha256;
 use thiserror::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkPurpose {
     Acknowledge,
@@ -19,6 +20,7 @@ pub enum LinkPurpose {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkClaims {
     #[serde(rename = "w")]
     pub warning_id: WarningId,

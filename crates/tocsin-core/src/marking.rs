@@ -11,6 +11,7 @@ use thiserror::Error;
 
 /// Classification levels, ordered U < C < S < TS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Classification {
     U,
     C,
@@ -48,6 +49,7 @@ impl fmt::Display for Classification {
 
 /// SCI control systems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SciControl {
     SI,
     TK,
@@ -72,6 +74,7 @@ impl fmt::Display for SciControl {
 
 /// A parsed portion mark such as `(S//REL TO USA, RUS)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortionMark {
     pub classification: Classification,
     pub sci: BTreeSet<SciControl>,
@@ -121,6 +124,7 @@ impl PortionMark {
 
 /// TLP 2.0 (FIRST), ordered from least to most restrictive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TlpLevel {
     #[serde(rename = "CLEAR")]
     Clear,
@@ -635,6 +639,7 @@ fn tearline(after: &str) -> Result<(PortionMark, &str), (usize, String)> {
 
 /// The overall marking of a set of portions (DESIGN §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Banner {
     pub classification: Classification,
     pub sci: BTreeSet<SciControl>,

@@ -8,15 +8,20 @@ use serde::{Deserialize, Serialize};
 
 /// What the tracker knows about one warning's posture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostureTrack {
     pub interval_hours: i64,
     /// Last confirmation (or delivery, before any) — the check-in clock starts here.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_confirmed_at: Timestamp,
     /// Reminder sent for the current lapse, if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub reminded_at: Option<Timestamp>,
     /// Escalation made for the current lapse, if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub escalated_at: Option<Timestamp>,
     /// End of the threat window: no check-ins are due after it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub window_until: Timestamp,
 }
 

@@ -8,6 +8,7 @@ use crate::time::{ThreatWindow, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Harm {
     Killing,
@@ -45,6 +46,7 @@ impl Harm {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Credibility {
     Possible,
@@ -54,6 +56,7 @@ pub enum Credibility {
 
 /// Where a threat may strike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Area {
     /// Point and radius in kilometres.
@@ -78,6 +81,7 @@ impl Area {
 
 /// One description of what may be hit. Every descriptor stated must hold for a match.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetSpec {
     /// Human label, e.g. "large gatherings in Moscow, including concerts".
     pub label: String,
@@ -106,6 +110,7 @@ pub struct TargetSpec {
 
 /// A portion of the report: marked text, possibly a tearline written for release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Portion {
     pub mark: PortionMark,
     pub text: String,
@@ -119,11 +124,13 @@ pub struct Portion {
 
 /// A threat: what is known, with each piece marked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Threat {
     pub id: ThreatId,
     pub title: String,
     /// Country of the originating service (for REL TO and ORCON decisions).
     pub originator: CountryCode,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub received: Timestamp,
     pub actor: Option<String>,
     /// The marking of the actor's identity.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// How precisely a warning lets the recipient act, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Specificity {
     AreaOnly,
@@ -29,6 +30,7 @@ impl Specificity {
 
 /// One composed warning for one (threat, audience); updates and cancels are new versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
     pub id: WarningId,
     pub threat_id: ThreatId,
@@ -47,10 +49,12 @@ pub struct Warning {
     /// When the warning's advice applies (the public: 48 hours; others: the threat window).
     pub valid: ThreatWindow,
     pub state: WarningState,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
@@ -84,6 +88,7 @@ impl DeliveryStatus {
 
 /// A follow-up message about a warning the recipient already holds (its posture check-in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
     pub kind: NoticeKind,
     pub headline: String,
@@ -91,6 +96,7 @@ pub struct Notice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     /// The first missed posture check-in.
@@ -110,6 +116,7 @@ impl NoticeKind {
 
 /// One (warning, recipient, channel) send, written in the same transaction as the warning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub id: i64,
     pub warning_id: WarningId,
@@ -119,10 +126,12 @@ pub struct Delivery {
     pub idempotency_key: String,
     pub status: DeliveryStatus,
     pub attempts: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub next_attempt_at: Timestamp,
     #[serde(default)]
     pub last_error: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub delivered_at: Option<Timestamp>,
     /// `None` for the warning itself; `Some` for a reminder or escalation about it, which channels
     /// send in place of the warning's headline and text.
@@ -143,14 +152,17 @@ impl Delivery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Acknowledgement {
     pub warning_id: WarningId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: String,
 }
 
 /// Protective measures a recipient reports (structured, plus free text in the report).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     ExtraScreening,
@@ -181,8 +193,10 @@ impl Measure {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostureReport {
     pub warning_id: WarningId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: String,
     pub measures: Vec<Measure>,
@@ -191,6 +205,7 @@ pub struct PostureReport {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     Disrupted,
@@ -200,9 +215,11 @@ pub enum OutcomeKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outcome {
     pub threat_id: ThreatId,
     pub kind: OutcomeKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     #[serde(default)]
     pub references: Vec<String>,
@@ -212,7 +229,9 @@ pub struct Outcome {
 
 /// A line of the human-readable timeline of a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// A stable, machine-readable event name: `report_received`, `warning_delivered`, `posture_lapsed`…
     pub event: String,

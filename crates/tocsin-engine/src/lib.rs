@@ -5,8 +5,11 @@
 //! rules (public hold, outbox, posture check-ins, expiry) run in [`Engine::tick`].
 //!
 //! Architecture invariant: the engine holds no state that is not derivable from the store, except
-//! the in-memory match index, which is rebuilt from the store at open and kept in step on import.
+//! the in-memory match index, which is rebuilt from the store at open and kept in step on import
+//! and, for changes other processes make, from the store's registry change log
+//! ([`Engine::sync_registry`], run on every scheduler pass and before matching).
 
+mod api;
 pub mod demo;
 mod follow;
 mod import;
@@ -92,6 +95,8 @@ impl EngineConfig {
 pub struct Engine {
     store: Arc<dyn Store>,
     registry: RwLock<Registry>,
+    /// The registry change log position the match index reflects (see `sync_registry`).
+    registry_seq: std::sync::Mutex<i64>,
     worker: OutboxWorker,
     /// The recipient-link signing key, read from the store once (see `follow::link_secret`).
     link_key: std::sync::OnceLock<Vec<u8>>,
@@ -116,13 +121,23 @@ impl Engine {
     /// Open the engine over a store; the match index is built from the stored registry.
     pub fn open(store: Arc<dyn Store>, config: EngineConfig) -> Result<Self> {
         let mut registry = Registry::new(config.match_config.clone(), tocsin_match::Gazetteer::builtin());
+        // The log position first: a change committed while the entities load is applied again at
+        // the next sync (idempotent), never lost.
+        let seq = store.registry_change_head()?;
         registry.extend(store.entities()?);
         let worker = config.delivery.worker(config.outbox_root.clone()).map_err(|e| EngineError::Precondition(format!("delivery channels: {e}")))?;
-        Ok(Self { store, registry: RwLock::new(registry), worker, link_key: std::sync::OnceLock::new(), config })
+        Ok(Self {
+            store,
+            registry: RwLock::new(registry),
+            registry_seq: std::sync::Mutex::new(seq),
+            worker,
+            link_key: std::sync::OnceLock::new(),
+            config,
+        })
     }
 
     /// Entities in the match index (the registry as matching sees it), without reading the store.
-    fn registry_len(&self) -> usize {
+    pub fn registry_len(&self) -> usize {
         self.registry.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
@@ -156,6 +171,38 @@ impl Engine {
         Ok(())
     }
 
+    /// Bring the match index in step with registry changes committed since the last sync, by this
+    /// or any other process sharing the store: changed entities are re-read and upserted, deleted
+    /// ones removed. Returns the number of entities applied. Cheap when nothing changed (one
+    /// indexed read of the change log).
+    pub fn sync_registry(&self) -> Result<usize> {
+        // Held throughout: two syncs at once would apply the same changes twice and could move the
+        // position backwards.
+        let mut seq = self.registry_seq.lock().unwrap_or_else(|p| p.into_inner());
+        let (high, ids) = self.store.registry_changes_since(*seq)?;
+        if ids.is_empty() {
+            *seq = high;
+            return Ok(0);
+        }
+        // A large change (an import elsewhere) is one scan of the registry rather than a read per id.
+        const SCAN_ABOVE: usize = 512;
+        let fresh: Vec<(EntityId, Option<Entity>)> = if ids.len() > SCAN_ABOVE {
+            let mut all: std::collections::HashMap<EntityId, Entity> = self.store.entities()?.into_iter().map(|e| (e.id.clone(), e)).collect();
+            ids.into_iter().map(|id| { let e = all.remove(&id); (id, e) }).collect()
+        } else {
+            ids.into_iter().map(|id| self.store.entity(&id).map(|e| (id, e))).collect::<std::result::Result<_, _>>()?
+        };
+        let n = fresh.len();
+        let mut registry = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        let (present, gone): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|(_, e)| e.is_some());
+        for (id, _) in gone {
+            registry.remove(&id);
+        }
+        registry.extend(present.into_iter().filter_map(|(_, e)| e));
+        *seq = high;
+        Ok(n)
+    }
+
     // ---- intake ----
 
     pub fn ingest_threat(&self, threat: &Threat, ctx: &AuditCtx) -> Result<()> {
@@ -173,6 +220,8 @@ impl Engine {
 
     pub fn compute_matches(&self, threat_id: &ThreatId, ctx: &AuditCtx) -> Result<Vec<Match>> {
         let threat = self.threat(threat_id)?;
+        // Another process may have changed the registry since the last scheduler pass.
+        self.sync_registry()?;
         let matches = self.registry.read().unwrap_or_else(|p| p.into_inner()).match_threat(&threat)?;
         self.store.replace_matches(threat_id, &matches, ctx)?;
         let entities: BTreeSet<&EntityId> = matches.iter().map(|m| &m.entity_id).collect();
@@ -585,6 +634,7 @@ impl Engine {
 
     /// One scheduler step: release, deliver, then follow through.
     pub fn tick(&self, at: Timestamp) -> Result<()> {
+        self.sync_registry()?;
         self.release_due(at)?;
         self.deliver_due(at)?;
         self.check_posture(at)?;

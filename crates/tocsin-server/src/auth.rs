@@ -1,12 +1,18 @@
-//! Bearer tokens and roles.
+//! Who is calling, and what they may do: bearer tokens, console sessions, roles, scopes and the
+//! clearance a principal carries (docs/security.md).
 //!
 //! A token is `tcn_` followed by 64 hex digits (32 random bytes). The store keeps only the SHA-256
 //! (hex) of the whole token string; requests are authenticated by hashing the presented token and
 //! looking the hash up. Tokens are never logged, and the `Authorization` header is never traced.
 //!
 //! Two layers guard `/api/v1/`: [`authenticate`] (every path, 401 on a missing, malformed, unknown,
-//! revoked or expired token) puts a [`Principal`] into the request; [`authorize`] (per route group)
-//! answers 403 when the principal's role is below the group's minimum.
+//! revoked or expired token or session; 403 on a session request without its CSRF token) puts a
+//! [`Principal`] into the request; [`authorize`] (per route group) answers 403 when the principal's
+//! role is below the group's minimum or its scopes do not include the group's scope.
+//!
+//! Rights are the minimum of what every layer grants: a token's role and scopes, and the role of
+//! the user who owns it. The two-person rule compares [`Principal::actor`], which names the user
+//! when there is one, so one person with two tokens (or a token and a session) is still one person.
 
 use crate::problem::Problem;
 use crate::AppState;
@@ -19,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
-use tocsin_core::Timestamp;
+use tocsin_core::{Classification, CountryCode, Timestamp};
+use tocsin_store::accounts::{NewToken, UserRecord};
 use tocsin_store::{AuditCtx, Store, StoreError, TokenRecord};
 
 /// Prefix of every token Tocsin generates (makes leaked tokens easy to spot by secret scanners).
@@ -74,19 +81,164 @@ impl FromStr for Role {
     }
 }
 
-/// Who is calling: the authenticated token (never its secret).
+/// What a token may be used for, one scope per route group (docs/security.md). A token's rights
+/// are its role *and* its scopes: a route needs both the group's role and the group's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The viewer group: reading threats, warnings, deliveries, the timeline, the audit summary.
+    Read,
+    /// The analyst group: proposing, composing, recording acknowledgements, intake.
+    Write,
+    /// The approver group: approving determinations and warnings.
+    Approve,
+    /// The admin group: users, tokens, the audit events.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Approve, Scope::Admin];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Approve => "approve",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// The scope of the route group whose minimum role is `role`.
+    pub fn for_role(role: Role) -> Scope {
+        match role {
+            Role::Viewer => Scope::Read,
+            Role::Analyst => Scope::Write,
+            Role::Approver => Scope::Approve,
+            Role::Admin => Scope::Admin,
+        }
+    }
+
+    /// Every scope a role can use: the scopes of its own group and of the groups below it.
+    pub fn up_to(role: Role) -> Vec<Scope> {
+        Scope::ALL.into_iter().filter(|s| Role::ALL.into_iter().any(|r| r <= role && Scope::for_role(r) == *s)).collect()
+    }
+
+    /// Parse a comma-separated list (`read,write`); an empty list is an error, duplicates are merged.
+    pub fn parse_list(s: &str) -> Result<Vec<Scope>, ScopeError> {
+        let mut out: Vec<Scope> = Vec::new();
+        for part in s.split(',').map(str::trim) {
+            let scope: Scope = part.parse()?;
+            if !out.contains(&scope) {
+                out.push(scope);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope {0:?} (expected read, write, approve or admin)")]
+pub struct ScopeError(pub String);
+
+impl FromStr for Scope {
+    type Err = ScopeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| ScopeError(s.to_owned()))
+    }
+}
+
+/// What a principal may read: portions above it are withheld (docs/security.md, "need to know").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NeedToKnow {
+    /// A staff token that belongs to no user: the server's default, full clearance (it reads
+    /// everything, as an unrestricted national of the originator would).
+    Unrestricted,
+    /// A user (or a user's token): cleared to `clearance`, a national of `nationality`, judged by
+    /// the same releasability rules as an audience.
+    Cleared { clearance: Classification, nationality: CountryCode },
+}
+
+/// The person behind a principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRef {
+    pub id: i64,
+    pub username: String,
+}
+
+/// How the principal proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Token { id: i64 },
+    /// A console session (cookie); unsafe methods need its CSRF token too.
+    Session { id: i64 },
+}
+
+/// Who is calling (never a secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: i64,
+    pub credential: Credential,
+    /// The token's label, or the username for a session.
     pub label: String,
+    /// The effective role: the token's role, capped by its owner's role.
     pub role: Role,
+    /// The effective scopes: the token's scopes that its effective role can use.
+    pub scopes: Vec<Scope>,
+    pub user: Option<UserRef>,
+    pub need_to_know: NeedToKnow,
 }
 
 impl Principal {
-    /// The name recorded as the actor of audited writes made through the API.
-    pub fn actor(&self) -> String {
-        format!("token:{}:{}", self.token_id, self.label)
+    /// The token behind this principal, if it came with one.
+    pub fn token_id(&self) -> Option<i64> {
+        match self.credential {
+            Credential::Token { id } => Some(id),
+            Credential::Session { .. } => None,
+        }
     }
+
+    /// The name recorded as the actor of audited writes made through the API. It names the user
+    /// when there is one (whatever token or session they used), so the two-person rule compares
+    /// people, not credentials.
+    pub fn actor(&self) -> String {
+        match (&self.user, self.credential) {
+            (Some(u), _) => format!("user:{}:{}", u.id, u.username),
+            (None, Credential::Token { id }) => format!("token:{id}:{}", self.label),
+            (None, Credential::Session { id }) => format!("session:{id}"),
+        }
+    }
+
+    /// May this principal use a route group whose minimum role is `min`?
+    pub fn allows(&self, min: Role) -> bool {
+        self.role >= min && self.scopes.contains(&Scope::for_role(min))
+    }
+}
+
+/// The effective scopes of a token: those it was given (all, for a token from before scopes) that
+/// its effective role can use. Unknown stored scope names grant nothing (fail closed).
+pub fn effective_scopes(stored: Option<&[String]>, role: Role) -> Vec<Scope> {
+    let allowed = Scope::up_to(role);
+    match stored {
+        None => allowed,
+        Some(list) => {
+            let mut out: Vec<Scope> = list.iter().filter_map(|s| s.parse().ok()).filter(|s| allowed.contains(s)).collect();
+            out.sort();
+            out.dedup();
+            out
+        }
+    }
+}
+
+/// The clearance of a stored user.
+pub fn user_need_to_know(u: &UserRecord) -> NeedToKnow {
+    NeedToKnow::Cleared { clearance: u.clearance, nationality: u.nationality }
 }
 
 /// SHA-256 (lower-case hex) of a token secret: the only form a token is stored in.
@@ -114,9 +266,12 @@ pub enum TokenError {
     InvalidGiven(String),
     #[error("the given admin token is already stored but {0}; choose another secret")]
     GivenConflict(String),
+    #[error("invalid token: {0}")]
+    InvalidSpec(String),
 }
 
-/// Generate a token with `role`, store its hash, and return the secret (shown to the user once).
+/// Generate a token with `role` (and every scope the role can use), store its hash, and return
+/// the secret (shown to the user once).
 pub fn issue_token(
     store: &dyn Store,
     role: Role,
@@ -124,9 +279,45 @@ pub fn issue_token(
     expires_at: Option<Timestamp>,
     audit: &AuditCtx,
 ) -> Result<String, TokenError> {
+    issue_scoped_token(store, &TokenSpec { role, label: label.to_owned(), expires_at, scopes: Scope::up_to(role), user_id: None }, audit)
+        .map(|(secret, _)| secret)
+}
+
+/// What a new token may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSpec {
+    pub role: Role,
+    pub label: String,
+    pub expires_at: Option<Timestamp>,
+    pub scopes: Vec<Scope>,
+    /// The owner: the token then acts as this user (identity, clearance; role capped by theirs).
+    pub user_id: Option<i64>,
+}
+
+/// Generate a token as `spec` says; returns the secret (shown once) and the token's id.
+pub fn issue_scoped_token(store: &dyn Store, spec: &TokenSpec, audit: &AuditCtx) -> Result<(String, i64), TokenError> {
+    if spec.scopes.is_empty() {
+        return Err(TokenError::InvalidSpec("a token needs at least one scope".into()));
+    }
+    if let Some(s) = spec.scopes.iter().find(|s| !Scope::up_to(spec.role).contains(s)) {
+        return Err(TokenError::InvalidSpec(format!("scope {s} needs a role the token does not have ({})", spec.role)));
+    }
+    if spec.label.trim().is_empty() || spec.label.len() > 200 {
+        return Err(TokenError::InvalidSpec("a token needs a label of 1 to 200 characters".into()));
+    }
     let secret = generate_token();
-    store.insert_token(&hash_token(&secret), role.as_str(), label, expires_at, audit)?;
-    Ok(secret)
+    let id = store.insert_scoped_token(
+        &NewToken {
+            token_hash: hash_token(&secret),
+            role: spec.role.as_str().to_owned(),
+            label: spec.label.clone(),
+            expires_at: spec.expires_at,
+            scopes: spec.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            user_id: spec.user_id,
+        },
+        audit,
+    )?;
+    Ok((secret, id))
 }
 
 /// Make sure an admin can get in.
@@ -195,18 +386,30 @@ pub enum AuthFailure {
     Malformed,
     Invalid,
     Expired,
+    /// The user who owns the token or session is disabled.
+    Disabled,
+    /// The console session is unknown, revoked, or expired (idle or absolute).
+    SessionInvalid,
 }
 
 impl AuthFailure {
-    fn into_problem(self) -> Problem {
+    pub(crate) fn into_problem(self) -> Problem {
         match self {
-            AuthFailure::Missing => Problem::unauthorized("this route needs an Authorization: Bearer <token> header", None),
+            AuthFailure::Missing => Problem::unauthorized(
+                "this route needs an Authorization: Bearer <token> header or a console session",
+                None,
+            ),
             AuthFailure::Malformed => Problem::unauthorized(
                 "the Authorization header is malformed; expected 'Bearer <token>'",
                 Some("invalid_request"),
             ),
             AuthFailure::Invalid => Problem::unauthorized("the token is unknown or revoked", Some("invalid_token")),
             AuthFailure::Expired => Problem::unauthorized("the token has expired", Some("invalid_token")),
+            AuthFailure::Disabled => Problem::unauthorized("the user this credential belongs to is disabled", Some("invalid_token")),
+            AuthFailure::SessionInvalid => Problem::unauthorized(
+                "the console session is unknown, signed out or expired; sign in again",
+                Some("invalid_token"),
+            ),
         }
     }
 }
@@ -229,14 +432,49 @@ fn bearer(value: Option<&axum::http::HeaderValue>) -> Result<&str, AuthFailure> 
 /// Resolve a presented secret to a principal (or why not), at time `now`.
 pub fn resolve_token(store: &dyn Store, secret: &str, now: Timestamp) -> Result<Result<Principal, AuthFailure>, StoreError> {
     let hash = hash_token(secret);
-    Ok(match store.token_by_hash(&hash)? {
-        None => Err(AuthFailure::Invalid),
-        Some(rec) => check_record(rec, &hash, now),
-    })
+    let Some(rec) = store.token_by_hash(&hash)? else { return Ok(Err(AuthFailure::Invalid)) };
+    let id = rec.id;
+    let role = match check_record(rec, &hash, now) {
+        Ok(r) => r,
+        Err(f) => return Ok(Err(f)),
+    };
+    // The record was just read: a token missing now was deleted in between (fail closed).
+    let Some(info) = store.token_info(id)? else { return Ok(Err(AuthFailure::Invalid)) };
+    let owner = match info.user_id {
+        Some(uid) => match store.user(uid)? {
+            Some(u) => Some(u),
+            None => return Ok(Err(AuthFailure::Invalid)),
+        },
+        None => None,
+    };
+    Ok(token_principal(id, info.label, role, info.scopes.as_deref(), owner.as_ref()))
 }
 
-/// Is a stored token record usable now? (Pure: the store lookup is done by the caller.)
-fn check_record(rec: TokenRecord, hash: &str, now: Timestamp) -> Result<Principal, AuthFailure> {
+/// A token's principal: its role capped by its owner's, its scopes capped by that role, and its
+/// owner's identity and clearance. (Pure: the store lookups are done by the caller.)
+pub(crate) fn token_principal(
+    id: i64,
+    label: String,
+    token_role: Role,
+    scopes: Option<&[String]>,
+    owner: Option<&UserRecord>,
+) -> Result<Principal, AuthFailure> {
+    let (role, user, need_to_know) = match owner {
+        None => (token_role, None, NeedToKnow::Unrestricted),
+        Some(u) if u.disabled => return Err(AuthFailure::Disabled),
+        Some(u) => {
+            let Ok(user_role) = u.role.parse::<Role>() else {
+                tracing::warn!(user_id = u.id, "refusing a token whose owner has an unknown role");
+                return Err(AuthFailure::Invalid);
+            };
+            (token_role.min(user_role), Some(UserRef { id: u.id, username: u.username.clone() }), user_need_to_know(u))
+        }
+    };
+    Ok(Principal { credential: Credential::Token { id }, label, role, scopes: effective_scopes(scopes, role), user, need_to_know })
+}
+
+/// Is a stored token record usable now? Its role if so. (Pure: the store lookup is done by the caller.)
+fn check_record(rec: TokenRecord, hash: &str, now: Timestamp) -> Result<Role, AuthFailure> {
     if !hashes_equal(&rec.token_hash, hash) || rec.revoked {
         return Err(AuthFailure::Invalid);
     }
@@ -245,7 +483,7 @@ fn check_record(rec: TokenRecord, hash: &str, now: Timestamp) -> Result<Principa
     }
     // A role this build does not know grants nothing (fail closed): the token is refused.
     match rec.role.parse::<Role>() {
-        Ok(role) => Ok(Principal { token_id: rec.id, label: rec.label, role }),
+        Ok(role) => Ok(role),
         Err(e) => {
             tracing::warn!(token_id = rec.id, error = %e, "refusing a token with an unknown role");
             Err(AuthFailure::Invalid)
@@ -253,28 +491,40 @@ fn check_record(rec: TokenRecord, hash: &str, now: Timestamp) -> Result<Principa
     }
 }
 
-/// Middleware: authenticate the bearer token and attach the [`Principal`] to the request.
+/// Middleware: authenticate the bearer token, or else the console session cookie (with its CSRF
+/// token on unsafe methods), and attach the [`Principal`] to the request.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let now = state.now();
+    let store = state.store.clone();
+    // A request that names a bearer token is judged by the token alone, even if it also carries a
+    // cookie: a malformed header must not fall back silently to another credential.
+    if req.headers().get(AUTHORIZATION).is_none() && crate::session::cookie_secret(req.headers()).is_some() {
+        return match crate::session::authenticate_session(&state, &req, now).await {
+            Ok(principal) => {
+                req.extensions_mut().insert(principal);
+                next.run(req).await
+            }
+            Err(resp) => resp,
+        };
+    }
     let secret = match bearer(req.headers().get(AUTHORIZATION)) {
         Ok(s) => s.to_owned(),
         Err(f) => return reject(&req, f),
     };
-    let now = state.now();
-    let store = state.store.clone();
     // A token bound to an audience (a partner's TAXII/CAP credential) is not a staff token: it
     // must never read the analysts' API, whatever its role.
     let resolved = tokio::task::spawn_blocking(move || {
         let principal = resolve_token(store.as_ref(), &secret, now)?;
-        let bound = match &principal {
-            Ok(p) => store.token_audience(p.token_id)?,
-            Err(_) => None,
+        let bound = match principal.as_ref().ok().and_then(Principal::token_id) {
+            Some(id) => store.token_audience(id)?,
+            None => None,
         };
         Ok::<_, StoreError>((principal, bound))
     })
     .await;
     match resolved {
         Ok(Ok((Ok(principal), Some(audience)))) => {
-            tracing::info!(token_id = principal.token_id, path = %req.uri().path(), "audience-bound token refused on the staff API");
+            tracing::info!(token_id = ?principal.token_id(), path = %req.uri().path(), "audience-bound token refused on the staff API");
             Problem::forbidden(format!("this token is bound to audience {audience}: it may read only that audience's TAXII collection and alerts")).into_response()
         }
         Ok(Ok((Ok(principal), None))) => {
@@ -287,26 +537,39 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     }
 }
 
-fn reject(req: &Request, f: AuthFailure) -> Response {
+pub(crate) fn reject(req: &Request, f: AuthFailure) -> Response {
     tracing::info!(method = %req.method(), path = %req.uri().path(), reason = ?f, "authentication failed");
     f.into_problem().into_response()
 }
 
-/// State of the [`authorize`] middleware: the minimum role of a route group.
+/// State of the [`authorize`] middleware: the minimum role of a route group (its scope follows
+/// from it: [`Scope::for_role`]).
 #[derive(Debug, Clone, Copy)]
 pub struct MinRole(pub Role);
 
-/// Middleware: 403 unless the authenticated principal has at least the group's role.
+/// Middleware: 403 unless the authenticated principal has at least the group's role and scope.
 pub async fn authorize(State(MinRole(min)): State<MinRole>, req: Request, next: Next) -> Response {
     match req.extensions().get::<Principal>() {
-        Some(p) if p.role >= min => next.run(req).await,
+        Some(p) if p.allows(min) => next.run(req).await,
+        Some(p) if p.role < min => {
+            tracing::info!(actor = %p.actor(), role = %p.role, needed = %min, path = %req.uri().path(), "forbidden");
+            Problem::forbidden(format!("this route needs the {min} role; the caller has {}", p.role)).into_response()
+        }
         Some(p) => {
-            tracing::info!(token_id = p.token_id, role = %p.role, needed = %min, path = %req.uri().path(), "forbidden");
-            Problem::forbidden(format!("this route needs the {min} role; the token has {}", p.role)).into_response()
+            let scope = Scope::for_role(min);
+            tracing::info!(actor = %p.actor(), needed = %scope, path = %req.uri().path(), "forbidden: scope");
+            Problem::forbidden(format!("this route needs the {scope} scope; the token's scopes are {}", scope_list(&p.scopes))).into_response()
         }
         // Only reachable if a route is mounted outside the authenticate layer: fail closed.
         None => AuthFailure::Missing.into_problem().into_response(),
     }
+}
+
+fn scope_list(scopes: &[Scope]) -> String {
+    if scopes.is_empty() {
+        return "(none)".into();
+    }
+    scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -364,11 +627,60 @@ mod tests {
             expires_at: Some(now + Duration::seconds(1)),
             revoked: false,
         };
-        assert_eq!(check_record(rec.clone(), &h, now).unwrap().role, Role::Analyst);
+        assert_eq!(check_record(rec.clone(), &h, now).unwrap(), Role::Analyst);
         assert_eq!(check_record(TokenRecord { revoked: true, ..rec.clone() }, &h, now), Err(AuthFailure::Invalid));
         assert_eq!(check_record(TokenRecord { expires_at: Some(now), ..rec.clone() }, &h, now), Err(AuthFailure::Expired));
         assert_eq!(check_record(TokenRecord { role: "root".into(), ..rec.clone() }, &h, now), Err(AuthFailure::Invalid));
         assert_eq!(check_record(rec, &hash_token("tcn_y"), now), Err(AuthFailure::Invalid));
+    }
+
+    fn user(role: &str, disabled: bool) -> UserRecord {
+        use chrono::TimeZone;
+        UserRecord {
+            id: 3,
+            username: "ana".into(),
+            role: role.into(),
+            clearance: Classification::C,
+            nationality: CountryCode::parse("USA").unwrap(),
+            password_hash: None,
+            disabled,
+            created_at: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn scopes_parse_and_follow_roles() {
+        assert_eq!(Scope::parse_list("write, read,read").unwrap(), vec![Scope::Read, Scope::Write]);
+        assert!(Scope::parse_list("read,root").unwrap_err().to_string().contains("\"root\""));
+        assert!(Scope::parse_list("").is_err());
+        assert_eq!(Scope::up_to(Role::Viewer), vec![Scope::Read]);
+        assert_eq!(Scope::up_to(Role::Approver), vec![Scope::Read, Scope::Write, Scope::Approve]);
+        assert_eq!(Scope::up_to(Role::Admin), Scope::ALL.to_vec());
+        // A legacy token (no stored scopes) gets its role's; stored ones are capped by the role.
+        assert_eq!(effective_scopes(None, Role::Analyst), vec![Scope::Read, Scope::Write]);
+        let stored = vec!["admin".to_owned(), "read".to_owned(), "bogus".to_owned()];
+        assert_eq!(effective_scopes(Some(&stored), Role::Analyst), vec![Scope::Read]);
+    }
+
+    #[test]
+    fn rights_are_the_minimum_of_token_owner_and_scopes() {
+        let scopes = vec!["read".to_owned(), "write".to_owned(), "approve".to_owned()];
+        // An approver token owned by an analyst acts as an analyst, with the analyst's scopes.
+        let p = token_principal(9, "t".into(), Role::Approver, Some(&scopes), Some(&user("analyst", false))).unwrap();
+        assert_eq!(p.role, Role::Analyst);
+        assert_eq!(p.scopes, vec![Scope::Read, Scope::Write]);
+        assert!(p.allows(Role::Analyst) && !p.allows(Role::Approver));
+        assert_eq!(p.actor(), "user:3:ana");
+        assert_eq!(p.need_to_know, NeedToKnow::Cleared { clearance: Classification::C, nationality: CountryCode::parse("USA").unwrap() });
+        // A read-only admin token may not write, though its role could.
+        let ro = vec!["read".to_owned()];
+        let p = token_principal(9, "t".into(), Role::Admin, Some(&ro), None).unwrap();
+        assert!(p.allows(Role::Viewer) && !p.allows(Role::Analyst) && !p.allows(Role::Admin));
+        assert_eq!(p.actor(), "token:9:t");
+        assert_eq!(p.need_to_know, NeedToKnow::Unrestricted);
+        // A disabled owner, or one with a role this build does not know, disables the token.
+        assert_eq!(token_principal(9, "t".into(), Role::Admin, None, Some(&user("admin", true))), Err(AuthFailure::Disabled));
+        assert_eq!(token_principal(9, "t".into(), Role::Admin, None, Some(&user("root", false))), Err(AuthFailure::Invalid));
     }
 
     #[test]

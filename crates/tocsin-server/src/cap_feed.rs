@@ -213,9 +213,14 @@ async fn alert(State(state): State<AppState>, Path(file): Path<String>, req: Req
             let Some((principal, audience)) = who else {
                 return Err(crate::taxii::unauthorized("restricted CAP alerts need a token (Bearer, or HTTP Basic with the token as password)"));
             };
+            // Staff read a restricted alert only if cleared for its banner (docs/security.md).
+            let cleared = match &w {
+                Some(w) => crate::redact::may_read_warning(store.as_ref(), &principal, w)?,
+                None => false,
+            };
             let allowed = w.as_ref().is_some_and(|w| match &audience {
                 Some(a) => *a == w.audience_id,
-                None => principal.role >= crate::Role::Viewer,
+                None => principal.allows(crate::Role::Viewer) && cleared,
             });
             if !allowed {
                 return Err(Problem::from_status(StatusCode::NOT_FOUND, format!("no CAP alert {id:?}")));

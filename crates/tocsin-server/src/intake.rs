@@ -3,7 +3,7 @@
 //! was accepted or rejected.
 
 use crate::auth::Principal;
-use crate::problem::Problem;
+use crate::problem::{ApiJson, Problem};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,7 +19,7 @@ fn unprocessable(e: impl std::fmt::Display) -> Problem {
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeBody {
     text: String,
@@ -29,7 +29,10 @@ pub struct ProposeBody {
 }
 
 /// `POST /api/v1/intake/text`: the proposal, every item pending.
-pub async fn propose(State(st): State<AppState>, Json(b): Json<ProposeBody>) -> Result<Json<Value>, Problem> {
+#[utoipa::path(post, path = "/api/v1/intake/text", tag = "threats",
+    request_body(content = ProposeBody, content_type = "application/json"),
+    responses((status = 200, description = "The proposal, every item pending (docs/intake.md)", body = Object)))]
+pub async fn propose(State(st): State<AppState>, ApiJson(b): ApiJson<ProposeBody>) -> Result<Json<Value>, Problem> {
     let store = st.store.clone();
     let date = b.date.unwrap_or_else(|| st.now().date_naive());
     tokio::task::spawn_blocking(move || {
@@ -42,12 +45,13 @@ pub async fn propose(State(st): State<AppState>, Json(b): Json<ProposeBody>) -> 
     .map_err(|e| Problem::internal(&e))?
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommitBody {
     text: String,
     date: NaiveDate,
     /// The proposal as `POST /api/v1/intake/text` returned it, with the analyst's decisions.
+    #[schema(value_type = Object)]
     proposal: Proposal,
     #[serde(default)]
     accept: Vec<String>,
@@ -66,7 +70,10 @@ pub struct CommitBody {
 }
 
 /// `POST /api/v1/intake/commit`: build the threat from a fully reviewed proposal, store and match it.
-pub async fn commit(State(st): State<AppState>, Extension(p): Extension<Principal>, Json(b): Json<CommitBody>) -> Result<Json<Value>, Problem> {
+#[utoipa::path(post, path = "/api/v1/intake/commit", tag = "threats",
+    request_body(content = CommitBody, content_type = "application/json"),
+    responses((status = 200, description = "Stored and matched", body = crate::openapi::Committed)))]
+pub async fn commit(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(b): ApiJson<CommitBody>) -> Result<Json<Value>, Problem> {
     let engine = st
         .engine
         .clone()

@@ -9,20 +9,30 @@
 //! - Every error is RFC 9457 `application/problem+json`; a 500 shows a reference, never internals.
 //! - The server reads the clock only through [`AppState::now`] (injectable for tests and replays).
 //! - Responses for roles below analyst pass through [`redact`]: no restricted term reaches them.
+//! - Responses pass through [`redact::for_principal`]: portions above the caller's clearance are
+//!   withheld (docs/security.md). `/api/v1` also accepts the console's session cookie (with its
+//!   CSRF token on unsafe methods); `/auth/login` is the only unauthenticated account route.
 
+pub mod accounts;
 mod actions;
+mod api;
+pub mod console;
 mod intake;
 pub mod auth;
 pub mod cap_feed;
 mod feeds;
+pub mod openapi;
 pub mod problem;
+pub mod ratelimit;
 pub mod redact;
 mod routes;
+pub mod session;
 pub mod taxii;
 
+pub use accounts::{create_user, hash_password, normalize_username, parse_clearance, parse_duration};
 pub use auth::{
-    bootstrap_admin_token, generate_token, hash_token, issue_token, resolve_token, Principal, Role, TokenError,
-    TOKEN_PREFIX,
+    bootstrap_admin_token, generate_token, hash_token, issue_scoped_token, issue_token, resolve_token, NeedToKnow,
+    Principal, Role, Scope, TokenError, TokenSpec, TOKEN_PREFIX,
 };
 pub use problem::Problem;
 
@@ -31,7 +41,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::Value;
 use std::future::Future;
@@ -51,6 +61,9 @@ pub struct AppState {
     pub clock: Clock,
     /// The pipeline, for write routes and recipient links (reads go to the store directly).
     pub engine: Option<Arc<tocsin_engine::Engine>>,
+    /// Mark the session cookie `Secure`? `None`: decided when serving (not on a loopback address,
+    /// where the console is plain http), and `Secure` when there is no address (tests).
+    pub cookie_secure: Option<bool>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,7 +75,7 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over `store`, using the system clock.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, clock: Arc::new(chrono::Utc::now), engine: None }
+        Self { store, clock: Arc::new(chrono::Utc::now), engine: None, cookie_secure: None }
     }
 
     /// Serve the write routes and recipient links through `engine` (over the same store).
@@ -81,6 +94,16 @@ impl AppState {
         (self.clock)()
     }
 
+    /// Force the session cookie's `Secure` attribute on or off (docs/security.md).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.cookie_secure = Some(secure);
+        self
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.cookie_secure.unwrap_or(true)
+    }
+
     /// Run a read on the blocking pool and shape the result for the caller's role.
     pub(crate) async fn read<F>(&self, principal: Principal, f: F) -> Result<Json<Value>, Problem>
     where
@@ -89,11 +112,7 @@ impl AppState {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut v = f(store.as_ref())?;
-            if principal.role < Role::Analyst {
-                let threats = store.threats()?;
-                let redactor = redact::Redactor::new(threats.iter().flat_map(|t| t.restricted_terms.iter().map(String::as_str)));
-                redactor.apply(&mut v);
-            }
+            redact::for_principal(&mut v, &principal, store.as_ref())?;
             Ok(Json(v))
         })
         .await
@@ -104,7 +123,8 @@ impl AppState {
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     let viewer = Router::new()
-        .route("/threats", get(routes::threats))
+        .route("/threats", get(api::threats::threats))
+        .route("/threats/:id/matches/reviews", get(api::threats::reviews))
         .route("/threats/:id", get(routes::threat))
         .route("/threats/:id/matches", get(routes::threat_matches))
         .route("/threats/:id/determinations", get(routes::threat_determinations))
@@ -114,8 +134,12 @@ pub fn router(state: AppState) -> Router {
         .route("/deliveries", get(routes::deliveries))
         .route("/timeline", get(routes::timeline))
         .route("/audit", get(routes::audit))
-        .route("/entities", get(routes::entities))
-        .route("/audiences", get(routes::audiences))
+        .route("/entities", get(api::registry::entities))
+        .route("/entities/:id", get(api::registry::entity))
+        .route("/audiences", get(api::registry::audiences))
+        .route("/audiences/:id", get(api::registry::audience))
+        .route("/dead-letters", get(api::deliveries::dead_letters))
+        .route("/jobs/:id", get(api::jobs::job))
         .route("/tasks", get(actions::tasks))
         .route("/reports/effectiveness", get(actions::effectiveness))
         .route("/feeds/runs", get(feeds::runs))
@@ -133,13 +157,30 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/:id/close", post(actions::close_task))
         .route("/intake/text", post(intake::propose))
         .route("/intake/commit", post(intake::commit))
+        .route("/threats", post(api::threats::create))
+        .route("/threats/:id/matches", post(api::threats::recompute))
+        .route("/threats/:id/matches/reviews", post(api::threats::review))
+        .route("/entities", post(api::registry::create_entity))
+        .route("/entities/import", post(api::registry::import))
+        .route("/entities/:id", put(api::registry::put_entity).delete(api::registry::delete_entity))
+        .route("/audiences/:id", put(api::registry::put_audience))
+        .route("/warnings/:id", patch(api::warnings::edit))
+        .route("/warnings/:id/update", post(api::warnings::update))
+        .route("/deliveries/:id/retry", post(api::deliveries::retry))
         .route_layer(from_fn_with_state(MinRole(Role::Analyst), authorize));
     let approver = Router::new()
         .route("/threats/:id/determinations/approve", post(actions::approve_determination))
         .route("/warnings/:id/approve", post(actions::approve_warning))
+        .route("/warnings/:id/queue", post(api::warnings::queue))
+        .route("/warnings/:id/cancel", post(api::warnings::cancel))
         .route_layer(from_fn_with_state(MinRole(Role::Approver), authorize));
     let admin = Router::new()
         .route("/audit/events", get(routes::audit_events))
+        .route("/audit/export", get(api::deliveries::audit_export))
+        .route("/users", get(accounts::list_users).post(accounts::post_user))
+        .route("/users/:id", patch(accounts::patch_user))
+        .route("/tokens", get(accounts::list_tokens).post(accounts::post_token))
+        .route("/tokens/:id", delete(accounts::delete_token))
         .route_layer(from_fn_with_state(MinRole(Role::Admin), authorize));
     let api = viewer
         .merge(analyst)
@@ -150,7 +191,19 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(routes::health))
         .route("/r/:token", get(actions::link_info).post(actions::link_use))
+        // The API document describes the API and holds no data: readable without a token.
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .nest("/api/v1", api)
+        // Console sessions (docs/security.md): login is open (rate limited); me/logout need a credential.
+        .route("/auth/login", post(session::login))
+        .merge(
+            Router::new()
+                .route("/auth/me", get(session::me))
+                .route("/auth/logout", post(session::logout))
+                .layer(from_fn_with_state(state.clone(), authenticate)),
+        )
+        // The web console: `/` and `/console/{file}` (docs/console.md).
+        .merge(console::router())
         .fallback(not_found)
         .layer(from_fn(finish))
         // Standards (docs/standards.md); after `finish`, which would rewrite TAXII error bodies.
@@ -223,8 +276,14 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    tracing::info!(addr = %listener.local_addr()?, "tocsin API listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let addr = listener.local_addr()?;
+    tracing::info!(addr = %addr, "tocsin API listening");
+    let mut state = state;
+    // Plain http on loopback (a developer's console) cannot keep a Secure cookie; anywhere else the
+    // server is meant to sit behind TLS (docs/security.md).
+    state.cookie_secure.get_or_insert(!addr.ip().is_loopback());
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Completes on ctrl-c, or on SIGTERM where there are signals.

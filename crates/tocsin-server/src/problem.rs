@@ -26,6 +26,9 @@ pub struct Problem {
     pub detail: String,
     /// Value of a `WWW-Authenticate` header to send (401 and 403 only).
     pub www_authenticate: Option<String>,
+    /// Where invalid input is: a JSON Pointer into the body (`/measures/0`), or `query.NAME`,
+    /// `header.NAME`, `line 3, column lat` for uploaded files. An RFC 9457 extension member.
+    pub field: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -35,11 +38,39 @@ struct Body9457<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+/// The RFC 9457 body of every error, as the OpenAPI document describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemDoc {
+    /// `urn:tocsin:problem:<kind>` (docs/api.md lists the kinds).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For invalid input: where it is (JSON Pointer into the body, `query.NAME`, or file line and column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { status, kind, title: title.into(), detail: detail.into(), www_authenticate: None }
+        Self { status, kind, title: title.into(), detail: detail.into(), www_authenticate: None, field: None }
+    }
+
+    /// 422 for input that parsed but is not acceptable, naming where it is.
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", detail).at(field)
+    }
+
+    /// Name where the problem is (see [`Problem::field`]).
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 
     /// 401: no usable credentials. `error` is the RFC 6750 error code (`invalid_token`), or `None`
@@ -108,6 +139,7 @@ impl IntoResponse for Problem {
             title: &self.title,
             status: self.status.as_u16(),
             detail: &self.detail,
+            field: self.field.as_deref(),
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut resp = Response::new(Body::from(bytes));
@@ -136,6 +168,86 @@ impl From<StoreError> for Problem {
     }
 }
 
+/// A JSON request body, read with the path of the first invalid member: a malformed document is a
+/// 400, a well-formed one that does not fit the type a 422, both naming the JSON Pointer
+/// (`/measures/0`) of the member in `field`. Replaces `axum::Json` for request bodies.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+/// Largest JSON body read (an upload goes through its own route with its own limit).
+const MAX_JSON_BODY: usize = 1024 * 1024;
+
+#[axum::async_trait]
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, Problem> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "this route takes a JSON body (Content-Type: application/json)")
+                .at("header.content-type"));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
+            .await
+            .map_err(|_| Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_JSON_BODY} bytes")))?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserialize `bytes` as `T`, naming the JSON Pointer of the first problem.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let pointer = json_pointer(e.path());
+            let inner = e.into_inner();
+            let detail = if pointer.is_empty() { format!("body: {inner}") } else { format!("{pointer}: {inner}") };
+            // serde reports a missing member at its parent: point at the member itself.
+            let missing = inner.to_string().strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_owned);
+            let field = match missing {
+                Some(name) => format!("{pointer}/{name}"),
+                None if pointer.is_empty() => "/".to_owned(),
+                None => pointer,
+            };
+            let p = if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+                Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Bad Request", detail)
+            } else {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", detail)
+            };
+            Err(p.at(field))
+        }
+    }
+}
+
+/// RFC 6901 pointer of a serde path (`measures[0]` becomes `/measures/0`).
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +264,25 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["status"], 500);
         assert!(v["detail"].as_str().unwrap().contains("reference"));
+    }
+
+    #[test]
+    fn json_errors_name_the_member() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct B {
+            by: String,
+            measures: Vec<u8>,
+        }
+        let p = parse_json::<B>(br#"{"by": "x", "measures": [1, "two"]}"#).unwrap_err();
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p.field.as_deref(), Some("/measures/1"), "{p:?}");
+        let p = parse_json::<B>(br#"{"measures": []}"#).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("/by"), "{p:?}");
+        assert!(p.detail.contains("missing field `by`"), "{p:?}");
+        let p = parse_json::<B>(br#"{"by": "#).unwrap_err();
+        assert_eq!(p.status, StatusCode::BAD_REQUEST);
     }
 
     #[test]

@@ -5,8 +5,19 @@
 //! `restricted_terms` members are removed (the object gets `"withheld": ["restricted_terms"]`), and
 //! every occurrence of any stored threat's restricted term in any string is replaced by
 //! [`WITHHELD`] (case-insensitive, fail closed: also inside longer words).
+//!
+//! Need to know (docs/security.md): a principal with a clearance and a nationality (a user, or a
+//! user's token) is judged like an audience by `tocsin_core::marking::releasable_to`. Every portion,
+//! target description, actor and warning text they may not read is replaced by a marker object
+//! `{"withheld": true, "marking": "(S//NF)"}` naming the marking, never the content. Routes call
+//! [`for_principal`] (through `AppState::read`) on every response that can carry portions.
 
-use serde_json::Value;
+use crate::auth::{NeedToKnow, Principal, Role};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use tocsin_core::marking::{format_mark, parse_mark, releasable_to, Denial};
+use tocsin_core::{Audience, AudienceKind, Classification, CountryCode, PortionMark, Threat, TlpLevel};
+use tocsin_store::{Store, StoreError};
 
 /// What a redacted term is replaced with.
 pub const WITHHELD: &str = "[withheld]";
@@ -76,10 +87,247 @@ fn same_ci(a: char, b: char) -> bool {
     a == b || a.to_lowercase().eq(b.to_lowercase())
 }
 
+/// Shape a response for `principal`: restricted terms hidden below analyst, portions above the
+/// principal's clearance withheld. Every route whose response can carry threat, warning or match
+/// content calls this (or `AppState::read`, which does).
+pub fn for_principal(v: &mut Value, principal: &Principal, store: &dyn Store) -> Result<(), StoreError> {
+    let restricted_ntk = !matches!(principal.need_to_know, NeedToKnow::Unrestricted);
+    if principal.role >= Role::Analyst && !restricted_ntk {
+        return Ok(());
+    }
+    let threats = store.threats()?;
+    if restricted_ntk {
+        NeedToKnowFilter::new(&principal.need_to_know, &threats).apply(v);
+    }
+    if principal.role < Role::Analyst {
+        Redactor::new(threats.iter().flat_map(|t| t.restricted_terms.iter().map(String::as_str))).apply(v);
+    }
+    Ok(())
+}
+
+/// The audience a cleared user is judged as: an agency of their own country, cleared to their
+/// level. Staff may read ORCON and any TLP (they work for the originator); what differs between
+/// them is classification, SCI (TS only) and nationality (NOFORN, REL TO).
+pub fn user_audience(clearance: Classification, nationality: CountryCode) -> Audience {
+    Audience {
+        id: "user".into(),
+        name: "user".into(),
+        kind: AudienceKind::DomesticAgency,
+        country: Some(nationality),
+        clearance,
+        tlp_ceiling: TlpLevel::Red,
+        orcon_approved: true,
+        channels: Vec::new(),
+        escalation_contact: None,
+        language: "en".into(),
+        posture_interval_hours: None,
+    }
+}
+
+/// May `ntk` read a portion with `mark` of a report from `originator`? `None` originator (not
+/// known): judged as foreign, so NOFORN and unlisted REL TO are withheld (fail closed).
+pub fn may_read(ntk: &NeedToKnow, mark: &PortionMark, originator: Option<CountryCode>) -> Result<(), Denial> {
+    match ntk {
+        NeedToKnow::Unrestricted => Ok(()),
+        NeedToKnow::Cleared { clearance, nationality } => {
+            let aud = user_audience(*clearance, *nationality);
+            match originator {
+                Some(o) => releasable_to(mark, &aud, o),
+                // Judged as foreign to an originator that is not the user's country (fail closed).
+                None => match CountryCode::parse("ZZZ") {
+                    Ok(nobody) if nobody != *nationality => releasable_to(mark, &aud, nobody),
+                    _ => Err(Denial::Noforn),
+                },
+            }
+        }
+    }
+}
+
+/// The portion mark of a warning's banner (`SECRET//REL TO USA, RUS`, `TLP:AMBER`), so a whole
+/// warning can be judged; `None` when the banner is not one Tocsin writes.
+pub fn banner_mark(banner: &str) -> Option<PortionMark> {
+    let b = banner.trim();
+    if b.starts_with("TLP:") {
+        return parse_mark(&format!("({b})")).ok();
+    }
+    for (name, abbrev) in [("TOP SECRET", "TS"), ("UNCLASSIFIED", "U"), ("CONFIDENTIAL", "C"), ("SECRET", "S")] {
+        if let Some(rest) = b.strip_prefix(name) {
+            if rest.is_empty() || rest.starts_with("//") {
+                return parse_mark(&format!("({abbrev}{rest})")).ok();
+            }
+        }
+    }
+    None
+}
+
+/// The whole content of a threat as one mark (its portions, targets and actor rolled up): what a
+/// principal must be cleared for to approve a determination about it.
+pub fn threat_mark(t: &Threat) -> PortionMark {
+    let mut marks: Vec<&PortionMark> = t.portions.iter().map(|p| &p.mark).collect();
+    marks.extend(t.targets.iter().map(|s| &s.mark));
+    if t.actor.is_some() {
+        marks.push(&t.actor_mark);
+    }
+    tocsin_core::marking::banner(&marks).to_mark()
+}
+
+/// Refuse (403) a principal who would approve or release content they may not read: a
+/// determination is about its whole threat; a warning is its banner. `Ok` when the record does not
+/// exist (the engine then answers 404).
+pub fn check_release(store: &dyn Store, principal: &Principal, what: Release<'_>) -> Result<(), crate::Problem> {
+    if matches!(principal.need_to_know, NeedToKnow::Unrestricted) {
+        return Ok(());
+    }
+    let (kind, id, threat_id, mark) = match what {
+        Release::Determination(tid) => match store.threat(tid)? {
+            Some(t) => ("the determination of threat", tid.as_str().to_owned(), t.id.clone(), Some(threat_mark(&t))),
+            None => return Ok(()),
+        },
+        Release::Warning(wid) => match store.warning(wid)? {
+            Some(w) => ("warning", wid.as_str().to_owned(), w.threat_id.clone(), banner_mark(&w.banner)),
+            None => return Ok(()),
+        },
+    };
+    let originator = store.threat(&threat_id)?.map(|t| t.originator);
+    let verdict = match &mark {
+        Some(m) => may_read(&principal.need_to_know, m, originator).map_err(|d| format!("{} ({d})", format_mark(m))),
+        None => Err("an unreadable marking".to_owned()),
+    };
+    verdict.map_err(|why| {
+        tracing::info!(actor = %principal.actor(), kind, id = %id, "release refused: above clearance");
+        crate::Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "need-to-know",
+            "Forbidden",
+            format!("{kind} {id:?} includes content marked {why}, which is above what you may read; you cannot approve what you cannot see"),
+        )
+    })
+}
+
+/// May `principal` read this whole warning (its banner)? For channels that serve warnings whole
+/// (CAP alerts), where there is nothing to withhold piecemeal.
+pub fn may_read_warning(store: &dyn Store, principal: &Principal, w: &tocsin_core::tracking::Warning) -> Result<bool, StoreError> {
+    if matches!(principal.need_to_know, NeedToKnow::Unrestricted) {
+        return Ok(true);
+    }
+    let originator = store.threat(&w.threat_id)?.map(|t| t.originator);
+    Ok(banner_mark(&w.banner).is_some_and(|m| may_read(&principal.need_to_know, &m, originator).is_ok()))
+}
+
+/// What is about to be approved.
+#[derive(Debug, Clone, Copy)]
+pub enum Release<'a> {
+    Determination(&'a tocsin_core::ThreatId),
+    Warning(&'a tocsin_core::WarningId),
+}
+
+/// The marker that replaces withheld content.
+pub fn withheld_marker(marking: &str) -> Value {
+    json!({ "withheld": true, "marking": marking })
+}
+
+/// Walks a response and withholds what a cleared principal may not read (see the module doc).
+pub struct NeedToKnowFilter<'a> {
+    ntk: &'a NeedToKnow,
+    threats: HashMap<&'a str, &'a Threat>,
+}
+
+impl<'a> NeedToKnowFilter<'a> {
+    pub fn new(ntk: &'a NeedToKnow, threats: &'a [Threat]) -> Self {
+        Self { ntk, threats: threats.iter().map(|t| (t.id.as_str(), t)).collect() }
+    }
+
+    pub fn apply(&self, v: &mut Value) {
+        if matches!(self.ntk, NeedToKnow::Unrestricted) {
+            return;
+        }
+        self.visit(v, None);
+    }
+
+    fn readable(&self, mark: &Value, threat: Option<&Threat>) -> Result<(), String> {
+        // A mark that does not decode is withheld: fail closed.
+        let Ok(m) = serde_json::from_value::<PortionMark>(mark.clone()) else { return Err("(unreadable marking)".into()) };
+        may_read(self.ntk, &m, threat.map(|t| t.originator)).map_err(|_| format_mark(&m))
+    }
+
+    fn visit(&self, v: &mut Value, threat: Option<&'a Threat>) {
+        match v {
+            Value::Array(items) => items.iter_mut().for_each(|i| self.visit(i, threat)),
+            Value::Object(map) => {
+                let threat = self.object_threat(map).or(threat);
+                self.withhold_in(map, threat);
+                map.values_mut().for_each(|i| self.visit(i, threat));
+            }
+            _ => {}
+        }
+    }
+
+    /// The threat an object belongs to: itself (a threat has `portions` and `originator`) or the
+    /// one its `threat_id` names.
+    fn object_threat(&self, map: &Map<String, Value>) -> Option<&'a Threat> {
+        let id = if map.contains_key("portions") && map.contains_key("originator") { map.get("id") } else { map.get("threat_id") };
+        id.and_then(Value::as_str).and_then(|id| self.threats.get(id).copied())
+    }
+
+    fn withhold_in(&self, map: &mut Map<String, Value>, threat: Option<&Threat>) {
+        let mark = map.get("mark").filter(|m| m.is_object()).cloned();
+        // A portion: replace its text.
+        if let (Some(mark), true) = (&mark, map.get("text").is_some_and(Value::is_string)) {
+            if let Err(marking) = self.readable(mark, threat) {
+                map.insert("text".into(), withheld_marker(&marking));
+            }
+            return;
+        }
+        // A target description: keep only its mark.
+        if let (Some(mark), true) = (&mark, map.contains_key("label")) {
+            if let Err(marking) = self.readable(mark, threat) {
+                map.retain(|k, _| k == "mark");
+                map.insert("label".into(), withheld_marker(&marking));
+            }
+            return;
+        }
+        // A threat's actor.
+        if let Some(actor_mark) = map.get("actor_mark").cloned() {
+            if map.get("actor").is_some_and(|a| !a.is_null()) {
+                if let Err(marking) = self.readable(&actor_mark, threat) {
+                    map.insert("actor".into(), withheld_marker(&marking));
+                }
+            }
+        }
+        // A warning (or a draft): judged by its banner.
+        if let Some(banner) = map.get("banner").and_then(Value::as_str).map(str::to_owned) {
+            if map.contains_key("text") || map.contains_key("headline") {
+                let verdict = match banner_mark(&banner) {
+                    Some(m) => may_read(self.ntk, &m, threat.map(|t| t.originator)).map_err(|_| banner.clone()),
+                    None => Err(banner.clone()),
+                };
+                if let Err(marking) = verdict {
+                    for key in ["headline", "text", "measures"] {
+                        if map.contains_key(key) {
+                            map.insert(key.into(), withheld_marker(&marking));
+                        }
+                    }
+                }
+            }
+        }
+        // A match: withheld with the target description it came from.
+        if let (Some(i), Some(t), true) = (map.get("target").and_then(Value::as_u64), threat, map.contains_key("entity_id")) {
+            let verdict = match t.targets.get(i as usize) {
+                Some(spec) => may_read(self.ntk, &spec.mark, Some(t.originator)).map_err(|_| format_mark(&spec.mark)),
+                None => Err("(unknown target)".into()),
+            };
+            if let Err(marking) = verdict {
+                map.retain(|k, _| k == "target");
+                map.insert("withheld".into(), Value::Bool(true));
+                map.insert("marking".into(), Value::String(marking));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn terms_are_hidden_case_insensitively() {
@@ -93,6 +341,76 @@ mod tests {
     fn longest_term_wins() {
         let r = Redactor::new(["ALPHA", "ALPHA BRAVO"]);
         assert_eq!(r.redact_str("x ALPHA BRAVO y").unwrap(), "x [withheld] y");
+    }
+
+    fn cleared(c: Classification, n: &str) -> NeedToKnow {
+        NeedToKnow::Cleared { clearance: c, nationality: CountryCode::parse(n).unwrap() }
+    }
+
+    fn mark(s: &str) -> PortionMark {
+        parse_mark(s).unwrap()
+    }
+
+    #[test]
+    fn banners_read_back_as_marks() {
+        assert_eq!(banner_mark("SECRET//REL TO USA, RUS").unwrap(), mark("(S//REL TO USA, RUS)"));
+        assert_eq!(banner_mark("TOP SECRET//SI//NOFORN").unwrap(), mark("(TS//SI//NF)"));
+        assert_eq!(banner_mark("UNCLASSIFIED").unwrap(), mark("(U)"));
+        assert_eq!(banner_mark("UNCLASSIFIED//FOUO").unwrap(), mark("(U//FOUO)"));
+        assert_eq!(banner_mark("TLP:AMBER").unwrap(), mark("(TLP:AMBER)"));
+        assert_eq!(banner_mark("SECRET//ORCON/NOFORN//TLP:AMBER").unwrap(), mark("(S//OC/NF//TLP:AMBER)"));
+        // Every banner the roll-up writes reads back to its own mark.
+        for m in ["(S//REL TO USA, GBR)", "(C//NF)", "(TS//SI/TK//NF)", "(U//CUI)"] {
+            let b = tocsin_core::marking::banner(&[&mark(m)]);
+            assert_eq!(banner_mark(&b.to_string()).unwrap(), b.to_mark(), "{b}");
+        }
+        for bad in ["", "SECRETIVE", "COSMIC TOP SECRET", "SECRET//BOGUS"] {
+            assert_eq!(banner_mark(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn users_are_judged_like_audiences() {
+        let usa = CountryCode::parse("USA").unwrap();
+        let s_usa = cleared(Classification::S, "USA");
+        assert!(may_read(&s_usa, &mark("(S//NF)"), Some(usa)).is_ok());
+        assert!(may_read(&s_usa, &mark("(TS//NF)"), Some(usa)).is_err());
+        assert!(may_read(&cleared(Classification::TS, "USA"), &mark("(TS//SI//NF)"), Some(usa)).is_ok());
+        // Nationality: NOFORN is for the originator's nationals; REL TO names who else may read.
+        let ts_gbr = cleared(Classification::TS, "GBR");
+        assert!(matches!(may_read(&ts_gbr, &mark("(S//NF)"), Some(usa)), Err(Denial::Noforn)));
+        assert!(may_read(&ts_gbr, &mark("(S//REL TO USA, GBR)"), Some(usa)).is_ok());
+        assert!(may_read(&ts_gbr, &mark("(S//REL TO USA, RUS)"), Some(usa)).is_err());
+        // Unknown originator: judged as foreign (fail closed), even for the originator's nationals.
+        assert!(may_read(&s_usa, &mark("(S//NF)"), None).is_err());
+        assert!(may_read(&s_usa, &mark("(U)"), None).is_ok());
+        assert!(may_read(&NeedToKnow::Unrestricted, &mark("(TS//SI//NF)"), None).is_ok());
+    }
+
+    #[test]
+    fn the_filter_withholds_text_targets_actor_and_warnings() {
+        let mut v = json!({
+            "id": "t1", "originator": "USA", "actor": "X", "actor_mark": mark("(S//NF)"),
+            "portions": [{"mark": mark("(S//NF)"), "text": "secret text", "line": 3}, {"mark": mark("(U)"), "text": "open text"}],
+            "targets": [{"label": "named venue", "mark": mark("(S//NF)"), "name": "Venue", "asns": [1]}],
+            "warnings": [{"threat_id": "t1", "banner": "SECRET//NOFORN", "headline": "h", "text": "t", "measures": ["m"]},
+                         {"threat_id": "t1", "banner": "UNCLASSIFIED", "headline": "h", "text": "t"}],
+        });
+        let ntk = cleared(Classification::C, "USA");
+        // No stored threat: the originator is unknown (judged foreign); the C clearance alone
+        // withholds every S portion here, so the outcome does not depend on it.
+        let threats: Vec<Threat> = vec![];
+        NeedToKnowFilter::new(&ntk, &threats).apply(&mut v);
+        let w = |m: &str| withheld_marker(m);
+        assert_eq!(v["portions"][0]["text"], w("(S//NF)"));
+        assert_eq!(v["portions"][0]["line"], 3, "where the portion is stays visible");
+        assert_eq!(v["portions"][1]["text"], "open text");
+        assert_eq!(v["targets"][0], json!({"mark": mark("(S//NF)"), "label": w("(S//NF)")}));
+        assert_eq!(v["actor"], w("(S//NF)"));
+        assert_eq!(v["warnings"][0]["text"], w("SECRET//NOFORN"));
+        assert_eq!(v["warnings"][0]["measures"], w("SECRET//NOFORN"));
+        assert_eq!(v["warnings"][1]["text"], "t");
+        assert!(!v.to_string().contains("secret text") && !v.to_string().contains("Venue"));
     }
 
     #[test]

@@ -45,22 +45,24 @@ fn threat_value(t: &tocsin_core::Threat) -> Result<Value, Problem> {
     Ok(v)
 }
 
+#[utoipa::path(get, path = "/health", tag = "meta",
+    responses((status = 200, description = "The server is up", body = crate::openapi::Health)))]
+#[allow(clippy::unused_async)]
 pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-pub async fn threats(State(st): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult {
-    st.read(p, |store| {
-        let items = store.threats()?.iter().map(threat_value).collect::<Result<Vec<_>, _>>()?;
-        Ok(list(items))
-    })
-    .await
-}
 
+#[utoipa::path(get, path = "/api/v1/threats/{id}", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    responses((status = 200, description = "The threat", body = crate::openapi::ThreatWithCount)))]
 pub async fn threat(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
     st.read(p, move |store| threat_value(&require_threat(store, &ThreatId(id))?)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/threats/{id}/matches", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    responses((status = 200, description = "Matches, best first", body = crate::openapi::MatchList)))]
 pub async fn threat_matches(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -95,6 +97,9 @@ pub async fn threat_matches(
     .await
 }
 
+#[utoipa::path(get, path = "/api/v1/threats/{id}/determinations", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    responses((status = 200, description = "Every determination, oldest first (the last is current)", body = crate::openapi::DeterminationList)))]
 pub async fn threat_determinations(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -115,6 +120,9 @@ pub struct ThreatFilter {
     threat: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/warnings", tag = "warnings",
+    params(("threat" = Option<String>, Query, description = "Only this threat's warnings", min_length = 1)),
+    responses((status = 200, description = "Warnings in creation order", body = crate::openapi::WarningList)))]
 pub async fn warnings(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -130,10 +138,16 @@ pub async fn warnings(
     .await
 }
 
+#[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id")),
+    responses((status = 200, description = "The warning", body = tocsin_core::tracking::Warning)))]
 pub async fn warning(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
     st.read(p, move |store| to_value(&require_warning(store, &WarningId(id))?)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/warnings/{id}/deliveries", tag = "deliveries",
+    params(("id" = String, Path, description = "Warning id")),
+    responses((status = 200, description = "Its deliveries", body = crate::openapi::WarningDeliveries)))]
 pub async fn warning_deliveries(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -153,6 +167,9 @@ pub struct DeliveryFilter {
     status: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries",
+    params(("status" = Option<tocsin_core::tracking::DeliveryStatus>, Query, description = "Only deliveries in this status")),
+    responses((status = 200, description = "Deliveries", body = crate::api::deliveries::DeliveryList)))]
 pub async fn deliveries(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -174,6 +191,9 @@ pub async fn deliveries(
     .await
 }
 
+#[utoipa::path(get, path = "/api/v1/timeline", tag = "audit",
+    params(("threat" = Option<String>, Query, description = "Only this threat's entries", min_length = 1)),
+    responses((status = 200, description = "The human timeline", body = crate::openapi::TimelineList)))]
 pub async fn timeline(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -192,6 +212,8 @@ pub async fn timeline(
     .await
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    responses((status = 200, description = "Chain length, head hash and verification", body = crate::openapi::AuditSummary)))]
 pub async fn audit(State(st): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult {
     st.read(p, |store| {
         let events = store.audit_events()?;
@@ -208,29 +230,31 @@ pub async fn audit(State(st): State<AppState>, Extension(p): Extension<Principal
 #[derive(Debug, Deserialize)]
 pub struct AuditPage {
     /// Only events with `seq > after`.
-    after: Option<u64>,
+    after: Option<i64>,
     /// At most this many events.
-    limit: Option<usize>,
+    limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit",
+    params(("after" = Option<i64>, Query, description = "Only events with seq > after", minimum = 0), ("limit" = Option<i64>, Query, description = "At most this many", minimum = 0)),
+    responses((status = 200, description = "Audit events", body = crate::openapi::AuditEventList)))]
 pub async fn audit_events(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<AuditPage>,
 ) -> ApiResult {
+    // Signed in the query so a value beyond i64 is refused rather than silently accepted.
+    let after = u64::try_from(q.after.unwrap_or(0)).map_err(|_| Problem::bad_request("after must be 0 or more").at("query.after"))?;
+    let limit = match q.limit {
+        None => usize::MAX,
+        Some(n) => usize::try_from(n).map_err(|_| Problem::bad_request("limit must be 0 or more").at("query.limit"))?,
+    };
     st.read(p, move |store| {
         let events = store.audit_events()?;
-        let after = q.after.unwrap_or(0);
-        let page: Vec<_> = events.into_iter().filter(|e| e.seq > after).take(q.limit.unwrap_or(usize::MAX)).collect();
+        let page: Vec<_> = events.into_iter().filter(|e| e.seq > after).take(limit).collect();
         Ok(list(to_values(&page)?))
     })
     .await
 }
 
-pub async fn entities(State(st): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult {
-    st.read(p, |store| Ok(list(to_values(&store.entities()?)?))).await
-}
 
-pub async fn audiences(State(st): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult {
-    st.read(p, |store| Ok(list(to_values(&store.audiences()?)?))).await
-}

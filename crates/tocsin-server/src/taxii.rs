@@ -100,7 +100,10 @@ pub fn credentials(h: &HeaderMap) -> Option<String> {
 pub fn resolve(store: &dyn Store, secret: &str, now: Timestamp) -> Result<Option<(Principal, Option<AudienceId>)>, Problem> {
     match resolve_token(store, secret, now)? {
         Ok(p) => {
-            let aud = store.token_audience(p.token_id)?;
+            let aud = match p.token_id() {
+                Some(id) => store.token_audience(id)?,
+                None => None,
+            };
             Ok(Some((p, aud)))
         }
         Err(_) => Ok(None),
@@ -167,15 +170,22 @@ impl Caller {
     fn can_read(&self, a: &Audience) -> bool {
         match &self.audience {
             Some(own) => *own == a.id,
-            None => self.principal.role >= Role::Viewer,
+            None => self.principal.allows(Role::Viewer) && self.unrestricted(),
         }
     }
 
     fn can_write(&self, a: &Audience) -> bool {
         match &self.audience {
             Some(own) => *own == a.id && matches!(a.kind, AudienceKind::PartnerService | AudienceKind::DomesticAgency),
-            None => self.principal.role >= Role::Analyst,
+            None => self.principal.allows(Role::Analyst) && self.unrestricted(),
         }
+    }
+
+    /// Collections serve whole STIX objects with nothing to withhold piecemeal, so a staff token
+    /// that carries a user's clearance reads them only through `/api/v1`, which applies need to
+    /// know (docs/security.md): fail closed.
+    fn unrestricted(&self) -> bool {
+        matches!(self.principal.need_to_know, crate::auth::NeedToKnow::Unrestricted)
     }
 }
 

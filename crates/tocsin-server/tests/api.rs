@@ -409,7 +409,7 @@ async fn unknown_ids_are_404_naming_the_id() {
 async fn wrong_method_and_bad_query_are_problems() {
     let api = api();
     let auth = format!("Bearer {}", api.admin);
-    let (status, h, body) = api.raw(Method::POST, "/api/v1/threats", Some(&auth)).await;
+    let (status, h, body) = api.raw(Method::DELETE, "/api/v1/threats", Some(&auth)).await;
     assert_problem(status, &h, &body, StatusCode::METHOD_NOT_ALLOWED);
     assert!(h.contains_key(header::ALLOW));
     let (status, h, body) = api.get("/api/v1/deliveries?status=bogus", Some(&api.admin)).await;

@@ -37,7 +37,9 @@ impl FeedNotification {
         Ok(Self { org_id, warning, deliveries, json })
     }
 
-    pub(crate) fn json(&self) -> &str {
+    /// The canonical JSON of the (queued) warning: every backend stores and audits exactly this.
+    #[doc(hidden)]
+    pub fn json(&self) -> &str {
         &self.json
     }
 }

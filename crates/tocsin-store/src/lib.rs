@@ -7,17 +7,27 @@
 //!
 //! Architecture invariant: the store never reads the clock; every time comes from the caller.
 
+pub mod accounts;
+#[doc(hidden)]
+pub mod conformance;
+pub mod coordination;
+pub mod dump;
 pub mod exchange;
 pub mod feeds;
 pub mod followup;
 pub mod migrations;
 pub mod record;
+pub mod review;
 mod sqlite;
 
 pub use record::actions;
+pub use accounts::Accounts;
+pub use coordination::Coordination;
+pub use dump::{Dump, SqlValue};
 pub use exchange::Exchange;
 pub use feeds::Feeds;
 pub use followup::FollowUps;
+pub use review::Review;
 pub use sqlite::SqliteStore;
 
 use tocsin_core::audit::{AuditEvent, ChainBreak};
@@ -95,7 +105,7 @@ pub struct TokenRecord {
 
 /// Everything Tocsin keeps. All methods take `&self`: implementations synchronise internally, so a
 /// store is shared as `Arc<dyn Store>` between the HTTP server, workers and the CLI.
-pub trait Store: FollowUps + Exchange + Feeds + Send + Sync {
+pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review + Send + Sync {
     // Registry.
     fn upsert_entities(&self, entities: &[Entity], audit: &AuditCtx) -> Result<()>;
     fn entities(&self) -> Result<Vec<Entity>>;

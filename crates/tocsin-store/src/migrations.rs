@@ -33,6 +33,9 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "follow_up", sql: include_str!("../migrations/0004_follow_up.sql") },
     Migration { version: 5, name: "feeds", sql: include_str!("../migrations/0005_feeds.sql") },
     Migration { version: 6, name: "notices", sql: include_str!("../migrations/0006_notices.sql") },
+    Migration { version: 7, name: "coordination", sql: include_str!("../migrations/0007_coordination.sql") },
+    Migration { version: 8, name: "accounts", sql: include_str!("../migrations/0008_accounts.sql") },
+    Migration { version: 9, name: "api", sql: include_str!("../migrations/0009_api.sql") },
 ];
 
 /// The PostgreSQL spelling of a portable migration: identity keys instead of AUTOINCREMENT,

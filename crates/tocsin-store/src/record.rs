@@ -75,19 +75,22 @@ pub fn time_text(t: &Timestamp) -> String {
 }
 
 /// Parse a stored time back.
-pub(crate) fn parse_time(kind: &'static str, id: &str, s: &str) -> Result<Timestamp> {
+#[doc(hidden)]
+pub fn parse_time(kind: &'static str, id: &str, s: &str) -> Result<Timestamp> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|e| StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("bad time {s:?}: {e}") })
 }
 
 /// Decode a stored JSON record.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(kind: &'static str, id: &str, json: &str) -> Result<T> {
+#[doc(hidden)]
+pub fn decode<T: serde::de::DeserializeOwned>(kind: &'static str, id: &str, json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("bad JSON: {e}") })
 }
 
 /// Subject of a bulk write: `entity:<id>` for one record, `entities:<n>` otherwise.
-pub(crate) fn bulk_subject(singular: &str, plural: &str, ids: &[&str]) -> String {
+#[doc(hidden)]
+pub fn bulk_subject(singular: &str, plural: &str, ids: &[&str]) -> String {
     match ids {
         [one] => format!("{singular}:{one}"),
         _ => format!("{plural}:{}", ids.len()),

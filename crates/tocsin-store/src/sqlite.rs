@@ -5,11 +5,15 @@
 //! The SQL is kept portable (`ON CONFLICT … DO UPDATE`, `RETURNING`, `CAST`) so the PostgreSQL twin
 //! can mirror it statement for statement.
 
+mod accounts;
+mod coordination;
+mod dump;
 mod exchange;
 mod feeds;
 mod followup;
 mod migrate;
 mod outbox;
+mod review;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -43,6 +47,8 @@ impl From<rusqlite::Error> for StoreError {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    /// The registry change head `wait_registry_change` last reported (-1: not waited yet).
+    registry_seen: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -70,7 +76,7 @@ impl SqliteStore {
         let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrate::apply(&mut conn, migrations)?;
-        Ok(Self { conn: Mutex::new(conn), path })
+        Ok(Self { conn: Mutex::new(conn), path, registry_seen: std::sync::atomic::AtomicI64::new(-1) })
     }
 
     /// The database file, or `None` in memory.
@@ -200,6 +206,7 @@ impl Store for SqliteStore {
                 stmt.execute(params![e.id.as_str(), e.kind.as_str(), e.name, canonical_json(e)?])?;
             }
             let ids: Vec<&str> = entities.iter().map(|e| e.id.as_str()).collect();
+            coordination::record_changes(tx, &ids, crate::coordination::change::UPSERT, ctx.at)?;
             audit(tx, ctx, actions::ENTITY_UPSERT, &bulk_subject("entity", "entities", &ids), entities)?;
             Ok(())
         })

@@ -50,6 +50,15 @@ pub fn load_into(engine: &Engine, examples: Option<PathBuf>) -> Result<DemoRepor
     Ok(demo::run(engine, &dir)?)
 }
 
+/// Load the reference case as it stood when the report came in: registry, audiences, the report
+/// ingested and matched, nothing decided yet (`serve --seed-reference`, the console's browser test).
+pub fn seed_reference(engine: &Engine, at: chrono::DateTime<chrono::Utc>) -> Result<tocsin_engine::ImportSummary> {
+    let work = tempfile::tempdir()?;
+    let dir = work.path().join("moscow-2024");
+    write_reference_case(&dir)?;
+    Ok(engine.import_dir(&dir, &tocsin_store::AuditCtx::new("admin:seed-reference", at))?)
+}
+
 pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
     // Always a fresh store: the demo must never touch the user's database.
     let work = tempfile::tempdir()?;
@@ -61,7 +70,7 @@ pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
         None => work.path().join("tocsin.db"),
     };
     let outbox = db.parent().map(|d| d.join("outbox")).filter(|_| args.store.is_some()).unwrap_or_else(|| work.path().join("outbox"));
-    let engine = open_engine(&db, Some(outbox))?;
+    let engine = open_engine(&super::DbLocation::Sqlite(db), Some(outbox))?;
     let report = load_into(&engine, args.examples)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -103,3 +112,26 @@ fn print_human(r: &DemoReport) {
     );
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_reference_loads_the_case_matched_but_not_worked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::super::DbLocation::Sqlite(dir.path().join("t.db"));
+        let engine = open_engine(&db, Some(dir.path().join("outbox"))).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2024-03-06T08:30:00Z").unwrap().to_utc();
+        let s = seed_reference(&engine, at).unwrap();
+        assert_eq!((s.threats, s.audiences), (1, 4));
+        assert!(s.venues > 0 && s.events > 0);
+        let tid = "moscow-2024-03".into();
+        let matches = engine.store().matches(&tid).unwrap();
+        assert_eq!(matches.len(), s.matches);
+        assert!(matches.len() > 1, "the report matches the registry");
+        // Not worked yet: the console's users do that.
+        assert!(engine.store().determinations(&tid).unwrap().is_empty());
+        assert!(engine.store().warnings(None).unwrap().is_empty());
+    }
+}

@@ -13,7 +13,6 @@ use tocsin_core::ThreatId;
 use tocsin_formats::stix::STIX_CAPABLE;
 use tocsin_server::cap_feed::{cap_alert, CAP_AUDIENCES};
 use tocsin_server::taxii::{released, warning_bundle};
-use tocsin_store::{SqliteStore, Store};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ExportCommand {
@@ -37,7 +36,7 @@ pub struct ExportArgs {
 }
 
 pub fn run(cmd: ExportCommand, g: &Globals) -> Result<()> {
-    let store = SqliteStore::open(&g.db).with_context(|| format!("opening store {}", g.db.display()))?;
+    let store = g.db.open()?;
     let (stix, a) = match cmd {
         ExportCommand::Stix(a) => (true, a),
         ExportCommand::Cap(a) => (false, a),
@@ -45,7 +44,7 @@ pub fn run(cmd: ExportCommand, g: &Globals) -> Result<()> {
     let tid = a.threat.as_deref().map(ThreatId::new);
     if let Some(t) = &tid {
         if store.threat(t)?.is_none() {
-            anyhow::bail!("no threat {t:?} in {}", g.db.display());
+            anyhow::bail!("no threat {t:?} in {}", g.db);
         }
     }
     let warnings: Vec<Warning> = store
@@ -60,12 +59,12 @@ pub fn run(cmd: ExportCommand, g: &Globals) -> Result<()> {
     let mut written = 0;
     for w in &warnings {
         let (doc, ext) = if stix {
-            match warning_bundle(&store, w)? {
+            match warning_bundle(store.as_ref(), w)? {
                 Some(b) => (tocsin_formats::stix::to_bytes(&b), "stix.json"),
                 None => continue,
             }
         } else {
-            match cap_alert(&store, w, None)? {
+            match cap_alert(store.as_ref(), w, None)? {
                 Some(alert) => (tocsin_formats::cap::write_alert(&alert).into_bytes(), "cap.xml"),
                 None => continue,
             }

@@ -6,7 +6,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use tocsin_feed::notify::NotifyOptions;
 use tocsin_feed::{Constituency, Mapping};
-use tocsin_store::{Feeds, SqliteStore};
+use tocsin_store::Store;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum FeedCommand {
@@ -67,14 +67,14 @@ fn import(a: ImportArgs, g: &Globals) -> Result<()> {
     if !global.is_empty() {
         rows.push(("*".into(), serde_json::to_string(&json!({ "inhibitions": global }))?));
     }
-    let store = SqliteStore::open(&g.db)?;
+    let store = g.db.open()?;
     let n = store.replace_constituency(&rows, &tocsin_store::AuditCtx::new("cli", chrono::Utc::now()))?;
     println!("constituency: {} organisations, {} prefixes, {} global inhibitions ({n} records stored)", c.orgs.len(), c.table.len(), global.len());
     Ok(())
 }
 
 /// The stored constituency (the `*` record holds the global inhibitions).
-pub fn load_constituency(store: &SqliteStore) -> Result<Constituency> {
+pub fn load_constituency(store: &dyn Store) -> Result<Constituency> {
     let mut orgs = Vec::new();
     let mut global = Vec::new();
     for (id, js) in store.constituency()? {
@@ -89,8 +89,8 @@ pub fn load_constituency(store: &SqliteStore) -> Result<Constituency> {
 }
 
 fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
-    let store = SqliteStore::open(&g.db)?;
-    let c = load_constituency(&store)?;
+    let store = g.db.open()?;
+    let c = load_constituency(store.as_ref())?;
     anyhow::ensure!(!c.orgs.is_empty(), "the constituency is empty: run `tocsin feed import-constituency FILE` first");
     let mapping = match &a.mapping {
         Some(m) => Mapping::load(m)?,
@@ -118,7 +118,7 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
         Some(p) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))),
         None => None,
     };
-    let r = tocsin_feed::run_feed(&store, &c, f, &mapping, &opts, unmatched, |rows, bytes| {
+    let r = tocsin_feed::run_feed(store.as_ref(), &c, f, &mapping, &opts, unmatched, |rows, bytes| {
         eprintln!("feed ingest: {rows} rows ({:.0}%)", 100.0 * bytes as f64 / total as f64);
     })?;
     let k = &r.counts;

@@ -21,7 +21,7 @@ pub fn run(args: ImportArgs, g: &Globals) -> Result<()> {
         s.audiences,
         s.threats,
         s.matches,
-        g.db.display()
+        g.db
     );
     Ok(())
 }

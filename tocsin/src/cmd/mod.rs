@@ -2,30 +2,35 @@
 
 pub mod bench;
 pub mod compose;
+pub mod db;
 pub mod demo;
 pub mod export;
 pub mod feed;
 pub mod import;
+pub mod migrate;
 pub mod report;
+pub mod scheduler;
 pub mod ingest;
 pub mod serve;
 pub mod token;
+pub mod user;
 pub mod verify;
 pub mod worker;
 
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use tocsin_core::duty::DutyPolicy;
 use tocsin_engine::{Engine, EngineConfig};
-use tocsin_store::SqliteStore;
+pub use db::DbLocation;
 
 /// Options every subcommand shares.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Globals {
-    /// The store: a SQLite file path (created and migrated on first use).
+    /// The store: a SQLite file path or `sqlite:PATH` (created and migrated on first use), or a
+    /// PostgreSQL URL `postgres://user@host:5432/dbname` (migrated on first use).
     #[arg(long, global = true, env = "TOCSIN_DB", default_value = "./tocsin.db")]
-    pub db: PathBuf,
+    pub db: DbLocation,
     /// Root directory of the file delivery channel (default: `outbox/` beside the database).
     #[arg(long, global = true, env = "TOCSIN_OUTBOX")]
     pub outbox: Option<PathBuf>,
@@ -58,13 +63,13 @@ pub fn configure(g: &Globals) -> Result<()> {
     Ok(())
 }
 
-pub fn open_engine(db: &Path, outbox: Option<PathBuf>) -> Result<Engine> {
-    let store = SqliteStore::open(db).with_context(|| format!("opening store {}", db.display()))?;
-    let outbox = outbox.unwrap_or_else(|| db.parent().map(|p| p.join("outbox")).unwrap_or_else(|| PathBuf::from("outbox")));
+pub fn open_engine(db: &DbLocation, outbox: Option<PathBuf>) -> Result<Engine> {
+    let store = db.open()?;
+    let outbox = outbox.unwrap_or_else(|| db.default_outbox());
     let mut config = EngineConfig::new(outbox);
     if let Some(s) = SETTINGS.get() {
         config.policy = s.policy.clone();
         config.public_url = s.public_url.clone();
     }
-    Ok(Engine::open(Arc::new(store), config)?)
+    Ok(Engine::open(store, config)?)
 }

@@ -18,13 +18,38 @@ pub struct ServeArgs {
     /// Seconds between scheduler passes (release, outbox, posture check-ins, SLA).
     #[arg(long, default_value_t = 30, env = "TOCSIN_TICK_SECS")]
     tick_secs: u64,
+    /// Load the reference case's registry, audiences and report, matched but not yet worked (no
+    /// determination), for working it by hand in the console (skipped if it is already there).
+    #[arg(long, conflicts_with = "demo")]
+    seed_reference: bool,
+    /// Run the server's clock from this instant (RFC 3339) instead of now, advancing with the wall
+    /// clock: replays a past case such as the reference case (`2024-03-06T08:30:00Z`) live.
+    #[arg(long, value_parser = parse_instant)]
+    clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Mark the console's session cookie Secure (`true`/`false`). Default: Secure unless listening
+    /// on a loopback address; set `true` behind a TLS proxy on the same host (docs/security.md).
+    #[arg(long, env = "TOCSIN_COOKIE_SECURE")]
+    cookie_secure: Option<bool>,
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 instant such as 2024-03-06T08:30:00Z: {e}"))
 }
 
 pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
     let engine = open_engine(&g.db, g.outbox.clone())?;
     if args.demo && engine.store().threat(&"moscow-2024-03".into())?.is_none() {
         super::demo::load_into(&engine, None)?;
-        tracing::info!("reference case loaded into {}", g.db.display());
+        tracing::info!("reference case loaded into {}", g.db);
+    }
+    // The clock every request and scheduler pass reads: wall time, shifted if --clock-start.
+    let offset = args.clock_start.map(|t| t - chrono::Utc::now()).unwrap_or_else(chrono::Duration::zero);
+    let clock = move || chrono::Utc::now() + offset;
+    if args.seed_reference && engine.store().threat(&"moscow-2024-03".into())?.is_none() {
+        let s = super::demo::seed_reference(&engine, clock())?;
+        tracing::info!(venues = s.venues, events = s.events, audiences = s.audiences, matches = s.matches, "reference case seeded (not yet worked)");
     }
     let store: Arc<dyn Store> = engine.store().clone();
     let given = std::env::var("TOCSIN_ADMIN_TOKEN").ok().filter(|s| !s.is_empty());
@@ -33,34 +58,27 @@ pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
         println!("admin token (shown once, store it now): {secret}");
     }
     let engine = Arc::new(engine);
-    spawn_scheduler(engine.clone(), args.tick_secs.max(1));
+    // Several serve processes may share the database: only the leader runs the scheduler.
+    let scheduler = super::scheduler::spawn(engine.clone(), args.tick_secs.max(1), clock);
     tracing::info!("listening on http://{}", args.listen);
-    let server = tocsin_server::serve(tocsin_server::AppState::new(store).with_engine(engine), args.listen);
+    let mut state = tocsin_server::AppState::new(store).with_engine(engine).with_clock(clock);
+    if let Some(secure) = args.cookie_secure {
+        state = state.with_secure_cookies(secure);
+    }
+    let server = tocsin_server::serve(state, args.listen);
     // Graceful shutdown waits for open connections; a client that keeps one open must not keep
     // the process alive after SIGTERM: it gets a grace period, then the process exits.
     let deadline = async {
         tocsin_server::shutdown_signal().await;
         tokio::time::sleep(std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS)).await;
     };
-    tokio::select! {
-        r = server => r?,
-        () = deadline => tracing::warn!("connections still open {SHUTDOWN_GRACE_SECS} s after the shutdown signal: exiting"),
-    }
-    Ok(())
-}
-
-/// The scheduler: the same rules the demo replays, on the wall clock.
-fn spawn_scheduler(engine: Arc<tocsin_engine::Engine>, every: u64) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
-        loop {
-            interval.tick().await;
-            let e = engine.clone();
-            match tokio::task::spawn_blocking(move || e.tick(chrono::Utc::now())).await {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => tracing::error!(error = %err, "scheduler pass failed"),
-                Err(err) => tracing::error!(error = %err, "scheduler pass panicked"),
-            }
+    let result = tokio::select! {
+        r = server => r.map_err(anyhow::Error::from),
+        () = deadline => {
+            tracing::warn!("connections still open {SHUTDOWN_GRACE_SECS} s after the shutdown signal: exiting");
+            Ok(())
         }
-    });
+    };
+    scheduler.resign();
+    result
 }

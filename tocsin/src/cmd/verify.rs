@@ -2,10 +2,9 @@
 
 use super::Globals;
 use anyhow::{bail, Result};
-use tocsin_store::{SqliteStore, Store};
 
 pub fn run(g: &Globals) -> Result<()> {
-    let store = SqliteStore::open(&g.db)?;
+    let store = g.db.open()?;
     match store.verify_audit()? {
         Ok(head) => println!("audit chain verified: {} events, head {head}", store.audit_events()?.len()),
         Err(b) => bail!("{b}"),

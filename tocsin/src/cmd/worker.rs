@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tocsin_core::ChannelKind;
 use tocsin_deliver::{ChannelLimits, DeliveryConfig, SmtpConfig, SmtpTls, WebhookKeys};
-use tocsin_store::SqliteStore;
 
 /// Channel and worker settings (shared by `worker` and `bench deliver`).
 #[derive(clap::Args, Debug, Clone)]
@@ -110,15 +109,15 @@ pub struct WorkerArgs {
 }
 
 pub async fn run(args: WorkerArgs, g: &Globals) -> Result<()> {
-    let store = SqliteStore::open(&g.db).with_context(|| format!("opening store {}", g.db.display()))?;
-    let outbox = g.outbox.clone().unwrap_or_else(|| g.db.parent().map(|p| p.join("outbox")).unwrap_or_else(|| PathBuf::from("outbox")));
+    let store = g.db.open()?;
+    let outbox = g.outbox.clone().unwrap_or_else(|| g.db.default_outbox());
     let mut config = args.delivery.config()?;
     if let Some(id) = args.worker_id {
         config.worker.worker_id = id;
     }
     let worker = config.worker(outbox)?;
     let id = worker.config.worker_id.clone();
-    tracing::info!(worker = %id, db = %g.db.display(), max_in_flight = worker.config.max_in_flight, "outbox worker started");
+    tracing::info!(worker = %id, db = %g.db, max_in_flight = worker.config.max_in_flight, "outbox worker started");
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -127,7 +126,7 @@ pub async fn run(args: WorkerArgs, g: &Globals) -> Result<()> {
     let mut handle = tokio::task::spawn_blocking(move || {
         let (mut delivered, mut retrying, mut dead) = (0u64, 0u64, 0u64);
         loop {
-            let res = worker.run(&store, &flag, &mut |r| {
+            let res = worker.run(store.as_ref(), &flag, &mut |r| {
                 delivered += r.delivered.len() as u64;
                 retrying += r.retrying.len() as u64;
                 dead += r.dead.len() as u64;

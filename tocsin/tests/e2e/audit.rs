@@ -1,4 +1,8 @@
 //! The audit chain through the CLI: an edited row is detected.
+//!
+//! SQLite only (whatever TOCSIN_TEST_BACKEND says): the test edits the database file with
+//! rusqlite. Tampering on PostgreSQL is covered by the store conformance tests, which both
+//! backends run (crates/tocsin-store/src/conformance.rs).
 
 use crate::common::{bin, examples_dir, run_ok};
 

@@ -79,3 +79,60 @@ impl Drop for SmtpServer {
         let _ = self.child.wait();
     }
 }
+
+/// The store the end-to-end tests run against: `TOCSIN_TEST_BACKEND=sqlite` (the default) or
+/// `postgres` (a fresh database per test on `TOCSIN_TEST_PG`, default the local server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("TOCSIN_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") | Ok("postgresql") => Backend::Postgres,
+        Ok(other) => panic!("TOCSIN_TEST_BACKEND={other:?}: use sqlite or postgres"),
+    }
+}
+
+/// One test's store, as `--db` names it: a SQLite file in the test's directory, or a PostgreSQL
+/// database created for the test and dropped with this value.
+pub struct TestDb {
+    arg: String,
+    sqlite: Option<std::path::PathBuf>,
+    _pg: Option<tocsin_store_postgres::testing::TempDb>,
+}
+
+impl TestDb {
+    /// A store on the backend the run selected (`TOCSIN_TEST_BACKEND`).
+    pub fn new(dir: &Path) -> Self {
+        match backend() {
+            Backend::Sqlite => Self::sqlite(&dir.join("tocsin.db")),
+            Backend::Postgres => Self::postgres(),
+        }
+    }
+
+    pub fn sqlite(path: &Path) -> Self {
+        Self { arg: path.to_str().expect("UTF-8 temp path").to_owned(), sqlite: Some(path.to_owned()), _pg: None }
+    }
+
+    /// A fresh PostgreSQL database (fails, never skips, when the server is unreachable).
+    pub fn postgres() -> Self {
+        let db = tocsin_store_postgres::testing::TempDb::create().unwrap_or_else(|e| panic!("PostgreSQL for the e2e tests: {e}"));
+        Self { arg: db.url().to_owned(), sqlite: None, _pg: Some(db) }
+    }
+
+    /// The `--db` value.
+    pub fn arg(&self) -> &str {
+        &self.arg
+    }
+
+    /// Open the store in the test process (a second client of the same database).
+    pub fn open(&self) -> std::sync::Arc<dyn tocsin_store::Store> {
+        match &self.sqlite {
+            Some(p) => std::sync::Arc::new(tocsin_store::SqliteStore::open(p).expect("open the test SQLite store")),
+            None => std::sync::Arc::new(tocsin_store_postgres::PgStore::connect(&self.arg).expect("connect to the test PostgreSQL store")),
+        }
+    }
+}

@@ -1,24 +1,23 @@
 //! Delivery that loses nothing: `tocsin worker` killed with SIGKILL mid fan-out and restarted,
 //! against a receiver that verifies every signature; and e-mail through a real SMTP server.
 
-use crate::common::{bin, SmtpServer};
+use crate::common::{bin, SmtpServer, TestDb};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tocsin_core::tracking::DeliveryStatus;
 use tocsin_core::{ChannelKind, ChannelSpec};
 use tocsin_deliver::receiver::Receiver;
 use tocsin_deliver::{synthetic, WebhookSecret};
-use tocsin_store::{SqliteStore, Store};
 
 const RECIPIENTS: usize = 5_000;
 /// The worker's `--max-in-flight` here: the most deliveries one kill may duplicate.
-const MAX_IN_FLIGHT: usize = 32;
+pub(crate) const MAX_IN_FLIGHT: usize = 32;
 
-fn worker(db: &Path, extra: &[&str]) -> Child {
+/// `tocsin worker` on `db` with 1 s leases and at most [`MAX_IN_FLIGHT`] deliveries in flight.
+pub(crate) fn worker(db: &str, extra: &[&str]) -> Child {
     bin()
-        .args(["--db", db.to_str().unwrap(), "worker", "--lease-secs", "1", "--max-in-flight", &MAX_IN_FLIGHT.to_string()])
+        .args(["--db", db, "worker", "--lease-secs", "1", "--max-in-flight", &MAX_IN_FLIGHT.to_string()])
         .args(["--webhook-concurrency", &MAX_IN_FLIGHT.to_string()])
         .args(extra)
         .stdout(Stdio::null())
@@ -28,7 +27,7 @@ fn worker(db: &Path, extra: &[&str]) -> Child {
 }
 
 /// Wait until `done()` or fail after `limit`, saying what was awaited.
-fn wait_for(what: &str, limit: Duration, child: &mut Child, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, limit: Duration, child: &mut Child, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -43,7 +42,7 @@ fn wait_for(what: &str, limit: Duration, child: &mut Child, mut done: impl FnMut
     }
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("run kill");
     assert!(status.success());
 }
@@ -51,7 +50,7 @@ fn sigterm(child: &Child) {
 #[test]
 fn kill_9_at_several_points_loses_nothing_and_duplicates_only_what_was_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("tocsin.db");
+    let db = TestDb::new(dir.path());
     // Rotation: the worker signs with the new and the old secret; the receiver knows only the old.
     let (old, new) = (WebhookSecret::generate(), WebhookSecret::generate());
     let rx = Receiver::start(vec![old.clone()]).unwrap();
@@ -60,9 +59,9 @@ fn kill_9_at_several_points_loses_nothing_and_duplicates_only_what_was_in_flight
     let keys_arg = ["--webhook-keys", keys.to_str().unwrap()];
 
     let expected: HashSet<String> = {
-        let store = SqliteStore::open(&db).unwrap();
+        let store = db.open();
         let channels: Vec<ChannelSpec> = (0..RECIPIENTS).map(|i| ChannelSpec { kind: ChannelKind::Webhook, address: rx.url(&format!("/r/{i}")) }).collect();
-        synthetic::queue_fanout(&store, &channels, chrono::Utc::now()).unwrap().into_iter().map(|d| d.idempotency_key).collect()
+        synthetic::queue_fanout(store.as_ref(), &channels, chrono::Utc::now()).unwrap().into_iter().map(|d| d.idempotency_key).collect()
     };
     assert_eq!(expected.len(), RECIPIENTS);
 
@@ -75,7 +74,7 @@ fn kill_9_at_several_points_loses_nothing_and_duplicates_only_what_was_in_flight
     // holds cumulatively, `kills so far × max in flight`.
     let mut duplicates = 0u32;
     for (k, point) in points.iter().enumerate() {
-        let mut child = worker(&db, &keys_arg);
+        let mut child = worker(db.arg(), &keys_arg);
         wait_for(&format!("{point} webhooks (kill {k})"), Duration::from_secs(40), &mut child, || rx.verified() >= *point as u64);
         child.kill().expect("SIGKILL the worker"); // std's kill is SIGKILL on Unix
         child.wait().unwrap();
@@ -91,10 +90,10 @@ fn kill_9_at_several_points_loses_nothing_and_duplicates_only_what_was_in_flight
     }
 
     // The last run finishes the fan-out; SIGTERM then stops it cleanly.
-    let mut child = worker(&db, &keys_arg);
+    let mut child = worker(db.arg(), &keys_arg);
     let unique = || rx.received().ids.len();
     wait_for("every recipient", Duration::from_secs(40), &mut child, || unique() >= RECIPIENTS);
-    let store = SqliteStore::open(&db).unwrap();
+    let store = db.open();
     wait_for("every delivery recorded", Duration::from_secs(20), &mut child, || {
         store.deliveries(None).unwrap().iter().all(|d| d.status == DeliveryStatus::Delivered)
     });
@@ -122,16 +121,16 @@ fn email_reaches_a_real_smtp_server_with_auth_both_parts_and_the_reference() {
     let smtp = SmtpServer::start(dir.path(), Some("tocsin:s3cret-pw"));
     let (port, inbox) = (smtp.port.clone(), smtp.inbox.clone());
 
-    let db = dir.path().join("tocsin.db");
+    let db = TestDb::new(dir.path());
     let to = ["security@crocus.example", "duty@fsb.example", "ops@venue.example"];
     let keys: Vec<String> = {
-        let store = SqliteStore::open(&db).unwrap();
+        let store = db.open();
         let channels: Vec<ChannelSpec> = to.iter().map(|a| ChannelSpec { kind: ChannelKind::Email, address: (*a).into() }).collect();
-        synthetic::queue_fanout(&store, &channels, chrono::Utc::now()).unwrap().into_iter().map(|d| d.idempotency_key).collect()
+        synthetic::queue_fanout(store.as_ref(), &channels, chrono::Utc::now()).unwrap().into_iter().map(|d| d.idempotency_key).collect()
     };
 
     let mut child = bin()
-        .args(["--db", db.to_str().unwrap(), "worker", "--smtp-host", "127.0.0.1", "--smtp-port", &port, "--smtp-tls", "none"])
+        .args(["--db", db.arg(), "worker", "--smtp-host", "127.0.0.1", "--smtp-port", &port, "--smtp-tls", "none"])
         .args(["--smtp-user", "tocsin", "--smtp-from", "Tocsin warnings <warnings@agency.example>"])
         .args(["--ack-url", "https://tocsin.agency.example/ack/{warning}?k={key}"])
         .env("TOCSIN_SMTP_PASSWORD", "s3cret-pw")
@@ -140,7 +139,7 @@ fn email_reaches_a_real_smtp_server_with_auth_both_parts_and_the_reference() {
         .spawn()
         .unwrap();
     wait_for("three e-mails", Duration::from_secs(30), &mut child, || smtp.count() >= 3);
-    let store = SqliteStore::open(&db).unwrap();
+    let store = db.open();
     wait_for("deliveries recorded", Duration::from_secs(10), &mut child, || store.deliveries(None).unwrap().iter().all(|d| d.status == DeliveryStatus::Delivered));
     sigterm(&child);
     let out = child.wait_with_output().unwrap();

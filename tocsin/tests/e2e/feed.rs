@@ -2,7 +2,7 @@
 //! unmatched export, inhibitions), then `tocsin worker` delivers one e-mail per organisation to a
 //! real SMTP server (aiosmtpd) with the summary and the events CSV.
 
-use crate::common::{bin, run_ok, SmtpServer};
+use crate::common::{bin, run_ok, SmtpServer, TestDb};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,8 @@ const FEED: &str = "\"timestamp\",\"ip\",\"protocol\",\"port\",\"hostname\",\"ta
 #[test]
 fn a_daily_feed_reaches_each_organisation_by_email_with_its_events_csv() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("tocsin.db");
-    let dbs = db.to_str().unwrap();
+    let db = TestDb::new(dir.path());
+    let dbs = db.arg();
     std::fs::write(dir.path().join("constituency.csv"), CONSTITUENCY).unwrap();
     std::fs::write(dir.path().join("shadowserver.csv"), FEED).unwrap();
     run_ok(bin().args(["--db", dbs, "feed", "import-constituency"]).arg(dir.path().join("constituency.csv")));

@@ -1,6 +1,9 @@
 //! `tocsin report effectiveness` over a replayed case kept with `demo --store`.
+//!
+//! `demo --store` always writes a SQLite file; on the PostgreSQL run the case is moved there with
+//! `tocsin migrate` first and the report reads it from PostgreSQL.
 
-use crate::common::{bin, run_ok};
+use crate::common::{backend, bin, run_ok, Backend, TestDb};
 
 #[test]
 fn effectiveness_report_of_the_reference_case() {
@@ -10,6 +13,11 @@ fn effectiveness_report_of_the_reference_case() {
     run_ok(bin().args(["demo", "--store", db_s]));
     let again = bin().args(["demo", "--store", db_s]).output().unwrap();
     assert!(!again.status.success(), "demo refuses to reuse an existing store");
+    let pg = (backend() == Backend::Postgres).then(TestDb::postgres);
+    if let Some(pg) = &pg {
+        run_ok(bin().args(["migrate", "--from", &format!("sqlite:{db_s}"), "--to", pg.arg()]));
+    }
+    let db_s = pg.as_ref().map_or(db_s, TestDb::arg);
 
     let out = run_ok(bin().args(["--db", db_s, "report", "effectiveness", "--from", "2024-03-01", "--to", "2024-03-31", "--json"]));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

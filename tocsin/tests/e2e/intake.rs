@@ -1,7 +1,7 @@
 //! `tocsin ingest text`: the proposal from the reworded news copy and the embassy advisory, review
 //! refusals, and the commit that stores the reference case's threat and matches it.
 
-use crate::common::{bin, examples_dir, run_ok};
+use crate::common::{bin, examples_dir, run_ok, TestDb};
 use serde_json::Value;
 use std::path::Path;
 
@@ -54,30 +54,30 @@ fn news_copy_proposal_has_the_reference_case() {
 #[test]
 fn commit_stores_the_threat_only_after_review() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    run_ok(bin().arg("--db").arg(&db).arg("import").arg(examples_dir()));
+    let db = TestDb::new(dir.path());
+    run_ok(bin().arg("--db").arg(db.arg()).arg("import").arg(examples_dir()));
     let adv = dir.path().join("advisory.txt");
     std::fs::write(&adv, ADVISORY).unwrap();
 
     // Proposing reads the registry from the store.
     let mut c = bin();
-    c.arg("--db").arg(&db).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--json"]);
+    c.arg("--db").arg(db.arg()).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--json"]);
     let p: Value = serde_json::from_slice(&run_ok(&mut c).stdout).unwrap();
     let proposal = dir.path().join("proposal.json");
     std::fs::write(&proposal, serde_json::to_string_pretty(&p).unwrap()).unwrap();
 
     // Pending items: refused, naming them.
-    let out = bin().arg("--db").arg(&db).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--commit"]).arg(&proposal).output().unwrap();
+    let out = bin().arg("--db").arg(db.arg()).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--commit"]).arg(&proposal).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("pending") && err.contains("c1") && err.contains("a1"), "{err}");
 
     // Unknown ids in review flags are refused too.
-    let out = bin().arg("--db").arg(&db).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--accept", "zz1", "--commit"]).arg(&proposal).output().unwrap();
+    let out = bin().arg("--db").arg(db.arg()).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--accept", "zz1", "--commit"]).arg(&proposal).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("zz1"));
 
     let mut c = bin();
-    c.arg("--db").arg(&db).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--accept-all", "--json", "--id", "advisory-2024-03-07", "--commit"]).arg(&proposal);
+    c.arg("--db").arg(db.arg()).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--accept-all", "--json", "--id", "advisory-2024-03-07", "--commit"]).arg(&proposal);
     let r: Value = serde_json::from_slice(&run_ok(&mut c).stdout).unwrap();
     let t = &r["threat"];
     assert_eq!(t["id"], "advisory-2024-03-07");
@@ -89,15 +89,15 @@ fn commit_stores_the_threat_only_after_review() {
     let matched: Vec<&str> = r["matches"].as_array().unwrap().iter().map(|m| m["entity_id"].as_str().unwrap()).collect();
     assert!(matched.contains(&"crocus-city-hall"), "{matched:?}");
     // The store has it: committing again under the same id is refused.
-    let out = bin().arg("--db").arg(&db).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--accept-all", "--id", "advisory-2024-03-07", "--commit"]).arg(&proposal).output().unwrap();
+    let out = bin().arg("--db").arg(db.arg()).args(["ingest", "text"]).arg(&adv).args(["--date", "2024-03-07", "--accept-all", "--id", "advisory-2024-03-07", "--commit"]).arg(&proposal).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already stored"));
 }
 
 #[test]
 fn news_copy_commit_names_crocus_and_the_synagogue() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    run_ok(bin().arg("--db").arg(&db).arg("import").arg(examples_dir()));
+    let db = TestDb::new(dir.path());
+    run_ok(bin().arg("--db").arg(db.arg()).arg("import").arg(examples_dir()));
     let mut p = propose(Path::new(NEWS), "2024-04-02", &[]);
     // The analyst's review, by editing the JSON.
     for list in ["targets", "areas", "categories", "actors", "harms", "windows", "indicators"] {
@@ -118,7 +118,7 @@ fn news_copy_commit_names_crocus_and_the_synagogue() {
     let proposal = dir.path().join("news.json");
     std::fs::write(&proposal, serde_json::to_string(&p).unwrap()).unwrap();
     let mut c = bin();
-    c.arg("--db").arg(&db).args(["ingest", "text", NEWS, "--date", "2024-04-02", "--json", "--commit"]).arg(&proposal);
+    c.arg("--db").arg(db.arg()).args(["ingest", "text", NEWS, "--date", "2024-04-02", "--json", "--commit"]).arg(&proposal);
     let r: Value = serde_json::from_slice(&run_ok(&mut c).stdout).unwrap();
     assert_eq!(r["threat"]["actor"], "ISIS-K");
     assert_eq!(r["threat"]["harms"], serde_json::json!(["killing", "arson_bombing"]));

@@ -3,6 +3,7 @@
 mod common;
 
 mod audit;
+mod cluster;
 mod compose;
 mod delivery;
 mod demo;

@@ -1,6 +1,6 @@
 //! `tocsin serve --demo`: /health is open, the API needs the admin token.
 
-use crate::common::bin;
+use crate::common::{bin, TestDb};
 use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -22,10 +22,11 @@ fn free_port() -> u16 {
 fn health_open_api_needs_token() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let db = TestDb::new(dir.path());
     let token = "tcn_test_admin_token_0123456789";
     let _server = Server(
         bin()
-            .args(["--db", dir.path().join("s.db").to_str().unwrap(), "serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--db", db.arg(), "serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
             .env("TOCSIN_ADMIN_TOKEN", token)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

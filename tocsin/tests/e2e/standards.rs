@@ -5,7 +5,7 @@
 //!
 //! The tools are installed by scripts/setup-test-tools.sh; a missing tool fails these tests.
 
-use crate::common::{bin, examples_dir, run_ok};
+use crate::common::{bin, examples_dir, run_ok, TestDb};
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -62,7 +62,7 @@ fn stix_validate(files: &[PathBuf]) {
 struct Server {
     child: Child,
     base: String,
-    db: PathBuf,
+    db: TestDb,
     _dir: tempfile::TempDir,
 }
 
@@ -76,9 +76,9 @@ impl Drop for Server {
 fn serve_demo() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let db = dir.path().join("s.db");
+    let db = TestDb::new(dir.path());
     let child = bin()
-        .args(["--db", db.to_str().unwrap(), "serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--db", db.arg(), "serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .env("TOCSIN_ADMIN_TOKEN", TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -163,7 +163,7 @@ fn serve_demo_speaks_taxii_to_the_oasis_client_and_cap_in_the_feed() {
 #[test]
 fn exports_pass_the_standard_validators_and_are_byte_stable() {
     let s = serve_demo();
-    let db = s.db.to_str().unwrap().to_owned();
+    let db = s.db.arg().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let (a, b, cap) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("cap"));
     run_ok(bin().args(["--db", &db, "export", "stix", "--threat", "moscow-2024-03", "--out", a.to_str().unwrap()]));
@@ -199,8 +199,8 @@ fn exports_pass_the_standard_validators_and_are_byte_stable() {
 #[test]
 fn ingest_stix_and_cap_store_and_match_threats() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("i.db");
-    let db = db.to_str().unwrap();
+    let db = TestDb::new(dir.path());
+    let db = db.arg();
     run_ok(bin().args(["--db", db, "import", examples_dir().to_str().unwrap()]));
     let data = workspace().join("crates/tocsin-formats/tests/data");
     let out = run_ok(bin().args(["--db", db, "ingest", "stix", data.join("moscow-partner.stix.json").to_str().unwrap(), "--json"]));

@@ -1,16 +1,24 @@
-//! `tocsin bench deliver --recipients N [--json]`: fan one warning out to N signed webhooks.
+//! `tocsin bench deliver --recipients N [--workers W] [--json]`: fan one warning out to N signed
+//! webhooks.
 //!
-//! It builds a fresh SQLite store in a temporary directory, queues one warning for N recipients
-//! (each its own URL on a reference receiver it starts on 127.0.0.1, which verifies every
-//! signature), then times the outbox worker from the first claim until every delivery is
-//! recorded. Setup (queueing) is not timed. Prints `recipients`, `delivered`, `seconds`, `per_s`.
+//! It queues one warning for N recipients (each its own URL on a reference receiver it starts on
+//! 127.0.0.1, which verifies every signature), then times W outbox workers from the first claim
+//! until every delivery is recorded. Setup (queueing) is not timed. Prints `recipients`,
+//! `delivered`, `workers`, `seconds`, `per_s`.
+//!
+//! The store: a fresh SQLite file in a temporary directory, unless the global `--db` is a
+//! PostgreSQL URL, which must name an empty database (the bench writes its synthetic warning
+//! there). Each worker is a thread with its own store connection, claiming leased batches from the
+//! shared outbox exactly as `tocsin worker` processes do.
 
-use anyhow::{bail, Context, Result};
+use super::super::DbLocation;
+use anyhow::{bail, ensure, Context, Result};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 use tocsin_core::{ChannelKind, ChannelSpec};
 use tocsin_deliver::receiver::Receiver;
 use tocsin_deliver::{synthetic, DeliveryConfig, WebhookKeys, WebhookSecret};
-use tocsin_store::{SqliteStore, Store};
 
 #[derive(clap::Args, Debug)]
 pub struct DeliverArgs {
@@ -20,20 +28,33 @@ pub struct DeliverArgs {
     /// Deliveries in flight at once (the worker's `max_in_flight` and webhook concurrency).
     #[arg(long, default_value_t = 64)]
     max_in_flight: usize,
+    /// Outbox workers sharing the outbox (each a thread with its own store connection).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
     /// One JSON object: `recipients`, `delivered`, `seconds`, `per_s`.
     #[arg(long)]
     json: bool,
 }
 
-pub fn run(args: DeliverArgs) -> Result<()> {
+pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
+    ensure!(args.workers >= 1, "--workers must be at least 1");
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let store = SqliteStore::open(&dir.path().join("bench.db")).context("opening the bench store")?;
+    // SQLite: always a scratch file (the user's store is never touched). PostgreSQL: the database given.
+    let location = match db {
+        DbLocation::Postgres(_) => db.clone(),
+        DbLocation::Sqlite(_) => DbLocation::Sqlite(dir.path().join("bench.db")),
+    };
+    let store = location.open().context("opening the bench store")?;
+    ensure!(
+        store.threats()?.is_empty() && store.deliveries(None)?.is_empty(),
+        "{location} is not empty: bench deliver writes a synthetic warning and its deliveries, give it an empty database"
+    );
     let secret = WebhookSecret::generate();
     let receiver = Receiver::start(vec![secret.clone()]).context("starting the local webhook receiver")?;
 
     let channels: Vec<ChannelSpec> = (0..args.recipients).map(|i| ChannelSpec { kind: ChannelKind::Webhook, address: receiver.url(&format!("/r/{i}")) }).collect();
     let now = chrono::Utc::now();
-    synthetic::queue_fanout(&store, &channels, now).context("queueing the warning")?;
+    synthetic::queue_fanout(store.as_ref(), &channels, now).context("queueing the warning")?;
 
     let mut config = DeliveryConfig::default();
     config.webhook.keys = WebhookKeys::with_default(vec![secret]);
@@ -41,20 +62,53 @@ pub fn run(args: DeliverArgs) -> Result<()> {
     if let Some(l) = config.worker.limits.get_mut(&ChannelKind::Webhook) {
         l.concurrency = args.max_in_flight.max(1);
     }
-    let worker = config.worker(dir.path().join("outbox"))?;
+    // Each worker its own connection(s), as separate processes would have.
+    let mut workers = Vec::with_capacity(args.workers);
+    for i in 0..args.workers {
+        let mut c = config.clone();
+        c.worker.worker_id = format!("bench-{i}");
+        let store = if i == 0 { store.clone() } else { location.open()? };
+        workers.push((c.worker(dir.path().join("outbox"))?, store));
+    }
+    let (delivered_n, retrying_n, dead_n) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
 
     let started = Instant::now();
-    let report = worker.run_once(&store, now, args.recipients)?;
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = workers
+            .iter()
+            .map(|(w, st)| {
+                let (stop, d, r, x) = (&stop, &delivered_n, &retrying_n, &dead_n);
+                let total = args.recipients;
+                s.spawn(move || {
+                    w.run(st.as_ref(), stop, &mut |rep| {
+                        r.fetch_add(rep.retrying.len(), Ordering::SeqCst);
+                        x.fetch_add(rep.dead.len(), Ordering::SeqCst);
+                        // Every delivery has an outcome: all workers stop.
+                        if d.fetch_add(rep.delivered.len(), Ordering::SeqCst) + rep.delivered.len() + x.load(Ordering::SeqCst) >= total {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                    })
+                    .map_err(anyhow::Error::from)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))).collect()
+    });
     let seconds = started.elapsed().as_secs_f64();
+    for r in results {
+        r?;
+    }
 
-    let delivered = report.delivered.len();
+    let delivered = delivered_n.load(Ordering::SeqCst);
     let got = receiver.received();
     let per_s = if seconds > 0.0 { delivered as f64 / seconds } else { 0.0 };
     if args.json {
-        println!("{}", serde_json::json!({"recipients": args.recipients, "delivered": delivered, "seconds": seconds, "per_s": per_s}));
+        println!("{}", serde_json::json!({"recipients": args.recipients, "delivered": delivered, "workers": args.workers, "store": location.to_string(), "seconds": seconds, "per_s": per_s}));
     } else {
         println!("recipients  {}", args.recipients);
         println!("delivered   {delivered}");
+        println!("workers     {} on {location}", args.workers);
         println!("seconds     {seconds:.3}");
         println!("per_s       {per_s:.0}");
         println!("receiver    {} verified, {} invalid, {} duplicates", got.verified, got.invalid.len(), got.duplicates());
@@ -64,8 +118,8 @@ pub fn run(args: DeliverArgs) -> Result<()> {
         bail!(
             "only {delivered} of {} delivered ({} retrying, {} dead; receiver: {} invalid signatures)",
             args.recipients,
-            report.retrying.len(),
-            report.dead.len(),
+            retrying_n.load(Ordering::SeqCst),
+            dead_n.load(Ordering::SeqCst),
             got.invalid.len()
         );
     }

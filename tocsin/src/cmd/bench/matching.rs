@@ -48,6 +48,11 @@ pub struct MatchArgs {
     /// Seed of the synthetic registry and threats.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Store-backed mode: load the registry into the store (`--db`; PostgreSQL must be empty), then
+    /// W engines, each on its own connection with its own index, ingest and match the threats
+    /// (storing every match, audited) from one shared queue. Prints matches/s.
+    #[arg(long)]
+    pub workers: Option<usize>,
 }
 
 /// The generator of item `i` of `stream`: independent streams from one seed.
@@ -136,12 +141,12 @@ const TLDS: &[&str] = &["com", "ru", "de", "co.uk", "org", "net", "io", "fr", "c
 /// 2024-01-01T00:00:00Z.
 const YEAR_START: i64 = 1_704_067_200;
 
-struct World {
+pub(super) struct World {
     cities: Vec<(String, GeoPoint, f64)>,
 }
 
 impl World {
-    fn new(g: &Gazetteer) -> Self {
+    pub(super) fn new(g: &Gazetteer) -> Self {
         let mut places: Vec<_> = g.places().iter().collect();
         places.sort_by(|a, b| b.population.cmp(&a.population).then_with(|| a.name.cmp(&b.name)));
         let cities = places
@@ -199,7 +204,7 @@ fn prefix(r: &mut SplitMix64) -> IpNet {
 }
 
 /// Entity `i` of the synthetic registry.
-fn entity(seed: u64, world: &World, i: u64) -> Entity {
+pub(super) fn entity(seed: u64, world: &World, i: u64) -> Entity {
     let mut r = rng(seed, 1, i);
     let kind = kind_of(i);
     let cyr = r.chance(0.2);
@@ -374,7 +379,7 @@ fn spec(label: &str) -> TargetSpec {
 }
 
 /// Threat `k`: one target spec, and whether it is a fuzzy-name spec.
-fn threat(seed: u64, world: &World, n: u64, k: u64) -> (Threat, bool) {
+pub(super) fn threat(seed: u64, world: &World, n: u64, k: u64) -> (Threat, bool) {
     let mut r = rng(seed, 2, k);
     let start = YEAR_START + r.below(360 * 24) as i64 * 3600;
     let from: DateTime<Utc> = Utc.timestamp_opt(start, 0).single().expect("valid");
@@ -516,7 +521,10 @@ fn prefix_rate(seed: u64) -> f64 {
     queries.len() as f64 / secs
 }
 
-pub fn run(a: MatchArgs) -> Result<()> {
+pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
+    if let Some(w) = a.workers {
+        return super::match_workers::run(&a, w, db);
+    }
     if a.verify && a.entities > 100_000 {
         bail!("--verify compares every threat with a brute-force loop over all entities; use it with --entities up to 100000 (got {})", a.entities);
     }

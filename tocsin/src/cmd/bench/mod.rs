@@ -8,6 +8,7 @@ pub mod deliver;
 pub mod feed;
 pub mod intake;
 pub mod leakproof;
+pub mod match_workers;
 pub mod matching;
 
 #[derive(clap::Subcommand, Debug)]
@@ -29,9 +30,9 @@ pub enum BenchCommand {
 pub fn run(cmd: BenchCommand, _g: &Globals) -> Result<()> {
     match cmd {
         BenchCommand::Leakproof(a) => leakproof::run(a),
-        BenchCommand::Deliver(a) => deliver::run(a),
+        BenchCommand::Deliver(a) => deliver::run(a, &_g.db),
         BenchCommand::Intake(a) => intake::run(a, _g),
-        BenchCommand::Match(a) => matching::run(a),
+        BenchCommand::Match(a) => matching::run(a, &_g.db),
         BenchCommand::Feed(a) => feed::run(a),
         BenchCommand::FeedGen(a) => feed::run_gen(a),
     }

@@ -76,7 +76,7 @@ fn registry_entities(args: &TextArgs, g: &Globals) -> Result<Vec<Entity>> {
     }
     // Proposing reads the store only if there is one: it never creates a database.
     if !g.db.exists() {
-        tracing::warn!("no store at {} and no --registry: named targets cannot be recognised", g.db.display());
+        tracing::warn!("no store at {} and no --registry: named targets cannot be recognised", g.db);
         return Ok(vec![]);
     }
     let engine = open_engine(&g.db, g.outbox.clone())?;
@@ -125,7 +125,7 @@ pub fn run(args: TextArgs, g: &Globals) -> Result<()> {
             let threat = build_threat(&p, &text, &opts, &gazetteer).with_context(|| format!("{} (proposal {})", args.file.display(), path.display()))?;
             let engine = open_engine(&g.db, g.outbox.clone())?;
             if engine.store().threat(&threat.id)?.is_some() {
-                bail!("threat {} is already stored in {}: pass --id to store another version", threat.id, g.db.display());
+                bail!("threat {} is already stored in {}: pass --id to store another version", threat.id, g.db);
             }
             let ctx = AuditCtx::new("cli:ingest-text", chrono::Utc::now());
             engine.ingest_threat(&threat, &ctx)?;

@@ -1,0 +1,407 @@
+//! Users and tokens: password hashing (Argon2id), the validation of what an admin may create, and
+//! the admin routes `GET/POST /api/v1/users`, `PATCH /api/v1/users/{id}`, `GET/POST /api/v1/tokens`
+//! and `DELETE /api/v1/tokens/{id}` (docs/security.md).
+//!
+//! Passwords are never logged, never stored, never returned: only the Argon2id PHC string (salt
+//! and parameters included) reaches the store, and the audit chain records only whether a user
+//! has one.
+
+use crate::auth::{issue_scoped_token, Principal, Role, Scope, TokenError, TokenSpec};
+use crate::problem::Problem;
+use crate::AppState;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use tocsin_core::{Classification, CountryCode, Timestamp};
+use tocsin_store::accounts::{NewUser, TokenInfo, UserPatch, UserRecord};
+use tocsin_store::{AuditCtx, Store, StoreError};
+
+/// Shortest password accepted (NIST SP 800-63B asks for at least 8; we ask for more).
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Longest password accepted: bounds the hashing work an anonymous login can cause.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// Longest username.
+pub const MAX_USERNAME_LEN: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("username {0:?} is invalid: use 1 to 64 characters a-z, 0-9, '.', '_' or '-', starting with a letter or digit")]
+    Username(String),
+    #[error("the password is too short: at least {MIN_PASSWORD_LEN} characters")]
+    PasswordTooShort,
+    #[error("the password is too long: at most {MAX_PASSWORD_LEN} bytes")]
+    PasswordTooLong,
+    #[error("unknown clearance {0:?} (expected U, C, S, TS or UNCLASSIFIED, CONFIDENTIAL, SECRET, TOP SECRET)")]
+    Clearance(String),
+    #[error("duration {0:?} is invalid: expected a positive number followed by m, h or d (e.g. 30d, 12h, 90m)")]
+    Duration(String),
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+}
+
+/// A username in its stored form (lower case), or why not.
+pub fn normalize_username(s: &str) -> Result<String, AccountError> {
+    let u = s.trim().to_ascii_lowercase();
+    let ok = !u.is_empty()
+        && u.len() <= MAX_USERNAME_LEN
+        && u.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(u)
+    } else {
+        Err(AccountError::Username(s.chars().take(80).collect()))
+    }
+}
+
+/// `U`, `C`, `S`, `TS`, or the banner names (`SECRET`, `TOP SECRET`, `TOP_SECRET`), any case.
+pub fn parse_clearance(s: &str) -> Result<Classification, AccountError> {
+    match s.trim().to_ascii_uppercase().replace('_', " ").as_str() {
+        "U" | "UNCLASSIFIED" => Ok(Classification::U),
+        "C" | "CONFIDENTIAL" => Ok(Classification::C),
+        "S" | "SECRET" => Ok(Classification::S),
+        "TS" | "TOP SECRET" => Ok(Classification::TS),
+        _ => Err(AccountError::Clearance(s.to_owned())),
+    }
+}
+
+/// `30d`, `12h`, `90m`: a positive span, at most ten years.
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, AccountError> {
+    let err = || AccountError::Duration(s.to_owned());
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = num.parse().map_err(|_| err())?;
+    let d = match unit {
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => None,
+    }
+    .ok_or_else(err)?;
+    if n <= 0 || d > chrono::Duration::days(3660) {
+        return Err(err());
+    }
+    Ok(d)
+}
+
+fn check_password(password: &str) -> Result<(), AccountError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AccountError::PasswordTooShort);
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(AccountError::PasswordTooLong);
+    }
+    Ok(())
+}
+
+/// Hash a password with Argon2id (the crate's default parameters) and a fresh random salt; returns
+/// the PHC string. Checks the length rules first.
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    check_password(password)?;
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+/// Does `password` match the stored PHC string? Unparseable hashes match nothing.
+pub fn verify_password(phc: &str, password: &str) -> bool {
+    if password.len() > MAX_PASSWORD_LEN {
+        return false;
+    }
+    match PasswordHash::new(phc) {
+        Ok(h) => Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Spend the same work as a real verification, for a username that does not exist (or has no
+/// password, or is disabled): the answer's timing must not tell which usernames are real.
+pub fn verify_dummy(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let phc = DUMMY.get_or_init(|| hash_password("dummy password, never matches").unwrap_or_default());
+    let _ = verify_password(phc, password);
+}
+
+/// A user as the API shows it (no password hash).
+pub fn user_json(u: &UserRecord) -> Value {
+    json!({
+        "id": u.id,
+        "username": u.username,
+        "role": u.role,
+        "clearance": u.clearance,
+        "nationality": u.nationality,
+        "disabled": u.disabled,
+        "has_password": u.password_hash.is_some(),
+        "created_at": u.created_at,
+    })
+}
+
+/// A token as the API shows it (never its secret or hash).
+pub fn token_json(t: &TokenInfo, now: Timestamp) -> Value {
+    let status = if t.revoked {
+        "revoked"
+    } else if t.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else {
+        "active"
+    };
+    json!({
+        "id": t.id,
+        "label": t.label,
+        "role": t.role,
+        "scopes": t.scopes.clone().unwrap_or_else(|| t.role.parse::<Role>().map(|r| Scope::up_to(r).iter().map(|s| s.as_str().to_owned()).collect()).unwrap_or_default()),
+        "user_id": t.user_id,
+        "audience_id": t.audience_id,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "revoked": t.revoked,
+        "status": status,
+    })
+}
+
+fn unprocessable(e: impl std::fmt::Display) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
+}
+
+impl From<AccountError> for Problem {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Hash(_) => Problem::internal(&e),
+            other => unprocessable(other),
+        }
+    }
+}
+
+impl From<TokenError> for Problem {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Store(s) => s.into(),
+            other => unprocessable(other),
+        }
+    }
+}
+
+/// Create a user (CLI and API share it): validates every field, hashes the password.
+pub fn create_user(
+    store: &dyn Store,
+    username: &str,
+    role: Role,
+    clearance: Classification,
+    nationality: CountryCode,
+    password: Option<&str>,
+    audit: &AuditCtx,
+) -> Result<UserRecord, CreateUserError> {
+    let username = normalize_username(username)?;
+    let password_hash = password.map(hash_password).transpose()?;
+    let id = store.insert_user(&NewUser { username, role: role.as_str().to_owned(), clearance, nationality, password_hash }, audit)?;
+    store.user(id)?.ok_or_else(|| CreateUserError::Store(StoreError::NotFound { kind: "user", id: id.to_string() }))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<CreateUserError> for Problem {
+    fn from(e: CreateUserError) -> Self {
+        match e {
+            CreateUserError::Account(a) => a.into(),
+            CreateUserError::Store(s) => s.into(),
+        }
+    }
+}
+
+// ---- admin routes --------------------------------------------------------------------------------
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Problem::internal(&e))?
+}
+
+pub async fn list_users(State(st): State<AppState>) -> Result<Json<Value>, Problem> {
+    let store = st.store.clone();
+    blocking(move || {
+        let items: Vec<Value> = store.users()?.iter().map(user_json).collect();
+        Ok(Json(json!({ "count": items.len(), "items": items })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserBody {
+    username: String,
+    role: Role,
+    clearance: String,
+    nationality: String,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+pub async fn post_user(State(st): State<AppState>, Extension(p): Extension<Principal>, Json(b): Json<CreateUserBody>) -> Result<Response, Problem> {
+    let clearance = parse_clearance(&b.clearance)?;
+    let nationality = CountryCode::parse(&b.nationality).map_err(unprocessable)?;
+    let (store, now) = (st.store.clone(), st.now());
+    let u = blocking(move || {
+        Ok(create_user(store.as_ref(), &b.username, b.role, clearance, nationality, b.password.as_deref(), &AuditCtx::new(p.actor(), now))?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(user_json(&u))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUserBody {
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
+    clearance: Option<String>,
+    #[serde(default)]
+    nationality: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    disabled: Option<bool>,
+}
+
+pub async fn patch_user(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Json(b): Json<PatchUserBody>,
+) -> Result<Json<Value>, Problem> {
+    // An admin who disabled or demoted themselves could lock everyone out: another admin must.
+    if p.user.as_ref().is_some_and(|u| u.id == id) && (b.disabled == Some(true) || b.role.is_some_and(|r| r < Role::Admin)) {
+        return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", "an admin cannot disable or demote themselves; ask another admin"));
+    }
+    let patch = UserPatch {
+        role: b.role.map(|r| r.as_str().to_owned()),
+        clearance: b.clearance.as_deref().map(parse_clearance).transpose()?,
+        nationality: b.nationality.as_deref().map(CountryCode::parse).transpose().map_err(unprocessable)?,
+        password_hash: None,
+        disabled: b.disabled,
+    };
+    let (store, now) = (st.store.clone(), st.now());
+    blocking(move || {
+        let mut patch = patch;
+        patch.password_hash = b.password.as_deref().map(hash_password).transpose()?;
+        let u = store.update_user(id, &patch, &AuditCtx::new(p.actor(), now))?;
+        Ok(Json(user_json(&u)))
+    })
+    .await
+}
+
+pub async fn list_tokens(State(st): State<AppState>) -> Result<Json<Value>, Problem> {
+    let (store, now) = (st.store.clone(), st.now());
+    blocking(move || {
+        let items: Vec<Value> = store.tokens()?.iter().map(|t| token_json(t, now)).collect();
+        Ok(Json(json!({ "count": items.len(), "items": items })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenBody {
+    label: String,
+    role: Role,
+    /// Default: every scope the role can use.
+    #[serde(default)]
+    scopes: Option<Vec<Scope>>,
+    /// `30d`, `12h`, `90m`; default: never.
+    #[serde(default)]
+    expires_in: Option<String>,
+    /// The owner, by id or username.
+    #[serde(default)]
+    user_id: Option<i64>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Principal>, Json(b): Json<CreateTokenBody>) -> Result<Response, Problem> {
+    let now = st.now();
+    let expires_at = b.expires_in.as_deref().map(parse_duration).transpose()?.map(|d| now + d);
+    let store = st.store.clone();
+    let out = blocking(move || {
+        let user_id = match (b.user_id, b.username.as_deref()) {
+            (Some(_), Some(_)) => return Err(unprocessable("give user_id or username, not both")),
+            (Some(id), None) => Some(store.user(id)?.ok_or_else(|| Problem::not_found("user", &id.to_string()))?.id),
+            (None, Some(name)) => {
+                let name = normalize_username(name)?;
+                Some(store.user_by_name(&name)?.ok_or_else(|| Problem::not_found("user", &name))?.id)
+            }
+            (None, None) => None,
+        };
+        let mut scopes = b.scopes.unwrap_or_else(|| Scope::up_to(b.role));
+        scopes.sort();
+        scopes.dedup();
+        let spec = TokenSpec { role: b.role, label: b.label, expires_at, scopes, user_id };
+        let (secret, id) = issue_scoped_token(store.as_ref(), &spec, &AuditCtx::new(p.actor(), now))?;
+        let info = store.token_info(id)?.ok_or_else(|| Problem::not_found("token", &id.to_string()))?;
+        let mut v = token_json(&info, now);
+        // The only time the secret is ever shown.
+        v["token"] = json!(secret);
+        Ok(v)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn delete_token(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<i64>) -> Result<Json<Value>, Problem> {
+    let (store, now) = (st.store.clone(), st.now());
+    blocking(move || {
+        let changed = store.revoke_token(id, &AuditCtx::new(p.actor(), now))?;
+        Ok(Json(json!({ "id": id, "revoked": true, "changed": changed })))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_normalised_and_checked() {
+        assert_eq!(normalize_username(" Ana.Smith ").unwrap(), "ana.smith");
+        for bad in ["", "-ana", "ana smith", "ana@x", "é", &"a".repeat(65)] {
+            assert!(normalize_username(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn clearances_and_durations_parse() {
+        assert_eq!(parse_clearance("secret").unwrap(), Classification::S);
+        assert_eq!(parse_clearance("TOP_SECRET").unwrap(), Classification::TS);
+        assert_eq!(parse_clearance("C").unwrap(), Classification::C);
+        assert!(parse_clearance("cosmic").unwrap_err().to_string().contains("cosmic"));
+        assert_eq!(parse_duration("30d").unwrap(), chrono::Duration::days(30));
+        assert_eq!(parse_duration("12h").unwrap(), chrono::Duration::hours(12));
+        assert_eq!(parse_duration("90m").unwrap(), chrono::Duration::minutes(90));
+        for bad in ["", "d", "0d", "-1d", "3w", "99999d", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        assert_eq!(hash_password("short"), Err(AccountError::PasswordTooShort));
+        assert_eq!(hash_password(&"x".repeat(MAX_PASSWORD_LEN + 1)), Err(AccountError::PasswordTooLong));
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(!h.contains("correct horse"));
+        assert!(verify_password(&h, "correct horse battery"));
+        assert!(!verify_password(&h, "correct horse batterY"));
+        assert!(!verify_password("not a phc string", "correct horse battery"));
+        // Salted: the same password hashes differently each time.
+        assert_ne!(h, hash_password("correct horse battery").unwrap());
+    }
+}

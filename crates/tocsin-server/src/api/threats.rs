@@ -1,0 +1,240 @@
+//! Threats over the API: the filtered list, creation from a structured form or a document (report
+//! file, STIX 2.1 bundle, CAP 1.2 alert), and the analyst's work on matches (recompute, accept or
+//! reject one).
+
+use super::{page, QueryMap};
+use crate::auth::Principal;
+use crate::problem::{parse_json, ApiJson, Problem};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use tocsin_core::{CountryCode, EntityId, MatchReview, ReviewDecision, Threat, ThreatId};
+use utoipa::ToSchema;
+
+/// A threat as listed: the stored record plus its derived state.
+#[derive(Serialize, ToSchema)]
+pub struct ThreatItem {
+    #[serde(flatten)]
+    pub threat: Threat,
+    pub target_count: usize,
+    pub state: ThreatState,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ThreatPage {
+    pub count: usize,
+    pub items: Vec<ThreatItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/threats", tag = "threats",
+    params(
+        ("q" = Option<String>, Query, description = "Case-insensitive text in the id, title or a target label"),
+        ("state" = Option<ThreatState>, Query, description = "open, expired or closed"),
+        ("since" = Option<String>, Query, format = DateTime, description = "Only threats received at or after this RFC 3339 instant"),
+        ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)", minimum = 1, maximum = 1000),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "Threats sorted by id", body = ThreatPage)))]
+pub async fn threats(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, Problem> {
+    let q = QueryMap(q);
+    let limit = q.limit()?;
+    let state = q.choice("state", &["open", "expired", "closed"])?.map(|s| match s {
+        "open" => ThreatState::Open,
+        "expired" => ThreatState::Expired,
+        _ => ThreatState::Closed,
+    });
+    let since = q.time("since")?;
+    let text = q.text("q").map(str::to_lowercase);
+    let cursor = q.text("cursor").map(str::to_owned);
+    let now = st.now();
+    st.read(p, move |store| {
+        let closed: std::collections::BTreeSet<ThreatId> = store.outcomes(None)?.into_iter().map(|o| o.threat_id).collect();
+        let mut items: Vec<ThreatItem> = store
+            .threats()?
+            .into_iter()
+            .map(|t| {
+                let state = if closed.contains(&t.id) {
+                    ThreatState::Closed
+                } else if t.window.until <= now {
+                    ThreatState::Expired
+                } else {
+                    ThreatState::Open
+                };
+                ThreatItem { target_count: t.targets.len(), state, threat: t }
+            })
+            .collect();
+        items.retain(|i| {
+            state.is_none_or(|s| i.state == s)
+                && since.is_none_or(|s| i.threat.received >= s)
+                && text.as_deref().is_none_or(|q| {
+                    i.threat.id.as_str().to_lowercase().contains(q)
+                        || i.threat.title.to_lowercase().contains(q)
+                        || i.threat.targets.iter().any(|t| t.label.to_lowercase().contains(q))
+                })
+        });
+        let (items, next_cursor) = page(items, |i| i.threat.id.to_string(), cursor.as_deref(), limit);
+        serde_json::to_value(ThreatPage { count: items.len(), items, next_cursor }).map_err(|e| Problem::internal(&e))
+    })
+    .await
+}
+
+/// Derived state of a threat (and the `state` filter): `open` (window not yet passed, no
+/// outcome), `expired` (window passed, no outcome) or `closed` (an outcome was recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreatState {
+    Open,
+    Expired,
+    Closed,
+}
+
+/// What `POST /api/v1/threats` stored.
+#[derive(Serialize, ToSchema)]
+pub struct ThreatCreated {
+    pub threat: Threat,
+    /// Registry entities matched (per target spec).
+    pub matches: usize,
+    /// What a STIX bundle held that was read loosely or skipped (empty otherwise).
+    pub notes: Vec<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateQuery {
+    /// Country of the originating service or authority (ISO 3166-1 alpha-3; STIX and CAP).
+    #[param(pattern = "^[A-Z]{3}$")]
+    originator: Option<String>,
+    /// Hours a CAP alert without `expires` lasts (default 48).
+    #[param(minimum = 1, maximum = 8760)]
+    hours: Option<i64>,
+}
+
+fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Problem> {
+    st.engine.clone().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))
+}
+
+#[utoipa::path(post, path = "/api/v1/threats", tag = "threats",
+    params(CreateQuery),
+    request_body(description = "By Content-Type: a structured threat (the form, `application/json`), a portion-marked report file (`text/plain`), a STIX 2.1 bundle (`application/stix+json`) or a CAP 1.2 alert (`application/cap+xml`)",
+        content((Threat = "application/json"), (String = "text/plain"), (Object = "application/stix+json"), (String = "application/cap+xml"))),
+    responses((status = 201, description = "Stored and matched", body = ThreatCreated)))]
+pub async fn create(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<CreateQuery>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<ThreatCreated>), Problem> {
+    let engine = engine(&st)?;
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let originator = CountryCode::parse(q.originator.as_deref().unwrap_or("USA"))
+        .map_err(|e| Problem::bad_request(format!("originator: {e}")).at("query.originator"))?;
+    let hours = q.hours.unwrap_or(48);
+    if !(1..=8760).contains(&hours) {
+        return Err(Problem::bad_request("hours must be from 1 to 8760").at("query.hours"));
+    }
+    let text = || std::str::from_utf8(&body).map_err(|e| Problem::invalid("body", format!("the body is not UTF-8: {e}")));
+    let (threat, notes) = match media.as_str() {
+        "application/json" => (parse_json::<Threat>(&body)?, Vec::new()),
+        "text/plain" => (tocsin_formats::parse_report(text()?).map_err(|e| Problem::invalid("body", e.to_string()))?, Vec::new()),
+        "application/stix+json" => {
+            let intake = tocsin_formats::stix::parse_bundle(text()?, &tocsin_formats::stix::StixOptions::new(originator)).map_err(|e| {
+                let field = e.0.first().map(|i| format!("{}/{}", i.object, i.field)).unwrap_or_else(|| "body".into());
+                Problem::invalid(field, e.to_string())
+            })?;
+            (intake.threat, intake.notes)
+        }
+        "application/cap+xml" | "application/xml" | "text/xml" => {
+            let alert = tocsin_formats::cap::parse_alert(text()?).map_err(|e| Problem::invalid(e.path.clone(), e.to_string()))?;
+            let opts = tocsin_formats::cap::CapIntakeOptions { originator, default_window_hours: hours };
+            (tocsin_formats::cap::threat_from_alert(&alert, &opts).map_err(|e| Problem::invalid(e.path.clone(), e.to_string()))?, Vec::new())
+        }
+        other => {
+            return Err(Problem::from_status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported Content-Type {other:?}: send application/json, text/plain (report file), application/stix+json or application/cap+xml"),
+            )
+            .at("header.content-type"))
+        }
+    };
+    let now = st.now();
+    tokio::task::spawn_blocking(move || {
+        let matches = engine.create_threat(&threat, &p.actor(), now)?;
+        Ok((StatusCode::CREATED, Json(ThreatCreated { matches: matches.len(), threat, notes })))
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recomputed {
+    pub threat_id: String,
+    pub matches: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/threats/{id}/matches", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    responses((status = 200, description = "Matches recomputed against the current registry", body = Recomputed)))]
+pub async fn recompute(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Recomputed>, Problem> {
+    let engine = engine(&st)?;
+    let now = st.now();
+    tokio::task::spawn_blocking(move || {
+        let tid = ThreatId::new(id.clone());
+        let n = engine.compute_matches(&tid, &tocsin_store::AuditCtx::new(p.actor(), now))?.len();
+        Ok(Json(Recomputed { threat_id: id, matches: n }))
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
+}
+
+/// An analyst's verdict on one match.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    pub entity_id: String,
+    /// Index of the target spec the match is for (`target` in the match list).
+    #[schema(minimum = 0)]
+    pub target: usize,
+    pub decision: ReviewDecision,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/threats/{id}/matches/reviews", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    request_body(content = ReviewBody, content_type = "application/json"),
+    responses((status = 200, description = "The review as recorded (it replaces an earlier one of the same match)", body = MatchReview)))]
+pub async fn review(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<ReviewBody>) -> Result<Json<MatchReview>, Problem> {
+    let engine = engine(&st)?;
+    let now = st.now();
+    tokio::task::spawn_blocking(move || {
+        let r = engine.review_match(&ThreatId::new(id), &EntityId::new(b.entity_id), b.target, b.decision, &b.note, &p.actor(), now)?;
+        Ok(Json(r))
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewList {
+    pub count: usize,
+    pub items: Vec<MatchReview>,
+}
+
+#[utoipa::path(get, path = "/api/v1/threats/{id}/matches/reviews", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    responses((status = 200, description = "The reviews of this threat's matches", body = ReviewList)))]
+pub async fn reviews(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+    st.read(p, move |store| {
+        let tid = ThreatId::new(id.clone());
+        store.threat(&tid)?.ok_or_else(|| Problem::not_found("threat", &id))?;
+        let items = store.match_reviews(&tid)?;
+        serde_json::to_value(ReviewList { count: items.len(), items }).map_err(|e| Problem::internal(&e))
+    })
+    .await
+}

@@ -1,0 +1,101 @@
+//! The warning lifecycle an analyst drives by hand: edit a draft (the leak gate re-runs), queue
+//! an approved warning now, compose an update (a new version that supersedes), cancel.
+
+use crate::auth::Principal;
+use crate::problem::{ApiJson, Problem};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use tocsin_core::tracking::Warning;
+use tocsin_core::WarningId;
+use tocsin_store::review::DraftEdit;
+use utoipa::ToSchema;
+
+fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Problem> {
+    st.engine.clone().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))
+}
+
+async fn run<T: Send + 'static>(st: &AppState, f: impl FnOnce(&tocsin_engine::Engine, tocsin_core::Timestamp) -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
+    let engine = engine(st)?;
+    let now = st.now();
+    tokio::task::spawn_blocking(move || f(&engine, now)).await.map_err(|e| Problem::internal(&e))?
+}
+
+/// Fields of a draft to replace; those left out keep their text.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftPatch {
+    pub headline: Option<String>,
+    pub text: Option<String>,
+    pub measures: Option<Vec<String>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/warnings/{id}", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id")),
+    request_body(content = DraftPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The edited draft (it passed the leak gate)", body = Warning),
+        (status = 422, description = "Invalid, or the leak gate refused the edit: `field` names the member (`/text`, `/measures/1`)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<DraftPatch>) -> Result<Json<Warning>, Problem> {
+    run(&st, move |e, now| {
+        let wid = WarningId::new(id.clone());
+        let w = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
+        let edit = DraftEdit {
+            headline: b.headline.unwrap_or(w.headline),
+            text: b.text.unwrap_or(w.text),
+            measures: b.measures.unwrap_or(w.measures),
+        };
+        Ok(Json(e.edit_draft(&wid, &edit, &p.actor(), now)?))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/queue", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id (approved)")),
+    responses((status = 200, description = "Queued: its deliveries are in the outbox", body = Warning)))]
+pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Warning>, Problem> {
+    run(&st, move |e, now| Ok(Json(e.queue_now(&WarningId::new(id), &p.actor(), now)?))).await
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/update", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id (a current version)")),
+    responses((status = 201, description = "A new draft version from the current threat; it supersedes this one when queued", body = Warning)))]
+pub async fn update(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<(StatusCode, Json<Warning>), Problem> {
+    run(&st, move |e, now| Ok((StatusCode::CREATED, Json(e.update_warning(&WarningId::new(id), &p.actor(), now)?)))).await
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    /// Why the warning is withdrawn (recorded and audited).
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Cancelled {
+    pub warning: Warning,
+    /// CAP `msgType` of what recipients of CAP alerts receive: `Cancel`.
+    pub cap_msg_type: String,
+    pub reason: String,
+    pub by: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/cancel", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id")),
+    request_body(content = Option<CancelBody>, content_type = "application/json"),
+    responses((status = 200, description = "Withdrawn (state `superseded`, recorded as a cancellation)", body = Cancelled)))]
+pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<Cancelled>, Problem> {
+    // The body is optional; when there is one it must be a valid `CancelBody`.
+    let b: CancelBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" { CancelBody::default() } else { crate::problem::parse_json(&body)? };
+    run(&st, move |e, now| {
+        let wid = WarningId::new(id.clone());
+        let c = e.cancel_warning(&wid, &b.reason, &p.actor(), now)?;
+        let warning = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
+        Ok(Json(Cancelled { warning, cap_msg_type: "Cancel".into(), reason: c.reason, by: c.by }))
+    })
+    .await
+}

@@ -1,0 +1,85 @@
+//! Schema migrations on PostgreSQL: the same files as SQLite (`tocsin_store::migrations`), in their
+//! PostgreSQL spelling, each in its own transaction and recorded in `schema_migrations`.
+//!
+//! Several processes may start at once against one database: the whole run holds a session
+//! advisory lock, so exactly one of them migrates and the others find the ledger up to date.
+
+use crate::{describe, Db};
+use postgres::Client;
+use std::collections::BTreeMap;
+use tocsin_store::migrations::{postgres_sql, Migration};
+use tocsin_store::record::time_text;
+use tocsin_store::{Result, StoreError};
+
+/// Advisory lock key of the migration run ("tocsin" + "mig" in ASCII, any fixed number would do).
+const MIGRATION_LOCK: i64 = 0x746f_6373_696e_6d69;
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    BIGINT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+/// Apply every migration not yet recorded; returns the versions applied now.
+pub(crate) fn apply(c: &mut Client, migrations: &[Migration]) -> Result<Vec<u32>> {
+    c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).db()?;
+    let out = apply_locked(c, migrations);
+    // Unlock even when a migration failed (the session may be reused).
+    let unlocked = c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).db();
+    let done = out?;
+    unlocked?;
+    Ok(done)
+}
+
+fn apply_locked(c: &mut Client, migrations: &[Migration]) -> Result<Vec<u32>> {
+    c.batch_execute(CREATE_LEDGER).db()?;
+    let applied = recorded(c)?;
+    let known: BTreeMap<u32, &str> = migrations.iter().map(|m| (m.version, m.name)).collect();
+    for (version, name) in &applied {
+        match known.get(version) {
+            None => {
+                return Err(StoreError::Migration {
+                    version: *version,
+                    reason: format!("the database has migration {version} ({name}), which this build does not know: it was written by a newer Tocsin"),
+                })
+            }
+            Some(k) if k != name => {
+                return Err(StoreError::Migration {
+                    version: *version,
+                    reason: format!("the database recorded migration {version} as {name:?}, this build calls it {k:?}"),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    let mut done = Vec::new();
+    for m in migrations {
+        if applied.contains_key(&m.version) {
+            continue;
+        }
+        let fail = |e: postgres::Error| StoreError::Migration { version: m.version, reason: format!("{} ({}): {}", m.name, m.file_name(), describe(&e)) };
+        let mut tx = c.transaction().map_err(fail)?;
+        tx.batch_execute(&postgres_sql(m.sql)).map_err(fail)?;
+        // Bookkeeping is the one place the store reads the clock (metadata, not case data).
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&i64::from(m.version), &m.name, &time_text(&chrono::Utc::now())],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        done.push(m.version);
+    }
+    Ok(done)
+}
+
+/// The migrations recorded in the database, by version.
+pub(crate) fn recorded(c: &mut Client) -> Result<BTreeMap<u32, String>> {
+    let rows = c.query("SELECT version, name FROM schema_migrations ORDER BY version", &[]).db()?;
+    rows.iter()
+        .map(|r| {
+            let v: i64 = r.try_get(0).db()?;
+            let v = u32::try_from(v).map_err(|_| StoreError::Migration { version: 0, reason: format!("recorded version {v} is out of range") })?;
+            Ok((v, r.try_get::<_, String>(1).db()?))
+        })
+        .collect()
+}
