@@ -223,13 +223,14 @@ test("two people work the reference case end to end in the console", async (t) =
   await t.test("the approver approves every draft and queues them", async () => {
     await openTab(b, "warnings");
     await b.locator("#drafts article.draft").first().waitFor();
-    for (;;) {
-      const btn = b.locator('[data-action="approve-warning"]').first();
-      if (!(await btn.count())) break;
-      const before = await b.locator('[data-action="approve-warning"]').count();
-      await btn.click();
-      await until("the approval to show", async () => (await b.locator('[data-action="approve-warning"]').count()) < before);
+    const approveButtons = b.locator('[data-action="approve-warning"]');
+    for (let i = 0; i < 10 && (await approveButtons.count()); i++) {
+      const before = await approveButtons.count();
+      await approveButtons.first().click();
+      // A click that met a redraw is simply tried again.
+      await until("the approval to show", async () => (await approveButtons.count()) < before, 10000).catch(() => {});
     }
+    assert.equal(await approveButtons.count(), 0, "every draft is approved");
     // Queue what the scheduler has not queued already (partners and operators go at once; the
     // public advisory is held until the partners have theirs, so it is left to the scheduler).
     const queueable = b.locator('article.draft:not([data-audience^="public"]) [data-action="queue-warning"]');

@@ -7,7 +7,7 @@ use crate::{not_found, Engine, EngineError, Result};
 use tocsin_core::compose::leak_gate;
 use tocsin_core::lifecycle::{transition, WarningEvent, WarningState};
 use tocsin_core::tracking::Warning;
-use tocsin_core::{EntityId, Match, MatchReview, ReviewDecision, Threat, ThreatId, Timestamp, WarningId};
+use tocsin_core::{EntityId, Match, MatchReview, Threat, Timestamp, WarningId};
 use tocsin_store::review::{Cancellation, DraftEdit};
 use tocsin_store::AuditCtx;
 
@@ -38,31 +38,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Accept (a confirmed target) or reject (a false positive) one stored match.
-    pub fn review_match(
-        &self,
-        threat_id: &ThreatId,
-        entity_id: &EntityId,
-        target: usize,
-        decision: ReviewDecision,
-        note: &str,
-        actor: &str,
-        at: Timestamp,
-    ) -> Result<MatchReview> {
-        let threat = self.threat(threat_id)?;
-        let review = MatchReview {
-            threat_id: threat_id.clone(),
-            entity_id: entity_id.clone(),
-            target,
-            decision,
-            note: note.into(),
-            by: actor.into(),
-            at,
-        };
-        self.store.review_match(&review, &AuditCtx::new(actor, at))?;
-        let label = threat.targets.get(target).map(|t| t.label.as_str()).unwrap_or("?");
-        self.timeline(threat_id, at, "match_reviewed", format!("{actor} {}s {entity_id} for {label}: {note}", decision.as_str()))?;
-        Ok(review)
+    /// Accept (a confirmed target) or reject (a false positive) one stored match; `review.by`
+    /// and `review.at` are who reviews and when.
+    pub fn review_match(&self, review: &MatchReview) -> Result<()> {
+        let threat = self.threat(&review.threat_id)?;
+        self.store.review_match(review, &AuditCtx::new(&review.by, review.at))?;
+        let label = threat.targets.get(review.target).map(|t| t.label.as_str()).unwrap_or("?");
+        let detail = format!("{} {}s {} for {label}: {}", review.by, review.decision.as_str(), review.entity_id, review.note);
+        self.timeline(&review.threat_id, review.at, "match_reviewed", detail)
     }
 
     /// Replace a draft's headline, text and measures. The leak gate runs on every edited field

@@ -269,8 +269,13 @@ async function renderWarnings(body, t) {
   const tid = encodeURIComponent(t.id);
   const grid = h("div", { class: "drafts", id: "drafts" });
   const editing = new Set(); // drafts open in the editor: polling must not redraw over them
-  const draw = async () => {
+  const top = h("div", { class: "actions" });
+  let shown = null; // what is on screen: polling redraws only when it changed
+  const draw = async (force = false) => {
     const ws = await get(`/warnings?threat=${tid}`);
+    const sig = JSON.stringify(ws.items.map((w) => [w.id, w.state, w.version, w.headline, w.text]));
+    if (!force && sig === shown) return;
+    shown = sig;
     // The newest version per audience, side by side.
     const latest = new Map();
     for (const w of ws.items) if (!latest.has(w.audience_id) || latest.get(w.audience_id).version < w.version) latest.set(w.audience_id, w);
@@ -314,7 +319,6 @@ async function renderWarnings(body, t) {
         h("p", { class: "muted small" }, `${w.id} · valid `, when(w.valid?.from), " – ", when(w.valid?.until)),
         acts);
     });
-    const top = h("div", { class: "actions" });
     // Edit a draft in place; the server runs the leak gate again and refuses a leaking text (422).
     function openEditor(w) {
       const card = grid.querySelector(`article[data-warning="${CSS.escape(w.id)}"]`);
@@ -324,7 +328,7 @@ async function renderWarnings(body, t) {
       const text = h("textarea", { id: `edit-text-${w.id}`, rows: "12" });
       text.value = w.text;
       const err = h("div", { class: "error", role: "alert", id: `edit-error-${w.id}` });
-      const close = async () => { editing.delete(w.id); await draw(); document.getElementById(`w-${w.id}`)?.focus(); };
+      const close = async () => { editing.delete(w.id); await draw(true); document.getElementById(`w-${w.id}`)?.focus(); };
       const form = h("form", { class: "editor", "aria-label": `Edit the draft to ${w.audience_id}` },
         h("div", { class: "field wide" }, h("label", { for: head.id }, "Headline"), head),
         h("div", { class: "field wide" }, h("label", { for: text.id }, "Text"), text),
@@ -332,6 +336,7 @@ async function renderWarnings(body, t) {
         h("div", { class: "actions" },
           h("button", { type: "submit", class: "primary" }, "Save draft"),
           h("button", { type: "button", onclick: close }, "Cancel")));
+      form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); close(); } });
       form.addEventListener("submit", async (ev) => {
         ev.preventDefault();
         fill(err);
@@ -348,6 +353,7 @@ async function renderWarnings(body, t) {
       card.querySelector("pre.text")?.replaceWith(form);
       head.focus();
     }
+    fill(top);
     if (can("analyst")) {
       top.append(actionButton(latest.size ? "Compose again" : "Compose warnings", async () => {
         const r = await post(`/threats/${tid}/warnings`);
@@ -357,9 +363,8 @@ async function renderWarnings(body, t) {
       }, { id: "compose" }));
     }
     fill(grid, ...(cards.length ? cards : [h("p", { class: "muted" }, "No warnings yet. Compose them once the determination to warn is approved.")]));
-    return top;
   };
-  const top = await draw();
+  await draw();
   fill(body,
     h("section", { "aria-labelledby": "warn-h" },
       h("h2", { id: "warn-h" }, "Warnings, one per audience"),
@@ -367,7 +372,8 @@ async function renderWarnings(body, t) {
       top, grid));
   return poll(async () => {
     // Redraw, keeping keyboard focus on the same control (ids are stable per warning).
-    const focused = grid.contains(document.activeElement) ? document.activeElement.id : null;
+    const ae = document.activeElement;
+    const focused = grid.contains(ae) || top.contains(ae) ? ae.id : null;
     if (editing.size) return;
     if (focused && document.activeElement.getAttribute("aria-disabled") === "true") return; // an action is running
     await draw();
@@ -381,11 +387,17 @@ async function renderTimeline(body, t) {
   const deliveries = h("div", { id: "deliveries" });
   const acks = h("p", { id: "ack-count", "aria-live": "polite" });
   let seen = -1;
+  let shownTl = null;
   const draw = async () => {
     const [tl, ws] = await Promise.all([get(`/timeline?threat=${tid}`), get(`/warnings?threat=${tid}`)]);
+    const all = [];
+    for (const w of ws.items) all.push([w, (await get(`/warnings/${encodeURIComponent(w.id)}/deliveries`)).items]);
+    const sig = JSON.stringify([tl.items.length, all.map(([w, ds]) => [w.state, ds.map((d) => [d.status, d.attempts])])]);
+    if (sig === shownTl) return;
+    shownTl = sig;
     const rows = [];
-    for (const w of ws.items) {
-      const ds = await get(`/warnings/${encodeURIComponent(w.id)}/deliveries`);
+    for (const [w, items] of all) {
+      const ds = { items };
       for (const d of ds.items) {
         rows.push([w.audience_id, d.notice?.kind ?? "warning", `${d.channel.kind}: ${d.channel.address}`,
           badge(label(d.status), `status ${d.status}`), String(d.attempts), when(d.delivered_at), d.last_error ?? ""]);

@@ -39,7 +39,7 @@ pub fn sender() -> String {
     std::env::var("TOCSIN_CAP_SENDER").ok().filter(|s| tocsin_formats::cap::is_cap_token(s)).unwrap_or_else(|| DEFAULT_SENDER.to_owned())
 }
 
-fn sender_name() -> String {
+pub fn sender_name() -> String {
     std::env::var("TOCSIN_CAP_SENDER_NAME").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_SENDER_NAME.to_owned())
 }
 

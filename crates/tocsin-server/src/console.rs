@@ -139,6 +139,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_whole_server_mounts_the_console_at_the_root() {
+        let app = crate::router(state());
+        let r = app
+            .clone()
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            r.headers()[header::CONTENT_SECURITY_POLICY],
+            CONTENT_SECURITY_POLICY
+        );
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        assert!(std::str::from_utf8(&body)
+            .unwrap()
+            .contains(r#"<script type="module" src="/console/app.js">"#));
+        // The console adds pages, not holes: the API still needs a credential.
+        let r = app
+            .oneshot(Request::get("/api/v1/threats").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
     async fn the_clock_is_the_servers() {
         let r = get_path("/console/clock.json").await;
         assert_eq!(r.status(), StatusCode::OK);

@@ -178,7 +178,7 @@ pub async fn deliveries(
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
-            Problem::bad_request(format!("unknown delivery status {s:?} (expected pending, delivered, retrying or dead)"))
+            Problem::bad_request(format!("unknown delivery status {s:?} (expected pending, delivered, retrying or dead)")).at("query.status")
         })?),
     };
     st.read(p, move |store| {

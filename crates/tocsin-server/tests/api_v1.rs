@@ -175,6 +175,9 @@ async fn registry_crud_with_filters_and_roles() {
     let r = api.call(Method::PUT, "/api/v1/audiences/op-crocus", Some(&analyst), Some(a.clone())).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(api.call(Method::GET, "/api/v1/audiences", Some(&viewer), None).await.json()["items"].as_array().unwrap().iter().filter(|x| x["name"] == "Crocus security desk").count(), 1);
+    let mut escaping = a.clone();
+    escaping["channels"] = json!([{ "kind": "file", "address": "../../etc" }]);
+    api.call(Method::PUT, "/api/v1/audiences/op-crocus", Some(&analyst), Some(escaping)).await.problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/channels/0/address");
     a["clearance"] = json!("TOP-ULTRA");
     api.call(Method::PUT, "/api/v1/audiences/op-crocus", Some(&analyst), Some(a)).await.problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/clearance");
 }
@@ -357,6 +360,15 @@ async fn warning_lifecycle_edit_queue_update_cancel() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["cap_msg_type"], "Cancel");
     assert_eq!(r.json()["warning"]["state"], "superseded");
+    // It had been queued (released) to an operator: the CAP Cancel references it.
+    let cap = r.json()["cap"].as_str().expect("a CAP Cancel alert").to_owned();
+    assert!(cap.contains("<msgType>Cancel</msgType>"), "{cap}");
+    assert!(cap.contains("<references>"), "{cap}");
+    // A draft that never left is withdrawn without a CAP message.
+    let public = drafts["items"].as_array().unwrap().iter().find(|w| w["audience_kind"] == "public").expect("a public draft");
+    let r = api.call(Method::POST, &format!("/api/v1/warnings/{}/cancel", public["id"].as_str().unwrap()), Some(&a1), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json()["cap"].is_null(), "{}", r.text);
     let r = api.call(Method::POST, &format!("{uri}/cancel"), Some(&a1), Some(json!({ "reason": "again" }))).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     api.call(Method::POST, &format!("{uri}/cancel"), Some(&a1), Some(json!({ "why": "x" }))).await.problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/why");
@@ -394,4 +406,35 @@ async fn dead_letters_retry_and_audit_export() {
     assert_eq!(tail["head_hash"], events.last().unwrap().hash.as_str());
     assert_eq!(tail["verified"], true);
     assert_eq!(r.headers["tocsin-audit-head"], events.last().unwrap().hash.as_str());
+}
+
+#[tokio::test]
+async fn expired_revoked_and_under_scoped_tokens_are_refused_on_the_new_routes() {
+    use tocsin_server::{issue_scoped_token, Scope, TokenSpec};
+    let api = api(true);
+    let admin = api.token(Role::Admin, "root");
+    let spec = |label: &str, expires_at, scopes: Vec<Scope>| TokenSpec { role: Role::Approver, label: label.into(), expires_at, scopes, user_id: None };
+    let ctx = AuditCtx::new("test", now());
+    let (expired, _) = issue_scoped_token(api.store.as_ref(), &spec("old", Some(now() - chrono::Duration::hours(1)), Scope::up_to(Role::Approver).to_vec()), &ctx).unwrap();
+    let (revoked, revoked_id) = issue_scoped_token(api.store.as_ref(), &spec("gone", None, Scope::up_to(Role::Approver).to_vec()), &ctx).unwrap();
+    let (read_only, _) = issue_scoped_token(api.store.as_ref(), &spec("reader", None, vec![Scope::Read]), &ctx).unwrap();
+    let routes = [
+        (Method::POST, "/api/v1/threats/moscow-2024-03/matches"),
+        (Method::DELETE, "/api/v1/entities/crocus-city-hall"),
+        (Method::POST, "/api/v1/warnings/w/queue"),
+    ];
+    let r = api.call(Method::DELETE, &format!("/api/v1/tokens/{revoked_id}"), Some(&admin), None).await;
+    assert!(r.status.is_success(), "revoking: {}", r.text);
+    for (m, uri) in &routes {
+        for (who, token) in [("expired", &expired), ("revoked", &revoked)] {
+            let r = api.call(m.clone(), uri, Some(token), None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{who} token on {m} {uri}: {}", r.text);
+        }
+        let r = api.call(m.clone(), uri, Some(&read_only), None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "read-only token on {m} {uri}: {}", r.text);
+    }
+    // The read-only token still reads.
+    let r = api.call(Method::GET, "/api/v1/threats/moscow-2024-03/matches/reviews", Some(&read_only), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(api.store.entity(&"crocus-city-hall".into()).unwrap().is_some(), "nothing was deleted");
 }

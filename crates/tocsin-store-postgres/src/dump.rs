@@ -8,6 +8,23 @@ use std::collections::BTreeMap;
 use tocsin_store::dump::{dependency_order, order_clause, quote_ident, Dump, SqlValue};
 use tocsin_store::{Result, StoreError};
 
+/// Catalog queries run both through the statement cache and on a bare snapshot transaction.
+trait Catalog {
+    fn rows(&mut self, sql: &str, p: crate::sql::Params<'_>) -> std::result::Result<Vec<postgres::Row>, postgres::Error>;
+}
+
+impl<T: Sql> Catalog for T {
+    fn rows(&mut self, sql: &str, p: crate::sql::Params<'_>) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
+        self.query(sql, p)
+    }
+}
+
+impl Catalog for postgres::Transaction<'_> {
+    fn rows(&mut self, sql: &str, p: crate::sql::Params<'_>) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
+        self.query(sql, p)
+    }
+}
+
 /// Rows per INSERT when loading (well under the protocol's 65,535 parameters).
 const BATCH: usize = 200;
 
@@ -26,9 +43,9 @@ struct Column {
     identity: bool,
 }
 
-fn table_names(c: &mut impl Sql) -> Result<Vec<String>> {
+fn table_names(c: &mut impl Catalog) -> Result<Vec<String>> {
     let rows = c
-        .query(
+        .rows(
             "SELECT table_name::TEXT FROM information_schema.tables
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'
              ORDER BY table_name",
@@ -38,9 +55,9 @@ fn table_names(c: &mut impl Sql) -> Result<Vec<String>> {
     rows.iter().map(|r| r.try_get(0).db()).collect()
 }
 
-fn columns(c: &mut impl Sql, table: &str) -> Result<Vec<Column>> {
+fn columns(c: &mut impl Catalog, table: &str) -> Result<Vec<Column>> {
     let rows = c
-        .query(
+        .rows(
             "SELECT column_name::TEXT, data_type::TEXT, is_identity::TEXT FROM information_schema.columns
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
             &[&table],
@@ -72,9 +89,9 @@ fn columns(c: &mut impl Sql, table: &str) -> Result<Vec<Column>> {
         .collect()
 }
 
-fn primary_key(c: &mut impl Sql, table: &str) -> Result<Vec<String>> {
+fn primary_key(c: &mut impl Catalog, table: &str) -> Result<Vec<String>> {
     let rows = c
-        .query(
+        .rows(
             "SELECT a.attname::TEXT FROM pg_index i
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
              WHERE i.indrelid = $1::TEXT::REGCLASS AND i.indisprimary
@@ -115,6 +132,28 @@ fn param(col: &Column, v: SqlValue) -> std::result::Result<Box<dyn ToSql + Sync 
 }
 
 impl PgStore {
+    /// Send the rows of `table` in key order, `PAGE` at a time, from one repeatable-read snapshot.
+    fn stream_table(&self, table: &str, send: &std::sync::mpsc::SyncSender<Result<Vec<Vec<SqlValue>>>>) -> Result<()> {
+        const PAGE: i32 = 2000;
+        let mut conn = self.pool.get()?;
+        let (client, _) = conn.parts();
+        let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start().db()?;
+        let cols = columns(&mut tx, table)?;
+        let keys = primary_key(&mut tx, table)?;
+        let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+        let list = names.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT {list} FROM {} ORDER BY {}", quote_ident(table), order_clause(&keys, &names));
+        let portal = tx.bind(sql.as_str(), &[]).db()?;
+        loop {
+            let rows = tx.query_portal(&portal, PAGE).db()?;
+            let page = rows.iter().map(|r| cols.iter().enumerate().map(|(i, col)| cell(table, col, r, i)).collect::<Result<Vec<_>>>()).collect::<Result<Vec<_>>>()?;
+            let last = rows.len() < PAGE as usize;
+            if send.send(Ok(page)).is_err() || last {
+                return Ok(()); // done, or the sink stopped
+            }
+        }
+    }
+
     fn load_from(&self, table: &str, names: &[String], batches: std::sync::mpsc::Receiver<Vec<Vec<SqlValue>>>) -> Result<u64> {
         self.write(|tx| {
             let all = columns(tx, table)?;
@@ -207,28 +246,32 @@ impl Dump for PgStore {
     }
 
     fn dump_table(&self, table: &str, sink: &mut dyn FnMut(Vec<SqlValue>) -> Result<()>) -> Result<()> {
-        // The sink may not cross threads: read in pages of keys (portal-free, any context) and
-        // hand each page to the sink here.
-        let (cols, keys) = self.read(|c| Ok((columns(c, table)?, primary_key(c, table)?)))?;
-        let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
-        let list = names.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT {list} FROM {} ORDER BY {}", quote_ident(table), order_clause(&keys, &names));
-        const PAGE: i64 = 5000;
-        let mut offset: i64 = 0;
-        loop {
-            let page: Vec<Vec<SqlValue>> = self.read(|c| {
-                let rows = c.query(&format!("{sql} LIMIT $1 OFFSET $2"), &[&PAGE, &offset]).db()?;
-                rows.iter().map(|r| cols.iter().enumerate().map(|(i, col)| cell(table, col, r, i)).collect::<Result<Vec<_>>>()).collect()
-            })?;
-            let got = page.len() as i64;
-            for row in page {
-                sink(row)?;
+        // One read-only snapshot streamed through a portal on a plain thread (outside any
+        // runtime), page by page to the sink here, where the caller's closure lives.
+        let (send, recv) = std::sync::mpsc::sync_channel::<Result<Vec<Vec<SqlValue>>>>(2);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let out = self.stream_table(table, &send);
+                if let Err(e) = out {
+                    let _ = send.send(Err(e));
+                }
+            });
+            let mut result = Ok(());
+            for page in recv.iter() {
+                match page.and_then(|rows| rows.into_iter().try_for_each(&mut *sink)) {
+                    Ok(()) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
             }
-            if got < PAGE {
-                return Ok(());
+            drop(recv); // a reader still sending stops at its next page
+            if let Err(panic) = reader.join() {
+                std::panic::resume_unwind(panic);
             }
-            offset += PAGE;
-        }
+            result
+        })
     }
 
     fn load_table(&self, table: &str, columns: &[String], rows: &mut dyn Iterator<Item = Vec<SqlValue>>) -> Result<u64> {

@@ -1,5 +1,6 @@
 //! PostgreSQL implementation of [`Exchange`] (mirrors SQLite's `sqlite/exchange.rs`).
 
+use crate::sql::Sql;
 use crate::{audit, Db, PgStore};
 use serde_json::json;
 use tocsin_core::AudienceId;

@@ -2,7 +2,7 @@
 
 use crate::rows::query_json;
 use crate::{audit, chain_head, conflict, insert_event, require_threat, Db, PgStore, INSERT_DELIVERY};
-use crate::sql::Tx;
+use crate::sql::{Sql, Tx};
 use serde::Serialize;
 use serde_json::json;
 use tocsin_core::audit::AuditEvent;

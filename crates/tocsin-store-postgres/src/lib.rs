@@ -48,10 +48,11 @@ use tocsin_core::{Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatI
 use tocsin_store::record::{actions, bulk_subject, canonical_json, parse_time, time_text};
 use tocsin_store::{AuditCtx, NewDelivery, Result, Store, StoreError, TokenRecord};
 
-/// Advisory lock key of the audit chain: every write transaction holds it until commit.
-const CHAIN_LOCK: i64 = 0x746f_6373_696e_6368;
+/// Advisory lock key of the audit chain: every write transaction holds it until commit (shown in
+/// `pg_locks` as `objid`/`classid` halves of this number while a write is in progress).
+pub const CHAIN_LOCK: i64 = 0x746f_6373_696e_6368;
 /// Taking it, as simple-protocol text (one round trip, nothing to prepare).
-const CHAIN_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(8389750308618888040)";
+const CHAIN_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(8390033978155754344)";
 
 /// A driver error as text, with the server's message and SQLSTATE when there is one (the driver's
 /// own `Display` says only "db error").
@@ -150,25 +151,47 @@ impl PgStore {
     }
 
     /// Run `f` in one write transaction holding the chain lock; commit on `Ok`, roll back on `Err`.
+    /// A pooled connection whose session died meanwhile (server restart, terminated backend)
+    /// fails at `BEGIN`, before anything was written: it is discarded and the next one tried.
     pub(crate) fn write<T: Send>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send) -> Result<T> {
         blocking(|| {
-            let mut conn = self.pool.get()?;
-            let (client, cache) = conn.parts();
-            let mut tx = Tx { tx: client.transaction().db()?, cache };
-            // Taken first, before any row lock: writers queue here, so they cannot deadlock on
-            // rows and the chain head read below is the head at commit.
-            tx.batch_execute(CHAIN_LOCK_SQL).db()?;
-            let out = f(&mut tx)?;
-            tx.commit().db()?;
-            Ok(out)
+            let mut dead = 0;
+            loop {
+                let mut conn = self.pool.get()?;
+                let (client, cache) = conn.parts();
+                let begun = match client.transaction() {
+                    Ok(tx) => {
+                        let mut tx = Tx { tx, cache };
+                        // Taken first, before any row lock: writers queue here, so they cannot
+                        // deadlock on rows and the chain head read below is the head at commit.
+                        tx.batch_execute(CHAIN_LOCK_SQL).db()?;
+                        let out = f(&mut tx)?;
+                        tx.commit().db()?;
+                        return Ok(out);
+                    }
+                    Err(e) => e,
+                };
+                if !(conn.parts().0.is_closed() && dead < self.pool.size()) {
+                    return Err(StoreError::Db(describe(&begun)));
+                }
+                dead += 1;
+            }
         })
     }
 
-    pub(crate) fn read<T: Send>(&self, f: impl FnOnce(&mut Cx<'_>) -> Result<T> + Send) -> Result<T> {
+    /// Run `f` on a pooled connection. A read that failed because its connection had died is run
+    /// again on another one (reads are safe to repeat), so a server restart costs no errors.
+    pub(crate) fn read<T: Send>(&self, f: impl Fn(&mut Cx<'_>) -> Result<T> + Send + Sync) -> Result<T> {
         blocking(|| {
-            let mut conn = self.pool.get()?;
-            let (client, cache) = conn.parts();
-            f(&mut Cx { client, cache })
+            let mut dead = 0;
+            loop {
+                let mut conn = self.pool.get()?;
+                let (client, cache) = conn.parts();
+                match f(&mut Cx { client, cache }) {
+                    Err(_) if conn.parts().0.is_closed() && dead < self.pool.size() => dead += 1,
+                    other => return other,
+                }
+            }
         })
     }
 
@@ -747,5 +770,15 @@ impl Store for PgStore {
             let n: i64 = c.query_one("SELECT COUNT(*) FROM api_tokens", &[]).db()?.try_get(0).db()?;
             Ok(usize::try_from(n).unwrap_or(0))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_lock_text_names_the_chain_key() {
+        assert_eq!(CHAIN_LOCK_SQL, format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"));
     }
 }

@@ -6,6 +6,7 @@
 //! back). Batched marks and renewals are one statement each (`id = ANY($1)`), answered in the
 //! caller's id order as SQLite answers them.
 
+use crate::sql::Sql;
 use crate::rows::{deliveries, DELIVERY_COLS};
 use crate::{audit, load_delivery, Db, PgStore};
 use serde_json::json;

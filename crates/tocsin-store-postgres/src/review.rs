@@ -1,5 +1,6 @@
 //! PostgreSQL implementation of [`Review`] (mirrors SQLite's `sqlite/review.rs`).
 
+use crate::sql::Sql;
 use crate::coordination::record_registry_changes;
 use crate::rows::{query_json, query_one_json};
 use crate::{audit, load_warning, require_threat, require_warning, Db, PgStore};

@@ -200,11 +200,28 @@ async fn use_inside_runtime(s: &PgStore) {
     assert!(!s.wait_registry_change(std::time::Duration::from_millis(50)).unwrap());
 }
 
+/// Callers that already moved the work off the async threads (`spawn_blocking`) work too.
+async fn use_from_spawn_blocking(s: Arc<PgStore>) {
+    let n = tokio::task::spawn_blocking(move || {
+        s.upsert_entities(&[entity("b")], &ctx(1)).unwrap();
+        s.entities().unwrap().len()
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn works_inside_a_multi_thread_runtime() {
     let db = TempDb::create().expect("PostgreSQL for tests");
     let s = PgStore::connect(db.url()).unwrap();
     use_inside_runtime(&s).await;
+    let s = Arc::new(s);
+    use_from_spawn_blocking(Arc::clone(&s)).await;
+    // And from a spawned task on a worker thread (where axum handlers run).
+    let s2 = Arc::clone(&s);
+    tokio::spawn(async move { assert_eq!(s2.entities().unwrap().len(), 2) }).await.unwrap();
+    let s = Arc::try_unwrap(s).unwrap();
     drop(s); // closing connections on a worker thread must not panic either
 }
 
@@ -213,6 +230,8 @@ async fn works_inside_a_current_thread_runtime() {
     let db = TempDb::create().expect("PostgreSQL for tests");
     let s = PgStore::connect(db.url()).unwrap();
     use_inside_runtime(&s).await;
+    let s = Arc::new(s);
+    use_from_spawn_blocking(Arc::clone(&s)).await;
     drop(s);
 }
 
@@ -299,6 +318,38 @@ fn the_pool_opens_at_most_pool_size_connections() {
     // Two pooled connections of `s`, four of `pg.store` at most (it was idle): never one per thread.
     assert!(n <= 2 + 4, "{n} sessions open");
     assert_eq!(s.entities().unwrap().len(), 30);
+}
+
+#[test]
+fn connections_killed_under_the_pool_are_replaced_without_errors() {
+    let pg = Pg::new();
+    let s = Arc::new(PgStore::connect(&format!("{}?pool_size=3", pg.db.url())).unwrap());
+    // Warm the pool: three connections in use at once, then idle.
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            let s = Arc::clone(&s);
+            std::thread::spawn(move || s.upsert_entities(&[entity(&format!("w{i}"))], &ctx(0)).unwrap())
+        })
+        .collect();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    // A server restart, as far as these sessions are concerned.
+    let killed: i64 = pg
+        .client()
+        .query_one(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(killed >= 3, "{killed}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(s.entities().unwrap().len(), 3, "a read retries on a live connection");
+    s.upsert_entities(&[entity("after")], &ctx(1)).unwrap();
+    for _ in 0..5 {
+        s.upsert_entities(&[entity("again")], &ctx(1)).unwrap();
+        s.audit_events().unwrap();
+    }
+    assert!(s.verify_audit().unwrap().is_ok());
 }
 
 // ---- Copying between backends ---------------------------------------------------------------

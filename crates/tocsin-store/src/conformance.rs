@@ -1134,6 +1134,16 @@ pub fn a_dump_copies_every_table_and_the_chain(make: Make<'_>) {
     assert!(d > a.determinations(&ThreatId::new("T1")).unwrap().len() as i64);
     assert!(b.verify_audit().unwrap().is_ok());
 
+    // A sink that fails stops the dump with its error.
+    let mut seen = 0;
+    let stopped = a.dump().dump_table("audit_events", &mut |_| {
+        seen += 1;
+        Err(StoreError::Db("disk full".into()))
+    });
+    assert!(matches!(stopped, Err(StoreError::Db(m)) if m == "disk full"));
+    assert_eq!(seen, 1);
+    assert!(matches!(a.dump().dump_table("no_such_table", &mut |_| Ok(())), Err(StoreError::NotFound { .. })));
+
     // Loading into a table that holds rows is refused.
     let cols = a.dump().table_columns("threats").unwrap();
     let mut rows = Vec::new();

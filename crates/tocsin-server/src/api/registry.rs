@@ -19,6 +19,9 @@ use utoipa::ToSchema;
 /// Records written per transaction by an import job (progress advances by this much).
 const IMPORT_CHUNK: usize = 500;
 
+/// Largest import file accepted.
+const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
 /// One page of entities.
 #[derive(Serialize, ToSchema)]
 pub struct EntityPage {
@@ -208,8 +211,13 @@ enum Parsed {
         (status = 202, description = "Parsed and accepted: the records are written by a job, `GET /api/v1/jobs/{id}`", body = Job),
         (status = 422, description = "The file does not parse: nothing is written; `field` is the line and column (or TOML field path)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
-pub async fn import(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<ImportQuery>, body: String) -> Result<(StatusCode, Json<Job>), Problem> {
+pub async fn import(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<ImportQuery>, body: axum::body::Body) -> Result<(StatusCode, Json<Job>), Problem> {
     let engine = engine(&st)?;
+    // A registry file may be far larger than a request body elsewhere (the default limit is 2 MB).
+    let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE, format!("an import file is at most {MAX_IMPORT_BYTES} bytes")))?;
+    let body = String::from_utf8(bytes.to_vec()).map_err(|e| Problem::invalid("body", format!("the file is not UTF-8: {e}")))?;
     let kind = q.kind;
     // Parse first (fast, and a bad file must store nothing): a parse error is the answer.
     let parse_engine = engine.clone();
@@ -289,6 +297,36 @@ pub async fn audience(State(st): State<AppState>, Extension(p): Extension<Princi
     typed_read(&st, p, move |store| store.audience(&AudienceId::new(id.clone()))?.ok_or_else(|| Problem::not_found("audience", &id))).await
 }
 
+/// Refuse an address its channel could never deliver to, when it is entered rather than at the
+/// first send (the file channel checks again: nothing outside its root is ever written).
+fn check_channel(c: &tocsin_core::ChannelSpec) -> Result<(), String> {
+    use tocsin_core::ChannelKind;
+    let a = c.address.trim();
+    if a.is_empty() || a != c.address {
+        return Err("a channel needs an address without surrounding spaces".into());
+    }
+    match c.kind {
+        ChannelKind::File => {
+            let rel = std::path::Path::new(a);
+            if rel.is_absolute() || rel.components().any(|p| !matches!(p, std::path::Component::Normal(_))) {
+                return Err(format!("a file channel's address is a relative folder below the outbox, without '..': {a:?}"));
+            }
+        }
+        ChannelKind::Webhook => {
+            if !(a.starts_with("https://") || a.starts_with("http://")) || a.contains(char::is_whitespace) {
+                return Err(format!("a webhook address is an http(s) URL: {a:?}"));
+            }
+        }
+        ChannelKind::Email => {
+            let ok = a.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@')) && !a.contains(char::is_whitespace);
+            if !ok {
+                return Err(format!("an e-mail address looks like name@example.org: {a:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[utoipa::path(put, path = "/api/v1/audiences/{id}", tag = "registry",
     params(("id" = String, Path, description = "Audience id (must equal the body's `id`)")),
     request_body(content = Audience, content_type = "application/json"),
@@ -301,9 +339,7 @@ pub async fn put_audience(State(st): State<AppState>, Extension(p): Extension<Pr
         return Err(Problem::invalid("/name", "an audience needs a non-empty name"));
     }
     for (i, c) in a.channels.iter().enumerate() {
-        if c.address.trim().is_empty() {
-            return Err(Problem::invalid(format!("/channels/{i}/address"), "a channel needs an address"));
-        }
+        check_channel(c).map_err(|why| Problem::invalid(format!("/channels/{i}/address"), why))?;
     }
     let store = st.store.clone();
     let now = st.now();

@@ -213,7 +213,8 @@ pub async fn review(State(st): State<AppState>, Extension(p): Extension<Principa
     let engine = engine(&st)?;
     let now = st.now();
     tokio::task::spawn_blocking(move || {
-        let r = engine.review_match(&ThreatId::new(id), &EntityId::new(b.entity_id), b.target, b.decision, &b.note, &p.actor(), now)?;
+        let r = MatchReview { threat_id: ThreatId::new(id), entity_id: EntityId::new(b.entity_id), target: b.target, decision: b.decision, note: b.note, by: p.actor(), at: now };
+        engine.review_match(&r)?;
         Ok(Json(r))
     })
     .await

@@ -78,10 +78,40 @@ pub struct CancelBody {
 #[derive(Serialize, ToSchema)]
 pub struct Cancelled {
     pub warning: Warning,
-    /// CAP `msgType` of what recipients of CAP alerts receive: `Cancel`.
+    /// CAP `msgType` of the withdrawal: `Cancel`.
     pub cap_msg_type: String,
+    /// The CAP 1.2 Cancel alert (XML) referencing every version released so far, when the
+    /// warning had been released (queued or later) to an audience that receives CAP alerts.
+    pub cap: Option<String>,
     pub reason: String,
     pub by: String,
+}
+
+/// The CAP Cancel alert of a warning that recipients already hold, if its audience gets CAP.
+fn cap_cancel(store: &dyn tocsin_store::Store, w: &Warning, was_released: bool) -> Result<Option<String>, Problem> {
+    if !was_released || !crate::cap_feed::CAP_AUDIENCES.contains(&w.audience_kind) {
+        return Ok(None);
+    }
+    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) else { return Ok(None) };
+    let earlier: Vec<Warning> = store
+        .warnings(Some(&w.threat_id))?
+        .into_iter()
+        .filter(|e| e.audience_id == w.audience_id && e.version < w.version && crate::taxii::released(e.state))
+        .collect();
+    let sender = crate::cap_feed::sender();
+    let name = crate::cap_feed::sender_name();
+    let alert = tocsin_formats::cap::alert_for_warning(&tocsin_formats::cap::CapInput {
+        warning: w,
+        threat: &threat,
+        audience: &aud,
+        sender: &sender,
+        sender_name: &name,
+        earlier: &earlier,
+        areas: crate::cap_feed::alert_areas(store, w)?,
+        cancel: true,
+        web: None,
+    });
+    Ok(Some(tocsin_formats::cap::write_alert(&alert)))
 }
 
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/cancel", tag = "warnings",
@@ -93,9 +123,11 @@ pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principa
     let b: CancelBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" { CancelBody::default() } else { crate::problem::parse_json(&body)? };
     run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
+        let before = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
         let c = e.cancel_warning(&wid, &b.reason, &p.actor(), now)?;
         let warning = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
-        Ok(Json(Cancelled { warning, cap_msg_type: "Cancel".into(), reason: c.reason, by: c.by }))
+        let cap = cap_cancel(e.store().as_ref(), &warning, crate::taxii::released(before.state))?;
+        Ok(Json(Cancelled { warning, cap_msg_type: "Cancel".into(), cap, reason: c.reason, by: c.by }))
     })
     .await
 }
