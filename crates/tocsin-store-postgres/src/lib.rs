@@ -159,12 +159,10 @@ impl PgStore {
             loop {
                 let mut conn = self.pool.get()?;
                 let (client, cache) = conn.parts();
-                let begun = match client.transaction() {
-                    Ok(tx) => {
-                        let mut tx = Tx { tx, cache };
-                        // Taken first, before any row lock: writers queue here, so they cannot
-                        // deadlock on rows and the chain head read below is the head at commit.
-                        tx.batch_execute(CHAIN_LOCK_SQL).db()?;
+                // The chain lock is taken first, before any row lock: writers queue there, so they
+                // cannot deadlock on rows, and the chain head read later is the head at commit.
+                let begun = match Tx::begin(client, cache, CHAIN_LOCK_SQL) {
+                    Ok(mut tx) => {
                         let out = f(&mut tx)?;
                         tx.commit().db()?;
                         return Ok(out);

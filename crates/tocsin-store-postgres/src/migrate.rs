@@ -83,3 +83,27 @@ pub(crate) fn recorded(c: &mut Client) -> Result<BTreeMap<u32, String>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TempDb;
+    use tocsin_store::migrations::MIGRATIONS;
+
+    #[test]
+    fn a_failing_migration_is_rolled_back_and_names_its_version() {
+        let db = TempDb::create().expect("PostgreSQL for tests");
+        let mut c = Client::connect(db.url(), postgres::NoTls).unwrap();
+        let bad = [MIGRATIONS[0], Migration { version: 2, name: "broken", sql: "CREATE TABLE half_done (x TEXT); CREATE TABLE entities (id TEXT);" }];
+        match apply(&mut c, &bad) {
+            Err(StoreError::Migration { version: 2, reason }) => assert!(reason.contains("broken") && reason.contains("already exists"), "{reason}"),
+            other => panic!("expected a migration error for version 2, got {other:?}"),
+        }
+        assert_eq!(recorded(&mut c).unwrap().keys().copied().collect::<Vec<_>>(), vec![1], "version 1 committed, 2 not");
+        let half: i64 = c.query_one("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'half_done'", &[]).unwrap().get(0);
+        assert_eq!(half, 0, "DDL is transactional: the failed migration left nothing behind");
+        // The lock was released: a second run (the fixed build) proceeds.
+        assert_eq!(apply(&mut c, MIGRATIONS).unwrap(), MIGRATIONS[1..].iter().map(|m| m.version).collect::<Vec<_>>());
+        assert!(apply(&mut c, MIGRATIONS).unwrap().is_empty(), "nothing left to apply");
+    }
+}

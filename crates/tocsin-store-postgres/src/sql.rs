@@ -5,7 +5,7 @@
 //! same trait covers a pooled connection (reads) and a write transaction, so helpers serve both.
 
 use postgres::types::ToSql;
-use postgres::{Client, Row, Statement, Transaction};
+use postgres::{Client, Row, Statement};
 use std::collections::HashMap;
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
@@ -49,8 +49,6 @@ pub(crate) trait Sql {
     fn raw_query_one(&mut self, st: &Statement, p: Params<'_>) -> PgResult<Row>;
     fn raw_query_opt(&mut self, st: &Statement, p: Params<'_>) -> PgResult<Option<Row>>;
     fn raw_execute(&mut self, st: &Statement, p: Params<'_>) -> PgResult<u64>;
-    /// Simple-protocol text (no parameters, no preparation).
-    fn batch_execute(&mut self, sql: &str) -> PgResult<()>;
 
     /// The prepared statement of `sql` on this connection.
     fn prepare(&mut self, sql: &str) -> PgResult<Statement> {
@@ -100,15 +98,35 @@ pub(crate) struct Cx<'a> {
     pub(crate) cache: &'a mut Cache,
 }
 
-/// A write transaction (holding the chain lock).
+/// A write transaction. Opened with its first statements in one round trip (`BEGIN` and the
+/// chain lock, see [`Tx::begin`]); rolled back when dropped without [`Tx::commit`].
 pub(crate) struct Tx<'a> {
-    pub(crate) tx: Transaction<'a>,
-    pub(crate) cache: &'a mut Cache,
+    client: &'a mut Client,
+    cache: &'a mut Cache,
+    open: bool,
 }
 
-impl Tx<'_> {
-    pub(crate) fn commit(self) -> PgResult<()> {
-        self.tx.commit()
+impl<'a> Tx<'a> {
+    /// `BEGIN` followed by `first` (simple-protocol text), sent together.
+    pub(crate) fn begin(client: &'a mut Client, cache: &'a mut Cache, first: &str) -> PgResult<Self> {
+        // Constructed before sending, so that a failure in `first` still rolls back.
+        let tx = Tx { client, cache, open: true };
+        tx.client.batch_execute(&format!("BEGIN; {first}"))?;
+        Ok(tx)
+    }
+
+    pub(crate) fn commit(mut self) -> PgResult<()> {
+        self.open = false;
+        self.client.batch_execute("COMMIT")
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.client.is_closed() {
+            // An error here means the session is gone, and the transaction with it.
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
     }
 }
 
@@ -133,12 +151,9 @@ macro_rules! delegate {
             fn raw_execute(&mut self, st: &Statement, p: Params<'_>) -> PgResult<u64> {
                 self.$field.execute(st, p)
             }
-            fn batch_execute(&mut self, sql: &str) -> PgResult<()> {
-                self.$field.batch_execute(sql)
-            }
         }
     };
 }
 
 delegate!(Cx, client);
-delegate!(Tx, tx);
+delegate!(Tx, client);

@@ -9,7 +9,8 @@
 //! The server is `TOCSIN_TEST_PG` (default [`DEFAULT_SERVER`]): a URL of any database on it, as a
 //! user allowed to create databases. Each `TempDb` is `tocsin_test_<pid>_<counter>_<random>`, so
 //! parallel tests and parallel test binaries never share one. Databases left behind by test
-//! processes that died are dropped by the next `create` in any process. An unreachable server is
+//! processes that died are dropped by the next `create` in any process (when the server is on this
+//! machine, where the creating process can be looked up). An unreachable server is
 //! an error naming the URL and the variable: tests must fail, not skip, when it is missing.
 
 use crate::pool::blocking;
@@ -73,7 +74,9 @@ impl TempDb {
         let url = with_database(&admin_url, &name);
         blocking(|| -> Result<()> {
             let mut c = admin(&admin_url)?;
-            SWEEP.call_once(|| sweep_orphans(&mut c));
+            if is_local(&admin_url) {
+                SWEEP.call_once(|| sweep_orphans(&mut c));
+            }
             c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
                 .map_err(|e| StoreError::Db(format!("cannot create test database {name} on {}: {}", redact(&admin_url), describe(&e))))
         })?;
@@ -105,6 +108,16 @@ impl Drop for TempDb {
     }
 }
 
+/// Whether the server runs on this machine: only then can a database's creating process be
+/// looked up (`/proc/<pid>`), so only then are orphans swept.
+fn is_local(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') { host_port.split(']').next().map(|h| &h[1..]).unwrap_or("") } else { host_port.split(':').next().unwrap_or("") };
+    matches!(host, "127.0.0.1" | "localhost" | "::1")
+}
+
 /// Drop test databases whose creating process is gone (a killed `cargo test`).
 fn sweep_orphans(c: &mut Client) {
     let Ok(rows) = c.query("SELECT datname::TEXT FROM pg_database WHERE datname LIKE 'tocsin\\_test\\_%'", &[]) else { return };
@@ -130,6 +143,23 @@ mod tests {
         assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
         assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+
+    #[test]
+    fn orphans_are_swept_only_on_this_machine() {
+        assert!(is_local("postgres://postgres@127.0.0.1:5432/postgres"));
+        assert!(is_local("postgres://u:p@localhost/db?sslmode=disable"));
+        assert!(is_local("postgres://u@[::1]:5432/db"));
+        assert!(!is_local("postgres://u@db.example:5432/db"));
+        assert!(!is_local("postgres://u@10.0.0.5/db"));
+    }
+
+    #[test]
+    fn an_unreachable_server_is_a_clear_error() {
+        let Err(e) = admin("postgres://postgres:pw@127.0.0.1:1/postgres") else { panic!("connected to port 1?") };
+        let e = e.to_string();
+        assert!(e.contains("PostgreSQL for tests is unreachable at postgres://postgres:***@127.0.0.1:1/postgres"), "{e}");
+        assert!(e.contains(SERVER_VAR), "{e}");
     }
 
     #[test]

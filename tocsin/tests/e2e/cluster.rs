@@ -10,7 +10,7 @@
 //!   duplicates are what the killed worker had in flight.
 
 use crate::common::{bin, examples_dir, run_ok, TestDb};
-use crate::delivery::{sigterm, wait_for, worker, MAX_IN_FLIGHT};
+use crate::delivery::{sigterm, wait_for, worker_with, MAX_IN_FLIGHT};
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -240,6 +240,10 @@ fn two_serve_processes_send_each_posture_reminder_once_and_the_follower_takes_ov
 
 const RECIPIENTS: usize = 20_000;
 const WORKERS: usize = 3;
+/// Long enough that a live worker on a busy 2-core machine renews its leases in time (a lease
+/// lost by a live worker is a legitimate re-send, but not the one this test bounds); the killed
+/// worker's deliveries come back after it.
+const LEASE_SECS: u32 = 5;
 
 #[test]
 fn three_workers_on_postgres_deliver_to_20000_recipients_through_a_kill_9() {
@@ -257,11 +261,16 @@ fn three_workers_on_postgres_deliver_to_20000_recipients_through_a_kill_9() {
     assert_eq!(expected.len(), RECIPIENTS);
 
     let started = Instant::now();
-    let mut workers: Vec<Child> = (0..WORKERS).map(|_| worker(db.arg(), &keys_arg)).collect();
+    let log = |i: usize| Stdio::from(std::fs::File::create(dir.path().join(format!("worker-{i}.log"))).unwrap());
+    let mut workers: Vec<Child> = (0..WORKERS).map(|i| worker_with(db.arg(), LEASE_SECS, log(i), &keys_arg)).collect();
     // Kill one worker at about 30 % (moved by a random offset each run), once all three work.
     let jitter = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as usize) % 1000;
     let point = (RECIPIENTS * 3 / 10 + jitter) as u64;
-    wait_for(&format!("{point} webhooks"), Duration::from_secs(120), &mut workers[0], || rx.verified() >= point);
+    // The checks sleep: the test process must not take the CPU the workers need.
+    wait_for(&format!("{point} webhooks"), Duration::from_secs(120), &mut workers[0], || {
+        std::thread::sleep(Duration::from_millis(20));
+        rx.verified() >= point
+    });
     let mut victim = workers.remove(0);
     victim.kill().expect("SIGKILL a worker");
     victim.wait().unwrap();
@@ -270,7 +279,10 @@ fn three_workers_on_postgres_deliver_to_20000_recipients_through_a_kill_9() {
     let at_kill: HashMap<String, u32> = rx.received().ids;
 
     let unique = || rx.received().ids.len();
-    wait_for("every recipient", Duration::from_secs(180), &mut workers[0], || unique() >= RECIPIENTS);
+    wait_for("every recipient", Duration::from_secs(180), &mut workers[0], || {
+        std::thread::sleep(Duration::from_millis(200));
+        rx.verified() >= RECIPIENTS as u64 && unique() >= RECIPIENTS
+    });
     wait_for("every delivery recorded", Duration::from_secs(60), &mut workers[0], || {
         std::thread::sleep(Duration::from_millis(200));
         store.deliveries(None).unwrap().iter().all(|d| d.status == DeliveryStatus::Delivered)

@@ -15,13 +15,19 @@ const RECIPIENTS: usize = 5_000;
 pub(crate) const MAX_IN_FLIGHT: usize = 32;
 
 /// `tocsin worker` on `db` with 1 s leases and at most [`MAX_IN_FLIGHT`] deliveries in flight.
-pub(crate) fn worker(db: &str, extra: &[&str]) -> Child {
+fn worker(db: &str, extra: &[&str]) -> Child {
+    worker_with(db, 1, Stdio::piped(), extra)
+}
+
+/// `tocsin worker` on `db` with `lease_secs` leases, at most [`MAX_IN_FLIGHT`] deliveries in
+/// flight, and its log to `stderr`.
+pub(crate) fn worker_with(db: &str, lease_secs: u32, stderr: Stdio, extra: &[&str]) -> Child {
     bin()
-        .args(["--db", db, "worker", "--lease-secs", "1", "--max-in-flight", &MAX_IN_FLIGHT.to_string()])
+        .args(["--db", db, "worker", "--lease-secs", &lease_secs.to_string(), "--max-in-flight", &MAX_IN_FLIGHT.to_string()])
         .args(["--webhook-concurrency", &MAX_IN_FLIGHT.to_string()])
         .args(extra)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("start tocsin worker")
 }
