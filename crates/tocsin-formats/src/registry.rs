@@ -447,6 +447,20 @@ pub fn parse_audiences_toml(text: &str) -> Result<Vec<Audience>, RegistryError> 
 mod tests {
     use super::*;
 
+    #[test]
+    fn incremental_line_numbers_agree_with_counting_from_the_start() {
+        let text = "id,name\n\n# comment\na,\"two\nlines\"\r\n\r\nb,x\n# c\n# d\nc,y\n";
+        let rows = read_csv(text, &["id", "name"], &[]).unwrap();
+        let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [4, 7, 10]);
+        let mut rdr = csv::ReaderBuilder::new().flexible(true).comment(Some(b'#')).from_reader(text.as_bytes());
+        let mut cursor = LineCursor::default();
+        for rec in rdr.records() {
+            let byte = rec.unwrap().position().unwrap().byte();
+            assert_eq!(cursor.line_at(text, byte), record_line(text, byte), "at byte {byte}");
+        }
+    }
+
     const VENUES: &str = "\
 id,name,aliases,category,lat,lon,capacity,city,country,operator
 crocus,Crocus City Hall,Crocus; Крокус Сити Холл,venue/entertainment/concert_hall,55.826,37.390,7500,Krasnogorsk,RUS,crocus-ops

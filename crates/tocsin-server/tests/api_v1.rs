@@ -230,6 +230,16 @@ async fn bulk_import_is_a_job_with_progress_and_line_errors() {
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["done"], job["total"]);
     assert!(job["total"].as_u64().unwrap() >= 3, "{job}");
+    // Larger than the 2 MB default body limit: read whole, refused at the right line.
+    let mut big = String::from("id,name,aliases,category,lat,lon,capacity,city,country,operator\n");
+    let rows = 30_000;
+    for i in 0..rows {
+        big.push_str(&format!("v{i:06},Venue {i},,venue/entertainment/concert_hall,55.1,37.1,100,Moscow,RUS,\n"));
+    }
+    big.push_str("bad,Bad,,venue/entertainment/concert_hall,55.1,37.1,lots,Moscow,RUS,\n");
+    assert!(big.len() > 2 * 1024 * 1024);
+    let r = api.raw(Method::POST, "/api/v1/entities/import?kind=venues", Some(&analyst), Some("text/csv"), big.into()).await;
+    r.problem_at(StatusCode::UNPROCESSABLE_ENTITY, &format!("line {}, field capacity", rows + 2));
     let r = api.call(Method::GET, "/api/v1/jobs/no-such-job", Some(&viewer), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -73,7 +73,7 @@ pub fn run(a: MigrateArgs) -> Result<()> {
 
     for t in &tables {
         let columns = source_dump.table_columns(t)?;
-        let n = copy_table(source_dump.as_ref(), target_dump.as_ref(), t, &columns).with_context(|| format!("copying table {t}"))?;
+        let n = copy_table(source_dump.as_ref(), target_dump.as_ref(), t, &columns).with_context(|| format!("copying table {t} (the target now holds a partial copy: drop and re-create it before retrying)"))?;
         tracing::debug!(table = %t, rows = n, "copied");
     }
 
