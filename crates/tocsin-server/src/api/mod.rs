@@ -62,6 +62,14 @@ impl QueryMap {
     }
 }
 
+/// A write route's answer shaped for the caller like every read (`redact::for_principal`:
+/// restricted terms below analyst, portions above the caller's clearance withheld).
+pub fn shaped<T: serde::Serialize>(store: &dyn tocsin_store::Store, principal: &crate::auth::Principal, v: &T) -> Result<axum::Json<serde_json::Value>, Problem> {
+    let mut v = serde_json::to_value(v).map_err(|e| Problem::internal(&e))?;
+    crate::redact::for_principal(&mut v, principal, store)?;
+    Ok(axum::Json(v))
+}
+
 /// One page of items sorted by a key: those after `cursor`, at most `limit`, and the cursor of the
 /// next page (the last key returned) when more remain.
 pub fn page<T>(mut items: Vec<T>, key: impl Fn(&T) -> String, cursor: Option<&str>, limit: usize) -> (Vec<T>, Option<String>) {

@@ -124,7 +124,7 @@ fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Proble
     request_body(description = "By Content-Type: a structured threat (the form, `application/json`), a portion-marked report file (`text/plain`), a STIX 2.1 bundle (`application/stix+json`) or a CAP 1.2 alert (`application/cap+xml`)",
         content((Threat = "application/json"), (String = "text/plain"), (Object = "application/stix+json"), (String = "application/cap+xml"))),
     responses((status = 201, description = "Stored and matched", body = ThreatCreated)))]
-pub async fn create(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<CreateQuery>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<ThreatCreated>), Problem> {
+pub async fn create(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<CreateQuery>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
     let engine = engine(&st)?;
     let media = headers
         .get(header::CONTENT_TYPE)
@@ -165,7 +165,8 @@ pub async fn create(State(st): State<AppState>, Extension(p): Extension<Principa
     let now = st.now();
     tokio::task::spawn_blocking(move || {
         let matches = engine.create_threat(&threat, &p.actor(), now)?;
-        Ok((StatusCode::CREATED, Json(ThreatCreated { matches: matches.len(), threat, notes })))
+        let created = ThreatCreated { matches: matches.len(), threat, notes };
+        Ok((StatusCode::CREATED, super::shaped(engine.store().as_ref(), &p, &created)?))
     })
     .await
     .map_err(|e| Problem::internal(&e))?

@@ -10,6 +10,8 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use tocsin_core::tracking::Warning;
 use tocsin_core::WarningId;
+use super::shaped;
+use serde_json::Value;
 use tocsin_store::review::DraftEdit;
 use utoipa::ToSchema;
 
@@ -39,7 +41,7 @@ pub struct DraftPatch {
         (status = 200, description = "The edited draft (it passed the leak gate)", body = Warning),
         (status = 422, description = "Invalid, or the leak gate refused the edit: `field` names the member (`/text`, `/measures/1`)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
-pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<DraftPatch>) -> Result<Json<Warning>, Problem> {
+pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<DraftPatch>) -> Result<Json<Value>, Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
         let w = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
@@ -48,7 +50,8 @@ pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>
             text: b.text.unwrap_or(w.text),
             measures: b.measures.unwrap_or(w.measures),
         };
-        Ok(Json(e.edit_draft(&wid, &edit, &p.actor(), now)?))
+        let w = e.edit_draft(&wid, &edit, &p.actor(), now)?;
+        shaped(e.store().as_ref(), &p, &w)
     })
     .await
 }
@@ -56,15 +59,23 @@ pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/queue", tag = "warnings",
     params(("id" = String, Path, description = "Warning id (approved)")),
     responses((status = 200, description = "Queued: its deliveries are in the outbox", body = Warning)))]
-pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Warning>, Problem> {
-    run(&st, move |e, now| Ok(Json(e.queue_now(&WarningId::new(id), &p.actor(), now)?))).await
+pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+    run(&st, move |e, now| {
+        let w = e.queue_now(&WarningId::new(id), &p.actor(), now)?;
+        shaped(e.store().as_ref(), &p, &w)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/update", tag = "warnings",
     params(("id" = String, Path, description = "Warning id (a current version)")),
     responses((status = 201, description = "A new draft version from the current threat; it supersedes this one when queued", body = Warning)))]
-pub async fn update(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<(StatusCode, Json<Warning>), Problem> {
-    run(&st, move |e, now| Ok((StatusCode::CREATED, Json(e.update_warning(&WarningId::new(id), &p.actor(), now)?)))).await
+pub async fn update(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<(StatusCode, Json<Value>), Problem> {
+    run(&st, move |e, now| {
+        let w = e.update_warning(&WarningId::new(id), &p.actor(), now)?;
+        Ok((StatusCode::CREATED, shaped(e.store().as_ref(), &p, &w)?))
+    })
+    .await
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -118,7 +129,7 @@ fn cap_cancel(store: &dyn tocsin_store::Store, w: &Warning, was_released: bool) 
     params(("id" = String, Path, description = "Warning id")),
     request_body(content = Option<CancelBody>, content_type = "application/json"),
     responses((status = 200, description = "Withdrawn (state `superseded`, recorded as a cancellation)", body = Cancelled)))]
-pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<Cancelled>, Problem> {
+pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<Value>, Problem> {
     // The body is optional; when there is one it must be a valid `CancelBody`.
     let b: CancelBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" { CancelBody::default() } else { crate::problem::parse_json(&body)? };
     run(&st, move |e, now| {
@@ -127,7 +138,7 @@ pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principa
         let c = e.cancel_warning(&wid, &b.reason, &p.actor(), now)?;
         let warning = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
         let cap = cap_cancel(e.store().as_ref(), &warning, crate::taxii::released(before.state))?;
-        Ok(Json(Cancelled { warning, cap_msg_type: "Cancel".into(), cap, reason: c.reason, by: c.by }))
+        shaped(e.store().as_ref(), &p, &Cancelled { warning, cap_msg_type: "Cancel".into(), cap, reason: c.reason, by: c.by })
     })
     .await
 }
