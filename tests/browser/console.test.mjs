@@ -199,6 +199,14 @@ test("two people work the reference case end to end in the console", async (t) =
       assert.match(c.text, /specificity:/, c.aud);
       assert.doesNotMatch(c.text, /CARDINAL SPARROW|LANTERN GLASS|Herat/, `${c.aud} leaks a restricted term`);
     }
+    // The verdict on each card is the server's (`leak_gate`, computed by the real gate on read).
+    const headers = a.person.token ? { authorization: `Bearer ${a.person.token}` } : {};
+    const ws = await (await a.context().request.get(`${BASE}/api/v1/warnings?threat=${THREAT}`, { headers })).json();
+    for (const c of cards) {
+      const g = ws.items.filter((w) => w.audience_id === c.aud).at(-1)?.leak_gate;
+      assert.ok(g && g.passed === true, `${c.aud}: the server's verdict ${JSON.stringify(g)}`);
+      assert.ok(c.text.includes(`${g.checked_terms} restricted term(s), ${g.withheld_portions} withheld portion(s) checked in ${g.checked_fields} field(s)`), `${c.aud}: card does not show the server's verdict: ${c.text}`);
+    }
     const auds = cards.map((c) => c.aud).sort();
     assert.ok(auds.includes("fsb-liaison") && auds.includes("op-crocus"), `audiences: ${auds}`);
     // The public advisory names no venue; the partner's warning does.
@@ -264,6 +272,18 @@ test("two people work the reference case end to end in the console", async (t) =
     await a.getByRole("link", { name: "Posture board" }).click();
     await a.locator("#posture-table").waitFor();
     assert.match(await a.locator("#posture-board .summary").innerText(), /^2 on guard/);
+    // The board is the server's posture route (the scheduler's own tracks), not a guess from the
+    // timeline: the recipients it shows on guard are exactly those GET /api/v1/posture says are.
+    const headers = a.person.token ? { authorization: `Bearer ${a.person.token}` } : {};
+    const resp = await a.context().request.get(`${BASE}/api/v1/posture`, { headers });
+    assert.equal(resp.status(), 200, `GET /api/v1/posture answered ${resp.status()}`);
+    const board = await resp.json();
+    const onGuard = board.items.filter((i) => i.state === "on_guard").map((i) => i.audience_id).sort();
+    assert.deepEqual(onGuard, ["fsb-liaison", "op-crocus"], JSON.stringify(board));
+    const shown = (await a.locator('#posture-table [data-posture="on_guard"]').evaluateAll((els) => els.map((e) => e.dataset.audience))).sort();
+    assert.deepEqual(shown, onGuard, "the board shows the route's on-guard recipients");
+    const tableText = await a.locator("#posture-table").innerText();
+    for (const i of board.items) assert.ok(tableText.includes(i.warning_id), `${i.warning_id} missing from the board`);
     await screenshot(a, "posture-board");
   });
 

@@ -86,7 +86,8 @@ impl DeliveryStatus {
     }
 }
 
-/// A follow-up message about a warning the recipient already holds (its posture check-in).
+/// A follow-up message about a warning the recipient already holds: its posture check-in, or its
+/// withdrawal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
@@ -103,6 +104,8 @@ pub enum NoticeKind {
     Reminder,
     /// The second: sent again, while the escalation contact and the analysts are alerted.
     Escalation,
+    /// The warning was withdrawn (CAP `msgType` Cancel): its advice no longer applies.
+    Cancel,
 }
 
 impl NoticeKind {
@@ -110,6 +113,7 @@ impl NoticeKind {
         match self {
             NoticeKind::Reminder => "reminder",
             NoticeKind::Escalation => "escalation",
+            NoticeKind::Cancel => "cancel",
         }
     }
 }
@@ -141,13 +145,22 @@ pub struct Delivery {
 
 impl Delivery {
     /// The warning as this delivery presents it: the notice's headline and text when it is one.
+    /// A cancel notice carries no measures: asking for them again would contradict the withdrawal.
     pub fn render(&self, w: &Warning) -> Warning {
         let mut w = w.clone();
         if let Some(n) = &self.notice {
             w.headline = n.headline.clone();
             w.text = n.text.clone();
+            if n.kind == NoticeKind::Cancel {
+                w.measures.clear();
+            }
         }
         w
+    }
+
+    /// Whether this delivery withdraws its warning (a cancel notice).
+    pub fn is_cancel(&self) -> bool {
+        self.notice.as_ref().is_some_and(|n| n.kind == NoticeKind::Cancel)
     }
 }
 

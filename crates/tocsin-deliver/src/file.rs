@@ -55,6 +55,8 @@ impl Channel for FileChannel {
             "valid_from": w.valid.from,
             "valid_until": w.valid.until,
             "text": w.text,
+            // `reminder`, `escalation` or `cancel` for a follow-up about the warning; absent for the warning itself.
+            "notice": d.notice.as_ref().map(|n| n.kind.as_str()),
         });
         let path = dir.join(format!("{}.json", d.idempotency_key));
         let tmp = dir.join(format!(".{}.tmp", d.idempotency_key));

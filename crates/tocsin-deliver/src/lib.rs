@@ -153,6 +153,10 @@ fn unit_hash(key: &str, n: u32) -> f64 {
 /// The reference and acknowledgement link a recipient quotes back. `ack_url` is a template with
 /// `{warning}` and `{key}` placeholders (the key identifies the delivery, hence the recipient).
 pub fn ack_link(template: Option<&str>, d: &Delivery) -> Option<String> {
+    // A withdrawn warning cannot be acknowledged any more: a cancel notice carries no link.
+    if d.is_cancel() {
+        return None;
+    }
     template.map(|t| t.replace("{warning}", d.warning_id.as_str()).replace("{key}", &d.idempotency_key))
 }
 

@@ -243,8 +243,11 @@ fn common_members(w: &Warning) -> String {
 fn assemble(common: &str, d: &Delivery, sent_at: chrono::DateTime<chrono::Utc>, ack_url: Option<&str>) -> Vec<u8> {
     let js = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
     let ack = ack_link(ack_url, d).map(|l| js(&l)).unwrap_or_else(|| "null".into());
+    // Receivers act on `type`: a cancel must not look like a new warning to act upon.
+    let kind = if d.is_cancel() { "warning.cancelled" } else { "warning.issued" };
     format!(
-        r#"{{"type":"warning.issued","timestamp":{},"data":{{{},"idempotency_key":{},"audience":{},"ack_url":{}}}}}"#,
+        r#"{{"type":"{}","timestamp":{},"data":{{{},"idempotency_key":{},"audience":{},"ack_url":{}}}}}"#,
+        kind,
         js(&sent_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         common,
         js(&d.idempotency_key),
@@ -448,6 +451,36 @@ mod tests {
         assert_eq!(data["ack_url"], "https://t/ack/W\"1?k=k1");
         assert_eq!(data.as_object().unwrap().len(), 13);
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&payload(&d, &w, now, None)).unwrap()["data"]["ack_url"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_cancel_notice_is_typed_cancelled_without_measures_or_ack_link() {
+        use tocsin_core::tracking::{Notice, NoticeKind};
+        let mut d: Delivery = serde_json::from_value(serde_json::json!({
+            "id": 1, "warning_id": "W1", "audience_id": "ops", "channel": {"kind": "webhook", "address": "https://x"},
+            "idempotency_key": "k1", "status": "pending", "attempts": 0, "next_attempt_at": "2024-03-07T12:00:00Z"
+        }))
+        .unwrap();
+        d.notice = Some(Notice { kind: NoticeKind::Cancel, headline: "CANCELLED: h".into(), text: "Warning W1 is CANCELLED".into() });
+        let w: Warning = serde_json::from_value(serde_json::json!({
+            "id": "W1", "threat_id": "T", "audience_id": "ops", "audience_kind": "operator", "version": 1,
+            "tlp": "AMBER", "banner": "UNCLASSIFIED", "specificity": "named_target", "headline": "h", "text": "t",
+            "measures": ["Screen visitors"], "valid": {"from": "2024-03-07T12:00:00Z", "until": "2024-03-09T12:00:00Z"}, "state": "superseded",
+            "created_at": "2024-03-07T12:00:00Z"
+        }))
+        .unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2024-03-08T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let body: serde_json::Value = serde_json::from_slice(&payload(&d, &d.render(&w), now, Some("https://t/ack/{key}"))).unwrap();
+        assert_eq!(body["type"], "warning.cancelled");
+        assert_eq!(body["data"]["headline"], "CANCELLED: h");
+        assert_eq!(body["data"]["text"], "Warning W1 is CANCELLED");
+        assert_eq!(body["data"]["measures"], serde_json::json!([]));
+        assert!(body["data"]["ack_url"].is_null(), "a withdrawn warning cannot be acknowledged");
+        // A reminder stays a warning with a link.
+        d.notice.as_mut().unwrap().kind = NoticeKind::Reminder;
+        let body: serde_json::Value = serde_json::from_slice(&payload(&d, &d.render(&w), now, Some("https://t/ack/{key}"))).unwrap();
+        assert_eq!(body["type"], "warning.issued");
+        assert_eq!(body["data"]["measures"], serde_json::json!(["Screen visitors"]));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use crate::{not_found, Engine, EngineError, Result};
 use tocsin_core::compose::leak_gate;
 use tocsin_core::lifecycle::{transition, WarningEvent, WarningState};
-use tocsin_core::tracking::Warning;
+use tocsin_core::tracking::{DeliveryStatus, Notice, NoticeKind, Warning};
+use tocsin_store::NewDelivery;
 use tocsin_core::{EntityId, Match, MatchReview, Threat, Timestamp, WarningId};
 use tocsin_store::review::{Cancellation, DraftEdit};
 use tocsin_store::AuditCtx;
@@ -64,15 +65,7 @@ impl Engine {
         }
         let threat = self.threat(&w.threat_id)?;
         let aud = self.store.audience(&w.audience_id)?.ok_or_else(|| not_found("audience", &w.audience_id))?;
-        // The audience may read its own sites' names, its name and its contact, as in `compose`.
-        let mut own: Vec<String> = vec![aud.name.clone()];
-        own.extend(aud.escalation_contact.clone());
-        for m in self.store.matches(&w.threat_id)? {
-            if let Some(e) = self.store.entity(&m.entity_id)?.filter(|e| e.audiences.contains(&aud.id)) {
-                own.push(e.name.clone());
-                own.extend(e.aliases.iter().cloned());
-            }
-        }
+        let own = own_names(self.store.as_ref(), &threat, &aud)?;
         let allowed: Vec<&str> = own.iter().map(String::as_str).collect();
         let fields = std::iter::once(("/headline".to_owned(), edit.headline.as_str()))
             .chain(std::iter::once(("/text".to_owned(), edit.text.as_str())))
@@ -108,15 +101,149 @@ impl Engine {
     }
 
     /// Withdraw a warning: recorded as a cancellation (a CAP `msgType` Cancel) and moved to
-    /// `superseded`. Refused once the lifecycle has ended (expired, superseded, closed).
+    /// `superseded`. Refused once the lifecycle has ended (expired, superseded, closed). Every
+    /// recipient channel that received the warning gets a cancel notice through the outbox; the
+    /// reason travels in that notice, so it passes the leak gate first (`/reason` when it leaks).
     pub fn cancel_warning(&self, id: &WarningId, reason: &str, actor: &str, at: Timestamp) -> Result<Cancellation> {
         let w = self.warning(id)?;
         transition(w.state, WarningEvent::Supersede)?;
+        let received = self.received_by(&w)?;
+        let notice = if received.is_empty() { None } else { Some(self.cancel_notice(&w, reason, at)?) };
         let ctx = AuditCtx::new(actor, at);
         let c = Cancellation { warning_id: id.clone(), at, by: actor.into(), reason: reason.into() };
         self.store.insert_cancellation(&c, &ctx)?;
         self.advance(&w, WarningEvent::Supersede, &ctx)?;
-        self.timeline(&w.threat_id, at, "warning_cancelled", format!("{actor} cancelled {id} ({}): {reason}", w.state))?;
+        let sent = match notice {
+            Some(n) => self.store.enqueue_notice(id, &received, &n, &ctx)?.len(),
+            None => 0,
+        };
+        self.timeline(&w.threat_id, at, "warning_cancelled", format!("{actor} cancelled {id} ({}): {reason}; cancel notice queued via {sent} channel(s)", w.state))?;
         Ok(c)
+    }
+
+    /// One cancel delivery per (audience, channel) a delivery of `w` itself reached.
+    fn received_by(&self, w: &Warning) -> Result<Vec<NewDelivery>> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for d in self.store.deliveries(Some(&w.id))? {
+            if d.notice.is_some() || d.status != DeliveryStatus::Delivered {
+                continue;
+            }
+            if seen.insert((d.audience_id.clone(), d.channel.kind.as_str(), d.channel.address.clone())) {
+                let key = crate::audience_key(&w.id, &d.audience_id, &format!("{}:cancel", d.channel.kind.as_str()), &d.channel.address);
+                out.push(NewDelivery { audience_id: d.audience_id.clone(), channel: d.channel.clone(), idempotency_key: key });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The cancel notice of `w`: ids, times and the analyst's reason, which must pass the gate.
+    fn cancel_notice(&self, w: &Warning, reason: &str, at: Timestamp) -> Result<Notice> {
+        let reason = reason.trim();
+        if !reason.is_empty() {
+            let threat = self.threat(&w.threat_id)?;
+            if let Some(aud) = self.store.audience(&w.audience_id)? {
+                let own = own_names(self.store.as_ref(), &threat, &aud)?;
+                let allowed: Vec<&str> = own.iter().map(String::as_str).collect();
+                if let Err(leak) = leak_gate(reason, &threat, &aud, &self.config.global_restricted, &allowed) {
+                    return Err(EngineError::Input {
+                        path: "/reason".into(),
+                        message: format!("the reason goes to the recipients and the leak gate refuses it: {} at bytes {}..{}", leak.rule, leak.start, leak.end),
+                    });
+                }
+            }
+        }
+        let why = if reason.is_empty() { String::new() } else { format!("\nReason: {reason}") };
+        let text = format!(
+            "Warning {} (version {}, issued {}) is CANCELLED as of {}: disregard it.{why}\nIf another warning from us is still in force, its advice stands.\n\n--- The cancelled warning ---\n{}",
+            w.id,
+            w.version,
+            w.created_at.to_rfc3339(),
+            at.to_rfc3339(),
+            w.text
+        );
+        Ok(Notice { kind: NoticeKind::Cancel, headline: format!("CANCELLED: {}", w.headline), text })
+    }
+}
+
+/// What the audience may read although a withheld portion may name it: its own sites' names, its
+/// name and its contact (as `compose` passes them to the gate).
+fn own_names(store: &dyn tocsin_store::Store, threat: &Threat, aud: &tocsin_core::Audience) -> Result<Vec<String>> {
+    let mut own: Vec<String> = vec![aud.name.clone()];
+    own.extend(aud.escalation_contact.clone());
+    for m in store.matches(&threat.id)? {
+        if let Some(e) = store.entity(&m.entity_id)?.filter(|e| e.audiences.contains(&aud.id)) {
+            own.push(e.name.clone());
+            own.extend(e.aliases.iter().cloned());
+        }
+    }
+    Ok(own)
+}
+
+/// The leak gate's verdict on a stored warning, re-run at read time against the threat as it is
+/// now (its restricted terms and withheld portions) — not a flag remembered from composing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LeakVerdict {
+    pub passed: bool,
+    /// Restricted terms the gate looked for: the threat's own plus the global list.
+    pub checked_terms: usize,
+    /// Portions of the threat withheld from this audience (checked verbatim and by n-gram).
+    pub withheld_portions: usize,
+    /// Fields checked: headline, text and each measure.
+    pub checked_fields: usize,
+    /// The first block, when it did not pass: rule, field (`/text`, `/measures/1`) and span.
+    pub blocked: Option<tocsin_core::compose::LeakError>,
+}
+
+/// Run the real gate over every field of `w`. `None` when its threat or audience is gone.
+pub fn leak_verdict(store: &dyn tocsin_store::Store, w: &Warning, global_restricted: &[String]) -> Result<Option<LeakVerdict>> {
+    Ok(leak_verdicts(store, std::slice::from_ref(w), global_restricted)?.pop().flatten())
+}
+
+/// [`leak_verdict`] of each of `ws`, in order, loading each (threat, audience) and its allowed
+/// names once for the whole list rather than once per warning.
+pub fn leak_verdicts(store: &dyn tocsin_store::Store, ws: &[Warning], global_restricted: &[String]) -> Result<Vec<Option<LeakVerdict>>> {
+    type Ctx = Option<(Threat, tocsin_core::Audience, Vec<String>)>;
+    let mut cache: std::collections::HashMap<(String, String), Ctx> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(ws.len());
+    for w in ws {
+        let key = (w.threat_id.to_string(), w.audience_id.to_string());
+        if !cache.contains_key(&key) {
+            let ctx = match (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) {
+                (Some(t), Some(a)) => {
+                    let own = own_names(store, &t, &a)?;
+                    Some((t, a, own))
+                }
+                _ => None,
+            };
+            cache.insert(key.clone(), ctx);
+        }
+        out.push(cache.get(&key).and_then(Option::as_ref).map(|(threat, aud, own)| verdict_of(w, threat, aud, own, global_restricted)));
+    }
+    Ok(out)
+}
+
+fn verdict_of(w: &Warning, threat: &Threat, aud: &tocsin_core::Audience, own: &[String], global_restricted: &[String]) -> LeakVerdict {
+    let allowed: Vec<&str> = own.iter().map(String::as_str).collect();
+    let fields = std::iter::once(("/headline".to_owned(), w.headline.as_str()))
+        .chain(std::iter::once(("/text".to_owned(), w.text.as_str())))
+        .chain(w.measures.iter().enumerate().map(|(i, m)| (format!("/measures/{i}"), m.as_str())));
+    let mut blocked = None;
+    let mut checked_fields = 0;
+    for (path, text) in fields {
+        checked_fields += 1;
+        if let Err(mut leak) = leak_gate(text, threat, aud, global_restricted, &allowed) {
+            leak.field = path;
+            blocked.get_or_insert(leak);
+        }
+    }
+    let withheld_portions = threat.portions.iter().filter(|p| tocsin_core::marking::releasable_to(&p.mark, aud, threat.originator).is_err()).count();
+    LeakVerdict { passed: blocked.is_none(), checked_terms: threat.restricted_terms.len() + global_restricted.len(), withheld_portions, checked_fields, blocked }
+}
+
+impl Engine {
+    /// [`leak_verdict`] with this engine's global restricted terms.
+    pub fn leak_verdict(&self, w: &Warning) -> Result<Option<LeakVerdict>> {
+        leak_verdict(self.store.as_ref(), w, &self.config.global_restricted)
     }
 }

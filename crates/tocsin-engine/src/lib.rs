@@ -14,6 +14,7 @@ pub mod demo;
 mod follow;
 mod import;
 
+pub use api::{leak_verdict, leak_verdicts, LeakVerdict};
 pub use follow::LinkOutcome;
 
 pub use import::ImportSummary;
@@ -109,8 +110,14 @@ fn not_found(kind: &'static str, id: impl ToString) -> EngineError {
 
 /// Stable idempotency key for one (warning, audience, channel).
 fn idempotency_key(w: &WarningId, a: &Audience, kind: &str, address: &str) -> String {
+    audience_key(w, &a.id, kind, address)
+}
+
+/// [`idempotency_key`] by audience id (a cancel notice goes to where a delivery went, even if the
+/// audience has since left the registry).
+fn audience_key(w: &WarningId, audience: &tocsin_core::AudienceId, kind: &str, address: &str) -> String {
     let mut h = Sha256::new();
-    for part in [w.as_str(), a.id.as_str(), kind, address] {
+    for part in [w.as_str(), audience.as_str(), kind, address] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -607,12 +614,12 @@ impl Engine {
             PostureAction::Escalate { due } => (NoticeKind::Escalation, due),
         };
         let link = self.recipient_link(&w.id, w.valid.until, tocsin_core::links::LinkPurpose::Posture, ctx.at)?;
-        let (headline, opening) = match kind {
-            NoticeKind::Reminder => (
+        let (headline, opening) = match action {
+            PostureAction::Remind { .. } => (
                 format!("REMINDER: confirm your protective posture — {}", w.headline),
                 format!("Your posture check-in for warning {} was due {}.", w.id, due.to_rfc3339()),
             ),
-            NoticeKind::Escalation => (
+            PostureAction::Escalate { .. } => (
                 format!("ESCALATION: second missed posture check-in — {}", w.headline),
                 format!("Two posture check-ins for warning {} were missed (the last was due {}); {} and the analysts have been alerted.", w.id, due.to_rfc3339(), contact),
             ),

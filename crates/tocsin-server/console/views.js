@@ -253,16 +253,17 @@ async function renderDetermination(body, t) {
   await draw();
 }
 
-/** The leak gate ran on the server when the draft was composed; this re-checks the restricted
- *  terms the analyst can see, so the verdict shown is about the text on screen. */
-function leakVerdict(w, t) {
-  if (w.leak_gate) {
-    const v = w.leak_gate;
-    return typeof v === "string" ? v : v.passed === false ? `blocked: ${v.reason ?? ""}` : "passed";
+/** The server's leak-gate verdict (`leak_gate`), computed by the real gate against the threat's
+ *  restricted terms and withheld portions when the warning was read. The console never re-checks. */
+function leakVerdict(w) {
+  const v = w.leak_gate;
+  if (!v) return { ok: false, text: "not checked (the warning's threat or audience is gone)" };
+  if (!v.passed) {
+    const b = v.blocked ?? {};
+    const rule = b.rule?.rule ? label(b.rule.rule) : "blocked";
+    return { ok: false, text: `BLOCKED: ${rule} in ${b.field ?? "?"}${b.excerpt ? ` (“${b.excerpt}”)` : ""}` };
   }
-  const text = `${w.headline}\n${w.text}\n${(w.measures ?? []).join("\n")}`.toLowerCase();
-  const found = (t.restricted_terms ?? []).filter((term) => text.includes(term.toLowerCase()));
-  return found.length ? `BLOCKED: contains ${found.join(", ")}` : `passed (no restricted portion; ${t.restricted_terms?.length ?? 0} restricted terms absent)`;
+  return { ok: true, text: `passed (${v.checked_terms} restricted term(s), ${v.withheld_portions} withheld portion(s) checked in ${v.checked_fields} field(s))` };
 }
 
 async function renderWarnings(body, t) {
@@ -273,7 +274,7 @@ async function renderWarnings(body, t) {
   let shown = null; // what is on screen: polling redraws only when it changed
   const draw = async (force = false) => {
     const ws = await get(`/warnings?threat=${tid}`);
-    const sig = JSON.stringify(ws.items.map((w) => [w.id, w.state, w.version, w.headline, w.text]));
+    const sig = JSON.stringify(ws.items.map((w) => [w.id, w.state, w.version, w.headline, w.text, w.leak_gate?.passed]));
     if (!force && sig === shown) return;
     shown = sig;
     // The newest version per audience, side by side.
@@ -281,7 +282,7 @@ async function renderWarnings(body, t) {
     for (const w of ws.items) if (!latest.has(w.audience_id) || latest.get(w.audience_id).version < w.version) latest.set(w.audience_id, w);
     const cards = [...latest.values()].map((w) => {
       const wid = encodeURIComponent(w.id);
-      const verdict = leakVerdict(w, t);
+      const verdict = leakVerdict(w);
       const acts = h("div", { class: "actions" });
       if (w.state === "draft" && can("approver")) {
         acts.append(actionButton(`Approve ${w.audience_id}`, async () => {
@@ -312,7 +313,7 @@ async function renderWarnings(body, t) {
         h("p", { class: "meta" },
           badge(label(w.audience_kind)), " ", badge(tlpLabel(w.tlp), "tlp"), " ",
           badge(`specificity: ${label(w.specificity)}`, "spec"), " ", badge(label(w.state), `st-${w.state}`)),
-        h("p", { class: `gate ${verdict.startsWith("BLOCKED") ? "bad" : "ok"}` }, h("strong", {}, "Leak gate: "), verdict),
+        h("p", { class: `gate ${verdict.ok ? "ok" : "bad"}`, "data-leak-gate": verdict.ok ? "passed" : "blocked" }, h("strong", {}, "Leak gate: "), verdict.text),
         h("p", { class: "banner-line" }, w.banner),
         h("p", { class: "headline" }, h("strong", {}, w.headline)),
         h("pre", { class: "text", tabindex: "0", id: `text-${w.id}`, "aria-label": `Text of the warning to ${w.audience_id}` }, w.text),
@@ -426,39 +427,29 @@ async function renderTimeline(body, t) {
 export async function renderPosture(main) {
   loading(main, "posture");
   const board = h("div", { id: "posture-board" });
+  // The scheduler's own check-in clocks (GET /posture): the states it reminds and escalates from.
+  const STATUS = {
+    on_guard: ["on guard", "ok"], lapsed: ["lapsed — overdue", "warn"], reminded: ["lapsed — reminded", "bad"],
+    escalated: ["lapsed — escalated", "bad"], closed: ["stood down", ""],
+  };
   const draw = async () => {
-    const [ws, tl, auds, tasks, dead] = await Promise.all([
-      get("/warnings"), get("/timeline"), getAll("/audiences"), get("/tasks").catch(() => ({ items: [] })),
+    const [pb, tasks, dead] = await Promise.all([
+      get("/posture"), get("/tasks").catch(() => ({ items: [] })),
       get("/dead-letters").catch(() => get("/deliveries?status=dead")),
     ]);
-    const audById = new Map(auds.items.map((a) => [a.id, a]));
-    // "Overdue" by the server's clock (a replayed case runs in the past), not the browser's.
-    const clock = await fetch("/console/clock.json", { cache: "no-store" }).then((r) => r.json()).catch(() => ({}));
-    const now = Date.parse(clock.now ?? "") || Date.now();
-    const rows = [];
-    const counts = { guard: 0, lapsed: 0, overdue: 0, waiting: 0 };
-    for (const w of ws.items.filter((w) => w.audience_kind !== "public" && !["draft", "approved", "superseded"].includes(w.state))) {
-      const mine = tl.items.filter((e) => e.detail.includes(w.id) || e.detail.startsWith(`${w.audience_id} `) || e.detail.startsWith(`${w.audience_id}:`));
-      const confirmations = mine.filter((e) => ["acknowledged", "posture_confirmed"].includes(e.event));
-      const delivered = mine.find((e) => e.event === "warning_delivered");
-      const lastOk = confirmations.at(-1)?.at ?? delivered?.at ?? null;
-      const hours = audById.get(w.audience_id)?.posture_interval_hours ?? 24;
-      const due = lastOk ? new Date(new Date(lastOk).getTime() + hours * 3600e3) : null;
-      const reminders = mine.filter((e) => ["posture_reminder", "posture_escalated"].includes(e.event) && (!confirmations.length || e.at > confirmations.at(-1).at));
-      let status;
-      if (["expired", "closed"].includes(w.state)) status = badge("stood down", "");
-      else if (w.state === "queued") { status = badge("awaiting delivery", "info"); counts.waiting++; }
-      else if (reminders.length) { status = badge(reminders.some((e) => e.event === "posture_escalated") ? "lapsed — escalated" : "lapsed — reminded", "bad"); counts.lapsed++; }
-      else if (due && due.getTime() < now) { status = badge("overdue", "warn"); counts.overdue++; }
-      else if (confirmations.length) { status = badge("on guard", "ok"); counts.guard++; }
-      else { status = badge("delivered, not yet acknowledged", "info"); counts.waiting++; }
-      rows.push([w.audience_id, w.id, label(w.state), when(confirmations.at(-1)?.at), when(due), `${hours} h`, status]);
-    }
+    const c = pb.counts ?? {};
+    const rows = pb.items.map((i) => {
+      const [text, kind] = STATUS[i.state] ?? [label(i.state), ""];
+      return [i.audience_name ? `${i.audience_name} (${i.audience_id})` : i.audience_id, i.warning_id, label(i.warning_state),
+        when(i.last_check_in), i.next_due ? when(i.next_due) : "—", when(i.window_until), `${i.interval_hours} h`,
+        h("span", { "data-posture": i.state, "data-audience": i.audience_id }, badge(text, kind), i.overdue ? " " : "", i.overdue ? badge("overdue", "warn") : "")];
+    });
     fill(board,
       h("p", { class: "summary", "aria-live": "polite" },
-        `${counts.guard} on guard · ${counts.lapsed} lapsed · ${counts.overdue} overdue · ${counts.waiting} waiting`),
-      table("Recipients of delivered warnings and their posture check-ins", ["Audience", "Warning", "State", "Last confirmation", "Next check-in due", "Interval", "Posture"], rows,
-        { empty: "No warning has been delivered yet.", id: "posture-table" }),
+        `${c.on_guard ?? 0} on guard · ${(c.lapsed ?? 0) + (c.reminded ?? 0) + (c.escalated ?? 0)} lapsed (${c.reminded ?? 0} reminded, ${c.escalated ?? 0} escalated) · ${c.overdue ?? 0} overdue · ${c.closed ?? 0} stood down`),
+      h("p", { class: "muted small" }, "As of ", when(pb.at), " (the server's clock)."),
+      table("Tracked recipients and their posture check-ins", ["Audience", "Warning", "Warning state", "Last check-in", "Next due", "Threat window ends", "Interval", "Posture"], rows,
+        { empty: "No recipient is tracked yet: posture tracking starts when a warning is delivered.", id: "posture-table" }),
       h("h2", {}, "Open tasks"),
       table("Escalations and follow-ups for analysts", ["Task", "Kind", "Threat", "Detail"],
         (tasks.items ?? []).map((k) => [String(k.id), label(k.kind), k.threat_id, k.detail ?? ""]), { empty: "No open tasks." }),
@@ -467,7 +458,7 @@ export async function renderPosture(main) {
         (dead.items ?? []).map((d) => [String(d.id), d.warning_id, d.audience_id, `${d.channel?.kind}: ${d.channel?.address}`, String(d.attempts), d.last_error ?? ""]),
         { empty: "No dead letters." }));
   };
-  fill(main, pageHeader("Posture board"), h("p", { class: "muted" }, "Who is on guard, who has lapsed and what is overdue. Updates by itself."), board);
+  fill(main, pageHeader("Posture board"), h("p", { class: "muted" }, "Who is on guard, who has lapsed and what is overdue, from the scheduler's own check-in clocks. Updates by itself."), board);
   await draw();
   return poll(draw);
 }

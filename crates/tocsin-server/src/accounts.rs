@@ -7,7 +7,7 @@
 //! has one.
 
 use crate::auth::{issue_scoped_token, Principal, Role, Scope, TokenError, TokenSpec};
-use crate::problem::Problem;
+use crate::problem::{ApiJson, Problem};
 use crate::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -15,7 +15,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tocsin_core::{Classification, CountryCode, Timestamp};
@@ -74,12 +75,14 @@ pub fn parse_clearance(s: &str) -> Result<Classification, AccountError> {
 pub fn parse_duration(s: &str) -> Result<chrono::Duration, AccountError> {
     let err = || AccountError::Duration(s.to_owned());
     let s = s.trim();
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    // By character: the last one may be multi-byte (`"5é"`), and splitting inside it would panic.
+    let unit = s.chars().last().ok_or_else(err)?;
+    let num = &s[..s.len() - unit.len_utf8()];
     let n: i64 = num.parse().map_err(|_| err())?;
     let d = match unit {
-        "m" => chrono::Duration::try_minutes(n),
-        "h" => chrono::Duration::try_hours(n),
-        "d" => chrono::Duration::try_days(n),
+        'm' => chrono::Duration::try_minutes(n),
+        'h' => chrono::Duration::try_hours(n),
+        'd' => chrono::Duration::try_days(n),
         _ => None,
     }
     .ok_or_else(err)?;
@@ -130,21 +133,97 @@ pub fn verify_dummy(password: &str) {
 }
 
 /// A user as the API shows it (no password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    /// `viewer`, `analyst`, `approver` or `admin`.
+    pub role: String,
+    pub clearance: Classification,
+    /// ISO 3166-1 alpha-3.
+    #[schema(value_type = String, pattern = "^[A-Z]{3}$")]
+    pub nationality: CountryCode,
+    pub disabled: bool,
+    /// Whether the user can log in to the console (the hash itself is never shown).
+    pub has_password: bool,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub count: usize,
+    pub items: Vec<UserView>,
+}
+
 pub fn user_json(u: &UserRecord) -> Value {
-    json!({
-        "id": u.id,
-        "username": u.username,
-        "role": u.role,
-        "clearance": u.clearance,
-        "nationality": u.nationality,
-        "disabled": u.disabled,
-        "has_password": u.password_hash.is_some(),
-        "created_at": u.created_at,
-    })
+    json!(user_view(u))
+}
+
+pub fn user_view(u: &UserRecord) -> UserView {
+    UserView {
+        id: u.id,
+        username: u.username.clone(),
+        role: u.role.clone(),
+        clearance: u.clearance,
+        nationality: u.nationality,
+        disabled: u.disabled,
+        has_password: u.password_hash.is_some(),
+        created_at: u.created_at,
+    }
 }
 
 /// A token as the API shows it (never its secret or hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub label: String,
+    /// `viewer`, `analyst`, `approver` or `admin`.
+    pub role: String,
+    /// `read`, `write`, `approve`, `admin`.
+    pub scopes: Vec<String>,
+    /// The user it acts as, if any.
+    pub user_id: Option<i64>,
+    /// The partner audience it is bound to (TAXII/CAP), if any.
+    pub audience_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+    pub revoked: bool,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub count: usize,
+    pub items: Vec<TokenView>,
+}
+
+/// A token just created: the one time its secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub view: TokenView,
+    /// The secret (`tcn_` + 64 hex digits). Shown once; only its SHA-256 is stored.
+    pub token: String,
+}
+
+/// The answer of `DELETE /api/v1/tokens/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Revoked {
+    pub id: i64,
+    pub revoked: bool,
+    /// False when it was already revoked (revoking is idempotent).
+    pub changed: bool,
+}
+
 pub fn token_json(t: &TokenInfo, now: Timestamp) -> Value {
+    json!(token_view(t, now))
+}
+
+pub fn token_view(t: &TokenInfo, now: Timestamp) -> TokenView {
     let status = if t.revoked {
         "revoked"
     } else if t.expires_at.is_some_and(|e| e <= now) {
@@ -152,18 +231,18 @@ pub fn token_json(t: &TokenInfo, now: Timestamp) -> Value {
     } else {
         "active"
     };
-    json!({
-        "id": t.id,
-        "label": t.label,
-        "role": t.role,
-        "scopes": t.scopes.clone().unwrap_or_else(|| t.role.parse::<Role>().map(|r| Scope::up_to(r).iter().map(|s| s.as_str().to_owned()).collect()).unwrap_or_default()),
-        "user_id": t.user_id,
-        "audience_id": t.audience_id,
-        "created_at": t.created_at,
-        "expires_at": t.expires_at,
-        "revoked": t.revoked,
-        "status": status,
-    })
+    TokenView {
+        id: t.id,
+        label: t.label.clone(),
+        role: t.role.clone(),
+        scopes: t.scopes.clone().unwrap_or_else(|| t.role.parse::<Role>().map(|r| Scope::up_to(r).iter().map(|s| s.as_str().to_owned()).collect()).unwrap_or_default()),
+        user_id: t.user_id,
+        audience_id: t.audience_id.as_ref().map(|a| a.as_str().to_owned()),
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        revoked: t.revoked,
+        status: status.to_owned(),
+    }
 }
 
 fn unprocessable(e: impl std::fmt::Display) -> Problem {
@@ -223,10 +302,33 @@ impl From<CreateUserError> for Problem {
 
 // ---- admin routes --------------------------------------------------------------------------------
 
+/// A request body that must be a JSON object. Serde also reads a struct from an array (`[null,
+/// null]` is a `PatchUserBody` whose fields are all absent), which would let a malformed request
+/// pass as a valid one that changes nothing.
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData)).map(Object)
+    }
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
     tokio::task::spawn_blocking(f).await.map_err(|e| Problem::internal(&e))?
 }
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
+    responses((status = 200, description = "Every user (never a password or its hash)", body = UserList)))]
 pub async fn list_users(State(st): State<AppState>) -> Result<Json<Value>, Problem> {
     let store = st.store.clone();
     blocking(move || {
@@ -236,18 +338,32 @@ pub async fn list_users(State(st): State<AppState>) -> Result<Json<Value>, Probl
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
+    /// 1 to 64 characters a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (upper case is folded).
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", example = "ana.smith")]
     username: String,
     role: Role,
+    /// `U`, `C`, `S`, `TS` or `UNCLASSIFIED`, `CONFIDENTIAL`, `SECRET`, `TOP SECRET` (any case).
+    #[schema(example = "SECRET")]
     clearance: String,
+    /// ISO 3166-1 alpha-3.
+    #[schema(pattern = "^[A-Z]{3}$", example = "USA")]
     nationality: String,
+    /// At least 12 characters; without one, the user cannot log in to the console (tokens only).
     #[serde(default)]
+    #[schema(min_length = 12, max_length = 1024)]
     password: Option<String>,
 }
 
-pub async fn post_user(State(st): State<AppState>, Extension(p): Extension<Principal>, Json(b): Json<CreateUserBody>) -> Result<Response, Problem> {
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts",
+    request_body(content = CreateUserBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "User created", body = UserView),
+        (status = 409, description = "The username is taken", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn post_user(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(Object(b)): ApiJson<Object<CreateUserBody>>) -> Result<Response, Problem> {
     let clearance = parse_clearance(&b.clearance)?;
     let nationality = CountryCode::parse(&b.nationality).map_err(unprocessable)?;
     let (store, now) = (st.store.clone(), st.now());
@@ -258,26 +374,38 @@ pub async fn post_user(State(st): State<AppState>, Extension(p): Extension<Princ
     Ok((StatusCode::CREATED, Json(user_json(&u))).into_response())
 }
 
-#[derive(Deserialize)]
+/// Fields to change; those left out keep their value.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUserBody {
     #[serde(default)]
     role: Option<Role>,
+    /// As in `CreateUserBody`.
     #[serde(default)]
+    #[schema(example = "SECRET")]
     clearance: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^[A-Z]{3}$", example = "USA")]
     nationality: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 12, max_length = 1024)]
     password: Option<String>,
     #[serde(default)]
     disabled: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "User id")),
+    request_body(content = PatchUserBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user as changed", body = UserView),
+        (status = 409, description = "An admin may not disable or demote themselves", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ))]
 pub async fn patch_user(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
-    Json(b): Json<PatchUserBody>,
+    ApiJson(Object(b)): ApiJson<Object<PatchUserBody>>,
 ) -> Result<Json<Value>, Problem> {
     // An admin who disabled or demoted themselves could lock everyone out: another admin must.
     if p.user.as_ref().is_some_and(|u| u.id == id) && (b.disabled == Some(true) || b.role.is_some_and(|r| r < Role::Admin)) {
@@ -300,6 +428,8 @@ pub async fn patch_user(
     .await
 }
 
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts",
+    responses((status = 200, description = "Every token (never its secret or hash)", body = TokenList)))]
 pub async fn list_tokens(State(st): State<AppState>) -> Result<Json<Value>, Problem> {
     let (store, now) = (st.store.clone(), st.now());
     blocking(move || {
@@ -309,9 +439,10 @@ pub async fn list_tokens(State(st): State<AppState>) -> Result<Json<Value>, Prob
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenBody {
+    #[schema(min_length = 1, max_length = 200, example = "ci pipeline")]
     label: String,
     role: Role,
     /// Default: every scope the role can use.
@@ -319,6 +450,7 @@ pub struct CreateTokenBody {
     scopes: Option<Vec<Scope>>,
     /// `30d`, `12h`, `90m`; default: never.
     #[serde(default)]
+    #[schema(pattern = "^[1-9][0-9]{0,4}[mhd]$", example = "30d")]
     expires_in: Option<String>,
     /// The owner, by id or username.
     #[serde(default)]
@@ -327,7 +459,10 @@ pub struct CreateTokenBody {
     username: Option<String>,
 }
 
-pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Principal>, Json(b): Json<CreateTokenBody>) -> Result<Response, Problem> {
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts",
+    request_body(content = CreateTokenBody, content_type = "application/json"),
+    responses((status = 201, description = "Token created; `token` is the secret, shown this once", body = CreatedToken)))]
+pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(Object(b)): ApiJson<Object<CreateTokenBody>>) -> Result<Response, Problem> {
     let now = st.now();
     let expires_at = b.expires_in.as_deref().map(parse_duration).transpose()?.map(|d| now + d);
     let store = st.store.clone();
@@ -356,7 +491,18 @@ pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Prin
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "Revoked (idempotent: `changed` is false when it already was)", body = Revoked),
+        (status = 409, description = "Cannot revoke the token in use: the request's own token (use another admin token)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ))]
 pub async fn delete_token(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<i64>) -> Result<Json<Value>, Problem> {
+    // An admin who revokes the token they are calling with locks themselves out mid-session (and
+    // an automated client, such as the API fuzzer, out of the rest of its run).
+    if p.token_id() == Some(id) {
+        return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("cannot revoke the token in use (token {id}); revoke it with another admin token")));
+    }
     let (store, now) = (st.store.clone(), st.now());
     blocking(move || {
         let changed = store.revoke_token(id, &AuditCtx::new(p.actor(), now))?;
@@ -368,6 +514,15 @@ pub async fn delete_token(State(st): State<AppState>, Extension(p): Extension<Pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_must_be_objects() {
+        let p = crate::problem::parse_json::<Object<PatchUserBody>>(b"[null, null]").err().unwrap();
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(crate::problem::parse_json::<Object<PatchUserBody>>(br#"{"disabled": true}"#).unwrap().0.disabled == Some(true));
+        let p = crate::problem::parse_json::<Object<PatchUserBody>>(br#"{"role": "root"}"#).err().unwrap();
+        assert_eq!(p.field.as_deref(), Some("/role"), "the member is still named");
+    }
 
     #[test]
     fn usernames_are_normalised_and_checked() {
@@ -386,7 +541,7 @@ mod tests {
         assert_eq!(parse_duration("30d").unwrap(), chrono::Duration::days(30));
         assert_eq!(parse_duration("12h").unwrap(), chrono::Duration::hours(12));
         assert_eq!(parse_duration("90m").unwrap(), chrono::Duration::minutes(90));
-        for bad in ["", "d", "0d", "-1d", "3w", "99999d", "1.5h"] {
+        for bad in ["", "d", "0d", "-1d", "3w", "99999d", "1.5h", "\u{80}", "5é", "é5d"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

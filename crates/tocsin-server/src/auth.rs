@@ -42,7 +42,7 @@ const MAX_TOKEN_LEN: usize = 512;
 pub const BOOTSTRAP_ACTOR: &str = "system:bootstrap";
 
 /// Roles, ordered: each includes the rights of those below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
@@ -83,7 +83,7 @@ impl FromStr for Role {
 
 /// What a token may be used for, one scope per route group (docs/security.md). A token's rights
 /// are its role *and* its scopes: a route needs both the group's role and the group's scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// The viewer group: reading threats, warnings, deliveries, the timeline, the audit summary.
@@ -542,13 +542,120 @@ pub(crate) fn reject(req: &Request, f: AuthFailure) -> Response {
     f.into_problem().into_response()
 }
 
+/// The access rule of every `/api/v1/` operation: (method, route path as the router spells it,
+/// minimum role). The route's scope follows from its role ([`Scope::for_role`]). This is the one
+/// table the server enforces ([`authorize`] looks every request up here, and refuses a route that
+/// is missing), the OpenAPI document states (each operation's `security` scope and
+/// `x-required-role`), and `tests/route_access.rs` checks operation by operation.
+pub const ROUTE_RULES: &[(&str, &str, Role)] = &[
+    // Reading (viewer, scope `read`).
+    ("GET", "/api/v1/threats", Role::Viewer),
+    ("GET", "/api/v1/threats/:id", Role::Viewer),
+    ("GET", "/api/v1/threats/:id/matches", Role::Viewer),
+    ("GET", "/api/v1/threats/:id/matches/reviews", Role::Viewer),
+    ("GET", "/api/v1/threats/:id/determinations", Role::Viewer),
+    ("GET", "/api/v1/warnings", Role::Viewer),
+    ("GET", "/api/v1/warnings/:id", Role::Viewer),
+    ("GET", "/api/v1/warnings/:id/deliveries", Role::Viewer),
+    ("GET", "/api/v1/deliveries", Role::Viewer),
+    ("GET", "/api/v1/posture", Role::Viewer),
+    ("GET", "/api/v1/timeline", Role::Viewer),
+    ("GET", "/api/v1/audit", Role::Viewer),
+    ("GET", "/api/v1/entities", Role::Viewer),
+    ("GET", "/api/v1/entities/:id", Role::Viewer),
+    ("GET", "/api/v1/audiences", Role::Viewer),
+    ("GET", "/api/v1/audiences/:id", Role::Viewer),
+    ("GET", "/api/v1/dead-letters", Role::Viewer),
+    ("GET", "/api/v1/jobs/:id", Role::Viewer),
+    ("GET", "/api/v1/tasks", Role::Viewer),
+    ("GET", "/api/v1/reports/effectiveness", Role::Viewer),
+    ("GET", "/api/v1/feeds/runs", Role::Viewer),
+    ("GET", "/api/v1/feeds/runs/:id", Role::Viewer),
+    // Working a case (analyst, scope `write`).
+    ("POST", "/api/v1/threats", Role::Analyst),
+    ("POST", "/api/v1/threats/:id/determinations", Role::Analyst),
+    ("POST", "/api/v1/threats/:id/determinations/waive", Role::Analyst),
+    ("POST", "/api/v1/threats/:id/warnings", Role::Analyst),
+    ("POST", "/api/v1/threats/:id/outcome", Role::Analyst),
+    ("POST", "/api/v1/threats/:id/window", Role::Analyst),
+    ("POST", "/api/v1/threats/:id/matches", Role::Analyst),
+    ("POST", "/api/v1/threats/:id/matches/reviews", Role::Analyst),
+    ("POST", "/api/v1/warnings/:id/acknowledgements", Role::Analyst),
+    ("POST", "/api/v1/warnings/:id/posture-reports", Role::Analyst),
+    ("POST", "/api/v1/warnings/:id/feedback", Role::Analyst),
+    ("PATCH", "/api/v1/warnings/:id", Role::Analyst),
+    ("POST", "/api/v1/warnings/:id/update", Role::Analyst),
+    ("POST", "/api/v1/tasks/:id/close", Role::Analyst),
+    ("POST", "/api/v1/intake/text", Role::Analyst),
+    ("POST", "/api/v1/intake/commit", Role::Analyst),
+    ("POST", "/api/v1/entities", Role::Analyst),
+    ("POST", "/api/v1/entities/import", Role::Analyst),
+    ("PUT", "/api/v1/entities/:id", Role::Analyst),
+    ("DELETE", "/api/v1/entities/:id", Role::Analyst),
+    ("PUT", "/api/v1/audiences/:id", Role::Analyst),
+    ("POST", "/api/v1/deliveries/:id/retry", Role::Analyst),
+    // Releasing (approver, scope `approve`).
+    ("POST", "/api/v1/threats/:id/determinations/approve", Role::Approver),
+    ("POST", "/api/v1/warnings/:id/approve", Role::Approver),
+    ("POST", "/api/v1/warnings/:id/queue", Role::Approver),
+    ("POST", "/api/v1/warnings/:id/cancel", Role::Approver),
+    // Administration (admin, scope `admin`).
+    ("GET", "/api/v1/audit/events", Role::Admin),
+    ("GET", "/api/v1/audit/export", Role::Admin),
+    ("GET", "/api/v1/users", Role::Admin),
+    ("POST", "/api/v1/users", Role::Admin),
+    ("PATCH", "/api/v1/users/:id", Role::Admin),
+    ("GET", "/api/v1/tokens", Role::Admin),
+    ("POST", "/api/v1/tokens", Role::Admin),
+    ("DELETE", "/api/v1/tokens/:id", Role::Admin),
+];
+
+/// The minimum role of an operation: `path` in the router's spelling (`/api/v1/threats/:id`) or
+/// the OpenAPI one (`/api/v1/threats/{id}`). `None`: the operation has no rule (refused).
+pub fn required_role(method: &str, path: &str) -> Option<Role> {
+    let path = axum_path(path);
+    ROUTE_RULES.iter().find(|(m, p, _)| m.eq_ignore_ascii_case(method) && *p == path).map(|(_, _, r)| *r)
+}
+
+/// The highest role any operation on `path` (router spelling) needs.
+fn strictest_on(path: &str) -> Option<Role> {
+    ROUTE_RULES.iter().filter(|(_, p, _)| *p == path).map(|(_, _, r)| *r).max()
+}
+
+/// `/a/{id}/b` → `/a/:id/b`.
+fn axum_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => format!(":{name}"),
+            None => seg.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// State of the [`authorize`] middleware: the minimum role of a route group (its scope follows
-/// from it: [`Scope::for_role`]).
+/// from it: [`Scope::for_role`]). The group's role is a floor; [`ROUTE_RULES`] decides per route.
 #[derive(Debug, Clone, Copy)]
 pub struct MinRole(pub Role);
 
-/// Middleware: 403 unless the authenticated principal has at least the group's role and scope.
-pub async fn authorize(State(MinRole(min)): State<MinRole>, req: Request, next: Next) -> Response {
+/// Middleware: 403 unless the authenticated principal has the route's role and scope (the higher
+/// of its group's and its [`ROUTE_RULES`] entry's). A route without an entry is refused to
+/// everyone: a new route is closed until someone writes down who may use it.
+pub async fn authorize(State(MinRole(group)): State<MinRole>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
+    // A method the path does not serve reaches here too (the router then answers 405): it is
+    // judged as the strictest operation of its path, so a caller learns nothing they could not.
+    let rule = route.as_deref().and_then(|r| required_role(req.method().as_str(), r).or_else(|| strictest_on(r)));
+    let Some(rule) = rule else {
+        tracing::error!(method = %req.method(), route = ?route, "route has no access rule in auth::ROUTE_RULES: refused");
+        return Problem::forbidden(format!(
+            "{} {} has no access rule (auth::ROUTE_RULES): refused to everyone until it has one",
+            req.method(),
+            route.as_deref().unwrap_or(req.uri().path())
+        ))
+        .into_response();
+    };
+    let min = group.max(rule);
     match req.extensions().get::<Principal>() {
         Some(p) if p.allows(min) => next.run(req).await,
         Some(p) if p.role < min => {

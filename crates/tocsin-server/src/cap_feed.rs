@@ -1,7 +1,9 @@
 //! CAP 1.2 alerts over HTTP: an Atom feed of current public alerts and each alert's CAP XML.
 //!
-//! - `GET /cap/feed.atom` — public alerts (released, not superseded), newest first; no token:
-//!   public alerts are public.
+//! - `GET /cap/feed.atom` — public alerts (released, not superseded), newest first, and for each
+//!   released public warning that was cancelled, its CAP `msgType` Cancel message (identifier
+//!   `{original}.cancel`, `references` naming every released version); no token: public alerts
+//!   are public.
 //! - `GET /cap/alerts/{identifier}.xml` — one alert. A public alert needs no token; a restricted
 //!   (operator, partner) alert needs a staff token or a token bound to that alert's audience, and
 //!   anything else is answered 404 so that the existence of restricted alerts does not leak.
@@ -130,6 +132,42 @@ pub fn cap_alert(store: &dyn Store, w: &Warning, web: Option<String>) -> Result<
     Ok(Some(alert_for_warning(&CapInput { warning: w, threat: &threat, audience: &aud, sender: &sender, sender_name: &name, earlier: &earlier, areas, cancel: false, web })))
 }
 
+/// Suffix of a Cancel message's identifier: a CAP message never reuses the identifier of the
+/// alert it withdraws.
+pub const CANCEL_SUFFIX: &str = ".cancel";
+
+/// Whether `w` itself went out (its deliveries were written when it was queued): only then do
+/// recipients hold an alert a Cancel must withdraw.
+fn was_released(store: &dyn Store, w: &Warning) -> Result<bool, StoreError> {
+    Ok(store.deliveries(Some(&w.id))?.iter().any(|d| d.notice.is_none()))
+}
+
+/// The CAP Cancel message of a cancelled, released warning: sent at the cancellation, referencing
+/// this version and every earlier released one (`sender,identifier,sent` of each original).
+/// `None` when the warning was not cancelled, never went out, or its threat or audience is gone.
+pub fn cap_cancel_alert(store: &dyn Store, w: &Warning, web: Option<String>) -> Result<Option<Alert>, StoreError> {
+    let Some(c) = store.cancellation(&w.id)? else { return Ok(None) };
+    if !was_released(store, w)? {
+        return Ok(None);
+    }
+    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) else { return Ok(None) };
+    let earlier: Vec<Warning> = store
+        .warnings(Some(&w.threat_id))?
+        .into_iter()
+        .filter(|e| e.audience_id == w.audience_id && e.version < w.version && released(e.state))
+        .collect();
+    let areas = alert_areas(store, w)?;
+    let sender = sender();
+    let name = sender_name();
+    let mut a = alert_for_warning(&CapInput { warning: w, threat: &threat, audience: &aud, sender: &sender, sender_name: &name, earlier: &earlier, areas, cancel: true, web });
+    a.identifier = format!("{}{CANCEL_SUFFIX}", a.identifier);
+    a.sent = c.at;
+    for i in &mut a.infos {
+        i.effective = Some(c.at);
+    }
+    Ok(Some(a))
+}
+
 /// Audience kinds that get CAP alerts.
 pub const CAP_AUDIENCES: &[AudienceKind] = &[AudienceKind::Public, AudienceKind::Operator];
 
@@ -147,7 +185,14 @@ async fn feed(State(state): State<AppState>, req: Request) -> Response {
     let built = tokio::task::spawn_blocking(move || -> Result<String, StoreError> {
         let mut entries: Vec<(Warning, Alert)> = Vec::new();
         for w in store.warnings(None)? {
-            if w.audience_kind != AudienceKind::Public || !released(w.state) || w.state == WarningState::Superseded {
+            if w.audience_kind == AudienceKind::Public && w.state == WarningState::Superseded {
+                let web = format!("{base}/cap/alerts/{}{CANCEL_SUFFIX}.xml", tocsin_formats::cap::identifier(&w));
+                if let Some(a) = cap_cancel_alert(store.as_ref(), &w, Some(web))? {
+                    entries.push((w, a));
+                }
+                continue;
+            }
+            if w.audience_kind != AudienceKind::Public || !released(w.state) {
                 continue;
             }
             let web = format!("{base}/cap/alerts/{}.xml", tocsin_formats::cap::identifier(&w));
@@ -167,10 +212,15 @@ async fn feed(State(state): State<AppState>, req: Request) -> Response {
             let info = a.infos.first();
             x.push_str("  <entry>\n");
             x.push_str(&format!("    <id>urn:tocsin:cap:{}</id>\n", xml_escape(&a.identifier)));
-            x.push_str(&format!("    <title>{}</title>\n", xml_escape(&w.headline)));
+            let cancelled = a.msg_type == tocsin_formats::cap::MsgType::Cancel;
+            let title = if cancelled { format!("Cancelled: {}", w.headline) } else { w.headline.clone() };
+            x.push_str(&format!("    <title>{}</title>\n", xml_escape(&title)));
             x.push_str(&format!("    <updated>{}</updated>\n", a.sent.to_rfc3339()));
             x.push_str(&format!("    <link rel=\"alternate\" type=\"application/cap+xml\" href=\"{}\"/>\n", xml_escape(&href)));
-            if let Some(i) = info {
+            if cancelled {
+                let refs: Vec<&str> = a.references.iter().map(|r| r.identifier.as_str()).collect();
+                x.push_str(&format!("    <summary>Cancel: withdraws {}</summary>\n", xml_escape(&refs.join(", "))));
+            } else if let Some(i) = info {
                 x.push_str(&format!(
                     "    <summary>{} (urgency {}, severity {}, certainty {}; expires {})</summary>\n",
                     xml_escape(&i.event),
@@ -196,6 +246,11 @@ async fn feed(State(state): State<AppState>, req: Request) -> Response {
 async fn alert(State(state): State<AppState>, Path(file): Path<String>, req: Request) -> Response {
     let Some(id) = file.strip_suffix(".xml").map(str::to_owned) else {
         return Problem::from_status(StatusCode::NOT_FOUND, "alerts are served as /cap/alerts/{identifier}.xml").into_response();
+    };
+    // `{original}.cancel.xml` is the Cancel message of the original's warning.
+    let (id, cancel) = match id.strip_suffix(CANCEL_SUFFIX) {
+        Some(orig) => (orig.to_owned(), true),
+        None => (id, false),
     };
     let base = sender_base_url(req.headers());
     let creds = credentials(req.headers());
@@ -227,8 +282,14 @@ async fn alert(State(state): State<AppState>, Path(file): Path<String>, req: Req
             }
         }
         let Some(w) = w else { return Err(Problem::from_status(StatusCode::NOT_FOUND, format!("no CAP alert {id:?}"))) };
-        let web = Some(format!("{base}/cap/alerts/{}.xml", tocsin_formats::cap::identifier(&w)));
-        let Some(a) = cap_alert(store.as_ref(), &w, web)? else {
+        let built = if cancel {
+            let web = Some(format!("{base}/cap/alerts/{}{CANCEL_SUFFIX}.xml", tocsin_formats::cap::identifier(&w)));
+            cap_cancel_alert(store.as_ref(), &w, web)?
+        } else {
+            let web = Some(format!("{base}/cap/alerts/{}.xml", tocsin_formats::cap::identifier(&w)));
+            cap_alert(store.as_ref(), &w, web)?
+        };
+        let Some(a) = built else {
             return Err(Problem::from_status(StatusCode::NOT_FOUND, format!("no CAP alert {id:?}")));
         };
         Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(CAP_XML))], write_alert(&a)).into_response())

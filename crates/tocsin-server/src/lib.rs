@@ -3,7 +3,8 @@
 //!
 //! Architecture invariants:
 //! - Every `/api/v1/` path, including unknown ones, passes [`auth::authenticate`] first; every
-//!   route belongs to a group whose minimum role [`auth::authorize`] enforces.
+//!   route belongs to a group whose minimum role [`auth::authorize`] enforces, raised to the route's
+//!   entry in [`auth::ROUTE_RULES`] (a route without one is refused to everyone).
 //! - Tokens exist in the store only as SHA-256 hashes; neither tokens nor the `Authorization`
 //!   header are ever logged.
 //! - Every error is RFC 9457 `application/problem+json`; a 500 shows a reference, never internals.
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/warnings/:id", get(routes::warning))
         .route("/warnings/:id/deliveries", get(routes::warning_deliveries))
         .route("/deliveries", get(routes::deliveries))
+        .route("/posture", get(api::posture::posture))
         .route("/timeline", get(routes::timeline))
         .route("/audit", get(routes::audit))
         .route("/entities", get(api::registry::entities))

@@ -20,7 +20,7 @@ use tocsin_core::followup::Task;
 use tocsin_core::tracking::{Delivery, TimelineEntry, Warning};
 use tocsin_core::{MatchReason, Threat};
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, ResponseBuilder};
 use utoipa::{OpenApi, ToSchema};
 
@@ -168,43 +168,79 @@ fn feed_runs_doc() {}
 #[allow(dead_code)]
 fn feed_run_doc() {}
 
-// ---- Accounts (issue 10 part D, handlers in `accounts`): documented here until they carry
-// their own `#[utoipa::path]`; shapes are in docs/security.md. ----
+// ---- Console sessions (docs/security.md; handlers in `session`, documented here). ----
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
-    responses((status = 200, description = "Users (admin)", body = Object)))]
-#[allow(dead_code)]
-fn users_list_doc() {}
+/// `POST /auth/login` body.
+#[derive(Serialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(example = "ana.smith")]
+    pub username: String,
+    pub password: String,
+}
 
-#[utoipa::path(post, path = "/api/v1/users", tag = "accounts",
-    request_body(content = Object, content_type = "application/json"),
-    responses((status = 201, description = "User created (admin)", body = Object)))]
-#[allow(dead_code)]
-fn users_post_doc() {}
+/// The user a session or token acts as.
+#[derive(Serialize, ToSchema)]
+pub struct SessionUser {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub clearance: tocsin_core::Classification,
+    #[schema(pattern = "^[A-Z]{3}$")]
+    pub nationality: String,
+}
 
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts",
-    params(("id" = String, Path, description = "User id")),
-    request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, description = "User changed (admin)", body = Object)))]
-#[allow(dead_code)]
-fn users_patch_doc() {}
+/// A session opened: the cookie is in `Set-Cookie` (HttpOnly, SameSite=Strict); send
+/// `csrf_token` as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE.
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    pub user: SessionUser,
+    pub csrf_token: String,
+}
 
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts",
-    responses((status = 200, description = "API tokens, never their secrets (admin)", body = Object)))]
-#[allow(dead_code)]
-fn tokens_list_doc() {}
+/// Who the credential is.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// The user behind the credential (`null` for a token that belongs to no user).
+    pub user: Option<SessionUser>,
+    /// The effective role (the token's, capped by its user's).
+    pub role: crate::auth::Role,
+    pub scopes: Vec<crate::auth::Scope>,
+    /// `token` or `session`.
+    pub credential: String,
+    /// `{"kind": "unrestricted"}` or `{"kind": "cleared", "clearance", "nationality"}`.
+    pub need_to_know: Object,
+    /// The session's CSRF token (sessions only).
+    pub csrf_token: Option<String>,
+}
 
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts",
-    request_body(content = Object, content_type = "application/json"),
-    responses((status = 201, description = "Token created; the secret is shown once (admin)", body = Object)))]
-#[allow(dead_code)]
-fn tokens_post_doc() {}
+/// An arbitrary JSON object.
+type Object = serde_json::Map<String, Value>;
 
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts",
-    params(("id" = i64, Path, description = "Token id")),
-    responses((status = 200, description = "Token revoked (admin)", body = Object)))]
+#[utoipa::path(post, path = "/auth/login", tag = "accounts",
+    request_body(content = LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set", body = LoginAnswer,
+            headers(("Set-Cookie" = String, description = "tocsin_session=…; HttpOnly; SameSite=Strict; Path=/ (Secure off loopback)"))),
+        (status = 401, description = "The username or password is wrong (one answer for every reason)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this username or address", body = crate::problem::ProblemDoc, content_type = "application/problem+json",
+            headers(("Retry-After" = i64, description = "Seconds until another attempt is allowed"))),
+        (status = 400, description = "Malformed JSON", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A member is missing or of the wrong type", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = "default", description = "Any other error (415 media type, 500 with a log reference)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ))]
 #[allow(dead_code)]
-fn tokens_delete_doc() {}
+fn login_doc() {}
+
+#[utoipa::path(get, path = "/auth/me", tag = "accounts",
+    responses((status = 200, description = "Who the credential (token or session) is", body = Me)))]
+#[allow(dead_code)]
+fn me_doc() {}
+
+#[utoipa::path(post, path = "/auth/logout", tag = "accounts",
+    responses((status = 204, description = "The session is ended and its cookie cleared (a token caller has no session: nothing ends)",
+        headers(("Set-Cookie" = String, description = "Clears tocsin_session")))))]
+#[allow(dead_code)]
+fn logout_doc() {}
 
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
     responses((status = 200, description = "This document (OpenAPI 3.1); readable without a token", body = Object)))]
@@ -230,17 +266,19 @@ pub async fn openapi_json() -> Response {
         api::registry::entities, api::registry::create_entity, api::registry::entity, api::registry::put_entity, api::registry::delete_entity,
         api::registry::import, api::jobs::job,
         api::registry::audiences, api::registry::audience, api::registry::put_audience,
-        crate::routes::warnings, crate::routes::warning, api::warnings::edit, crate::actions::approve_warning,
+        crate::routes::warnings, crate::routes::warning, api::posture::posture, api::warnings::edit, crate::actions::approve_warning,
         api::warnings::queue, api::warnings::update, api::warnings::cancel,
         crate::routes::warning_deliveries, crate::routes::deliveries, api::deliveries::dead_letters, api::deliveries::retry,
         crate::actions::acknowledge, crate::actions::posture, crate::actions::feedback,
         crate::actions::tasks, crate::actions::close_task, crate::actions::effectiveness,
         crate::routes::timeline, crate::routes::audit, crate::routes::audit_events, api::deliveries::audit_export,
         feed_runs_doc, feed_run_doc,
-        users_list_doc, users_post_doc, users_patch_doc, tokens_list_doc, tokens_post_doc, tokens_delete_doc,
+        crate::accounts::list_users, crate::accounts::post_user, crate::accounts::patch_user,
+        crate::accounts::list_tokens, crate::accounts::post_token, crate::accounts::delete_token,
+        login_doc, me_doc, logout_doc,
         crate::actions::link_info, crate::actions::link_use,
     ),
-    components(schemas(crate::problem::ProblemDoc, api::registry::ImportKind, api::threats::ThreatState, tocsin_core::EntityKind, tocsin_core::tracking::DeliveryStatus)),
+    components(schemas(crate::problem::ProblemDoc, crate::auth::Role, crate::auth::Scope, api::registry::ImportKind, api::threats::ThreatState, tocsin_core::EntityKind, tocsin_core::tracking::DeliveryStatus)),
 )]
 struct ApiDoc;
 
@@ -249,11 +287,24 @@ pub fn document() -> Doc {
     let mut doc = ApiDoc::openapi();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    // The console's session (docs/security.md): the cookie from `POST /auth/login`; unsafe methods
+    // also need the session's CSRF token in `X-CSRF-Token` (from the login answer or `/auth/me`).
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            crate::session::COOKIE_NAME,
+            "Console session cookie (POST /auth/login). POST, PUT, PATCH and DELETE also need the session's CSRF token in the X-CSRF-Token header; without it: 403.",
+        ))),
+    );
     for (path, item) in doc.paths.paths.iter_mut() {
         let staff = path.starts_with("/api/v1/") && path != OPENAPI_PATH;
+        // Any valid credential, whatever its role (the caller's own session or identity).
+        let account = path == "/auth/me" || path == "/auth/logout";
         let recipient = path.starts_with("/r/");
-        let ops: [&mut Option<Operation>; 5] = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-        for op in ops.into_iter().flatten() {
+        let ops: [(&str, &mut Option<Operation>); 5] =
+            [("GET", &mut item.get), ("POST", &mut item.post), ("PUT", &mut item.put), ("PATCH", &mut item.patch), ("DELETE", &mut item.delete)];
+        for (method, op) in ops {
+            let Some(op) = op.as_mut() else { continue };
             let mut add = |code: &str, why: &str| {
                 if !op.responses.responses.contains_key(code) {
                     op.responses.responses.insert(code.to_owned(), problem(why).into());
@@ -261,8 +312,28 @@ pub fn document() -> Doc {
             };
             if staff {
                 add("401", "No token, or a malformed, unknown, revoked or expired one");
-                add("403", "The token's role is too low for this route (or it is bound to a partner's audience)");
-                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                add("403", "The token's role or scope is too low for this route (or it is bound to a partner's audience), or a console session sent an unsafe method without its X-CSRF-Token");
+                // The rule the server enforces (auth::ROUTE_RULES); a route without one is refused
+                // to everyone, and the document says so rather than inventing a requirement.
+                let role = crate::auth::required_role(method, path);
+                let scopes: Vec<String> = role.map(|r| vec![crate::auth::Scope::for_role(r).as_str().to_owned()]).unwrap_or_default();
+                op.security = Some(vec![
+                    SecurityRequirement::new("bearer", scopes.clone()),
+                    SecurityRequirement::new("session", scopes),
+                ]);
+                let ext = op.extensions.get_or_insert_with(Default::default);
+                ext.insert("x-required-role".to_owned(), role.map_or(Value::Null, |r| Value::from(r.as_str())));
+            }
+            if account {
+                add("401", "No credential, or a malformed, unknown, revoked or expired token or session");
+                if method != "GET" {
+                    add("403", "A console session sent this without its X-CSRF-Token");
+                }
+                add("default", "Any other error (500 with a log reference)");
+                op.security = Some(vec![
+                    SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    SecurityRequirement::new("session", Vec::<String>::new()),
+                ]);
             }
             if recipient {
                 add("403", "The link is invalid, expired or already used");
@@ -315,10 +386,10 @@ mod tests {
         for chunk in body.split(".route(\"").skip(1) {
             let (path, rest) = chunk.split_once('"').unwrap();
             let call = rest.split(")\n").next().unwrap();
-            if path.starts_with("/auth/") || path.starts_with("/console") || path == "/" {
-                continue; // console sessions and static files (docs/console.md, docs/security.md)
+            if path.starts_with("/console") || path == "/" {
+                continue; // the console's static files (docs/console.md)
             }
-            let full = if path == "/health" || path.starts_with("/r/") || path.starts_with("/api/v1/") {
+            let full = if path == "/health" || path.starts_with("/r/") || path.starts_with("/api/v1/") || path.starts_with("/auth/") {
                 path.to_owned()
             } else {
                 format!("/api/v1{path}")

@@ -122,27 +122,30 @@ pub struct ThreatFilter {
 
 #[utoipa::path(get, path = "/api/v1/warnings", tag = "warnings",
     params(("threat" = Option<String>, Query, description = "Only this threat's warnings", min_length = 1)),
-    responses((status = 200, description = "Warnings in creation order", body = crate::openapi::WarningList)))]
+    responses((status = 200, description = "Warnings in creation order, each with the leak gate's verdict now", body = crate::api::leak::WarningReadList)))]
 pub async fn warnings(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<ThreatFilter>,
 ) -> ApiResult {
+    let global = crate::api::leak::global_terms(&st);
     st.read(p, move |store| {
         let threat = match q.threat {
             Some(id) => Some(require_threat(store, &ThreatId(id))?.id),
             None => None,
         };
-        Ok(list(to_values(&store.warnings(threat.as_ref())?)?))
+        let ws = store.warnings(threat.as_ref())?;
+        Ok(list(crate::api::leak::warning_values(store, &ws, &global)?))
     })
     .await
 }
 
 #[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "warnings",
     params(("id" = String, Path, description = "Warning id")),
-    responses((status = 200, description = "The warning", body = tocsin_core::tracking::Warning)))]
+    responses((status = 200, description = "The warning, with the leak gate's verdict now", body = crate::api::leak::WarningRead)))]
 pub async fn warning(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
-    st.read(p, move |store| to_value(&require_warning(store, &WarningId(id))?)).await
+    let global = crate::api::leak::global_terms(&st);
+    st.read(p, move |store| crate::api::leak::warning_value(store, &require_warning(store, &WarningId(id))?, &global)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/warnings/{id}/deliveries", tag = "deliveries",

@@ -5,3 +5,6 @@
 mod common;
 
 tocsin_store::store_conformance_tests!(common::make);
+
+// The Review part (match reviews, draft edits, cancellations) on PostgreSQL too.
+tocsin_store::review_conformance_tests!(common::make);

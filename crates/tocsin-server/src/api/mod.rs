@@ -5,6 +5,8 @@
 
 pub mod deliveries;
 pub mod jobs;
+pub mod leak;
+pub mod posture;
 pub mod registry;
 pub mod threats;
 pub mod warnings;

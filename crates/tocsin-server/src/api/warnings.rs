@@ -1,5 +1,9 @@
 //! The warning lifecycle an analyst drives by hand: edit a draft (the leak gate re-runs), queue
 //! an approved warning now, compose an update (a new version that supersedes), cancel.
+//!
+//! Each of them changes or releases what recipients get, so each first checks that the caller may
+//! read the whole warning (`redact::check_release`: 403 `need-to-know` otherwise), and every answer
+//! is shaped for the caller (`shaped`, i.e. `redact::for_principal`).
 
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
@@ -14,6 +18,11 @@ use super::shaped;
 use serde_json::Value;
 use tocsin_store::review::DraftEdit;
 use utoipa::ToSchema;
+
+/// 403 unless `p` may read all of warning `wid` (`Ok` when it does not exist: the engine answers 404).
+fn release_check(e: &tocsin_engine::Engine, p: &Principal, wid: &WarningId) -> Result<(), Problem> {
+    crate::redact::check_release(e.store().as_ref(), p, crate::redact::Release::Warning(wid))
+}
 
 fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Problem> {
     st.engine.clone().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))
@@ -44,6 +53,7 @@ pub struct DraftPatch {
 pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<DraftPatch>) -> Result<Json<Value>, Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
+        release_check(e, &p, &wid)?;
         let w = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
         let edit = DraftEdit {
             headline: b.headline.unwrap_or(w.headline),
@@ -61,7 +71,9 @@ pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>
     responses((status = 200, description = "Queued: its deliveries are in the outbox", body = Warning)))]
 pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
     run(&st, move |e, now| {
-        let w = e.queue_now(&WarningId::new(id), &p.actor(), now)?;
+        let wid = WarningId::new(id);
+        release_check(e, &p, &wid)?;
+        let w = e.queue_now(&wid, &p.actor(), now)?;
         shaped(e.store().as_ref(), &p, &w)
     })
     .await
@@ -72,7 +84,11 @@ pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal
     responses((status = 201, description = "A new draft version from the current threat; it supersedes this one when queued", body = Warning)))]
 pub async fn update(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<(StatusCode, Json<Value>), Problem> {
     run(&st, move |e, now| {
-        let w = e.update_warning(&WarningId::new(id), &p.actor(), now)?;
+        let wid = WarningId::new(id);
+        release_check(e, &p, &wid)?;
+        let w = e.update_warning(&wid, &p.actor(), now)?;
+        // The new version may carry more than the one it replaces; what of it is above the caller
+        // is withheld from this answer (`shaped`), and approving or queuing it checks again.
         Ok((StatusCode::CREATED, shaped(e.store().as_ref(), &p, &w)?))
     })
     .await
@@ -134,6 +150,7 @@ pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principa
     let b: CancelBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" { CancelBody::default() } else { crate::problem::parse_json(&body)? };
     run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
+        release_check(e, &p, &wid)?;
         let before = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
         let c = e.cancel_warning(&wid, &b.reason, &p.actor(), now)?;
         let warning = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;

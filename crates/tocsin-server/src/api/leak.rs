@@ -1,0 +1,66 @@
+//! The leak gate's verdict on every warning the API returns: `leak_gate` is computed by the real
+//! gate (`tocsin_core::compose::leak_gate`, through `tocsin_engine::leak_verdict`) against the
+//! threat's restricted terms and withheld portions *at read time*, so a term added to the threat
+//! after composing shows up as a failed verdict on the text already written.
+
+use crate::problem::Problem;
+use crate::AppState;
+use serde::Serialize;
+use serde_json::Value;
+use tocsin_core::compose::LeakError;
+use tocsin_core::tracking::Warning;
+use tocsin_store::Store;
+use utoipa::ToSchema;
+
+/// `leak_gate` of a warning (the shape of `tocsin_engine::LeakVerdict`).
+#[derive(Serialize, ToSchema)]
+pub struct LeakGate {
+    pub passed: bool,
+    /// Restricted terms the gate looked for: the threat's own plus the server's global list.
+    pub checked_terms: usize,
+    /// Portions of the threat withheld from the warning's audience (checked verbatim and by n-gram).
+    pub withheld_portions: usize,
+    /// Fields checked: the headline, the text and each measure.
+    pub checked_fields: usize,
+    /// The first block when it did not pass: the rule, the field (`/text`, `/measures/1`) and the span.
+    pub blocked: Option<LeakError>,
+}
+
+/// A warning as the read routes return it.
+#[derive(Serialize, ToSchema)]
+pub struct WarningRead {
+    #[serde(flatten)]
+    pub warning: Warning,
+    /// The gate's verdict now; `null` only when the warning's threat or audience no longer exists.
+    pub leak_gate: Option<LeakGate>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WarningReadList {
+    pub count: usize,
+    pub items: Vec<WarningRead>,
+}
+
+/// The global restricted terms the gate checks besides each threat's own (the engine's list; none
+/// when the server runs without the engine).
+pub fn global_terms(st: &AppState) -> Vec<String> {
+    st.engine.as_ref().map(|e| e.config.global_restricted.clone()).unwrap_or_default()
+}
+
+/// `w` as JSON with its `leak_gate` verdict.
+pub fn warning_value(store: &dyn Store, w: &Warning, global: &[String]) -> Result<Value, Problem> {
+    Ok(warning_values(store, std::slice::from_ref(w), global)?.pop().unwrap_or(Value::Null))
+}
+
+/// Each of `ws` as JSON with its `leak_gate` verdict (threats and audiences loaded once).
+pub fn warning_values(store: &dyn Store, ws: &[Warning], global: &[String]) -> Result<Vec<Value>, Problem> {
+    let verdicts = tocsin_engine::leak_verdicts(store, ws, global)?;
+    ws.iter()
+        .zip(verdicts)
+        .map(|(w, verdict)| {
+            let mut v = serde_json::to_value(w).map_err(|e| Problem::internal(&e))?;
+            v["leak_gate"] = serde_json::to_value(verdict).map_err(|e| Problem::internal(&e))?;
+            Ok(v)
+        })
+        .collect()
+}
