@@ -203,6 +203,15 @@ where
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
             .await
             .map_err(|_| Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_JSON_BODY} bytes")))?;
+        // Every request body of the API is an object. serde would also read a struct from a JSON
+        // array (by position), so `[null, null]` could pass as a patch with every member unset.
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | None => {}
+            Some(_) => {
+                return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", "body: expected a JSON object")
+                    .at("/"))
+            }
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -283,6 +292,24 @@ mod tests {
         assert!(p.detail.contains("missing field `by`"), "{p:?}");
         let p = parse_json::<B>(br#"{"by": "#).unwrap_err();
         assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_an_object_is_refused() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Patch {
+            text: Option<String>,
+            headline: Option<String>,
+        }
+        let req = |body: &'static str| {
+            axum::http::Request::builder().method("PATCH").header(header::CONTENT_TYPE, "application/json").body(axum::body::Body::from(body)).unwrap()
+        };
+        use axum::extract::FromRequest;
+        let p = ApiJson::<Patch>::from_request(req(" [null, null]"), &()).await.unwrap_err();
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p.field.as_deref(), Some("/"));
+        assert!(ApiJson::<Patch>::from_request(req("{\"text\": \"x\"}"), &()).await.is_ok());
     }
 
     #[test]
