@@ -286,7 +286,7 @@ async fn a_cancel_reaches_the_recipients_and_the_cap_feed() {
     // original alert and passes the official XSD.
     let original = c.call(Method::GET, &format!("/cap/alerts/{public}.xml"), None, None).await.1;
     let orig_sent = original.split("<sent>").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
-    c.json(Method::POST, &format!("/api/v1/warnings/{public}/cancel"), &a1, Some(json!({ "reason": "the threat has passed" }))).await;
+    let answer = c.json(Method::POST, &format!("/api/v1/warnings/{public}/cancel"), &a1, Some(json!({ "reason": "the threat has passed" }))).await;
     let feed = c.call(Method::GET, "/cap/feed.atom", None, None).await.1;
     let href = feed.split("type=\"application/cap+xml\" href=\"").nth(1).and_then(|r| r.split('"').next()).expect("an entry links to its CAP XML");
     assert!(href.ends_with(&format!("/cap/alerts/{public}.cancel.xml")), "{feed}");
@@ -300,6 +300,12 @@ async fn a_cancel_reaches_the_recipients_and_the_cap_feed() {
     assert!(xml.contains(&format!("<references>tocsin@localhost,{public},{orig_sent}</references>")), "{xml}");
     assert!(!xml.contains(&format!("<sent>{orig_sent}</sent>")), "the Cancel is sent when it was made: {xml}");
     xmllint(&xml);
+    // The cancel answer gives the same Cancel (the feed's copy adds only its web link).
+    let from_answer = answer["cap"].as_str().expect("a CAP Cancel in the answer");
+    for tag in ["identifier", "sent", "references"] {
+        let of = |x: &str| x.split(&format!("<{tag}>")).nth(1).and_then(|r| r.split('<').next()).map(str::to_owned);
+        assert_eq!(of(from_answer), of(&xml), "<{tag}> differs between the cancel answer and the feed");
+    }
     // Restricted alerts stay out of the public feed, cancelled or not.
     assert!(!feed.contains("op-crocus"), "{feed}");
 }

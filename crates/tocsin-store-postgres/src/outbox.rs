@@ -208,6 +208,12 @@ pub(crate) fn retry(s: &PgStore, id: i64, ctx: &AuditCtx) -> Result<Delivery> {
                 expected: DeliveryStatus::Dead.as_str().to_owned(),
             });
         }
+        // A withdrawn warning stays withdrawn (see the SQLite twin).
+        if before.notice.is_none()
+            && tx.query_opt("SELECT 1 FROM warning_cancellations WHERE warning_id = $1", &[&before.warning_id.as_str()]).db()?.is_some()
+        {
+            return Err(StoreError::InvalidState { kind: "delivery", id: id.to_string(), state: "withdrawn (its warning was cancelled)".into(), expected: "a delivery of a warning in force".into() });
+        }
         let enabled = tx
             .execute("DELETE FROM disabled_channels WHERE channel_kind = $1 AND channel_address = $2", &[&before.channel.kind.as_str(), &before.channel.address])
             .db()?

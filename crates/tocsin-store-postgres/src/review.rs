@@ -81,6 +81,13 @@ impl Review for PgStore {
                 &[&c.warning_id.as_str(), &time_text(&c.at), &canonical_json(c)?],
             )
             .db()?;
+            // Deliveries not yet sent are withdrawn with the warning (see the SQLite twin).
+            tx.execute(
+                "UPDATE deliveries SET status = 'dead', last_error = $3 WHERE warning_id = $1 AND notice IS NULL
+                   AND status IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until <= $2)",
+                &[&c.warning_id.as_str(), &time_text(&c.at), &tocsin_store::review::WITHDRAWN],
+            )
+            .db()?;
             audit(tx, ctx, review_actions::WARNING_CANCEL, &format!("warning:{}", c.warning_id), c)?;
             Ok(())
         })

@@ -32,6 +32,9 @@ pub struct Cancellation {
     pub reason: String,
 }
 
+/// The error recorded on a delivery withdrawn because its warning was cancelled.
+pub const WITHDRAWN: &str = "withdrawn: the warning was cancelled";
+
 pub trait Review {
     /// Remove an entity from the registry, with its stored matches and reviews; appends a
     /// `delete` row to `registry_changes`. [`crate::StoreError::NotFound`] if it does not exist.
@@ -48,7 +51,9 @@ pub trait Review {
     fn edit_draft_warning(&self, id: &WarningId, edit: &DraftEdit, audit: &AuditCtx) -> Result<Warning>;
 
     /// Record that a warning was withdrawn ([`crate::StoreError::Conflict`] if it already was).
-    /// The caller moves its lifecycle state.
+    /// The caller moves its lifecycle state. In the same transaction, the warning's own deliveries
+    /// that are still open and not leased become dead letters with the error [`WITHDRAWN`] (they
+    /// must not go out after the cancel), and `retry_delivery` refuses them from then on.
     fn insert_cancellation(&self, c: &Cancellation, audit: &AuditCtx) -> Result<()>;
     fn cancellation(&self, id: &WarningId) -> Result<Option<Cancellation>>;
 }
@@ -65,7 +70,7 @@ pub mod conformance {
     use chrono::{TimeZone, Utc};
     use tocsin_core::entity::{Category, EntityKind};
     use tocsin_core::lifecycle::WarningState;
-    use tocsin_core::tracking::{Specificity, Warning};
+    use tocsin_core::tracking::{DeliveryStatus, Specificity, Warning};
     use tocsin_core::{
         AudienceId, AudienceKind, CountryCode, Credibility, Entity, EntityId, Harm, Match, MatchReview, PortionMark, ReviewDecision, Threat, ThreatId,
         ThreatWindow, Timestamp, TlpLevel, WarningId,
@@ -209,12 +214,33 @@ pub mod conformance {
 
     pub fn a_warning_is_cancelled_once(make: Make<'_>) {
         let s = matched(make);
-        s.insert_warning(&warning("W1", WarningState::Queued), &ctx(2)).unwrap();
+        s.insert_warning(&warning("W1", WarningState::Approved), &ctx(2)).unwrap();
+        let to = |addr: &str| crate::NewDelivery {
+            audience_id: AudienceId::new("a"),
+            channel: tocsin_core::ChannelSpec { kind: tocsin_core::ChannelKind::File, address: addr.into() },
+            idempotency_key: format!("k-{addr}"),
+        };
+        let ds = s.queue_warning(&WarningId::new("W1"), &[to("sent"), to("leased"), to("open")], &ctx(2)).unwrap();
+        s.mark_delivered(ds[0].id, &ctx(2)).unwrap();
+        let leased = s.claim_deliveries(t(2), "w1", chrono::Duration::hours(5), 1, &ctx(2)).unwrap();
+        assert_eq!(leased.len(), 1);
         let c = Cancellation { warning_id: WarningId::new("W1"), at: t(3), by: "approver".into(), reason: "withdrawn".into() };
         assert!(s.cancellation(&WarningId::new("W1")).unwrap().is_none());
         s.insert_cancellation(&c, &ctx(3)).unwrap();
         assert_eq!(s.cancellation(&WarningId::new("W1")).unwrap(), Some(c.clone()));
         assert_eq!(last_action(s.as_ref()), review_actions::WARNING_CANCEL);
+        // The open, unleased delivery is withdrawn; the sent one and the one a worker holds are not.
+        let after: Vec<(i64, DeliveryStatus, Option<String>)> =
+            s.deliveries(Some(&WarningId::new("W1"))).unwrap().into_iter().map(|d| (d.id, d.status, d.last_error)).collect();
+        let open = ds.iter().map(|d| d.id).find(|id| *id != ds[0].id && *id != leased[0].id).unwrap();
+        for (id, status, error) in &after {
+            if *id == open {
+                assert_eq!((*status, error.as_deref()), (DeliveryStatus::Dead, Some(crate::review::WITHDRAWN)));
+            } else {
+                assert_ne!(*status, DeliveryStatus::Dead, "{after:?}");
+            }
+        }
+        assert!(matches!(s.retry_delivery(open, &ctx(4)), Err(StoreError::InvalidState { .. })), "a withdrawn delivery is not sent again");
         assert!(matches!(s.insert_cancellation(&c, &ctx(4)), Err(StoreError::Conflict { .. })));
         let other = Cancellation { warning_id: WarningId::new("nope"), ..c };
         assert!(matches!(s.insert_cancellation(&other, &ctx(4)), Err(StoreError::NotFound { .. })));

@@ -114,31 +114,13 @@ pub struct Cancelled {
     pub by: String,
 }
 
-/// The CAP Cancel alert of a warning that recipients already hold, if its audience gets CAP.
+/// The CAP Cancel alert of a warning that recipients already hold, if its audience gets CAP: the
+/// same alert `/cap/feed.atom` lists (identifier `<original>.cancel`, sent at the cancellation).
 fn cap_cancel(store: &dyn tocsin_store::Store, w: &Warning, was_released: bool) -> Result<Option<String>, Problem> {
     if !was_released || !crate::cap_feed::CAP_AUDIENCES.contains(&w.audience_kind) {
         return Ok(None);
     }
-    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) else { return Ok(None) };
-    let earlier: Vec<Warning> = store
-        .warnings(Some(&w.threat_id))?
-        .into_iter()
-        .filter(|e| e.audience_id == w.audience_id && e.version < w.version && crate::taxii::released(e.state))
-        .collect();
-    let sender = crate::cap_feed::sender();
-    let name = crate::cap_feed::sender_name();
-    let alert = tocsin_formats::cap::alert_for_warning(&tocsin_formats::cap::CapInput {
-        warning: w,
-        threat: &threat,
-        audience: &aud,
-        sender: &sender,
-        sender_name: &name,
-        earlier: &earlier,
-        areas: crate::cap_feed::alert_areas(store, w)?,
-        cancel: true,
-        web: None,
-    });
-    Ok(Some(tocsin_formats::cap::write_alert(&alert)))
+    Ok(crate::cap_feed::cap_cancel_alert(store, w, None)?.map(|a| tocsin_formats::cap::write_alert(&a)))
 }
 
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/cancel", tag = "warnings",

@@ -9,7 +9,7 @@ use super::rows::{delivery_row, DELIVERY_COLS};
 use super::{audit, load_delivery, SqliteStore};
 use crate::record::{actions, bulk_subject, parse_time, time_text};
 use crate::{AuditCtx, DisabledChannel, Result, StoreError};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
 use tocsin_core::tracking::{Delivery, DeliveryStatus};
 use tocsin_core::{ChannelKind, ChannelSpec, Timestamp};
@@ -212,6 +212,16 @@ pub(super) fn retry(s: &SqliteStore, id: i64, ctx: &AuditCtx) -> Result<Delivery
                 state: before.status.as_str().to_owned(),
                 expected: DeliveryStatus::Dead.as_str().to_owned(),
             });
+        }
+        // A withdrawn warning stays withdrawn: its own deliveries are not sent again (its notices,
+        // such as the cancel notice itself, may be).
+        if before.notice.is_none() {
+            let cancelled: Option<i64> = tx
+                .query_row("SELECT 1 FROM warning_cancellations WHERE warning_id = ?1", [before.warning_id.as_str()], |r| r.get(0))
+                .optional()?;
+            if cancelled.is_some() {
+                return Err(StoreError::InvalidState { kind: "delivery", id: id.to_string(), state: "withdrawn (its warning was cancelled)".into(), expected: "a delivery of a warning in force".into() });
+            }
         }
         let enabled = tx.execute(
             "DELETE FROM disabled_channels WHERE channel_kind = ?1 AND channel_address = ?2",

@@ -89,6 +89,13 @@ impl Review for SqliteStore {
                 "INSERT INTO warning_cancellations (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![c.warning_id.as_str(), time_text(&c.at), canonical_json(c)?],
             )?;
+            // Deliveries of the warning not yet sent are withdrawn with it (a lease still running
+            // means a worker may be sending it right now: that one goes out and gets the notice).
+            tx.execute(
+                "UPDATE deliveries SET status = 'dead', last_error = ?3 WHERE warning_id = ?1 AND notice IS NULL
+                   AND status IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until <= ?2)",
+                params![c.warning_id.as_str(), time_text(&c.at), crate::review::WITHDRAWN],
+            )?;
             audit(tx, ctx, review_actions::WARNING_CANCEL, &format!("warning:{}", c.warning_id), c)?;
             Ok(())
         })
