@@ -8,15 +8,11 @@ use common::Pg;
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use tocsin_core::entity::{Category, EntityKind};
-use tocsin_core::lifecycle::WarningState;
-use tocsin_core::tracking::{DeliveryStatus, Specificity, Warning};
-use tocsin_core::{
-    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Entity, EntityId, Harm, Portion, PortionMark, Threat, ThreatId,
-    ThreatWindow, Timestamp, TlpLevel, WarningId,
-};
+use tocsin_core::tracking::DeliveryStatus;
+use tocsin_core::{Entity, EntityId, Timestamp};
 use tocsin_store::conformance::{copy_store, dump_all, fill_busy, fill_more};
 use tocsin_store::migrations::MIGRATIONS;
-use tocsin_store::{Accounts, AuditCtx, Coordination, Dump, NewDelivery, Review, SqliteStore, Store, StoreError};
+use tocsin_store::{Accounts, AuditCtx, Coordination, Dump, Review, SqliteStore, Store, StoreError};
 use tocsin_store_postgres::testing::TempDb;
 use tocsin_store_postgres::PgStore;
 
@@ -48,54 +44,7 @@ fn entity(id: &str) -> Entity {
 
 /// One approved-then-queued warning with `n` deliveries; their ids.
 fn queue(s: &dyn Store, n: usize) -> Vec<i64> {
-    let window = ThreatWindow::new(t(0), t(60 * 48)).unwrap();
-    s.insert_threat(
-        &Threat {
-            id: ThreatId::new("T1"),
-            title: "t".into(),
-            originator: CountryCode::parse("USA").unwrap(),
-            received: t(0),
-            actor: None,
-            actor_mark: PortionMark::unclassified(),
-            harms: vec![Harm::Killing],
-            credibility: Credibility::Probable,
-            window,
-            public_advice_hours: 48,
-            targets: vec![],
-            portions: vec![Portion { mark: PortionMark::unclassified(), text: "x".into(), tearline: true, line: 1 }],
-            restricted_terms: vec![],
-            tlp: None,
-            measures: vec![],
-        },
-        &ctx(0),
-    )
-    .unwrap();
-    let w = Warning {
-        id: WarningId::new("W1"),
-        threat_id: ThreatId::new("T1"),
-        audience_id: AudienceId::new("ops"),
-        audience_kind: AudienceKind::Operator,
-        version: 1,
-        supersedes: None,
-        tlp: TlpLevel::Amber,
-        banner: "UNCLASSIFIED".into(),
-        specificity: Specificity::NamedTarget,
-        headline: "h".into(),
-        text: "x".into(),
-        measures: vec![],
-        valid: window,
-        state: WarningState::Approved,
-        created_at: t(0),
-    };
-    s.insert_warning(&w, &ctx(0)).unwrap();
-    let ds: Vec<NewDelivery> = (0..n)
-        .map(|i| NewDelivery {
-            audience_id: AudienceId::new(format!("r{i}")),
-            channel: ChannelSpec { kind: ChannelKind::Webhook, address: format!("https://r{i}.example/hook") },
-            idempotency_key: format!("k{i}"),
-        })
-        .collect();
-    s.queue_warning(&w.id, &ds, &ctx(0)).unwrap().into_iter().map(|d| d.id).collect()
+    tocsin_store::conformance::fill(s, n)
 }
 
 // ---- Several workers, several processes -----------------------------------------------------

@@ -691,7 +691,8 @@ fn store_with(make: Make<'_>, n: usize) -> (Box<dyn TestStore>, Vec<i64>) {
     (s, ids)
 }
 
-fn fill(s: &dyn Store, n: usize) -> Vec<i64> {
+/// A threat, one approved warning and `n` queued webhook deliveries; returns the delivery ids.
+pub fn fill(s: &dyn Store, n: usize) -> Vec<i64> {
     let threat = Threat {
         id: ThreatId::new("T1"),
         title: "t".into(),
