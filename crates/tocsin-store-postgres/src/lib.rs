@@ -300,15 +300,25 @@ impl Store for PgStore {
 
     fn upsert_entities(&self, entities: &[Entity], ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let stmt = tx
-                .prepare(
-                    "INSERT INTO entities (id, kind, name, json) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, json = excluded.json",
-                )
-                .db()?;
-            for e in entities {
-                tx.execute(&stmt, &[&e.id.as_str(), &e.kind.as_str(), &e.name, &canonical_json(e)?]).db()?;
+            // One statement per batch rather than a round trip per entity. One INSERT … ON CONFLICT
+            // may not touch a row twice, so an id given twice keeps its last version, as
+            // row-by-row upserts would.
+            let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(entities.len());
+            for (i, e) in entities.iter().enumerate() {
+                last.insert(e.id.as_str(), i);
             }
+            let kept: Vec<&Entity> = entities.iter().enumerate().filter(|(i, e)| last[e.id.as_str()] == *i).map(|(_, e)| e).collect();
+            let ids: Vec<&str> = kept.iter().map(|e| e.id.as_str()).collect();
+            let kinds: Vec<&str> = kept.iter().map(|e| e.kind.as_str()).collect();
+            let names: Vec<&str> = kept.iter().map(|e| e.name.as_str()).collect();
+            let jsons: Vec<String> = kept.iter().map(|e| canonical_json(*e)).collect::<Result<_>>()?;
+            tx.execute(
+                "INSERT INTO entities (id, kind, name, json)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[])
+                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, json = excluded.json",
+                &[&ids, &kinds, &names, &jsons],
+            )
+            .db()?;
             coordination::record_registry_changes(tx, entities.iter().map(|e| e.id.as_str()), tocsin_store::coordination::change::UPSERT, ctx)?;
             let ids: Vec<&str> = entities.iter().map(|e| e.id.as_str()).collect();
             audit(tx, ctx, actions::ENTITY_UPSERT, &bulk_subject("entity", "entities", &ids), entities)?;
@@ -380,10 +390,22 @@ impl Store for PgStore {
         self.write(|tx| {
             require_threat(tx, threat_id)?;
             tx.execute("DELETE FROM matches WHERE threat_id = $1", &[&threat_id.as_str()]).db()?;
-            let stmt = tx.prepare("INSERT INTO matches (threat_id, ord, entity_id, target, score, json) VALUES ($1, $2, $3, $4, $5, $6)").db()?;
-            for (ord, m) in matches.iter().enumerate() {
-                let target = i64::try_from(m.target).map_err(|_| StoreError::Db(format!("match target index {} too large", m.target)))?;
-                tx.execute(&stmt, &[&threat_id.as_str(), &(ord as i64), &m.entity_id.as_str(), &target, &m.score, &canonical_json(m)?]).db()?;
+            if !matches.is_empty() {
+                // All rows in one statement: one round trip however many entities match.
+                let ords: Vec<i64> = (0..matches.len() as i64).collect();
+                let entity_ids: Vec<&str> = matches.iter().map(|m| m.entity_id.as_str()).collect();
+                let targets: Vec<i64> = matches
+                    .iter()
+                    .map(|m| i64::try_from(m.target).map_err(|_| StoreError::Db(format!("match target index {} too large", m.target))))
+                    .collect::<Result<_>>()?;
+                let scores: Vec<f64> = matches.iter().map(|m| m.score).collect();
+                let jsons: Vec<String> = matches.iter().map(canonical_json).collect::<Result<_>>()?;
+                tx.execute(
+                    "INSERT INTO matches (threat_id, ord, entity_id, target, score, json)
+                     SELECT $1, u.* FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::DOUBLE PRECISION[], $6::TEXT[]) AS u",
+                    &[&threat_id.as_str(), &ords, &entity_ids, &targets, &scores, &jsons],
+                )
+                .db()?;
             }
             audit(tx, ctx, actions::MATCHES_REPLACE, &format!("threat:{threat_id}"), matches)?;
             Ok(())

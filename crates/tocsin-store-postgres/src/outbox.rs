@@ -16,6 +16,12 @@ use tocsin_core::{ChannelKind, ChannelSpec, Timestamp};
 use tocsin_store::record::{actions, bulk_subject, parse_time, time_text};
 use tocsin_store::{AuditCtx, DisabledChannel, Result, StoreError};
 
+/// Planner settings (transaction-local) for the outbox's hot statements: see [`claim`].
+const PLAN_BY_INDEX_ORDER: &str = "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off";
+/// Marks by id: without statistics the planner also intersected the primary key with the whole
+/// claimable index (a bitmap AND over every open delivery); the primary key alone is enough.
+const PLAN_BY_KEY: &str = "SET LOCAL enable_bitmapscan = off";
+
 fn subject(ids: &[i64]) -> String {
     let texts: Vec<String> = ids.iter().map(i64::to_string).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -35,6 +41,12 @@ pub(crate) fn claim(s: &PgStore, now: Timestamp, worker_id: &str, lease: chrono:
     let until = now + lease;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     s.write(|tx| {
+        // For this transaction only. Right after a fan-out the outbox has no statistics yet
+        // (autoanalyze lags behind a bulk insert, or is off) and the planner guesses a handful of
+        // due rows: it then gathered *every* due row through a bitmap and sorted them all on each
+        // claim, O(outbox) per claim. `deliveries_claimable` is already in claim order; reading
+        // it in order and stopping at the LIMIT is the right plan whatever the statistics say.
+        tx.batch(PLAN_BY_INDEX_ORDER).db()?;
         let rows = tx
             .query(
                 &format!(
@@ -66,6 +78,7 @@ pub(crate) fn renew(s: &PgStore, ids: &[i64], worker_id: &str, until: Timestamp,
         return Ok(Vec::new());
     }
     s.write(|tx| {
+        tx.batch(PLAN_BY_KEY).db()?;
         let rows = tx
             .query(
                 "UPDATE deliveries SET lease_until = $3 WHERE id = ANY($1) AND lease_owner = $2 AND status IN ('pending', 'retrying') RETURNING id",
@@ -87,6 +100,7 @@ pub(crate) fn delivered_batch(s: &PgStore, ids: &[i64], ctx: &AuditCtx) -> Resul
     }
     let at = time_text(&ctx.at);
     s.write(|tx| {
+        tx.batch(PLAN_BY_KEY).db()?;
         let rows = tx
             .query(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $2, lease_owner = NULL, lease_until = NULL

@@ -115,6 +115,11 @@ impl<'a> Tx<'a> {
         Ok(tx)
     }
 
+    /// Simple-protocol statements inside the transaction (`SET LOCAL` planner settings).
+    pub(crate) fn batch(&mut self, sql: &str) -> PgResult<()> {
+        self.client.batch_execute(sql)
+    }
+
     pub(crate) fn commit(mut self) -> PgResult<()> {
         self.open = false;
         self.client.batch_execute("COMMIT")

@@ -95,6 +95,22 @@ fn workers_in_several_processes_never_claim_the_same_delivery() {
 }
 
 #[test]
+fn an_upsert_batch_naming_an_entity_twice_keeps_its_last_version() {
+    // The batch is one INSERT … ON CONFLICT, which may not touch a row twice: the store must
+    // collapse repeats itself, keeping the last one as row-by-row upserts did.
+    let pg = Pg::new();
+    let mut second = entity("a");
+    second.name = "a, renamed".into();
+    pg.store.upsert_entities(&[entity("a"), entity("b"), second.clone()], &ctx(0)).unwrap();
+    let stored = pg.store.entities().unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(pg.store.entity(&EntityId::new("a")).unwrap().unwrap().name, "a, renamed");
+    // Every change is still recorded, in input order: the last one names "a".
+    assert_eq!(pg.store.registry_changes_since(0).unwrap(), (3, vec![EntityId::new("b"), EntityId::new("a")]));
+    assert_eq!(pg.store.audit_events().unwrap().len(), 1);
+}
+
+#[test]
 fn concurrent_writers_in_several_processes_keep_one_chain() {
     let pg = Pg::new();
     let start = Arc::new(Barrier::new(4));
