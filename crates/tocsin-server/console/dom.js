@@ -18,8 +18,19 @@ export function h(tag, attrs = {}, ...children) {
 function append(el, children) {
   for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    if (c instanceof Node) el.append(c);
+    // The API replaces what the reader is not cleared for with {withheld: true, marking}.
+    else if (typeof c === "object" && c.withheld === true) el.append(withheld(c.marking));
+    else el.append(document.createTextNode(String(c)));
   }
+}
+
+/** What stands in for content above the reader's clearance: the marking, never the content. */
+export function withheld(marking) {
+  const el = document.createElement("span");
+  el.className = "withheld";
+  el.textContent = `[withheld: ${marking ?? "above your clearance"}]`;
+  return el;
 }
 
 /** Replace the children of `el`. */

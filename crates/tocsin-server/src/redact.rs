@@ -270,6 +270,22 @@ impl<'a> NeedToKnowFilter<'a> {
     }
 
     fn withhold_in(&self, map: &mut Map<String, Value>, threat: Option<&Threat>) {
+        // A timeline entry: its detail is free text written from the whole case (target labels,
+        // edited headlines, refusal reasons, feedback), so only those who may read all of its
+        // threat see it. No known threat: withheld (fail closed).
+        if map.contains_key("event") && map.get("detail").is_some_and(Value::is_string) {
+            let verdict = match threat {
+                Some(t) => {
+                    let m = threat_mark(t);
+                    may_read(self.ntk, &m, Some(t.originator)).map_err(|_| format_mark(&m))
+                }
+                None => Err("(unknown threat)".into()),
+            };
+            if let Err(marking) = verdict {
+                map.insert("detail".into(), withheld_marker(&marking));
+            }
+            return;
+        }
         let mark = map.get("mark").filter(|m| m.is_object()).cloned();
         // A portion: replace its text.
         if let (Some(mark), true) = (&mark, map.get("text").is_some_and(Value::is_string)) {
@@ -411,6 +427,38 @@ mod tests {
         assert_eq!(v["warnings"][0]["measures"], w("SECRET//NOFORN"));
         assert_eq!(v["warnings"][1]["text"], "t");
         assert!(!v.to_string().contains("secret text") && !v.to_string().contains("Venue"));
+    }
+
+    #[test]
+    fn timeline_details_are_shown_only_to_those_cleared_for_the_whole_threat() {
+        let t = |id: &str, m: &str| Threat {
+            id: tocsin_core::ThreatId::new(id),
+            title: "t".into(),
+            originator: CountryCode::parse("USA").unwrap(),
+            received: chrono::Utc::now(),
+            actor: None,
+            actor_mark: PortionMark::unclassified(),
+            harms: vec![],
+            credibility: tocsin_core::Credibility::Probable,
+            window: tocsin_core::ThreatWindow::new(chrono::Utc::now(), chrono::Utc::now() + chrono::Duration::hours(1)).unwrap(),
+            public_advice_hours: 48,
+            targets: vec![],
+            portions: vec![tocsin_core::Portion { mark: mark(m), text: "x".into(), tearline: false, line: 1 }],
+            restricted_terms: vec![],
+            tlp: None,
+            measures: vec![],
+        };
+        let threats = vec![t("secret", "(S//NF)"), t("open", "(U)")];
+        let entry = |threat: &str| json!({"at": "2024-03-07T00:00:00Z", "event": "matches_computed", "detail": "Crocus City Hall: 1", "threat_id": threat});
+        let mut v = json!({"items": [entry("secret"), entry("open"), entry("gone")]});
+        NeedToKnowFilter::new(&cleared(Classification::C, "USA"), &threats).apply(&mut v);
+        assert_eq!(v["items"][0]["detail"], withheld_marker("(S//NF)"));
+        assert_eq!(v["items"][1]["detail"], "Crocus City Hall: 1");
+        assert_eq!(v["items"][2]["detail"], withheld_marker("(unknown threat)"), "fail closed");
+        assert_eq!(v["items"][0]["event"], "matches_computed", "what happened and when stay visible");
+        let mut v = json!({"items": [entry("secret")]});
+        NeedToKnowFilter::new(&cleared(Classification::S, "USA"), &threats).apply(&mut v);
+        assert_eq!(v["items"][0]["detail"], "Crocus City Hall: 1");
     }
 
     #[test]

@@ -392,6 +392,15 @@ async fn portions_above_a_users_clearance_are_withheld() {
     // Crocus still appears as a match of the unclassified "large gatherings" target, as it should.
     assert!(items.iter().filter(|i| i["target"] == 2).all(|i| i["entity_id"].is_string()));
     assert!(!m.to_string().contains("synagogue"), "{m}");
+    // The timeline's free-text details are written from the whole case: withheld from her, with
+    // what happened and when still shown; a TOP SECRET user reads them.
+    let tl = |tok: String| async move { api.call(Method::GET, "/api/v1/timeline", Auth::Bearer(&tok), None).await.body };
+    let v = tl(api.full(Role::Viewer, Some(c))).await;
+    let entries = v["items"].as_array().unwrap();
+    assert!(!entries.is_empty() && entries.iter().all(|e| e["detail"]["withheld"] == true && e["event"].is_string()), "{v}");
+    assert!(!v.to_string().contains("Crocus"), "{v}");
+    let v = tl(api.full(Role::Analyst, Some(ts))).await;
+    assert!(v["items"].as_array().unwrap().iter().all(|e| e["detail"].is_string()), "{v}");
 
     // SECRET: the SECRET portions are there, the TOP SECRET one is not.
     let v = get(api.full(Role::Analyst, Some(s))).await;
