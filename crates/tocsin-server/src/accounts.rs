@@ -302,27 +302,6 @@ impl From<CreateUserError> for Problem {
 
 // ---- admin routes --------------------------------------------------------------------------------
 
-/// A request body that must be a JSON object. Serde also reads a struct from an array (`[null,
-/// null]` is a `PatchUserBody` whose fields are all absent), which would let a malformed request
-/// pass as a valid one that changes nothing.
-pub struct Object<T>(pub T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_map(Visit(std::marker::PhantomData)).map(Object)
-    }
-}
-
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
     tokio::task::spawn_blocking(f).await.map_err(|e| Problem::internal(&e))?
 }
@@ -363,7 +342,7 @@ pub struct CreateUserBody {
         (status = 201, description = "User created", body = UserView),
         (status = 409, description = "The username is taken", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
-pub async fn post_user(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(Object(b)): ApiJson<Object<CreateUserBody>>) -> Result<Response, Problem> {
+pub async fn post_user(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(b): ApiJson<CreateUserBody>) -> Result<Response, Problem> {
     let clearance = parse_clearance(&b.clearance)?;
     let nationality = CountryCode::parse(&b.nationality).map_err(unprocessable)?;
     let (store, now) = (st.store.clone(), st.now());
@@ -405,7 +384,7 @@ pub async fn patch_user(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
-    ApiJson(Object(b)): ApiJson<Object<PatchUserBody>>,
+    ApiJson(b): ApiJson<PatchUserBody>,
 ) -> Result<Json<Value>, Problem> {
     // An admin who disabled or demoted themselves could lock everyone out: another admin must.
     if p.user.as_ref().is_some_and(|u| u.id == id) && (b.disabled == Some(true) || b.role.is_some_and(|r| r < Role::Admin)) {
@@ -462,7 +441,7 @@ pub struct CreateTokenBody {
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts",
     request_body(content = CreateTokenBody, content_type = "application/json"),
     responses((status = 201, description = "Token created; `token` is the secret, shown this once", body = CreatedToken)))]
-pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(Object(b)): ApiJson<Object<CreateTokenBody>>) -> Result<Response, Problem> {
+pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(b): ApiJson<CreateTokenBody>) -> Result<Response, Problem> {
     let now = st.now();
     let expires_at = b.expires_in.as_deref().map(parse_duration).transpose()?.map(|d| now + d);
     let store = st.store.clone();
@@ -517,10 +496,10 @@ mod tests {
 
     #[test]
     fn bodies_must_be_objects() {
-        let p = crate::problem::parse_json::<Object<PatchUserBody>>(b"[null, null]").err().unwrap();
+        let p = crate::problem::parse_json::<PatchUserBody>(b"[null, null]").err().unwrap();
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(crate::problem::parse_json::<Object<PatchUserBody>>(br#"{"disabled": true}"#).unwrap().0.disabled == Some(true));
-        let p = crate::problem::parse_json::<Object<PatchUserBody>>(br#"{"role": "root"}"#).err().unwrap();
+        assert!(crate::problem::parse_json::<PatchUserBody>(br#"{"disabled": true}"#).unwrap().disabled == Some(true));
+        let p = crate::problem::parse_json::<PatchUserBody>(br#"{"role": "root"}"#).err().unwrap();
         assert_eq!(p.field.as_deref(), Some("/role"), "the member is still named");
     }
 

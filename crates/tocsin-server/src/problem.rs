@@ -203,21 +203,20 @@ where
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
             .await
             .map_err(|_| Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_JSON_BODY} bytes")))?;
-        // Every request body of the API is an object. serde would also read a struct from a JSON
-        // array (by position), so `[null, null]` could pass as a patch with every member unset.
-        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') | None => {}
-            Some(_) => {
-                return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", "body: expected a JSON object")
-                    .at("/"))
-            }
-        }
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-/// Deserialize `bytes` as `T`, naming the JSON Pointer of the first problem.
+/// Deserialize a request body `bytes` as `T`, naming the JSON Pointer of the first problem.
+/// Every request body of the API is a JSON object: serde would also read a struct from an array
+/// (by position), so `[null, null]` could pass as a patch with every member unset.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => {}
+        Some(_) => {
+            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", "body: expected a JSON object").at("/"))
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),

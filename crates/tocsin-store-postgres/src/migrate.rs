@@ -7,7 +7,7 @@
 use crate::{describe, Db};
 use postgres::Client;
 use std::collections::BTreeMap;
-use tocsin_store::migrations::{postgres_sql, Migration};
+use tocsin_store::migrations::{check_recorded, postgres_sql, Migration};
 use tocsin_store::record::time_text;
 use tocsin_store::{Result, StoreError};
 
@@ -34,24 +34,7 @@ pub(crate) fn apply(c: &mut Client, migrations: &[Migration]) -> Result<Vec<u32>
 fn apply_locked(c: &mut Client, migrations: &[Migration]) -> Result<Vec<u32>> {
     c.batch_execute(CREATE_LEDGER).db()?;
     let applied = recorded(c)?;
-    let known: BTreeMap<u32, &str> = migrations.iter().map(|m| (m.version, m.name)).collect();
-    for (version, name) in &applied {
-        match known.get(version) {
-            None => {
-                return Err(StoreError::Migration {
-                    version: *version,
-                    reason: format!("the database has migration {version} ({name}), which this build does not know: it was written by a newer Tocsin"),
-                })
-            }
-            Some(k) if k != name => {
-                return Err(StoreError::Migration {
-                    version: *version,
-                    reason: format!("the database recorded migration {version} as {name:?}, this build calls it {k:?}"),
-                })
-            }
-            Some(_) => {}
-        }
-    }
+    check_recorded(&applied, migrations)?;
     let mut done = Vec::new();
     for m in migrations {
         if applied.contains_key(&m.version) {

@@ -38,6 +38,29 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, name: "api", sql: include_str!("../migrations/0009_api.sql") },
 ];
 
+/// Refuse a database whose recorded migrations this build does not know (written by a newer
+/// Tocsin) or knows under another name. Both backends check their ledger with this before applying.
+pub fn check_recorded(applied: &std::collections::BTreeMap<u32, String>, migrations: &[Migration]) -> Result<(), crate::StoreError> {
+    for (version, name) in applied {
+        match migrations.iter().find(|m| m.version == *version) {
+            None => {
+                return Err(crate::StoreError::Migration {
+                    version: *version,
+                    reason: format!("the database has migration {version} ({name}), which this build does not know: it was written by a newer Tocsin"),
+                })
+            }
+            Some(m) if m.name != name => {
+                return Err(crate::StoreError::Migration {
+                    version: *version,
+                    reason: format!("the database recorded migration {version} as {name:?}, this build calls it {:?}", m.name),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// The PostgreSQL spelling of a portable migration: identity keys instead of AUTOINCREMENT,
 /// 64-bit integers (SQLite's INTEGER is 64-bit), double precision for REAL.
 pub fn postgres_sql(sql: &str) -> String {

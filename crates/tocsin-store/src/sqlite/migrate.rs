@@ -6,7 +6,7 @@ use crate::{Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
 
-pub(crate) use crate::migrations::{Migration, MIGRATIONS};
+pub(crate) use crate::migrations::{check_recorded, Migration, MIGRATIONS};
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
@@ -19,24 +19,7 @@ const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 pub(crate) fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<Vec<u32>> {
     conn.execute_batch(CREATE_LEDGER)?;
     let applied = recorded(conn)?;
-    let known: BTreeMap<u32, &str> = migrations.iter().map(|m| (m.version, m.name)).collect();
-    for (version, name) in &applied {
-        match known.get(version) {
-            None => {
-                return Err(StoreError::Migration {
-                    version: *version,
-                    reason: format!("the database has migration {version} ({name}), which this build does not know: it was written by a newer Tocsin"),
-                })
-            }
-            Some(k) if k != name => {
-                return Err(StoreError::Migration {
-                    version: *version,
-                    reason: format!("the database recorded migration {version} as {name:?}, this build calls it {k:?}"),
-                })
-            }
-            Some(_) => {}
-        }
-    }
+    check_recorded(&applied, migrations)?;
 
     let mut done = Vec::new();
     for m in migrations {
