@@ -6,7 +6,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "tocsin", version, about = "Tocsin: a duty-to-warn engine — from threat intelligence to warnings that reach the right people, reveal no sources, and keep them on guard.")]
+#[command(
+    name = "tocsin",
+    version,
+    about = "Tocsin: a duty-to-warn engine — from threat intelligence to warnings that reach the right people, reveal no sources, and keep them on guard."
+)]
 struct Cli {
     #[command(flatten)]
     globals: cmd::Globals,
@@ -58,7 +62,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -28,12 +28,21 @@ pub fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn event_hash(seq: u64, at: &Timestamp, actor: &str, action: &str, subject: &str, payload_digest: &str, prev: &str) -> String {
+fn event_hash(
+    seq: u64,
+    at: &Timestamp,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    payload_digest: &str,
+    prev: &str,
+) -> String {
     // Length-prefixed fields: no two different events serialise to the same bytes.
     let mut h = Sha256::new();
     for field in [
         seq.to_string().as_str(),
-        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).as_str(),
+        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .as_str(),
         actor,
         action,
         subject,
@@ -48,18 +57,50 @@ fn event_hash(seq: u64, at: &Timestamp, actor: &str, action: &str, subject: &str
 
 impl AuditEvent {
     /// Build the event that follows `prev` (or the genesis when `prev` is `None`).
-    pub fn next(prev: Option<&AuditEvent>, at: Timestamp, actor: &str, action: &str, subject: &str, payload: &[u8]) -> Self {
+    pub fn next(
+        prev: Option<&AuditEvent>,
+        at: Timestamp,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        payload: &[u8],
+    ) -> Self {
         let (seq, prev_hash) = match prev {
             Some(p) => (p.seq + 1, p.hash.clone()),
             None => (1, GENESIS_HASH.to_owned()),
         };
         let payload_digest = digest(payload);
-        let hash = event_hash(seq, &at, actor, action, subject, &payload_digest, &prev_hash);
-        Self { seq, at, actor: actor.into(), action: action.into(), subject: subject.into(), payload_digest, prev_hash, hash }
+        let hash = event_hash(
+            seq,
+            &at,
+            actor,
+            action,
+            subject,
+            &payload_digest,
+            &prev_hash,
+        );
+        Self {
+            seq,
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            subject: subject.into(),
+            payload_digest,
+            prev_hash,
+            hash,
+        }
     }
 
     pub fn recompute_hash(&self) -> String {
-        event_hash(self.seq, &self.at, &self.actor, &self.action, &self.subject, &self.payload_digest, &self.prev_hash)
+        event_hash(
+            self.seq,
+            &self.at,
+            &self.actor,
+            &self.action,
+            &self.subject,
+            &self.payload_digest,
+            &self.prev_hash,
+        )
     }
 }
 
@@ -73,17 +114,28 @@ pub struct ChainBreak {
 }
 
 /// Verify a whole chain in order. Returns the head hash (or the genesis hash when empty).
-pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> Result<String, ChainBreak> {
+pub fn verify_chain<'a>(
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) -> Result<String, ChainBreak> {
     let mut expected_prev = GENESIS_HASH.to_owned();
     for (expected_seq, e) in (1u64..).zip(events) {
         if e.seq != expected_seq {
-            return Err(ChainBreak { seq: e.seq, reason: format!("expected seq {expected_seq} (a row is missing or reordered)") });
+            return Err(ChainBreak {
+                seq: e.seq,
+                reason: format!("expected seq {expected_seq} (a row is missing or reordered)"),
+            });
         }
         if e.prev_hash != expected_prev {
-            return Err(ChainBreak { seq: e.seq, reason: "prev_hash does not match the previous event's hash".into() });
+            return Err(ChainBreak {
+                seq: e.seq,
+                reason: "prev_hash does not match the previous event's hash".into(),
+            });
         }
         if e.recompute_hash() != e.hash {
-            return Err(ChainBreak { seq: e.seq, reason: "hash does not match the event's content (the row was edited)".into() });
+            return Err(ChainBreak {
+                seq: e.seq,
+                reason: "hash does not match the event's content (the row was edited)".into(),
+            });
         }
         expected_prev = e.hash.clone();
     }

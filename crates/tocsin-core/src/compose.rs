@@ -70,7 +70,12 @@ pub struct Composed {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ComposeError {
     #[error("nothing actionable is releasable to audience {audience}: none of the {targets} target spec(s) may be told to it ({withheld} of {portions} portions withheld); refusing to send a blank warning")]
-    NothingActionable { audience: String, targets: usize, portions: usize, withheld: usize },
+    NothingActionable {
+        audience: String,
+        targets: usize,
+        portions: usize,
+        withheld: usize,
+    },
     #[error(transparent)]
     Leak(#[from] LeakError),
 }
@@ -110,7 +115,11 @@ pub enum LeakRule {
     /// The whole text of a withheld portion (normalised words, stop words included).
     VerbatimPortion { line: usize, mark: String },
     /// Distinctive word n-grams of a withheld portion: light rewording does not hide them.
-    PortionNgrams { line: usize, mark: String, shared: usize },
+    PortionNgrams {
+        line: usize,
+        mark: String,
+        shared: usize,
+    },
     /// A withheld target spec's label or name, whole or by distinctive n-grams.
     WithheldTarget { label: String, mark: String },
     /// The actor, whose identity is not releasable to the audience.
@@ -149,14 +158,17 @@ impl std::fmt::Display for LeakRule {
 }
 
 fn fmt_time(t: Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true).replace('T', " ").replace('Z', " UTC")
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+        .replace('T', " ")
+        .replace('Z', " UTC")
 }
 
 fn spec_specificity(t: &TargetSpec) -> Specificity {
     let fp = &t.footprint;
     // A network, ASN or domain names its target as precisely as a venue name does; a sector is a
     // kind of target, like a category.
-    if t.name.is_some() || !fp.networks.is_empty() || !fp.asns.is_empty() || !fp.domains.is_empty() {
+    if t.name.is_some() || !fp.networks.is_empty() || !fp.asns.is_empty() || !fp.domains.is_empty()
+    {
         Specificity::NamedTarget
     } else if (!t.categories.is_empty() || !fp.sectors.is_empty()) && t.area.is_some() {
         Specificity::CategoryAndArea
@@ -178,7 +190,11 @@ fn emergency_number(aud: &Audience) -> &'static str {
 
 /// The body portions for an audience under the tearline rule (see the module docs): returns the
 /// portions in the order they are written, and how many releasable ones a tearline summarised.
-fn select_portions<'t>(threat: &'t Threat, aud: &Audience, usable: &dyn Fn(&Portion) -> bool) -> (Vec<&'t Portion>, usize) {
+fn select_portions<'t>(
+    threat: &'t Threat,
+    aud: &Audience,
+    usable: &dyn Fn(&Portion) -> bool,
+) -> (Vec<&'t Portion>, usize) {
     let cleared = aud.clearance > Classification::U;
     let mut tearlines = Vec::new();
     let mut detail = Vec::new();
@@ -236,11 +252,23 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     };
     let (body, summarised) = select_portions(threat, aud, &usable);
     let actor_ok = threat.actor.is_some() && is_rel(&threat.actor_mark);
-    let actor_text = if actor_ok { threat.actor.clone().unwrap_or_default() } else { "extremists".to_owned() };
+    let actor_text = if actor_ok {
+        threat.actor.clone().unwrap_or_default()
+    } else {
+        "extremists".to_owned()
+    };
     let harms: Vec<&str> = threat.harms.iter().map(|h| h.label()).collect();
-    let harms_text = if harms.is_empty() { "violence".to_owned() } else { harms.join(", ") };
+    let harms_text = if harms.is_empty() {
+        "violence".to_owned()
+    } else {
+        harms.join(", ")
+    };
 
-    let mut used_marks: Vec<&PortionMark> = body.iter().map(|p| &p.mark).chain(targets.iter().map(|t| &t.mark)).collect();
+    let mut used_marks: Vec<&PortionMark> = body
+        .iter()
+        .map(|p| &p.mark)
+        .chain(targets.iter().map(|t| &t.mark))
+        .collect();
     if actor_ok && aud.kind != AudienceKind::Public && aud.kind != AudienceKind::Operator {
         used_marks.push(&threat.actor_mark);
     }
@@ -255,7 +283,9 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
         AudienceKind::DomesticAgency => TlpLevel::AmberStrict,
         AudienceKind::PartnerService => TlpLevel::Red,
     };
-    let tlp = default_tlp.min(aud.tlp_ceiling).max(used_tlp.unwrap_or(TlpLevel::Clear));
+    let tlp = default_tlp
+        .min(aud.tlp_ceiling)
+        .max(used_tlp.unwrap_or(TlpLevel::Clear));
 
     let valid = match aud.kind {
         AudienceKind::Public => ThreatWindow::imminent(input.now, threat.public_advice_hours),
@@ -263,7 +293,11 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     };
     // The public is told where and how long to stay away; protective measures are for those who
     // run the sites.
-    let measures: Vec<String> = if aud.kind == AudienceKind::Public { Vec::new() } else { threat.measures.clone() };
+    let measures: Vec<String> = if aud.kind == AudienceKind::Public {
+        Vec::new()
+    } else {
+        threat.measures.clone()
+    };
     let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
     let mut text = String::new();
     let headline;
@@ -273,17 +307,36 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     };
     match aud.kind {
         AudienceKind::PartnerService | AudienceKind::DomesticAgency => {
-            headline = format!("Threat warning: planned {} by {} against {}", harms_text, actor_text, labels.join("; "));
+            headline = format!(
+                "Threat warning: planned {} by {} against {}",
+                harms_text,
+                actor_text,
+                labels.join("; ")
+            );
             line(&banner_text);
             line(&format!("TO: {}", aud.name));
             line(&format!("SUBJECT: {headline}"));
             line("");
-            line(&format!("1. Threat: {} by {} ({} credibility).", harms_text, actor_text, format!("{:?}", threat.credibility).to_lowercase()));
-            line(&format!("2. Window: {} to {}.", fmt_time(threat.window.from), fmt_time(threat.window.until)));
+            line(&format!(
+                "1. Threat: {} by {} ({} credibility).",
+                harms_text,
+                actor_text,
+                format!("{:?}", threat.credibility).to_lowercase()
+            ));
+            line(&format!(
+                "2. Window: {} to {}.",
+                fmt_time(threat.window.from),
+                fmt_time(threat.window.until)
+            ));
             line("3. Targets:");
             for t in &targets {
                 match t.window {
-                    Some(w) => line(&format!("   - {} (from {} to {})", t.label, fmt_time(w.from), fmt_time(w.until))),
+                    Some(w) => line(&format!(
+                        "   - {} (from {} to {})",
+                        t.label,
+                        fmt_time(w.from),
+                        fmt_time(w.until)
+                    )),
                     None => line(&format!("   - {}", t.label)),
                 }
             }
@@ -312,7 +365,11 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
             let names = names.into_iter().collect::<Vec<_>>().join(", ");
             headline = format!(
                 "Security warning for {}: credible threat to {}",
-                if names.is_empty() { aud.name.as_str() } else { names.as_str() },
+                if names.is_empty() {
+                    aud.name.as_str()
+                } else {
+                    names.as_str()
+                },
                 labels.join("; ")
             );
             line(tlp.label());
@@ -323,11 +380,17 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
                 line(&p.text);
             }
             if !names.is_empty() {
-                line(&format!("Your site(s) {names} fall within this threat. Expected harm: {harms_text}."));
+                line(&format!(
+                    "Your site(s) {names} fall within this threat. Expected harm: {harms_text}."
+                ));
             } else {
                 line(&format!("Expected harm: {harms_text}."));
             }
-            line(&format!("The threat is considered live from {} until {}.", fmt_time(threat.window.from), fmt_time(threat.window.until)));
+            line(&format!(
+                "The threat is considered live from {} until {}.",
+                fmt_time(threat.window.from),
+                fmt_time(threat.window.until)
+            ));
             line("What to check:");
             if measures.is_empty() {
                 line("  - Screen visitors and bags at every entrance, and report reconnaissance of the site to the police");
@@ -348,7 +411,10 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
         }
         AudienceKind::Public => {
             let avoid = labels.join("; ");
-            headline = format!("Security alert: avoid {avoid} over the next {} hours", threat.public_advice_hours);
+            headline = format!(
+                "Security alert: avoid {avoid} over the next {} hours",
+                threat.public_advice_hours
+            );
             line(tlp.label());
             line(&headline);
             line("");
@@ -407,7 +473,13 @@ pub struct Word {
 pub fn normalized_words(text: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut start = None;
-    let push = |s: usize, e: usize, out: &mut Vec<Word>| out.push(Word { norm: stem(&text[s..e].to_lowercase()), start: s, end: e });
+    let push = |s: usize, e: usize, out: &mut Vec<Word>| {
+        out.push(Word {
+            norm: stem(&text[s..e].to_lowercase()),
+            start: s,
+            end: e,
+        })
+    };
     for (i, c) in text.char_indices() {
         if c.is_alphanumeric() {
             if start.is_none() {
@@ -438,7 +510,10 @@ pub fn stem(w: &str) -> String {
         format!("{b}ss")
     } else if w.ends_with("ss") || w.ends_with("us") || w.ends_with("is") {
         w.to_owned()
-    } else if ["xes", "ches", "shes", "zes"].iter().any(|es| w.ends_with(es)) {
+    } else if ["xes", "ches", "shes", "zes"]
+        .iter()
+        .any(|es| w.ends_with(es))
+    {
         w[..w.len() - 2].to_owned()
     } else if let Some(b) = w.strip_suffix('s') {
         b.to_owned()
@@ -463,14 +538,18 @@ pub fn stem(w: &str) -> String {
 /// Function words carry no information about a source; leaving them out of the n-grams makes the
 /// check survive light rewording ("the source in the city" → "a source in that city").
 pub const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "with", "by", "from", "is", "are", "was",
-    "were", "be", "been", "that", "this", "these", "those", "it", "its", "as", "into", "has", "have", "had", "which",
-    "will", "would", "there", "their", "who", "whom", "also", "about", "than", "then", "such",
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "with", "by", "from", "is",
+    "are", "was", "were", "be", "been", "that", "this", "these", "those", "it", "its", "as",
+    "into", "has", "have", "had", "which", "will", "would", "there", "their", "who", "whom",
+    "also", "about", "than", "then", "such",
 ];
 
 /// The content words (normalised, stop words removed) of a text.
 pub fn content_words(text: &str) -> Vec<Word> {
-    normalized_words(text).into_iter().filter(|w| !STOPWORDS.contains(&w.norm.as_str())).collect()
+    normalized_words(text)
+        .into_iter()
+        .filter(|w| !STOPWORDS.contains(&w.norm.as_str()))
+        .collect()
 }
 
 /// The n-gram length of the gate: three content words are distinctive enough that an ordinary
@@ -484,7 +563,10 @@ pub fn gram_len(n: usize) -> usize {
 }
 
 fn join(ws: &[Word]) -> String {
-    ws.iter().map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" ")
+    ws.iter()
+        .map(|w| w.norm.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One withheld, marked fact the gate watches for.
@@ -506,13 +588,26 @@ struct Gate {
 }
 
 impl Gate {
-    fn new(threat: &Threat, audience: &Audience, global_restricted: &[String], allowed_phrases: &[&str]) -> Gate {
+    fn new(
+        threat: &Threat,
+        audience: &Audience,
+        global_restricted: &[String],
+        allowed_phrases: &[&str],
+    ) -> Gate {
         let is_rel = |m: &PortionMark| releasable_to(m, audience, threat.originator).is_ok();
         let restricted = threat
             .restricted_terms
             .iter()
             .chain(global_restricted)
-            .map(|t| (t.clone(), normalized_words(t).into_iter().map(|w| w.norm).collect::<Vec<_>>()))
+            .map(|t| {
+                (
+                    t.clone(),
+                    normalized_words(t)
+                        .into_iter()
+                        .map(|w| w.norm)
+                        .collect::<Vec<_>>(),
+                )
+            })
             .filter(|(_, ws)| !ws.is_empty())
             .collect();
 
@@ -525,7 +620,14 @@ impl Gate {
                 sources.push(&p.text);
             } else {
                 let mark = p.mark.to_string();
-                items.push((LeakRule::VerbatimPortion { line: p.line, mark: mark.clone() }, Some((p.line, mark)), &p.text));
+                items.push((
+                    LeakRule::VerbatimPortion {
+                        line: p.line,
+                        mark: mark.clone(),
+                    },
+                    Some((p.line, mark)),
+                    &p.text,
+                ));
             }
         }
         for t in &threat.targets {
@@ -534,7 +636,14 @@ impl Gate {
                 sources.extend(texts);
             } else {
                 for x in texts {
-                    items.push((LeakRule::WithheldTarget { label: t.label.clone(), mark: t.mark.to_string() }, None, x));
+                    items.push((
+                        LeakRule::WithheldTarget {
+                            label: t.label.clone(),
+                            mark: t.mark.to_string(),
+                        },
+                        None,
+                        x,
+                    ));
                 }
             }
         }
@@ -542,7 +651,13 @@ impl Gate {
             if is_rel(&threat.actor_mark) {
                 sources.push(actor);
             } else {
-                items.push((LeakRule::WithheldActor { mark: threat.actor_mark.to_string() }, None, actor));
+                items.push((
+                    LeakRule::WithheldActor {
+                        mark: threat.actor_mark.to_string(),
+                    },
+                    None,
+                    actor,
+                ));
             }
         }
         sources.extend(allowed_phrases.iter().copied());
@@ -559,7 +674,8 @@ impl Gate {
         let withheld = items
             .into_iter()
             .filter_map(|(rule, ngram_rule, text)| {
-                let words: Vec<String> = normalized_words(text).into_iter().map(|w| w.norm).collect();
+                let words: Vec<String> =
+                    normalized_words(text).into_iter().map(|w| w.norm).collect();
                 if words.is_empty() {
                     return None;
                 }
@@ -570,17 +686,35 @@ impl Gate {
                 }
                 let cw = content_words(text);
                 let k = gram_len(cw.len());
-                let distinctive: Vec<String> =
-                    if k == 0 { Vec::new() } else { cw.windows(k).map(join).filter(|g| !allowed_grams.contains(g)).collect() };
-                Some(Withheld { rule, ngram_rule, words, distinctive })
+                let distinctive: Vec<String> = if k == 0 {
+                    Vec::new()
+                } else {
+                    cw.windows(k)
+                        .map(join)
+                        .filter(|g| !allowed_grams.contains(g))
+                        .collect()
+                };
+                Some(Withheld {
+                    rule,
+                    ngram_rule,
+                    words,
+                    distinctive,
+                })
             })
             .collect();
-        Gate { audience: audience.id.to_string(), restricted, withheld }
+        Gate {
+            audience: audience.id.to_string(),
+            restricted,
+            withheld,
+        }
     }
 
     fn has_restricted(&self, text: &str) -> bool {
         let tw = normalized_words(text);
-        self.restricted.iter().any(|(_, seq)| tw.windows(seq.len()).any(|w| w.iter().zip(seq).all(|(a, b)| &a.norm == b)))
+        self.restricted.iter().any(|(_, seq)| {
+            tw.windows(seq.len())
+                .any(|w| w.iter().zip(seq).all(|(a, b)| &a.norm == b))
+        })
     }
 
     fn check(&self, field: &str, text: &str) -> Result<(), LeakError> {
@@ -593,7 +727,11 @@ impl Gate {
             excerpt: text.get(start..end).unwrap_or("").to_owned(),
         };
         let tw = normalized_words(text);
-        let find_seq = |seq: &[String]| tw.windows(seq.len()).find(|w| w.iter().zip(seq).all(|(a, b)| &a.norm == b)).map(|w| (w[0].start, w[w.len() - 1].end));
+        let find_seq = |seq: &[String]| {
+            tw.windows(seq.len())
+                .find(|w| w.iter().zip(seq).all(|(a, b)| &a.norm == b))
+                .map(|w| (w[0].start, w[w.len() - 1].end))
+        };
         for (term, seq) in &self.restricted {
             if let Some((s, e)) = find_seq(seq) {
                 return Err(block(LeakRule::RestrictedTerm { term: term.clone() }, s, e));
@@ -608,18 +746,31 @@ impl Gate {
             }
         }
         // Every gram of the text (lengths 1..=NGRAM), with the span of its first occurrence.
-        let cw: Vec<Word> = tw.into_iter().filter(|w| !STOPWORDS.contains(&w.norm.as_str())).collect();
+        let cw: Vec<Word> = tw
+            .into_iter()
+            .filter(|w| !STOPWORDS.contains(&w.norm.as_str()))
+            .collect();
         let mut grams: HashMap<String, (usize, usize)> = HashMap::new();
         for k in 1..=NGRAM {
             for win in cw.windows(k) {
-                grams.entry(join(win)).or_insert((win[0].start, win[k - 1].end));
+                grams
+                    .entry(join(win))
+                    .or_insert((win[0].start, win[k - 1].end));
             }
         }
         for w in &self.withheld {
-            let hits: Vec<(usize, usize)> = w.distinctive.iter().filter_map(|g| grams.get(g).copied()).collect();
+            let hits: Vec<(usize, usize)> = w
+                .distinctive
+                .iter()
+                .filter_map(|g| grams.get(g).copied())
+                .collect();
             if let Some(&(s, e)) = hits.first() {
                 let rule = match &w.ngram_rule {
-                    Some((line, mark)) => LeakRule::PortionNgrams { line: *line, mark: mark.clone(), shared: hits.len() },
+                    Some((line, mark)) => LeakRule::PortionNgrams {
+                        line: *line,
+                        mark: mark.clone(),
+                        shared: hits.len(),
+                    },
                     None => w.rule.clone(),
                 };
                 return Err(block(rule, s, e));
@@ -643,7 +794,13 @@ impl Gate {
 /// `allowed` phrases ([`compose`] passes the audience's own site names, its name and contact). A withheld fact that a releasable source
 /// contains whole is not secret from this audience and is skipped. Unmarked report fields
 /// (measures) are *not* sources: they are checked like any composed text.
-pub fn leak_gate(text: &str, threat: &Threat, audience: &Audience, global_restricted: &[String], allowed_phrases: &[&str]) -> Result<(), LeakError> {
+pub fn leak_gate(
+    text: &str,
+    threat: &Threat,
+    audience: &Audience,
+    global_restricted: &[String],
+    allowed_phrases: &[&str],
+) -> Result<(), LeakError> {
     Gate::new(threat, audience, global_restricted, allowed_phrases).check("text", text)
 }
 
@@ -662,9 +819,9 @@ pub mod proof {
     use super::*;
     use crate::country::CountryCode;
     use crate::entity::{Category, EntityKind};
-    use crate::threat::Area;
     use crate::ids::{AudienceId, EntityId, ThreatId};
     use crate::marking::SciControl;
+    use crate::threat::Area;
     use crate::threat::{Credibility, Harm};
     use chrono::{Duration, TimeZone, Utc};
 
@@ -677,21 +834,110 @@ pub mod proof {
     }
 
     const VOCAB: &[&str] = &[
-        "operatives", "cell", "attack", "attacks", "concert", "hall", "stadium", "network", "courier", "safehouse",
-        "explosives", "rifles", "weapons", "plan", "planned", "planning", "target", "gatherings", "crowd", "venue",
-        "station", "metro", "airport", "market", "school", "embassy", "hotel", "bridge", "convoy", "border",
-        "transfer", "money", "phones", "meeting", "reconnaissance", "drone", "vehicle", "truck", "team", "leader",
-        "recruits", "training", "camp", "video", "photos", "entrance", "exits", "seating", "guards", "police",
-        "checkpoint", "synagogue", "church", "festival", "parade", "square", "district", "city", "region", "river",
-        "night", "weekend", "march", "friday", "evening", "large", "armed", "sold-out", "imminent", "several",
-        "three", "foreign", "local", "suspected", "credible", "sensitive", "human", "source", "liaison", "signals",
-        "Moscow", "Krasnogorsk", "Kerman", "ring", "road", "mass-casualty", "incendiary", "devices", "tasked",
-        "discussing", "access", "external", "operations",
+        "operatives",
+        "cell",
+        "attack",
+        "attacks",
+        "concert",
+        "hall",
+        "stadium",
+        "network",
+        "courier",
+        "safehouse",
+        "explosives",
+        "rifles",
+        "weapons",
+        "plan",
+        "planned",
+        "planning",
+        "target",
+        "gatherings",
+        "crowd",
+        "venue",
+        "station",
+        "metro",
+        "airport",
+        "market",
+        "school",
+        "embassy",
+        "hotel",
+        "bridge",
+        "convoy",
+        "border",
+        "transfer",
+        "money",
+        "phones",
+        "meeting",
+        "reconnaissance",
+        "drone",
+        "vehicle",
+        "truck",
+        "team",
+        "leader",
+        "recruits",
+        "training",
+        "camp",
+        "video",
+        "photos",
+        "entrance",
+        "exits",
+        "seating",
+        "guards",
+        "police",
+        "checkpoint",
+        "synagogue",
+        "church",
+        "festival",
+        "parade",
+        "square",
+        "district",
+        "city",
+        "region",
+        "river",
+        "night",
+        "weekend",
+        "march",
+        "friday",
+        "evening",
+        "large",
+        "armed",
+        "sold-out",
+        "imminent",
+        "several",
+        "three",
+        "foreign",
+        "local",
+        "suspected",
+        "credible",
+        "sensitive",
+        "human",
+        "source",
+        "liaison",
+        "signals",
+        "Moscow",
+        "Krasnogorsk",
+        "Kerman",
+        "ring",
+        "road",
+        "mass-casualty",
+        "incendiary",
+        "devices",
+        "tasked",
+        "discussing",
+        "access",
+        "external",
+        "operations",
     ];
     const STOPS: &[&str] = &["the", "a", "of", "in", "to", "and", "with", "at", "by"];
     const CODE_NAMES: &[&str] = &[
-        "CARDINAL SPARROW", "LANTERN GLASS", "Herat facilitation network", "BLUE HERON", "KESTREL", "ORCHID",
-        "IRON VEIL", "SILVER FERN",
+        "CARDINAL SPARROW",
+        "LANTERN GLASS",
+        "Herat facilitation network",
+        "BLUE HERON",
+        "KESTREL",
+        "ORCHID",
+        "IRON VEIL",
+        "SILVER FERN",
     ];
     const COUNTRIES: &[&str] = &["USA", "RUS", "GBR", "IRN", "AUS", "CAN", "NZL"];
 
@@ -703,7 +949,11 @@ pub mod proof {
         let n = min + rng.index(max - min + 1);
         let mut out: Vec<String> = Vec::with_capacity(n);
         for i in 0..n {
-            let mut w = if rng.percent(15) { (*rng.pick(STOPS)).to_owned() } else { (*rng.pick(VOCAB)).to_owned() };
+            let mut w = if rng.percent(15) {
+                (*rng.pick(STOPS)).to_owned()
+            } else {
+                (*rng.pick(VOCAB)).to_owned()
+            };
             if i == 0 || rng.percent(5) {
                 w = capitalise(&w);
             }
@@ -717,7 +967,9 @@ pub mod proof {
 
     fn capitalise(w: &str) -> String {
         let mut c = w.chars();
-        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+            .unwrap_or_default()
     }
 
     fn sentence(rng: &mut Rng) -> String {
@@ -725,7 +977,13 @@ pub mod proof {
     }
 
     fn gen_tlp(rng: &mut Rng) -> TlpLevel {
-        *rng.pick(&[TlpLevel::Clear, TlpLevel::Green, TlpLevel::Amber, TlpLevel::AmberStrict, TlpLevel::Red])
+        *rng.pick(&[
+            TlpLevel::Clear,
+            TlpLevel::Green,
+            TlpLevel::Amber,
+            TlpLevel::AmberStrict,
+            TlpLevel::Red,
+        ])
     }
 
     fn gen_rel_to(rng: &mut Rng) -> BTreeSet<CountryCode> {
@@ -768,11 +1026,19 @@ pub mod proof {
             m.tlp = Some(gen_tlp(rng));
             return m;
         }
-        m.classification = *rng.pick(&[Classification::U, Classification::C, Classification::S, Classification::S, Classification::TS]);
+        m.classification = *rng.pick(&[
+            Classification::U,
+            Classification::C,
+            Classification::S,
+            Classification::S,
+            Classification::TS,
+        ]);
         if m.classification >= Classification::S && rng.percent(25) {
-            m.sci.insert(*rng.pick(&[SciControl::SI, SciControl::TK, SciControl::HCS]));
+            m.sci
+                .insert(*rng.pick(&[SciControl::SI, SciControl::TK, SciControl::HCS]));
             if rng.percent(30) {
-                m.sci.insert(*rng.pick(&[SciControl::SI, SciControl::TK, SciControl::HCS]));
+                m.sci
+                    .insert(*rng.pick(&[SciControl::SI, SciControl::TK, SciControl::HCS]));
             }
         }
         match rng.index(10) {
@@ -847,41 +1113,82 @@ pub mod proof {
     /// other fields, and a random audience of any kind, country, clearance and TLP ceiling.
     pub fn gen_case(seed: u64) -> Case {
         let rng = &mut Rng::new(seed);
-        let base = Utc.with_ymd_and_hms(2024, 3, 6, 8, 0, 0).single().expect("valid date");
+        let base = Utc
+            .with_ymd_and_hms(2024, 3, 6, 8, 0, 0)
+            .single()
+            .expect("valid date");
         let originator = cc(*rng.pick(&["USA", "USA", "GBR", "RUS"]));
         let portions: Vec<Portion> = (0..1 + rng.index(7))
             .map(|i| {
                 let tearline = rng.percent(20);
-                Portion { mark: gen_mark(rng, tearline), text: sentence(rng), tearline, line: 20 + i }
+                Portion {
+                    mark: gen_mark(rng, tearline),
+                    text: sentence(rng),
+                    tearline,
+                    line: 20 + i,
+                }
             })
             .collect();
         // Mostly at least one target (no target is only ever NothingActionable).
         let targets: Vec<TargetSpec> = (0..(rng.index(10) > 0) as usize + rng.index(3))
             .map(|_| {
-                let window = rng.percent(20).then(|| ThreatWindow::imminent(base + Duration::hours(rng.index(200) as i64), 48));
+                let window = rng.percent(20).then(|| {
+                    ThreatWindow::imminent(base + Duration::hours(rng.index(200) as i64), 48)
+                });
                 TargetSpec {
                     label: words(rng, 1, 6),
-                    mark: { let public_bias = rng.percent(40); gen_mark(rng, public_bias) },
-                    name: rng.percent(35).then(|| capitalise(*rng.pick(VOCAB)) + " " + &capitalise(*rng.pick(VOCAB))),
-                    categories: if rng.percent(50) { vec![Category::parse("venue/entertainment/concert_hall").expect("static")] } else { vec![] },
+                    mark: {
+                        let public_bias = rng.percent(40);
+                        gen_mark(rng, public_bias)
+                    },
+                    name: rng.percent(35).then(|| {
+                        capitalise(*rng.pick(VOCAB)) + " " + &capitalise(*rng.pick(VOCAB))
+                    }),
+                    categories: if rng.percent(50) {
+                        vec![Category::parse("venue/entertainment/concert_hall").expect("static")]
+                    } else {
+                        vec![]
+                    },
                     min_size: None,
-                    area: rng.percent(50).then(|| Area::Named { name: "Moscow".into() }),
+                    area: rng.percent(50).then(|| Area::Named {
+                        name: "Moscow".into(),
+                    }),
                     window,
                     footprint: Default::default(),
                 }
             })
             .collect();
-        let actor = rng.percent(75).then(|| if rng.percent(50) { "ISIS-K".to_owned() } else { words(rng, 1, 4) });
-        let mut restricted: Vec<String> = (0..rng.index(4)).map(|_| (*rng.pick(CODE_NAMES)).to_owned()).collect();
-        let global: Vec<String> = (0..rng.index(3)).map(|_| (*rng.pick(CODE_NAMES)).to_owned()).collect();
+        let actor = rng.percent(75).then(|| {
+            if rng.percent(50) {
+                "ISIS-K".to_owned()
+            } else {
+                words(rng, 1, 4)
+            }
+        });
+        let mut restricted: Vec<String> = (0..rng.index(4))
+            .map(|_| (*rng.pick(CODE_NAMES)).to_owned())
+            .collect();
+        let global: Vec<String> = (0..rng.index(3))
+            .map(|_| (*rng.pick(CODE_NAMES)).to_owned())
+            .collect();
         if rng.percent(10) {
             restricted.push(words(rng, 1, 2));
         }
-        let kind = *rng.pick(&[AudienceKind::PartnerService, AudienceKind::DomesticAgency, AudienceKind::Operator, AudienceKind::Public]);
+        let kind = *rng.pick(&[
+            AudienceKind::PartnerService,
+            AudienceKind::DomesticAgency,
+            AudienceKind::Operator,
+            AudienceKind::Public,
+        ]);
         let clearance = match kind {
             // Mostly as a registry would have them; sometimes misconfigured, which releasability must survive.
             AudienceKind::Operator | AudienceKind::Public if rng.percent(80) => Classification::U,
-            _ => *rng.pick(&[Classification::U, Classification::C, Classification::S, Classification::TS]),
+            _ => *rng.pick(&[
+                Classification::U,
+                Classification::C,
+                Classification::S,
+                Classification::TS,
+            ]),
         };
         let audience = Audience {
             id: AudienceId::new(format!("aud-{}", rng.index(1000))),
@@ -924,8 +1231,20 @@ pub mod proof {
             received: base,
             actor,
             actor_mark: gen_mark(rng, false),
-            harms: [Harm::Killing, Harm::SeriousInjury, Harm::Kidnapping, Harm::ArsonBombing].into_iter().filter(|_| rng.percent(50)).collect(),
-            credibility: *rng.pick(&[Credibility::Possible, Credibility::Probable, Credibility::Confirmed]),
+            harms: [
+                Harm::Killing,
+                Harm::SeriousInjury,
+                Harm::Kidnapping,
+                Harm::ArsonBombing,
+            ]
+            .into_iter()
+            .filter(|_| rng.percent(50))
+            .collect(),
+            credibility: *rng.pick(&[
+                Credibility::Possible,
+                Credibility::Probable,
+                Credibility::Confirmed,
+            ]),
             window: ThreatWindow::imminent(base, 24 * (1 + rng.index(30) as i64)),
             public_advice_hours: *rng.pick(&[24, 48, 72]),
             targets,
@@ -934,9 +1253,20 @@ pub mod proof {
             tlp: None,
             measures: (0..rng.index(4)).map(|_| sentence(rng)).collect(),
         };
-        let mut case = Case { threat, audience, entities, global_restricted: global };
+        let mut case = Case {
+            threat,
+            audience,
+            entities,
+            global_restricted: global,
+        };
         // Plant restricted terms (possibly altered) anywhere, also inside releasable text.
-        let terms: Vec<String> = case.threat.restricted_terms.iter().chain(&case.global_restricted).cloned().collect();
+        let terms: Vec<String> = case
+            .threat
+            .restricted_terms
+            .iter()
+            .chain(&case.global_restricted)
+            .cloned()
+            .collect();
         for _ in 0..rng.index(3) {
             if let Some(t) = (!terms.is_empty()).then(|| rng.pick(&terms).clone()) {
                 let v = term_variant(rng, &t);
@@ -953,7 +1283,11 @@ pub mod proof {
                 1 if case.threat.actor.is_some() => case.threat.actor.clone().unwrap_or_default(),
                 _ => rng.pick(&case.threat.portions).text.clone(),
             };
-            let copy = if rng.percent(40) { src } else { reword(rng, &src) };
+            let copy = if rng.percent(40) {
+                src
+            } else {
+                reword(rng, &src)
+            };
             plant(rng, &mut case, &copy);
         }
         case
@@ -1007,25 +1341,49 @@ pub mod proof {
     }
 
     fn norm_seq(s: &str) -> String {
-        format!(" {} ", normalized_words(s).iter().map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" "))
+        format!(
+            " {} ",
+            normalized_words(s)
+                .iter()
+                .map(|w| w.norm.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
     }
 
     fn content_seq(s: &str) -> String {
-        format!(" {} ", content_words(s).iter().map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" "))
+        format!(
+            " {} ",
+            content_words(s)
+                .iter()
+                .map(|w| w.norm.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
     }
 
     /// Lower case, every non-alphanumeric character a space, padded: word-bounded like
     /// `norm_seq` but without the stemmer, so a bug there cannot hide a verbatim copy.
     fn raw_seq(s: &str) -> String {
-        let spaced: String = s.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
-        format!(" {} ", spaced.split_whitespace().collect::<Vec<_>>().join(" "))
+        let spaced: String = s
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        format!(
+            " {} ",
+            spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+        )
     }
 
     /// The oracle: `Some(description)` if the composed warning breaks the property.
     pub fn violation(case: &Case, c: &Composed) -> Option<String> {
         let (t, a) = (&case.threat, &case.audience);
         if c.tlp > a.tlp_ceiling || (a.kind == AudienceKind::Public && c.tlp != TlpLevel::Clear) {
-            return Some(format!("warning is {} but the audience accepts at most {}", c.tlp, a.tlp_ceiling));
+            return Some(format!(
+                "warning is {} but the audience accepts at most {}",
+                c.tlp, a.tlp_ceiling
+            ));
         }
         let rel = |m: &PortionMark| releasable_to(m, a, t.originator).is_ok();
         let mut fields: Vec<&str> = vec![&c.text, &c.headline, &c.banner];
@@ -1040,7 +1398,9 @@ pub mod proof {
             if tn.trim().is_empty() {
                 continue;
             }
-            if norm.iter().any(|f| f.contains(&tn)) || raw.iter().any(|f| f.contains(&raw_seq(term))) {
+            if norm.iter().any(|f| f.contains(&tn))
+                || raw.iter().any(|f| f.contains(&raw_seq(term)))
+            {
                 return Some(format!("restricted term {term:?} in the warning"));
             }
         }
@@ -1102,8 +1462,13 @@ pub mod proof {
             }
             for g in cw.windows(k) {
                 let g = format!(" {} ", g.join(" "));
-                if !src_content.iter().any(|s| s.contains(&g)) && content.iter().any(|f| f.contains(&g)) {
-                    return Some(format!("distinctive n-gram {:?} of {what} in the warning", g.trim()));
+                if !src_content.iter().any(|s| s.contains(&g))
+                    && content.iter().any(|f| f.contains(&g))
+                {
+                    return Some(format!(
+                        "distinctive n-gram {:?} of {what} in the warning",
+                        g.trim()
+                    ));
                 }
             }
         }
@@ -1147,11 +1512,19 @@ mod tests {
     }
 
     fn portion(mark: &str, text: &str, line: usize) -> Portion {
-        Portion { mark: m(mark), text: text.into(), tearline: false, line }
+        Portion {
+            mark: m(mark),
+            text: text.into(),
+            tearline: false,
+            line,
+        }
     }
 
     fn tearline(mark: &str, text: &str, line: usize) -> Portion {
-        Portion { tearline: true, ..portion(mark, text, line) }
+        Portion {
+            tearline: true,
+            ..portion(mark, text, line)
+        }
     }
 
     fn target(label: &str, mark: &str, name: Option<&str>) -> TargetSpec {
@@ -1159,9 +1532,13 @@ mod tests {
             label: label.into(),
             mark: m(mark),
             name: name.map(Into::into),
-            categories: vec![crate::entity::Category::parse("venue/entertainment/concert_hall").unwrap()],
+            categories: vec![
+                crate::entity::Category::parse("venue/entertainment/concert_hall").unwrap(),
+            ],
             min_size: None,
-            area: Some(Area::Named { name: "Moscow".into() }),
+            area: Some(Area::Named {
+                name: "Moscow".into(),
+            }),
             window: None,
             footprint: Default::default(),
         }
@@ -1202,7 +1579,12 @@ mod tests {
         }
     }
 
-    fn aud(kind: AudienceKind, country: &str, clearance: Classification, tlp: TlpLevel) -> Audience {
+    fn aud(
+        kind: AudienceKind,
+        country: &str,
+        clearance: Classification,
+        tlp: TlpLevel,
+    ) -> Audience {
         Audience {
             id: AudienceId::new(format!("{}-{country}", kind.as_str())),
             name: format!("{} {country}", kind.as_str()),
@@ -1219,13 +1601,28 @@ mod tests {
     }
 
     fn fsb() -> Audience {
-        aud(AudienceKind::PartnerService, "RUS", Classification::S, TlpLevel::Red)
+        aud(
+            AudienceKind::PartnerService,
+            "RUS",
+            Classification::S,
+            TlpLevel::Red,
+        )
     }
     fn operator() -> Audience {
-        aud(AudienceKind::Operator, "RUS", Classification::U, TlpLevel::Amber)
+        aud(
+            AudienceKind::Operator,
+            "RUS",
+            Classification::U,
+            TlpLevel::Amber,
+        )
     }
     fn public() -> Audience {
-        aud(AudienceKind::Public, "RUS", Classification::U, TlpLevel::Clear)
+        aud(
+            AudienceKind::Public,
+            "RUS",
+            Classification::U,
+            TlpLevel::Clear,
+        )
     }
 
     fn run(threat: &Threat, a: &Audience) -> Result<Composed, ComposeError> {
@@ -1249,7 +1646,17 @@ mod tests {
 
     #[test]
     fn stemmer_maps_inflections_together() {
-        for (a, b) in [("attacks", "attack"), ("attacked", "attack"), ("attacking", "attack"), ("planned", "plan"), ("plans", "plan"), ("cities", "city"), ("gatherings", "gathering"), ("churches", "church"), ("operatives", "operative")] {
+        for (a, b) in [
+            ("attacks", "attack"),
+            ("attacked", "attack"),
+            ("attacking", "attack"),
+            ("planned", "plan"),
+            ("plans", "plan"),
+            ("cities", "city"),
+            ("gatherings", "gathering"),
+            ("churches", "church"),
+            ("operatives", "operative"),
+        ] {
             assert_eq!(stem(a), stem(b), "{a} vs {b}");
         }
         assert_eq!(stem("hall"), "hall");
@@ -1257,7 +1664,10 @@ mod tests {
         assert_eq!(stem("was"), "was");
         assert_eq!(stem("гостиницы"), "гостиницы");
         let ws = normalized_words("ISIS-K, Attacks!");
-        assert_eq!(ws.iter().map(|w| w.norm.as_str()).collect::<Vec<_>>(), ["isis", "k", "attack"]);
+        assert_eq!(
+            ws.iter().map(|w| w.norm.as_str()).collect::<Vec<_>>(),
+            ["isis", "k", "attack"]
+        );
         assert_eq!((ws[2].start, ws[2].end), (8, 15));
     }
 
@@ -1268,42 +1678,92 @@ mod tests {
         assert_eq!(p.specificity, Specificity::NamedTarget);
         assert_eq!(p.banner, "SECRET//REL TO USA, RUS");
         assert_eq!(p.withheld_portions, 2);
-        assert!(p.text.contains("Crocus City Hall") && p.text.contains("ISIS-K"), "{}", p.text);
+        assert!(
+            p.text.contains("Crocus City Hall") && p.text.contains("ISIS-K"),
+            "{}",
+            p.text
+        );
         assert!(!p.text.contains("CARDINAL") && !p.text.contains("seating plan"));
 
         let o = run(&t, &operator()).unwrap();
-        assert_eq!((o.tlp, o.specificity, o.withheld_portions), (TlpLevel::Amber, Specificity::CategoryAndArea, 4));
+        assert_eq!(
+            (o.tlp, o.specificity, o.withheld_portions),
+            (TlpLevel::Amber, Specificity::CategoryAndArea, 4)
+        );
         for needle in ["What to check:", "Where to take people:", "Whom to call: in an emergency 112; to report suspicious activity or ask for support, the duty officer."] {
             assert!(o.text.contains(needle), "{needle} missing from {}", o.text);
         }
-        assert!(!o.text.contains("ISIS-K") && !o.text.contains("Crocus"), "{}", o.text);
+        assert!(
+            !o.text.contains("ISIS-K") && !o.text.contains("Crocus"),
+            "{}",
+            o.text
+        );
 
         let u = run(&t, &public()).unwrap();
-        assert_eq!((u.tlp, u.specificity), (TlpLevel::Clear, Specificity::CategoryAndArea));
-        assert!(u.text.contains("Avoid large gatherings in Moscow, including concerts, over the next 48 hours."), "{}", u.text);
-        assert!(!u.text.contains("until"), "the end time is fixed at release, not in the text: {}", u.text);
+        assert_eq!(
+            (u.tlp, u.specificity),
+            (TlpLevel::Clear, Specificity::CategoryAndArea)
+        );
+        assert!(
+            u.text.contains(
+                "Avoid large gatherings in Moscow, including concerts, over the next 48 hours."
+            ),
+            "{}",
+            u.text
+        );
+        assert!(
+            !u.text.contains("until"),
+            "the end time is fixed at release, not in the text: {}",
+            u.text
+        );
         assert!(u.text.contains("Updates: Quote the reference."));
-        assert!(u.measures.is_empty(), "the public gets no operator measures");
+        assert!(
+            u.measures.is_empty(),
+            "the public gets no operator measures"
+        );
     }
 
     #[test]
     fn tearline_replaces_its_section_for_non_cleared_audiences_only() {
         let mut t = moscow();
         t.portions = vec![
-            portion("(U//FOUO)", "Stewards saw two men filming the north gate on Friday.", 10),
-            portion("(S//REL TO USA, RUS)", "A cell plans an armed attack on the venue.", 11),
-            tearline("(U)", "Extremists may target large gatherings in Moscow.", 12),
-            portion("(U)", "Police presence will be increased at weekend events.", 13),
+            portion(
+                "(U//FOUO)",
+                "Stewards saw two men filming the north gate on Friday.",
+                10,
+            ),
+            portion(
+                "(S//REL TO USA, RUS)",
+                "A cell plans an armed attack on the venue.",
+                11,
+            ),
+            tearline(
+                "(U)",
+                "Extremists may target large gatherings in Moscow.",
+                12,
+            ),
+            portion(
+                "(U)",
+                "Police presence will be increased at weekend events.",
+                13,
+            ),
         ];
         let o = run(&t, &operator()).unwrap();
         // The FOUO detail is releasable to the operator, but its tearline summarises it.
         assert_eq!((o.summarised_portions, o.withheld_portions), (1, 1));
         assert!(!o.text.contains("north gate"), "{}", o.text);
-        assert!(o.text.contains("Extremists may target") && o.text.contains("Police presence"), "{}", o.text);
+        assert!(
+            o.text.contains("Extremists may target") && o.text.contains("Police presence"),
+            "{}",
+            o.text
+        );
         // A cleared partner gets the tearline first, then every releasable detail.
         let p = run(&t, &fsb()).unwrap();
         assert_eq!(p.summarised_portions, 0);
-        let (a, b) = (p.text.find("Extremists may target").unwrap(), p.text.find("armed attack on the venue").unwrap());
+        let (a, b) = (
+            p.text.find("Extremists may target").unwrap(),
+            p.text.find("armed attack on the venue").unwrap(),
+        );
         assert!(a < b, "{}", p.text);
         // Without a releasable tearline, the operator gets the detail it may read.
         t.portions[2].mark = m("(S//REL TO USA, RUS)");
@@ -1316,14 +1776,21 @@ mod tests {
     fn restricted_term_inside_releasable_text_is_never_sent() {
         // In a releasable portion: the portion is dropped (sanitize first), the rest goes out.
         let mut t = moscow();
-        t.portions[4].text = "Extremists, per cardinal-sparrows, plan to target large gatherings in Moscow.".into();
+        t.portions[4].text =
+            "Extremists, per cardinal-sparrows, plan to target large gatherings in Moscow.".into();
         let u = run(&t, &public()).unwrap();
         assert_eq!(u.withheld_portions, 5);
         assert!(!u.text.to_lowercase().contains("sparrow"), "{}", u.text);
         // In a releasable target label, which the template must print: blocked, with the span.
-        t.targets[2].label = "large gatherings in Moscow, including CARDINAL-SPARROWS concerts".into();
+        t.targets[2].label =
+            "large gatherings in Moscow, including CARDINAL-SPARROWS concerts".into();
         let l = leak(run(&t, &public()));
-        assert_eq!(l.rule, LeakRule::RestrictedTerm { term: "CARDINAL SPARROW".into() });
+        assert_eq!(
+            l.rule,
+            LeakRule::RestrictedTerm {
+                term: "CARDINAL SPARROW".into()
+            }
+        );
         assert_eq!(l.field, "text");
         assert_eq!(l.excerpt, "CARDINAL-SPARROWS");
         assert_eq!(l.end - l.start, "CARDINAL-SPARROWS".len());
@@ -1335,17 +1802,37 @@ mod tests {
         let t = moscow();
         let a = public();
         let global = vec!["gatherings in Moscow".to_owned()];
-        let r = compose(&ComposeInput { threat: &t, audience: &a, entities: &[], global_restricted: &global, now: t.received, posture_interval_hours: 24, ack_instructions: "" });
+        let r = compose(&ComposeInput {
+            threat: &t,
+            audience: &a,
+            entities: &[],
+            global_restricted: &global,
+            now: t.received,
+            posture_interval_hours: 24,
+            ack_instructions: "",
+        });
         assert_eq!(leak(r).rule.name(), "restricted_term");
     }
 
     #[test]
     fn withheld_portion_copied_verbatim_into_measures_is_blocked() {
         let mut t = moscow();
-        t.measures.push("A separate ISIS-K cell plans an attack on a synagogue in Moscow in the same period.".into());
+        t.measures.push(
+            "A separate ISIS-K cell plans an attack on a synagogue in Moscow in the same period."
+                .into(),
+        );
         let l = leak(run(&t, &operator()));
-        assert_eq!(l.rule, LeakRule::VerbatimPortion { line: 33, mark: "(S//REL TO USA, RUS)".into() });
-        assert_eq!(l.excerpt, "A separate ISIS-K cell plans an attack on a synagogue in Moscow in the same period");
+        assert_eq!(
+            l.rule,
+            LeakRule::VerbatimPortion {
+                line: 33,
+                mark: "(S//REL TO USA, RUS)".into()
+            }
+        );
+        assert_eq!(
+            l.excerpt,
+            "A separate ISIS-K cell plans an attack on a synagogue in Moscow in the same period"
+        );
         // The partner may read that portion: no leak there.
         assert!(run(&t, &fsb()).is_ok());
     }
@@ -1353,19 +1840,30 @@ mod tests {
     #[test]
     fn light_rewording_of_a_withheld_portion_is_blocked() {
         let mut t = moscow();
-        t.measures.push("Operatives were seen DISCUSSING seating plans and emergency-exits of the hall.".into());
+        t.measures.push(
+            "Operatives were seen DISCUSSING seating plans and emergency-exits of the hall.".into(),
+        );
         let l = leak(run(&t, &fsb()));
-        assert!(matches!(l.rule, LeakRule::PortionNgrams { line: 31, .. }), "{l}");
+        assert!(
+            matches!(l.rule, LeakRule::PortionNgrams { line: 31, .. }),
+            "{l}"
+        );
         assert_eq!(l.field, "text");
         assert_eq!(l.excerpt, "DISCUSSING seating plans");
-        assert!(l.to_string().contains("non-releasable portion (TS//SI//NF) on report line 31"), "{l}");
+        assert!(
+            l.to_string()
+                .contains("non-releasable portion (TS//SI//NF) on report line 31"),
+            "{l}"
+        );
     }
 
     #[test]
     fn grams_the_audience_may_read_anyway_are_not_leaks() {
         // "large gatherings in Moscow" is in the withheld (S//NF) text and in the tearline.
         let mut t = moscow();
-        t.portions[0].text.push_str(" The target is large gatherings in Moscow.");
+        t.portions[0]
+            .text
+            .push_str(" The target is large gatherings in Moscow.");
         assert!(run(&t, &public()).is_ok());
     }
 
@@ -1373,9 +1871,15 @@ mod tests {
     fn withheld_actor_and_target_are_blocked() {
         let mut t = moscow();
         t.measures.push("Watch for isis-k sympathisers.".into());
-        assert_eq!(leak(run(&t, &operator())).rule, LeakRule::WithheldActor { mark: "(S//REL TO USA, RUS)".into() });
+        assert_eq!(
+            leak(run(&t, &operator())).rule,
+            LeakRule::WithheldActor {
+                mark: "(S//REL TO USA, RUS)".into()
+            }
+        );
         let mut t = moscow();
-        t.measures.push("Extra patrols around Crocus City Hall.".into());
+        t.measures
+            .push("Extra patrols around Crocus City Hall.".into());
         let l = leak(run(&t, &operator()));
         assert!(matches!(l.rule, LeakRule::WithheldTarget { .. }), "{l}");
         assert_eq!(l.excerpt, "Crocus City Hall");
@@ -1391,7 +1895,10 @@ mod tests {
         t.targets.truncate(2);
         let e = run(&t, &public()).unwrap_err();
         assert_eq!(e.reason(), "nothing_actionable");
-        assert!(e.to_string().contains("none of the 2 target spec(s)"), "{e}");
+        assert!(
+            e.to_string().contains("none of the 2 target spec(s)"),
+            "{e}"
+        );
         assert!(run(&t, &fsb()).is_ok());
     }
 
@@ -1422,7 +1929,12 @@ mod tests {
             }
         }
         assert!(composed > 300, "{composed}");
-        for r in ["nothing_actionable", "restricted_term", "portion_ngrams", "verbatim_portion"] {
+        for r in [
+            "nothing_actionable",
+            "restricted_term",
+            "portion_ngrams",
+            "verbatim_portion",
+        ] {
             assert!(reasons.contains(r), "{r} never happened: {reasons:?}");
         }
     }
@@ -1431,13 +1943,23 @@ mod tests {
     fn the_oracle_catches_a_leak_the_gate_would_block() {
         // Feed the oracle a hand-made "composed" warning that copies a withheld portion.
         let t = moscow();
-        let case = proof::Case { threat: t.clone(), audience: public(), entities: vec![], global_restricted: vec![] };
+        let case = proof::Case {
+            threat: t.clone(),
+            audience: public(),
+            entities: vec![],
+            global_restricted: vec![],
+        };
         let mut c = run(&t, &public()).unwrap();
         assert_eq!(proof::violation(&case, &c), None);
-        c.text.push_str("the seating plan and the emergency exits\n");
-        assert!(proof::violation(&case, &c).unwrap().contains("distinctive n-gram"));
+        c.text
+            .push_str("the seating plan and the emergency exits\n");
+        assert!(proof::violation(&case, &c)
+            .unwrap()
+            .contains("distinctive n-gram"));
         let mut c = run(&t, &public()).unwrap();
         c.headline.push_str(" lantern glass");
-        assert!(proof::violation(&case, &c).unwrap().contains("restricted term"));
+        assert!(proof::violation(&case, &c)
+            .unwrap()
+            .contains("restricted term"));
     }
 }

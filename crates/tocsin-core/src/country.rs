@@ -10,14 +10,20 @@ use thiserror::Error;
 pub struct CountryCode([u8; 3]);
 
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("not an ISO 3166-1 alpha-3 country code: {0:?} (expected three letters such as USA, RUS, GBR)")]
+#[error(
+    "not an ISO 3166-1 alpha-3 country code: {0:?} (expected three letters such as USA, RUS, GBR)"
+)]
 pub struct CountryError(pub String);
 
 impl CountryCode {
     pub fn parse(s: &str) -> Result<Self, CountryError> {
         let b = s.trim().as_bytes();
         if b.len() == 3 && b.iter().all(|c| c.is_ascii_alphabetic()) {
-            Ok(Self([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase(), b[2].to_ascii_uppercase()]))
+            Ok(Self([
+                b[0].to_ascii_uppercase(),
+                b[1].to_ascii_uppercase(),
+                b[2].to_ascii_uppercase(),
+            ]))
         } else {
             Err(CountryError(s.to_owned()))
         }
@@ -55,9 +61,9 @@ pub fn expand_tetragraph(t: &str) -> Option<&'static [&'static str]> {
         "FVEY" => Some(&["USA", "AUS", "CAN", "GBR", "NZL"]),
         "ACGU" => Some(&["AUS", "CAN", "GBR", "USA"]),
         "NATO" => Some(&[
-            "ALB", "BEL", "BGR", "CAN", "HRV", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN",
-            "ISL", "ITA", "LVA", "LTU", "LUX", "MNE", "NLD", "MKD", "NOR", "POL", "PRT", "ROU", "SVK",
-            "SVN", "ESP", "SWE", "TUR", "GBR", "USA",
+            "ALB", "BEL", "BGR", "CAN", "HRV", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC",
+            "HUN", "ISL", "ITA", "LVA", "LTU", "LUX", "MNE", "NLD", "MKD", "NOR", "POL", "PRT",
+            "ROU", "SVK", "SVN", "ESP", "SWE", "TUR", "GBR", "USA",
         ]),
         _ => None,
     }

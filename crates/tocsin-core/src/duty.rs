@@ -41,7 +41,10 @@ pub struct DutyPolicy {
 impl DutyPolicy {
     /// The policy modelled on ICD 191 (the default when no policy file is given).
     pub fn icd191() -> Self {
-        let w = |code: &str, d: &str| WaiverJustification { code: code.into(), description: d.into() };
+        let w = |code: &str, d: &str| WaiverJustification {
+            code: code.into(),
+            description: d.into(),
+        };
         Self {
             name: "ICD 191 duty to warn".into(),
             min_credibility: Credibility::Probable,
@@ -79,7 +82,10 @@ pub struct Criterion {
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     Warn,
-    Waive { justification: String, rationale: String },
+    Waive {
+        justification: String,
+        rationale: String,
+    },
     NotApplicable,
 }
 
@@ -133,20 +139,38 @@ pub enum DutyError {
 
 /// Evaluate the threshold: credible and specific information of an impending threat of
 /// intentional killing, serious bodily injury or kidnapping directed at a person or group.
-pub fn evaluate(threat: &Threat, matched_entities: usize, policy: &DutyPolicy, now: Timestamp) -> Vec<Criterion> {
+pub fn evaluate(
+    threat: &Threat,
+    matched_entities: usize,
+    policy: &DutyPolicy,
+    now: Timestamp,
+) -> Vec<Criterion> {
     let harms: Vec<&str> = threat.harms.iter().map(|h| h.label()).collect();
-    let qualifying = threat.harms.iter().any(|h| h.is_bodily() || policy.network_harms_count);
-    let specific = threat.targets.iter().any(|t| t.name.is_some() || (!t.categories.is_empty() && t.area.is_some()));
+    let qualifying = threat
+        .harms
+        .iter()
+        .any(|h| h.is_bodily() || policy.network_harms_count);
+    let specific = threat
+        .targets
+        .iter()
+        .any(|t| t.name.is_some() || (!t.categories.is_empty() && t.area.is_some()));
     vec![
         Criterion {
             name: "intentional_harm".into(),
             held: qualifying,
-            why: if harms.is_empty() { "no harm stated".into() } else { format!("harms: {}", harms.join(", ")) },
+            why: if harms.is_empty() {
+                "no harm stated".into()
+            } else {
+                format!("harms: {}", harms.join(", "))
+            },
         },
         Criterion {
             name: "credible".into(),
             held: threat.credibility >= policy.min_credibility,
-            why: format!("credibility {:?}, policy minimum {:?}", threat.credibility, policy.min_credibility),
+            why: format!(
+                "credibility {:?}, policy minimum {:?}",
+                threat.credibility, policy.min_credibility
+            ),
         },
         Criterion {
             name: "specific".into(),
@@ -154,13 +178,21 @@ pub fn evaluate(threat: &Threat, matched_entities: usize, policy: &DutyPolicy, n
             why: format!(
                 "{} target spec(s); {}",
                 threat.targets.len(),
-                if specific { "at least one names a target or a category in an area" } else { "none names a target or a category in an area" }
+                if specific {
+                    "at least one names a target or a category in an area"
+                } else {
+                    "none names a target or a category in an area"
+                }
             ),
         },
         Criterion {
             name: "impending".into(),
             held: threat.window.until > now,
-            why: format!("threat window {} to {}", threat.window.from.to_rfc3339(), threat.window.until.to_rfc3339()),
+            why: format!(
+                "threat window {} to {}",
+                threat.window.from.to_rfc3339(),
+                threat.window.until.to_rfc3339()
+            ),
         },
         Criterion {
             name: "identifiable_victims".into(),
@@ -171,8 +203,19 @@ pub fn evaluate(threat: &Threat, matched_entities: usize, policy: &DutyPolicy, n
 }
 
 /// Propose a determination: warn when every criterion holds, otherwise not applicable.
-pub fn propose(threat: &Threat, criteria: Vec<Criterion>, considerations: Vec<String>, proposer: &str, policy: &DutyPolicy, now: Timestamp) -> Determination {
-    let decision = if criteria.iter().all(|c| c.held) { Decision::Warn } else { Decision::NotApplicable };
+pub fn propose(
+    threat: &Threat,
+    criteria: Vec<Criterion>,
+    considerations: Vec<String>,
+    proposer: &str,
+    policy: &DutyPolicy,
+    now: Timestamp,
+) -> Determination {
+    let decision = if criteria.iter().all(|c| c.held) {
+        Decision::Warn
+    } else {
+        Decision::NotApplicable
+    };
     Determination {
         threat_id: threat.id.clone(),
         decision,
@@ -188,7 +231,12 @@ pub fn propose(threat: &Threat, criteria: Vec<Criterion>, considerations: Vec<St
 
 /// Turn a proposal into a waiver. Only policy justifications, with a rationale, and only when the
 /// threshold was met (otherwise there is no duty to waive).
-pub fn waive(mut d: Determination, code: &str, rationale: &str, policy: &DutyPolicy) -> Result<Determination, DutyError> {
+pub fn waive(
+    mut d: Determination,
+    code: &str,
+    rationale: &str,
+    policy: &DutyPolicy,
+) -> Result<Determination, DutyError> {
     if policy.waiver(code).is_none() {
         let allowed: Vec<&str> = policy.waivers.iter().map(|w| w.code.as_str()).collect();
         return Err(DutyError::UnknownWaiver(code.into(), allowed.join(", ")));
@@ -197,19 +245,31 @@ pub fn waive(mut d: Determination, code: &str, rationale: &str, policy: &DutyPol
         return Err(DutyError::EmptyRationale);
     }
     if let Some(c) = d.criteria.iter().find(|c| !c.held) {
-        return Err(DutyError::ThresholdNotMet(format!("{} ({})", c.name, c.why)));
+        return Err(DutyError::ThresholdNotMet(format!(
+            "{} ({})",
+            c.name, c.why
+        )));
     }
-    d.decision = Decision::Waive { justification: code.into(), rationale: rationale.into() };
+    d.decision = Decision::Waive {
+        justification: code.into(),
+        rationale: rationale.into(),
+    };
     Ok(d)
 }
 
 /// Approve a determination: a second person, never the proposer.
-pub fn approve(mut d: Determination, approver: &str, now: Timestamp) -> Result<Determination, DutyError> {
+pub fn approve(
+    mut d: Determination,
+    approver: &str,
+    now: Timestamp,
+) -> Result<Determination, DutyError> {
     if let Some(a) = &d.approver {
         return Err(DutyError::AlreadyApproved(a.clone()));
     }
     if approver == d.proposer {
-        return Err(DutyError::SelfApproval { who: approver.into() });
+        return Err(DutyError::SelfApproval {
+            who: approver.into(),
+        });
     }
     d.approver = Some(approver.into());
     d.approved_at = Some(now);

@@ -73,7 +73,8 @@ fn outcome_label(k: OutcomeKind) -> &'static str {
 /// Compute the report for `[from, until)`.
 pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> EffectivenessReport {
     let in_period = |t: Timestamp| from <= t && t < until;
-    let threats: HashMap<&str, &Threat> = input.threats.iter().map(|t| (t.id.as_str(), t)).collect();
+    let threats: HashMap<&str, &Threat> =
+        input.threats.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut first_delivery: HashMap<&str, Timestamp> = HashMap::new();
     for d in input.deliveries {
         if let (DeliveryStatus::Delivered, Some(at)) = (d.status, d.delivered_at) {
@@ -81,14 +82,29 @@ pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> Eff
             *e = (*e).min(at);
         }
     }
-    let sent: Vec<&Warning> = input.warnings.iter().filter(|w| first_delivery.get(w.id.as_str()).is_some_and(|t| in_period(*t))).collect();
+    let sent: Vec<&Warning> = input
+        .warnings
+        .iter()
+        .filter(|w| {
+            first_delivery
+                .get(w.id.as_str())
+                .is_some_and(|t| in_period(*t))
+        })
+        .collect();
     let mut by_kind = BTreeMap::new();
     for w in &sent {
-        *by_kind.entry(w.audience_kind.as_str().to_owned()).or_insert(0) += 1;
+        *by_kind
+            .entry(w.audience_kind.as_str().to_owned())
+            .or_insert(0) += 1;
     }
     let acknowledged = sent
         .iter()
-        .filter(|w| input.acknowledgements.iter().any(|a| a.warning_id == w.id && a.at < until))
+        .filter(|w| {
+            input
+                .acknowledgements
+                .iter()
+                .any(|a| a.warning_id == w.id && a.at < until)
+        })
         .count();
     let mut minutes: Vec<i64> = sent
         .iter()
@@ -101,10 +117,21 @@ pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> Eff
     let mut tracked = 0;
     let mut kept = 0;
     for (wid, track) in input.posture_tracks {
-        let Some(w) = sent.iter().find(|w| &w.id == wid) else { continue };
+        let Some(w) = sent.iter().find(|w| &w.id == wid) else {
+            continue;
+        };
         tracked += 1;
-        let outcome_at = input.outcomes.iter().filter(|o| o.threat_id == w.threat_id).map(|o| o.at).min();
-        let end = [Some(until), Some(track.window_until), outcome_at].into_iter().flatten().min().unwrap_or(until);
+        let outcome_at = input
+            .outcomes
+            .iter()
+            .filter(|o| o.threat_id == w.threat_id)
+            .map(|o| o.at)
+            .min();
+        let end = [Some(until), Some(track.window_until), outcome_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(until);
         // Judge just before the end: at the window's close nothing is due any more.
         let probe = end - chrono::Duration::seconds(1);
         if !track.is_lapsed(probe) {
@@ -113,19 +140,29 @@ pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> Eff
     }
     let mut outcomes = BTreeMap::new();
     for o in input.outcomes.iter().filter(|o| in_period(o.at)) {
-        *outcomes.entry(outcome_label(o.kind).to_owned()).or_insert(0) += 1;
+        *outcomes
+            .entry(outcome_label(o.kind).to_owned())
+            .or_insert(0) += 1;
     }
     EffectivenessReport {
         from,
         until,
-        threats: input.threats.iter().filter(|t| in_period(t.received)).count(),
+        threats: input
+            .threats
+            .iter()
+            .filter(|t| in_period(t.received))
+            .count(),
         warnings_sent: sent.len(),
         warnings_sent_by_kind: by_kind,
         acknowledged,
         posture_tracked: tracked,
         posture_kept: kept,
         posture_lapsed: tracked - kept,
-        dead_deliveries: input.deliveries.iter().filter(|d| d.status == DeliveryStatus::Dead).count(),
+        dead_deliveries: input
+            .deliveries
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Dead)
+            .count(),
         outcomes,
         intake_to_delivery_minutes: Minutes {
             count: minutes.len(),

@@ -49,7 +49,9 @@ impl Category {
         let ok = !s.is_empty()
             && s.split('/').all(|seg| {
                 !seg.is_empty()
-                    && seg.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             });
         if ok {
             Ok(Self(s.to_owned()))
@@ -65,12 +67,17 @@ impl Category {
     /// True when `self` is `ancestor` or lies below it.
     pub fn is_within(&self, ancestor: &Category) -> bool {
         self.0 == ancestor.0
-            || (self.0.starts_with(&ancestor.0) && self.0.as_bytes().get(ancestor.0.len()) == Some(&b'/'))
+            || (self.0.starts_with(&ancestor.0)
+                && self.0.as_bytes().get(ancestor.0.len()) == Some(&b'/'))
     }
 
     /// The last segment, human-readable: `concert_hall` -> `concert hall`.
     pub fn leaf_label(&self) -> String {
-        self.0.rsplit('/').next().unwrap_or(&self.0).replace('_', " ")
+        self.0
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.0)
+            .replace('_', " ")
     }
 }
 
@@ -182,18 +189,31 @@ pub struct Footprint {
 
 impl Footprint {
     /// The empty footprint, usable in constants.
-    pub const EMPTY: Footprint = Footprint { networks: Vec::new(), asns: Vec::new(), domains: Vec::new(), sectors: Vec::new() };
+    pub const EMPTY: Footprint = Footprint {
+        networks: Vec::new(),
+        asns: Vec::new(),
+        domains: Vec::new(),
+        sectors: Vec::new(),
+    };
 
     pub fn is_empty(&self) -> bool {
-        self.networks.is_empty() && self.asns.is_empty() && self.domains.is_empty() && self.sectors.is_empty()
+        self.networks.is_empty()
+            && self.asns.is_empty()
+            && self.domains.is_empty()
+            && self.sectors.is_empty()
     }
 }
 
 /// Parse an AS number: `64500`, `AS64500` or `as64500`.
 pub fn parse_asn(s: &str) -> Result<u32, String> {
     let t = s.trim();
-    let digits = t.strip_prefix("AS").or_else(|| t.strip_prefix("as")).unwrap_or(t);
-    digits.parse::<u32>().map_err(|_| format!("invalid AS number {s:?}: expected 64500 or AS64500"))
+    let digits = t
+        .strip_prefix("AS")
+        .or_else(|| t.strip_prefix("as"))
+        .unwrap_or(t);
+    digits
+        .parse::<u32>()
+        .map_err(|_| format!("invalid AS number {s:?}: expected 64500 or AS64500"))
 }
 
 /// An IPv4 or IPv6 prefix in CIDR notation; a single address is the prefix of full length (/32 or
@@ -220,7 +240,10 @@ impl IpNet {
     pub fn new(addr: IpAddr, len: u8) -> Result<Self, IpNetError> {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         if len > max {
-            return Err(IpNetError { input: format!("{addr}/{len}"), reason: format!("prefix length {len} exceeds {max}") });
+            return Err(IpNetError {
+                input: format!("{addr}/{len}"),
+                reason: format!("prefix length {len} exceeds {max}"),
+            });
         }
         Ok(Self::from_bits(addr.is_ipv4(), Self::addr_bits(addr), len))
     }
@@ -234,7 +257,10 @@ impl IpNet {
     /// Parse `a.b.c.d`, `a.b.c.d/n`, an IPv6 address, or `ipv6/n`.
     pub fn parse(s: &str) -> Result<Self, IpNetError> {
         let t = s.trim();
-        let err = |reason: &str| IpNetError { input: s.to_owned(), reason: reason.to_owned() };
+        let err = |reason: &str| IpNetError {
+            input: s.to_owned(),
+            reason: reason.to_owned(),
+        };
         let (a, l) = match t.split_once('/') {
             Some((a, l)) => (a, Some(l)),
             None => (t, None),
@@ -243,7 +269,9 @@ impl IpNet {
         match l {
             None => Ok(Self::host(addr)),
             Some(l) => {
-                let len: u8 = l.parse().map_err(|_| err("the prefix length after `/` is not a number"))?;
+                let len: u8 = l
+                    .parse()
+                    .map_err(|_| err("the prefix length after `/` is not a number"))?;
                 Self::new(addr, len).map_err(|e| err(&e.reason))
             }
         }
@@ -262,14 +290,22 @@ impl IpNet {
         let width = if v4 { 32 } else { 128 };
         let len = len.min(width);
         let masked = bits & Self::mask(width, len);
-        let addr = if v4 { IpAddr::V4(Ipv4Addr::from(masked as u32)) } else { IpAddr::V6(Ipv6Addr::from(masked)) };
+        let addr = if v4 {
+            IpAddr::V4(Ipv4Addr::from(masked as u32))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(masked))
+        };
         Self { addr, len }
     }
 
     /// Network mask of `len` leading ones in a `width`-bit space, right-aligned.
     fn mask(width: u8, len: u8) -> u128 {
         let host = width.saturating_sub(len);
-        let full: u128 = if width == 32 { u128::from(u32::MAX) } else { u128::MAX };
+        let full: u128 = if width == 32 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
         if host >= 128 {
             0
         } else {
@@ -369,7 +405,10 @@ pub struct DomainError {
 
 impl DomainName {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let err = |reason: String| DomainError { input: s.to_owned(), reason };
+        let err = |reason: String| DomainError {
+            input: s.to_owned(),
+            reason,
+        };
         let t = s.trim().trim_end_matches('.').to_lowercase();
         let t = t.strip_prefix("*.").unwrap_or(&t);
         if t.is_empty() {
@@ -380,12 +419,17 @@ impl DomainName {
         }
         for label in t.split('.') {
             if label.is_empty() {
-                return Err(err("empty label (two dots in a row, or a leading dot)".into()));
+                return Err(err(
+                    "empty label (two dots in a row, or a leading dot)".into()
+                ));
             }
             if label.chars().count() > 63 {
                 return Err(err(format!("label {label:?} is longer than 63 characters")));
             }
-            if let Some(c) = label.chars().find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_')) {
+            if let Some(c) = label
+                .chars()
+                .find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_'))
+            {
                 return Err(err(format!("character {c:?} is not allowed in a label")));
             }
         }
@@ -409,7 +453,8 @@ impl DomainName {
     /// `example.com`).
     pub fn is_within(&self, ancestor: &DomainName) -> bool {
         self.0 == ancestor.0
-            || (self.0.ends_with(&ancestor.0) && self.0.as_bytes()[self.0.len() - ancestor.0.len() - 1] == b'.')
+            || (self.0.ends_with(&ancestor.0)
+                && self.0.as_bytes()[self.0.len() - ancestor.0.len() - 1] == b'.')
     }
 }
 
@@ -460,7 +505,10 @@ mod tests {
         let v6 = IpNet::parse("2001:db8::/32").unwrap();
         assert!(v6.contains(&IpNet::parse("2001:db8:1::1").unwrap()));
         assert!(!v6.contains(&IpNet::parse("2001:db9::1").unwrap()));
-        assert!(!IpNet::parse("::/0").unwrap().contains(&host), "families are separate");
+        assert!(
+            !IpNet::parse("::/0").unwrap().contains(&host),
+            "families are separate"
+        );
         assert_eq!(IpNet::parse("::/0").unwrap().prefix_len(), 0);
         assert!(IpNet::parse("10.0.0.0/33").is_err());
         assert!(IpNet::parse("10.0.0/8").is_err());
@@ -480,7 +528,10 @@ mod tests {
         assert_eq!(DomainName::parse("*.example.com").unwrap(), e);
         assert!(DomainName::parse("a..b").is_err());
         assert!(DomainName::parse("a b.com").is_err());
-        assert_eq!(d.labels_rev().collect::<Vec<_>>(), ["com", "example", "mail"]);
+        assert_eq!(
+            d.labels_rev().collect::<Vec<_>>(),
+            ["com", "example", "mail"]
+        );
     }
 
     #[test]
@@ -492,7 +543,10 @@ mod tests {
         assert_eq!(e.footprint.asns, [64500]);
         let back = serde_json::to_value(&e).unwrap();
         assert_eq!(back["domains"], serde_json::json!(["x.example"]));
-        let plain = Entity { footprint: Footprint::default(), ..e };
+        let plain = Entity {
+            footprint: Footprint::default(),
+            ..e
+        };
         let out = serde_json::to_value(&plain).unwrap();
         assert!(out.get("networks").is_none() && out.get("sectors").is_none());
         assert_eq!(serde_json::from_value::<Entity>(out).unwrap(), plain);

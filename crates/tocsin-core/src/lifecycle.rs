@@ -50,12 +50,18 @@ impl WarningState {
     }
 
     pub fn is_terminal(&self) -> bool {
-        matches!(self, WarningState::Expired | WarningState::Superseded | WarningState::Closed)
+        matches!(
+            self,
+            WarningState::Expired | WarningState::Superseded | WarningState::Closed
+        )
     }
 
     /// True once the recipient has the warning (posture is tracked from here on).
     pub fn is_received(&self) -> bool {
-        matches!(self, WarningState::Delivered | WarningState::Acknowledged | WarningState::PostureConfirmed)
+        matches!(
+            self,
+            WarningState::Delivered | WarningState::Acknowledged | WarningState::PostureConfirmed
+        )
     }
 }
 
@@ -100,7 +106,10 @@ pub struct TransitionError {
 }
 
 /// The one place where the lifecycle is defined.
-pub fn transition(from: WarningState, event: WarningEvent) -> Result<WarningState, TransitionError> {
+pub fn transition(
+    from: WarningState,
+    event: WarningEvent,
+) -> Result<WarningState, TransitionError> {
     use WarningEvent as E;
     use WarningState as S;
     let to = match (from, event) {
@@ -109,7 +118,9 @@ pub fn transition(from: WarningState, event: WarningEvent) -> Result<WarningStat
         (S::Queued, E::Deliver) => S::Delivered,
         // A posture report implies receipt, so it may come before an explicit acknowledgement.
         (S::Delivered, E::Acknowledge) => S::Acknowledged,
-        (S::Delivered | S::Acknowledged | S::PostureConfirmed, E::ConfirmPosture) => S::PostureConfirmed,
+        (S::Delivered | S::Acknowledged | S::PostureConfirmed, E::ConfirmPosture) => {
+            S::PostureConfirmed
+        }
         (S::Queued | S::Delivered | S::Acknowledged | S::PostureConfirmed, E::Expire) => S::Expired,
         (s, E::Supersede) if !s.is_terminal() => S::Superseded,
         (s, E::RecordOutcome) if !matches!(s, S::Superseded | S::Closed) => S::Closed,
@@ -155,7 +166,10 @@ mod tests {
         ];
         for from in S::ALL {
             for ev in E::ALL {
-                let expected = allowed.iter().find(|(f, e, _)| *f == from && *e == ev).map(|t| t.2);
+                let expected = allowed
+                    .iter()
+                    .find(|(f, e, _)| *f == from && *e == ev)
+                    .map(|t| t.2);
                 match (transition(from, ev), expected) {
                     (Ok(to), Some(exp)) => assert_eq!(to, exp, "{from:?} --{ev:?}"),
                     (Err(err), None) => {

@@ -43,7 +43,10 @@ pub enum LinkError {
     #[error("link expired at {0}")]
     Expired(Timestamp),
     #[error("link is for {expected:?}, not {got:?}")]
-    WrongPurpose { expected: LinkPurpose, got: LinkPurpose },
+    WrongPurpose {
+        expected: LinkPurpose,
+        got: LinkPurpose,
+    },
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -51,7 +54,9 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn b64url(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 4 / 3 + 3);
     for chunk in bytes.chunks(3) {
-        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..=chunk.len() {
             out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
@@ -90,25 +95,38 @@ pub fn sign(claims: &LinkClaims, secret: &[u8]) -> String {
 
 /// Verify a token's signature and expiry, whatever its purpose (single use is the store's job).
 pub fn verify_any(token: &str, secret: &[u8], now: Timestamp) -> Result<LinkClaims, LinkError> {
-    let (p, s) = token.split_once('.').ok_or(LinkError::Malformed("expected payload.signature"))?;
+    let (p, s) = token
+        .split_once('.')
+        .ok_or(LinkError::Malformed("expected payload.signature"))?;
     let payload = unb64url(p).ok_or(LinkError::Malformed("payload is not base64url"))?;
     let sig = unb64url(s).ok_or(LinkError::Malformed("signature is not base64url"))?;
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     m.update(&payload);
     // Constant-time comparison: a timing side channel must not reveal the signature.
     m.verify_slice(&sig).map_err(|_| LinkError::BadSignature)?;
-    let claims: LinkClaims = serde_json::from_slice(&payload).map_err(|_| LinkError::Malformed("payload is not valid claims"))?;
+    let claims: LinkClaims = serde_json::from_slice(&payload)
+        .map_err(|_| LinkError::Malformed("payload is not valid claims"))?;
     if now.timestamp() > claims.expires {
-        return Err(LinkError::Expired(chrono::DateTime::from_timestamp(claims.expires, 0).unwrap_or(now)));
+        return Err(LinkError::Expired(
+            chrono::DateTime::from_timestamp(claims.expires, 0).unwrap_or(now),
+        ));
     }
     Ok(claims)
 }
 
 /// Verify a token for one purpose.
-pub fn verify(token: &str, secret: &[u8], purpose: LinkPurpose, now: Timestamp) -> Result<LinkClaims, LinkError> {
+pub fn verify(
+    token: &str,
+    secret: &[u8],
+    purpose: LinkPurpose,
+    now: Timestamp,
+) -> Result<LinkClaims, LinkError> {
     let claims = verify_any(token, secret, now)?;
     if claims.purpose != purpose {
-        return Err(LinkError::WrongPurpose { expected: purpose, got: claims.purpose });
+        return Err(LinkError::WrongPurpose {
+            expected: purpose,
+            got: claims.purpose,
+        });
     }
     Ok(claims)
 }
@@ -120,23 +138,56 @@ mod tests {
     use proptest::prelude::*;
 
     fn claims() -> LinkClaims {
-        LinkClaims { warning_id: "w1".into(), purpose: LinkPurpose::Acknowledge, expires: 1_710_000_000, nonce: "n1".into() }
+        LinkClaims {
+            warning_id: "w1".into(),
+            purpose: LinkPurpose::Acknowledge,
+            expires: 1_710_000_000,
+            nonce: "n1".into(),
+        }
     }
 
     #[test]
     fn round_trip_and_refusals() {
         let now = Utc.timestamp_opt(1_709_000_000, 0).unwrap();
         let t = sign(&claims(), b"secret");
-        assert_eq!(verify(&t, b"secret", LinkPurpose::Acknowledge, now).unwrap(), claims());
-        assert_eq!(verify(&t, b"other", LinkPurpose::Acknowledge, now), Err(LinkError::BadSignature));
-        assert!(matches!(verify(&t, b"secret", LinkPurpose::Posture, now), Err(LinkError::WrongPurpose { .. })));
+        assert_eq!(
+            verify(&t, b"secret", LinkPurpose::Acknowledge, now).unwrap(),
+            claims()
+        );
+        assert_eq!(
+            verify(&t, b"other", LinkPurpose::Acknowledge, now),
+            Err(LinkError::BadSignature)
+        );
+        assert!(matches!(
+            verify(&t, b"secret", LinkPurpose::Posture, now),
+            Err(LinkError::WrongPurpose { .. })
+        ));
         let later = Utc.timestamp_opt(1_710_000_001, 0).unwrap();
-        assert!(matches!(verify(&t, b"secret", LinkPurpose::Acknowledge, later), Err(LinkError::Expired(_))));
+        assert!(matches!(
+            verify(&t, b"secret", LinkPurpose::Acknowledge, later),
+            Err(LinkError::Expired(_))
+        ));
         // A tampered payload (another warning id) fails the signature.
-        let forged = sign(&LinkClaims { warning_id: "w2".into(), ..claims() }, b"secret");
-        let mixed = format!("{}.{}", forged.split('.').next().unwrap(), t.split('.').nth(1).unwrap());
-        assert_eq!(verify(&mixed, b"secret", LinkPurpose::Acknowledge, now), Err(LinkError::BadSignature));
-        assert!(matches!(verify("no-dot", b"secret", LinkPurpose::Acknowledge, now), Err(LinkError::Malformed(_))));
+        let forged = sign(
+            &LinkClaims {
+                warning_id: "w2".into(),
+                ..claims()
+            },
+            b"secret",
+        );
+        let mixed = format!(
+            "{}.{}",
+            forged.split('.').next().unwrap(),
+            t.split('.').nth(1).unwrap()
+        );
+        assert_eq!(
+            verify(&mixed, b"secret", LinkPurpose::Acknowledge, now),
+            Err(LinkError::BadSignature)
+        );
+        assert!(matches!(
+            verify("no-dot", b"secret", LinkPurpose::Acknowledge, now),
+            Err(LinkError::Malformed(_))
+        ));
     }
 
     proptest! {

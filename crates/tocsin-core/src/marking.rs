@@ -207,7 +207,10 @@ pub struct MarkError {
 pub enum MarkProblem {
     /// The grammar wanted one thing and the text had another.
     #[error("expected {expected} but found {found}")]
-    Expected { expected: &'static str, found: String },
+    Expected {
+        expected: &'static str,
+        found: String,
+    },
     #[error(
         "NOFORN cannot be combined with REL TO: a portion is either not releasable to any foreign \
          audience or releasable to the listed countries"
@@ -268,12 +271,18 @@ impl Cursor<'_> {
     fn expected(&self, start: usize, end: usize, expected: &'static str) -> MarkError {
         MarkError {
             column: self.column(start),
-            problem: MarkProblem::Expected { expected, found: self.found(start, end) },
+            problem: MarkProblem::Expected {
+                expected,
+                found: self.found(start, end),
+            },
         }
     }
 
     fn problem(&self, at: usize, problem: MarkProblem) -> MarkError {
-        MarkError { column: self.column(at), problem }
+        MarkError {
+            column: self.column(at),
+            problem,
+        }
     }
 }
 
@@ -297,8 +306,14 @@ fn split_at<'a>(s: &'a str, start: usize, end: usize, sep: &str) -> Vec<(usize, 
 pub fn parse_mark(s: &str) -> Result<PortionMark, MarkError> {
     let cur = Cursor { s };
     if !s.starts_with('(') {
-        let end = s.find(|c: char| c.is_whitespace()).unwrap_or(s.len()).min(16);
-        let end = (0..=end).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        let end = s
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(s.len())
+            .min(16);
+        let end = (0..=end)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
         return Err(cur.expected(0, end, EXPECT_OPEN));
     }
     let Some(close) = s.find(')') else {
@@ -345,7 +360,11 @@ pub fn parse_mark(s: &str) -> Result<PortionMark, MarkError> {
             if is_sci {
                 parse_sci_token(&cur, &mut mark, tok_at, tok)?;
             } else {
-                let expected = if i == 1 { EXPECT_SCI_OR_DISSEM } else { EXPECT_DISSEM };
+                let expected = if i == 1 {
+                    EXPECT_SCI_OR_DISSEM
+                } else {
+                    EXPECT_DISSEM
+                };
                 parse_dissem_token(&cur, &mut mark, tok_at, tok, expected)?;
             }
         }
@@ -366,7 +385,12 @@ fn sci_system(tok: &str) -> Option<SciControl> {
     }
 }
 
-fn parse_sci_token(cur: &Cursor<'_>, mark: &mut PortionMark, at: usize, tok: &str) -> Result<(), MarkError> {
+fn parse_sci_token(
+    cur: &Cursor<'_>,
+    mark: &mut PortionMark,
+    at: usize,
+    tok: &str,
+) -> Result<(), MarkError> {
     let Some(sys) = sci_system(tok) else {
         return Err(cur.expected(at, at + tok.len(), EXPECT_SCI));
     };
@@ -374,7 +398,12 @@ fn parse_sci_token(cur: &Cursor<'_>, mark: &mut PortionMark, at: usize, tok: &st
         return Err(cur.problem(at, MarkProblem::SciOnUnclassified { control: sys }));
     }
     if !mark.sci.insert(sys) {
-        return Err(cur.problem(at, MarkProblem::Duplicate { control: sys.as_str() }));
+        return Err(cur.problem(
+            at,
+            MarkProblem::Duplicate {
+                control: sys.as_str(),
+            },
+        ));
     }
     Ok(())
 }
@@ -389,11 +418,21 @@ fn parse_dissem_token(
     match tok {
         "FOUO" | "CUI" => {
             if mark.classification != Classification::U {
-                return Err(cur.problem(at, MarkProblem::FouoOnClassified { classification: mark.classification }));
+                return Err(cur.problem(
+                    at,
+                    MarkProblem::FouoOnClassified {
+                        classification: mark.classification,
+                    },
+                ));
             }
             // FOUO and CUI say the same thing; both on one portion is a slip, like a repeat.
             if mark.controlled_unclassified() {
-                return Err(cur.problem(at, MarkProblem::Duplicate { control: "FOUO/CUI" }));
+                return Err(cur.problem(
+                    at,
+                    MarkProblem::Duplicate {
+                        control: "FOUO/CUI",
+                    },
+                ));
             }
             if tok == "FOUO" {
                 mark.fouo = true;
@@ -429,7 +468,11 @@ fn parse_dissem_token(
 }
 
 /// The list after `REL TO`: comma-separated alpha-3 codes and tetragraphs, spaces ignored.
-fn parse_rel_to_list(cur: &Cursor<'_>, start: usize, end: usize) -> Result<BTreeSet<CountryCode>, MarkError> {
+fn parse_rel_to_list(
+    cur: &Cursor<'_>,
+    start: usize,
+    end: usize,
+) -> Result<BTreeSet<CountryCode>, MarkError> {
     let mut out = BTreeSet::new();
     let list = cur.s.get(start..end).unwrap_or("");
     if list.trim().is_empty() {
@@ -441,10 +484,20 @@ fn parse_rel_to_list(cur: &Cursor<'_>, start: usize, end: usize) -> Result<BTree
         let code_at = item_at + lead;
         let all_upper = code.bytes().all(|b| b.is_ascii_uppercase());
         if code.is_empty() {
-            return Err(cur.expected(code_at, code_at, "a country code (USA, RUS) or tetragraph (FVEY) in REL TO"));
+            return Err(cur.expected(
+                code_at,
+                code_at,
+                "a country code (USA, RUS) or tetragraph (FVEY) in REL TO",
+            ));
         } else if code.len() == 3 && all_upper {
-            let c = CountryCode::parse(code)
-                .map_err(|_| cur.problem(code_at, MarkProblem::BadCountry { found: code.to_owned() }))?;
+            let c = CountryCode::parse(code).map_err(|_| {
+                cur.problem(
+                    code_at,
+                    MarkProblem::BadCountry {
+                        found: code.to_owned(),
+                    },
+                )
+            })?;
             out.insert(c);
         } else if let (4, true, Some(members)) = (code.len(), all_upper, expand_tetragraph(code)) {
             for m in members {
@@ -454,7 +507,12 @@ fn parse_rel_to_list(cur: &Cursor<'_>, start: usize, end: usize) -> Result<BTree
                 }
             }
         } else {
-            return Err(cur.problem(code_at, MarkProblem::BadCountry { found: code.to_owned() }));
+            return Err(cur.problem(
+                code_at,
+                MarkProblem::BadCountry {
+                    found: code.to_owned(),
+                },
+            ));
         }
     }
     Ok(out)
@@ -464,7 +522,10 @@ fn parse_rel_to_list(cur: &Cursor<'_>, start: usize, end: usize) -> Result<BTree
 fn rel_to_list(list: &BTreeSet<CountryCode>) -> String {
     let usa = list.iter().filter(|c| c.as_str() == "USA");
     let rest = list.iter().filter(|c| c.as_str() != "USA");
-    usa.chain(rest).map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+    usa.chain(rest)
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for PortionMark {
@@ -546,7 +607,11 @@ pub fn parse_portions(text: &str, first_line: usize) -> Result<Vec<Portion>, Rep
         let line = raw.strip_suffix('\r').unwrap_or(raw).trim_end();
         let body = line.trim_start();
         let indent = line.chars().count() - body.chars().count();
-        let err = |column: usize, message: String| ReportError { line: line_no, column, message };
+        let err = |column: usize, message: String| ReportError {
+            line: line_no,
+            column,
+            message,
+        };
 
         if body.is_empty() {
             close_portion(&mut open, &mut portions)?;
@@ -555,10 +620,21 @@ pub fn parse_portions(text: &str, first_line: usize) -> Result<Vec<Portion>, Rep
 
         let started = if body.starts_with('(') {
             let (mark, rest) = mark_prefix(body).map_err(|(col, msg)| err(indent + col, msg))?;
-            Some(Portion { mark, text: rest.trim().to_owned(), tearline: false, line: line_no })
+            Some(Portion {
+                mark,
+                text: rest.trim().to_owned(),
+                tearline: false,
+                line: line_no,
+            })
         } else if let Some(after) = body.strip_prefix("TEARLINE") {
-            let (mark, rest) = tearline(after).map_err(|(col, msg)| err(indent + "TEARLINE".len() + col, msg))?;
-            Some(Portion { mark, text: rest.trim().to_owned(), tearline: true, line: line_no })
+            let (mark, rest) =
+                tearline(after).map_err(|(col, msg)| err(indent + "TEARLINE".len() + col, msg))?;
+            Some(Portion {
+                mark,
+                text: rest.trim().to_owned(),
+                tearline: true,
+                line: line_no,
+            })
         } else {
             None
         };
@@ -588,12 +664,19 @@ pub fn parse_portions(text: &str, first_line: usize) -> Result<Vec<Portion>, Rep
     Ok(portions)
 }
 
-fn close_portion(open: &mut Option<Portion>, portions: &mut Vec<Portion>) -> Result<(), ReportError> {
+fn close_portion(
+    open: &mut Option<Portion>,
+    portions: &mut Vec<Portion>,
+) -> Result<(), ReportError> {
     if let Some(p) = open.take() {
         if p.text.is_empty() {
             // A mark with nothing under it is most likely a slip; refusing it keeps the text and its
             // marking from drifting apart.
-            return Err(ReportError { line: p.line, column: 1, message: format!("portion {} has no text", p.mark) });
+            return Err(ReportError {
+                line: p.line,
+                column: 1,
+                message: format!("portion {} has no text", p.mark),
+            });
         }
         portions.push(p);
     }
@@ -662,14 +745,20 @@ pub struct Banner {
 /// - otherwise REL TO the intersection of the lists. Every list counts, also one on an
 ///   unclassified portion: ignoring it would release that portion beyond its own list.
 pub fn banner(marks: &[&PortionMark]) -> Banner {
-    let classification = marks.iter().map(|m| m.classification).max().unwrap_or(Classification::U);
+    let classification = marks
+        .iter()
+        .map(|m| m.classification)
+        .max()
+        .unwrap_or(Classification::U);
     let sci = marks.iter().flat_map(|m| m.sci.iter().copied()).collect();
     let orcon = marks.iter().any(|m| m.orcon);
     let tlp = marks.iter().filter_map(|m| m.tlp).max();
     let cui = classification == Classification::U && marks.iter().any(|m| m.cui);
     let fouo = classification == Classification::U && !cui && marks.iter().any(|m| m.fouo);
 
-    let no_fd_marking = marks.iter().any(|m| m.classification > Classification::U && m.rel_to.is_none() && !m.noforn);
+    let no_fd_marking = marks
+        .iter()
+        .any(|m| m.classification > Classification::U && m.rel_to.is_none() && !m.noforn);
     let mut rel_to: Option<BTreeSet<CountryCode>> = None;
     for list in marks.iter().filter_map(|m| m.rel_to.as_ref()) {
         rel_to = Some(match rel_to {
@@ -679,7 +768,16 @@ pub fn banner(marks: &[&PortionMark]) -> Banner {
     }
     let empty_rel_to = rel_to.as_ref().is_some_and(|l| l.is_empty());
     let noforn = marks.iter().any(|m| m.noforn) || no_fd_marking || empty_rel_to;
-    Banner { classification, sci, noforn, orcon, fouo, cui, rel_to: if noforn { None } else { rel_to }, tlp }
+    Banner {
+        classification,
+        sci,
+        noforn,
+        orcon,
+        fouo,
+        cui,
+        rel_to: if noforn { None } else { rel_to },
+        tlp,
+    }
 }
 
 impl Banner {
@@ -718,9 +816,12 @@ impl fmt::Display for Banner {
         if let Some(list) = &self.rel_to {
             dissem.push(format!("REL TO {}", rel_to_list(list)));
         }
-        if let (Classification::U, true, true, Some(tlp)) =
-            (self.classification, self.sci.is_empty(), dissem.is_empty(), self.tlp)
-        {
+        if let (Classification::U, true, true, Some(tlp)) = (
+            self.classification,
+            self.sci.is_empty(),
+            dissem.is_empty(),
+            self.tlp,
+        ) {
             return write!(f, "{tlp}");
         }
         f.write_str(self.classification.name())?;
@@ -746,7 +847,10 @@ impl fmt::Display for Banner {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Denial {
     #[error("the portion is {classification} but the audience is cleared only to {clearance}")]
-    ClassificationAboveClearance { classification: Classification, clearance: Classification },
+    ClassificationAboveClearance {
+        classification: Classification,
+        clearance: Classification,
+    },
     /// Kept simple on purpose: any SCI control needs a TOP SECRET clearance (no per-system
     /// accesses are modelled).
     #[error("the portion carries SCI controls, which go only to audiences cleared TOP SECRET; the audience is cleared to {clearance}")]
@@ -754,7 +858,10 @@ pub enum Denial {
     #[error("the portion is NOFORN and the audience is foreign")]
     Noforn,
     #[error("the portion is REL TO {} and the audience's country {} is not listed", rel_to_list(.rel_to), .country.map_or("(none)".to_owned(), |c| c.to_string()))]
-    NotInRelTo { country: Option<CountryCode>, rel_to: BTreeSet<CountryCode> },
+    NotInRelTo {
+        country: Option<CountryCode>,
+        rel_to: BTreeSet<CountryCode>,
+    },
     #[error("the portion is {classification} with no foreign-disclosure marking (neither REL TO nor NOFORN), so it may not go to a foreign audience")]
     NoForeignDisclosure { classification: Classification },
     #[error("the portion is ORCON and the audience has no originator approval")]
@@ -781,7 +888,11 @@ pub fn is_foreign(audience: &Audience, originator: CountryCode) -> bool {
 /// audience NOFORN refuses, REL TO must list its country, and a classified portion with no
 /// foreign-disclosure marking refuses (fail closed); ORCON needs `orcon_approved`; the portion's TLP
 /// must not exceed the audience's ceiling; a public audience gets only `is_public()` marks.
-pub fn releasable_to(mark: &PortionMark, audience: &Audience, originator: CountryCode) -> Result<(), Denial> {
+pub fn releasable_to(
+    mark: &PortionMark,
+    audience: &Audience,
+    originator: CountryCode,
+) -> Result<(), Denial> {
     if mark.classification > audience.clearance {
         return Err(Denial::ClassificationAboveClearance {
             classification: mark.classification,
@@ -789,7 +900,9 @@ pub fn releasable_to(mark: &PortionMark, audience: &Audience, originator: Countr
         });
     }
     if !mark.sci.is_empty() && audience.clearance < Classification::TS {
-        return Err(Denial::SciNeedsTopSecret { clearance: audience.clearance });
+        return Err(Denial::SciNeedsTopSecret {
+            clearance: audience.clearance,
+        });
     }
     if is_foreign(audience, originator) {
         if mark.noforn {
@@ -797,10 +910,15 @@ pub fn releasable_to(mark: &PortionMark, audience: &Audience, originator: Countr
         }
         match &mark.rel_to {
             Some(list) if !audience.country.is_some_and(|c| list.contains(&c)) => {
-                return Err(Denial::NotInRelTo { country: audience.country, rel_to: list.clone() });
+                return Err(Denial::NotInRelTo {
+                    country: audience.country,
+                    rel_to: list.clone(),
+                });
             }
             None if mark.classification > Classification::U => {
-                return Err(Denial::NoForeignDisclosure { classification: mark.classification });
+                return Err(Denial::NoForeignDisclosure {
+                    classification: mark.classification,
+                });
             }
             _ => {}
         }
@@ -810,7 +928,10 @@ pub fn releasable_to(mark: &PortionMark, audience: &Audience, originator: Countr
     }
     if let Some(tlp) = mark.tlp {
         if tlp > audience.tlp_ceiling {
-            return Err(Denial::TlpAboveCeiling { tlp, ceiling: audience.tlp_ceiling });
+            return Err(Denial::TlpAboveCeiling {
+                tlp,
+                ceiling: audience.tlp_ceiling,
+            });
         }
     }
     if audience.kind == AudienceKind::Public {
@@ -867,7 +988,10 @@ mod tests {
 
         assert_eq!(m("(S//REL TO USA, RUS)").rel_to, Some(set(&["USA", "RUS"])));
         assert_eq!(m("(S//REL TO USA,RUS)").rel_to, Some(set(&["USA", "RUS"])));
-        assert_eq!(m("(S//REL TO USA, FVEY)").rel_to, Some(set(&["USA", "AUS", "CAN", "GBR", "NZL"])));
+        assert_eq!(
+            m("(S//REL TO USA, FVEY)").rel_to,
+            Some(set(&["USA", "AUS", "CAN", "GBR", "NZL"]))
+        );
         // Exactly the listed countries: USA is not added implicitly.
         assert_eq!(m("(S//REL TO GBR)").rel_to, Some(set(&["GBR"])));
 
@@ -875,7 +999,10 @@ mod tests {
         assert_eq!(ts.classification, Classification::TS);
         assert_eq!(ts.sci, [SciControl::SI].into());
         assert!(ts.noforn);
-        assert_eq!(m("(TS//SI/TK//NF)").sci, [SciControl::SI, SciControl::TK].into());
+        assert_eq!(
+            m("(TS//SI/TK//NF)").sci,
+            [SciControl::SI, SciControl::TK].into()
+        );
         assert_eq!(m("(S//SI//REL TO USA, GBR)").sci, [SciControl::SI].into());
 
         let oc = m("(S//OC//NF)");
@@ -917,14 +1044,20 @@ mod tests {
             "column 5: expected an SCI control system (SI, TK, HCS) or a dissemination control (NF, OC, \
              REL TO, FOUO) but found \"XX\""
         );
-        assert_eq!(err("(TS//SI/XX//NF)"), "column 9: expected an SCI control system (SI, TK, HCS) but found \"XX\"");
+        assert_eq!(
+            err("(TS//SI/XX//NF)"),
+            "column 9: expected an SCI control system (SI, TK, HCS) but found \"XX\""
+        );
     }
 
     #[test]
     fn refuses_noforn_with_rel_to() {
         assert_eq!(
             parse_mark("(S//NF/REL TO USA, GBR)").unwrap_err(),
-            MarkError { column: 8, problem: MarkProblem::NofornWithRelTo }
+            MarkError {
+                column: 8,
+                problem: MarkProblem::NofornWithRelTo
+            }
         );
         assert_eq!(parse_mark("(S//REL TO USA//NF)").unwrap_err().column, 17);
     }
@@ -935,7 +1068,10 @@ mod tests {
         assert_eq!(parse_mark("(S////NF)").unwrap_err().column, 5);
         assert_eq!(parse_mark("(S//NF/)").unwrap_err().column, 8);
         assert_eq!(parse_mark("(S///NF)").unwrap_err().column, 5);
-        assert_eq!(err("()"), "column 2: expected a classification (U, C, S, TS) or TLP:<level> but found \")\"");
+        assert_eq!(
+            err("()"),
+            "column 2: expected a classification (U, C, S, TS) or TLP:<level> but found \")\""
+        );
     }
 
     #[test]
@@ -955,10 +1091,22 @@ mod tests {
 
     #[test]
     fn refuses_malformed_outer_shape() {
-        assert_eq!(err(""), "column 1: expected \"(\" opening the portion mark but found the end of the text");
-        assert_eq!(err("S//NF"), "column 1: expected \"(\" opening the portion mark but found \"S//NF\"");
-        assert_eq!(err("(S//NF"), "column 7: expected \")\" closing the portion mark but found the end of the text");
-        assert_eq!(err("(S//NF) x"), "column 8: expected the end of the portion mark after \")\" but found \" x\"");
+        assert_eq!(
+            err(""),
+            "column 1: expected \"(\" opening the portion mark but found the end of the text"
+        );
+        assert_eq!(
+            err("S//NF"),
+            "column 1: expected \"(\" opening the portion mark but found \"S//NF\""
+        );
+        assert_eq!(
+            err("(S//NF"),
+            "column 7: expected \")\" closing the portion mark but found the end of the text"
+        );
+        assert_eq!(
+            err("(S//NF) x"),
+            "column 8: expected the end of the portion mark after \")\" but found \" x\""
+        );
         assert_eq!(parse_mark("(s//nf)").unwrap_err().column, 2);
         assert_eq!(parse_mark("(S // NF)").unwrap_err().column, 2);
     }
@@ -967,7 +1115,10 @@ mod tests {
     fn refuses_misplaced_and_duplicate_controls() {
         assert!(err("(S//FOUO)").contains("FOUO/CUI marks unclassified information only"));
         assert!(err("(U//SI)").contains("SCI control SI needs a classified portion"));
-        assert_eq!(parse_mark("(S//NF/NOFORN)").unwrap_err().problem, MarkProblem::Duplicate { control: "NOFORN" });
+        assert_eq!(
+            parse_mark("(S//NF/NOFORN)").unwrap_err().problem,
+            MarkProblem::Duplicate { control: "NOFORN" }
+        );
         assert_eq!(parse_mark("(TS//SI/SI)").unwrap_err().column, 9);
         assert!(err("(S//REL TO USA//REL TO GBR)").contains("REL TO is given twice"));
         assert!(err("(TS//NF//SI)").contains("dissemination control"));
@@ -987,7 +1138,10 @@ mod tests {
     fn display_is_canonical_and_round_trips() {
         assert_eq!(m("(S//NF)").to_string(), "(S//NF)");
         assert_eq!(m("(S//NOFORN//ORCON)").to_string(), "(S//OC/NF)");
-        assert_eq!(m("(S//REL TO RUS, USA)").to_string(), "(S//REL TO USA, RUS)");
+        assert_eq!(
+            m("(S//REL TO RUS, USA)").to_string(),
+            "(S//REL TO USA, RUS)"
+        );
         assert_eq!(m("(U//CUI)").to_string(), "(U//CUI)");
         assert_eq!(format_mark(&m("(TS//TK/SI//NF)")), "(TS//SI/TK//NF)");
     }
@@ -1018,7 +1172,10 @@ TEARLINE (U): text written for release ...
         assert_eq!(ps[2].text, "text written for release ...");
         assert_eq!(ps[2].line, 14);
         assert_eq!(parse_portions("", 1).unwrap(), vec![]);
-        assert_eq!(parse_portions("\r\n(U) a\r\nb\r\n", 1).unwrap()[0].text, "a\nb");
+        assert_eq!(
+            parse_portions("\r\n(U) a\r\nb\r\n", 1).unwrap()[0].text,
+            "a\nb"
+        );
     }
 
     #[test]
@@ -1034,7 +1191,10 @@ TEARLINE (U): text written for release ...
     fn bad_marks_in_a_body_point_at_the_file() {
         let e = parse_portions("(U) a\n(S//XX) b\n", 20).unwrap_err();
         assert_eq!((e.line, e.column), (21, 5));
-        assert!(e.to_string().starts_with("line 21, column 5: expected"), "{e}");
+        assert!(
+            e.to_string().starts_with("line 21, column 5: expected"),
+            "{e}"
+        );
         let e = parse_portions("(S//NF text without a closing paren\n", 1).unwrap_err();
         assert_eq!((e.line, e.column), (1, 1));
         let e = parse_portions("TEARLINE (S//XX): t\n", 3).unwrap_err();
@@ -1066,28 +1226,69 @@ TEARLINE (U): text written for release ...
     fn banner_roll_up() {
         assert_eq!(roll(&[]).to_string(), "UNCLASSIFIED");
         assert_eq!(roll(&["(U)", "(S//NF)"]).to_string(), "SECRET//NOFORN");
-        assert_eq!(roll(&["(U)", "(S//REL TO USA, RUS)"]).to_string(), "SECRET//REL TO USA, RUS");
-        assert_eq!(roll(&["(U)", "(U//FOUO)"]).to_string(), "UNCLASSIFIED//FOUO");
-        assert_eq!(roll(&["(U//FOUO)", "(S//REL TO USA)"]).to_string(), "SECRET//REL TO USA");
+        assert_eq!(
+            roll(&["(U)", "(S//REL TO USA, RUS)"]).to_string(),
+            "SECRET//REL TO USA, RUS"
+        );
+        assert_eq!(
+            roll(&["(U)", "(U//FOUO)"]).to_string(),
+            "UNCLASSIFIED//FOUO"
+        );
+        assert_eq!(
+            roll(&["(U//FOUO)", "(S//REL TO USA)"]).to_string(),
+            "SECRET//REL TO USA"
+        );
         assert_eq!(roll(&["(U)", "(U//CUI)"]).to_string(), "UNCLASSIFIED//CUI");
-        assert_eq!(roll(&["(U//FOUO)", "(U//CUI)"]).to_string(), "UNCLASSIFIED//CUI");
-        assert_eq!(roll(&["(TS//SI//NF)", "(U)"]).to_string(), "TOP SECRET//SI//NOFORN");
-        assert_eq!(roll(&["(S//REL TO USA, FVEY)", "(C//REL TO USA, GBR, RUS)"]).rel_to, Some(set(&["USA", "GBR"])));
+        assert_eq!(
+            roll(&["(U//FOUO)", "(U//CUI)"]).to_string(),
+            "UNCLASSIFIED//CUI"
+        );
+        assert_eq!(
+            roll(&["(TS//SI//NF)", "(U)"]).to_string(),
+            "TOP SECRET//SI//NOFORN"
+        );
+        assert_eq!(
+            roll(&["(S//REL TO USA, FVEY)", "(C//REL TO USA, GBR, RUS)"]).rel_to,
+            Some(set(&["USA", "GBR"]))
+        );
         // Any NOFORN portion wins over REL TO.
-        assert_eq!(roll(&["(S//REL TO USA, GBR)", "(C//NF)"]).to_string(), "SECRET//NOFORN");
+        assert_eq!(
+            roll(&["(S//REL TO USA, GBR)", "(C//NF)"]).to_string(),
+            "SECRET//NOFORN"
+        );
         // A classified portion without foreign-disclosure marking: fail closed.
-        assert_eq!(roll(&["(S//REL TO USA, GBR)", "(C)"]).to_string(), "SECRET//NOFORN");
+        assert_eq!(
+            roll(&["(S//REL TO USA, GBR)", "(C)"]).to_string(),
+            "SECRET//NOFORN"
+        );
         // Disjoint lists leave no country: NOFORN.
-        assert_eq!(roll(&["(S//REL TO GBR)", "(S//REL TO RUS)"]).to_string(), "SECRET//NOFORN");
-        assert_eq!(roll(&["(S//OC/REL TO USA)", "(U)"]).to_string(), "SECRET//ORCON/REL TO USA");
-        assert_eq!(roll(&["(TLP:GREEN)", "(TLP:AMBER)", "(U)"]).to_string(), "TLP:AMBER");
-        assert_eq!(roll(&["(TLP:RED)", "(S//NF)"]).to_string(), "SECRET//NOFORN//TLP:RED");
+        assert_eq!(
+            roll(&["(S//REL TO GBR)", "(S//REL TO RUS)"]).to_string(),
+            "SECRET//NOFORN"
+        );
+        assert_eq!(
+            roll(&["(S//OC/REL TO USA)", "(U)"]).to_string(),
+            "SECRET//ORCON/REL TO USA"
+        );
+        assert_eq!(
+            roll(&["(TLP:GREEN)", "(TLP:AMBER)", "(U)"]).to_string(),
+            "TLP:AMBER"
+        );
+        assert_eq!(
+            roll(&["(TLP:RED)", "(S//NF)"]).to_string(),
+            "SECRET//NOFORN//TLP:RED"
+        );
         assert_eq!(roll(&["(S//NF)"]).to_mark(), m("(S//NF)"));
     }
 
     // ---- releasable_to ----
 
-    fn aud(kind: AudienceKind, country: Option<&str>, clearance: Classification, tlp: TlpLevel) -> Audience {
+    fn aud(
+        kind: AudienceKind,
+        country: Option<&str>,
+        clearance: Classification,
+        tlp: TlpLevel,
+    ) -> Audience {
         Audience {
             id: AudienceId::new("a"),
             name: "A".into(),
@@ -1108,19 +1309,39 @@ TEARLINE (U): text written for release ...
     }
 
     fn fsb() -> Audience {
-        aud(AudienceKind::PartnerService, Some("RUS"), Classification::S, TlpLevel::Red)
+        aud(
+            AudienceKind::PartnerService,
+            Some("RUS"),
+            Classification::S,
+            TlpLevel::Red,
+        )
     }
 
     fn domestic() -> Audience {
-        aud(AudienceKind::DomesticAgency, Some("USA"), Classification::TS, TlpLevel::Red)
+        aud(
+            AudienceKind::DomesticAgency,
+            Some("USA"),
+            Classification::TS,
+            TlpLevel::Red,
+        )
     }
 
     fn public() -> Audience {
-        aud(AudienceKind::Public, None, Classification::U, TlpLevel::Clear)
+        aud(
+            AudienceKind::Public,
+            None,
+            Classification::U,
+            TlpLevel::Clear,
+        )
     }
 
     fn operator() -> Audience {
-        aud(AudienceKind::Operator, Some("RUS"), Classification::U, TlpLevel::Amber)
+        aud(
+            AudienceKind::Operator,
+            Some("RUS"),
+            Classification::U,
+            TlpLevel::Amber,
+        )
     }
 
     #[test]
@@ -1132,7 +1353,10 @@ TEARLINE (U): text written for release ...
                 clearance: Classification::S
             })
         );
-        assert_eq!(releasable_to(&m("(S//REL TO USA, RUS)"), &fsb(), usa()), Ok(()));
+        assert_eq!(
+            releasable_to(&m("(S//REL TO USA, RUS)"), &fsb(), usa()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -1140,17 +1364,31 @@ TEARLINE (U): text written for release ...
         let mut partner = fsb();
         assert_eq!(
             releasable_to(&m("(S//SI//REL TO RUS)"), &partner, usa()),
-            Err(Denial::SciNeedsTopSecret { clearance: Classification::S })
+            Err(Denial::SciNeedsTopSecret {
+                clearance: Classification::S
+            })
         );
         partner.clearance = Classification::TS;
-        assert_eq!(releasable_to(&m("(S//SI//REL TO RUS)"), &partner, usa()), Ok(()));
-        assert_eq!(releasable_to(&m("(TS//SI//NF)"), &domestic(), usa()), Ok(()));
+        assert_eq!(
+            releasable_to(&m("(S//SI//REL TO RUS)"), &partner, usa()),
+            Ok(())
+        );
+        assert_eq!(
+            releasable_to(&m("(TS//SI//NF)"), &domestic(), usa()),
+            Ok(())
+        );
     }
 
     #[test]
     fn noforn_never_goes_abroad() {
-        assert_eq!(releasable_to(&m("(S//NF)"), &fsb(), usa()), Err(Denial::Noforn));
-        assert_eq!(releasable_to(&m("(U//NF)"), &operator(), usa()), Err(Denial::Noforn));
+        assert_eq!(
+            releasable_to(&m("(S//NF)"), &fsb(), usa()),
+            Err(Denial::Noforn)
+        );
+        assert_eq!(
+            releasable_to(&m("(U//NF)"), &operator(), usa()),
+            Err(Denial::Noforn)
+        );
         assert_eq!(releasable_to(&m("(S//NF)"), &domestic(), usa()), Ok(()));
         // The same audience is domestic when it shares the originator's country.
         assert_eq!(releasable_to(&m("(S//NF)"), &fsb(), cc("RUS")), Ok(()));
@@ -1158,34 +1396,65 @@ TEARLINE (U): text written for release ...
 
     #[test]
     fn rel_to_needs_the_audience_country() {
-        let gbr = aud(AudienceKind::PartnerService, Some("GBR"), Classification::S, TlpLevel::Red);
+        let gbr = aud(
+            AudienceKind::PartnerService,
+            Some("GBR"),
+            Classification::S,
+            TlpLevel::Red,
+        );
         assert_eq!(
             releasable_to(&m("(S//REL TO USA, RUS)"), &gbr, usa()),
-            Err(Denial::NotInRelTo { country: Some(cc("GBR")), rel_to: set(&["USA", "RUS"]) })
+            Err(Denial::NotInRelTo {
+                country: Some(cc("GBR")),
+                rel_to: set(&["USA", "RUS"])
+            })
         );
         assert_eq!(releasable_to(&m("(S//REL TO FVEY)"), &gbr, usa()), Ok(()));
         // A foreign audience with no country cannot be in any list.
-        let nowhere = aud(AudienceKind::Operator, None, Classification::S, TlpLevel::Red);
+        let nowhere = aud(
+            AudienceKind::Operator,
+            None,
+            Classification::S,
+            TlpLevel::Red,
+        );
         assert!(matches!(
             releasable_to(&m("(S//REL TO USA, RUS)"), &nowhere, usa()),
             Err(Denial::NotInRelTo { country: None, .. })
         ));
-        assert!(Denial::NotInRelTo { country: Some(cc("GBR")), rel_to: set(&["RUS", "USA"]) }
-            .to_string()
-            .contains("REL TO USA, RUS and the audience's country GBR is not listed"));
+        assert!(Denial::NotInRelTo {
+            country: Some(cc("GBR")),
+            rel_to: set(&["RUS", "USA"])
+        }
+        .to_string()
+        .contains("REL TO USA, RUS and the audience's country GBR is not listed"));
     }
 
     #[test]
     fn classified_without_foreign_disclosure_marking_stays_home() {
         assert_eq!(
             releasable_to(&m("(C)"), &fsb(), usa()),
-            Err(Denial::NoForeignDisclosure { classification: Classification::C })
+            Err(Denial::NoForeignDisclosure {
+                classification: Classification::C
+            })
         );
         assert_eq!(releasable_to(&m("(C)"), &domestic(), usa()), Ok(()));
         // A domestic agency with no country counts as domestic; others without a country do not.
-        let home = aud(AudienceKind::DomesticAgency, None, Classification::S, TlpLevel::Red);
+        let home = aud(
+            AudienceKind::DomesticAgency,
+            None,
+            Classification::S,
+            TlpLevel::Red,
+        );
         assert_eq!(releasable_to(&m("(C)"), &home, usa()), Ok(()));
-        assert!(is_foreign(&aud(AudienceKind::PartnerService, None, Classification::S, TlpLevel::Red), usa()));
+        assert!(is_foreign(
+            &aud(
+                AudienceKind::PartnerService,
+                None,
+                Classification::S,
+                TlpLevel::Red
+            ),
+            usa()
+        ));
         // Unclassified without controls may go abroad.
         assert_eq!(releasable_to(&m("(U)"), &fsb(), usa()), Ok(()));
     }
@@ -1193,22 +1462,37 @@ TEARLINE (U): text written for release ...
     #[test]
     fn orcon_needs_approval() {
         let mut partner = fsb();
-        assert_eq!(releasable_to(&m("(S//OC/REL TO RUS)"), &partner, usa()), Err(Denial::Orcon));
-        assert_eq!(releasable_to(&m("(S//OC)"), &domestic(), usa()), Err(Denial::Orcon));
+        assert_eq!(
+            releasable_to(&m("(S//OC/REL TO RUS)"), &partner, usa()),
+            Err(Denial::Orcon)
+        );
+        assert_eq!(
+            releasable_to(&m("(S//OC)"), &domestic(), usa()),
+            Err(Denial::Orcon)
+        );
         partner.orcon_approved = true;
-        assert_eq!(releasable_to(&m("(S//OC/REL TO RUS)"), &partner, usa()), Ok(()));
+        assert_eq!(
+            releasable_to(&m("(S//OC/REL TO RUS)"), &partner, usa()),
+            Ok(())
+        );
     }
 
     #[test]
     fn tlp_above_ceiling() {
         assert_eq!(
             releasable_to(&m("(TLP:RED)"), &operator(), usa()),
-            Err(Denial::TlpAboveCeiling { tlp: TlpLevel::Red, ceiling: TlpLevel::Amber })
+            Err(Denial::TlpAboveCeiling {
+                tlp: TlpLevel::Red,
+                ceiling: TlpLevel::Amber
+            })
         );
         assert_eq!(releasable_to(&m("(TLP:AMBER)"), &operator(), usa()), Ok(()));
         assert_eq!(
             releasable_to(&m("(TLP:GREEN)"), &public(), usa()),
-            Err(Denial::TlpAboveCeiling { tlp: TlpLevel::Green, ceiling: TlpLevel::Clear })
+            Err(Denial::TlpAboveCeiling {
+                tlp: TlpLevel::Green,
+                ceiling: TlpLevel::Clear
+            })
         );
     }
 
@@ -1216,17 +1500,32 @@ TEARLINE (U): text written for release ...
     fn public_gets_only_public_marks() {
         assert_eq!(releasable_to(&m("(U)"), &public(), usa()), Ok(()));
         assert_eq!(releasable_to(&m("(TLP:CLEAR)"), &public(), usa()), Ok(()));
-        assert_eq!(releasable_to(&m("(U//FOUO)"), &public(), usa()), Err(Denial::FouoToPublic));
-        assert_eq!(releasable_to(&m("(U//CUI)"), &public(), usa()), Err(Denial::FouoToPublic));
+        assert_eq!(
+            releasable_to(&m("(U//FOUO)"), &public(), usa()),
+            Err(Denial::FouoToPublic)
+        );
+        assert_eq!(
+            releasable_to(&m("(U//CUI)"), &public(), usa()),
+            Err(Denial::FouoToPublic)
+        );
         // A misconfigured public audience (too high a ceiling) still gets only public marks.
         let mut lax = public();
         lax.clearance = Classification::TS;
         lax.tlp_ceiling = TlpLevel::Red;
         lax.orcon_approved = true;
         lax.country = Some(usa());
-        assert_eq!(releasable_to(&m("(TLP:AMBER)"), &lax, usa()), Err(Denial::NotPublic));
-        assert_eq!(releasable_to(&m("(U//NF)"), &lax, usa()), Err(Denial::NotPublic));
-        assert_eq!(releasable_to(&m("(S//REL TO USA)"), &lax, usa()), Err(Denial::NotPublic));
+        assert_eq!(
+            releasable_to(&m("(TLP:AMBER)"), &lax, usa()),
+            Err(Denial::NotPublic)
+        );
+        assert_eq!(
+            releasable_to(&m("(U//NF)"), &lax, usa()),
+            Err(Denial::NotPublic)
+        );
+        assert_eq!(
+            releasable_to(&m("(S//REL TO USA)"), &lax, usa()),
+            Err(Denial::NotPublic)
+        );
         // FOUO to a non-public audience is fine.
         assert_eq!(releasable_to(&m("(U//FOUO)"), &operator(), usa()), Ok(()));
     }
@@ -1234,7 +1533,12 @@ TEARLINE (U): text written for release ...
     // ---- properties ----
 
     fn arb_class() -> impl Strategy<Value = Classification> {
-        prop_oneof![Just(Classification::U), Just(Classification::C), Just(Classification::S), Just(Classification::TS)]
+        prop_oneof![
+            Just(Classification::U),
+            Just(Classification::C),
+            Just(Classification::S),
+            Just(Classification::TS)
+        ]
     }
 
     fn arb_tlp() -> impl Strategy<Value = TlpLevel> {
@@ -1248,7 +1552,12 @@ TEARLINE (U): text written for release ...
     }
 
     fn arb_country() -> impl Strategy<Value = CountryCode> {
-        prop_oneof![Just(cc("USA")), Just(cc("RUS")), Just(cc("GBR")), Just(cc("IRN"))]
+        prop_oneof![
+            Just(cc("USA")),
+            Just(cc("RUS")),
+            Just(cc("GBR")),
+            Just(cc("IRN"))
+        ]
     }
 
     /// Any combination of fields, including ones the parser would refuse.
@@ -1256,7 +1565,11 @@ TEARLINE (U): text written for release ...
         (
             arb_class(),
             proptest::collection::btree_set(
-                prop_oneof![Just(SciControl::SI), Just(SciControl::TK), Just(SciControl::HCS)],
+                prop_oneof![
+                    Just(SciControl::SI),
+                    Just(SciControl::TK),
+                    Just(SciControl::HCS)
+                ],
                 0..3,
             ),
             (any::<bool>(), any::<bool>()),
@@ -1265,16 +1578,18 @@ TEARLINE (U): text written for release ...
             proptest::option::of(proptest::collection::btree_set(arb_country(), 0..4)),
             proptest::option::of(arb_tlp()),
         )
-            .prop_map(|(classification, sci, (fouo, cui), noforn, orcon, rel_to, tlp)| PortionMark {
-                classification,
-                sci,
-                fouo,
-                cui,
-                noforn,
-                orcon,
-                rel_to,
-                tlp,
-            })
+            .prop_map(
+                |(classification, sci, (fouo, cui), noforn, orcon, rel_to, tlp)| PortionMark {
+                    classification,
+                    sci,
+                    fouo,
+                    cui,
+                    noforn,
+                    orcon,
+                    rel_to,
+                    tlp,
+                },
+            )
     }
 
     /// Marks the parser accepts: the grammar's constraints applied to arbitrary fields.

@@ -36,7 +36,13 @@ pub enum PostureAction {
 
 impl PostureTrack {
     pub fn new(start: Timestamp, interval_hours: i64, window_until: Timestamp) -> Self {
-        Self { interval_hours: interval_hours.max(1), last_confirmed_at: start, reminded_at: None, escalated_at: None, window_until }
+        Self {
+            interval_hours: interval_hours.max(1),
+            last_confirmed_at: start,
+            reminded_at: None,
+            escalated_at: None,
+            window_until,
+        }
     }
 
     fn interval(&self) -> Duration {
@@ -61,7 +67,11 @@ impl PostureTrack {
         if now < due {
             return None;
         }
-        Some(if self.reminded_at.is_none() { PostureAction::Remind { due } } else { PostureAction::Escalate { due } })
+        Some(if self.reminded_at.is_none() {
+            PostureAction::Remind { due }
+        } else {
+            PostureAction::Escalate { due }
+        })
     }
 
     pub fn record(&mut self, action: PostureAction, at: Timestamp) {
@@ -99,7 +109,11 @@ mod tests {
         let a = p.due(t(10, 10)).unwrap();
         assert_eq!(a, PostureAction::Remind { due: t(10, 10) });
         p.record(a, t(10, 10));
-        assert_eq!(p.due(t(10, 12)), None, "no second reminder for the same lapse");
+        assert_eq!(
+            p.due(t(10, 12)),
+            None,
+            "no second reminder for the same lapse"
+        );
         let b = p.due(t(11, 10)).unwrap();
         assert_eq!(b, PostureAction::Escalate { due: t(11, 10) });
         p.record(b, t(11, 10));
@@ -110,11 +124,18 @@ mod tests {
     #[test]
     fn confirmation_resets_and_window_end_stops() {
         let mut p = PostureTrack::new(t(9, 10), 24, t(10, 5));
-        assert_eq!(p.due(t(10, 10)), None, "window closed before the check-in fell due");
+        assert_eq!(
+            p.due(t(10, 10)),
+            None,
+            "window closed before the check-in fell due"
+        );
         p.window_until = t(31, 0);
         p.record(p.due(t(10, 10)).unwrap(), t(10, 10));
         p.confirm(t(10, 12));
         assert!(!p.is_lapsed(t(10, 13)));
-        assert_eq!(p.due(t(11, 12)), Some(PostureAction::Remind { due: t(11, 12) }));
+        assert_eq!(
+            p.due(t(11, 12)),
+            Some(PostureAction::Remind { due: t(11, 12) })
+        );
     }
 }

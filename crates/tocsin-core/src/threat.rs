@@ -27,7 +27,11 @@ impl Harm {
     pub fn is_bodily(&self) -> bool {
         matches!(
             self,
-            Harm::Killing | Harm::SeriousInjury | Harm::Kidnapping | Harm::HostageTaking | Harm::ArsonBombing
+            Harm::Killing
+                | Harm::SeriousInjury
+                | Harm::Kidnapping
+                | Harm::HostageTaking
+                | Harm::ArsonBombing
         )
     }
 
@@ -71,7 +75,10 @@ impl Area {
     pub fn describe(&self) -> String {
         match self {
             Area::Circle { center, radius_km } => {
-                format!("within {radius_km} km of {:.4}, {:.4}", center.lat, center.lon)
+                format!(
+                    "within {radius_km} km of {:.4}, {:.4}",
+                    center.lat, center.lon
+                )
             }
             Area::Polygon { ring } => format!("inside a polygon of {} points", ring.len()),
             Area::Named { name } => name.clone(),

@@ -38,7 +38,10 @@ impl ThreatWindow {
 
     /// "Imminent": from `start` for the configured number of hours.
     pub fn imminent(start: Timestamp, hours: i64) -> Self {
-        Self { from: start, until: start + Duration::hours(hours.max(1)) }
+        Self {
+            from: start,
+            until: start + Duration::hours(hours.max(1)),
+        }
     }
 
     pub fn contains(&self, t: Timestamp) -> bool {

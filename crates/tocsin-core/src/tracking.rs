@@ -160,7 +160,9 @@ impl Delivery {
 
     /// Whether this delivery withdraws its warning (a cancel notice).
     pub fn is_cancel(&self) -> bool {
-        self.notice.as_ref().is_some_and(|n| n.kind == NoticeKind::Cancel)
+        self.notice
+            .as_ref()
+            .is_some_and(|n| n.kind == NoticeKind::Cancel)
     }
 }
 

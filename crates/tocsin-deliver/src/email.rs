@@ -34,7 +34,9 @@ impl std::str::FromStr for SmtpTls {
             "starttls" => Ok(Self::StartTls),
             "implicit" | "smtps" => Ok(Self::Implicit),
             "none" => Ok(Self::None),
-            other => Err(format!("unknown SMTP TLS mode {other:?} (expected starttls, implicit or none)")),
+            other => Err(format!(
+                "unknown SMTP TLS mode {other:?} (expected starttls, implicit or none)"
+            )),
         }
     }
 }
@@ -86,24 +88,43 @@ pub struct EmailChannel {
 
 impl EmailChannel {
     pub fn new(config: SmtpConfig) -> Result<Self, SendError> {
-        let bad = |reason: String| SendError::BadAddress { channel: "email", address: config.from.clone(), reason };
-        let from: Mailbox = config.from.parse().map_err(|e| bad(format!("sender address: {e}")))?;
+        let bad = |reason: String| SendError::BadAddress {
+            channel: "email",
+            address: config.from.clone(),
+            reason,
+        };
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|e| bad(format!("sender address: {e}")))?;
         let tls_params = || {
             TlsParameters::builder(config.host.clone())
                 .dangerous_accept_invalid_certs(config.accept_invalid_certs)
                 .build()
-                .map_err(|e| SendError::Transport { channel: "email", address: config.host.clone(), reason: format!("TLS setup: {e}") })
+                .map_err(|e| SendError::Transport {
+                    channel: "email",
+                    address: config.host.clone(),
+                    reason: format!("TLS setup: {e}"),
+                })
         };
         let tls = match config.tls {
             SmtpTls::StartTls => Tls::Required(tls_params()?),
             SmtpTls::Implicit => Tls::Wrapper(tls_params()?),
             SmtpTls::None => Tls::None,
         };
-        let mut b = SmtpTransport::builder_dangerous(&config.host).port(config.port).tls(tls).timeout(Some(config.timeout));
+        let mut b = SmtpTransport::builder_dangerous(&config.host)
+            .port(config.port)
+            .tls(tls)
+            .timeout(Some(config.timeout));
         if let (Some(u), Some(p)) = (&config.username, &config.password) {
             b = b.credentials(Credentials::new(u.clone(), p.clone()));
         }
-        Ok(Self { transport: b.build(), from, config, signer: None })
+        Ok(Self {
+            transport: b.build(),
+            from,
+            config,
+            signer: None,
+        })
     }
 
     pub fn with_signer(mut self, signer: Arc<dyn MessageSigner>) -> Self {
@@ -113,15 +134,27 @@ impl EmailChannel {
 
     /// The message for one delivery (public so tests and tools can inspect it).
     pub fn message(&self, d: &Delivery, w: &Warning) -> Result<Message, SendError> {
-        let to: Mailbox = d.channel.address.parse().map_err(|e| SendError::BadAddress {
-            channel: "email",
-            address: d.channel.address.clone(),
-            reason: format!("{e}"),
-        })?;
+        let to: Mailbox = d
+            .channel
+            .address
+            .parse()
+            .map_err(|e| SendError::BadAddress {
+                channel: "email",
+                address: d.channel.address.clone(),
+                reason: format!("{e}"),
+            })?;
         let (text, html) = bodies(d, w, self.config.ack_url.as_deref());
         let mut body = MultiPart::alternative()
-            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
-            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(text),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html),
+            );
         if let Some(signer) = &self.signer {
             body = signer.sign(body)?;
         }
@@ -129,24 +162,44 @@ impl EmailChannel {
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(format!("[TLP:{}] {} (ref {})", w.tlp.label(), w.headline, w.id))
+            .subject(format!(
+                "[TLP:{}] {} (ref {})",
+                w.tlp.label(),
+                w.headline,
+                w.id
+            ))
             .message_id(Some(format!("<{}@{}>", d.idempotency_key, domain)))
             .multipart(body)
-            .map_err(|e| SendError::Permanent { channel: "email", address: d.channel.address.clone(), reason: format!("cannot build message: {e}") })
+            .map_err(|e| SendError::Permanent {
+                channel: "email",
+                address: d.channel.address.clone(),
+                reason: format!("cannot build message: {e}"),
+            })
     }
 }
 
 /// Text and HTML bodies: the banner, the warning, the measures, the reference and the link.
 pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, String) {
     let link = ack_link(ack_url, d);
-    let mut text = format!("{}\nTLP:{}\n\n{}\n\n{}\n", w.banner, w.tlp.label(), w.headline, w.text);
+    let mut text = format!(
+        "{}\nTLP:{}\n\n{}\n\n{}\n",
+        w.banner,
+        w.tlp.label(),
+        w.headline,
+        w.text
+    );
     if !w.measures.is_empty() {
         text.push_str("\nRecommended measures:\n");
         for m in &w.measures {
             text.push_str(&format!("- {m}\n"));
         }
     }
-    text.push_str(&format!("\nValid {} to {}.\nReference: {}\n", w.valid.from.to_rfc3339(), w.valid.until.to_rfc3339(), w.id));
+    text.push_str(&format!(
+        "\nValid {} to {}.\nReference: {}\n",
+        w.valid.from.to_rfc3339(),
+        w.valid.until.to_rfc3339(),
+        w.id
+    ));
     if let Some(l) = &link {
         text.push_str(&format!("Acknowledge: {l}\n"));
     }
@@ -169,11 +222,22 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
         }
         html.push_str("</ul>");
     }
-    html.push_str(&format!("<p>Valid {} to {}.<br>Reference: <code>{}</code></p>", e(&w.valid.from.to_rfc3339()), e(&w.valid.until.to_rfc3339()), e(w.id.as_str())));
+    html.push_str(&format!(
+        "<p>Valid {} to {}.<br>Reference: <code>{}</code></p>",
+        e(&w.valid.from.to_rfc3339()),
+        e(&w.valid.until.to_rfc3339()),
+        e(w.id.as_str())
+    ));
     if let Some(l) = &link {
-        html.push_str(&format!("<p><a href=\"{0}\">Acknowledge this warning</a> ({0})</p>", e(l)));
+        html.push_str(&format!(
+            "<p><a href=\"{0}\">Acknowledge this warning</a> ({0})</p>",
+            e(l)
+        ));
     }
-    html.push_str(&format!("<p><strong>{}</strong></p></body></html>", e(&w.banner)));
+    html.push_str(&format!(
+        "<p><strong>{}</strong></p></body></html>",
+        e(&w.banner)
+    ));
     (text, html)
 }
 
@@ -204,11 +268,25 @@ impl Channel for EmailChannel {
             let code = e.status().and_then(|c| c.to_string().parse::<u16>().ok());
             let reason = crate::error_chain(&e);
             if e.is_permanent() {
-                SendError::Permanent { channel: "email", address, reason }
+                SendError::Permanent {
+                    channel: "email",
+                    address,
+                    reason,
+                }
             } else if let (true, Some(status)) = (e.is_transient(), code) {
-                SendError::Rejected { channel: "email", address, status, retry_after: None, detail: Some(reason) }
+                SendError::Rejected {
+                    channel: "email",
+                    address,
+                    status,
+                    retry_after: None,
+                    detail: Some(reason),
+                }
             } else {
-                SendError::Transport { channel: "email", address, reason }
+                SendError::Transport {
+                    channel: "email",
+                    address,
+                    reason,
+                }
             }
         })
     }

@@ -22,10 +22,19 @@ impl FileChannel {
     }
 
     pub(crate) fn dir_for(&self, address: &str) -> Result<PathBuf, SendError> {
-        let bad = |reason: &str| SendError::BadAddress { channel: "file", address: address.into(), reason: reason.into() };
+        let bad = |reason: &str| SendError::BadAddress {
+            channel: "file",
+            address: address.into(),
+            reason: reason.into(),
+        };
         let rel = Path::new(address);
         // Addresses come from audience files: never let one escape the outbox root.
-        if address.is_empty() || rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        if address.is_empty()
+            || rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
             return Err(bad("must be a relative path without '..'"));
         }
         Ok(self.root.join(rel))
@@ -60,7 +69,11 @@ impl Channel for FileChannel {
         });
         let path = dir.join(format!("{}.json", d.idempotency_key));
         let tmp = dir.join(format!(".{}.tmp", d.idempotency_key));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&envelope).unwrap_or_default()).map_err(io(&tmp))?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&envelope).unwrap_or_default(),
+        )
+        .map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         Ok(())
     }
@@ -74,7 +87,10 @@ mod tests {
     fn file_channel_refuses_escaping_addresses() {
         let ch = FileChannel::new("/tmp/x");
         for bad in ["", "/etc", "../up", "a/../../b"] {
-            assert!(matches!(ch.dir_for(bad), Err(SendError::BadAddress { .. })), "{bad}");
+            assert!(
+                matches!(ch.dir_for(bad), Err(SendError::BadAddress { .. })),
+                "{bad}"
+            );
         }
         assert!(ch.dir_for("operators/crocus").is_ok());
     }

@@ -36,22 +36,47 @@ pub enum SendError {
     #[error("channel {0} is not configured on this worker")]
     Unsupported(&'static str),
     #[error("invalid address {address:?} for channel {channel}: {reason}")]
-    BadAddress { channel: &'static str, address: String, reason: String },
+    BadAddress {
+        channel: &'static str,
+        address: String,
+        reason: String,
+    },
     #[error("I/O error writing to {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// No answer: connection refused or reset, TLS failure, timeout. Retried.
     #[error("{channel} to {address}: {reason}")]
-    Transport { channel: &'static str, address: String, reason: String },
+    Transport {
+        channel: &'static str,
+        address: String,
+        reason: String,
+    },
     /// The receiver answered but did not accept (HTTP 429/5xx/other, SMTP 4xx). Retried, not
     /// before `retry_after` when the receiver said so.
     #[error("{channel} to {address}: rejected with {status}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    Rejected { channel: &'static str, address: String, status: u16, retry_after: Option<Duration>, detail: Option<String> },
+    Rejected {
+        channel: &'static str,
+        address: String,
+        status: u16,
+        retry_after: Option<Duration>,
+        detail: Option<String>,
+    },
     /// The receiver said it never wants these again (HTTP 410 Gone).
     #[error("{channel} to {address}: unsubscribed ({status} Gone)")]
-    Unsubscribed { channel: &'static str, address: String, status: u16 },
+    Unsubscribed {
+        channel: &'static str,
+        address: String,
+        status: u16,
+    },
     /// A failure that retrying cannot fix (SMTP 5xx, an address the server refuses).
     #[error("{channel} to {address}: {reason}")]
-    Permanent { channel: &'static str, address: String, reason: String },
+    Permanent {
+        channel: &'static str,
+        address: String,
+        reason: String,
+    },
 }
 
 /// What the worker does with a failed attempt.
@@ -70,10 +95,14 @@ impl SendError {
         match self {
             SendError::BadAddress { .. } | SendError::Permanent { .. } => Disposition::Dead,
             SendError::Unsubscribed { .. } => Disposition::Unsubscribe,
-            SendError::Rejected { retry_after, .. } => Disposition::Retry { after: *retry_after },
+            SendError::Rejected { retry_after, .. } => Disposition::Retry {
+                after: *retry_after,
+            },
             // A channel missing on this worker or a full disk may be fixed by the operator: the
             // backoff gives them time, the attempt limit still ends it in the dead letters.
-            SendError::Unsupported(_) | SendError::Io { .. } | SendError::Transport { .. } => Disposition::Retry { after: None },
+            SendError::Unsupported(_) | SendError::Io { .. } | SendError::Transport { .. } => {
+                Disposition::Retry { after: None }
+            }
         }
     }
 }
@@ -100,21 +129,35 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { base: Duration::seconds(30), max_delay: Duration::hours(1), max_attempts: 8, jitter: 0.5, max_retry_after: Duration::hours(6) }
+        Self {
+            base: Duration::seconds(30),
+            max_delay: Duration::hours(1),
+            max_attempts: 8,
+            jitter: 0.5,
+            max_retry_after: Duration::hours(6),
+        }
     }
 }
 
 impl RetryPolicy {
     /// The un-jittered delay after `attempts` failed attempts.
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 1i32.checked_shl(attempts.saturating_sub(1).min(20)).unwrap_or(i32::MAX);
+        let factor = 1i32
+            .checked_shl(attempts.saturating_sub(1).min(20))
+            .unwrap_or(i32::MAX);
         (self.base * factor).min(self.max_delay)
     }
 
     /// When to try again after `attempts` failed attempts, or `None` to give up. The jitter is
     /// derived from `key` (the idempotency key) and `attempts`, so it spreads recipients but a
     /// replay on a simulated clock stays deterministic.
-    pub fn next_attempt(&self, attempts: u32, now: Timestamp, key: &str, retry_after: Option<Duration>) -> Option<Timestamp> {
+    pub fn next_attempt(
+        &self,
+        attempts: u32,
+        now: Timestamp,
+        key: &str,
+        retry_after: Option<Duration>,
+    ) -> Option<Timestamp> {
         if attempts >= self.max_attempts {
             return None;
         }
@@ -157,7 +200,10 @@ pub fn ack_link(template: Option<&str>, d: &Delivery) -> Option<String> {
     if d.is_cancel() {
         return None;
     }
-    template.map(|t| t.replace("{warning}", d.warning_id.as_str()).replace("{key}", &d.idempotency_key))
+    template.map(|t| {
+        t.replace("{warning}", d.warning_id.as_str())
+            .replace("{key}", &d.idempotency_key)
+    })
 }
 
 /// Channels and worker settings, as `Engine::open` and `tocsin worker` build them.
@@ -172,8 +218,14 @@ pub struct DeliveryConfig {
 impl DeliveryConfig {
     /// The channels: `file` under `outbox_root`, `webhook` always (fails closed per delivery
     /// without a signing secret), `email` when SMTP is configured.
-    pub fn channels(&self, outbox_root: impl Into<PathBuf>) -> Result<Vec<Box<dyn Channel>>, SendError> {
-        let mut out: Vec<Box<dyn Channel>> = vec![Box::new(FileChannel::new(outbox_root)), Box::new(WebhookChannel::new(self.webhook.clone()))];
+    pub fn channels(
+        &self,
+        outbox_root: impl Into<PathBuf>,
+    ) -> Result<Vec<Box<dyn Channel>>, SendError> {
+        let mut out: Vec<Box<dyn Channel>> = vec![
+            Box::new(FileChannel::new(outbox_root)),
+            Box::new(WebhookChannel::new(self.webhook.clone())),
+        ];
         if let Some(smtp) = &self.smtp {
             out.push(Box::new(EmailChannel::new(smtp.clone())?));
         }
@@ -182,7 +234,10 @@ impl DeliveryConfig {
 
     /// An outbox worker over [`Self::channels`].
     pub fn worker(&self, outbox_root: impl Into<PathBuf>) -> Result<OutboxWorker, SendError> {
-        Ok(OutboxWorker::with_config(self.channels(outbox_root)?, self.worker.clone()))
+        Ok(OutboxWorker::with_config(
+            self.channels(outbox_root)?,
+            self.worker.clone(),
+        ))
     }
 }
 
@@ -193,45 +248,121 @@ mod tests {
 
     #[test]
     fn backoff_grows_then_gives_up() {
-        let p = RetryPolicy { base: Duration::seconds(10), max_delay: Duration::seconds(60), max_attempts: 4, jitter: 0.0, ..Default::default() };
+        let p = RetryPolicy {
+            base: Duration::seconds(10),
+            max_delay: Duration::seconds(60),
+            max_attempts: 4,
+            jitter: 0.0,
+            ..Default::default()
+        };
         let now = Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap();
-        assert_eq!(p.next_attempt(1, now, "k", None), Some(now + Duration::seconds(10)));
-        assert_eq!(p.next_attempt(2, now, "k", None), Some(now + Duration::seconds(20)));
-        assert_eq!(p.next_attempt(3, now, "k", None), Some(now + Duration::seconds(40)));
+        assert_eq!(
+            p.next_attempt(1, now, "k", None),
+            Some(now + Duration::seconds(10))
+        );
+        assert_eq!(
+            p.next_attempt(2, now, "k", None),
+            Some(now + Duration::seconds(20))
+        );
+        assert_eq!(
+            p.next_attempt(3, now, "k", None),
+            Some(now + Duration::seconds(40))
+        );
         assert_eq!(p.next_attempt(4, now, "k", None), None);
-        let capped = RetryPolicy { max_attempts: 100, ..p };
-        assert_eq!(capped.next_attempt(30, now, "k", None), Some(now + Duration::seconds(60)));
+        let capped = RetryPolicy {
+            max_attempts: 100,
+            ..p
+        };
+        assert_eq!(
+            capped.next_attempt(30, now, "k", None),
+            Some(now + Duration::seconds(60))
+        );
     }
 
     #[test]
     fn jitter_spreads_recipients_within_the_bound_and_is_deterministic() {
-        let p = RetryPolicy { base: Duration::seconds(100), jitter: 0.5, ..Default::default() };
+        let p = RetryPolicy {
+            base: Duration::seconds(100),
+            jitter: 0.5,
+            ..Default::default()
+        };
         let now = Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap();
-        let times: Vec<Timestamp> = (0..50).map(|i| p.next_attempt(1, now, &format!("key{i}"), None).unwrap()).collect();
+        let times: Vec<Timestamp> = (0..50)
+            .map(|i| p.next_attempt(1, now, &format!("key{i}"), None).unwrap())
+            .collect();
         for t in &times {
-            assert!(*t > now + Duration::seconds(50) && *t <= now + Duration::seconds(100), "{t}");
+            assert!(
+                *t > now + Duration::seconds(50) && *t <= now + Duration::seconds(100),
+                "{t}"
+            );
         }
         let distinct: std::collections::BTreeSet<_> = times.iter().collect();
-        assert!(distinct.len() > 40, "jitter spreads: {} distinct of 50", distinct.len());
-        assert_eq!(times[7], p.next_attempt(1, now, "key7", None).unwrap(), "same key, same time");
+        assert!(
+            distinct.len() > 40,
+            "jitter spreads: {} distinct of 50",
+            distinct.len()
+        );
+        assert_eq!(
+            times[7],
+            p.next_attempt(1, now, "key7", None).unwrap(),
+            "same key, same time"
+        );
     }
 
     #[test]
     fn retry_after_wins_but_is_capped_and_attempts_still_end() {
-        let p = RetryPolicy { max_attempts: 3, max_retry_after: Duration::minutes(10), ..Default::default() };
+        let p = RetryPolicy {
+            max_attempts: 3,
+            max_retry_after: Duration::minutes(10),
+            ..Default::default()
+        };
         let now = Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap();
-        assert_eq!(p.next_attempt(1, now, "k", Some(Duration::seconds(120))), Some(now + Duration::seconds(120)));
-        assert_eq!(p.next_attempt(1, now, "k", Some(Duration::hours(5))), Some(now + Duration::minutes(10)));
-        assert_eq!(p.next_attempt(3, now, "k", Some(Duration::seconds(1))), None);
+        assert_eq!(
+            p.next_attempt(1, now, "k", Some(Duration::seconds(120))),
+            Some(now + Duration::seconds(120))
+        );
+        assert_eq!(
+            p.next_attempt(1, now, "k", Some(Duration::hours(5))),
+            Some(now + Duration::minutes(10))
+        );
+        assert_eq!(
+            p.next_attempt(3, now, "k", Some(Duration::seconds(1))),
+            None
+        );
     }
 
     #[test]
     fn dispositions() {
-        let rej = |status| SendError::Rejected { channel: "webhook", address: "a".into(), status, retry_after: None, detail: None };
+        let rej = |status| SendError::Rejected {
+            channel: "webhook",
+            address: "a".into(),
+            status,
+            retry_after: None,
+            detail: None,
+        };
         assert_eq!(rej(503).disposition(), Disposition::Retry { after: None });
-        assert_eq!(SendError::Unsubscribed { channel: "webhook", address: "a".into(), status: 410 }.disposition(), Disposition::Unsubscribe);
-        assert_eq!(SendError::Permanent { channel: "email", address: "a".into(), reason: "550".into() }.disposition(), Disposition::Dead);
-        assert_eq!(SendError::Unsupported("email").disposition(), Disposition::Retry { after: None });
+        assert_eq!(
+            SendError::Unsubscribed {
+                channel: "webhook",
+                address: "a".into(),
+                status: 410
+            }
+            .disposition(),
+            Disposition::Unsubscribe
+        );
+        assert_eq!(
+            SendError::Permanent {
+                channel: "email",
+                address: "a".into(),
+                reason: "550".into()
+            }
+            .disposition(),
+            Disposition::Dead
+        );
+        assert_eq!(
+            SendError::Unsupported("email").disposition(),
+            Disposition::Retry { after: None }
+        );
     }
 }
 
@@ -242,17 +373,26 @@ pub mod synthetic {
     use tocsin_core::lifecycle::WarningState;
     use tocsin_core::tracking::{Delivery, Specificity, Warning};
     use tocsin_core::{
-        AudienceId, AudienceKind, ChannelSpec, CountryCode, Credibility, Harm, Portion, PortionMark, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel,
-        WarningId,
+        AudienceId, AudienceKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
+        PortionMark, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
     };
     use tocsin_store::{AuditCtx, NewDelivery, Store, StoreError};
 
     /// Queue warning `W-SYNTH` to `channels` at `at`; recipient `i` is audience `r<i>` with
     /// idempotency key `synth-<i>`.
-    pub fn queue_fanout(store: &dyn Store, channels: &[ChannelSpec], at: Timestamp) -> Result<Vec<Delivery>, StoreError> {
+    pub fn queue_fanout(
+        store: &dyn Store,
+        channels: &[ChannelSpec],
+        at: Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let ctx = AuditCtx::new("bench", at);
         let window = ThreatWindow::imminent(at, 48);
-        let portion = Portion { mark: PortionMark::unclassified(), text: "Extremists plan to attack large gatherings.".into(), tearline: true, line: 1 };
+        let portion = Portion {
+            mark: PortionMark::unclassified(),
+            text: "Extremists plan to attack large gatherings.".into(),
+            tearline: true,
+            line: 1,
+        };
         let threat = Threat {
             id: ThreatId::new("T-SYNTH"),
             title: "Synthetic fan-out".into(),
@@ -292,7 +432,11 @@ pub mod synthetic {
         let new: Vec<NewDelivery> = channels
             .iter()
             .enumerate()
-            .map(|(i, c)| NewDelivery { audience_id: AudienceId::new(format!("r{i}")), channel: c.clone(), idempotency_key: format!("synth-{i}") })
+            .map(|(i, c)| NewDelivery {
+                audience_id: AudienceId::new(format!("r{i}")),
+                channel: c.clone(),
+                idempotency_key: format!("synth-{i}"),
+            })
             .collect();
         store.queue_warning(&warning.id, &new, &ctx)
     }

@@ -53,7 +53,9 @@ impl WebhookSecret {
     /// Parse `whsec_<base64>`. The error never repeats the secret.
     pub fn parse(s: &str) -> Result<Self, SecretError> {
         let b64 = s.trim().strip_prefix("whsec_").ok_or(SecretError::Prefix)?;
-        let key = B64.decode(b64).map_err(|e| SecretError::Base64(e.to_string()))?;
+        let key = B64
+            .decode(b64)
+            .map_err(|e| SecretError::Base64(e.to_string()))?;
         // The spec recommends 24–64 bytes; shorter keys are guessable.
         if !(24..=64).contains(&key.len()) {
             return Err(SecretError::Length(key.len()));
@@ -87,7 +89,16 @@ impl WebhookSecret {
 
 /// The `webhook-signature` header value: one `v1,<base64>` per secret, space-separated.
 pub fn sign(secrets: &[WebhookSecret], id: &str, timestamp: i64, body: &[u8]) -> String {
-    secrets.iter().map(|s| format!("v1,{}", B64.encode(s.mac(id, timestamp, body).finalize().into_bytes()))).collect::<Vec<_>>().join(" ")
+    secrets
+        .iter()
+        .map(|s| {
+            format!(
+                "v1,{}",
+                B64.encode(s.mac(id, timestamp, body).finalize().into_bytes())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -102,15 +113,31 @@ pub enum VerifyError {
 
 /// Check a received webhook the way a receiver must: timestamp within `tolerance_s` of `now`,
 /// and at least one `v1` signature matching one of `secrets` (compared in constant time).
-pub fn verify(secrets: &[WebhookSecret], id: &str, timestamp: &str, signature: &str, body: &[u8], now: i64, tolerance_s: i64) -> Result<(), VerifyError> {
-    let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp(timestamp.into()))?;
+pub fn verify(
+    secrets: &[WebhookSecret],
+    id: &str,
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+    now: i64,
+    tolerance_s: i64,
+) -> Result<(), VerifyError> {
+    let ts: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| VerifyError::BadTimestamp(timestamp.into()))?;
     if (now - ts).abs() > tolerance_s {
         return Err(VerifyError::Stale(now - ts, tolerance_s));
     }
     for part in signature.split(' ') {
-        let Some(b64) = part.strip_prefix("v1,") else { continue };
+        let Some(b64) = part.strip_prefix("v1,") else {
+            continue;
+        };
         let Ok(sig) = B64.decode(b64) else { continue };
-        if secrets.iter().any(|s| s.mac(id, ts, body).verify_slice(&sig).is_ok()) {
+        if secrets
+            .iter()
+            .any(|s| s.mac(id, ts, body).verify_slice(&sig).is_ok())
+        {
             return Ok(());
         }
     }
@@ -133,18 +160,28 @@ pub struct WebhookKeys {
 
 impl std::fmt::Debug for WebhookKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookKeys").field("default", &self.default.len()).field("endpoints", &self.by_url.len()).finish()
+        f.debug_struct("WebhookKeys")
+            .field("default", &self.default.len())
+            .field("endpoints", &self.by_url.len())
+            .finish()
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
     #[error("cannot read webhook key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("webhook key file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("webhook key file {path}: {field}: {source}")]
-    Secret { path: String, field: String, source: SecretError },
+    Secret {
+        path: String,
+        field: String,
+        source: SecretError,
+    },
 }
 
 #[derive(Deserialize)]
@@ -166,7 +203,10 @@ struct EndpointKeys {
 impl WebhookKeys {
     /// Every URL signs with `secrets`.
     pub fn with_default(secrets: Vec<WebhookSecret>) -> Self {
-        Self { default: secrets, by_url: HashMap::new() }
+        Self {
+            default: secrets,
+            by_url: HashMap::new(),
+        }
     }
 
     pub fn set(&mut self, url: impl Into<String>, secrets: Vec<WebhookSecret>) {
@@ -175,28 +215,46 @@ impl WebhookKeys {
 
     /// The secrets to sign a request to `url` with (empty: none configured).
     pub fn for_url(&self, url: &str) -> &[WebhookSecret] {
-        self.by_url.get(url).map(Vec::as_slice).unwrap_or(&self.default)
+        self.by_url
+            .get(url)
+            .map(Vec::as_slice)
+            .unwrap_or(&self.default)
     }
 
     pub fn load(path: &Path) -> Result<Self, KeysError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeysError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| KeysError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parse the key file's text; `origin` names it in errors (which never quote a secret).
     pub fn parse(text: &str, origin: &str) -> Result<Self, KeysError> {
-        let file: KeysFile = toml::from_str(text).map_err(|e| KeysError::Parse { path: origin.into(), message: e.message().to_owned() })?;
+        let file: KeysFile = toml::from_str(text).map_err(|e| KeysError::Parse {
+            path: origin.into(),
+            message: e.message().to_owned(),
+        })?;
         let parse_all = |list: &[String], field: &str| -> Result<Vec<WebhookSecret>, KeysError> {
             list.iter()
                 .enumerate()
-                .map(|(i, s)| WebhookSecret::parse(s).map_err(|source| KeysError::Secret { path: origin.into(), field: format!("{field}[{i}]"), source }))
+                .map(|(i, s)| {
+                    WebhookSecret::parse(s).map_err(|source| KeysError::Secret {
+                        path: origin.into(),
+                        field: format!("{field}[{i}]"),
+                        source,
+                    })
+                })
                 .collect()
         };
         let mut keys = Self::with_default(parse_all(&file.default, "default")?);
         for (i, e) in file.endpoint.iter().enumerate() {
             let secrets = parse_all(&e.secrets, &format!("endpoint[{i}].secrets"))?;
             if secrets.is_empty() {
-                return Err(KeysError::Parse { path: origin.into(), message: format!("endpoint[{i}] ({}) has no secret", e.url) });
+                return Err(KeysError::Parse {
+                    path: origin.into(),
+                    message: format!("endpoint[{i}] ({}) has no secret", e.url),
+                });
             }
             keys.set(e.url.clone(), secrets);
         }
@@ -216,7 +274,11 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        Self { keys: WebhookKeys::default(), timeout: std::time::Duration::from_secs(10), ack_url: None }
+        Self {
+            keys: WebhookKeys::default(),
+            timeout: std::time::Duration::from_secs(10),
+            ack_url: None,
+        }
     }
 }
 
@@ -240,11 +302,22 @@ fn common_members(w: &Warning) -> String {
     s[1..s.len() - 1].to_owned()
 }
 
-fn assemble(common: &str, d: &Delivery, sent_at: chrono::DateTime<chrono::Utc>, ack_url: Option<&str>) -> Vec<u8> {
+fn assemble(
+    common: &str,
+    d: &Delivery,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    ack_url: Option<&str>,
+) -> Vec<u8> {
     let js = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
-    let ack = ack_link(ack_url, d).map(|l| js(&l)).unwrap_or_else(|| "null".into());
+    let ack = ack_link(ack_url, d)
+        .map(|l| js(&l))
+        .unwrap_or_else(|| "null".into());
     // Receivers act on `type`: a cancel must not look like a new warning to act upon.
-    let kind = if d.is_cancel() { "warning.cancelled" } else { "warning.issued" };
+    let kind = if d.is_cancel() {
+        "warning.cancelled"
+    } else {
+        "warning.issued"
+    };
     format!(
         r#"{{"type":"{}","timestamp":{},"data":{{{},"idempotency_key":{},"audience":{},"ack_url":{}}}}}"#,
         kind,
@@ -260,7 +333,12 @@ fn assemble(common: &str, d: &Delivery, sent_at: chrono::DateTime<chrono::Utc>, 
 /// The JSON body of a warning webhook (Standard Webhooks' `type` / `timestamp` / `data`
 /// envelope): `data` holds `reference`, `version`, `supersedes`, `tlp`, `banner`, `headline`,
 /// `text`, `measures`, `valid_from`, `valid_until`, `idempotency_key`, `audience`, `ack_url`.
-pub fn payload(d: &Delivery, w: &Warning, sent_at: chrono::DateTime<chrono::Utc>, ack_url: Option<&str>) -> Vec<u8> {
+pub fn payload(
+    d: &Delivery,
+    w: &Warning,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    ack_url: Option<&str>,
+) -> Vec<u8> {
     assemble(&common_members(w), d, sent_at, ack_url)
 }
 
@@ -270,7 +348,9 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
     if let Ok(secs) = v.parse::<i64>() {
         return Some(Duration::seconds(secs.max(0)));
     }
-    chrono::DateTime::parse_from_rfc2822(v).ok().map(|t| (t.with_timezone(&chrono::Utc) - now).max(Duration::zero()))
+    chrono::DateTime::parse_from_rfc2822(v)
+        .ok()
+        .map(|t| (t.with_timezone(&chrono::Utc) - now).max(Duration::zero()))
 }
 
 /// Blocking HTTP clients per channel. Each runs its own I/O thread; one would serialise every
@@ -289,7 +369,12 @@ pub struct WebhookChannel {
 
 impl WebhookChannel {
     pub fn new(config: WebhookConfig) -> Self {
-        Self { config, clients: Default::default(), common: Default::default(), clock: Arc::new(chrono::Utc::now) }
+        Self {
+            config,
+            clients: Default::default(),
+            common: Default::default(),
+            clock: Arc::new(chrono::Utc::now),
+        }
     }
 
     fn client(&self, n: usize) -> Result<&reqwest::blocking::Client, SendError> {
@@ -304,7 +389,11 @@ impl WebhookChannel {
                     .map_err(|e| e.to_string())
             })
             .as_ref()
-            .map_err(|e| SendError::Transport { channel: "webhook", address: String::new(), reason: format!("cannot build the HTTP client: {e}") })
+            .map_err(|e| SendError::Transport {
+                channel: "webhook",
+                address: String::new(),
+                reason: format!("cannot build the HTTP client: {e}"),
+            })
     }
 }
 
@@ -315,7 +404,11 @@ impl Channel for WebhookChannel {
 
     fn send(&self, d: &Delivery, w: &Warning) -> Result<(), SendError> {
         let url = &d.channel.address;
-        let bad = |reason: String| SendError::BadAddress { channel: "webhook", address: url.clone(), reason };
+        let bad = |reason: String| SendError::BadAddress {
+            channel: "webhook",
+            address: url.clone(),
+            reason,
+        };
         let parsed = reqwest::Url::parse(url).map_err(|e| bad(e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(bad("must be an http:// or https:// URL".into()));
@@ -323,7 +416,11 @@ impl Channel for WebhookChannel {
         let secrets = self.config.keys.for_url(url);
         if secrets.is_empty() {
             // Fail closed: an unsigned warning could be forged by anyone who knows the URL.
-            return Err(SendError::Transport { channel: "webhook", address: url.clone(), reason: "no signing secret configured for this URL".into() });
+            return Err(SendError::Transport {
+                channel: "webhook",
+                address: url.clone(),
+                reason: "no signing secret configured for this URL".into(),
+            });
         }
         let now = (self.clock)();
         let ts = now.timestamp();
@@ -335,7 +432,11 @@ impl Channel for WebhookChannel {
             if cache.len() > 1024 {
                 cache.clear(); // a long-running worker sees many warnings; only recent ones repeat
             }
-            Arc::clone(cache.entry((w.id.to_string(), w.version)).or_insert_with(|| Arc::new(common_members(w))))
+            Arc::clone(
+                cache
+                    .entry((w.id.to_string(), w.version))
+                    .or_insert_with(|| Arc::new(common_members(w))),
+            )
         };
         let body = assemble(&common, d, now, self.config.ack_url.as_deref());
         let signature = sign(secrets, &d.idempotency_key, ts, &body);
@@ -349,21 +450,52 @@ impl Channel for WebhookChannel {
             .body(body)
             .send()
             .map_err(|e| {
-                let reason = if e.is_timeout() { format!("timed out after {:?}", self.config.timeout) } else { error_chain(&e) };
-                SendError::Transport { channel: "webhook", address: url.clone(), reason }
+                let reason = if e.is_timeout() {
+                    format!("timed out after {:?}", self.config.timeout)
+                } else {
+                    error_chain(&e)
+                };
+                SendError::Transport {
+                    channel: "webhook",
+                    address: url.clone(),
+                    reason,
+                }
             })?;
         let status = resp.status().as_u16();
         if resp.status().is_success() {
             return Ok(());
         }
         if status == 410 {
-            return Err(SendError::Unsubscribed { channel: "webhook", address: url.clone(), status });
+            return Err(SendError::Unsubscribed {
+                channel: "webhook",
+                address: url.clone(),
+                status,
+            });
         }
-        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, now));
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now));
         // A short excerpt of the answer helps the analyst; receivers' bodies are not trusted, so
         // it is cut and stripped of control characters.
-        let detail = resp.text().ok().map(|t| t.chars().filter(|c| !c.is_control()).take(200).collect::<String>()).filter(|t| !t.is_empty());
-        Err(SendError::Rejected { channel: "webhook", address: url.clone(), status, retry_after, detail })
+        let detail = resp
+            .text()
+            .ok()
+            .map(|t| {
+                t.chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>()
+            })
+            .filter(|t| !t.is_empty());
+        Err(SendError::Rejected {
+            channel: "webhook",
+            address: url.clone(),
+            status,
+            retry_after,
+            detail,
+        })
     }
 }
 
@@ -381,8 +513,27 @@ mod tests {
     #[test]
     fn signs_the_spec_example() {
         let s = WebhookSecret::parse(SPEC_SECRET).unwrap();
-        assert_eq!(sign(std::slice::from_ref(&s), SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes()), SPEC_SIG);
-        assert_eq!(verify(&[s], SPEC_ID, &SPEC_TS.to_string(), SPEC_SIG, SPEC_BODY.as_bytes(), SPEC_TS + 10, 300), Ok(()));
+        assert_eq!(
+            sign(
+                std::slice::from_ref(&s),
+                SPEC_ID,
+                SPEC_TS,
+                SPEC_BODY.as_bytes()
+            ),
+            SPEC_SIG
+        );
+        assert_eq!(
+            verify(
+                &[s],
+                SPEC_ID,
+                &SPEC_TS.to_string(),
+                SPEC_SIG,
+                SPEC_BODY.as_bytes(),
+                SPEC_TS + 10,
+                300
+            ),
+            Ok(())
+        );
     }
 
     #[test]
@@ -391,20 +542,92 @@ mod tests {
         let header = sign(&[new.clone(), old.clone()], "id1", 1000, b"{}");
         assert_eq!(header.split(' ').count(), 2);
         assert!(header.split(' ').all(|p| p.starts_with("v1,")));
-        assert_eq!(verify(&[old], "id1", "1000", &header, b"{}", 1000, 300), Ok(()));
-        assert_eq!(verify(std::slice::from_ref(&new), "id1", "1000", &header, b"{}", 1000, 300), Ok(()));
-        assert_eq!(verify(&[WebhookSecret::generate()], "id1", "1000", &header, b"{}", 1000, 300), Err(VerifyError::NoMatch));
-        assert_eq!(verify(std::slice::from_ref(&new), "id1", "1000", &header, b"{ }", 1000, 300), Err(VerifyError::NoMatch), "body tampered");
-        assert_eq!(verify(std::slice::from_ref(&new), "id2", "1000", &header, b"{}", 1000, 300), Err(VerifyError::NoMatch), "id swapped");
-        assert_eq!(verify(std::slice::from_ref(&new), "id1", "1000", &header, b"{}", 1400, 300), Err(VerifyError::Stale(400, 300)));
-        assert!(matches!(verify(&[new], "id1", "soon", &header, b"{}", 1000, 300), Err(VerifyError::BadTimestamp(_))));
+        assert_eq!(
+            verify(&[old], "id1", "1000", &header, b"{}", 1000, 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                std::slice::from_ref(&new),
+                "id1",
+                "1000",
+                &header,
+                b"{}",
+                1000,
+                300
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                &[WebhookSecret::generate()],
+                "id1",
+                "1000",
+                &header,
+                b"{}",
+                1000,
+                300
+            ),
+            Err(VerifyError::NoMatch)
+        );
+        assert_eq!(
+            verify(
+                std::slice::from_ref(&new),
+                "id1",
+                "1000",
+                &header,
+                b"{ }",
+                1000,
+                300
+            ),
+            Err(VerifyError::NoMatch),
+            "body tampered"
+        );
+        assert_eq!(
+            verify(
+                std::slice::from_ref(&new),
+                "id2",
+                "1000",
+                &header,
+                b"{}",
+                1000,
+                300
+            ),
+            Err(VerifyError::NoMatch),
+            "id swapped"
+        );
+        assert_eq!(
+            verify(
+                std::slice::from_ref(&new),
+                "id1",
+                "1000",
+                &header,
+                b"{}",
+                1400,
+                300
+            ),
+            Err(VerifyError::Stale(400, 300))
+        );
+        assert!(matches!(
+            verify(&[new], "id1", "soon", &header, b"{}", 1000, 300),
+            Err(VerifyError::BadTimestamp(_))
+        ));
     }
 
     #[test]
     fn secrets_parse_strictly_and_never_show() {
-        assert_eq!(WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Err(SecretError::Prefix));
-        assert!(matches!(WebhookSecret::parse("whsec_!!!"), Err(SecretError::Base64(_))));
-        assert_eq!(WebhookSecret::parse("whsec_c2hvcnQ="), Err(SecretError::Length(5)));
+        assert_eq!(
+            WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            Err(SecretError::Prefix)
+        );
+        assert!(matches!(
+            WebhookSecret::parse("whsec_!!!"),
+            Err(SecretError::Base64(_))
+        ));
+        assert_eq!(
+            WebhookSecret::parse("whsec_c2hvcnQ="),
+            Err(SecretError::Length(5))
+        );
         let s = WebhookSecret::generate();
         assert_eq!(WebhookSecret::parse(&s.expose()).unwrap(), s);
         assert_eq!(format!("{s:?}"), "WebhookSecret(***)");
@@ -419,10 +642,26 @@ mod tests {
         let keys = WebhookKeys::parse(&text, "keys.toml").unwrap();
         assert_eq!(keys.for_url("https://x.example/h"), &[b, a.clone()]);
         assert_eq!(keys.for_url("https://other.example"), &[a]);
-        let err = WebhookKeys::parse("[[endpoint]]\nurl = \"u\"\nsecrets = [\"whsec_c2hvcnQ=\"]\n", "keys.toml").unwrap_err().to_string();
-        assert!(err.contains("keys.toml") && err.contains("endpoint[0].secrets[0]") && err.contains("5"), "{err}");
-        assert!(!err.contains("c2hvcnQ"), "errors never quote a secret: {err}");
-        assert!(WebhookKeys::parse("defualt = []", "k").unwrap_err().to_string().contains("defualt"));
+        let err = WebhookKeys::parse(
+            "[[endpoint]]\nurl = \"u\"\nsecrets = [\"whsec_c2hvcnQ=\"]\n",
+            "keys.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("keys.toml")
+                && err.contains("endpoint[0].secrets[0]")
+                && err.contains("5"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("c2hvcnQ"),
+            "errors never quote a secret: {err}"
+        );
+        assert!(WebhookKeys::parse("defualt = []", "k")
+            .unwrap_err()
+            .to_string()
+            .contains("defualt"));
     }
 
     #[test]
@@ -439,8 +678,16 @@ mod tests {
             "created_at": "2024-03-07T12:00:00Z"
         }))
         .unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2024-03-07T12:00:05Z").unwrap().with_timezone(&chrono::Utc);
-        let body: serde_json::Value = serde_json::from_slice(&payload(&d, &w, now, Some("https://t/ack/{warning}?k={key}"))).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2024-03-07T12:00:05Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let body: serde_json::Value = serde_json::from_slice(&payload(
+            &d,
+            &w,
+            now,
+            Some("https://t/ack/{warning}?k={key}"),
+        ))
+        .unwrap();
         assert_eq!(body["type"], "warning.issued");
         assert_eq!(body["timestamp"], "2024-03-07T12:00:05Z");
         let data = &body["data"];
@@ -450,7 +697,11 @@ mod tests {
         assert_eq!(data["idempotency_key"], "k1");
         assert_eq!(data["ack_url"], "https://t/ack/W\"1?k=k1");
         assert_eq!(data.as_object().unwrap().len(), 13);
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&payload(&d, &w, now, None)).unwrap()["data"]["ack_url"], serde_json::Value::Null);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&payload(&d, &w, now, None)).unwrap()
+                ["data"]["ack_url"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]
@@ -461,7 +712,11 @@ mod tests {
             "idempotency_key": "k1", "status": "pending", "attempts": 0, "next_attempt_at": "2024-03-07T12:00:00Z"
         }))
         .unwrap();
-        d.notice = Some(Notice { kind: NoticeKind::Cancel, headline: "CANCELLED: h".into(), text: "Warning W1 is CANCELLED".into() });
+        d.notice = Some(Notice {
+            kind: NoticeKind::Cancel,
+            headline: "CANCELLED: h".into(),
+            text: "Warning W1 is CANCELLED".into(),
+        });
         let w: Warning = serde_json::from_value(serde_json::json!({
             "id": "W1", "threat_id": "T", "audience_id": "ops", "audience_kind": "operator", "version": 1,
             "tlp": "AMBER", "banner": "UNCLASSIFIED", "specificity": "named_target", "headline": "h", "text": "t",
@@ -469,26 +724,54 @@ mod tests {
             "created_at": "2024-03-07T12:00:00Z"
         }))
         .unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2024-03-08T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let body: serde_json::Value = serde_json::from_slice(&payload(&d, &d.render(&w), now, Some("https://t/ack/{key}"))).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2024-03-08T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let body: serde_json::Value = serde_json::from_slice(&payload(
+            &d,
+            &d.render(&w),
+            now,
+            Some("https://t/ack/{key}"),
+        ))
+        .unwrap();
         assert_eq!(body["type"], "warning.cancelled");
         assert_eq!(body["data"]["headline"], "CANCELLED: h");
         assert_eq!(body["data"]["text"], "Warning W1 is CANCELLED");
         assert_eq!(body["data"]["measures"], serde_json::json!([]));
-        assert!(body["data"]["ack_url"].is_null(), "a withdrawn warning cannot be acknowledged");
+        assert!(
+            body["data"]["ack_url"].is_null(),
+            "a withdrawn warning cannot be acknowledged"
+        );
         // A reminder stays a warning with a link.
         d.notice.as_mut().unwrap().kind = NoticeKind::Reminder;
-        let body: serde_json::Value = serde_json::from_slice(&payload(&d, &d.render(&w), now, Some("https://t/ack/{key}"))).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&payload(
+            &d,
+            &d.render(&w),
+            now,
+            Some("https://t/ack/{key}"),
+        ))
+        .unwrap();
         assert_eq!(body["type"], "warning.issued");
-        assert_eq!(body["data"]["measures"], serde_json::json!(["Screen visitors"]));
+        assert_eq!(
+            body["data"]["measures"],
+            serde_json::json!(["Screen visitors"])
+        );
     }
 
     #[test]
     fn retry_after_seconds_and_dates() {
-        let now = chrono::DateTime::parse_from_rfc3339("2024-03-07T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let now = chrono::DateTime::parse_from_rfc3339("2024-03-07T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
         assert_eq!(parse_retry_after("120", now), Some(Duration::seconds(120)));
-        assert_eq!(parse_retry_after("Thu, 07 Mar 2024 12:05:00 GMT", now), Some(Duration::minutes(5)));
-        assert_eq!(parse_retry_after("Thu, 07 Mar 2024 11:00:00 GMT", now), Some(Duration::zero()));
+        assert_eq!(
+            parse_retry_after("Thu, 07 Mar 2024 12:05:00 GMT", now),
+            Some(Duration::minutes(5))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 07 Mar 2024 11:00:00 GMT", now),
+            Some(Duration::zero())
+        );
         assert_eq!(parse_retry_after("soonish", now), None);
     }
 }

@@ -43,12 +43,34 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         let limits = HashMap::from([
-            (ChannelKind::File, ChannelLimits { concurrency: 4, per_second: None }),
-            (ChannelKind::Webhook, ChannelLimits { concurrency: 64, per_second: None }),
-            (ChannelKind::Email, ChannelLimits { concurrency: 4, per_second: None }),
+            (
+                ChannelKind::File,
+                ChannelLimits {
+                    concurrency: 4,
+                    per_second: None,
+                },
+            ),
+            (
+                ChannelKind::Webhook,
+                ChannelLimits {
+                    concurrency: 64,
+                    per_second: None,
+                },
+            ),
+            (
+                ChannelKind::Email,
+                ChannelLimits {
+                    concurrency: 4,
+                    per_second: None,
+                },
+            ),
         ]);
         Self {
-            worker_id: format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            worker_id: format!(
+                "worker-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            ),
             lease: chrono::Duration::seconds(60),
             max_in_flight: 64,
             limits,
@@ -127,17 +149,24 @@ struct Bucket {
 
 impl Bucket {
     fn new(rate: f64) -> Self {
-        Self { rate, tokens: rate.max(1.0), last: Instant::now() }
+        Self {
+            rate,
+            tokens: rate.max(1.0),
+            last: Instant::now(),
+        }
     }
     fn take(&mut self) -> Result<(), Duration> {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate.max(1.0));
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate)
+            .min(self.rate.max(1.0));
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(((1.0 - self.tokens) / self.rate).max(0.0005)))
+            Err(Duration::from_secs_f64(
+                ((1.0 - self.tokens) / self.rate).max(0.0005),
+            ))
         }
     }
 }
@@ -157,19 +186,34 @@ impl OutboxWorker {
 
     pub fn with_config(channels: Vec<Box<dyn Channel>>, config: WorkerConfig) -> Self {
         Self {
-            channels: channels.into_iter().map(|c| (c.kind(), Arc::from(c))).collect(),
+            channels: channels
+                .into_iter()
+                .map(|c| (c.kind(), Arc::from(c)))
+                .collect(),
             actor: format!("worker:{}", config.worker_id),
             config,
         }
     }
 
     fn limits(&self, kind: ChannelKind) -> ChannelLimits {
-        self.config.limits.get(&kind).copied().unwrap_or(ChannelLimits { concurrency: self.config.max_in_flight, per_second: None })
+        self.config
+            .limits
+            .get(&kind)
+            .copied()
+            .unwrap_or(ChannelLimits {
+                concurrency: self.config.max_in_flight,
+                per_second: None,
+            })
     }
 
     /// Send every delivery due at `now` (at most `limit`), wait for all of them, record them.
     /// `now` may be a simulated clock (the demo): leases, retry times and audit times use it.
-    pub fn run_once(&self, store: &dyn Store, now: Timestamp, limit: usize) -> Result<WorkReport, WorkerError> {
+    pub fn run_once(
+        &self,
+        store: &dyn Store,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<WorkReport, WorkerError> {
         let mut report = WorkReport::default();
         self.pump(store, Mode::Once { now, limit }, &mut |r| report.absorb(r))?;
         Ok(report)
@@ -178,11 +222,21 @@ impl OutboxWorker {
     /// Work on the real clock until `stop` is set; then finish and record what is in flight,
     /// release the leases of what was claimed but not sent, and return. `on_batch` sees each
     /// recorded batch (for logs and counters).
-    pub fn run(&self, store: &dyn Store, stop: &AtomicBool, on_batch: &mut dyn FnMut(&WorkReport)) -> Result<(), WorkerError> {
+    pub fn run(
+        &self,
+        store: &dyn Store,
+        stop: &AtomicBool,
+        on_batch: &mut dyn FnMut(&WorkReport),
+    ) -> Result<(), WorkerError> {
         self.pump(store, Mode::Until(stop), &mut |r| on_batch(&r))
     }
 
-    fn pump(&self, store: &dyn Store, mode: Mode<'_>, sink: &mut dyn FnMut(WorkReport)) -> Result<(), WorkerError> {
+    fn pump(
+        &self,
+        store: &dyn Store,
+        mode: Mode<'_>,
+        sink: &mut dyn FnMut(WorkReport),
+    ) -> Result<(), WorkerError> {
         let max = self.config.max_in_flight.max(1);
         let once_limit = match mode {
             Mode::Once { limit, .. } => Some(limit),
@@ -209,11 +263,24 @@ impl OutboxWorker {
                     let job = { rx.lock().unwrap_or_else(|p| p.into_inner()).recv() };
                     let Ok(job) = job else { break };
                     // A panicking channel must not take the worker (and its slot) down with it.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.channel.send(&job.delivery, &job.warning)))
-                        .unwrap_or_else(|_| {
-                            Err(SendError::Transport { channel: job.channel.kind().as_str(), address: job.delivery.channel.address.clone(), reason: "channel panicked".into() })
-                        });
-                    if tx.send(Done { delivery: job.delivery, result, sent: true }).is_err() {
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        job.channel.send(&job.delivery, &job.warning)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(SendError::Transport {
+                            channel: job.channel.kind().as_str(),
+                            address: job.delivery.channel.address.clone(),
+                            reason: "channel panicked".into(),
+                        })
+                    });
+                    if tx
+                        .send(Done {
+                            delivery: job.delivery,
+                            result,
+                            sent: true,
+                        })
+                        .is_err()
+                    {
                         break;
                     }
                 });
@@ -228,15 +295,27 @@ impl OutboxWorker {
                 let mut exhausted = false;
                 let mut last_empty_claim: Option<Instant> = None;
                 let mut last_renew = Instant::now();
-                let renew_every = (self.config.lease / 3).to_std().unwrap_or(Duration::from_secs(10));
+                let renew_every = (self.config.lease / 3)
+                    .to_std()
+                    .unwrap_or(Duration::from_secs(10));
                 loop {
                     let stopping = mode.stopping();
                     // Claim what the free slots can take, in batches worth a transaction.
                     let room = max.saturating_sub(in_flight + queue.len());
-                    let polled = last_empty_claim.is_none_or(|t| t.elapsed() >= self.config.idle_poll);
-                    if !stopping && !exhausted && room > 0 && polled && (room * 4 >= max || queue.is_empty()) {
+                    let polled =
+                        last_empty_claim.is_none_or(|t| t.elapsed() >= self.config.idle_poll);
+                    if !stopping
+                        && !exhausted
+                        && room > 0
+                        && polled
+                        && (room * 4 >= max || queue.is_empty())
+                    {
                         let want = once_limit.map_or(room, |l| room.min(l - claimed_total));
-                        let got = if want == 0 { Vec::new() } else { self.claim(store, mode.now(), want)? };
+                        let got = if want == 0 {
+                            Vec::new()
+                        } else {
+                            self.claim(store, mode.now(), want)?
+                        };
                         if got.is_empty() {
                             if once_limit.is_some() {
                                 exhausted = true;
@@ -263,7 +342,11 @@ impl OutboxWorker {
                             continue;
                         }
                         if let Some(rate) = lim.per_second {
-                            if let Err(w) = buckets.entry(kind).or_insert_with(|| Bucket::new(rate)).take() {
+                            if let Err(w) = buckets
+                                .entry(kind)
+                                .or_insert_with(|| Bucket::new(rate))
+                                .take()
+                            {
                                 wait = Some(wait.map_or(w, |x: Duration| x.min(w)));
                                 i += 1;
                                 continue;
@@ -279,31 +362,54 @@ impl OutboxWorker {
                                     w
                                 }
                                 None => {
-                                    let reason = format!("warning {} is not in the store", d.warning_id);
+                                    let reason =
+                                        format!("warning {} is not in the store", d.warning_id);
                                     let address = d.channel.address.clone();
-                                    done.push(Done { delivery: d, result: Err(SendError::Permanent { channel: kind.as_str(), address, reason }), sent: false });
+                                    done.push(Done {
+                                        delivery: d,
+                                        result: Err(SendError::Permanent {
+                                            channel: kind.as_str(),
+                                            address,
+                                            reason,
+                                        }),
+                                        sent: false,
+                                    });
                                     continue;
                                 }
                             },
                         };
                         // A reminder or escalation travels as the warning with the notice's text.
-                        let warning = if d.notice.is_some() { Arc::new(d.render(&warning)) } else { warning };
+                        let warning = if d.notice.is_some() {
+                            Arc::new(d.render(&warning))
+                        } else {
+                            warning
+                        };
                         match self.channels.get(&kind) {
                             Some(ch) => {
                                 in_flight += 1;
                                 *per_kind.entry(kind).or_default() += 1;
                                 // The receivers are alive while the scope is; a send error here
                                 // means every sender died, which catch_unwind rules out.
-                                let _ = job_tx.send(Job { delivery: d, warning, channel: Arc::clone(ch) });
+                                let _ = job_tx.send(Job {
+                                    delivery: d,
+                                    warning,
+                                    channel: Arc::clone(ch),
+                                });
                             }
-                            None => done.push(Done { delivery: d, result: Err(SendError::Unsupported(kind.as_str())), sent: false }),
+                            None => done.push(Done {
+                                delivery: d,
+                                result: Err(SendError::Unsupported(kind.as_str())),
+                                sent: false,
+                            }),
                         }
                     }
 
                     // Collect finished sends.
                     if in_flight > 0 {
                         if done.is_empty() {
-                            let timeout = wait.unwrap_or(Duration::from_millis(50)).min(Duration::from_millis(50));
+                            let timeout = wait
+                                .unwrap_or(Duration::from_millis(50))
+                                .min(Duration::from_millis(50));
                             if let Ok(x) = done_rx.recv_timeout(timeout) {
                                 done.push(x);
                             }
@@ -318,13 +424,21 @@ impl OutboxWorker {
                         if stopping {
                             break;
                         }
-                        let nap = if queue.is_empty() { self.config.idle_poll.min(Duration::from_millis(50)) } else { wait.unwrap_or(Duration::from_millis(1)) };
+                        let nap = if queue.is_empty() {
+                            self.config.idle_poll.min(Duration::from_millis(50))
+                        } else {
+                            wait.unwrap_or(Duration::from_millis(1))
+                        };
                         std::thread::sleep(nap.min(Duration::from_millis(50)));
                     }
 
                     // Record, then free the slots.
                     if !done.is_empty() {
-                        let freed: Vec<ChannelKind> = done.iter().filter(|d| d.sent).map(|d| d.delivery.channel.kind).collect();
+                        let freed: Vec<ChannelKind> = done
+                            .iter()
+                            .filter(|d| d.sent)
+                            .map(|d| d.delivery.channel.kind)
+                            .collect();
                         for d in &done {
                             held.remove(&d.delivery.id);
                         }
@@ -341,7 +455,12 @@ impl OutboxWorker {
                     if !held.is_empty() && last_renew.elapsed() >= renew_every {
                         let ids: Vec<i64> = held.iter().copied().collect();
                         let now = mode.now();
-                        store.renew_leases(&ids, &self.config.worker_id, now + self.config.lease, &AuditCtx::new(self.actor.clone(), now))?;
+                        store.renew_leases(
+                            &ids,
+                            &self.config.worker_id,
+                            now + self.config.lease,
+                            &AuditCtx::new(self.actor.clone(), now),
+                        )?;
                         last_renew = Instant::now();
                     }
                 }
@@ -349,7 +468,12 @@ impl OutboxWorker {
                 if !queue.is_empty() {
                     let ids: Vec<i64> = queue.iter().map(|d| d.id).collect();
                     let now = mode.now();
-                    store.renew_leases(&ids, &self.config.worker_id, now, &AuditCtx::new(self.actor.clone(), now))?;
+                    store.renew_leases(
+                        &ids,
+                        &self.config.worker_id,
+                        now,
+                        &AuditCtx::new(self.actor.clone(), now),
+                    )?;
                 }
                 Ok(())
             })();
@@ -358,31 +482,63 @@ impl OutboxWorker {
         })
     }
 
-    fn claim(&self, store: &dyn Store, now: Timestamp, want: usize) -> Result<Vec<Delivery>, WorkerError> {
-        Ok(store.claim_deliveries(now, &self.config.worker_id, self.config.lease, want, &AuditCtx::new(self.actor.clone(), now))?)
+    fn claim(
+        &self,
+        store: &dyn Store,
+        now: Timestamp,
+        want: usize,
+    ) -> Result<Vec<Delivery>, WorkerError> {
+        Ok(store.claim_deliveries(
+            now,
+            &self.config.worker_id,
+            self.config.lease,
+            want,
+            &AuditCtx::new(self.actor.clone(), now),
+        )?)
     }
 
-    fn record(&self, store: &dyn Store, now: Timestamp, done: Vec<Done>) -> Result<WorkReport, WorkerError> {
+    fn record(
+        &self,
+        store: &dyn Store,
+        now: Timestamp,
+        done: Vec<Done>,
+    ) -> Result<WorkReport, WorkerError> {
         let ctx = AuditCtx::new(self.actor.clone(), now);
         let mut report = WorkReport::default();
-        let ok: Vec<i64> = done.iter().filter(|d| d.result.is_ok()).map(|d| d.delivery.id).collect();
+        let ok: Vec<i64> = done
+            .iter()
+            .filter(|d| d.result.is_ok())
+            .map(|d| d.delivery.id)
+            .collect();
         let marked = store.mark_delivered_batch(&ok, &ctx)?;
         if marked.len() != ok.len() {
             let m: HashSet<i64> = marked.iter().copied().collect();
             report.lost.extend(ok.iter().filter(|id| !m.contains(id)));
         }
         report.delivered = marked;
-        for Done { delivery: d, result, .. } in done {
+        for Done {
+            delivery: d,
+            result,
+            ..
+        } in done
+        {
             let Err(e) = result else { continue };
             let error = e.to_string();
             match e.disposition() {
                 Disposition::Unsubscribe => {
                     tracing::warn!(delivery = d.id, "{error}: channel disabled");
-                    report.dead.extend(store.unsubscribe_channel(d.id, &error, &ctx)?);
+                    report
+                        .dead
+                        .extend(store.unsubscribe_channel(d.id, &error, &ctx)?);
                 }
                 disp => {
                     let retry_at = match disp {
-                        Disposition::Retry { after } => self.config.retry.next_attempt(d.attempts + 1, now, &d.idempotency_key, after),
+                        Disposition::Retry { after } => self.config.retry.next_attempt(
+                            d.attempts + 1,
+                            now,
+                            &d.idempotency_key,
+                            after,
+                        ),
                         _ => None,
                     };
                     tracing::warn!(delivery = d.id, attempt = d.attempts + 1, retry_at = ?retry_at, "{error}");

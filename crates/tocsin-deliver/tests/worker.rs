@@ -7,11 +7,14 @@ use std::sync::Arc;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::tracking::{Delivery, DeliveryStatus, Specificity, Warning};
 use tocsin_core::{
-    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion, PortionMark, Threat, ThreatId, ThreatWindow, Timestamp,
-    TlpLevel, WarningId,
+    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
+    PortionMark, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
 };
 use tocsin_deliver::receiver::{Answer, Receiver};
-use tocsin_deliver::{Channel, ChannelLimits, OutboxWorker, RetryPolicy, SendError, WebhookChannel, WebhookConfig, WebhookKeys, WebhookSecret, WorkerConfig};
+use tocsin_deliver::{
+    Channel, ChannelLimits, OutboxWorker, RetryPolicy, SendError, WebhookChannel, WebhookConfig,
+    WebhookKeys, WebhookSecret, WorkerConfig,
+};
 use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
 
 fn t(sec: i64) -> Timestamp {
@@ -55,7 +58,12 @@ fn store_with(channels: &[(ChannelKind, String)]) -> (SqliteStore, Vec<Delivery>
             window: ThreatWindow::new(t(0), t(3600 * 48)).unwrap(),
             public_advice_hours: 48,
             targets: vec![],
-            portions: vec![Portion { mark: PortionMark::unclassified(), text: "x".into(), tearline: true, line: 1 }],
+            portions: vec![Portion {
+                mark: PortionMark::unclassified(),
+                text: "x".into(),
+                tearline: true,
+                line: 1,
+            }],
             restricted_terms: vec![],
             tlp: None,
             measures: vec![],
@@ -69,7 +77,10 @@ fn store_with(channels: &[(ChannelKind, String)]) -> (SqliteStore, Vec<Delivery>
         .enumerate()
         .map(|(i, (kind, address))| NewDelivery {
             audience_id: AudienceId::new(format!("r{i}")),
-            channel: ChannelSpec { kind: *kind, address: address.clone() },
+            channel: ChannelSpec {
+                kind: *kind,
+                address: address.clone(),
+            },
             idempotency_key: format!("key-{i:05}"),
         })
         .collect();
@@ -78,12 +89,20 @@ fn store_with(channels: &[(ChannelKind, String)]) -> (SqliteStore, Vec<Delivery>
 }
 
 fn webhook_worker(secrets: Vec<WebhookSecret>, config: WorkerConfig) -> OutboxWorker {
-    let ch = WebhookChannel::new(WebhookConfig { keys: WebhookKeys::with_default(secrets), ack_url: Some("https://tocsin.example/ack/{warning}?k={key}".into()), ..Default::default() });
+    let ch = WebhookChannel::new(WebhookConfig {
+        keys: WebhookKeys::with_default(secrets),
+        ack_url: Some("https://tocsin.example/ack/{warning}?k={key}".into()),
+        ..Default::default()
+    });
     OutboxWorker::with_config(vec![Box::new(ch)], config)
 }
 
 fn status_of(s: &SqliteStore, id: i64) -> Delivery {
-    s.deliveries(None).unwrap().into_iter().find(|d| d.id == id).unwrap()
+    s.deliveries(None)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == id)
+        .unwrap()
 }
 
 #[test]
@@ -91,9 +110,17 @@ fn signed_webhooks_reach_every_recipient_once_and_verify() {
     let secret = WebhookSecret::generate();
     let rx = Receiver::start(vec![secret.clone()]).unwrap();
     rx.keep_bodies(true);
-    let urls: Vec<(ChannelKind, String)> = (0..40).map(|i| (ChannelKind::Webhook, rx.url(&format!("/r/{i}")))).collect();
+    let urls: Vec<(ChannelKind, String)> = (0..40)
+        .map(|i| (ChannelKind::Webhook, rx.url(&format!("/r/{i}"))))
+        .collect();
     let (s, ds) = store_with(&urls);
-    let worker = webhook_worker(vec![secret], WorkerConfig { max_in_flight: 8, ..Default::default() });
+    let worker = webhook_worker(
+        vec![secret],
+        WorkerConfig {
+            max_in_flight: 8,
+            ..Default::default()
+        },
+    );
     let report = worker.run_once(&s, t(1), 1000).unwrap();
     assert_eq!(report.delivered.len(), 40, "{report:?}");
     let got = rx.received();
@@ -101,13 +128,24 @@ fn signed_webhooks_reach_every_recipient_once_and_verify() {
     assert_eq!(got.verified, 40);
     assert_eq!(got.duplicates(), 0);
     for d in &ds {
-        assert_eq!(got.ids.get(&d.idempotency_key), Some(&1), "webhook-id is the idempotency key");
+        assert_eq!(
+            got.ids.get(&d.idempotency_key),
+            Some(&1),
+            "webhook-id is the idempotency key"
+        );
     }
     let body: serde_json::Value = serde_json::from_slice(&got.last_body["/r/3"]).unwrap();
     assert_eq!(body["type"], "warning.issued");
     assert_eq!(body["data"]["reference"], "W1");
-    assert_eq!(body["data"]["ack_url"], "https://tocsin.example/ack/W1?k=key-00003");
-    assert!(s.deliveries(None).unwrap().iter().all(|d| d.status == DeliveryStatus::Delivered && d.attempts == 1));
+    assert_eq!(
+        body["data"]["ack_url"],
+        "https://tocsin.example/ack/W1?k=key-00003"
+    );
+    assert!(s
+        .deliveries(None)
+        .unwrap()
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Delivered && d.attempts == 1));
     // Nothing left: a second pass claims nothing and sends nothing.
     assert_eq!(worker.run_once(&s, t(2), 1000).unwrap(), Default::default());
     assert_eq!(rx.received().requests, 40);
@@ -129,24 +167,60 @@ fn a_receiver_with_another_secret_refuses_and_the_delivery_retries() {
 fn errors_retry_with_backoff_honour_retry_after_then_deliver() {
     let secret = WebhookSecret::generate();
     let rx = Receiver::start(vec![secret.clone()]).unwrap();
-    rx.script("/flaky", vec![Answer::status(503), Answer { status: 429, retry_after: Some("120".into()) }]);
+    rx.script(
+        "/flaky",
+        vec![
+            Answer::status(503),
+            Answer {
+                status: 429,
+                retry_after: Some("120".into()),
+            },
+        ],
+    );
     let (s, ds) = store_with(&[(ChannelKind::Webhook, rx.url("/flaky"))]);
-    let retry = RetryPolicy { base: Duration::seconds(10), jitter: 0.0, ..Default::default() };
-    let worker = webhook_worker(vec![secret], WorkerConfig { retry, ..Default::default() });
+    let retry = RetryPolicy {
+        base: Duration::seconds(10),
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let worker = webhook_worker(
+        vec![secret],
+        WorkerConfig {
+            retry,
+            ..Default::default()
+        },
+    );
     let id = ds[0].id;
 
     assert_eq!(worker.run_once(&s, t(0), 10).unwrap().retrying, vec![id]);
     let d = status_of(&s, id);
-    assert_eq!((d.status, d.attempts, d.next_attempt_at), (DeliveryStatus::Retrying, 1, t(10)), "{:?}", d.last_error);
+    assert_eq!(
+        (d.status, d.attempts, d.next_attempt_at),
+        (DeliveryStatus::Retrying, 1, t(10)),
+        "{:?}",
+        d.last_error
+    );
     assert!(d.last_error.unwrap().contains("503"));
-    assert_eq!(worker.run_once(&s, t(9), 10).unwrap(), Default::default(), "not due yet");
+    assert_eq!(
+        worker.run_once(&s, t(9), 10).unwrap(),
+        Default::default(),
+        "not due yet"
+    );
 
     assert_eq!(worker.run_once(&s, t(10), 10).unwrap().retrying, vec![id]);
     let d = status_of(&s, id);
-    assert_eq!((d.attempts, d.next_attempt_at), (2, t(130)), "Retry-After: 120 wins over the 20 s backoff");
+    assert_eq!(
+        (d.attempts, d.next_attempt_at),
+        (2, t(130)),
+        "Retry-After: 120 wins over the 20 s backoff"
+    );
 
     assert_eq!(worker.run_once(&s, t(130), 10).unwrap().delivered, vec![id]);
-    assert_eq!(rx.received().ids["key-00000"], 3, "same webhook-id on every attempt");
+    assert_eq!(
+        rx.received().ids["key-00000"],
+        3,
+        "same webhook-id on every attempt"
+    );
 }
 
 #[test]
@@ -154,22 +228,52 @@ fn gone_unsubscribes_the_channel_and_dead_letters_its_deliveries() {
     let secret = WebhookSecret::generate();
     let rx = Receiver::start(vec![secret.clone()]).unwrap();
     rx.script("/gone", vec![Answer::status(410)]);
-    let (s, ds) = store_with(&[(ChannelKind::Webhook, rx.url("/gone")), (ChannelKind::Webhook, rx.url("/ok"))]);
-    let worker = webhook_worker(vec![secret], WorkerConfig { max_in_flight: 1, ..Default::default() });
+    let (s, ds) = store_with(&[
+        (ChannelKind::Webhook, rx.url("/gone")),
+        (ChannelKind::Webhook, rx.url("/ok")),
+    ]);
+    let worker = webhook_worker(
+        vec![secret],
+        WorkerConfig {
+            max_in_flight: 1,
+            ..Default::default()
+        },
+    );
     let report = worker.run_once(&s, t(0), 10).unwrap();
-    assert_eq!((report.dead, report.delivered), (vec![ds[0].id], vec![ds[1].id]));
+    assert_eq!(
+        (report.dead, report.delivered),
+        (vec![ds[0].id], vec![ds[1].id])
+    );
     let dead = s.dead_letters().unwrap();
     assert_eq!(dead.len(), 1);
-    assert!(dead[0].last_error.as_deref().unwrap().contains("410"), "{:?}", dead[0].last_error);
-    assert_eq!(s.disabled_channels().unwrap()[0].channel.address, rx.url("/gone"));
+    assert!(
+        dead[0].last_error.as_deref().unwrap().contains("410"),
+        "{:?}",
+        dead[0].last_error
+    );
+    assert_eq!(
+        s.disabled_channels().unwrap()[0].channel.address,
+        rx.url("/gone")
+    );
 }
 
 #[test]
 fn after_max_attempts_a_delivery_is_dead_and_visible() {
     // No e-mail channel on this worker: every attempt fails, then the dead letters.
     let (s, ds) = store_with(&[(ChannelKind::Email, "security@crocus.example".into())]);
-    let retry = RetryPolicy { base: Duration::seconds(1), max_attempts: 3, jitter: 0.0, ..Default::default() };
-    let worker = webhook_worker(vec![], WorkerConfig { retry, ..Default::default() });
+    let retry = RetryPolicy {
+        base: Duration::seconds(1),
+        max_attempts: 3,
+        jitter: 0.0,
+        ..Default::default()
+    };
+    let worker = webhook_worker(
+        vec![],
+        WorkerConfig {
+            retry,
+            ..Default::default()
+        },
+    );
     let mut now = t(0);
     let mut dead = Vec::new();
     for _ in 0..3 {
@@ -180,9 +284,14 @@ fn after_max_attempts_a_delivery_is_dead_and_visible() {
     assert_eq!(dead, vec![ds[0].id]);
     let d = &s.dead_letters().unwrap()[0];
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Dead, 3));
-    assert!(d.last_error.as_deref().unwrap().contains("email is not configured"));
+    assert!(d
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("email is not configured"));
     // An analyst retries it: it is claimable again.
-    s.retry_delivery(d.id, &AuditCtx::new("analyst", now)).unwrap();
+    s.retry_delivery(d.id, &AuditCtx::new("analyst", now))
+        .unwrap();
     assert_eq!(worker.run_once(&s, now, 10).unwrap().retrying, vec![d.id]);
 }
 
@@ -191,9 +300,15 @@ fn a_webhook_without_a_signing_secret_is_not_sent() {
     let rx = Receiver::start(vec![WebhookSecret::generate()]).unwrap();
     let (s, ds) = store_with(&[(ChannelKind::Webhook, rx.url("/x"))]);
     let worker = webhook_worker(vec![], WorkerConfig::default());
-    assert_eq!(worker.run_once(&s, t(0), 10).unwrap().retrying, vec![ds[0].id]);
+    assert_eq!(
+        worker.run_once(&s, t(0), 10).unwrap().retrying,
+        vec![ds[0].id]
+    );
     assert_eq!(rx.received().requests, 0);
-    assert!(status_of(&s, ds[0].id).last_error.unwrap().contains("no signing secret"));
+    assert!(status_of(&s, ds[0].id)
+        .last_error
+        .unwrap()
+        .contains("no signing secret"));
 }
 
 /// A channel that records how many sends run at once.
@@ -221,26 +336,71 @@ impl Channel for GaugeChannel {
 
 #[test]
 fn per_channel_concurrency_and_rate_limits_hold() {
-    let files: Vec<(ChannelKind, String)> = (0..75).map(|i| (ChannelKind::File, format!("d{i}"))).collect();
+    let files: Vec<(ChannelKind, String)> = (0..75)
+        .map(|i| (ChannelKind::File, format!("d{i}")))
+        .collect();
     let (s, _) = store_with(&files);
-    let gauge = Arc::new(Gauge { now: AtomicUsize::new(0), peak: AtomicUsize::new(0), total: AtomicUsize::new(0) });
-    let limits = HashMap::from([(ChannelKind::File, ChannelLimits { concurrency: 3, per_second: Some(100.0) })]);
-    let worker = OutboxWorker::with_config(vec![Box::new(GaugeChannel(Arc::clone(&gauge)))], WorkerConfig { max_in_flight: 16, limits, ..Default::default() });
+    let gauge = Arc::new(Gauge {
+        now: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+        total: AtomicUsize::new(0),
+    });
+    let limits = HashMap::from([(
+        ChannelKind::File,
+        ChannelLimits {
+            concurrency: 3,
+            per_second: Some(100.0),
+        },
+    )]);
+    let worker = OutboxWorker::with_config(
+        vec![Box::new(GaugeChannel(Arc::clone(&gauge)))],
+        WorkerConfig {
+            max_in_flight: 16,
+            limits,
+            ..Default::default()
+        },
+    );
     let started = std::time::Instant::now();
     let report = worker.run_once(&s, t(0), 1000).unwrap();
     assert_eq!(report.delivered.len(), 75);
     assert_eq!(gauge.total.load(Ordering::SeqCst), 75);
-    assert!(gauge.peak.load(Ordering::SeqCst) <= 3, "peak concurrency {}", gauge.peak.load(Ordering::SeqCst));
+    assert!(
+        gauge.peak.load(Ordering::SeqCst) <= 3,
+        "peak concurrency {}",
+        gauge.peak.load(Ordering::SeqCst)
+    );
     // A one-second burst of 100 would allow all 75 at once; with 3 at a time of 5 ms each the
     // concurrency limit alone makes it take at least 25 rounds.
     assert!(started.elapsed() >= std::time::Duration::from_millis(125));
 
-    let more: Vec<(ChannelKind, String)> = (0..30).map(|i| (ChannelKind::File, format!("e{i}"))).collect();
+    let more: Vec<(ChannelKind, String)> = (0..30)
+        .map(|i| (ChannelKind::File, format!("e{i}")))
+        .collect();
     let (s2, _) = store_with(&more);
-    let limits = HashMap::from([(ChannelKind::File, ChannelLimits { concurrency: 16, per_second: Some(20.0) })]);
-    let worker = OutboxWorker::with_config(vec![Box::new(GaugeChannel(Arc::clone(&gauge)))], WorkerConfig { max_in_flight: 16, limits, ..Default::default() });
+    let limits = HashMap::from([(
+        ChannelKind::File,
+        ChannelLimits {
+            concurrency: 16,
+            per_second: Some(20.0),
+        },
+    )]);
+    let worker = OutboxWorker::with_config(
+        vec![Box::new(GaugeChannel(Arc::clone(&gauge)))],
+        WorkerConfig {
+            max_in_flight: 16,
+            limits,
+            ..Default::default()
+        },
+    );
     let started = std::time::Instant::now();
-    assert_eq!(worker.run_once(&s2, t(0), 1000).unwrap().delivered.len(), 30);
+    assert_eq!(
+        worker.run_once(&s2, t(0), 1000).unwrap().delivered.len(),
+        30
+    );
     // Burst of 20, then 10 more at 20/s: at least half a second.
-    assert!(started.elapsed() >= std::time::Duration::from_millis(450), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
 }

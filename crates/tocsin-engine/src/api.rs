@@ -7,25 +7,35 @@ use crate::{not_found, Engine, EngineError, Result};
 use tocsin_core::compose::leak_gate;
 use tocsin_core::lifecycle::{transition, WarningEvent, WarningState};
 use tocsin_core::tracking::{DeliveryStatus, Notice, NoticeKind, Warning};
-use tocsin_store::NewDelivery;
 use tocsin_core::{EntityId, Match, MatchReview, Threat, Timestamp, WarningId};
 use tocsin_store::review::{Cancellation, DraftEdit};
 use tocsin_store::AuditCtx;
+use tocsin_store::NewDelivery;
 
 impl Engine {
     /// Store a new threat and match it against the registry. A threat with the same id is a
     /// conflict (new information about a stored threat goes through `update_threat`).
     pub fn create_threat(&self, threat: &Threat, actor: &str, at: Timestamp) -> Result<Vec<Match>> {
         if threat.id.as_str().trim().is_empty() {
-            return Err(EngineError::Input { path: "/id".into(), message: "a threat needs a non-empty id".into() });
+            return Err(EngineError::Input {
+                path: "/id".into(),
+                message: "a threat needs a non-empty id".into(),
+            });
         }
         for (i, t) in threat.targets.iter().enumerate() {
             if t.label.trim().is_empty() {
-                return Err(EngineError::Input { path: format!("/targets/{i}/label"), message: "a target spec needs a label".into() });
+                return Err(EngineError::Input {
+                    path: format!("/targets/{i}/label"),
+                    message: "a target spec needs a label".into(),
+                });
             }
         }
         if self.store.threat(&threat.id)?.is_some() {
-            return Err(tocsin_store::StoreError::Conflict { kind: "threat", id: threat.id.to_string() }.into());
+            return Err(tocsin_store::StoreError::Conflict {
+                kind: "threat",
+                id: threat.id.to_string(),
+            }
+            .into());
         }
         let ctx = AuditCtx::new(actor, at);
         self.ingest_threat(threat, &ctx)?;
@@ -35,7 +45,10 @@ impl Engine {
     /// Remove an entity from the registry and the match index (its stored matches go too).
     pub fn delete_entity(&self, id: &EntityId, actor: &str, at: Timestamp) -> Result<()> {
         self.store.delete_entity(id, &AuditCtx::new(actor, at))?;
-        self.registry.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.registry
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
         Ok(())
     }
 
@@ -43,41 +56,94 @@ impl Engine {
     /// and `review.at` are who reviews and when.
     pub fn review_match(&self, review: &MatchReview) -> Result<()> {
         let threat = self.threat(&review.threat_id)?;
-        self.store.review_match(review, &AuditCtx::new(&review.by, review.at))?;
-        let label = threat.targets.get(review.target).map(|t| t.label.as_str()).unwrap_or("?");
-        let detail = format!("{} {}s {} for {label}: {}", review.by, review.decision.as_str(), review.entity_id, review.note);
+        self.store
+            .review_match(review, &AuditCtx::new(&review.by, review.at))?;
+        let label = threat
+            .targets
+            .get(review.target)
+            .map(|t| t.label.as_str())
+            .unwrap_or("?");
+        let detail = format!(
+            "{} {}s {} for {label}: {}",
+            review.by,
+            review.decision.as_str(),
+            review.entity_id,
+            review.note
+        );
         self.timeline(&review.threat_id, review.at, "match_reviewed", detail)
     }
 
     /// Replace a draft's headline, text and measures. The leak gate runs on every edited field
     /// exactly as on composed text; a leaking edit is refused with the field it is in
     /// ([`EngineError::Input`] with a JSON Pointer: `/text`, `/headline`, `/measures/2`).
-    pub fn edit_draft(&self, id: &WarningId, edit: &DraftEdit, actor: &str, at: Timestamp) -> Result<Warning> {
+    pub fn edit_draft(
+        &self,
+        id: &WarningId,
+        edit: &DraftEdit,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Warning> {
         let w = self.warning(id)?;
         if w.state != WarningState::Draft {
-            return Err(EngineError::Precondition(format!("warning {id} is {}: only a draft can be edited (compose a new version instead)", w.state)));
+            return Err(EngineError::Precondition(format!(
+                "warning {id} is {}: only a draft can be edited (compose a new version instead)",
+                w.state
+            )));
         }
         if edit.headline.trim().is_empty() {
-            return Err(EngineError::Input { path: "/headline".into(), message: "the headline must not be empty".into() });
+            return Err(EngineError::Input {
+                path: "/headline".into(),
+                message: "the headline must not be empty".into(),
+            });
         }
         if edit.text.trim().is_empty() {
-            return Err(EngineError::Input { path: "/text".into(), message: "the text must not be empty".into() });
+            return Err(EngineError::Input {
+                path: "/text".into(),
+                message: "the text must not be empty".into(),
+            });
         }
         let threat = self.threat(&w.threat_id)?;
-        let aud = self.store.audience(&w.audience_id)?.ok_or_else(|| not_found("audience", &w.audience_id))?;
+        let aud = self
+            .store
+            .audience(&w.audience_id)?
+            .ok_or_else(|| not_found("audience", &w.audience_id))?;
         let own = own_names(self.store.as_ref(), &threat, &aud)?;
         let allowed: Vec<&str> = own.iter().map(String::as_str).collect();
         let fields = std::iter::once(("/headline".to_owned(), edit.headline.as_str()))
             .chain(std::iter::once(("/text".to_owned(), edit.text.as_str())))
-            .chain(edit.measures.iter().enumerate().map(|(i, m)| (format!("/measures/{i}"), m.as_str())));
+            .chain(
+                edit.measures
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (format!("/measures/{i}"), m.as_str())),
+            );
         for (path, text) in fields {
-            if let Err(leak) = leak_gate(text, &threat, &aud, &self.config.global_restricted, &allowed) {
+            if let Err(leak) = leak_gate(
+                text,
+                &threat,
+                &aud,
+                &self.config.global_restricted,
+                &allowed,
+            ) {
                 // The excerpt is what the analyst typed; the rule names what kind of fact leaked.
-                return Err(EngineError::Input { path, message: format!("the leak gate refuses this text: {} at bytes {}..{}", leak.rule, leak.start, leak.end) });
+                return Err(EngineError::Input {
+                    path,
+                    message: format!(
+                        "the leak gate refuses this text: {} at bytes {}..{}",
+                        leak.rule, leak.start, leak.end
+                    ),
+                });
             }
         }
-        let stored = self.store.edit_draft_warning(id, edit, &AuditCtx::new(actor, at))?;
-        self.timeline(&w.threat_id, at, "warning_edited", format!("{actor} edited draft {id}: {}", stored.headline))?;
+        let stored = self
+            .store
+            .edit_draft_warning(id, edit, &AuditCtx::new(actor, at))?;
+        self.timeline(
+            &w.threat_id,
+            at,
+            "warning_edited",
+            format!("{actor} edited draft {id}: {}", stored.headline),
+        )?;
         Ok(stored)
     }
 
@@ -95,7 +161,10 @@ impl Engine {
     pub fn update_warning(&self, id: &WarningId, actor: &str, at: Timestamp) -> Result<Warning> {
         let w = self.warning(id)?;
         if w.state.is_terminal() {
-            return Err(EngineError::Precondition(format!("warning {id} is {}: update the latest version instead", w.state)));
+            return Err(EngineError::Precondition(format!(
+                "warning {id} is {}: update the latest version instead",
+                w.state
+            )));
         }
         self.recompose(&w.threat_id, &w.audience_id, actor, at)
     }
@@ -104,20 +173,43 @@ impl Engine {
     /// `superseded`. Refused once the lifecycle has ended (expired, superseded, closed). Every
     /// recipient channel that received the warning gets a cancel notice through the outbox; the
     /// reason travels in that notice, so it passes the leak gate first (`/reason` when it leaks).
-    pub fn cancel_warning(&self, id: &WarningId, reason: &str, actor: &str, at: Timestamp) -> Result<Cancellation> {
+    pub fn cancel_warning(
+        &self,
+        id: &WarningId,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Cancellation> {
         let w = self.warning(id)?;
         transition(w.state, WarningEvent::Supersede)?;
         let received = self.received_by(&w)?;
-        let notice = if received.is_empty() { None } else { Some(self.cancel_notice(&w, reason, at)?) };
+        let notice = if received.is_empty() {
+            None
+        } else {
+            Some(self.cancel_notice(&w, reason, at)?)
+        };
         let ctx = AuditCtx::new(actor, at);
-        let c = Cancellation { warning_id: id.clone(), at, by: actor.into(), reason: reason.into() };
+        let c = Cancellation {
+            warning_id: id.clone(),
+            at,
+            by: actor.into(),
+            reason: reason.into(),
+        };
         self.store.insert_cancellation(&c, &ctx)?;
         self.advance(&w, WarningEvent::Supersede, &ctx)?;
         let sent = match notice {
             Some(n) => self.store.enqueue_notice(id, &received, &n, &ctx)?.len(),
             None => 0,
         };
-        self.timeline(&w.threat_id, at, "warning_cancelled", format!("{actor} cancelled {id} ({}): {reason}; cancel notice queued via {sent} channel(s)", w.state))?;
+        self.timeline(
+            &w.threat_id,
+            at,
+            "warning_cancelled",
+            format!(
+                "{actor} cancelled {id} ({}): {reason}; cancel notice queued via {sent} channel(s)",
+                w.state
+            ),
+        )?;
         Ok(c)
     }
 
@@ -129,9 +221,22 @@ impl Engine {
             if d.notice.is_some() || d.status != DeliveryStatus::Delivered {
                 continue;
             }
-            if seen.insert((d.audience_id.clone(), d.channel.kind.as_str(), d.channel.address.clone())) {
-                let key = crate::audience_key(&w.id, &d.audience_id, &format!("{}:cancel", d.channel.kind.as_str()), &d.channel.address);
-                out.push(NewDelivery { audience_id: d.audience_id.clone(), channel: d.channel.clone(), idempotency_key: key });
+            if seen.insert((
+                d.audience_id.clone(),
+                d.channel.kind.as_str(),
+                d.channel.address.clone(),
+            )) {
+                let key = crate::audience_key(
+                    &w.id,
+                    &d.audience_id,
+                    &format!("{}:cancel", d.channel.kind.as_str()),
+                    &d.channel.address,
+                );
+                out.push(NewDelivery {
+                    audience_id: d.audience_id.clone(),
+                    channel: d.channel.clone(),
+                    idempotency_key: key,
+                });
             }
         }
         Ok(out)
@@ -145,7 +250,13 @@ impl Engine {
             if let Some(aud) = self.store.audience(&w.audience_id)? {
                 let own = own_names(self.store.as_ref(), &threat, &aud)?;
                 let allowed: Vec<&str> = own.iter().map(String::as_str).collect();
-                if let Err(leak) = leak_gate(reason, &threat, &aud, &self.config.global_restricted, &allowed) {
+                if let Err(leak) = leak_gate(
+                    reason,
+                    &threat,
+                    &aud,
+                    &self.config.global_restricted,
+                    &allowed,
+                ) {
                     return Err(EngineError::Input {
                         path: "/reason".into(),
                         message: format!("the reason goes to the recipients and the leak gate refuses it: {} at bytes {}..{}", leak.rule, leak.start, leak.end),
@@ -153,7 +264,11 @@ impl Engine {
                 }
             }
         }
-        let why = if reason.is_empty() { String::new() } else { format!("\nReason: {reason}") };
+        let why = if reason.is_empty() {
+            String::new()
+        } else {
+            format!("\nReason: {reason}")
+        };
         let text = format!(
             "Warning {} (version {}, issued {}) is CANCELLED as of {}: disregard it.{why}\nIf another warning from us is still in force, its advice stands.\n\n--- The cancelled warning ---\n{}",
             w.id,
@@ -162,17 +277,28 @@ impl Engine {
             at.to_rfc3339(),
             w.text
         );
-        Ok(Notice { kind: NoticeKind::Cancel, headline: format!("CANCELLED: {}", w.headline), text })
+        Ok(Notice {
+            kind: NoticeKind::Cancel,
+            headline: format!("CANCELLED: {}", w.headline),
+            text,
+        })
     }
 }
 
 /// What the audience may read although a withheld portion may name it: its own sites' names, its
 /// name and its contact (as `compose` passes them to the gate).
-fn own_names(store: &dyn tocsin_store::Store, threat: &Threat, aud: &tocsin_core::Audience) -> Result<Vec<String>> {
+fn own_names(
+    store: &dyn tocsin_store::Store,
+    threat: &Threat,
+    aud: &tocsin_core::Audience,
+) -> Result<Vec<String>> {
     let mut own: Vec<String> = vec![aud.name.clone()];
     own.extend(aud.escalation_contact.clone());
     for m in store.matches(&threat.id)? {
-        if let Some(e) = store.entity(&m.entity_id)?.filter(|e| e.audiences.contains(&aud.id)) {
+        if let Some(e) = store
+            .entity(&m.entity_id)?
+            .filter(|e| e.audiences.contains(&aud.id))
+        {
             own.push(e.name.clone());
             own.extend(e.aliases.iter().cloned());
         }
@@ -196,15 +322,28 @@ pub struct LeakVerdict {
 }
 
 /// Run the real gate over every field of `w`. `None` when its threat or audience is gone.
-pub fn leak_verdict(store: &dyn tocsin_store::Store, w: &Warning, global_restricted: &[String]) -> Result<Option<LeakVerdict>> {
-    Ok(leak_verdicts(store, std::slice::from_ref(w), global_restricted)?.pop().flatten())
+pub fn leak_verdict(
+    store: &dyn tocsin_store::Store,
+    w: &Warning,
+    global_restricted: &[String],
+) -> Result<Option<LeakVerdict>> {
+    Ok(
+        leak_verdicts(store, std::slice::from_ref(w), global_restricted)?
+            .pop()
+            .flatten(),
+    )
 }
 
 /// [`leak_verdict`] of each of `ws`, in order, loading each (threat, audience) and its allowed
 /// names once for the whole list rather than once per warning.
-pub fn leak_verdicts(store: &dyn tocsin_store::Store, ws: &[Warning], global_restricted: &[String]) -> Result<Vec<Option<LeakVerdict>>> {
+pub fn leak_verdicts(
+    store: &dyn tocsin_store::Store,
+    ws: &[Warning],
+    global_restricted: &[String],
+) -> Result<Vec<Option<LeakVerdict>>> {
     type Ctx = Option<(Threat, tocsin_core::Audience, Vec<String>)>;
-    let mut cache: std::collections::HashMap<(String, String), Ctx> = std::collections::HashMap::new();
+    let mut cache: std::collections::HashMap<(String, String), Ctx> =
+        std::collections::HashMap::new();
     let mut out = Vec::with_capacity(ws.len());
     for w in ws {
         let key = (w.threat_id.to_string(), w.audience_id.to_string());
@@ -218,16 +357,32 @@ pub fn leak_verdicts(store: &dyn tocsin_store::Store, ws: &[Warning], global_res
             };
             cache.insert(key.clone(), ctx);
         }
-        out.push(cache.get(&key).and_then(Option::as_ref).map(|(threat, aud, own)| verdict_of(w, threat, aud, own, global_restricted)));
+        out.push(
+            cache
+                .get(&key)
+                .and_then(Option::as_ref)
+                .map(|(threat, aud, own)| verdict_of(w, threat, aud, own, global_restricted)),
+        );
     }
     Ok(out)
 }
 
-fn verdict_of(w: &Warning, threat: &Threat, aud: &tocsin_core::Audience, own: &[String], global_restricted: &[String]) -> LeakVerdict {
+fn verdict_of(
+    w: &Warning,
+    threat: &Threat,
+    aud: &tocsin_core::Audience,
+    own: &[String],
+    global_restricted: &[String],
+) -> LeakVerdict {
     let allowed: Vec<&str> = own.iter().map(String::as_str).collect();
     let fields = std::iter::once(("/headline".to_owned(), w.headline.as_str()))
         .chain(std::iter::once(("/text".to_owned(), w.text.as_str())))
-        .chain(w.measures.iter().enumerate().map(|(i, m)| (format!("/measures/{i}"), m.as_str())));
+        .chain(
+            w.measures
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("/measures/{i}"), m.as_str())),
+        );
     let mut blocked = None;
     let mut checked_fields = 0;
     for (path, text) in fields {
@@ -237,8 +392,18 @@ fn verdict_of(w: &Warning, threat: &Threat, aud: &tocsin_core::Audience, own: &[
             blocked.get_or_insert(leak);
         }
     }
-    let withheld_portions = threat.portions.iter().filter(|p| tocsin_core::marking::releasable_to(&p.mark, aud, threat.originator).is_err()).count();
-    LeakVerdict { passed: blocked.is_none(), checked_terms: threat.restricted_terms.len() + global_restricted.len(), withheld_portions, checked_fields, blocked }
+    let withheld_portions = threat
+        .portions
+        .iter()
+        .filter(|p| tocsin_core::marking::releasable_to(&p.mark, aud, threat.originator).is_err())
+        .count();
+    LeakVerdict {
+        passed: blocked.is_none(),
+        checked_terms: threat.restricted_terms.len() + global_restricted.len(),
+        withheld_portions,
+        checked_fields,
+        blocked,
+    }
 }
 
 impl Engine {

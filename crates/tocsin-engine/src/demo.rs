@@ -78,7 +78,9 @@ pub struct DemoReport {
 }
 
 fn t(day: u32, hour: u32, min: u32) -> Timestamp {
-    Utc.with_ymd_and_hms(2024, 3, day, hour, min, 0).single().expect("valid demo time")
+    Utc.with_ymd_and_hms(2024, 3, day, hour, min, 0)
+        .single()
+        .expect("valid demo time")
 }
 
 enum Step {
@@ -96,7 +98,10 @@ pub fn run(engine: &Engine, examples: &Path) -> Result<DemoReport> {
     // 6 March: the report arrives, is matched, the duty is determined and warnings composed.
     let received = threat.received;
     engine.ingest_threat(&threat, &AuditCtx::new(ANALYST, received))?;
-    engine.compute_matches(&tid, &AuditCtx::new(ANALYST, received + Duration::minutes(5)))?;
+    engine.compute_matches(
+        &tid,
+        &AuditCtx::new(ANALYST, received + Duration::minutes(5)),
+    )?;
     engine.propose_determination(&tid, ANALYST, t(6, 8, 30))?;
     engine.approve_determination(&tid, APPROVER, t(6, 9, 0))?;
     let drafts = engine.compose_warnings(&tid, ANALYST, t(6, 9, 5))?;
@@ -148,7 +153,9 @@ pub fn run(engine: &Engine, examples: &Path) -> Result<DemoReport> {
             }
         }
         engine.tick(now)?;
-        now = (now + Duration::hours(1)).with_minute(0).expect("minute 0 exists");
+        now = (now + Duration::hours(1))
+            .with_minute(0)
+            .expect("minute 0 exists");
     }
     report(engine, &tid)
 }
@@ -156,29 +163,45 @@ pub fn run(engine: &Engine, examples: &Path) -> Result<DemoReport> {
 /// Collect the case's state from the store.
 pub fn report(engine: &Engine, tid: &ThreatId) -> Result<DemoReport> {
     let store = engine.store();
-    let threat = store.threat(tid)?.ok_or_else(|| crate::not_found("threat", tid))?;
+    let threat = store
+        .threat(tid)?
+        .ok_or_else(|| crate::not_found("threat", tid))?;
     let mut matches = Vec::new();
     for m in store.matches(tid)? {
-        let name = store.entity(&m.entity_id)?.map(|e| e.name).unwrap_or_default();
+        let name = store
+            .entity(&m.entity_id)?
+            .map(|e| e.name)
+            .unwrap_or_default();
         matches.push(MatchView {
             entity: m.entity_id.to_string(),
             entity_name: name,
-            target: threat.targets.get(m.target).map(|t| t.label.clone()).unwrap_or_default(),
+            target: threat
+                .targets
+                .get(m.target)
+                .map(|t| t.label.clone())
+                .unwrap_or_default(),
             score: m.score,
-            reasons: m.reasons.iter().map(|r| format!("{}: {}", r.descriptor, r.detail)).collect(),
+            reasons: m
+                .reasons
+                .iter()
+                .map(|r| format!("{}: {}", r.descriptor, r.detail))
+                .collect(),
         });
     }
-    let determination = store
-        .determinations(tid)?
-        .pop()
-        .ok_or_else(|| crate::EngineError::Precondition(format!("threat {tid} has no determination")))?;
+    let determination = store.determinations(tid)?.pop().ok_or_else(|| {
+        crate::EngineError::Precondition(format!("threat {tid} has no determination"))
+    })?;
     let warnings = store.warnings(Some(tid))?;
     let mut deliveries = Vec::new();
     for w in &warnings {
         for d in store.deliveries(Some(&w.id))? {
             deliveries.push(DeliveryView {
                 warning: w.id.to_string(),
-                kind: d.notice.as_ref().map_or("warning", |n| n.kind.as_str()).into(),
+                kind: d
+                    .notice
+                    .as_ref()
+                    .map_or("warning", |n| n.kind.as_str())
+                    .into(),
                 audience: d.audience_id.to_string(),
                 channel: d.channel.kind.as_str().into(),
                 address: d.channel.address.clone(),
@@ -206,7 +229,11 @@ pub fn report(engine: &Engine, tid: &ThreatId) -> Result<DemoReport> {
     let timeline = store
         .timeline(Some(tid))?
         .into_iter()
-        .map(|TimelineEntry { at, event, detail, .. }| TimelineView { at, event, detail })
+        .map(
+            |TimelineEntry {
+                 at, event, detail, ..
+             }| TimelineView { at, event, detail },
+        )
         .collect();
     let events = store.audit_events()?;
     let verified = store.verify_audit()?;
@@ -219,7 +246,9 @@ pub fn report(engine: &Engine, tid: &ThreatId) -> Result<DemoReport> {
         timeline,
         audit: AuditView {
             count: events.len(),
-            head_hash: verified.clone().unwrap_or_else(|_| events.last().map(|e| e.hash.clone()).unwrap_or_default()),
+            head_hash: verified
+                .clone()
+                .unwrap_or_else(|_| events.last().map(|e| e.hash.clone()).unwrap_or_default()),
             verified: verified.is_ok(),
         },
     })

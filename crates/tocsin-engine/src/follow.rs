@@ -38,12 +38,20 @@ impl Engine {
             rand::thread_rng().fill_bytes(&mut k);
             k
         };
-        let key = self.store.secret("link-signing-key", &gen, &AuditCtx::new("system", at))?;
+        let key = self
+            .store
+            .secret("link-signing-key", &gen, &AuditCtx::new("system", at))?;
         Ok(self.link_key.get_or_init(|| key))
     }
 
     /// A fresh signed one-time link for `purpose` on warning `w`.
-    pub fn recipient_link(&self, w: &WarningId, until: Timestamp, purpose: LinkPurpose, at: Timestamp) -> Result<String> {
+    pub fn recipient_link(
+        &self,
+        w: &WarningId,
+        until: Timestamp,
+        purpose: LinkPurpose,
+        at: Timestamp,
+    ) -> Result<String> {
         let mut nonce = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut nonce);
         let claims = LinkClaims {
@@ -53,15 +61,22 @@ impl Engine {
             nonce: hex::encode(nonce),
         };
         let token = links::sign(&claims, self.link_secret(at)?);
-        Ok(format!("{}/r/{}", self.config.public_url.trim_end_matches('/'), token))
+        Ok(format!(
+            "{}/r/{}",
+            self.config.public_url.trim_end_matches('/'),
+            token
+        ))
     }
 
     /// Verify a link token, check that what it asks for is allowed now, then spend it (single
     /// use). A refused action leaves the link usable.
     fn spend_link(&self, token: &str, purpose: LinkPurpose, at: Timestamp) -> Result<LinkClaims> {
-        let claims = links::verify(token, self.link_secret(at)?, purpose, at).map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
+        let claims = links::verify(token, self.link_secret(at)?, purpose, at)
+            .map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
         if self.store.link_nonce_used(&claims.nonce)? {
-            return Err(EngineError::Precondition("recipient link refused: it was already used".into()));
+            return Err(EngineError::Precondition(
+                "recipient link refused: it was already used".into(),
+            ));
         }
         let w = self.warning(&claims.warning_id)?;
         let event = match purpose {
@@ -72,9 +87,16 @@ impl Engine {
         if let Some(ev) = event {
             transition(w.state, ev)?;
         }
-        let fresh = self.store.use_link_nonce(&claims.nonce, &claims.warning_id, &format!("{purpose:?}").to_lowercase(), &AuditCtx::new("recipient-link", at))?;
+        let fresh = self.store.use_link_nonce(
+            &claims.nonce,
+            &claims.warning_id,
+            &format!("{purpose:?}").to_lowercase(),
+            &AuditCtx::new("recipient-link", at),
+        )?;
         if !fresh {
-            return Err(EngineError::Precondition("recipient link refused: it was already used".into()));
+            return Err(EngineError::Precondition(
+                "recipient link refused: it was already used".into(),
+            ));
         }
         Ok(claims)
     }
@@ -90,58 +112,154 @@ impl Engine {
         if at >= w.valid.until || w.audience_kind == AudienceKind::Public {
             return Ok(None);
         }
-        Ok(Some(self.recipient_link(&w.id, w.valid.until, LinkPurpose::Posture, at)?))
+        Ok(Some(self.recipient_link(
+            &w.id,
+            w.valid.until,
+            LinkPurpose::Posture,
+            at,
+        )?))
     }
 
     pub fn acknowledge_via_link(&self, token: &str, at: Timestamp) -> Result<LinkOutcome> {
         let c = self.spend_link(token, LinkPurpose::Acknowledge, at)?;
         self.acknowledge(&c.warning_id, &format!("link:{}", c.warning_id), at)?;
         let w = self.warning(&c.warning_id)?;
-        Ok(LinkOutcome { warning_id: c.warning_id, recorded: "acknowledgement", next_posture_link: self.next_posture_link(&w, at)? })
+        Ok(LinkOutcome {
+            warning_id: c.warning_id,
+            recorded: "acknowledgement",
+            next_posture_link: self.next_posture_link(&w, at)?,
+        })
     }
 
-    pub fn posture_via_link(&self, token: &str, measures: Vec<Measure>, note: &str, at: Timestamp) -> Result<LinkOutcome> {
+    pub fn posture_via_link(
+        &self,
+        token: &str,
+        measures: Vec<Measure>,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<LinkOutcome> {
         let c = self.spend_link(token, LinkPurpose::Posture, at)?;
-        self.report_posture(&c.warning_id, &format!("link:{}", c.warning_id), measures, note, at)?;
+        self.report_posture(
+            &c.warning_id,
+            &format!("link:{}", c.warning_id),
+            measures,
+            note,
+            at,
+        )?;
         let w = self.warning(&c.warning_id)?;
-        Ok(LinkOutcome { warning_id: c.warning_id, recorded: "posture_report", next_posture_link: self.next_posture_link(&w, at)? })
+        Ok(LinkOutcome {
+            warning_id: c.warning_id,
+            recorded: "posture_report",
+            next_posture_link: self.next_posture_link(&w, at)?,
+        })
     }
 
-    pub fn feedback_via_link(&self, token: &str, kind: FeedbackKind, text: &str, at: Timestamp) -> Result<LinkOutcome> {
+    pub fn feedback_via_link(
+        &self,
+        token: &str,
+        kind: FeedbackKind,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<LinkOutcome> {
         let c = self.spend_link(token, LinkPurpose::Feedback, at)?;
-        self.feedback(&c.warning_id, &format!("link:{}", c.warning_id), kind, text, at)?;
-        Ok(LinkOutcome { warning_id: c.warning_id, recorded: "feedback", next_posture_link: None })
+        self.feedback(
+            &c.warning_id,
+            &format!("link:{}", c.warning_id),
+            kind,
+            text,
+            at,
+        )?;
+        Ok(LinkOutcome {
+            warning_id: c.warning_id,
+            recorded: "feedback",
+            next_posture_link: None,
+        })
     }
 
     /// A recipient's feedback. "Too general" opens a follow-up for the analysts.
-    pub fn feedback(&self, id: &WarningId, by: &str, kind: FeedbackKind, text: &str, at: Timestamp) -> Result<Option<i64>> {
+    pub fn feedback(
+        &self,
+        id: &WarningId,
+        by: &str,
+        kind: FeedbackKind,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<Option<i64>> {
         let w = self.warning(id)?;
         let ctx = AuditCtx::new(by, at);
-        self.store.insert_feedback(&Feedback { warning_id: id.clone(), at, by: by.into(), kind, text: text.into() }, &ctx)?;
+        self.store.insert_feedback(
+            &Feedback {
+                warning_id: id.clone(),
+                at,
+                by: by.into(),
+                kind,
+                text: text.into(),
+            },
+            &ctx,
+        )?;
         let mut task = None;
         if kind == FeedbackKind::TooGeneral {
             let detail = format!("{} says the warning is too general: {text}. Release more specific detail through the composer, or record why not.", w.audience_id);
-            task = Some(self.store.open_task(TaskKind::FeedbackFollowUp, &w.threat_id, Some(id), &detail, &ctx)?);
+            task = Some(self.store.open_task(
+                TaskKind::FeedbackFollowUp,
+                &w.threat_id,
+                Some(id),
+                &detail,
+                &ctx,
+            )?);
         }
-        self.timeline(&w.threat_id, at, "feedback", format!("{} on {}: {:?} — {}", w.audience_id, id, kind, text))?;
+        self.timeline(
+            &w.threat_id,
+            at,
+            "feedback",
+            format!("{} on {}: {:?} — {}", w.audience_id, id, kind, text),
+        )?;
         Ok(task)
     }
 
     /// Close an item in the analysts' queue.
-    pub fn resolve_task(&self, task_id: i64, resolution: Resolution, by: &str, at: Timestamp) -> Result<Task> {
+    pub fn resolve_task(
+        &self,
+        task_id: i64,
+        resolution: Resolution,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<Task> {
         if let Resolution::ReleasedMore { warning_id } = &resolution {
             self.warning(warning_id)?;
         }
-        let t = self.store.close_task(task_id, &resolution, &AuditCtx::new(by, at))?;
-        self.timeline(&t.threat_id, at, "task_closed", format!("task {} ({}) closed by {by}: {:?}", t.id, t.kind.as_str(), resolution))?;
+        let t = self
+            .store
+            .close_task(task_id, &resolution, &AuditCtx::new(by, at))?;
+        self.timeline(
+            &t.threat_id,
+            at,
+            "task_closed",
+            format!(
+                "task {} ({}) closed by {by}: {:?}",
+                t.id,
+                t.kind.as_str(),
+                resolution
+            ),
+        )?;
         Ok(t)
     }
 
     /// Compose a new version of one audience's warning (after new information or feedback); it
     /// supersedes the previous version when queued.
-    pub fn recompose(&self, threat_id: &ThreatId, audience: &tocsin_core::AudienceId, actor: &str, at: Timestamp) -> Result<Warning> {
+    pub fn recompose(
+        &self,
+        threat_id: &ThreatId,
+        audience: &tocsin_core::AudienceId,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Warning> {
         let drafts = self.compose_for(threat_id, Some(audience), actor, at)?;
-        drafts.into_iter().next().ok_or_else(|| EngineError::Precondition(format!("no warning could be composed for {audience} (see the timeline)")))
+        drafts.into_iter().next().ok_or_else(|| {
+            EngineError::Precondition(format!(
+                "no warning could be composed for {audience} (see the timeline)"
+            ))
+        })
     }
 
     /// "Without delay": a warn determination whose deadline passed while routed warnings were not
@@ -149,18 +267,30 @@ impl Engine {
     pub fn check_sla(&self, at: Timestamp) -> Result<()> {
         let open = self.store.tasks(false)?;
         for threat in self.store.threats()? {
-            let Some(d) = self.store.determinations(&threat.id)?.pop() else { continue };
+            let Some(d) = self.store.determinations(&threat.id)?.pop() else {
+                continue;
+            };
             if d.decision != Decision::Warn || at < d.deadline {
                 continue;
             }
-            if open.iter().any(|t| t.kind == TaskKind::SlaBreach && t.threat_id == threat.id && t.opened_at >= d.proposed_at) {
+            if open.iter().any(|t| {
+                t.kind == TaskKind::SlaBreach
+                    && t.threat_id == threat.id
+                    && t.opened_at >= d.proposed_at
+            }) {
                 continue;
             }
             let late: Vec<String> = self
                 .store
                 .warnings(Some(&threat.id))?
                 .into_iter()
-                .filter(|w| w.audience_kind != AudienceKind::Public && matches!(w.state, WarningState::Draft | WarningState::Approved | WarningState::Queued))
+                .filter(|w| {
+                    w.audience_kind != AudienceKind::Public
+                        && matches!(
+                            w.state,
+                            WarningState::Draft | WarningState::Approved | WarningState::Queued
+                        )
+                })
                 .map(|w| format!("{} ({})", w.id, w.state))
                 .collect();
             let undecided = d.approver.is_none();
@@ -168,11 +298,25 @@ impl Engine {
                 continue;
             }
             let detail = if undecided {
-                format!("determination proposed by {} is still unapproved past its deadline {}", d.proposer, d.deadline.to_rfc3339())
+                format!(
+                    "determination proposed by {} is still unapproved past its deadline {}",
+                    d.proposer,
+                    d.deadline.to_rfc3339()
+                )
             } else {
-                format!("not delivered by the deadline {}: {}", d.deadline.to_rfc3339(), late.join(", "))
+                format!(
+                    "not delivered by the deadline {}: {}",
+                    d.deadline.to_rfc3339(),
+                    late.join(", ")
+                )
             };
-            self.store.open_task(TaskKind::SlaBreach, &threat.id, None, &detail, &AuditCtx::new("scheduler", at))?;
+            self.store.open_task(
+                TaskKind::SlaBreach,
+                &threat.id,
+                None,
+                &detail,
+                &AuditCtx::new("scheduler", at),
+            )?;
             self.timeline(&threat.id, at, "sla_escalated", detail)?;
         }
         Ok(())
@@ -180,22 +324,45 @@ impl Engine {
 
     /// New information about a threat: store it, recompute matches, and reopen the determination
     /// (the history keeps every earlier one).
-    pub fn update_threat(&self, threat: &tocsin_core::Threat, what: &str, actor: &str, at: Timestamp) -> Result<()> {
+    pub fn update_threat(
+        &self,
+        threat: &tocsin_core::Threat,
+        what: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         let ctx = AuditCtx::new(actor, at);
         self.store.update_threat(threat, &ctx)?;
         self.compute_matches(&threat.id, &ctx)?;
         let detail = format!("new information ({what}): the determination must be made again");
-        self.store.open_task(TaskKind::Redetermine, &threat.id, None, &detail, &ctx)?;
+        self.store
+            .open_task(TaskKind::Redetermine, &threat.id, None, &detail, &ctx)?;
         self.timeline(&threat.id, at, "determination_reopened", detail)
     }
 
     /// Extend a threat's window (a re-confirmed threat): posture tracking follows the new end, and
     /// the reopened determination leads to new warning versions that re-warn every recipient.
-    pub fn extend_window(&self, threat_id: &ThreatId, until: Timestamp, actor: &str, at: Timestamp) -> Result<()> {
+    pub fn extend_window(
+        &self,
+        threat_id: &ThreatId,
+        until: Timestamp,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         let mut threat = self.threat(threat_id)?;
         let old = threat.window.until;
-        threat.window = ThreatWindow::new(threat.window.from, until).map_err(|e| EngineError::Precondition(e.to_string()))?;
-        self.update_threat(&threat, &format!("window extended from {} to {}", old.to_rfc3339(), until.to_rfc3339()), actor, at)?;
+        threat.window = ThreatWindow::new(threat.window.from, until)
+            .map_err(|e| EngineError::Precondition(e.to_string()))?;
+        self.update_threat(
+            &threat,
+            &format!(
+                "window extended from {} to {}",
+                old.to_rfc3339(),
+                until.to_rfc3339()
+            ),
+            actor,
+            at,
+        )?;
         let ctx = AuditCtx::new(actor, at);
         for (wid, mut track) in self.store.posture_tracks()? {
             let w = self.warning(&wid)?;
@@ -214,10 +381,23 @@ impl Engine {
     /// The effectiveness report for `[from, until)`.
     pub fn effectiveness(&self, from: Timestamp, until: Timestamp) -> Result<EffectivenessReport> {
         let s = &self.store;
-        let (threats, warnings, deliveries, acks, tracks, outcomes) =
-            (s.threats()?, s.warnings(None)?, s.deliveries(None)?, s.acknowledgements(None)?, s.posture_tracks()?, s.outcomes(None)?);
+        let (threats, warnings, deliveries, acks, tracks, outcomes) = (
+            s.threats()?,
+            s.warnings(None)?,
+            s.deliveries(None)?,
+            s.acknowledgements(None)?,
+            s.posture_tracks()?,
+            s.outcomes(None)?,
+        );
         Ok(effectiveness::report(
-            &ReportInput { threats: &threats, warnings: &warnings, deliveries: &deliveries, acknowledgements: &acks, posture_tracks: &tracks, outcomes: &outcomes },
+            &ReportInput {
+                threats: &threats,
+                warnings: &warnings,
+                deliveries: &deliveries,
+                acknowledgements: &acks,
+                posture_tracks: &tracks,
+                outcomes: &outcomes,
+            },
             from,
             until,
         ))

@@ -18,12 +18,18 @@ fn read(path: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(EngineError::Input { path: path.display().to_string(), message: e.to_string() }),
+        Err(e) => Err(EngineError::Input {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }),
     }
 }
 
 fn input_err(path: &Path, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Input { path: path.display().to_string(), message: e.to_string() }
+    EngineError::Input {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 impl Engine {
@@ -34,19 +40,25 @@ impl Engine {
         let events_path = dir.join("events.csv");
         let aud_path = dir.join("audiences.toml");
         let venues = match read(&venues_path)? {
-            Some(t) => tocsin_formats::registry::parse_venues_csv(&t).map_err(|e| input_err(&venues_path, e))?,
+            Some(t) => tocsin_formats::registry::parse_venues_csv(&t)
+                .map_err(|e| input_err(&venues_path, e))?,
             None => Vec::new(),
         };
         let events = match read(&events_path)? {
-            Some(t) => tocsin_formats::registry::parse_events_csv(&t, &venues).map_err(|e| input_err(&events_path, e))?,
+            Some(t) => tocsin_formats::registry::parse_events_csv(&t, &venues)
+                .map_err(|e| input_err(&events_path, e))?,
             None => Vec::new(),
         };
         let audiences = match read(&aud_path)? {
-            Some(t) => tocsin_formats::registry::parse_audiences_toml(&t).map_err(|e| input_err(&aud_path, e))?,
+            Some(t) => tocsin_formats::registry::parse_audiences_toml(&t)
+                .map_err(|e| input_err(&aud_path, e))?,
             None => Vec::new(),
         };
         if venues.is_empty() && events.is_empty() && audiences.is_empty() {
-            return Err(input_err(dir, "no venues.csv, events.csv or audiences.toml found"));
+            return Err(input_err(
+                dir,
+                "no venues.csv, events.csv or audiences.toml found",
+            ));
         }
         let all: Vec<_> = venues.iter().chain(events.iter()).cloned().collect();
         if !all.is_empty() {
@@ -55,7 +67,12 @@ impl Engine {
         if !audiences.is_empty() {
             self.store.upsert_audiences(&audiences, ctx)?;
         }
-        Ok(ImportSummary { venues: venues.len(), events: events.len(), audiences: audiences.len(), ..Default::default() })
+        Ok(ImportSummary {
+            venues: venues.len(),
+            events: events.len(),
+            audiences: audiences.len(),
+            ..Default::default()
+        })
     }
 
     /// Parse a portion-marked report file (see docs/formats.md) into a threat, without storing it.

@@ -29,8 +29,12 @@ use tocsin_core::duty::{self, Decision, Determination, DutyError, DutyPolicy};
 use tocsin_core::lifecycle::{transition, TransitionError, WarningEvent, WarningState};
 use tocsin_core::marking::releasable_to;
 use tocsin_core::posture::{PostureAction, PostureTrack};
-use tocsin_core::tracking::{Acknowledgement, Measure, Outcome, OutcomeKind, PostureReport, TimelineEntry, Warning};
-use tocsin_core::{Audience, AudienceKind, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId};
+use tocsin_core::tracking::{
+    Acknowledgement, Measure, Outcome, OutcomeKind, PostureReport, TimelineEntry, Warning,
+};
+use tocsin_core::{
+    Audience, AudienceKind, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId,
+};
 use tocsin_deliver::{OutboxWorker, WorkerError};
 use tocsin_match::{MatchConfig, MatchError, Registry};
 use tocsin_store::{AuditCtx, NewDelivery, Store, StoreError};
@@ -105,7 +109,10 @@ pub struct Engine {
 }
 
 fn not_found(kind: &'static str, id: impl ToString) -> EngineError {
-    EngineError::NotFound { kind, id: id.to_string() }
+    EngineError::NotFound {
+        kind,
+        id: id.to_string(),
+    }
 }
 
 /// Stable idempotency key for one (warning, audience, channel).
@@ -115,7 +122,12 @@ fn idempotency_key(w: &WarningId, a: &Audience, kind: &str, address: &str) -> St
 
 /// [`idempotency_key`] by audience id (a cancel notice goes to where a delivery went, even if the
 /// audience has since left the registry).
-fn audience_key(w: &WarningId, audience: &tocsin_core::AudienceId, kind: &str, address: &str) -> String {
+fn audience_key(
+    w: &WarningId,
+    audience: &tocsin_core::AudienceId,
+    kind: &str,
+    address: &str,
+) -> String {
     let mut h = Sha256::new();
     for part in [w.as_str(), audience.as_str(), kind, address] {
         h.update((part.len() as u64).to_be_bytes());
@@ -127,12 +139,18 @@ fn audience_key(w: &WarningId, audience: &tocsin_core::AudienceId, kind: &str, a
 impl Engine {
     /// Open the engine over a store; the match index is built from the stored registry.
     pub fn open(store: Arc<dyn Store>, config: EngineConfig) -> Result<Self> {
-        let mut registry = Registry::new(config.match_config.clone(), tocsin_match::Gazetteer::builtin());
+        let mut registry = Registry::new(
+            config.match_config.clone(),
+            tocsin_match::Gazetteer::builtin(),
+        );
         // The log position first: a change committed while the entities load is applied again at
         // the next sync (idempotent), never lost.
         let seq = store.registry_change_head()?;
         registry.extend(store.entities()?);
-        let worker = config.delivery.worker(config.outbox_root.clone()).map_err(|e| EngineError::Precondition(format!("delivery channels: {e}")))?;
+        let worker = config
+            .delivery
+            .worker(config.outbox_root.clone())
+            .map_err(|e| EngineError::Precondition(format!("delivery channels: {e}")))?;
         Ok(Self {
             store,
             registry: RwLock::new(registry),
@@ -145,24 +163,42 @@ impl Engine {
 
     /// Entities in the match index (the registry as matching sees it), without reading the store.
     pub fn registry_len(&self) -> usize {
-        self.registry.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    fn timeline(&self, threat: &ThreatId, at: Timestamp, event: &str, detail: String) -> Result<()> {
-        self.store.append_timeline(&TimelineEntry { at, event: event.into(), detail, threat_id: threat.clone() })?;
+    fn timeline(
+        &self,
+        threat: &ThreatId,
+        at: Timestamp,
+        event: &str,
+        detail: String,
+    ) -> Result<()> {
+        self.store.append_timeline(&TimelineEntry {
+            at,
+            event: event.into(),
+            detail,
+            threat_id: threat.clone(),
+        })?;
         Ok(())
     }
 
     fn threat(&self, id: &ThreatId) -> Result<Threat> {
-        self.store.threat(id)?.ok_or_else(|| not_found("threat", id))
+        self.store
+            .threat(id)?
+            .ok_or_else(|| not_found("threat", id))
     }
 
     fn warning(&self, id: &WarningId) -> Result<Warning> {
-        self.store.warning(id)?.ok_or_else(|| not_found("warning", id))
+        self.store
+            .warning(id)?
+            .ok_or_else(|| not_found("warning", id))
     }
 
     fn advance(&self, w: &Warning, event: WarningEvent, ctx: &AuditCtx) -> Result<WarningState> {
@@ -174,7 +210,10 @@ impl Engine {
     /// Add or replace registry entities, in the store and in the match index.
     pub fn upsert_entities(&self, entities: &[Entity], ctx: &AuditCtx) -> Result<()> {
         self.store.upsert_entities(entities, ctx)?;
-        self.registry.write().unwrap_or_else(|p| p.into_inner()).extend(entities.iter().cloned());
+        self.registry
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(entities.iter().cloned());
         Ok(())
     }
 
@@ -194,10 +233,22 @@ impl Engine {
         // A large change (an import elsewhere) is one scan of the registry rather than a read per id.
         const SCAN_ABOVE: usize = 512;
         let fresh: Vec<(EntityId, Option<Entity>)> = if ids.len() > SCAN_ABOVE {
-            let mut all: std::collections::HashMap<EntityId, Entity> = self.store.entities()?.into_iter().map(|e| (e.id.clone(), e)).collect();
-            ids.into_iter().map(|id| { let e = all.remove(&id); (id, e) }).collect()
+            let mut all: std::collections::HashMap<EntityId, Entity> = self
+                .store
+                .entities()?
+                .into_iter()
+                .map(|e| (e.id.clone(), e))
+                .collect();
+            ids.into_iter()
+                .map(|id| {
+                    let e = all.remove(&id);
+                    (id, e)
+                })
+                .collect()
         } else {
-            ids.into_iter().map(|id| self.store.entity(&id).map(|e| (id, e))).collect::<std::result::Result<_, _>>()?
+            ids.into_iter()
+                .map(|id| self.store.entity(&id).map(|e| (id, e)))
+                .collect::<std::result::Result<_, _>>()?
         };
         let n = fresh.len();
         let mut registry = self.registry.write().unwrap_or_else(|p| p.into_inner());
@@ -214,12 +265,22 @@ impl Engine {
 
     pub fn ingest_threat(&self, threat: &Threat, ctx: &AuditCtx) -> Result<()> {
         self.store.insert_threat(threat, ctx)?;
-        let marks: Vec<String> = threat.portions.iter().map(|p| tocsin_core::marking::format_mark(&p.mark)).collect();
+        let marks: Vec<String> = threat
+            .portions
+            .iter()
+            .map(|p| tocsin_core::marking::format_mark(&p.mark))
+            .collect();
         self.timeline(
             &threat.id,
             ctx.at,
             "report_received",
-            format!("{} ({} portions: {}; {} target specs)", threat.title, threat.portions.len(), marks.join(" "), threat.targets.len()),
+            format!(
+                "{} ({} portions: {}; {} target specs)",
+                threat.title,
+                threat.portions.len(),
+                marks.join(" "),
+                threat.targets.len()
+            ),
         )
     }
 
@@ -229,20 +290,35 @@ impl Engine {
         let threat = self.threat(threat_id)?;
         // Another process may have changed the registry since the last scheduler pass.
         self.sync_registry()?;
-        let matches = self.registry.read().unwrap_or_else(|p| p.into_inner()).match_threat(&threat)?;
+        let matches = self
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .match_threat(&threat)?;
         self.store.replace_matches(threat_id, &matches, ctx)?;
         let entities: BTreeSet<&EntityId> = matches.iter().map(|m| &m.entity_id).collect();
         let per_spec: Vec<String> = threat
             .targets
             .iter()
             .enumerate()
-            .map(|(i, t)| format!("{}: {}", t.label, matches.iter().filter(|m| m.target == i).count()))
+            .map(|(i, t)| {
+                format!(
+                    "{}: {}",
+                    t.label,
+                    matches.iter().filter(|m| m.target == i).count()
+                )
+            })
             .collect();
         self.timeline(
             threat_id,
             ctx.at,
             "matches_computed",
-            format!("{} entities of {} in the registry match ({})", entities.len(), self.registry_len(), per_spec.join("; ")),
+            format!(
+                "{} entities of {} in the registry match ({})",
+                entities.len(),
+                self.registry_len(),
+                per_spec.join("; ")
+            ),
         )?;
         Ok(matches)
     }
@@ -250,50 +326,109 @@ impl Engine {
     // ---- duty ----
 
     /// Propose a determination (the threshold evaluated, sources-and-methods handling recorded).
-    pub fn propose_determination(&self, threat_id: &ThreatId, proposer: &str, at: Timestamp) -> Result<Determination> {
+    pub fn propose_determination(
+        &self,
+        threat_id: &ThreatId,
+        proposer: &str,
+        at: Timestamp,
+    ) -> Result<Determination> {
         let threat = self.threat(threat_id)?;
         let matches = self.store.matches(threat_id)?;
         let matched: BTreeSet<&EntityId> = matches.iter().map(|m| &m.entity_id).collect();
         let criteria = duty::evaluate(&threat, matched.len(), &self.config.policy, at);
-        let restricted = threat.portions.iter().filter(|p| !p.mark.is_public()).count();
+        let restricted = threat
+            .portions
+            .iter()
+            .filter(|p| !p.mark.is_public())
+            .count();
         let considerations = vec![format!(
             "Sources and methods: {restricted} of {} portions are classified or controlled and {} restricted terms are listed; each audience receives only the portions releasable to it and every text passes the leak gate, so sanitizing protects them and no waiver is needed.",
             threat.portions.len(),
             threat.restricted_terms.len() + self.config.global_restricted.len()
         )];
-        let d = duty::propose(&threat, criteria, considerations, proposer, &self.config.policy, at);
-        self.store.insert_determination(&d, &AuditCtx::new(proposer, at))?;
-        let held: Vec<String> = d.criteria.iter().map(|c| format!("{}={}", c.name, if c.held { "yes" } else { "no" })).collect();
-        self.timeline(threat_id, at, "determination_proposed", format!("{} proposes {}: {}", proposer, d.decision.label(), held.join(", ")))?;
+        let d = duty::propose(
+            &threat,
+            criteria,
+            considerations,
+            proposer,
+            &self.config.policy,
+            at,
+        );
+        self.store
+            .insert_determination(&d, &AuditCtx::new(proposer, at))?;
+        let held: Vec<String> = d
+            .criteria
+            .iter()
+            .map(|c| format!("{}={}", c.name, if c.held { "yes" } else { "no" }))
+            .collect();
+        self.timeline(
+            threat_id,
+            at,
+            "determination_proposed",
+            format!(
+                "{} proposes {}: {}",
+                proposer,
+                d.decision.label(),
+                held.join(", ")
+            ),
+        )?;
         Ok(d)
     }
 
     fn current_determination(&self, threat_id: &ThreatId) -> Result<Determination> {
-        self.store
-            .determinations(threat_id)?
-            .pop()
-            .ok_or_else(|| EngineError::Precondition(format!("threat {threat_id} has no determination yet")))
+        self.store.determinations(threat_id)?.pop().ok_or_else(|| {
+            EngineError::Precondition(format!("threat {threat_id} has no determination yet"))
+        })
     }
 
     /// Waive the current proposal with a policy justification (still needs approval).
-    pub fn waive(&self, threat_id: &ThreatId, code: &str, rationale: &str, proposer: &str, at: Timestamp) -> Result<Determination> {
-        let mut d = duty::waive(self.current_determination(threat_id)?, code, rationale, &self.config.policy)?;
+    pub fn waive(
+        &self,
+        threat_id: &ThreatId,
+        code: &str,
+        rationale: &str,
+        proposer: &str,
+        at: Timestamp,
+    ) -> Result<Determination> {
+        let mut d = duty::waive(
+            self.current_determination(threat_id)?,
+            code,
+            rationale,
+            &self.config.policy,
+        )?;
         d.proposer = proposer.into();
         d.proposed_at = at;
-        self.store.insert_determination(&d, &AuditCtx::new(proposer, at))?;
-        self.timeline(threat_id, at, "determination_proposed", format!("{proposer} proposes waiver {code}: {rationale}"))?;
+        self.store
+            .insert_determination(&d, &AuditCtx::new(proposer, at))?;
+        self.timeline(
+            threat_id,
+            at,
+            "determination_proposed",
+            format!("{proposer} proposes waiver {code}: {rationale}"),
+        )?;
         Ok(d)
     }
 
     /// Approve the current determination (two-person rule); the history keeps both rows.
-    pub fn approve_determination(&self, threat_id: &ThreatId, approver: &str, at: Timestamp) -> Result<Determination> {
+    pub fn approve_determination(
+        &self,
+        threat_id: &ThreatId,
+        approver: &str,
+        at: Timestamp,
+    ) -> Result<Determination> {
         let d = duty::approve(self.current_determination(threat_id)?, approver, at)?;
-        self.store.insert_determination(&d, &AuditCtx::new(approver, at))?;
+        self.store
+            .insert_determination(&d, &AuditCtx::new(approver, at))?;
         self.timeline(
             threat_id,
             at,
             "determination_approved",
-            format!("{approver} approves {} proposed by {}; deliver by {}", d.decision.label(), d.proposer, d.deadline.to_rfc3339()),
+            format!(
+                "{approver} approves {} proposed by {}; deliver by {}",
+                d.decision.label(),
+                d.proposer,
+                d.deadline.to_rfc3339()
+            ),
         )?;
         Ok(d)
     }
@@ -301,12 +436,23 @@ impl Engine {
     // ---- compose ----
 
     /// Compose one draft warning per audience the approved "warn" determination reaches.
-    pub fn compose_warnings(&self, threat_id: &ThreatId, actor: &str, at: Timestamp) -> Result<Vec<Warning>> {
+    pub fn compose_warnings(
+        &self,
+        threat_id: &ThreatId,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Vec<Warning>> {
         self.compose_for(threat_id, None, actor, at)
     }
 
     /// Compose drafts for every routed audience, or only for `only`.
-    fn compose_for(&self, threat_id: &ThreatId, only: Option<&tocsin_core::AudienceId>, actor: &str, at: Timestamp) -> Result<Vec<Warning>> {
+    fn compose_for(
+        &self,
+        threat_id: &ThreatId,
+        only: Option<&tocsin_core::AudienceId>,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Vec<Warning>> {
         let threat = self.threat(threat_id)?;
         let d = self.current_determination(threat_id)?;
         if d.decision != Decision::Warn || d.approver.is_none() {
@@ -333,14 +479,22 @@ impl Engine {
             let own: Vec<&Entity> = {
                 let ids: BTreeSet<&EntityId> = matches
                     .iter()
-                    .filter(|m| releasable_to(&threat.targets[m.target].mark, aud, threat.originator).is_ok())
+                    .filter(|m| {
+                        releasable_to(&threat.targets[m.target].mark, aud, threat.originator)
+                            .is_ok()
+                    })
                     .map(|m| &m.entity_id)
                     .collect();
-                ids.into_iter().filter_map(|id| entities.get(id)).filter(|e| e.audiences.contains(&aud.id)).collect()
+                ids.into_iter()
+                    .filter_map(|id| entities.get(id))
+                    .filter(|e| e.audiences.contains(&aud.id))
+                    .collect()
             };
             let routed = match aud.kind {
                 AudienceKind::Operator => !own.is_empty(),
-                AudienceKind::PartnerService | AudienceKind::DomesticAgency => aud.country.is_some_and(|c| countries.contains(&c)),
+                AudienceKind::PartnerService | AudienceKind::DomesticAgency => {
+                    aud.country.is_some_and(|c| countries.contains(&c))
+                }
                 AudienceKind::Public => aud.country.is_none_or(|c| countries.contains(&c)),
             };
             if !routed {
@@ -380,7 +534,10 @@ impl Engine {
                     self.recipient_link(&id, threat.window.until, tocsin_core::links::LinkPurpose::Feedback, at)?
                 ),
             };
-            let interval = aud.posture_interval_hours.map(i64::from).unwrap_or(self.config.policy.posture_interval_hours);
+            let interval = aud
+                .posture_interval_hours
+                .map(i64::from)
+                .unwrap_or(self.config.policy.posture_interval_hours);
             let composed = compose(&ComposeInput {
                 threat: &threat,
                 audience: aud,
@@ -403,7 +560,10 @@ impl Engine {
                 audience_id: aud.id.clone(),
                 audience_kind: aud.kind,
                 version,
-                supersedes: existing.iter().rfind(|w| w.audience_id == aud.id).map(|w| w.id.clone()),
+                supersedes: existing
+                    .iter()
+                    .rfind(|w| w.audience_id == aud.id)
+                    .map(|w| w.id.clone()),
                 tlp: c.tlp,
                 banner: c.banner,
                 specificity: c.specificity,
@@ -419,7 +579,15 @@ impl Engine {
                 threat_id,
                 at,
                 "warning_composed",
-                format!("{} ({}, {}, {}, {} portions withheld): {}", aud.id, aud.kind.as_str(), w.tlp, w.specificity.as_str(), c.withheld_portions, w.headline),
+                format!(
+                    "{} ({}, {}, {}, {} portions withheld): {}",
+                    aud.id,
+                    aud.kind.as_str(),
+                    w.tlp,
+                    w.specificity.as_str(),
+                    c.withheld_portions,
+                    w.headline
+                ),
             )?;
             drafts.push(w);
         }
@@ -435,7 +603,11 @@ impl Engine {
                 threat_id,
                 at,
                 "no_route",
-                format!("{} matched entities have no registered operator audience: {}", unrouted.len(), unrouted.into_iter().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "{} matched entities have no registered operator audience: {}",
+                    unrouted.len(),
+                    unrouted.into_iter().collect::<Vec<_>>().join(", ")
+                ),
             )?;
         }
         Ok(drafts)
@@ -449,7 +621,10 @@ impl Engine {
     }
 
     fn queue(&self, w: &Warning, ctx: &AuditCtx) -> Result<()> {
-        let aud = self.store.audience(&w.audience_id)?.ok_or_else(|| not_found("audience", &w.audience_id))?;
+        let aud = self
+            .store
+            .audience(&w.audience_id)?
+            .ok_or_else(|| not_found("audience", &w.audience_id))?;
         transition(w.state, WarningEvent::Queue)?;
         let deliveries: Vec<NewDelivery> = aud
             .channels
@@ -461,17 +636,35 @@ impl Engine {
             })
             .collect();
         if deliveries.is_empty() {
-            return Err(EngineError::Precondition(format!("audience {} has no channel: warning {} cannot be queued", aud.id, w.id)));
+            return Err(EngineError::Precondition(format!(
+                "audience {} has no channel: warning {} cannot be queued",
+                aud.id, w.id
+            )));
         }
         let created = self.store.queue_warning(&w.id, &deliveries, ctx)?;
         // A new version replaces the one the recipient holds: that one is superseded now.
-        if let Some(old) = w.supersedes.as_ref().map(|id| self.warning(id)).transpose()? {
+        if let Some(old) = w
+            .supersedes
+            .as_ref()
+            .map(|id| self.warning(id))
+            .transpose()?
+        {
             if !old.state.is_terminal() {
                 self.advance(&old, WarningEvent::Supersede, ctx)?;
-                self.timeline(&w.threat_id, ctx.at, "warning_superseded", format!("{} superseded by {}", old.id, w.id))?;
+                self.timeline(
+                    &w.threat_id,
+                    ctx.at,
+                    "warning_superseded",
+                    format!("{} superseded by {}", old.id, w.id),
+                )?;
             }
         }
-        self.timeline(&w.threat_id, ctx.at, "warning_queued", format!("{} to {} via {} channel(s)", w.id, aud.id, created.len()))
+        self.timeline(
+            &w.threat_id,
+            ctx.at,
+            "warning_queued",
+            format!("{} to {} via {} channel(s)", w.id, aud.id, created.len()),
+        )
     }
 
     // ---- scheduler rules ----
@@ -487,7 +680,13 @@ impl Engine {
             if w.audience_kind == AudienceKind::Public {
                 let partners: Vec<&Warning> = all
                     .iter()
-                    .filter(|p| p.threat_id == w.threat_id && matches!(p.audience_kind, AudienceKind::PartnerService | AudienceKind::DomesticAgency))
+                    .filter(|p| {
+                        p.threat_id == w.threat_id
+                            && matches!(
+                                p.audience_kind,
+                                AudienceKind::PartnerService | AudienceKind::DomesticAgency
+                            )
+                    })
                     .filter(|p| p.state != WarningState::Superseded)
                     .collect();
                 let mut last_delivered: Option<Timestamp> = None;
@@ -495,17 +694,24 @@ impl Engine {
                 for p in &partners {
                     let ds = self.store.deliveries(Some(&p.id))?;
                     match ds.iter().filter_map(|d| d.delivered_at).max() {
-                        Some(t) if ds.iter().all(|d| d.delivered_at.is_some()) => last_delivered = last_delivered.max(Some(t)),
+                        Some(t) if ds.iter().all(|d| d.delivered_at.is_some()) => {
+                            last_delivered = last_delivered.max(Some(t))
+                        }
                         _ => all_delivered = false,
                     }
                 }
-                let hold_until = last_delivered.map(|t| t + Duration::hours(self.config.policy.public_hold_hours));
+                let hold_until = last_delivered
+                    .map(|t| t + Duration::hours(self.config.policy.public_hold_hours));
                 if !all_delivered || hold_until.is_some_and(|h| at < h) {
                     continue;
                 }
                 // "Over the next 48 hours" counts from publication, not from drafting.
                 let hours = (w.valid.until - w.valid.from).num_hours();
-                self.store.set_warning_validity(&w.id, tocsin_core::ThreatWindow::imminent(at, hours), &ctx)?;
+                self.store.set_warning_validity(
+                    &w.id,
+                    tocsin_core::ThreatWindow::imminent(at, hours),
+                    &ctx,
+                )?;
             }
             self.queue(w, &ctx)?;
             queued += 1;
@@ -519,10 +725,26 @@ impl Engine {
         if !report.retrying.is_empty() || !report.dead.is_empty() {
             let deliveries = self.store.deliveries(None)?;
             for id in report.retrying.iter().chain(&report.dead) {
-                let Some(d) = deliveries.iter().find(|d| d.id == *id) else { continue };
+                let Some(d) = deliveries.iter().find(|d| d.id == *id) else {
+                    continue;
+                };
                 let w = self.warning(&d.warning_id)?;
-                let event = if report.dead.contains(id) { "delivery_dead" } else { "delivery_retrying" };
-                self.timeline(&w.threat_id, at, event, format!("{} to {}: {}", w.id, d.audience_id, d.last_error.clone().unwrap_or_default()))?;
+                let event = if report.dead.contains(id) {
+                    "delivery_dead"
+                } else {
+                    "delivery_retrying"
+                };
+                self.timeline(
+                    &w.threat_id,
+                    at,
+                    event,
+                    format!(
+                        "{} to {}: {}",
+                        w.id,
+                        d.audience_id,
+                        d.last_error.clone().unwrap_or_default()
+                    ),
+                )?;
             }
         }
         self.advance_delivered(at)?;
@@ -534,22 +756,50 @@ impl Engine {
     /// standalone `tocsin worker` move the lifecycle too.
     fn advance_delivered(&self, at: Timestamp) -> Result<()> {
         let ctx = AuditCtx::new("scheduler", at);
-        for w in self.store.warnings(None)?.into_iter().filter(|w| w.state == WarningState::Queued) {
+        for w in self
+            .store
+            .warnings(None)?
+            .into_iter()
+            .filter(|w| w.state == WarningState::Queued)
+        {
             let ds = self.store.deliveries(Some(&w.id))?;
-            let delivered: Vec<_> = ds.iter().filter(|d| d.status == tocsin_core::tracking::DeliveryStatus::Delivered).collect();
-            let Some(first) = delivered.iter().filter_map(|d| d.delivered_at).min() else { continue };
+            let delivered: Vec<_> = ds
+                .iter()
+                .filter(|d| d.status == tocsin_core::tracking::DeliveryStatus::Delivered)
+                .collect();
+            let Some(first) = delivered.iter().filter_map(|d| d.delivered_at).min() else {
+                continue;
+            };
             self.advance(&w, WarningEvent::Deliver, &ctx)?;
-            if matches!(w.audience_kind, AudienceKind::Operator | AudienceKind::PartnerService | AudienceKind::DomesticAgency) {
+            if matches!(
+                w.audience_kind,
+                AudienceKind::Operator
+                    | AudienceKind::PartnerService
+                    | AudienceKind::DomesticAgency
+            ) {
                 let aud = self.store.audience(&w.audience_id)?;
-                let interval = aud.and_then(|a| a.posture_interval_hours).map(i64::from).unwrap_or(self.config.policy.posture_interval_hours);
-                self.store.upsert_posture_track(&w.id, &PostureTrack::new(first, interval, w.valid.until), &ctx)?;
+                let interval = aud
+                    .and_then(|a| a.posture_interval_hours)
+                    .map(i64::from)
+                    .unwrap_or(self.config.policy.posture_interval_hours);
+                self.store.upsert_posture_track(
+                    &w.id,
+                    &PostureTrack::new(first, interval, w.valid.until),
+                    &ctx,
+                )?;
             }
             for d in delivered {
                 self.timeline(
                     &w.threat_id,
                     d.delivered_at.unwrap_or(at),
                     "warning_delivered",
-                    format!("{} delivered to {} via {} ({})", w.id, d.audience_id, d.channel.kind.as_str(), d.channel.address),
+                    format!(
+                        "{} delivered to {} via {} ({})",
+                        w.id,
+                        d.audience_id,
+                        d.channel.kind.as_str(),
+                        d.channel.address
+                    ),
                 )?;
             }
         }
@@ -560,9 +810,18 @@ impl Engine {
     pub fn check_posture(&self, at: Timestamp) -> Result<()> {
         let ctx = AuditCtx::new("scheduler", at);
         for w in self.store.warnings(None)? {
-            if !w.state.is_terminal() && w.state != WarningState::Draft && w.state != WarningState::Approved && at >= w.valid.until {
+            if !w.state.is_terminal()
+                && w.state != WarningState::Draft
+                && w.state != WarningState::Approved
+                && at >= w.valid.until
+            {
                 self.advance(&w, WarningEvent::Expire, &ctx)?;
-                self.timeline(&w.threat_id, at, "warning_expired", format!("{}: validity ended {}", w.id, w.valid.until.to_rfc3339()))?;
+                self.timeline(
+                    &w.threat_id,
+                    at,
+                    "warning_expired",
+                    format!("{}: validity ended {}", w.id, w.valid.until.to_rfc3339()),
+                )?;
             }
         }
         for (wid, mut track) in self.store.posture_tracks()? {
@@ -574,7 +833,10 @@ impl Engine {
                 track.record(action, at);
                 self.store.upsert_posture_track(&wid, &track, &ctx)?;
                 let aud = self.store.audience(&w.audience_id)?;
-                let contact = aud.as_ref().and_then(|a| a.escalation_contact.clone()).unwrap_or_else(|| "no escalation contact on file".into());
+                let contact = aud
+                    .as_ref()
+                    .and_then(|a| a.escalation_contact.clone())
+                    .unwrap_or_else(|| "no escalation contact on file".into());
                 let sent = self.send_notice(&w, aud.as_ref(), action, &contact, &ctx)?;
                 match action {
                     PostureAction::Remind { due } => self.timeline(
@@ -606,14 +868,28 @@ impl Engine {
 
     /// Queue a reminder or escalation notice to the recipient's channels through the outbox. The
     /// text adds only ids, times and a fresh posture link to the (already gated) warning text.
-    fn send_notice(&self, w: &Warning, aud: Option<&Audience>, action: PostureAction, contact: &str, ctx: &AuditCtx) -> Result<usize> {
+    fn send_notice(
+        &self,
+        w: &Warning,
+        aud: Option<&Audience>,
+        action: PostureAction,
+        contact: &str,
+        ctx: &AuditCtx,
+    ) -> Result<usize> {
         use tocsin_core::tracking::{Notice, NoticeKind};
-        let Some(aud) = aud.filter(|a| !a.channels.is_empty()) else { return Ok(0) };
+        let Some(aud) = aud.filter(|a| !a.channels.is_empty()) else {
+            return Ok(0);
+        };
         let (kind, due) = match action {
             PostureAction::Remind { due } => (NoticeKind::Reminder, due),
             PostureAction::Escalate { due } => (NoticeKind::Escalation, due),
         };
-        let link = self.recipient_link(&w.id, w.valid.until, tocsin_core::links::LinkPurpose::Posture, ctx.at)?;
+        let link = self.recipient_link(
+            &w.id,
+            w.valid.until,
+            tocsin_core::links::LinkPurpose::Posture,
+            ctx.at,
+        )?;
         let (headline, opening) = match action {
             PostureAction::Remind { .. } => (
                 format!("REMINDER: confirm your protective posture — {}", w.headline),
@@ -633,9 +909,27 @@ impl Engine {
         let deliveries: Vec<NewDelivery> = aud
             .channels
             .iter()
-            .map(|c| NewDelivery { audience_id: aud.id.clone(), channel: c.clone(), idempotency_key: idempotency_key(&w.id, aud, &format!("{}:{tag}", c.kind.as_str()), &c.address) })
+            .map(|c| NewDelivery {
+                audience_id: aud.id.clone(),
+                channel: c.clone(),
+                idempotency_key: idempotency_key(
+                    &w.id,
+                    aud,
+                    &format!("{}:{tag}", c.kind.as_str()),
+                    &c.address,
+                ),
+            })
             .collect();
-        let ids = self.store.enqueue_notice(&w.id, &deliveries, &Notice { kind, headline, text }, ctx)?;
+        let ids = self.store.enqueue_notice(
+            &w.id,
+            &deliveries,
+            &Notice {
+                kind,
+                headline,
+                text,
+            },
+            ctx,
+        )?;
         Ok(ids.len())
     }
 
@@ -654,26 +948,86 @@ impl Engine {
         let w = self.warning(id)?;
         let ctx = AuditCtx::new(by, at);
         self.advance(&w, WarningEvent::Acknowledge, &ctx)?;
-        self.store.insert_acknowledgement(&Acknowledgement { warning_id: id.clone(), at, by: by.into() }, &ctx)?;
-        self.timeline(&w.threat_id, at, "acknowledged", format!("{} acknowledged {} ({})", w.audience_id, id, by))
+        self.store.insert_acknowledgement(
+            &Acknowledgement {
+                warning_id: id.clone(),
+                at,
+                by: by.into(),
+            },
+            &ctx,
+        )?;
+        self.timeline(
+            &w.threat_id,
+            at,
+            "acknowledged",
+            format!("{} acknowledged {} ({})", w.audience_id, id, by),
+        )
     }
 
-    pub fn report_posture(&self, id: &WarningId, by: &str, measures: Vec<Measure>, note: &str, at: Timestamp) -> Result<()> {
+    pub fn report_posture(
+        &self,
+        id: &WarningId,
+        by: &str,
+        measures: Vec<Measure>,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         let w = self.warning(id)?;
         let ctx = AuditCtx::new(by, at);
         self.advance(&w, WarningEvent::ConfirmPosture, &ctx)?;
         let list: Vec<String> = measures.iter().map(Measure::label).collect();
-        self.store.insert_posture_report(&PostureReport { warning_id: id.clone(), at, by: by.into(), measures, note: note.into() }, &ctx)?;
-        if let Some((_, mut track)) = self.store.posture_tracks()?.into_iter().find(|(t, _)| t == id) {
+        self.store.insert_posture_report(
+            &PostureReport {
+                warning_id: id.clone(),
+                at,
+                by: by.into(),
+                measures,
+                note: note.into(),
+            },
+            &ctx,
+        )?;
+        if let Some((_, mut track)) = self
+            .store
+            .posture_tracks()?
+            .into_iter()
+            .find(|(t, _)| t == id)
+        {
             track.confirm(at);
             self.store.upsert_posture_track(id, &track, &ctx)?;
         }
-        self.timeline(&w.threat_id, at, "posture_confirmed", format!("{} reports posture: {}; {}", w.audience_id, list.join(", "), note))
+        self.timeline(
+            &w.threat_id,
+            at,
+            "posture_confirmed",
+            format!(
+                "{} reports posture: {}; {}",
+                w.audience_id,
+                list.join(", "),
+                note
+            ),
+        )
     }
 
-    pub fn record_outcome(&self, threat_id: &ThreatId, kind: OutcomeKind, references: Vec<String>, note: &str, by: &str, at: Timestamp) -> Result<()> {
+    pub fn record_outcome(
+        &self,
+        threat_id: &ThreatId,
+        kind: OutcomeKind,
+        references: Vec<String>,
+        note: &str,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         let ctx = AuditCtx::new(by, at);
-        self.store.insert_outcome(&Outcome { threat_id: threat_id.clone(), kind, at, references, note: note.into() }, &ctx)?;
+        self.store.insert_outcome(
+            &Outcome {
+                threat_id: threat_id.clone(),
+                kind,
+                at,
+                references,
+                note: note.into(),
+            },
+            &ctx,
+        )?;
         for w in self.store.warnings(Some(threat_id))? {
             if transition(w.state, WarningEvent::RecordOutcome).is_ok() {
                 self.advance(&w, WarningEvent::RecordOutcome, &ctx)?;
@@ -683,10 +1037,23 @@ impl Engine {
         let mut lapsed = Vec::new();
         for (wid, track) in self.store.posture_tracks()? {
             if track.is_lapsed(at) {
-                lapsed.push(format!("{} (last confirmed {})", wid, track.last_confirmed_at.to_rfc3339()));
+                lapsed.push(format!(
+                    "{} (last confirmed {})",
+                    wid,
+                    track.last_confirmed_at.to_rfc3339()
+                ));
             }
         }
-        let posture = if lapsed.is_empty() { "all tracked recipients had confirmed posture".to_owned() } else { format!("posture lapsed at: {}", lapsed.join("; ")) };
-        self.timeline(threat_id, at, "outcome_recorded", format!("{kind:?}: {note}; {posture}"))
+        let posture = if lapsed.is_empty() {
+            "all tracked recipients had confirmed posture".to_owned()
+        } else {
+            format!("posture lapsed at: {}", lapsed.join("; "))
+        };
+        self.timeline(
+            threat_id,
+            at,
+            "outcome_recorded",
+            format!("{kind:?}: {note}; {posture}"),
+        )
     }
 }

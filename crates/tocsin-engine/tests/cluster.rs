@@ -13,7 +13,10 @@ fn t(day: u32, hour: u32) -> Timestamp {
 }
 
 fn examples() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/moscow-2024"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/moscow-2024"
+    ))
 }
 
 fn engine_on(db: &Path, dir: &Path, name: &str) -> Engine {
@@ -27,7 +30,11 @@ fn engine_on_pg(url: &str, dir: &Path, name: &str) -> Engine {
 }
 
 fn matched(e: &Engine, tid: &ThreatId, at: Timestamp) -> Vec<EntityId> {
-    e.compute_matches(tid, &AuditCtx::new("analyst", at)).unwrap().into_iter().map(|m| m.entity_id).collect()
+    e.compute_matches(tid, &AuditCtx::new("analyst", at))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.entity_id)
+        .collect()
 }
 
 #[test]
@@ -47,28 +54,41 @@ fn on_postgres_too_and_the_other_process_is_woken() {
     let a = engine_on_pg(pg.url(), dir.path(), "a");
     let b = engine_on_pg(pg.url(), dir.path(), "b");
     // B listens; A's registry write wakes it (NOTIFY), well before the timeout.
-    assert!(!b.store().wait_registry_change(std::time::Duration::from_millis(200)).unwrap(), "nothing changed yet");
+    assert!(
+        !b.store()
+            .wait_registry_change(std::time::Duration::from_millis(200))
+            .unwrap(),
+        "nothing changed yet"
+    );
     let waiter = {
         let url = pg.url().to_owned();
         std::thread::spawn(move || {
             let s = tocsin_store_postgres::PgStore::connect(&url).unwrap();
-            let _ = s.wait_registry_change(std::time::Duration::from_millis(1)).unwrap();
+            let _ = s
+                .wait_registry_change(std::time::Duration::from_millis(1))
+                .unwrap();
             let started = std::time::Instant::now();
-            let woke = s.wait_registry_change(std::time::Duration::from_secs(20)).unwrap();
+            let woke = s
+                .wait_registry_change(std::time::Duration::from_secs(20))
+                .unwrap();
             (woke, started.elapsed())
         })
     };
     std::thread::sleep(std::time::Duration::from_millis(500));
     two_engines(&a, &b);
     let (woke, after) = waiter.join().unwrap();
-    assert!(woke && after < std::time::Duration::from_secs(10), "woken {woke} after {after:?}");
+    assert!(
+        woke && after < std::time::Duration::from_secs(10),
+        "woken {woke} after {after:?}"
+    );
 }
 
 fn two_engines(a: &Engine, b: &Engine) {
     assert_eq!(b.registry_len(), 0);
 
     // A imports the registry; B has not been told anything.
-    a.import_registry(examples(), &AuditCtx::new("import", t(6, 7))).unwrap();
+    a.import_registry(examples(), &AuditCtx::new("import", t(6, 7)))
+        .unwrap();
     let n = a.registry_len();
     assert!(n > 30, "the reference registry has {n} entities");
     assert_eq!(b.registry_len(), 0);
@@ -80,7 +100,8 @@ fn two_engines(a: &Engine, b: &Engine) {
     // A report ingested and matched through B finds Crocus City Hall.
     let threat = Engine::parse_report_file(&examples().join("report.txt")).unwrap();
     let tid = threat.id.clone();
-    b.ingest_threat(&threat, &AuditCtx::new("analyst", t(6, 8))).unwrap();
+    b.ingest_threat(&threat, &AuditCtx::new("analyst", t(6, 8)))
+        .unwrap();
     let crocus = EntityId::new("crocus-city-hall");
     assert!(matched(b, &tid, t(6, 8)).contains(&crocus));
 
@@ -92,8 +113,12 @@ fn two_engines(a: &Engine, b: &Engine) {
     renamed.category = tocsin_core::entity::Category::parse("venue/civic/library").unwrap();
     renamed.location = None;
     renamed.city = None;
-    a.upsert_entities(&[renamed], &AuditCtx::new("admin", t(6, 9))).unwrap();
-    assert!(!matched(b, &tid, t(6, 9)).contains(&crocus), "B still matched the old record of {crocus}");
+    a.upsert_entities(&[renamed], &AuditCtx::new("admin", t(6, 9)))
+        .unwrap();
+    assert!(
+        !matched(b, &tid, t(6, 9)).contains(&crocus),
+        "B still matched the old record of {crocus}"
+    );
     assert_eq!(b.registry_len(), n);
 
     // Nothing new: a sync applies nothing.
@@ -105,7 +130,8 @@ fn an_entity_deleted_elsewhere_leaves_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shared.db");
     let a = engine_on(&db, dir.path(), "a");
-    a.import_registry(examples(), &AuditCtx::new("import", t(6, 7))).unwrap();
+    a.import_registry(examples(), &AuditCtx::new("import", t(6, 7)))
+        .unwrap();
     let b = engine_on(&db, dir.path(), "b");
     let n = b.registry_len();
     // A delete as a backend records it: the row goes and a `delete` change is logged in the same
@@ -121,6 +147,7 @@ fn an_entity_deleted_elsewhere_leaves_the_index() {
     assert_eq!(b.sync_registry().unwrap(), 1);
     assert_eq!(b.registry_len(), n - 1);
     let threat = Engine::parse_report_file(&examples().join("report.txt")).unwrap();
-    b.ingest_threat(&threat, &AuditCtx::new("analyst", t(6, 8))).unwrap();
+    b.ingest_threat(&threat, &AuditCtx::new("analyst", t(6, 8)))
+        .unwrap();
     assert!(!matched(&b, &threat.id, t(6, 8)).contains(&EntityId::new("crocus-city-hall")));
 }

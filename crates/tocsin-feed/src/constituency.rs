@@ -38,7 +38,9 @@ impl Interval {
                     "d" => 86_400,
                     _ => return Err(format!("interval {s:?}: expected -1, never, hourly, daily, weekly or a number with unit s, m, h or d (e.g. 24h)")),
                 };
-                num.parse::<u64>().map_err(|_| format!("interval {s:?}: {num:?} is not a whole number"))? * mult
+                num.parse::<u64>()
+                    .map_err(|_| format!("interval {s:?}: {num:?} is not a whole number"))?
+                    * mult
             }
         };
         Ok(Interval::Every(secs))
@@ -76,19 +78,35 @@ impl InhibitionKind {
         if s == "org" || s == "organisation" || s == "organization" {
             return Ok(InhibitionKind::Organisation);
         }
-        let (k, v) = s.split_once(':').ok_or_else(|| format!("inhibition {s:?}: expected KIND:VALUE (prefix, asn, domain, type) or org"))?;
+        let (k, v) = s.split_once(':').ok_or_else(|| {
+            format!("inhibition {s:?}: expected KIND:VALUE (prefix, asn, domain, type) or org")
+        })?;
         let v = v.trim();
         match k.trim() {
-            "prefix" => IpNet::parse(v).map(InhibitionKind::Prefix).map_err(|e| format!("inhibition {s:?}: {e}")),
-            "asn" => parse_asn(v).map(InhibitionKind::Asn).map_err(|e| format!("inhibition {s:?}: {e}")),
-            "domain" => Ok(InhibitionKind::Domain(v.trim_end_matches('.').to_ascii_lowercase())),
+            "prefix" => IpNet::parse(v)
+                .map(InhibitionKind::Prefix)
+                .map_err(|e| format!("inhibition {s:?}: {e}")),
+            "asn" => parse_asn(v)
+                .map(InhibitionKind::Asn)
+                .map_err(|e| format!("inhibition {s:?}: {e}")),
+            "domain" => Ok(InhibitionKind::Domain(
+                v.trim_end_matches('.').to_ascii_lowercase(),
+            )),
             "type" | "event_type" => Ok(InhibitionKind::EventType(v.to_owned())),
-            other => Err(format!("inhibition {s:?}: unknown kind {other:?} (prefix, asn, domain, type, org)")),
+            other => Err(format!(
+                "inhibition {s:?}: unknown kind {other:?} (prefix, asn, domain, type, org)"
+            )),
         }
     }
 
     /// Whether this inhibition suppresses an event.
-    pub fn applies(&self, addr: IpAddr, asn: Option<u32>, domain: &[u8], event_type: &[u8]) -> bool {
+    pub fn applies(
+        &self,
+        addr: IpAddr,
+        asn: Option<u32>,
+        domain: &[u8],
+        event_type: &[u8],
+    ) -> bool {
         match self {
             InhibitionKind::Organisation => true,
             InhibitionKind::Prefix(net) => net.contains(&IpNet::host(addr)),
@@ -136,13 +154,18 @@ pub struct Constituency {
 }
 
 /// The header of the constituency CSV.
-pub const CONSTITUENCY_COLUMNS: &[&str] = &["org_id", "name", "prefixes", "asns", "domains", "emails", "webhooks", "interval", "tlp", "inhibit"];
+pub const CONSTITUENCY_COLUMNS: &[&str] = &[
+    "org_id", "name", "prefixes", "asns", "domains", "emails", "webhooks", "interval", "tlp",
+    "inhibit",
+];
 
 /// The pseudo-organisation whose row holds inhibitions for everyone.
 pub const GLOBAL_ROW: &str = "*";
 
 fn list(s: &str) -> impl Iterator<Item = &str> {
-    s.split([';', ' ', '|']).map(str::trim).filter(|x| !x.is_empty())
+    s.split([';', ' ', '|'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
 }
 
 impl Constituency {
@@ -155,27 +178,55 @@ impl Constituency {
             for n in &o.networks {
                 if let Some(prev) = table.insert(*n, i as u32) {
                     if prev as usize != i {
-                        conflicts.push(format!("{n} is listed for {} and {}; {} wins", orgs[prev as usize].id, o.id, o.id));
+                        conflicts.push(format!(
+                            "{n} is listed for {} and {}; {} wins",
+                            orgs[prev as usize].id, o.id, o.id
+                        ));
                     }
                 }
             }
         }
         let v4 = crate::index::V4Index::build(&table);
-        (Self { orgs, global_inhibitions, table, v4 }, conflicts)
+        (
+            Self {
+                orgs,
+                global_inhibitions,
+                table,
+                v4,
+            },
+            conflicts,
+        )
     }
 
     /// Read the constituency CSV (`CONSTITUENCY_COLUMNS`; only `org_id` is required, other
     /// columns may be missing or empty). `progress(rows, bytes_read)` is called every 10,000 rows.
     /// Any bad cell fails the import with its line and column: a half-loaded constituency would
     /// send warnings to the wrong owner.
-    pub fn read_csv<R: Read>(input: R, file: &str, mut progress: impl FnMut(u64, u64)) -> Result<(Vec<Org>, Vec<InhibitionKind>)> {
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
-        let perr = |line: u64, reason: String| FeedError::Parse { file: file.to_owned(), line, reason };
+    pub fn read_csv<R: Read>(
+        input: R,
+        file: &str,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(Vec<Org>, Vec<InhibitionKind>)> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(input);
+        let perr = |line: u64, reason: String| FeedError::Parse {
+            file: file.to_owned(),
+            line,
+            reason,
+        };
         let headers = rdr.headers().map_err(|e| perr(1, e.to_string()))?.clone();
         let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
         let idx: Vec<Option<usize>> = CONSTITUENCY_COLUMNS.iter().map(|c| col(c)).collect();
         if idx[0].is_none() {
-            return Err(perr(1, format!("no org_id column; the header must name some of {}", CONSTITUENCY_COLUMNS.join(","))));
+            return Err(perr(
+                1,
+                format!(
+                    "no org_id column; the header must name some of {}",
+                    CONSTITUENCY_COLUMNS.join(",")
+                ),
+            ));
         }
         let mut orgs = Vec::new();
         let mut global = Vec::new();
@@ -183,13 +234,20 @@ impl Constituency {
         let mut rec = csv::StringRecord::new();
         let mut rows = 0u64;
         loop {
-            let more = rdr.read_record(&mut rec).map_err(|e| perr(e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
+            let more = rdr
+                .read_record(&mut rec)
+                .map_err(|e| perr(e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
             if !more {
                 break;
             }
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
             let get = |c: usize| idx[c].and_then(|i| rec.get(i)).unwrap_or("");
-            let cell_err = |c: usize, reason: String| perr(line, format!("column {}: {reason}", CONSTITUENCY_COLUMNS[c]));
+            let cell_err = |c: usize, reason: String| {
+                perr(
+                    line,
+                    format!("column {}: {reason}", CONSTITUENCY_COLUMNS[c]),
+                )
+            };
             let id = get(0).to_owned();
             if id.is_empty() {
                 return Err(cell_err(0, "empty organisation id".into()));
@@ -205,27 +263,58 @@ impl Constituency {
             if !seen.insert(id.clone()) {
                 return Err(cell_err(0, format!("organisation {id:?} appears twice")));
             }
-            let networks = list(get(2)).map(|p| IpNet::parse(p).map_err(|e| cell_err(2, e.to_string()))).collect::<Result<Vec<_>>>()?;
-            let asns = list(get(3)).map(|a| parse_asn(a).map_err(|e| cell_err(3, e))).collect::<Result<Vec<_>>>()?;
-            let domains = list(get(4)).map(|d| d.trim_end_matches('.').to_ascii_lowercase()).collect();
+            let networks = list(get(2))
+                .map(|p| IpNet::parse(p).map_err(|e| cell_err(2, e.to_string())))
+                .collect::<Result<Vec<_>>>()?;
+            let asns = list(get(3))
+                .map(|a| parse_asn(a).map_err(|e| cell_err(3, e)))
+                .collect::<Result<Vec<_>>>()?;
+            let domains = list(get(4))
+                .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+                .collect();
             let emails: Vec<String> = list(get(5)).map(str::to_owned).collect();
             if let Some(bad) = emails.iter().find(|e| !e.contains('@')) {
                 return Err(cell_err(5, format!("{bad:?} is not an e-mail address")));
             }
             let webhooks: Vec<String> = list(get(6)).map(str::to_owned).collect();
-            if let Some(bad) = webhooks.iter().find(|w| !(w.starts_with("https://") || w.starts_with("http://"))) {
+            if let Some(bad) = webhooks
+                .iter()
+                .find(|w| !(w.starts_with("https://") || w.starts_with("http://")))
+            {
                 return Err(cell_err(6, format!("{bad:?} is not an http(s) URL")));
             }
             let interval = Interval::parse(get(7)).map_err(|e| cell_err(7, e))?;
-            let tlp = match get(8).trim_start_matches("TLP:").to_ascii_uppercase().as_str() {
+            let tlp = match get(8)
+                .trim_start_matches("TLP:")
+                .to_ascii_uppercase()
+                .as_str()
+            {
                 "" => TlpLevel::Amber,
-                t => TlpLevel::from_level_name(t).ok_or_else(|| cell_err(8, format!("{t:?} is not a TLP level (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)")))?,
+                t => TlpLevel::from_level_name(t).ok_or_else(|| {
+                    cell_err(
+                        8,
+                        format!(
+                            "{t:?} is not a TLP level (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)"
+                        ),
+                    )
+                })?,
             };
             let name = match get(1) {
                 "" => id.clone(),
                 n => n.to_owned(),
             };
-            orgs.push(Org { id, name, networks, asns, domains, emails, webhooks, interval, inhibitions, tlp });
+            orgs.push(Org {
+                id,
+                name,
+                networks,
+                asns,
+                domains,
+                emails,
+                webhooks,
+                interval,
+                inhibitions,
+                tlp,
+            });
             rows += 1;
             if rows % 10_000 == 0 {
                 progress(rows, rec.position().map(|p| p.byte()).unwrap_or(0));
@@ -237,11 +326,20 @@ impl Constituency {
 
     /// The bench's simple inputs: `org_id,name` and `prefix,org_id` (both with a header). Each
     /// organisation gets a daily interval, TLP:AMBER and the contact `abuse@<org_id>.invalid`.
-    pub fn from_simple_csv<R1: Read, R2: Read>(orgs: R1, prefixes: R2) -> Result<(Self, Vec<String>)> {
-        let perr = |file: &str, line: u64, reason: String| FeedError::Parse { file: file.to_owned(), line, reason };
+    pub fn from_simple_csv<R1: Read, R2: Read>(
+        orgs: R1,
+        prefixes: R2,
+    ) -> Result<(Self, Vec<String>)> {
+        let perr = |file: &str, line: u64, reason: String| FeedError::Parse {
+            file: file.to_owned(),
+            line,
+            reason,
+        };
         let mut list = Vec::new();
         let mut by_id = std::collections::HashMap::new();
-        let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(orgs);
+        let mut rdr = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(orgs);
         for (i, rec) in rdr.records().enumerate() {
             let rec = rec.map_err(|e| perr("orgs", i as u64 + 2, e.to_string()))?;
             let id = rec.get(0).unwrap_or("").to_owned();
@@ -262,13 +360,18 @@ impl Constituency {
                 tlp: TlpLevel::Amber,
             });
         }
-        let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(prefixes);
+        let mut rdr = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(prefixes);
         for (i, rec) in rdr.records().enumerate() {
             let line = i as u64 + 2;
             let rec = rec.map_err(|e| perr("prefixes", line, e.to_string()))?;
-            let net = IpNet::parse(rec.get(0).unwrap_or("")).map_err(|e| perr("prefixes", line, e.to_string()))?;
+            let net = IpNet::parse(rec.get(0).unwrap_or(""))
+                .map_err(|e| perr("prefixes", line, e.to_string()))?;
             let org = rec.get(1).unwrap_or("");
-            let &o = by_id.get(org).ok_or_else(|| perr("prefixes", line, format!("unknown org_id {org:?}")))?;
+            let &o = by_id
+                .get(org)
+                .ok_or_else(|| perr("prefixes", line, format!("unknown org_id {org:?}")))?;
             list[o].networks.push(net);
         }
         Ok(Self::new(list, vec![]))
@@ -292,14 +395,31 @@ mod tests {
     #[test]
     fn inhibitions_parse_and_apply() {
         let ip: IpAddr = "10.1.2.3".parse().unwrap();
-        assert!(InhibitionKind::parse("prefix:10.1.0.0/16").unwrap().applies(ip, None, b"", b""));
-        assert!(!InhibitionKind::parse("prefix:10.2.0.0/16").unwrap().applies(ip, None, b"", b""));
-        assert!(InhibitionKind::parse("asn:AS64500").unwrap().applies(ip, Some(64500), b"", b""));
+        assert!(InhibitionKind::parse("prefix:10.1.0.0/16")
+            .unwrap()
+            .applies(ip, None, b"", b""));
+        assert!(!InhibitionKind::parse("prefix:10.2.0.0/16")
+            .unwrap()
+            .applies(ip, None, b"", b""));
+        assert!(InhibitionKind::parse("asn:AS64500")
+            .unwrap()
+            .applies(ip, Some(64500), b"", b""));
         let d = InhibitionKind::parse("domain:example.org").unwrap();
-        assert!(d.applies(ip, None, b"mail.Example.org", b"") && d.applies(ip, None, b"example.org.", b""));
+        assert!(
+            d.applies(ip, None, b"mail.Example.org", b"")
+                && d.applies(ip, None, b"example.org.", b"")
+        );
         assert!(!d.applies(ip, None, b"badexample.org", b""));
-        assert!(InhibitionKind::parse("type:scan_ssh").unwrap().applies(ip, None, b"", b"scan_ssh"));
-        assert!(InhibitionKind::parse("bogus:1").is_err() && InhibitionKind::parse("prefix:1.2.3").is_err());
+        assert!(InhibitionKind::parse("type:scan_ssh").unwrap().applies(
+            ip,
+            None,
+            b"",
+            b"scan_ssh"
+        ));
+        assert!(
+            InhibitionKind::parse("bogus:1").is_err()
+                && InhibitionKind::parse("prefix:1.2.3").is_err()
+        );
     }
 
     #[test]
@@ -313,7 +433,9 @@ mod tests {
         assert_eq!(orgs[0].tlp, TlpLevel::Green);
         assert_eq!(global, vec![InhibitionKind::Asn(64511)]);
         let bad = "org_id,prefixes\na,10.0.0.0/8\nb,10.0.0/8\n";
-        let e = Constituency::read_csv(bad.as_bytes(), "c.csv", |_, _| {}).unwrap_err().to_string();
+        let e = Constituency::read_csv(bad.as_bytes(), "c.csv", |_, _| {})
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("c.csv:3: column prefixes"), "{e}");
     }
 }

@@ -21,7 +21,11 @@ pub fn prefixes(orgs: usize, prefixes: usize, seed: u64) -> Vec<GenPrefix> {
     let mut out: Vec<GenPrefix> = Vec::with_capacity(prefixes);
     let mut seen = std::collections::HashSet::new();
     while out.len() < prefixes {
-        let org = if out.len() < orgs { out.len() } else { rng.below(orgs as u64) as usize };
+        let org = if out.len() < orgs {
+            out.len()
+        } else {
+            rng.below(orgs as u64) as usize
+        };
         let p = if !out.is_empty() && rng.below(5) == 0 {
             // A more-specific inside an existing prefix (a customer of a provider).
             let parent = out[rng.below(out.len() as u64) as usize];
@@ -32,13 +36,21 @@ pub fn prefixes(orgs: usize, prefixes: usize, seed: u64) -> Vec<GenPrefix> {
             let host = 32 - u32::from(len);
             let span = 32 - u32::from(parent.len);
             let offset = (rng.next_u64() as u32) & ((1u32 << span) - 1) & !((1u32 << host) - 1);
-            GenPrefix { bits: parent.bits | offset, len, org }
+            GenPrefix {
+                bits: parent.bits | offset,
+                len,
+                org,
+            }
         } else {
             // Top-level prefixes in 1.0.0.0–223.255.255.255, /12 to /24.
             let len = 12 + rng.below(13) as u8;
             let host = 32 - u32::from(len);
             let addr = (1u32 << 24) + (rng.next_u64() as u32) % (222u32 << 24);
-            GenPrefix { bits: addr & !((1u32 << host) - 1), len, org }
+            GenPrefix {
+                bits: addr & !((1u32 << host) - 1),
+                len,
+                org,
+            }
         };
         if seen.insert((p.bits, p.len)) {
             out.push(p);
@@ -71,7 +83,15 @@ pub fn write_prefixes(w: &mut impl Write, p: &[GenPrefix]) -> io::Result<()> {
     Ok(())
 }
 
-pub const TYPES: &[&str] = &["scan_ssh", "scan_rdp", "botnet_drone", "open_resolver", "sinkhole_http", "scan_smb", "vulnerable_exchange"];
+pub const TYPES: &[&str] = &[
+    "scan_ssh",
+    "scan_rdp",
+    "botnet_drone",
+    "open_resolver",
+    "sinkhole_http",
+    "scan_smb",
+    "vulnerable_exchange",
+];
 const PROTOS: &[&str] = &["tcp", "udp"];
 
 /// `events` events (`timestamp,ip,port,protocol,type,asn`), ~90% inside some prefix.
@@ -111,7 +131,11 @@ pub fn write_events(w: &mut impl Write, p: &[GenPrefix], events: u64, seed: u64)
 pub fn brute_force_owner(p: &[GenPrefix], addr: u32) -> Option<usize> {
     let mut best: Option<GenPrefix> = None;
     for x in p {
-        let mask = if x.len == 0 { 0 } else { u32::MAX << (32 - u32::from(x.len)) };
+        let mask = if x.len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(x.len))
+        };
         if addr & mask == x.bits && best.map_or(true, |b| x.len > b.len) {
             best = Some(*x);
         }

@@ -79,7 +79,11 @@ impl V4Index {
             dir.push(i as u32);
         }
         dir.push((starts.len() - 1) as u32);
-        Self { starts, owners, dir }
+        Self {
+            starts,
+            owners,
+            dir,
+        }
     }
 
     /// The owner of the most specific prefix holding `addr`.
@@ -87,7 +91,11 @@ impl V4Index {
     pub fn lookup(&self, addr: u32) -> Option<u32> {
         let b = (addr >> 16) as usize;
         let (lo, hi) = (self.dir[b] as usize, self.dir[b + 1] as usize);
-        let i = if lo == hi { lo } else { lo + self.starts[lo..=hi].partition_point(|&s| s <= addr) - 1 };
+        let i = if lo == hi {
+            lo
+        } else {
+            lo + self.starts[lo..=hi].partition_point(|&s| s <= addr) - 1
+        };
         let o = self.owners[i];
         (o != NONE).then_some(o)
     }
@@ -108,9 +116,18 @@ mod tests {
     fn agrees_with_the_prefix_table() {
         let mut t = PrefixTable::new();
         for (i, p) in gen::prefixes(500, 5_000, 7).iter().enumerate() {
-            t.insert(IpNet::parse(&format!("{}/{}", gen::ip_text(p.bits), p.len)).unwrap(), i as u32);
+            t.insert(
+                IpNet::parse(&format!("{}/{}", gen::ip_text(p.bits), p.len)).unwrap(),
+                i as u32,
+            );
         }
-        for (n, v) in [("0.0.0.0/1", 900_001u32), ("255.255.255.255/32", 900_002), ("10.0.0.0/8", 900_003), ("10.0.0.0/32", 900_004), ("10.0.0.1/32", 900_005)] {
+        for (n, v) in [
+            ("0.0.0.0/1", 900_001u32),
+            ("255.255.255.255/32", 900_002),
+            ("10.0.0.0/8", 900_003),
+            ("10.0.0.0/32", 900_004),
+            ("10.0.0.1/32", 900_005),
+        ] {
             t.insert(IpNet::parse(n).unwrap(), v);
         }
         let idx = V4Index::build(&t);
@@ -119,11 +136,26 @@ mod tests {
         for (n, _) in t.iter() {
             let s = n.bits() as u32;
             let size = 1u64 << (32 - u32::from(n.prefix_len()));
-            probes.extend([s, s.wrapping_sub(1), (u64::from(s) + size - 1) as u32, (u64::from(s) + size) as u32]);
+            probes.extend([
+                s,
+                s.wrapping_sub(1),
+                (u64::from(s) + size - 1) as u32,
+                (u64::from(s) + size) as u32,
+            ]);
         }
-        probes.extend([0, u32::MAX, 0x0A00_0000, 0x0A00_0001, 0x0A00_0002, 0x7FFF_FFFF, 0x8000_0000]);
+        probes.extend([
+            0,
+            u32::MAX,
+            0x0A00_0000,
+            0x0A00_0001,
+            0x0A00_0002,
+            0x7FFF_FFFF,
+            0x8000_0000,
+        ]);
         for a in probes {
-            let want = t.longest_match(std::net::IpAddr::V4(a.into())).map(|(_, v)| *v);
+            let want = t
+                .longest_match(std::net::IpAddr::V4(a.into()))
+                .map(|(_, v)| *v);
             assert_eq!(idx.lookup(a), want, "{}", gen::ip_text(a));
         }
     }

@@ -28,9 +28,16 @@ pub use pipeline::{Malformed, Pipeline, RunCounts};
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{file}:{line}: {reason}")]
-    Parse { file: String, line: u64, reason: String },
+    Parse {
+        file: String,
+        line: u64,
+        reason: String,
+    },
     #[error("mapping {name}: {reason}")]
     Mapping { name: String, reason: String },
     #[error(transparent)]
@@ -39,7 +46,10 @@ pub enum FeedError {
 
 impl FeedError {
     pub(crate) fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
-        FeedError::Io { path: path.to_string(), source }
+        FeedError::Io {
+            path: path.to_string(),
+            source,
+        }
     }
 }
 
@@ -67,7 +77,8 @@ pub fn run_feed<R: std::io::Read>(
     unmatched: Option<Box<dyn std::io::Write + '_>>,
     progress: impl FnMut(u64, u64),
 ) -> Result<RunReport> {
-    let last: std::collections::HashMap<String, tocsin_core::Timestamp> = store.feed_notified()?.into_iter().collect();
+    let last: std::collections::HashMap<String, tocsin_core::Timestamp> =
+        store.feed_notified()?.into_iter().collect();
     let mut p = Pipeline::new(c, &last, opts.now)?;
     if let Some(u) = unmatched {
         p.unmatched_to(u)?;
@@ -78,14 +89,34 @@ pub fn run_feed<R: std::io::Read>(
     let intake_seconds = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
     let queued = notify::queue(store, c, &spill, opts)?;
-    let mut summary = serde_json::to_value(&counts).map_err(|e| FeedError::Mapping { name: "run summary".into(), reason: e.to_string() })?;
+    let mut summary = serde_json::to_value(&counts).map_err(|e| FeedError::Mapping {
+        name: "run summary".into(),
+        reason: e.to_string(),
+    })?;
     summary["source"] = opts.source.clone().into();
     summary["mapping"] = mapping.name.clone().into();
     summary["notifications"] = queued.notifications.into();
     summary["deliveries"] = queued.deliveries.into();
-    summary["threat_id"] = if queued.notifications > 0 { format!("feed-{}", opts.run_id).into() } else { serde_json::Value::Null };
-    let run = tocsin_store::feeds::FeedRunRecord { id: opts.run_id.clone(), at: opts.now, summary };
-    store.insert_feed_run(&run, &tocsin_store::AuditCtx::new(opts.actor.clone(), opts.now))?;
+    summary["threat_id"] = if queued.notifications > 0 {
+        format!("feed-{}", opts.run_id).into()
+    } else {
+        serde_json::Value::Null
+    };
+    let run = tocsin_store::feeds::FeedRunRecord {
+        id: opts.run_id.clone(),
+        at: opts.now,
+        summary,
+    };
+    store.insert_feed_run(
+        &run,
+        &tocsin_store::AuditCtx::new(opts.actor.clone(), opts.now),
+    )?;
     let queue_seconds = t1.elapsed().as_secs_f64();
-    Ok(RunReport { run_id: opts.run_id.clone(), counts, queued, intake_seconds, queue_seconds })
+    Ok(RunReport {
+        run_id: opts.run_id.clone(),
+        counts,
+        queued,
+        intake_seconds,
+        queue_seconds,
+    })
 }

@@ -82,7 +82,15 @@ impl Mapping {
             name: "simple".into(),
             format: Format::Csv,
             delimiter: None,
-            columns: ColumnMap { ip: Columns::One("ip".into()), timestamp: one("timestamp"), port: one("port"), protocol: one("protocol"), event_type: one("type"), asn: one("asn"), domain: one("domain") },
+            columns: ColumnMap {
+                ip: Columns::One("ip".into()),
+                timestamp: one("timestamp"),
+                port: one("port"),
+                protocol: one("protocol"),
+                event_type: one("type"),
+                asn: one("asn"),
+                domain: one("domain"),
+            },
             defaults: Defaults::default(),
         }
     }
@@ -99,17 +107,28 @@ impl Mapping {
                 timestamp: one("timestamp"),
                 port: Columns::Any(vec!["port".into(), "src_port".into()]).into(),
                 protocol: one("protocol"),
-                event_type: Some(Columns::Any(vec!["infection".into(), "tag".into(), "type".into()])),
+                event_type: Some(Columns::Any(vec![
+                    "infection".into(),
+                    "tag".into(),
+                    "type".into(),
+                ])),
                 asn: Columns::Any(vec!["asn".into(), "src_asn".into()]).into(),
                 domain: Columns::Any(vec!["hostname".into(), "src_hostname".into()]).into(),
             },
-            defaults: Defaults { event_type: Some("shadowserver".into()), protocol: None },
+            defaults: Defaults {
+                event_type: Some("shadowserver".into()),
+                protocol: None,
+            },
         }
     }
 
     /// The same fields as [`simple`](Self::simple), read from JSON lines.
     pub fn jsonl() -> Self {
-        Mapping { name: "jsonl".into(), format: Format::Jsonl, ..Self::simple() }
+        Mapping {
+            name: "jsonl".into(),
+            format: Format::Jsonl,
+            ..Self::simple()
+        }
     }
 
     /// A built-in mapping by name, or a TOML mapping file by path.
@@ -129,7 +148,10 @@ impl Mapping {
     }
 
     pub fn parse(text: &str, file: &str) -> Result<Self> {
-        let m: Mapping = toml::from_str(text).map_err(|e| FeedError::Mapping { name: file.into(), reason: e.to_string() })?;
+        let m: Mapping = toml::from_str(text).map_err(|e| FeedError::Mapping {
+            name: file.into(),
+            reason: e.to_string(),
+        })?;
         m.delimiter_byte()?;
         Ok(m)
     }
@@ -139,7 +161,10 @@ impl Mapping {
             None => Ok(b','),
             Some("\\t") | Some("\t") => Ok(b'\t'),
             Some(d) if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
-            Some(d) => Err(FeedError::Mapping { name: self.name.clone(), reason: format!("delimiter {d:?} must be one ASCII character") }),
+            Some(d) => Err(FeedError::Mapping {
+                name: self.name.clone(),
+                reason: format!("delimiter {d:?} must be one ASCII character"),
+            }),
         }
     }
 }
@@ -161,10 +186,20 @@ pub struct Resolved {
 impl Mapping {
     /// Find each mapped column in `header` (names compared case-insensitively).
     pub fn resolve(&self, header: &[&str]) -> Result<Resolved> {
-        let find = |c: &Option<Columns>| c.as_ref().and_then(|c| c.names().iter().find_map(|n| header.iter().position(|h| h.trim().eq_ignore_ascii_case(n))));
+        let find = |c: &Option<Columns>| {
+            c.as_ref().and_then(|c| {
+                c.names()
+                    .iter()
+                    .find_map(|n| header.iter().position(|h| h.trim().eq_ignore_ascii_case(n)))
+            })
+        };
         let ip = find(&Some(self.columns.ip.clone())).ok_or_else(|| FeedError::Mapping {
             name: self.name.clone(),
-            reason: format!("no address column {:?} in the header {:?}", self.columns.ip.names(), header.join(",")),
+            reason: format!(
+                "no address column {:?} in the header {:?}",
+                self.columns.ip.names(),
+                header.join(",")
+            ),
         })?;
         let r = Resolved {
             ip,
@@ -176,7 +211,19 @@ impl Mapping {
             domain: find(&self.columns.domain),
             needed: 0,
         };
-        let needed = [Some(r.ip), r.timestamp, r.port, r.protocol, r.event_type, r.asn, r.domain].into_iter().flatten().max().unwrap_or(0);
+        let needed = [
+            Some(r.ip),
+            r.timestamp,
+            r.port,
+            r.protocol,
+            r.event_type,
+            r.asn,
+            r.domain,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
         Ok(Resolved { needed, ..r })
     }
 }
@@ -187,9 +234,23 @@ mod tests {
 
     #[test]
     fn shadowserver_resolves_its_header() {
-        let h = ["timestamp", "ip", "protocol", "port", "hostname", "tag", "asn", "geo", "region", "city"];
+        let h = [
+            "timestamp",
+            "ip",
+            "protocol",
+            "port",
+            "hostname",
+            "tag",
+            "asn",
+            "geo",
+            "region",
+            "city",
+        ];
         let r = Mapping::shadowserver().resolve(&h).unwrap();
-        assert_eq!((r.ip, r.port, r.event_type, r.asn, r.domain, r.needed), (1, Some(3), Some(5), Some(6), Some(4), 6));
+        assert_eq!(
+            (r.ip, r.port, r.event_type, r.asn, r.domain, r.needed),
+            (1, Some(3), Some(5), Some(6), Some(4), 6)
+        );
     }
 
     #[test]
@@ -197,8 +258,15 @@ mod tests {
         let m = Mapping::parse("name = \"x\"\ndelimiter = \";\"\n[columns]\nip = \"src\"\ntype = [\"cat\", \"kind\"]\n[defaults]\ntype = \"scan\"\n", "m.toml").unwrap();
         assert_eq!(m.delimiter_byte().unwrap(), b';');
         assert!(m.resolve(&["a", "src"]).unwrap().event_type.is_none());
-        assert!(Mapping::parse("name = \"x\"\n[columns]\nip = \"a\"\nipp = \"b\"\n", "m.toml").is_err());
-        let e = Mapping::simple().resolve(&["a", "b"]).unwrap_err().to_string();
+        assert!(Mapping::parse(
+            "name = \"x\"\n[columns]\nip = \"a\"\nipp = \"b\"\n",
+            "m.toml"
+        )
+        .is_err());
+        let e = Mapping::simple()
+            .resolve(&["a", "b"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no address column"), "{e}");
     }
 }

@@ -66,14 +66,23 @@ pub struct Spill {
 
 impl Spill {
     fn new() -> Result<Self> {
-        let dir = tempfile::Builder::new().prefix("tocsin-feed-").tempdir().map_err(|e| FeedError::io("temporary spill directory", e))?;
+        let dir = tempfile::Builder::new()
+            .prefix("tocsin-feed-")
+            .tempdir()
+            .map_err(|e| FeedError::io("temporary spill directory", e))?;
         let writers = (0..BUCKETS)
             .map(|b| {
                 let p = dir.path().join(format!("bucket-{b}"));
-                File::create(&p).map(|f| BufWriter::with_capacity(64 << 10, f)).map_err(|e| FeedError::io(p.display(), e))
+                File::create(&p)
+                    .map(|f| BufWriter::with_capacity(64 << 10, f))
+                    .map_err(|e| FeedError::io(p.display(), e))
             })
             .collect::<Result<_>>()?;
-        Ok(Self { dir, writers, types: Vec::new() })
+        Ok(Self {
+            dir,
+            writers,
+            types: Vec::new(),
+        })
     }
 
     pub(crate) fn bucket_path(&self, b: usize) -> std::path::PathBuf {
@@ -116,7 +125,11 @@ pub struct Pipeline<'c> {
 
 impl<'c> Pipeline<'c> {
     /// A run at `now`: organisations notified less than their interval before `now` are not due.
-    pub fn new(c: &'c Constituency, last_notified: &HashMap<String, Timestamp>, now: Timestamp) -> Result<Self> {
+    pub fn new(
+        c: &'c Constituency,
+        last_notified: &HashMap<String, Timestamp>,
+        now: Timestamp,
+    ) -> Result<Self> {
         let status = c
             .orgs
             .iter()
@@ -128,7 +141,10 @@ impl<'c> Pipeline<'c> {
                 },
             })
             .collect();
-        let counts = RunCounts { per_org_matched: vec![0; c.orgs.len()], ..RunCounts::default() };
+        let counts = RunCounts {
+            per_org_matched: vec![0; c.orgs.len()],
+            ..RunCounts::default()
+        };
         Ok(Self {
             c,
             status,
@@ -157,9 +173,25 @@ impl<'c> Pipeline<'c> {
     }
 
     /// Stream one feed file through. `progress(rows, bytes)` every 1,000,000 rows.
-    pub fn ingest<R: Read>(&mut self, input: R, mapping: &Mapping, file: &str, mut progress: impl FnMut(u64, u64)) -> Result<()> {
-        self.default_type = mapping.defaults.event_type.clone().unwrap_or_else(|| "unknown".into()).into_bytes();
-        self.default_proto = mapping.defaults.protocol.clone().unwrap_or_default().into_bytes();
+    pub fn ingest<R: Read>(
+        &mut self,
+        input: R,
+        mapping: &Mapping,
+        file: &str,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<()> {
+        self.default_type = mapping
+            .defaults
+            .event_type
+            .clone()
+            .unwrap_or_else(|| "unknown".into())
+            .into_bytes();
+        self.default_proto = mapping
+            .defaults
+            .protocol
+            .clone()
+            .unwrap_or_default()
+            .into_bytes();
         let mut lines = LineReader::new(input);
         let io = |e| FeedError::io(file, e);
         match mapping.format {
@@ -169,13 +201,28 @@ impl<'c> Pipeline<'c> {
                 let resolved = loop {
                     match lines.next().map_err(io)? {
                         None => return Ok(()),
-                        Some(Line::TooLong(n)) => return Err(FeedError::Parse { file: file.into(), line: n, reason: "header line too long".into() }),
+                        Some(Line::TooLong(n)) => {
+                            return Err(FeedError::Parse {
+                                file: file.into(),
+                                line: n,
+                                reason: "header line too long".into(),
+                            })
+                        }
                         Some(Line::Ok(n, l)) => {
                             if l.trim_ascii().is_empty() || l.starts_with(b"#") {
                                 continue;
                             }
-                            split_fields(l, delim, &mut f).map_err(|r| FeedError::Parse { file: file.into(), line: n, reason: format!("header: {r}") })?;
-                            let names: Vec<String> = f.iter().map(|&(s, e)| String::from_utf8_lossy(&l[s as usize..e as usize]).into_owned()).collect();
+                            split_fields(l, delim, &mut f).map_err(|r| FeedError::Parse {
+                                file: file.into(),
+                                line: n,
+                                reason: format!("header: {r}"),
+                            })?;
+                            let names: Vec<String> = f
+                                .iter()
+                                .map(|&(s, e)| {
+                                    String::from_utf8_lossy(&l[s as usize..e as usize]).into_owned()
+                                })
+                                .collect();
                             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
                             break mapping.resolve(&refs)?;
                         }
@@ -198,11 +245,18 @@ impl<'c> Pipeline<'c> {
                         continue;
                     }
                     if f.len() <= resolved.needed {
-                        let msg = format!("expected at least {} columns, found {}", resolved.needed + 1, f.len());
+                        let msg = format!(
+                            "expected at least {} columns, found {}",
+                            resolved.needed + 1,
+                            f.len()
+                        );
                         Self::malformed(&mut self.counts, self.max_examples, n, &msg);
                         continue;
                     }
-                    let get = |c: Option<usize>| c.map(|i| &l[f[i].0 as usize..f[i].1 as usize]).unwrap_or(empty);
+                    let get = |c: Option<usize>| {
+                        c.map(|i| &l[f[i].0 as usize..f[i].1 as usize])
+                            .unwrap_or(empty)
+                    };
                     let ev = Ev {
                         line: n,
                         ts: get(resolved.timestamp),
@@ -245,14 +299,15 @@ impl<'c> Pipeline<'c> {
                     if l.trim_ascii().is_empty() {
                         continue;
                     }
-                    let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(l) {
-                        Ok(o) => o,
-                        Err(e) => {
-                            let msg = format!("not a JSON object: {e}");
-                            Self::malformed(&mut self.counts, self.max_examples, n, &msg);
-                            continue;
-                        }
-                    };
+                    let obj: serde_json::Map<String, serde_json::Value> =
+                        match serde_json::from_slice(l) {
+                            Ok(o) => o,
+                            Err(e) => {
+                                let msg = format!("not a JSON object: {e}");
+                                Self::malformed(&mut self.counts, self.max_examples, n, &msg);
+                                continue;
+                            }
+                        };
                     let get = |c: &Option<crate::mapping::Columns>| -> String {
                         c.as_ref()
                             .and_then(|c| c.names().into_iter().find_map(|k| obj.get(k)))
@@ -311,7 +366,10 @@ impl<'c> Pipeline<'c> {
         counts.events += 1;
         counts.malformed += 1;
         if counts.malformed_examples.len() < max {
-            counts.malformed_examples.push(Malformed { line, reason: reason.to_owned() });
+            counts.malformed_examples.push(Malformed {
+                line,
+                reason: reason.to_owned(),
+            });
         }
     }
 
@@ -381,7 +439,8 @@ impl<'c> Pipeline<'c> {
                 if let Some(w) = unmatched {
                     rec.clear();
                     write_event_csv(rec, ev.ts, ev.ip.trim_ascii(), port, proto, ty, asn);
-                    w.write_all(rec).map_err(|e| FeedError::io("unmatched export", e))?;
+                    w.write_all(rec)
+                        .map_err(|e| FeedError::io("unmatched export", e))?;
                 }
                 return Ok(());
             }
@@ -414,7 +473,10 @@ impl<'c> Pipeline<'c> {
                 Some(&id) => id,
                 None => {
                     // More than 65,534 distinct types is not a feed but noise: fold the rest.
-                    let id = u16::try_from(spill.types.len()).ok().filter(|&i| i < u16::MAX - 1).unwrap_or(u16::MAX - 1);
+                    let id = u16::try_from(spill.types.len())
+                        .ok()
+                        .filter(|&i| i < u16::MAX - 1)
+                        .unwrap_or(u16::MAX - 1);
                     if id < u16::MAX - 1 {
                         spill.types.push(String::from_utf8_lossy(ty).into_owned());
                         type_ids.insert(ty.to_vec(), id);
@@ -436,7 +498,9 @@ impl<'c> Pipeline<'c> {
         write_event_csv(rec, ev.ts, ev.ip.trim_ascii(), port, proto, ty, asn);
         let len = (rec.len() - 10) as u32;
         rec[6..10].copy_from_slice(&len.to_le_bytes());
-        spill.writers[org % BUCKETS].write_all(rec).map_err(|e| FeedError::io("spill file", e))?;
+        spill.writers[org % BUCKETS]
+            .write_all(rec)
+            .map_err(|e| FeedError::io("spill file", e))?;
         counts.queued_events += 1;
         Ok(())
     }
@@ -445,7 +509,8 @@ impl<'c> Pipeline<'c> {
     pub fn finish(mut self) -> Result<(RunCounts, Spill)> {
         self.spill.flush()?;
         if let Some(w) = &mut self.unmatched {
-            w.flush().map_err(|e| FeedError::io("unmatched export", e))?;
+            w.flush()
+                .map_err(|e| FeedError::io("unmatched export", e))?;
         }
         Ok((self.counts, self.spill))
     }
@@ -467,7 +532,15 @@ fn csv_field(out: &mut Vec<u8>, v: &[u8]) {
 }
 
 /// One event as a CSV row of `EVENT_CSV_HEADER`, with `\n`.
-fn write_event_csv(out: &mut Vec<u8>, ts: &[u8], ip: &[u8], port: &[u8], proto: &[u8], ty: &[u8], asn: Option<u32>) {
+fn write_event_csv(
+    out: &mut Vec<u8>,
+    ts: &[u8],
+    ip: &[u8],
+    port: &[u8],
+    proto: &[u8],
+    ty: &[u8],
+    asn: Option<u32>,
+) {
     csv_field(out, ts.trim_ascii());
     out.push(b',');
     out.extend_from_slice(ip);

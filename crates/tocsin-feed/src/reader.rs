@@ -26,7 +26,15 @@ pub struct LineReader<R> {
 
 impl<R: Read> LineReader<R> {
     pub fn new(inner: R) -> Self {
-        Self { inner, buf: vec![0; 1 << 20], start: 0, end: 0, eof: false, line_no: 0, bytes: 0 }
+        Self {
+            inner,
+            buf: vec![0; 1 << 20],
+            start: 0,
+            end: 0,
+            eof: false,
+            line_no: 0,
+            bytes: 0,
+        }
     }
 
     /// Bytes consumed so far (for progress).
@@ -205,7 +213,11 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
         return Some(IpAddr::V4(Ipv4Addr::from(v4)));
     }
     if s.contains(&b':') {
-        return std::str::from_utf8(s).ok()?.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+        return std::str::from_utf8(s)
+            .ok()?
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(IpAddr::V6);
     }
     None
 }
@@ -230,7 +242,11 @@ pub fn parse_uint(s: &[u8], max: u64) -> Option<u64> {
 #[inline]
 pub fn parse_asn(s: &[u8]) -> Option<u32> {
     let s = s.trim_ascii();
-    let s = if s.len() > 2 && s[..2].eq_ignore_ascii_case(b"AS") { &s[2..] } else { s };
+    let s = if s.len() > 2 && s[..2].eq_ignore_ascii_case(b"AS") {
+        &s[2..]
+    } else {
+        s
+    };
     parse_uint(s, u64::from(u32::MAX)).map(|v| v as u32)
 }
 
@@ -241,12 +257,29 @@ mod tests {
     #[test]
     fn ipv4_by_hand_agrees_with_std() {
         for s in ["0.0.0.0", "255.255.255.255", "10.1.2.3", "1.2.3.4"] {
-            assert_eq!(parse_ipv4(s.as_bytes()), Some(u32::from(s.parse::<Ipv4Addr>().unwrap())), "{s}");
+            assert_eq!(
+                parse_ipv4(s.as_bytes()),
+                Some(u32::from(s.parse::<Ipv4Addr>().unwrap())),
+                "{s}"
+            );
         }
-        for s in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "1.2.3.", "a.b.c.d", "1.2.3.4 ", "0001.2.3.4"] {
+        for s in [
+            "",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            "1.2.3.",
+            "a.b.c.d",
+            "1.2.3.4 ",
+            "0001.2.3.4",
+        ] {
             assert_eq!(parse_ipv4(s.as_bytes()), None, "{s:?}");
         }
-        assert_eq!(parse_ip(b"2001:db8::1"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            parse_ip(b"2001:db8::1"),
+            Some("2001:db8::1".parse().unwrap())
+        );
         assert_eq!(parse_ip(b"2001:db8::g"), None);
     }
 
@@ -255,7 +288,10 @@ mod tests {
         let mut f = Vec::new();
         let line = br#"a,"b,c",,"d""e""#;
         split_fields(line, b',', &mut f).unwrap();
-        let got: Vec<&[u8]> = f.iter().map(|&(s, e)| &line[s as usize..e as usize]).collect();
+        let got: Vec<&[u8]> = f
+            .iter()
+            .map(|&(s, e)| &line[s as usize..e as usize])
+            .collect();
         assert_eq!(got, [&b"a"[..], b"b,c", b"", br#"d""e"#]);
         assert!(split_fields(br#"a,"b"#, b',', &mut f).is_err());
         assert!(split_fields(br#""a"x,b"#, b',', &mut f).is_err());

@@ -38,7 +38,8 @@ fn fragment() -> impl Strategy<Value = String> {
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         proptest::collection::vec(fragment(), 0..24).prop_map(|v| v.concat()),
-        proptest::collection::vec(any::<u8>(), 0..256).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        proptest::collection::vec(any::<u8>(), 0..256)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
     ]
 }
 

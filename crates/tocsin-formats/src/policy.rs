@@ -12,7 +12,11 @@ pub fn parse_policy(text: &str) -> Result<DutyPolicy, PolicyError> {
     let policy: DutyPolicy = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let at = inner.span().map(|s| line_of(text, s.start)).map(|l| format!("line {l}, ")).unwrap_or_default();
+        let at = inner
+            .span()
+            .map(|s| line_of(text, s.start))
+            .map(|l| format!("line {l}, "))
+            .unwrap_or_default();
         PolicyError(format!("{at}field `{path}`: {}", inner.message()))
     })?;
     if policy.waivers.is_empty() {
@@ -23,14 +27,19 @@ pub fn parse_policy(text: &str) -> Result<DutyPolicy, PolicyError> {
     if let Some(w) = codes.windows(2).find(|w| w[0] == w[1]) {
         return Err(PolicyError(format!("waiver code {:?} appears twice", w[0])));
     }
-    if policy.delivery_sla_hours <= 0 || policy.posture_interval_hours <= 0 || policy.public_hold_hours < 0 {
+    if policy.delivery_sla_hours <= 0
+        || policy.posture_interval_hours <= 0
+        || policy.public_hold_hours < 0
+    {
         return Err(PolicyError("delivery_sla_hours and posture_interval_hours must be positive, public_hold_hours not negative".into()));
     }
     Ok(policy)
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
-    text.get(..byte).map(|s| s.matches('\n').count() + 1).unwrap_or(1)
+    text.get(..byte)
+        .map(|s| s.matches('\n').count() + 1)
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -53,10 +62,19 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let text = include_str!("../../../policy/icd191.toml").replace("min_credibility = \"probable\"", "min_credibility = \"likely\"");
+        let text = include_str!("../../../policy/icd191.toml").replace(
+            "min_credibility = \"probable\"",
+            "min_credibility = \"likely\"",
+        );
         let e = parse_policy(&text).unwrap_err().to_string();
         assert!(e.contains("min_credibility") && e.contains("line 5"), "{e}");
-        let dup = format!("{}\n[[waivers]]\ncode = \"already_aware\"\ndescription = \"x\"\n", include_str!("../../../policy/icd191.toml"));
-        assert!(parse_policy(&dup).unwrap_err().to_string().contains("twice"));
+        let dup = format!(
+            "{}\n[[waivers]]\ncode = \"already_aware\"\ndescription = \"x\"\n",
+            include_str!("../../../policy/icd191.toml")
+        );
+        assert!(parse_policy(&dup)
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
     }
 }

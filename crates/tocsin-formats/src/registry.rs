@@ -9,11 +9,11 @@ use crate::toml_util::{from_toml, location, TlpField};
 use serde::Deserialize;
 use std::collections::HashMap;
 use thiserror::Error;
-use tocsin_core::{
-    Audience, AudienceId, AudienceKind, Category, ChannelKind, ChannelSpec, Classification, CountryCode, Entity,
-    EntityId, EntityKind, GeoPoint, ThreatWindow, TlpLevel,
-};
 use tocsin_core::entity::{parse_asn, DomainName, Footprint, IpNet};
+use tocsin_core::{
+    Audience, AudienceId, AudienceKind, Category, ChannelKind, ChannelSpec, Classification,
+    CountryCode, Entity, EntityId, EntityKind, GeoPoint, ThreatWindow, TlpLevel,
+};
 
 use crate::toml_util::parse_time;
 
@@ -31,7 +31,12 @@ pub struct RegistryError {
     pub message: String,
 }
 
-fn render(line: &Option<usize>, column: &Option<usize>, field: &Option<String>, message: &str) -> String {
+fn render(
+    line: &Option<usize>,
+    column: &Option<usize>,
+    field: &Option<String>,
+    message: &str,
+) -> String {
     let mut parts = Vec::new();
     let loc = location(*line, *column);
     if !loc.is_empty() {
@@ -48,17 +53,32 @@ fn render(line: &Option<usize>, column: &Option<usize>, field: &Option<String>, 
 }
 
 fn at(line: usize, field: &str, message: impl Into<String>) -> RegistryError {
-    RegistryError { line: Some(line), column: None, field: Some(field.to_owned()), message: message.into() }
+    RegistryError {
+        line: Some(line),
+        column: None,
+        field: Some(field.to_owned()),
+        message: message.into(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // CSV plumbing
 // ---------------------------------------------------------------------------------------------
 
-const VENUE_COLUMNS: &[&str] =
-    &["id", "name", "aliases", "category", "lat", "lon", "capacity", "city", "country", "operator"];
-const EVENT_COLUMNS: &[&str] =
-    &["id", "name", "aliases", "category", "venue_id", "starts", "ends", "expected_attendance", "operator"];
+const VENUE_COLUMNS: &[&str] = &[
+    "id", "name", "aliases", "category", "lat", "lon", "capacity", "city", "country", "operator",
+];
+const EVENT_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "aliases",
+    "category",
+    "venue_id",
+    "starts",
+    "ends",
+    "expected_attendance",
+    "operator",
+];
 
 /// Optional columns of `venues.csv` and `events.csv`: the entity's network and organisational
 /// footprint, each a `;`-separated list (absent column = empty list for every row).
@@ -84,7 +104,10 @@ impl Row {
     }
 
     fn list(&self, column: &str) -> impl Iterator<Item = &str> {
-        self.get(column).split(';').map(str::trim).filter(|a| !a.is_empty())
+        self.get(column)
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
     }
 
     /// The optional footprint columns, each item validated.
@@ -93,13 +116,21 @@ impl Row {
             .list("networks")
             .map(|n| IpNet::parse(n).map_err(|e| at(self.line, "networks", e.to_string())))
             .collect::<Result<_, _>>()?;
-        let asns = self.list("asns").map(|a| parse_asn(a).map_err(|e| at(self.line, "asns", e))).collect::<Result<_, _>>()?;
+        let asns = self
+            .list("asns")
+            .map(|a| parse_asn(a).map_err(|e| at(self.line, "asns", e)))
+            .collect::<Result<_, _>>()?;
         let domains = self
             .list("domains")
             .map(|d| DomainName::parse(d).map_err(|e| at(self.line, "domains", e.to_string())))
             .collect::<Result<_, _>>()?;
         let sectors = self.list("sectors").map(str::to_owned).collect();
-        Ok(Footprint { networks, asns, domains, sectors })
+        Ok(Footprint {
+            networks,
+            asns,
+            domains,
+            sectors,
+        })
     }
 
     fn opt(&self, column: &str) -> Option<&str> {
@@ -107,25 +138,47 @@ impl Row {
     }
 
     fn required(&self, column: &str) -> Result<&str, RegistryError> {
-        self.opt(column).ok_or_else(|| at(self.line, column, "must not be empty"))
+        self.opt(column)
+            .ok_or_else(|| at(self.line, column, "must not be empty"))
     }
 
-    fn number<T: std::str::FromStr>(&self, column: &str, what: &str) -> Result<Option<T>, RegistryError> {
+    fn number<T: std::str::FromStr>(
+        &self,
+        column: &str,
+        what: &str,
+    ) -> Result<Option<T>, RegistryError> {
         self.opt(column)
-            .map(|s| s.parse::<T>().map_err(|_| at(self.line, column, format!("expected {what} but found {s:?}"))))
+            .map(|s| {
+                s.parse::<T>().map_err(|_| {
+                    at(
+                        self.line,
+                        column,
+                        format!("expected {what} but found {s:?}"),
+                    )
+                })
+            })
             .transpose()
     }
 
     fn category(&self) -> Result<Category, RegistryError> {
-        Category::parse(self.required("category")?).map_err(|e| at(self.line, "category", e.to_string()))
+        Category::parse(self.required("category")?)
+            .map_err(|e| at(self.line, "category", e.to_string()))
     }
 
     fn aliases(&self) -> Vec<String> {
-        self.get("aliases").split(';').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+        self.get("aliases")
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     fn operator(&self) -> Vec<AudienceId> {
-        self.opt("operator").map(AudienceId::new).into_iter().collect()
+        self.opt("operator")
+            .map(AudienceId::new)
+            .into_iter()
+            .collect()
     }
 
     fn time(&self, column: &str) -> Result<tocsin_core::Timestamp, RegistryError> {
@@ -144,36 +197,71 @@ fn read_csv(
         field: None,
         message: format!("malformed CSV: {e}"),
     };
-    let mut rdr =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).comment(Some(b'#')).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
     let headers = rdr.headers().map_err(csv_err)?.clone();
-    let header_line = headers.position().map_or(1, |p| record_line(text, p.byte()));
-    let header_err = |message: String| RegistryError { line: Some(header_line), column: None, field: None, message };
+    let header_line = headers
+        .position()
+        .map_or(1, |p| record_line(text, p.byte()));
+    let header_err = |message: String| RegistryError {
+        line: Some(header_line),
+        column: None,
+        field: None,
+        message,
+    };
     let expected = columns.join(",");
 
     // Map each expected column to its index in the file; refuse missing, unknown and twice-named
     // columns, since a misspelt header would otherwise silently drop a whole column of data.
     let mut index = Vec::with_capacity(columns.len());
     for col in columns {
-        let found: Vec<usize> = headers.iter().enumerate().filter(|(_, h)| h == col).map(|(i, _)| i).collect();
+        let found: Vec<usize> = headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h == col)
+            .map(|(i, _)| i)
+            .collect();
         match found.as_slice() {
             [i] => index.push(*i),
             [] => {
-                return Err(header_err(format!("missing column `{col}`; the header must name the columns {expected}")))
+                return Err(header_err(format!(
+                    "missing column `{col}`; the header must name the columns {expected}"
+                )))
             }
-            _ => return Err(header_err(format!("column `{col}` is named twice in the header"))),
+            _ => {
+                return Err(header_err(format!(
+                    "column `{col}` is named twice in the header"
+                )))
+            }
         }
     }
     for col in optional {
-        let found: Vec<usize> = headers.iter().enumerate().filter(|(_, h)| h == col).map(|(i, _)| i).collect();
+        let found: Vec<usize> = headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h == col)
+            .map(|(i, _)| i)
+            .collect();
         match found.as_slice() {
             [i] => index.push(*i),
             [] => index.push(usize::MAX),
-            _ => return Err(header_err(format!("column `{col}` is named twice in the header"))),
+            _ => {
+                return Err(header_err(format!(
+                    "column `{col}` is named twice in the header"
+                )))
+            }
         }
     }
-    if let Some(extra) = headers.iter().find(|h| !columns.contains(h) && !optional.contains(h)) {
-        return Err(header_err(format!("unknown column `{extra}`; the header must name the columns {expected}")));
+    if let Some(extra) = headers
+        .iter()
+        .find(|h| !columns.contains(h) && !optional.contains(h))
+    {
+        return Err(header_err(format!(
+            "unknown column `{extra}`; the header must name the columns {expected}"
+        )));
     }
 
     let mut rows = Vec::new();
@@ -182,17 +270,31 @@ fn read_csv(
     let mut counted = LineCursor::default();
     for rec in rdr.records() {
         let rec = rec.map_err(csv_err)?;
-        let line = rec.position().map_or(0, |p| counted.line_at(text, p.byte()));
+        let line = rec
+            .position()
+            .map_or(0, |p| counted.line_at(text, p.byte()));
         if rec.len() != headers.len() {
             return Err(RegistryError {
                 line: Some(line),
                 column: None,
                 field: None,
-                message: format!("expected {} fields ({expected}) but found {}", headers.len(), rec.len()),
+                message: format!(
+                    "expected {} fields ({expected}) but found {}",
+                    headers.len(),
+                    rec.len()
+                ),
             });
         }
-        let fields = index.iter().map(|&i| rec.get(i).unwrap_or("").to_owned()).collect();
-        rows.push(Row { line, columns, optional, fields });
+        let fields = index
+            .iter()
+            .map(|&i| rec.get(i).unwrap_or("").to_owned())
+            .collect();
+        rows.push(Row {
+            line,
+            columns,
+            optional,
+            fields,
+        });
     }
     Ok(rows)
 }
@@ -211,7 +313,10 @@ impl LineCursor {
         if start < self.upto {
             *self = LineCursor::default();
         }
-        self.newlines += text.as_bytes()[self.upto..start].iter().filter(|&&b| b == b'\n').count();
+        self.newlines += text.as_bytes()[self.upto..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         self.upto = start;
         self.newlines + 1
     }
@@ -222,7 +327,11 @@ impl LineCursor {
 /// line ends and `#` comment lines to reach the record's first character.
 fn record_line(text: &str, byte: u64) -> usize {
     let at = record_start(text, byte);
-    text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The byte where the record whose preceding record ended at `byte` really starts.
@@ -233,7 +342,10 @@ fn record_start(text: &str, byte: u64) -> usize {
         match bytes.get(at) {
             Some(b'\r' | b'\n') => at += 1,
             Some(b'#') if at == 0 || bytes[at - 1] == b'\n' => {
-                at = bytes[at..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| at + i + 1);
+                at = bytes[at..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |i| at + i + 1);
             }
             _ => break,
         }
@@ -242,10 +354,18 @@ fn record_start(text: &str, byte: u64) -> usize {
 }
 
 /// Refuse a second entity with the same id: the matcher and the audit trail key on ids.
-fn check_unique(seen: &mut HashMap<String, usize>, row: &Row, what: &str) -> Result<(), RegistryError> {
+fn check_unique(
+    seen: &mut HashMap<String, usize>,
+    row: &Row,
+    what: &str,
+) -> Result<(), RegistryError> {
     let id = row.get("id").to_owned();
     if let Some(first) = seen.insert(id.clone(), row.line) {
-        return Err(at(row.line, "id", format!("duplicate {what} id {id:?} (first on line {first})")));
+        return Err(at(
+            row.line,
+            "id",
+            format!("duplicate {what} id {id:?} (first on line {first})"),
+        ));
     }
     Ok(())
 }
@@ -268,7 +388,11 @@ pub fn parse_venues_csv(text: &str) -> Result<Vec<Entity>, RegistryError> {
             row.number::<f64>("lon", "a longitude in degrees")?,
         ) {
             (Some(lat), Some(lon)) => {
-                let field = if (-90.0..=90.0).contains(&lat) { "lon" } else { "lat" };
+                let field = if (-90.0..=90.0).contains(&lat) {
+                    "lon"
+                } else {
+                    "lat"
+                };
                 Some(GeoPoint::new(lat, lon).map_err(|e| at(row.line, field, e.to_string()))?)
             }
             (None, None) => None,
@@ -309,18 +433,27 @@ pub fn parse_events_csv(text: &str, venues: &[Entity]) -> Result<Vec<Entity>, Re
         let id = row.required("id")?;
         check_unique(&mut seen, &row, "event")?;
         if by_id.contains_key(id) {
-            return Err(at(row.line, "id", format!("event id {id:?} is already the id of a venue")));
+            return Err(at(
+                row.line,
+                "id",
+                format!("event id {id:?} is already the id of a venue"),
+            ));
         }
         let venue = row
             .opt("venue_id")
             .map(|v| {
                 by_id.get(v).copied().ok_or_else(|| {
-                    at(row.line, "venue_id", format!("unknown venue_id {v:?}: no venue in the venues file has this id"))
+                    at(
+                        row.line,
+                        "venue_id",
+                        format!("unknown venue_id {v:?}: no venue in the venues file has this id"),
+                    )
                 })
             })
             .transpose()?;
         let (starts, ends) = (row.time("starts")?, row.time("ends")?);
-        let span = ThreatWindow::new(starts, ends).map_err(|e| at(row.line, "ends", e.to_string()))?;
+        let span =
+            ThreatWindow::new(starts, ends).map_err(|e| at(row.line, "ends", e.to_string()))?;
         out.push(Entity {
             id: EntityId::new(id),
             kind: EntityKind::Event,
@@ -403,7 +536,14 @@ pub fn parse_audiences_toml(text: &str) -> Result<Vec<Audience>, RegistryError> 
             return Err(fail(i, "id", "must not be empty".into()));
         }
         if let Some(first) = seen.insert(a.id.as_str().to_owned(), i) {
-            return Err(fail(i, "id", format!("duplicate audience id {:?} (also audience[{first}])", a.id.as_str())));
+            return Err(fail(
+                i,
+                "id",
+                format!(
+                    "duplicate audience id {:?} (also audience[{first}])",
+                    a.id.as_str()
+                ),
+            ));
         }
         // The public's limits are fixed by what it is; a file that says otherwise is a mistake
         // (releasability enforces them regardless, but the mistake should surface here).
@@ -411,19 +551,29 @@ pub fn parse_audiences_toml(text: &str) -> Result<Vec<Audience>, RegistryError> 
             return Err(fail(
                 i,
                 "clearance",
-                format!("a public audience is cleared for U only, not {}", a.clearance.abbrev()),
+                format!(
+                    "a public audience is cleared for U only, not {}",
+                    a.clearance.abbrev()
+                ),
             ));
         }
         if a.kind == AudienceKind::Public && a.tlp_ceiling.0 != TlpLevel::Clear {
             return Err(fail(
                 i,
                 "tlp_ceiling",
-                format!("a public audience accepts TLP:CLEAR only, not {}", a.tlp_ceiling.0),
+                format!(
+                    "a public audience accepts TLP:CLEAR only, not {}",
+                    a.tlp_ceiling.0
+                ),
             ));
         }
         for (j, c) in a.channels.iter().enumerate() {
             if c.address.trim().is_empty() {
-                return Err(fail(i, &format!("channels[{j}].address"), "must not be empty".into()));
+                return Err(fail(
+                    i,
+                    &format!("channels[{j}].address"),
+                    "must not be empty".into(),
+                ));
             }
         }
         out.push(Audience {
@@ -434,7 +584,14 @@ pub fn parse_audiences_toml(text: &str) -> Result<Vec<Audience>, RegistryError> 
             clearance: a.clearance,
             tlp_ceiling: a.tlp_ceiling.0,
             orcon_approved: a.orcon_approved,
-            channels: a.channels.into_iter().map(|c| ChannelSpec { kind: c.kind, address: c.address }).collect(),
+            channels: a
+                .channels
+                .into_iter()
+                .map(|c| ChannelSpec {
+                    kind: c.kind,
+                    address: c.address,
+                })
+                .collect(),
             escalation_contact: a.escalation_contact,
             language: a.language.unwrap_or_else(|| "en".to_owned()),
             posture_interval_hours: a.posture_interval_hours,
@@ -453,11 +610,18 @@ mod tests {
         let rows = read_csv(text, &["id", "name"], &[]).unwrap();
         let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, [4, 7, 10]);
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).comment(Some(b'#')).from_reader(text.as_bytes());
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
         let mut cursor = LineCursor::default();
         for rec in rdr.records() {
             let byte = rec.unwrap().position().unwrap().byte();
-            assert_eq!(cursor.line_at(text, byte), record_line(text, byte), "at byte {byte}");
+            assert_eq!(
+                cursor.line_at(text, byte),
+                record_line(text, byte),
+                "at byte {byte}"
+            );
         }
     }
 
@@ -488,7 +652,13 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
         assert_eq!(c.kind, EntityKind::Venue);
         assert_eq!(c.aliases, vec!["Crocus", "Крокус Сити Холл"]);
         assert_eq!(c.category.as_str(), "venue/entertainment/concert_hall");
-        assert_eq!(c.location, Some(GeoPoint { lat: 55.826, lon: 37.390 }));
+        assert_eq!(
+            c.location,
+            Some(GeoPoint {
+                lat: 55.826,
+                lon: 37.390
+            })
+        );
         assert_eq!(c.capacity, Some(7500));
         assert_eq!(c.city.as_deref(), Some("Krasnogorsk"));
         assert_eq!(c.country.unwrap().as_str(), "RUS");
@@ -505,13 +675,23 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
                     park,Somewhere,,venue/park,,,,,,,,,,\n";
         let v = parse_venues_csv(text).unwrap();
         let f = &v[0].footprint;
-        assert_eq!(f.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["10.0.0.0/8", "2001:db8::/32"]);
-        assert_eq!((f.asns.as_slice(), f.domains[0].as_str()), ([64500, 64501].as_slice(), "acme.example"));
+        assert_eq!(
+            f.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+            ["10.0.0.0/8", "2001:db8::/32"]
+        );
+        assert_eq!(
+            (f.asns.as_slice(), f.domains[0].as_str()),
+            ([64500, 64501].as_slice(), "acme.example")
+        );
         assert_eq!(f.sectors, ["energy", "utilities"]);
         assert!(v[1].footprint.is_empty());
         assert!(venues().iter().all(|v| v.footprint.is_empty()));
         let bad = parse_venues_csv(&text.replace("10.0.0.0/8", "10.0.0.0/99")).unwrap_err();
-        assert_eq!((bad.line, bad.field.as_deref()), (Some(2), Some("networks")), "{bad}");
+        assert_eq!(
+            (bad.line, bad.field.as_deref()),
+            (Some(2), Some("networks")),
+            "{bad}"
+        );
         let bad = parse_venues_csv(&text.replace("AS64500", "ASx")).unwrap_err();
         assert_eq!(bad.field.as_deref(), Some("asns"), "{bad}");
     }
@@ -523,11 +703,20 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
         let p = &e[0];
         assert_eq!(p.kind, EntityKind::Event);
         assert_eq!(p.venue, Some(EntityId::new("crocus")));
-        assert_eq!(p.location, Some(GeoPoint { lat: 55.826, lon: 37.390 }));
+        assert_eq!(
+            p.location,
+            Some(GeoPoint {
+                lat: 55.826,
+                lon: 37.390
+            })
+        );
         assert_eq!(p.city.as_deref(), Some("Krasnogorsk"));
         assert_eq!(p.capacity, Some(6200));
         assert_eq!(p.span.unwrap().duration().num_hours(), 3);
-        assert_eq!(p.span.unwrap().from.to_rfc3339(), "2024-03-22T17:00:00+00:00");
+        assert_eq!(
+            p.span.unwrap().from.to_rfc3339(),
+            "2024-03-22T17:00:00+00:00"
+        );
         assert_eq!(p.audiences, vec![AudienceId::new("crocus-ops")]);
         assert!(e[1].venue.is_none() && e[1].location.is_none());
     }
@@ -540,7 +729,9 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
 
     #[test]
     fn wrong_column_count_names_the_line() {
-        let e = venue_err(&format!("{HEADER}a,A,,venue,1,2,3,c,RUS,op\nb,B,,venue,1,2,3,c,RUS\n"));
+        let e = venue_err(&format!(
+            "{HEADER}a,A,,venue,1,2,3,c,RUS,op\nb,B,,venue,1,2,3,c,RUS\n"
+        ));
         assert_eq!(
             e,
             "line 3: expected 10 fields (id,name,aliases,category,lat,lon,capacity,city,country,operator) but found 9"
@@ -550,30 +741,49 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
     #[test]
     fn bad_coordinates_name_line_and_column() {
         let e = venue_err(&format!("{HEADER}a,A,,venue,91.5,2,,,,\n"));
-        assert!(e.starts_with("line 2, `lat`: coordinates out of range: lat 91.5"), "{e}");
+        assert!(
+            e.starts_with("line 2, `lat`: coordinates out of range: lat 91.5"),
+            "{e}"
+        );
         let e = venue_err(&format!("{HEADER}a,A,,venue,1,200,,,,\n"));
-        assert!(e.starts_with("line 2, `lon`: coordinates out of range"), "{e}");
+        assert!(
+            e.starts_with("line 2, `lon`: coordinates out of range"),
+            "{e}"
+        );
         let e = venue_err(&format!("{HEADER}a,A,,venue,north,2,,,,\n"));
-        assert_eq!(e, "line 2, `lat`: expected a latitude in degrees but found \"north\"");
+        assert_eq!(
+            e,
+            "line 2, `lat`: expected a latitude in degrees but found \"north\""
+        );
         let e = venue_err(&format!("{HEADER}a,A,,venue,1,,,,,\n"));
         assert_eq!(e, "line 2, `lon`: lat is given, so lon must be too");
     }
 
     #[test]
     fn other_venue_errors() {
-        assert!(venue_err(&format!("{HEADER}a,A,,Venue,,,,,,\n")).starts_with("line 2, `category`: invalid category"));
-        assert!(venue_err(&format!("{HEADER}a,A,,venue,,,,,RU,\n")).starts_with("line 2, `country`: not an ISO 3166-1"));
+        assert!(venue_err(&format!("{HEADER}a,A,,Venue,,,,,,\n"))
+            .starts_with("line 2, `category`: invalid category"));
+        assert!(venue_err(&format!("{HEADER}a,A,,venue,,,,,RU,\n"))
+            .starts_with("line 2, `country`: not an ISO 3166-1"));
         assert!(venue_err(&format!("{HEADER}a,A,,venue,,,-5,,,\n"))
             .starts_with("line 2, `capacity`: expected a whole number"));
-        assert_eq!(venue_err(&format!("{HEADER},A,,venue,,,,,,\n")), "line 2, `id`: must not be empty");
+        assert_eq!(
+            venue_err(&format!("{HEADER},A,,venue,,,,,,\n")),
+            "line 2, `id`: must not be empty"
+        );
         assert_eq!(
             venue_err(&format!("{HEADER}a,A,,venue,,,,,,\n\na,B,,venue,,,,,,\n")),
             "line 4, `id`: duplicate venue id \"a\" (first on line 2)"
         );
-        assert!(venue_err("id,name,aliases,category,lat,lng,capacity,city,country,operator\n")
-            .starts_with("line 1: missing column `lon`"));
-        assert!(venue_err(&format!("{}x,a\n", HEADER.trim_end().to_owned() + ",extra\n"))
-            .starts_with("line 1: unknown column `extra`"));
+        assert!(
+            venue_err("id,name,aliases,category,lat,lng,capacity,city,country,operator\n")
+                .starts_with("line 1: missing column `lon`")
+        );
+        assert!(venue_err(&format!(
+            "{}x,a\n",
+            HEADER.trim_end().to_owned() + ",extra\n"
+        ))
+        .starts_with("line 1: unknown column `extra`"));
         assert!(venue_err("").starts_with("line 1: missing column `id`"));
         assert!(venue_err(&format!("{HEADER}a,\"A,,venue,,,,,,\n")).contains("expected 10 fields"));
         assert_eq!(parse_venues_csv(HEADER).unwrap(), vec![]);
@@ -583,30 +793,49 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
     fn lines_count_blank_comment_and_crlf_lines() {
         let text = format!("# venues\n\n{HEADER}a,A,,venue,,,,,,\n\n# note\n\nb,B,,venue,,,,,,,\n");
         assert!(venue_err(&text).starts_with("line 8: expected 10 fields"));
-        let text = format!("{HEADER}a,\"A\nsecond line\",,venue,,,,,,\nb,B,,venue,91,,,,,\n").replace('\n', "\r\n");
-        assert!(venue_err(&text).starts_with("line 4, `lon`"), "{}", venue_err(&text));
+        let text = format!("{HEADER}a,\"A\nsecond line\",,venue,,,,,,\nb,B,,venue,91,,,,,\n")
+            .replace('\n', "\r\n");
+        assert!(
+            venue_err(&text).starts_with("line 4, `lon`"),
+            "{}",
+            venue_err(&text)
+        );
         assert!(venue_err("\n\nid,name\n").starts_with("line 3: missing column `aliases`"));
     }
 
     #[test]
     fn event_errors() {
         let h = "id,name,aliases,category,venue_id,starts,ends,expected_attendance,operator\n";
-        let ev = |row: &str| parse_events_csv(&format!("{h}{row}\n"), &venues()).unwrap_err().to_string();
+        let ev = |row: &str| {
+            parse_events_csv(&format!("{h}{row}\n"), &venues())
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             ev("e,E,,event,nowhere,2024-03-22T20:00:00Z,2024-03-22T23:00:00Z,,"),
             "line 2, `venue_id`: unknown venue_id \"nowhere\": no venue in the venues file has this id"
         );
-        assert!(ev("e,E,,event,,2024-03-22T23:00:00Z,2024-03-22T20:00:00Z,,")
-            .starts_with("line 2, `ends`: time window is empty or reversed"));
+        assert!(
+            ev("e,E,,event,,2024-03-22T23:00:00Z,2024-03-22T20:00:00Z,,")
+                .starts_with("line 2, `ends`: time window is empty or reversed")
+        );
         assert!(ev("e,E,,event,,2024-03-22 20:00,2024-03-22T23:00:00Z,,")
             .starts_with("line 2, `starts`: expected an RFC 3339 time"));
-        assert!(ev("e,E,,event,,2024-03-22T20:00:00,2024-03-22T23:00:00Z,,").contains("with an offset"));
-        assert_eq!(ev("e,E,,event,,,2024-03-22T23:00:00Z,,"), "line 2, `starts`: must not be empty");
         assert!(
-            ev("crocus,E,,event,,2024-03-22T20:00:00Z,2024-03-22T23:00:00Z,,").contains("already the id of a venue")
+            ev("e,E,,event,,2024-03-22T20:00:00,2024-03-22T23:00:00Z,,").contains("with an offset")
         );
-        assert!(ev("e,E,,event,,2024-03-22T20:00:00Z,2024-03-22T23:00:00Z,many,")
-            .starts_with("line 2, `expected_attendance`"));
+        assert_eq!(
+            ev("e,E,,event,,,2024-03-22T23:00:00Z,,"),
+            "line 2, `starts`: must not be empty"
+        );
+        assert!(
+            ev("crocus,E,,event,,2024-03-22T20:00:00Z,2024-03-22T23:00:00Z,,")
+                .contains("already the id of a venue")
+        );
+        assert!(
+            ev("e,E,,event,,2024-03-22T20:00:00Z,2024-03-22T23:00:00Z,many,")
+                .starts_with("line 2, `expected_attendance`")
+        );
     }
 
     const AUDIENCES: &str = r#"
@@ -645,7 +874,13 @@ tlp_ceiling = "CLEAR"
         assert_eq!(a[0].kind, AudienceKind::PartnerService);
         assert_eq!(a[0].clearance, Classification::S);
         assert_eq!(a[0].tlp_ceiling, TlpLevel::Red);
-        assert_eq!(a[0].channels, vec![ChannelSpec { kind: ChannelKind::File, address: "outbox/fsb".into() }]);
+        assert_eq!(
+            a[0].channels,
+            vec![ChannelSpec {
+                kind: ChannelKind::File,
+                address: "outbox/fsb".into()
+            }]
+        );
         assert_eq!(a[0].posture_interval_hours, Some(24));
         assert_eq!(a[0].language, "en");
         assert!(!a[0].orcon_approved);
@@ -657,7 +892,9 @@ tlp_ceiling = "CLEAR"
 
     fn aud_err(from: &str, to: &str) -> String {
         assert!(AUDIENCES.contains(from), "{from}");
-        parse_audiences_toml(&AUDIENCES.replacen(from, to, 1)).unwrap_err().to_string()
+        parse_audiences_toml(&AUDIENCES.replacen(from, to, 1))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -672,20 +909,29 @@ tlp_ceiling = "CLEAR"
             .contains("`audience[0].tlp_ceiling`: expected a TLP 2.0 level"));
         assert!(aud_err("country = \"RUS\"", "country = \"Russia\"")
             .starts_with("line 6, column 11, `audience[0].country`: not an ISO"));
-        assert!(aud_err("language = \"ru\"", "langauge = \"ru\"").contains("unknown field `langauge`"));
-        assert!(aud_err("kind = \"file\"", "kind = \"pigeon\"").contains("`audience[0].channels[0].kind`"));
-        assert!(aud_err("name = \"FSB liaison\"\n", "").contains("`audience[0]`: missing field `name`"));
+        assert!(
+            aud_err("language = \"ru\"", "langauge = \"ru\"").contains("unknown field `langauge`")
+        );
+        assert!(aud_err("kind = \"file\"", "kind = \"pigeon\"")
+            .contains("`audience[0].channels[0].kind`"));
+        assert!(
+            aud_err("name = \"FSB liaison\"\n", "").contains("`audience[0]`: missing field `name`")
+        );
         assert_eq!(
             aud_err("id = \"public-ru\"", "id = \"fsb\""),
             "`audience[2].id`: duplicate audience id \"fsb\" (also audience[0])"
         );
-        assert!(aud_err("tlp_ceiling = \"CLEAR\"", "tlp_ceiling = \"GREEN\"")
-            .contains("public audience accepts TLP:CLEAR only"));
-        assert!(aud_err("[[audience]]\nid = \"public-ru\"", "[[audience]]\nid = \"public-ru\"\nclearance = \"S\"")
-            .contains("duplicate key"));
         assert!(
-            aud_err("address = \"outbox/fsb\"", "address = \" \"").contains("channels[0].address`: must not be empty")
+            aud_err("tlp_ceiling = \"CLEAR\"", "tlp_ceiling = \"GREEN\"")
+                .contains("public audience accepts TLP:CLEAR only")
         );
+        assert!(aud_err(
+            "[[audience]]\nid = \"public-ru\"",
+            "[[audience]]\nid = \"public-ru\"\nclearance = \"S\""
+        )
+        .contains("duplicate key"));
+        assert!(aud_err("address = \"outbox/fsb\"", "address = \" \"")
+            .contains("channels[0].address`: must not be empty"));
         assert!(parse_audiences_toml("[[audiences]]\nid = \"x\"")
             .unwrap_err()
             .to_string()

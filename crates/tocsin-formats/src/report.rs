@@ -30,8 +30,8 @@ use tocsin_core::entity::{DomainName, Footprint, IpNet};
 use tocsin_core::marking::{parse_mark, parse_portions, ReportError};
 use tocsin_core::time::IMMINENT_HOURS;
 use tocsin_core::{
-    Area, Category, CountryCode, Credibility, GeoPoint, Harm, PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow,
-    Timestamp,
+    Area, Category, CountryCode, Credibility, GeoPoint, Harm, PortionMark, TargetSpec, Threat,
+    ThreatId, ThreatWindow, Timestamp,
 };
 
 /// Why a report file was refused, with the file line (and column, field) where that is known.
@@ -43,7 +43,12 @@ pub enum ReportFileError {
     UnclosedFrontMatter { open_line: usize },
     /// A front-matter field is missing, has the wrong type or an invalid value.
     #[error("{}", front_matter_message(.line, .column, .field, .message))]
-    FrontMatter { line: Option<usize>, column: Option<usize>, field: Option<String>, message: String },
+    FrontMatter {
+        line: Option<usize>,
+        column: Option<usize>,
+        field: Option<String>,
+        message: String,
+    },
     /// The portion-marked body is malformed (unmarked text, a bad mark, …).
     #[error(transparent)]
     Body(#[from] ReportError),
@@ -51,7 +56,12 @@ pub enum ReportFileError {
     EmptyBody { line: usize },
 }
 
-fn front_matter_message(line: &Option<usize>, column: &Option<usize>, field: &Option<String>, message: &str) -> String {
+fn front_matter_message(
+    line: &Option<usize>,
+    column: &Option<usize>,
+    field: &Option<String>,
+    message: &str,
+) -> String {
     let mut out = location(*line, *column);
     if !out.is_empty() {
         out.push_str(": ");
@@ -117,7 +127,9 @@ pub fn parse_report(text: &str) -> Result<Threat, ReportFileError> {
         originator: fm.originator,
         received,
         actor: fm.actor,
-        actor_mark: fm.actor_mark.map_or_else(PortionMark::unclassified, |m| m.0),
+        actor_mark: fm
+            .actor_mark
+            .map_or_else(PortionMark::unclassified, |m| m.0),
         harms: fm.harms.0,
         credibility: fm.credibility,
         window,
@@ -216,11 +228,16 @@ struct AsnField(u32);
 impl<'de> Deserialize<'de> for AsnField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match toml::Value::deserialize(d)? {
-            toml::Value::Integer(i) => {
-                u32::try_from(i).map(AsnField).map_err(|_| de::Error::custom(format!("AS number {i} is not in 0..=4294967295")))
-            }
-            toml::Value::String(s) => tocsin_core::entity::parse_asn(&s).map(AsnField).map_err(de::Error::custom),
-            other => Err(de::Error::custom(format!("expected an AS number such as 64500 or \"AS64500\" but found a {}", other.type_str()))),
+            toml::Value::Integer(i) => u32::try_from(i)
+                .map(AsnField)
+                .map_err(|_| de::Error::custom(format!("AS number {i} is not in 0..=4294967295"))),
+            toml::Value::String(s) => tocsin_core::entity::parse_asn(&s)
+                .map(AsnField)
+                .map_err(de::Error::custom),
+            other => Err(de::Error::custom(format!(
+                "expected an AS number such as 64500 or \"AS64500\" but found a {}",
+                other.type_str()
+            ))),
         }
     }
 }
@@ -244,7 +261,9 @@ struct MarkField(PortionMark);
 impl<'de> Deserialize<'de> for MarkField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_mark(&s).map(MarkField).map_err(|e| de::Error::custom(format!("invalid portion mark {s:?}: {e}")))
+        parse_mark(&s)
+            .map(MarkField)
+            .map_err(|e| de::Error::custom(format!("invalid portion mark {s:?}: {e}")))
     }
 }
 
@@ -255,7 +274,9 @@ impl<'de> Deserialize<'de> for Harms {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Vec::<Harm>::deserialize(d)?;
         if v.is_empty() {
-            return Err(de::Error::custom("name at least one harm, e.g. [\"killing\"]"));
+            return Err(de::Error::custom(
+                "name at least one harm, e.g. [\"killing\"]",
+            ));
         }
         Ok(Harms(v))
     }
@@ -273,7 +294,9 @@ impl<'de> Deserialize<'de> for AdviceHours {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let h = i64::deserialize(d)?;
         if !(1..=24 * 366).contains(&h) {
-            return Err(de::Error::custom(format!("expected a number of hours between 1 and 8784 but found {h}")));
+            return Err(de::Error::custom(format!(
+                "expected a number of hours between 1 and 8784 but found {h}"
+            )));
         }
         Ok(AdviceHours(h))
     }
@@ -294,7 +317,8 @@ impl WindowSpec {
     }
 }
 
-const WINDOW_FORMS: &str = "expected \"imminent\" or a table { from = \"<RFC 3339>\", until = \"<RFC 3339>\" }";
+const WINDOW_FORMS: &str =
+    "expected \"imminent\" or a table { from = \"<RFC 3339>\", until = \"<RFC 3339>\" }";
 
 impl<'de> Deserialize<'de> for WindowSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -306,13 +330,20 @@ impl<'de> Deserialize<'de> for WindowSpec {
         }
         match toml::Value::deserialize(d)? {
             toml::Value::String(s) if s == "imminent" => Ok(WindowSpec::Imminent),
-            toml::Value::String(s) => Err(de::Error::custom(format!("{WINDOW_FORMS} but found {s:?}"))),
-            toml::Value::Table(t) => {
-                let r =
-                    Range::deserialize(toml::Value::Table(t)).map_err(|e| de::Error::custom(e.message().to_owned()))?;
-                ThreatWindow::new(r.from.0, r.until.0).map(WindowSpec::Range).map_err(de::Error::custom)
+            toml::Value::String(s) => {
+                Err(de::Error::custom(format!("{WINDOW_FORMS} but found {s:?}")))
             }
-            other => Err(de::Error::custom(format!("{WINDOW_FORMS} but found a {}", other.type_str()))),
+            toml::Value::Table(t) => {
+                let r = Range::deserialize(toml::Value::Table(t))
+                    .map_err(|e| de::Error::custom(e.message().to_owned()))?;
+                ThreatWindow::new(r.from.0, r.until.0)
+                    .map(WindowSpec::Range)
+                    .map_err(de::Error::custom)
+            }
+            other => Err(de::Error::custom(format!(
+                "{WINDOW_FORMS} but found a {}",
+                other.type_str()
+            ))),
         }
     }
 }
@@ -337,8 +368,22 @@ impl<'de> Deserialize<'de> for AreaField {
                              { lat = .., lon = .., radius_km = .. } or { polygon = [[lon, lat], ...] }";
         let r = Raw::deserialize(d)?;
         let area = match r {
-            Raw { city: Some(name), region: None, lat: None, lon: None, radius_km: None, polygon: None }
-            | Raw { city: None, region: Some(name), lat: None, lon: None, radius_km: None, polygon: None } => {
+            Raw {
+                city: Some(name),
+                region: None,
+                lat: None,
+                lon: None,
+                radius_km: None,
+                polygon: None,
+            }
+            | Raw {
+                city: None,
+                region: Some(name),
+                lat: None,
+                lon: None,
+                radius_km: None,
+                polygon: None,
+            } => {
                 if name.trim().is_empty() {
                     return Err(de::Error::custom("the area's name must not be empty"));
                 }
@@ -360,7 +405,14 @@ impl<'de> Deserialize<'de> for AreaField {
                 }
                 Area::Circle { center, radius_km }
             }
-            Raw { city: None, region: None, lat: None, lon: None, radius_km: None, polygon: Some(points) } => {
+            Raw {
+                city: None,
+                region: None,
+                lat: None,
+                lon: None,
+                radius_km: None,
+                polygon: Some(points),
+            } => {
                 if points.len() < 3 {
                     return Err(de::Error::custom(format!(
                         "a polygon needs at least 3 points [lon, lat] but has {}",
@@ -371,8 +423,9 @@ impl<'de> Deserialize<'de> for AreaField {
                     .iter()
                     .enumerate()
                     .map(|(i, [lon, lat])| {
-                        GeoPoint::new(*lat, *lon)
-                            .map_err(|e| de::Error::custom(format!("polygon point {i} ([lon, lat]): {e}")))
+                        GeoPoint::new(*lat, *lon).map_err(|e| {
+                            de::Error::custom(format!("polygon point {i} ([lon, lat]): {e}"))
+                        })
                     })
                     .collect::<Result<Vec<_>, D::Error>>()?;
                 Area::Polygon { ring }
@@ -452,11 +505,20 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
         assert_eq!(t.public_advice_hours, 48);
         assert_eq!(t.tlp, Some(tocsin_core::TlpLevel::Amber));
         assert_eq!(t.targets.len(), 3);
-        assert_eq!(t.targets[0].area, Some(Area::Named { name: "Moscow".into() }));
+        assert_eq!(
+            t.targets[0].area,
+            Some(Area::Named {
+                name: "Moscow".into()
+            })
+        );
         assert_eq!(t.targets[0].min_size, Some(1000));
-        assert!(matches!(t.targets[1].area, Some(Area::Circle { radius_km, .. }) if radius_km == 2.0));
+        assert!(
+            matches!(t.targets[1].area, Some(Area::Circle { radius_km, .. }) if radius_km == 2.0)
+        );
         assert_eq!(t.targets[1].window.unwrap().duration().num_days(), 24);
-        assert!(matches!(&t.targets[2].area, Some(Area::Polygon { ring }) if ring.len() == 3 && ring[0].lat == 55.6));
+        assert!(
+            matches!(&t.targets[2].area, Some(Area::Polygon { ring }) if ring.len() == 3 && ring[0].lat == 55.6)
+        );
         assert_eq!(t.portions.len(), 3);
         assert_eq!(t.portions[0].line, 34);
         assert_eq!(t.portions[1].line, 36);
@@ -470,17 +532,35 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
                    asns = [64500, \"AS64501\"]\ndomains = [\"Acme.example\"]\nsectors = [\"energy\"]\n\n[[targets]]\nlabel = \"large";
         let t = parse_report(&with("[[targets]]\nlabel = \"large", net)).unwrap();
         let f = &t.targets[0].footprint;
-        assert_eq!(f.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["10.0.0.0/8", "2001:db8::1"]);
+        assert_eq!(
+            f.networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+            ["10.0.0.0/8", "2001:db8::1"]
+        );
         assert_eq!(f.asns, [64500, 64501]);
         assert_eq!(f.domains[0].as_str(), "acme.example");
         assert_eq!(f.sectors, ["energy"]);
         assert!(t.targets[1].footprint.is_empty());
-        let bad = err(&with("min_size = 1000", "min_size = 1000\nnetworks = [\"10.0.0.0/40\"]"));
-        assert!(bad.contains("networks") && bad.contains("prefix length 40"), "{bad}");
-        let bad = err(&with("min_size = 1000", "min_size = 1000\nasns = [\"ASX\"]"));
+        let bad = err(&with(
+            "min_size = 1000",
+            "min_size = 1000\nnetworks = [\"10.0.0.0/40\"]",
+        ));
+        assert!(
+            bad.contains("networks") && bad.contains("prefix length 40"),
+            "{bad}"
+        );
+        let bad = err(&with(
+            "min_size = 1000",
+            "min_size = 1000\nasns = [\"ASX\"]",
+        ));
         assert!(bad.contains("asns") && bad.contains("AS number"), "{bad}");
-        let bad = err(&with("min_size = 1000", "min_size = 1000\ndomains = [\"a..b\"]"));
-        assert!(bad.contains("domains") && bad.contains("empty label"), "{bad}");
+        let bad = err(&with(
+            "min_size = 1000",
+            "min_size = 1000\ndomains = [\"a..b\"]",
+        ));
+        assert!(
+            bad.contains("domains") && bad.contains("empty label"),
+            "{bad}"
+        );
     }
 
     #[test]
@@ -506,20 +586,31 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
     #[test]
     fn missing_target_mark_is_refused() {
         let e = err(&with("mark = \"(S//NF)\"\n", ""));
-        assert!(e.contains("`targets[2]`") && e.contains("missing field `mark`"), "{e}");
+        assert!(
+            e.contains("`targets[2]`") && e.contains("missing field `mark`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_harm_names_line_and_field() {
         let e = err(&with("\"serious_injury\"", "\"shooting\""));
-        assert!(e.starts_with("line 8, column 21: front matter field `harms[1]`: unknown variant `shooting`"), "{e}");
+        assert!(
+            e.starts_with(
+                "line 8, column 21: front matter field `harms[1]`: unknown variant `shooting`"
+            ),
+            "{e}"
+        );
         let e = err(&with("[\"killing\", \"serious_injury\"]", "[]"));
         assert!(e.contains("`harms`: name at least one harm"), "{e}");
     }
 
     #[test]
     fn reversed_window_is_refused() {
-        let e = err(&with("until = 2024-03-30T00:00:00+03:00", "until = 2024-03-01T00:00:00+03:00"));
+        let e = err(&with(
+            "until = 2024-03-30T00:00:00+03:00",
+            "until = 2024-03-01T00:00:00+03:00",
+        ));
         assert!(
             e.starts_with(
                 "line 27, column 10: front matter field `targets[1].window`: time window is empty or reversed"
@@ -527,7 +618,10 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
             "{e}"
         );
         let e = err(&with("window = \"imminent\"", "window = \"soon\""));
-        assert!(e.contains("line 10") && e.contains("`window`: expected \"imminent\""), "{e}");
+        assert!(
+            e.contains("line 10") && e.contains("`window`: expected \"imminent\""),
+            "{e}"
+        );
         let e = err(&with(
             "window = \"imminent\"",
             "window = { from = \"2024-03-06T00:00:00\", until = \"2024-03-07T00:00:00Z\" }",
@@ -539,14 +633,19 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
     fn bad_coordinates_are_refused() {
         let e = err(&with("lat = 55.826", "lat = 155.826"));
         assert!(
-            e.starts_with("line 26, column 8: front matter field `targets[1].area`: coordinates out of range"),
+            e.starts_with(
+                "line 26, column 8: front matter field `targets[1].area`: coordinates out of range"
+            ),
             "{e}"
         );
         let e = err(&with("[37.9, 55.9]", "[37.9, 95.9]"));
         assert!(e.contains("`targets[2].area`: polygon point 2"), "{e}");
         let e = err(&with("radius_km = 2", "radius_km = -2"));
         assert!(e.contains("radius_km must be a positive"), "{e}");
-        let e = err(&with("{ city = \"Moscow\" }", "{ city = \"Moscow\", lat = 1.0 }"));
+        let e = err(&with(
+            "{ city = \"Moscow\" }",
+            "{ city = \"Moscow\", lat = 1.0 }",
+        ));
         assert!(e.contains("an area is one of"), "{e}");
         let e = err(&with("{ city = \"Moscow\" }", "{ town = \"Moscow\" }"));
         assert!(e.contains("unknown field `town`"), "{e}");
@@ -555,22 +654,48 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
     #[test]
     fn other_front_matter_errors() {
         let e = err(&with("originator = \"USA\"", "originator = \"US\""));
-        assert!(e.starts_with("line 4, column 14: front matter field `originator`: not an ISO 3166-1 alpha-3"), "{e}");
-        let e = err(&with("received = \"2024-03-06T09:00:00+03:00\"", "received = \"yesterday\""));
+        assert!(
+            e.starts_with(
+                "line 4, column 14: front matter field `originator`: not an ISO 3166-1 alpha-3"
+            ),
+            "{e}"
+        );
+        let e = err(&with(
+            "received = \"2024-03-06T09:00:00+03:00\"",
+            "received = \"yesterday\"",
+        ));
         assert!(e.contains("line 5") && e.contains("`received`"), "{e}");
-        let e = err(&with("credibility = \"probable\"", "credibilty = \"probable\""));
+        let e = err(&with(
+            "credibility = \"probable\"",
+            "credibilty = \"probable\"",
+        ));
         assert!(e.contains("unknown field `credibilty`"), "{e}");
         let e = err(&with("id = \"moscow-2024-03\"\n", ""));
         assert_eq!(e, "front matter: missing field `id`");
         let e = err(&with("tlp = \"AMBER\"", "tlp = \"WHITE\""));
         assert!(e.contains("`tlp`: expected a TLP 2.0 level"), "{e}");
         assert!(parse_report(&with("tlp = \"AMBER\"", "tlp = \"TLP:AMBER+STRICT\"")).is_ok());
-        let e = err(&with("categories = [\"venue/entertainment\", ", "categories = [\"Venue\", "));
-        assert!(e.contains("`targets[0].categories[0]`: invalid category"), "{e}");
-        let e = err(&with("title = \"Planned attack on large gatherings in Moscow\"", "title = \"  \""));
+        let e = err(&with(
+            "categories = [\"venue/entertainment\", ",
+            "categories = [\"Venue\", ",
+        ));
+        assert!(
+            e.contains("`targets[0].categories[0]`: invalid category"),
+            "{e}"
+        );
+        let e = err(&with(
+            "title = \"Planned attack on large gatherings in Moscow\"",
+            "title = \"  \"",
+        ));
         assert!(e.contains("`title`: must not be empty"), "{e}");
-        let e = err(&with("window = \"imminent\"", "window = \"imminent\"\npublic_advice_hours = 0"));
-        assert!(e.contains("`public_advice_hours`: expected a number of hours"), "{e}");
+        let e = err(&with(
+            "window = \"imminent\"",
+            "window = \"imminent\"\npublic_advice_hours = 0",
+        ));
+        assert!(
+            e.contains("`public_advice_hours`: expected a number of hours"),
+            "{e}"
+        );
         let e = err(&with("actor = \"ISIS-K\"", "actor = \"ISIS-K\n"));
         assert!(e.starts_with("line 6"), "{e}");
     }
@@ -582,7 +707,10 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
             "line 1: a report file must begin with a line `+++` that opens the TOML front matter"
         );
         assert_eq!(err(""), ReportFileError::NoFrontMatter.to_string());
-        assert_eq!(err("+++\nid = 1\n(U) x\n"), "line 1: the front matter opened here is not closed by a line `+++`");
+        assert_eq!(
+            err("+++\nid = 1\n(U) x\n"),
+            "line 1: the front matter opened here is not closed by a line `+++`"
+        );
         let no_body = GOOD.split_inclusive("+++\n").take(2).collect::<String>();
         assert_eq!(
             err(&no_body),
@@ -599,7 +727,17 @@ TEARLINE (U): Extremists plan to attack large gatherings in Moscow.
     #[test]
     fn body_errors_point_at_file_lines() {
         let e = parse_report(&with("(U) Extremists", "(U//XX) Extremists")).unwrap_err();
-        assert!(matches!(e, ReportFileError::Body(ReportError { line: 36, column: 5, .. })), "{e}");
+        assert!(
+            matches!(
+                e,
+                ReportFileError::Body(ReportError {
+                    line: 36,
+                    column: 5,
+                    ..
+                })
+            ),
+            "{e}"
+        );
         let e = err(&with("\nTEARLINE", "\nloose text\nTEARLINE"));
         assert!(e.starts_with("line 38, column 1: unmarked text"), "{e}");
     }

@@ -15,7 +15,10 @@ pub(crate) struct Located {
 }
 
 /// Deserialize `text` (which starts at file line `first_line`) and locate any error.
-pub(crate) fn from_toml<T: de::DeserializeOwned>(text: &str, first_line: usize) -> Result<T, Located> {
+pub(crate) fn from_toml<T: de::DeserializeOwned>(
+    text: &str,
+    first_line: usize,
+) -> Result<T, Located> {
     serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -30,7 +33,12 @@ pub(crate) fn from_toml<T: de::DeserializeOwned>(text: &str, first_line: usize) 
             }
             None => (None, None),
         };
-        Located { line, column, field: (path != ".").then_some(path), message: inner.message().trim_end().to_owned() }
+        Located {
+            line,
+            column,
+            field: (path != ".").then_some(path),
+            message: inner.message().trim_end().to_owned(),
+        }
     })
 }
 
@@ -86,11 +94,13 @@ impl<'de> Deserialize<'de> for TlpField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let name = s.trim().strip_prefix("TLP:").unwrap_or(s.trim());
-        TlpLevel::from_level_name(name).map(TlpField).ok_or_else(|| {
-            de::Error::custom(format!(
+        TlpLevel::from_level_name(name)
+            .map(TlpField)
+            .ok_or_else(|| {
+                de::Error::custom(format!(
                 "expected a TLP 2.0 level (CLEAR, GREEN, AMBER, AMBER+STRICT, RED) but found {s:?}"
             ))
-        })
+            })
     }
 }
 
@@ -111,7 +121,9 @@ mod tests {
     fn times_need_an_offset() {
         assert!(parse_time("2024-03-07T10:00:00+03:00").is_ok());
         assert!(parse_time("2024-03-07T10:00:00Z").is_ok());
-        assert!(parse_time("2024-03-07T10:00:00").unwrap_err().contains("with an offset"));
+        assert!(parse_time("2024-03-07T10:00:00")
+            .unwrap_err()
+            .contains("with an offset"));
         assert!(parse_time("2024-03-07").is_err());
     }
 }

@@ -20,7 +20,10 @@ fn blocks(lang: &str) -> Vec<String> {
 
 #[test]
 fn report_example_parses() {
-    let report = blocks("text").into_iter().find(|b| b.starts_with("+++")).expect("a report example");
+    let report = blocks("text")
+        .into_iter()
+        .find(|b| b.starts_with("+++"))
+        .expect("a report example");
     let t = parse_report(&report).unwrap_or_else(|e| panic!("docs report example: {e}"));
     assert_eq!(t.targets.len(), 2);
     assert_eq!(t.portions.len(), 3);
@@ -32,10 +35,12 @@ fn registry_examples_parse() {
     let csv = blocks("csv");
     assert_eq!(csv.len(), 2);
     let venues = parse_venues_csv(&csv[0]).unwrap_or_else(|e| panic!("docs venues example: {e}"));
-    let events = parse_events_csv(&csv[1], &venues).unwrap_or_else(|e| panic!("docs events example: {e}"));
+    let events =
+        parse_events_csv(&csv[1], &venues).unwrap_or_else(|e| panic!("docs events example: {e}"));
     assert_eq!((venues.len(), events.len()), (2, 1));
     let toml = blocks("toml");
     assert_eq!(toml.len(), 1);
-    let audiences = parse_audiences_toml(&toml[0]).unwrap_or_else(|e| panic!("docs audiences example: {e}"));
+    let audiences =
+        parse_audiences_toml(&toml[0]).unwrap_or_else(|e| panic!("docs audiences example: {e}"));
     assert_eq!(audiences.len(), 2);
 }

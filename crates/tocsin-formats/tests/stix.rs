@@ -21,33 +21,72 @@ fn reference_bundle_becomes_a_threat_with_targets_marks_and_indicators() {
     let got = parse_bundle(BUNDLE, &opts()).expect("valid bundle");
     let t = &got.threat;
     assert_eq!(t.id.as_str(), "stix-7c2c4f0e-1111-4a8e-9f57-0d6f6a5b1a01");
-    assert_eq!(t.title, "ISIS-K plans attacks on large gatherings in Moscow");
+    assert_eq!(
+        t.title,
+        "ISIS-K plans attacks on large gatherings in Moscow"
+    );
     assert_eq!(t.actor.as_deref(), Some("ISIS-K"));
     assert_eq!(t.actor_mark.classification, Classification::S);
     assert_eq!(t.credibility, Credibility::Probable);
-    assert!(t.harms.contains(&Harm::Killing) && t.harms.contains(&Harm::ArsonBombing), "{:?}", t.harms);
+    assert!(
+        t.harms.contains(&Harm::Killing) && t.harms.contains(&Harm::ArsonBombing),
+        "{:?}",
+        t.harms
+    );
     // The campaign's last_seen closes the window.
-    assert_eq!(t.window.until, Utc.with_ymd_and_hms(2024, 4, 5, 21, 0, 0).unwrap());
+    assert_eq!(
+        t.window.until,
+        Utc.with_ymd_and_hms(2024, 4, 5, 21, 0, 0).unwrap()
+    );
     // Identity → named target with the location it is located at; location → named area.
-    let crocus = t.targets.iter().find(|s| s.name.as_deref() == Some("Crocus City Hall")).expect("named target");
-    assert!(matches!(crocus.area, Some(Area::Circle { radius_km, .. }) if (radius_km - 0.5).abs() < 1e-9));
+    let crocus = t
+        .targets
+        .iter()
+        .find(|s| s.name.as_deref() == Some("Crocus City Hall"))
+        .expect("named target");
+    assert!(
+        matches!(crocus.area, Some(Area::Circle { radius_km, .. }) if (radius_km - 0.5).abs() < 1e-9)
+    );
     assert_eq!(crocus.mark.classification, Classification::S);
     assert_eq!(crocus.mark.rel_to.as_ref().map(|r| r.len()), Some(2));
-    let moscow = t.targets.iter().find(|s| s.label == "Moscow").expect("area target");
-    assert_eq!(moscow.area, Some(Area::Named { name: "Moscow".into() }));
+    let moscow = t
+        .targets
+        .iter()
+        .find(|s| s.label == "Moscow")
+        .expect("area target");
+    assert_eq!(
+        moscow.area,
+        Some(Area::Named {
+            name: "Moscow".into()
+        })
+    );
     // Granular marking: the description is SECRET, the report as a whole TLP:RED.
-    assert!(t.portions.iter().all(|p| p.mark.classification == Classification::S && p.mark.tlp == Some(TlpLevel::Red)));
+    assert!(t
+        .portions
+        .iter()
+        .all(|p| p.mark.classification == Classification::S && p.mark.tlp == Some(TlpLevel::Red)));
     assert_eq!(t.portions.len(), 2);
     assert_eq!(t.tlp, Some(TlpLevel::Red));
     // Indicator patterns → network indicators and a network target spec.
     let kinds: Vec<NetworkKind> = got.indicators.iter().map(|i| i.kind).collect();
     assert_eq!(kinds, vec![NetworkKind::Ipv4, NetworkKind::Domain]);
-    let net = t.targets.iter().find(|s| s.label == "Ticketing systems of the venue").expect("network target");
+    let net = t
+        .targets
+        .iter()
+        .find(|s| s.label == "Ticketing systems of the venue")
+        .expect("network target");
     assert_eq!(net.footprint.networks.len(), 1);
     assert_eq!(net.footprint.domains.len(), 1);
     // Unknown objects are kept whole.
-    let unknown: Vec<&str> = got.unknown_objects.iter().filter_map(|o| o["type"].as_str()).collect();
-    assert!(unknown.contains(&"x-acme-sensor-hit") && unknown.contains(&"malware"), "{unknown:?}");
+    let unknown: Vec<&str> = got
+        .unknown_objects
+        .iter()
+        .filter_map(|o| o["type"].as_str())
+        .collect();
+    assert!(
+        unknown.contains(&"x-acme-sensor-hit") && unknown.contains(&"malware"),
+        "{unknown:?}"
+    );
 }
 
 fn with_objects(f: impl FnOnce(&mut Vec<Value>)) -> String {
@@ -73,9 +112,18 @@ fn errors_name_the_object_and_the_field() {
     });
     let e = parse_bundle(&text, &opts()).unwrap_err();
     let has = |obj: &str, field: &str| e.0.iter().any(|i| i.object == obj && i.field == field);
-    assert!(has("indicator--6a7d5f1e-8888-4a8e-9f57-0d6f6a5b1a08", "pattern"), "{e}");
-    assert!(has("location--4e7d5f1e-6666-4a8e-9f57-0d6f6a5b1a06", "latitude"), "{e}");
-    assert!(has("campaign--1b7d5f1e-3333-4a8e-9f57-0d6f6a5b1a03", "created"), "{e}");
+    assert!(
+        has("indicator--6a7d5f1e-8888-4a8e-9f57-0d6f6a5b1a08", "pattern"),
+        "{e}"
+    );
+    assert!(
+        has("location--4e7d5f1e-6666-4a8e-9f57-0d6f6a5b1a06", "latitude"),
+        "{e}"
+    );
+    assert!(
+        has("campaign--1b7d5f1e-3333-4a8e-9f57-0d6f6a5b1a03", "created"),
+        "{e}"
+    );
     assert!(e.to_string().contains("IPv4"), "{e}");
 }
 
@@ -84,21 +132,40 @@ fn unreadable_markings_fail_closed() {
     let text = with_objects(|objs| {
         for o in objs.iter_mut() {
             if o["type"] == "identity" {
-                o["object_marking_refs"] = json!(["marking-definition--00000000-0000-4000-8000-000000000001"]);
+                o["object_marking_refs"] =
+                    json!(["marking-definition--00000000-0000-4000-8000-000000000001"]);
                 o["granular_markings"] = json!([{ "marking_ref": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", "selectors": ["no_such_field"] }]);
             }
         }
     });
     let e = parse_bundle(&text, &opts()).unwrap_err();
-    assert!(e.0.iter().any(|i| i.field == "object_marking_refs[0]"), "{e}");
-    assert!(e.0.iter().any(|i| i.field == "granular_markings[0].selectors[0]"), "{e}");
+    assert!(
+        e.0.iter().any(|i| i.field == "object_marking_refs[0]"),
+        "{e}"
+    );
+    assert!(
+        e.0.iter()
+            .any(|i| i.field == "granular_markings[0].selectors[0]"),
+        "{e}"
+    );
 }
 
 #[test]
 fn not_a_bundle_is_refused_with_a_location() {
-    assert!(parse_bundle("{", &opts()).unwrap_err().0[0].message.contains("line 1"));
-    assert_eq!(parse_bundle("[]", &opts()).unwrap_err().0[0].field, "(document)");
-    assert_eq!(parse_bundle(r#"{"type":"report","objects":[]}"#, &opts()).unwrap_err().0[0].field, "type");
+    assert!(parse_bundle("{", &opts()).unwrap_err().0[0]
+        .message
+        .contains("line 1"));
+    assert_eq!(
+        parse_bundle("[]", &opts()).unwrap_err().0[0].field,
+        "(document)"
+    );
+    assert_eq!(
+        parse_bundle(r#"{"type":"report","objects":[]}"#, &opts())
+            .unwrap_err()
+            .0[0]
+            .field,
+        "type"
+    );
 }
 
 fn sample_warning(version: u32) -> (Warning, tocsin_core::Threat, Audience) {
@@ -118,7 +185,9 @@ fn sample_warning(version: u32) -> (Warning, tocsin_core::Threat, Audience) {
         posture_interval_hours: Some(24),
     };
     let w = Warning {
-        id: format!("{}.fsb-liaison.v{version}", threat.id).as_str().into(),
+        id: format!("{}.fsb-liaison.v{version}", threat.id)
+            .as_str()
+            .into(),
         threat_id: threat.id.clone(),
         audience_id: audience.id.clone(),
         audience_kind: AudienceKind::PartnerService,
@@ -140,33 +209,74 @@ fn sample_warning(version: u32) -> (Warning, tocsin_core::Threat, Audience) {
 #[test]
 fn export_is_deterministic_versioned_and_uses_official_tlp_ids() {
     let (w, threat, audience) = sample_warning(1);
-    let resolve = |_: &str| Some((tocsin_core::GeoPoint { lat: 55.7558, lon: 37.6173 }, 40.0));
-    let input = ExportInput { warning: &w, threat: &threat, audience: &audience, first_created: w.created_at, producer: "Tocsin test", resolve: &resolve };
+    let resolve = |_: &str| {
+        Some((
+            tocsin_core::GeoPoint {
+                lat: 55.7558,
+                lon: 37.6173,
+            },
+            40.0,
+        ))
+    };
+    let input = ExportInput {
+        warning: &w,
+        threat: &threat,
+        audience: &audience,
+        first_created: w.created_at,
+        producer: "Tocsin test",
+        resolve: &resolve,
+    };
     let a = stix::to_bytes(&stix::warning_bundle(&input));
     let b = stix::to_bytes(&stix::warning_bundle(&input));
     assert_eq!(a, b, "a re-export must be byte-stable");
     let bundle: Value = serde_json::from_slice(&a).unwrap();
     let objs = bundle["objects"].as_array().unwrap();
-    let tlp = objs.iter().find(|o| o["name"] == "TLP:RED").expect("TLP marking definition");
-    assert_eq!(tlp["id"], "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1");
+    let tlp = objs
+        .iter()
+        .find(|o| o["name"] == "TLP:RED")
+        .expect("TLP marking definition");
+    assert_eq!(
+        tlp["id"],
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+    );
     let report = objs.iter().find(|o| o["type"] == "report").unwrap();
-    assert!(report["object_marking_refs"].as_array().unwrap().contains(&json!("marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1")));
+    assert!(report["object_marking_refs"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(
+            "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+        )));
     // Every object_ref resolves inside the bundle.
     for r in report["object_refs"].as_array().unwrap() {
         assert!(objs.iter().any(|o| &o["id"] == r), "dangling ref {r}");
     }
     // Version 2 of the same warning: same report id and created, later modified.
     let (w2, ..) = sample_warning(2);
-    let input2 = ExportInput { warning: &w2, first_created: w.created_at, ..input };
+    let input2 = ExportInput {
+        warning: &w2,
+        first_created: w.created_at,
+        ..input
+    };
     let bundle2 = stix::warning_bundle(&input2);
-    let report2 = bundle2["objects"].as_array().unwrap().iter().find(|o| o["type"] == "report").unwrap().clone();
+    let report2 = bundle2["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "report")
+        .unwrap()
+        .clone();
     assert_eq!(report2["id"], report["id"]);
     assert_eq!(report2["created"], report["created"]);
     assert_ne!(report2["modified"], report["modified"]);
     // Our own export reads back: actor and named target survive.
-    let back = parse_bundle(std::str::from_utf8(&a).unwrap(), &opts()).expect("own export is readable");
+    let back =
+        parse_bundle(std::str::from_utf8(&a).unwrap(), &opts()).expect("own export is readable");
     assert_eq!(back.threat.actor.as_deref(), Some("ISIS-K"));
-    assert!(back.threat.targets.iter().any(|t| t.name.as_deref() == Some("Crocus City Hall")));
+    assert!(back
+        .threat
+        .targets
+        .iter()
+        .any(|t| t.name.as_deref() == Some("Crocus City Hall")));
     assert_eq!(back.threat.tlp, Some(TlpLevel::Red));
 }
 
@@ -174,7 +284,9 @@ fn arb_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         prop_oneof![
             Just("bundle".to_owned()),
             Just("report".to_owned()),
@@ -198,14 +310,33 @@ fn arb_json() -> impl Strategy<Value = Value> {
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
         let key = prop_oneof![
-            Just("type"), Just("id"), Just("objects"), Just("created"), Just("modified"), Just("name"), Just("pattern"),
-            Just("latitude"), Just("longitude"), Just("precision"), Just("source_ref"), Just("target_ref"),
-            Just("relationship_type"), Just("object_marking_refs"), Just("granular_markings"), Just("selectors"),
-            Just("marking_ref"), Just("definition"), Just("definition_type"), Just("spec_version"), Just("city"),
+            Just("type"),
+            Just("id"),
+            Just("objects"),
+            Just("created"),
+            Just("modified"),
+            Just("name"),
+            Just("pattern"),
+            Just("latitude"),
+            Just("longitude"),
+            Just("precision"),
+            Just("source_ref"),
+            Just("target_ref"),
+            Just("relationship_type"),
+            Just("object_marking_refs"),
+            Just("granular_markings"),
+            Just("selectors"),
+            Just("marking_ref"),
+            Just("definition"),
+            Just("definition_type"),
+            Just("spec_version"),
+            Just("city"),
         ];
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key, inner), 0..8).prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            prop::collection::vec((key, inner), 0..8).prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+            )),
         ]
     })
 }

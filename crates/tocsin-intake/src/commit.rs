@@ -22,7 +22,10 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use thiserror::Error;
 use tocsin_core::entity::{DomainName, Footprint, IpNet};
-use tocsin_core::{Area, CountryCode, Credibility, Harm, Portion, PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow};
+use tocsin_core::{
+    Area, CountryCode, Credibility, Harm, Portion, PortionMark, TargetSpec, Threat, ThreatId,
+    ThreatWindow,
+};
 use tocsin_match::{Gazetteer, PlaceShape};
 
 #[derive(Debug, Clone)]
@@ -45,7 +48,13 @@ pub enum CommitError {
     #[error("cannot commit: {} item(s) still pending, accept, edit or reject each first: {}", .0.len(), .0.join(", "))]
     Pending(Vec<String>),
     #[error("item {id}: span [{start}, {end}] of the text reads {found:?}, the proposal says {expected:?}: the proposal was made from another text")]
-    SpanMismatch { id: String, start: usize, end: usize, expected: String, found: String },
+    SpanMismatch {
+        id: String,
+        start: usize,
+        end: usize,
+        expected: String,
+        found: String,
+    },
     #[error("item {id}: {message}")]
     Invalid { id: String, message: String },
     #[error("nothing to target: no target, category or area is accepted")]
@@ -74,7 +83,12 @@ fn url_host(url: &str) -> &str {
 
 /// Build the threat the accepted items describe. `text` is the text the proposal was made from:
 /// every item's span must still read its `text`.
-pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &Gazetteer) -> Result<Threat, CommitError> {
+pub fn build_threat(
+    p: &Proposal,
+    text: &str,
+    opts: &CommitOptions,
+    gazetteer: &Gazetteer,
+) -> Result<Threat, CommitError> {
     let pending = p.pending();
     if !pending.is_empty() {
         let named: Vec<String> = p
@@ -94,29 +108,58 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
                 start: s,
                 end: e,
                 expected: i.text.to_owned(),
-                found: found.unwrap_or("<outside the text or not on a character boundary>").to_owned(),
+                found: found
+                    .unwrap_or("<outside the text or not on a character boundary>")
+                    .to_owned(),
             });
         }
     }
     let u = PortionMark::unclassified;
-    let invalid = |id: &str, m: String| CommitError::Invalid { id: id.to_owned(), message: m };
+    let invalid = |id: &str, m: String| CommitError::Invalid {
+        id: id.to_owned(),
+        message: m,
+    };
 
     // Areas.
     let mut areas: Vec<(String, Area)> = Vec::new();
     for a in p.areas.iter().filter(|a| a.decision.is_accepted()) {
-        let place = if a.detail.place.trim().is_empty() { a.value.as_str() } else { a.detail.place.as_str() };
-        let Some(pl) = gazetteer.resolve(place).or_else(|| gazetteer.resolve(&a.value)) else {
-            return Err(invalid(&a.id, format!("place {place:?} is not in the gazetteer")));
+        let place = if a.detail.place.trim().is_empty() {
+            a.value.as_str()
+        } else {
+            a.detail.place.as_str()
+        };
+        let Some(pl) = gazetteer
+            .resolve(place)
+            .or_else(|| gazetteer.resolve(&a.value))
+        else {
+            return Err(invalid(
+                &a.id,
+                format!("place {place:?} is not in the gazetteer"),
+            ));
         };
         let area = match a.detail.relation {
             Relation::Near => {
                 let r = match &pl.shape {
                     PlaceShape::Circle { radius_km, .. } => *radius_km,
-                    PlaceShape::Polygon { ring } => ring.iter().map(|q| pl.center.distance_km(q)).fold(0.0, f64::max),
+                    PlaceShape::Polygon { ring } => ring
+                        .iter()
+                        .map(|q| pl.center.distance_km(q))
+                        .fold(0.0, f64::max),
                 };
-                (format!("near {}", pl.name), Area::Circle { center: pl.center, radius_km: r + opts.near_margin_km })
+                (
+                    format!("near {}", pl.name),
+                    Area::Circle {
+                        center: pl.center,
+                        radius_km: r + opts.near_margin_km,
+                    },
+                )
             }
-            _ => (pl.name.clone(), Area::Named { name: pl.name.clone() }),
+            _ => (
+                pl.name.clone(),
+                Area::Named {
+                    name: pl.name.clone(),
+                },
+            ),
         };
         if !areas.iter().any(|(l, _)| *l == area.0) {
             areas.push(area);
@@ -126,9 +169,15 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
     let mut targets: Vec<TargetSpec> = Vec::new();
     for t in p.targets.iter().filter(|t| t.decision.is_accepted()) {
         if tocsin_match::normalize::normalize(&t.value).is_empty() {
-            return Err(invalid(&t.id, format!("name {:?} has no letters or digits", t.value)));
+            return Err(invalid(
+                &t.id,
+                format!("name {:?} has no letters or digits", t.value),
+            ));
         }
-        if targets.iter().any(|s| s.name.as_deref() == Some(t.value.as_str())) {
+        if targets
+            .iter()
+            .any(|s| s.name.as_deref() == Some(t.value.as_str()))
+        {
             continue;
         }
         targets.push(TargetSpec {
@@ -146,8 +195,14 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
         if c.detail.paths.is_empty() {
             return Err(invalid(&c.id, "no category paths".into()));
         }
-        let with_area: Vec<(Option<&String>, Option<Area>)> =
-            if areas.is_empty() { vec![(None, None)] } else { areas.iter().map(|(l, a)| (Some(l), Some(a.clone()))).collect() };
+        let with_area: Vec<(Option<&String>, Option<Area>)> = if areas.is_empty() {
+            vec![(None, None)]
+        } else {
+            areas
+                .iter()
+                .map(|(l, a)| (Some(l), Some(a.clone())))
+                .collect()
+        };
         for (label, area) in with_area {
             let label = match label {
                 Some(l) if l.starts_with("near ") => format!("{} {l}", c.value),
@@ -157,7 +212,16 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
             if targets.iter().any(|s| s.label == label) {
                 continue;
             }
-            targets.push(TargetSpec { label, mark: u(), name: None, categories: c.detail.paths.clone(), min_size: c.detail.min_size, area, window: None, footprint: Footprint::default() });
+            targets.push(TargetSpec {
+                label,
+                mark: u(),
+                name: None,
+                categories: c.detail.paths.clone(),
+                min_size: c.detail.min_size,
+                area,
+                window: None,
+                footprint: Footprint::default(),
+            });
         }
     }
     let mut footprint = Footprint::default();
@@ -175,7 +239,13 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
                 footprint.domains.push(d);
             }
         } else {
-            return Err(invalid(&i.id, format!("{:?} is neither an IP address, a CIDR block nor a domain", i.value)));
+            return Err(invalid(
+                &i.id,
+                format!(
+                    "{:?} is neither an IP address, a CIDR block nor a domain",
+                    i.value
+                ),
+            ));
         }
     }
     if !footprint.is_empty() {
@@ -192,7 +262,16 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
     }
     if targets.is_empty() {
         for (l, a) in &areas {
-            targets.push(TargetSpec { label: format!("anything in {l}"), mark: u(), name: None, categories: vec![], min_size: None, area: Some(a.clone()), window: None, footprint: Footprint::default() });
+            targets.push(TargetSpec {
+                label: format!("anything in {l}"),
+                mark: u(),
+                name: None,
+                categories: vec![],
+                min_size: None,
+                area: Some(a.clone()),
+                window: None,
+                footprint: Footprint::default(),
+            });
         }
     }
     if targets.is_empty() {
@@ -203,10 +282,14 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
     let mut window: Option<ThreatWindow> = None;
     let (mut next_hours, mut imminent): (Option<i64>, Option<i64>) = (None, None);
     for w in p.windows.iter().filter(|w| w.decision.is_accepted()) {
-        let ww = ThreatWindow::new(w.detail.from, w.detail.until).map_err(|e| invalid(&w.id, e.to_string()))?;
+        let ww = ThreatWindow::new(w.detail.from, w.detail.until)
+            .map_err(|e| invalid(&w.id, e.to_string()))?;
         window = Some(match window {
             None => ww,
-            Some(cur) => ThreatWindow { from: cur.from.min(ww.from), until: cur.until.max(ww.until) },
+            Some(cur) => ThreatWindow {
+                from: cur.from.min(ww.from),
+                until: cur.until.max(ww.until),
+            },
         });
         let h = ww.duration().num_hours();
         match w.detail.basis {
@@ -219,7 +302,11 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
     let window = window.unwrap_or_else(|| ThreatWindow::imminent(received, opts.imminent_hours));
 
     // Actor.
-    let mut actors: Vec<&crate::proposal::Item<crate::proposal::ActorDetail>> = p.actors.iter().filter(|a| a.decision.is_accepted()).collect();
+    let mut actors: Vec<&crate::proposal::Item<crate::proposal::ActorDetail>> = p
+        .actors
+        .iter()
+        .filter(|a| a.decision.is_accepted())
+        .collect();
     actors.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     let mut names: Vec<&str> = Vec::new();
     for a in &actors {
@@ -229,28 +316,64 @@ pub fn build_threat(p: &Proposal, text: &str, opts: &CommitOptions, gazetteer: &
     }
     let actor = (!names.is_empty()).then(|| names.join(" / "));
 
-    let harms: Vec<Harm> = p.harms.iter().filter(|h| h.decision.is_accepted()).map(|h| h.detail.harm).collect::<BTreeSet<_>>().into_iter().collect();
+    let harms: Vec<Harm> = p
+        .harms
+        .iter()
+        .filter(|h| h.decision.is_accepted())
+        .map(|h| h.detail.harm)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
 
     // Portions: the paragraphs holding accepted items, in text order.
-    let mut spans: Vec<[usize; 2]> = p.items().into_iter().filter(|i| i.decision.is_accepted()).map(|i| i.span).collect();
+    let mut spans: Vec<[usize; 2]> = p
+        .items()
+        .into_iter()
+        .filter(|i| i.decision.is_accepted())
+        .map(|i| i.span)
+        .collect();
     spans.sort();
     let mut portions: Vec<Portion> = Vec::new();
     let mut line_start = 0usize;
     for (n, line) in text.split('\n').enumerate() {
         let line_end = line_start + line.len();
-        if spans.iter().any(|[s, _]| *s >= line_start && *s < line_end.max(line_start + 1)) && !line.trim().is_empty() {
-            portions.push(Portion { mark: u(), text: line.trim().to_owned(), tearline: false, line: n + 1 });
+        if spans
+            .iter()
+            .any(|[s, _]| *s >= line_start && *s < line_end.max(line_start + 1))
+            && !line.trim().is_empty()
+        {
+            portions.push(Portion {
+                mark: u(),
+                text: line.trim().to_owned(),
+                tearline: false,
+                line: n + 1,
+            });
         }
         line_start = line_end + 1;
     }
-    let indicators: Vec<String> = p.indicators.iter().filter(|i| i.decision.is_accepted()).map(|i| i.value.clone()).collect();
+    let indicators: Vec<String> = p
+        .indicators
+        .iter()
+        .filter(|i| i.decision.is_accepted())
+        .map(|i| i.value.clone())
+        .collect();
     if !indicators.is_empty() {
-        portions.push(Portion { mark: u(), text: format!("Network indicators: {}", indicators.join(", ")), tearline: false, line: 0 });
+        portions.push(Portion {
+            mark: u(),
+            text: format!("Network indicators: {}", indicators.join(", ")),
+            tearline: false,
+            line: 0,
+        });
     }
 
     let title = opts.title.clone().unwrap_or_else(|| {
         let labels: Vec<&str> = targets.iter().map(|t| t.label.as_str()).collect();
-        let mut t = format!("{}: threat to {} (open source, {})", actor.as_deref().unwrap_or("Unknown actor"), labels.join("; "), opts.date);
+        let mut t = format!(
+            "{}: threat to {} (open source, {})",
+            actor.as_deref().unwrap_or("Unknown actor"),
+            labels.join("; "),
+            opts.date
+        );
         if t.chars().count() > 200 {
             t = t.chars().take(199).collect::<String>() + "…";
         }

@@ -24,7 +24,11 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for &b in bytes {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -134,7 +138,13 @@ impl FuzzyIndex {
     }
 
     /// The closest word within the token's budget, `None` when there is none.
-    fn correct(&self, tok: &str, cand: &mut Vec<u32>, ca: &mut Vec<char>, cb: &mut Vec<char>) -> Option<u32> {
+    fn correct(
+        &self,
+        tok: &str,
+        cand: &mut Vec<u32>,
+        ca: &mut Vec<char>,
+        cb: &mut Vec<char>,
+    ) -> Option<u32> {
         let b = tok.as_bytes();
         let k = fuzzy_budget(b.len());
         if k == 0 || self.words.is_empty() {
@@ -188,7 +198,11 @@ impl FuzzyIndex {
 
 /// Folded tokens of a phrase (empty if it has no letters or digits).
 fn folded_tokens(phrase: &str) -> Vec<String> {
-    place_key(phrase).split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    place_key(phrase)
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn scan_key(tokens: &[String]) -> String {
@@ -224,10 +238,21 @@ impl Rules {
             .rewordings
             .rewordings
             .iter()
-            .map(|(k, vs)| (folded_tokens(k), vs.iter().map(|v| folded_tokens(v)).filter(|v| !v.is_empty()).collect()))
+            .map(|(k, vs)| {
+                (
+                    folded_tokens(k),
+                    vs.iter()
+                        .map(|v| folded_tokens(v))
+                        .filter(|v| !v.is_empty())
+                        .collect(),
+                )
+            })
             .filter(|(k, _): &(Vec<String>, Vec<Vec<String>>)| !k.is_empty())
             .collect();
-        Self { rules, factor: d.rewordings.factor }
+        Self {
+            rules,
+            factor: d.rewordings.factor,
+        }
     }
 
     /// The phrase and its reworded forms (up to two substitutions), with the number of
@@ -236,7 +261,11 @@ impl Rules {
         let mut out = vec![(tokens, 0u32)];
         let mut seen: HashSet<Vec<String>> = out.iter().map(|(t, _)| t.clone()).collect();
         for depth in 1..=2u32 {
-            let level: Vec<Vec<String>> = out.iter().filter(|(_, d)| *d == depth - 1).map(|(t, _)| t.clone()).collect();
+            let level: Vec<Vec<String>> = out
+                .iter()
+                .filter(|(_, d)| *d == depth - 1)
+                .map(|(t, _)| t.clone())
+                .collect();
             for t in level {
                 for (canon, forms) in &self.rules {
                     if canon.len() > t.len() {
@@ -289,7 +318,16 @@ struct LexBuilder {
 
 impl LexBuilder {
     #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, rules: &Rules, phrase: &str, kind: Kind, idx: u32, conf: f64, fuzzy: bool, reword: bool) {
+    fn add(
+        &mut self,
+        rules: &Rules,
+        phrase: &str,
+        kind: Kind,
+        idx: u32,
+        conf: f64,
+        fuzzy: bool,
+        reword: bool,
+    ) {
         let toks = folded_tokens(phrase);
         if toks.is_empty() {
             return;
@@ -305,7 +343,11 @@ impl LexBuilder {
             }
         }
         let acronym = is_acronym(phrase);
-        let variants = if reword { rules.variants(toks) } else { vec![(toks, 0)] };
+        let variants = if reword {
+            rules.variants(toks)
+        } else {
+            vec![(toks, 0)]
+        };
         for (v, subs) in variants {
             for t in &v {
                 self.vocab.insert(t.clone());
@@ -316,9 +358,20 @@ impl LexBuilder {
                 (self.patterns.len() - 1) as u32
             });
             let c = conf * rules.factor.powi(subs as i32);
-            let p = Payload { kind, idx, source: phrase.to_owned(), conf: c, acronym, reworded: subs > 0 };
+            let p = Payload {
+                kind,
+                idx,
+                source: phrase.to_owned(),
+                conf: c,
+                acronym,
+                reworded: subs > 0,
+            };
             let info = &mut self.patterns[id as usize];
-            match info.payloads.iter_mut().find(|q| q.kind == kind && q.idx == idx) {
+            match info
+                .payloads
+                .iter_mut()
+                .find(|q| q.kind == kind && q.idx == idx)
+            {
                 Some(q) if q.conf >= c => {}
                 Some(q) => *q = p,
                 None => info.payloads.push(p),
@@ -337,7 +390,10 @@ pub const CONF_ACTOR: f64 = 0.9;
 pub const CONF_PLACE: f64 = 0.55;
 
 impl Lexicon {
-    pub fn build(entities: &[Entity], dicts: &Dictionaries) -> Result<Self, aho_corasick::BuildError> {
+    pub fn build(
+        entities: &[Entity],
+        dicts: &Dictionaries,
+    ) -> Result<Self, aho_corasick::BuildError> {
         let rules = Rules::new(dicts);
         let mut b = LexBuilder {
             keys: FastMap::default(),
@@ -348,21 +404,53 @@ impl Lexicon {
             lower_firsts: Vec::new(),
         };
         for (i, e) in entities.iter().enumerate() {
-            b.add(&rules, &e.name, Kind::Entity, i as u32, CONF_NAME, true, true);
+            b.add(
+                &rules,
+                &e.name,
+                Kind::Entity,
+                i as u32,
+                CONF_NAME,
+                true,
+                true,
+            );
             for a in &e.aliases {
                 let single = folded_tokens(a).len() < 2;
-                b.add(&rules, a, Kind::Entity, i as u32, if single { CONF_SHORT_ALIAS } else { CONF_ALIAS }, true, true);
+                b.add(
+                    &rules,
+                    a,
+                    Kind::Entity,
+                    i as u32,
+                    if single { CONF_SHORT_ALIAS } else { CONF_ALIAS },
+                    true,
+                    true,
+                );
             }
         }
         for (i, a) in dicts.actors.iter().enumerate() {
-            b.add(&rules, &a.name, Kind::Actor, i as u32, CONF_ACTOR, true, true);
+            b.add(
+                &rules,
+                &a.name,
+                Kind::Actor,
+                i as u32,
+                CONF_ACTOR,
+                true,
+                true,
+            );
             for al in &a.aliases {
                 b.add(&rules, al, Kind::Actor, i as u32, CONF_ACTOR, true, true);
             }
         }
         for (i, c) in dicts.categories.iter().enumerate() {
             for p in &c.phrases {
-                b.add(&rules, p, Kind::Category, i as u32, CONF_CATEGORY, c.fuzzy, true);
+                b.add(
+                    &rules,
+                    p,
+                    Kind::Category,
+                    i as u32,
+                    CONF_CATEGORY,
+                    c.fuzzy,
+                    true,
+                );
             }
         }
         for (i, h) in dicts.harms.iter().enumerate() {
@@ -379,23 +467,48 @@ impl Lexicon {
             }
         }
         let mut fuzzy = FuzzyIndex::default();
-        let mut words: Vec<&String> = b.fuzzy_words.iter().filter(|w| !b.common_words.contains(*w)).collect();
+        let mut words: Vec<&String> = b
+            .fuzzy_words
+            .iter()
+            .filter(|w| !b.common_words.contains(*w))
+            .collect();
         words.sort();
         for w in words {
             fuzzy.add(w);
         }
         let mut keyed: Vec<(&String, &u32)> = b.keys.iter().collect();
         keyed.sort_by_key(|(_, &id)| id);
-        let ac = AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostLongest).build(keyed.iter().map(|(k, _)| k.as_bytes()))?;
-        let set = |ws: &[&str]| -> FastSet<String> { ws.iter().flat_map(|w| folded_tokens(w)).collect() };
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(keyed.iter().map(|(k, _)| k.as_bytes()))?;
+        let set =
+            |ws: &[&str]| -> FastSet<String> { ws.iter().flat_map(|w| folded_tokens(w)).collect() };
         Ok(Self {
             ac,
             patterns: b.patterns,
             vocab: b.vocab,
             fuzzy,
             lower_firsts: b.lower_firsts,
-            prep_in: set(&["in", "at", "inside", "across", "throughout", "within", "в", "во"]),
-            prep_near: set(&["near", "around", "outside", "nearby", "около", "под", "близ", "возле"]),
+            prep_in: set(&[
+                "in",
+                "at",
+                "inside",
+                "across",
+                "throughout",
+                "within",
+                "в",
+                "во",
+            ]),
+            prep_near: set(&[
+                "near",
+                "around",
+                "outside",
+                "nearby",
+                "около",
+                "под",
+                "близ",
+                "возле",
+            ]),
         })
     }
 
@@ -404,7 +517,11 @@ impl Lexicon {
         let mut cand = Vec::new();
         let (mut ca, mut cb) = (Vec::new(), Vec::new());
         let n = normalize_and_fold(text, |tok, capital, out| {
-            if tok.len() < FUZZY_MIN_LEN || !tok.is_ascii() || (!capital && !self.lower_firsts.contains(&tok.as_bytes()[0])) || self.vocab.contains(tok) {
+            if tok.len() < FUZZY_MIN_LEN
+                || !tok.is_ascii()
+                || (!capital && !self.lower_firsts.contains(&tok.as_bytes()[0]))
+                || self.vocab.contains(tok)
+            {
                 return false;
             }
             match self.fuzzy.correct(tok, &mut cand, &mut ca, &mut cb) {
@@ -418,8 +535,15 @@ impl Lexicon {
         let mut hits = Vec::new();
         for m in self.ac.find_iter(n.scan.as_bytes()) {
             // Patterns are " a  b ": the token bytes lie one space inside the match.
-            let (Some(first), Some(last)) = (n.token_at(m.start() + 1), n.token_ending(m.end() - 1)) else { continue };
-            let corrected = n.tokens[first..=last].iter().filter(|t| t.corrected).count() as u32;
+            let (Some(first), Some(last)) =
+                (n.token_at(m.start() + 1), n.token_ending(m.end() - 1))
+            else {
+                continue;
+            };
+            let corrected = n.tokens[first..=last]
+                .iter()
+                .filter(|t| t.corrected)
+                .count() as u32;
             hits.push(Hit {
                 pattern: m.pattern().as_u32(),
                 first,
@@ -445,9 +569,16 @@ mod tests {
     fn rewordings_expand_phrases() {
         let v = rules().variants(folded_tokens("concert hall"));
         let keys: Vec<String> = v.iter().map(|(t, _)| t.join(" ")).collect();
-        assert!(keys.contains(&"live performanse korridor".to_owned()), "{keys:?}");
+        assert!(
+            keys.contains(&"live performanse korridor".to_owned()),
+            "{keys:?}"
+        );
         let isis = rules().variants(folded_tokens("ISIS-K"));
-        assert!(isis.iter().any(|(t, d)| t.join(" ") == "isis okai" && *d == 1), "{isis:?}");
+        assert!(
+            isis.iter()
+                .any(|(t, d)| t.join(" ") == "isis okai" && *d == 1),
+            "{isis:?}"
+        );
     }
 
     #[test]
@@ -457,7 +588,10 @@ mod tests {
             f.add(w);
         }
         let (mut c, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
-        let mut fix = |t: &str| f.correct(t, &mut c, &mut a, &mut b).map(|i| f.words[i as usize].clone());
+        let mut fix = |t: &str| {
+            f.correct(t, &mut c, &mut a, &mut b)
+                .map(|i| f.words[i as usize].clone())
+        };
         assert_eq!(fix("sinagouge").as_deref(), Some("sinagogue"));
         assert_eq!(fix("kroksu").as_deref(), Some("krokus"));
         assert_eq!(fix("horasaan").as_deref(), Some("horasan"));

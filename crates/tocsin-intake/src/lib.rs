@@ -40,7 +40,10 @@ pub use tocsin_match::Gazetteer;
 use chrono::NaiveDate;
 use indicators::IndicatorRules;
 use lexicon::{Kind, Lexicon};
-use proposal::{ActorDetail, AreaDetail, CategoryDetail, HarmDetail, IndicatorDetail, TargetDetail, WindowDetail};
+use proposal::{
+    ActorDetail, AreaDetail, CategoryDetail, HarmDetail, IndicatorDetail, TargetDetail,
+    WindowDetail,
+};
 use std::collections::HashMap;
 use thiserror::Error;
 use tocsin_core::Entity;
@@ -73,7 +76,12 @@ pub struct IntakeConfig {
 impl Default for IntakeConfig {
     fn default() -> Self {
         let m = MatchConfig::default();
-        Self { large_gathering_min: m.large_gathering_min, imminent_hours: m.imminent_hours, mention_min_population: 100_000, fuzzy_factor: 0.85 }
+        Self {
+            large_gathering_min: m.large_gathering_min,
+            imminent_hours: m.imminent_hours,
+            mention_min_population: 100_000,
+            fuzzy_factor: 0.85,
+        }
     }
 }
 
@@ -126,7 +134,14 @@ fn merge<D: Clone>(text: &str, raws: Vec<Raw<D>>, prefix: &str) -> Vec<Item<D>> 
         let mut g = groups.remove(&v).unwrap_or_default();
         g.sort_by_key(|r| (r.start, r.end));
         g.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.conf <= b.conf);
-        let Some(best) = g.iter().enumerate().max_by(|(i, a), (j, b)| a.conf.total_cmp(&b.conf).then(j.cmp(i))).map(|(i, _)| i) else { continue };
+        let Some(best) = g
+            .iter()
+            .enumerate()
+            .max_by(|(i, a), (j, b)| a.conf.total_cmp(&b.conf).then(j.cmp(i)))
+            .map(|(i, _)| i)
+        else {
+            continue;
+        };
         let mentions = g.iter().map(|r| [r.start, r.end]).collect();
         let b = g.swap_remove(best);
         out.push(Item {
@@ -145,16 +160,27 @@ fn merge<D: Clone>(text: &str, raws: Vec<Raw<D>>, prefix: &str) -> Vec<Item<D>> 
 }
 
 fn first_letter_is_capital(s: &str) -> bool {
-    s.chars().find(|c| c.is_alphanumeric()).is_some_and(|c| c.is_uppercase() || (c.is_alphabetic() && !c.is_lowercase()))
+    s.chars()
+        .find(|c| c.is_alphanumeric())
+        .is_some_and(|c| c.is_uppercase() || (c.is_alphabetic() && !c.is_lowercase()))
 }
 
 impl Extractor {
     /// Compile an extractor over registry entities, a gazetteer and dictionaries.
-    pub fn new(entities: &[Entity], gazetteer: &Gazetteer, dicts: Dictionaries, config: IntakeConfig) -> Result<Self, IntakeError> {
-        let lexicon = Lexicon::build(entities, &dicts).map_err(|e| IntakeError::Automaton(e.to_string()))?;
+    pub fn new(
+        entities: &[Entity],
+        gazetteer: &Gazetteer,
+        dicts: Dictionaries,
+        config: IntakeConfig,
+    ) -> Result<Self, IntakeError> {
+        let lexicon =
+            Lexicon::build(entities, &dicts).map_err(|e| IntakeError::Automaton(e.to_string()))?;
         Ok(Self {
             lexicon,
-            entities: entities.iter().map(|e| (e.id.to_string(), e.name.clone())).collect(),
+            entities: entities
+                .iter()
+                .map(|e| (e.id.to_string(), e.name.clone()))
+                .collect(),
             gazetteer: gazetteer.clone(),
             time: TimeRules::new(config.imminent_hours),
             indicators: IndicatorRules::new(),
@@ -165,7 +191,12 @@ impl Extractor {
 
     /// With the built-in dictionaries and default configuration.
     pub fn with_builtin(entities: &[Entity], gazetteer: &Gazetteer) -> Result<Self, IntakeError> {
-        Self::new(entities, gazetteer, Dictionaries::builtin(), IntakeConfig::default())
+        Self::new(
+            entities,
+            gazetteer,
+            Dictionaries::builtin(),
+            IntakeConfig::default(),
+        )
     }
 
     /// Over the matcher's registry (its entities and gazetteer), with its size and window defaults.
@@ -174,7 +205,11 @@ impl Extractor {
         #[allow(clippy::unnecessary_to_owned, clippy::redundant_clone)]
         let entities: Vec<Entity> = registry.iter().map(|e| e.to_owned()).collect();
         let c = registry.config();
-        let config = IntakeConfig { large_gathering_min: c.large_gathering_min, imminent_hours: c.imminent_hours, ..IntakeConfig::default() };
+        let config = IntakeConfig {
+            large_gathering_min: c.large_gathering_min,
+            imminent_hours: c.imminent_hours,
+            ..IntakeConfig::default()
+        };
         Self::new(&entities, registry.gazetteer(), dicts, config)
     }
 
@@ -185,10 +220,19 @@ impl Extractor {
     /// Places: capitalised words (up to three) that the gazetteer resolves, outside named targets
     /// and actors ("Moscow Choral Synagogue" is a target, not Moscow). Looked up per word rather
     /// than compiled into the automaton: a world gazetteer has hundreds of thousands of names.
-    fn find_places(&self, text: &str, n: &norm::Normalized, hits: &[lexicon::Hit], areas: &mut Vec<Raw<AreaDetail>>) {
+    fn find_places(
+        &self,
+        text: &str,
+        n: &norm::Normalized,
+        hits: &[lexicon::Hit],
+        areas: &mut Vec<Raw<AreaDetail>>,
+    ) {
         let mut covered = vec![false; n.tokens.len()];
         for h in hits {
-            let named = self.lexicon.patterns[h.pattern as usize].payloads.iter().any(|p| matches!(p.kind, Kind::Entity | Kind::Actor));
+            let named = self.lexicon.patterns[h.pattern as usize]
+                .payloads
+                .iter()
+                .any(|p| matches!(p.kind, Kind::Entity | Kind::Actor));
             if named {
                 covered[h.first..=h.last].iter_mut().for_each(|c| *c = true);
             }
@@ -206,7 +250,9 @@ impl Extractor {
                 // A name of several words ends in a capital ("Saint Petersburg", "Rostov-on-Don"):
                 // this spares most look-ups, each of which normalises its key again.
                 let last = n.tokens[i + len - 1];
-                if covered[i..i + len].iter().any(|c| *c) || (len > 1 && !first_letter_is_capital(&text[last.start..last.end])) {
+                if covered[i..i + len].iter().any(|c| *c)
+                    || (len > 1 && !first_letter_is_capital(&text[last.start..last.end]))
+                {
                     continue;
                 }
                 key.clear();
@@ -237,13 +283,30 @@ impl Extractor {
                 Relation::Mention => lexicon::CONF_PLACE,
             };
             let multiword = tocsin_match::normalize::normalize(&pl.name).len() > 1;
-            if relation == Relation::Mention && pl.population < self.config.mention_min_population && !multiword {
+            if relation == Relation::Mention
+                && pl.population < self.config.mention_min_population
+                && !multiword
+            {
                 i += len;
                 continue;
             }
             let (start, end) = (t.start, n.tokens[i + len - 1].end);
-            let value = if relation == Relation::Near { format!("near {}", pl.name) } else { pl.name.clone() };
-            areas.push(Raw { value, start, end, conf, notes: vec![], detail: AreaDetail { place: pl.name.clone(), relation } });
+            let value = if relation == Relation::Near {
+                format!("near {}", pl.name)
+            } else {
+                pl.name.clone()
+            };
+            areas.push(Raw {
+                value,
+                start,
+                end,
+                conf,
+                notes: vec![],
+                detail: AreaDetail {
+                    place: pl.name.clone(),
+                    relation,
+                },
+            });
             i += len;
         }
     }
@@ -263,7 +326,13 @@ impl Extractor {
             let has_lower = written.chars().any(char::is_lowercase);
             let mut entity_ids: Vec<(u32, f64, &str, bool)> = Vec::new();
             for p in &info.payloads {
-                if p.acronym && (if p.reworded { !first_letter_is_capital(written) } else { has_lower }) {
+                if p.acronym
+                    && (if p.reworded {
+                        !first_letter_is_capital(written)
+                    } else {
+                        has_lower
+                    })
+                {
                     continue;
                 }
                 let conf = p.conf * fuzzy;
@@ -284,34 +353,68 @@ impl Extractor {
                             end: h.end,
                             conf,
                             notes,
-                            detail: CategoryDetail { paths: c.paths.clone(), min_size: c.large.then_some(self.config.large_gathering_min) },
+                            detail: CategoryDetail {
+                                paths: c.paths.clone(),
+                                min_size: c.large.then_some(self.config.large_gathering_min),
+                            },
                         });
                     }
                     Kind::Actor => {
                         let a = &self.dicts.actors[p.idx as usize];
-                        actors.push(Raw { value: a.name.clone(), start: h.start, end: h.end, conf, notes, detail: ActorDetail {} });
+                        actors.push(Raw {
+                            value: a.name.clone(),
+                            start: h.start,
+                            end: h.end,
+                            conf,
+                            notes,
+                            detail: ActorDetail {},
+                        });
                     }
                     Kind::Harm => {
                         let hm = &self.dicts.harms[p.idx as usize];
-                        harms.push(Raw { value: hm.value.clone(), start: h.start, end: h.end, conf, notes, detail: HarmDetail { harm: hm.harm } });
+                        harms.push(Raw {
+                            value: hm.value.clone(),
+                            start: h.start,
+                            end: h.end,
+                            conf,
+                            notes,
+                            detail: HarmDetail { harm: hm.harm },
+                        });
                     }
                 }
             }
             if !entity_ids.is_empty() {
                 let conf = entity_ids.iter().map(|e| e.1).fold(0.0, f64::max);
-                let mut ids: Vec<String> = entity_ids.iter().map(|e| self.entities[e.0 as usize].0.clone()).collect();
+                let mut ids: Vec<String> = entity_ids
+                    .iter()
+                    .map(|e| self.entities[e.0 as usize].0.clone())
+                    .collect();
                 ids.sort();
                 ids.dedup();
                 // One entity: its registry name; an alias several entities share: the alias.
-                let value = if ids.len() == 1 { self.entities[entity_ids[0].0 as usize].1.clone() } else { entity_ids[0].2.to_owned() };
+                let value = if ids.len() == 1 {
+                    self.entities[entity_ids[0].0 as usize].1.clone()
+                } else {
+                    entity_ids[0].2.to_owned()
+                };
                 let mut notes = Vec::new();
                 if entity_ids.iter().all(|e| e.3) {
-                    notes.push(format!("reworded: {written:?} read as {:?}", entity_ids[0].2));
+                    notes.push(format!(
+                        "reworded: {written:?} read as {:?}",
+                        entity_ids[0].2
+                    ));
                 }
                 if h.corrected > 0 {
                     notes.push(format!("fuzzy: {written:?} read as {:?}", entity_ids[0].2));
                 }
-                targets.push(Raw { value, start: h.start, end: h.end, conf, notes, detail: TargetDetail { entities: ids } });
+                targets.push(Raw {
+                    value,
+                    start: h.start,
+                    end: h.end,
+                    conf,
+                    notes,
+                    detail: TargetDetail { entities: ids },
+                });
             }
         }
         self.find_places(text, &n, &hits, &mut areas);
@@ -323,12 +426,25 @@ impl Extractor {
             .map(|w| {
                 let hours = (w.until - w.from).num_hours();
                 Raw {
-                    value: format!("{} – {} ({hours} h)", w.from.format("%Y-%m-%dT%H:%M:%SZ"), w.until.format("%Y-%m-%dT%H:%M:%SZ")),
+                    value: format!(
+                        "{} – {} ({hours} h)",
+                        w.from.format("%Y-%m-%dT%H:%M:%SZ"),
+                        w.until.format("%Y-%m-%dT%H:%M:%SZ")
+                    ),
                     start: w.start,
                     end: w.end,
                     conf: w.confidence,
-                    notes: w.anchor_span.map(|[s, e]| vec![format!("anchored on {:?}", &text[s..e])]).unwrap_or_default(),
-                    detail: WindowDetail { from: w.from, until: w.until, basis: w.basis, anchor: w.anchor, anchor_span: w.anchor_span },
+                    notes: w
+                        .anchor_span
+                        .map(|[s, e]| vec![format!("anchored on {:?}", &text[s..e])])
+                        .unwrap_or_default(),
+                    detail: WindowDetail {
+                        from: w.from,
+                        until: w.until,
+                        basis: w.basis,
+                        anchor: w.anchor,
+                        anchor_span: w.anchor_span,
+                    },
                 }
             })
             .collect();
@@ -336,7 +452,17 @@ impl Extractor {
             .indicators
             .find(text)
             .into_iter()
-            .map(|f| Raw { value: f.value, start: f.start, end: f.end, conf: f.confidence, notes: vec![], detail: IndicatorDetail { kind: f.kind, defanged: f.defanged } })
+            .map(|f| Raw {
+                value: f.value,
+                start: f.start,
+                end: f.end,
+                conf: f.confidence,
+                notes: vec![],
+                detail: IndicatorDetail {
+                    kind: f.kind,
+                    defanged: f.defanged,
+                },
+            })
             .collect();
 
         Proposal {

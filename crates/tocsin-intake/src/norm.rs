@@ -74,7 +74,13 @@ impl Builder {
 /// Normalise `text` into single-space separated tokens (exactly `normalize(text).join(" ")`) and
 /// the input span of each token.
 pub fn normalize_with_spans(text: &str) -> (String, Vec<(usize, usize)>) {
-    let mut b = Builder { out: String::with_capacity(text.len() + 16), spans: Vec::new(), in_token: false, cur_start: 0, cur_end: 0 };
+    let mut b = Builder {
+        out: String::with_capacity(text.len() + 16),
+        spans: Vec::new(),
+        in_token: false,
+        cur_start: 0,
+        cur_end: 0,
+    };
     for (i, c) in text.char_indices() {
         let end = i + c.len_utf8();
         if c.is_ascii() {
@@ -125,7 +131,10 @@ pub fn normalize_with_spans(text: &str) -> (String, Vec<(usize, usize)>) {
 /// Folded token stream ready for the lexicon. `correct` may replace a folded token by a
 /// dictionary word (fuzzy matching); it gets the token and whether the word starts with a capital
 /// in the input, writes into the provided buffer and returns true when it replaced the token.
-pub fn normalize_and_fold(text: &str, mut correct: impl FnMut(&str, bool, &mut String) -> bool) -> Normalized {
+pub fn normalize_and_fold(
+    text: &str,
+    mut correct: impl FnMut(&str, bool, &mut String) -> bool,
+) -> Normalized {
     let (norm, spans) = normalize_with_spans(text);
     // Folding the whole single-spaced string at once equals folding each token: no folding rule
     // reads across a space, and spaces map to themselves (checked by a unit test).
@@ -134,16 +143,29 @@ pub fn normalize_and_fold(text: &str, mut correct: impl FnMut(&str, bool, &mut S
     let mut tokens = Vec::with_capacity(spans.len());
     let mut fix = String::new();
     scan.push(' ');
-    for (tok, &(start, end)) in folded.split(' ').filter(|t| !t.is_empty()).zip(spans.iter()) {
+    for (tok, &(start, end)) in folded
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .zip(spans.iter())
+    {
         if !tokens.is_empty() {
             scan.push_str("  ");
         }
         let f_start = scan.len();
         fix.clear();
-        let capital = text[start..end].chars().next().is_some_and(char::is_uppercase);
+        let capital = text[start..end]
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase);
         let corrected = correct(tok, capital, &mut fix);
         scan.push_str(if corrected { &fix } else { tok });
-        tokens.push(Tok { f_start, f_end: scan.len(), start, end, corrected });
+        tokens.push(Tok {
+            f_start,
+            f_end: scan.len(),
+            start,
+            end,
+            corrected,
+        });
     }
     scan.push(' ');
     Normalized { scan, tokens }
@@ -176,7 +198,16 @@ mod tests {
 
     #[test]
     fn agrees_with_the_matcher() {
-        for s in ["Crocus City Hall", "Крокус Сити Холл", "O'Brien's  Café-Müller ßtraße", "ＦＵＬＬ width №1", "Объект «Х»", " -- ", "ISIS-K, ISKP.", "подъезд"] {
+        for s in [
+            "Crocus City Hall",
+            "Крокус Сити Холл",
+            "O'Brien's  Café-Müller ßtraße",
+            "ＦＵＬＬ width №1",
+            "Объект «Х»",
+            " -- ",
+            "ISIS-K, ISKP.",
+            "подъезд",
+        ] {
             let (norm, spans) = normalize_with_spans(s);
             assert_eq!(norm, normalize(s).join(" "), "{s}");
             assert_eq!(spans.len(), normalize(s).len(), "{s}");

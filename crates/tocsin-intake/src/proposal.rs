@@ -158,7 +158,13 @@ impl Proposal {
     /// Every item, in list order (targets, areas, categories, actors, harms, windows, indicators).
     pub fn items(&self) -> Vec<ItemRef<'_>> {
         fn push<'a, D>(v: &'a [Item<D>], out: &mut Vec<ItemRef<'a>>) {
-            out.extend(v.iter().map(|i| ItemRef { id: &i.id, text: &i.text, span: i.span, value: &i.value, decision: i.decision }));
+            out.extend(v.iter().map(|i| ItemRef {
+                id: &i.id,
+                text: &i.text,
+                span: i.span,
+                value: &i.value,
+                decision: i.decision,
+            }));
         }
         let mut out = Vec::new();
         push(&self.targets, &mut out);
@@ -181,13 +187,22 @@ impl Proposal {
 
     /// Ids of the items still pending, in list order.
     pub fn pending(&self) -> Vec<String> {
-        self.items().into_iter().filter(|i| i.decision == Decision::Pending).map(|i| i.id.to_owned()).collect()
+        self.items()
+            .into_iter()
+            .filter(|i| i.decision == Decision::Pending)
+            .map(|i| i.id.to_owned())
+            .collect()
     }
 
     /// Apply review decisions: `accept_all` turns every pending item into accepted, then the
     /// listed ids are accepted or rejected (overriding what the file said). Unknown ids are an
     /// error, and so is an id in both lists.
-    pub fn review(&mut self, accept: &[String], reject: &[String], accept_all: bool) -> Result<(), ReviewError> {
+    pub fn review(
+        &mut self,
+        accept: &[String],
+        reject: &[String],
+        accept_all: bool,
+    ) -> Result<(), ReviewError> {
         if let Some(c) = accept.iter().find(|a| reject.contains(a)) {
             return Err(ReviewError::Conflict(c.clone()));
         }

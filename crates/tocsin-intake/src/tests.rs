@@ -5,18 +5,28 @@ use super::*;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use std::sync::OnceLock;
-use tocsin_core::{Credibility, CountryCode, Harm};
+use tocsin_core::{CountryCode, Credibility, Harm};
 
-const VENUES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/moscow-2024/venues.csv"));
-const EVENTS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/moscow-2024/events.csv"));
+const VENUES: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/moscow-2024/venues.csv"
+));
+const EVENTS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/moscow-2024/events.csv"
+));
 /// CI lays shared/ beside the clone: <workspace>/../shared/examples.
 /// Read at run time (not `include_str!`) so that a checkout without shared/ still builds and the
 /// failure names the missing file.
 fn news() -> &'static str {
     static NEWS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     NEWS.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/examples/crocus-news-reworded.txt");
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e} (CI lays shared/ beside the clone)"))
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/examples/crocus-news-reworded.txt"
+        );
+        std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (CI lays shared/ beside the clone)"))
     })
 }
 /// The US Embassy Moscow advisory of 7 March 2024, as quoted in shared/examples/README.md.
@@ -48,7 +58,11 @@ fn check_spans(text: &str, p: &Proposal) {
     for i in p.items() {
         let [s, e] = i.span;
         assert!(s < e && e <= text.len(), "{}: span {s}..{e}", i.id);
-        assert!(text.is_char_boundary(s) && text.is_char_boundary(e), "{}: span not on char boundaries", i.id);
+        assert!(
+            text.is_char_boundary(s) && text.is_char_boundary(e),
+            "{}: span not on char boundaries",
+            i.id
+        );
         assert_eq!(&text[s..e], i.text, "{}", i.id);
     }
 }
@@ -58,12 +72,22 @@ fn embassy_advisory() {
     let p = extractor().extract(ADVISORY, date(2024, 3, 7));
     check_spans(ADVISORY, &p);
     let cats = values(&p.categories);
-    assert!(cats.contains(&"large gatherings") && cats.contains(&"concerts"), "{cats:?}");
-    let large = p.categories.iter().find(|c| c.value == "large gatherings").unwrap();
+    assert!(
+        cats.contains(&"large gatherings") && cats.contains(&"concerts"),
+        "{cats:?}"
+    );
+    let large = p
+        .categories
+        .iter()
+        .find(|c| c.value == "large gatherings")
+        .unwrap();
     assert_eq!(large.detail.min_size, Some(1000));
     assert_eq!(large.mentions.len(), 2);
     assert_eq!(p.areas.len(), 1);
-    assert_eq!((p.areas[0].value.as_str(), p.areas[0].detail.relation), ("Moscow", Relation::In));
+    assert_eq!(
+        (p.areas[0].value.as_str(), p.areas[0].detail.relation),
+        ("Moscow", Relation::In)
+    );
     assert_eq!(p.areas[0].confidence, CONF_PLACE_IN);
     // "imminent" and "over the next 48 hours" give the same window: one item, the stronger text.
     assert_eq!(p.windows.len(), 1, "{:?}", p.windows);
@@ -78,31 +102,74 @@ fn embassy_advisory() {
 fn reworded_news_copy() {
     let p = extractor().extract(news(), date(2024, 4, 2));
     check_spans(news(), &p);
-    let crocus = p.targets.iter().find(|t| t.value == "Crocus City Hall").expect("Crocus City Hall");
+    let crocus = p
+        .targets
+        .iter()
+        .find(|t| t.value == "Crocus City Hall")
+        .expect("Crocus City Hall");
     assert_eq!(crocus.detail.entities, ["crocus-city-hall"]);
     assert_eq!(crocus.text, "Crocus City Hall");
     assert!(crocus.mentions.len() >= 5, "{:?}", crocus.mentions);
-    assert!(values(&p.areas).contains(&"Moscow"), "{:?}", values(&p.areas));
+    assert!(
+        values(&p.areas).contains(&"Moscow"),
+        "{:?}",
+        values(&p.areas)
+    );
     let cats = values(&p.categories);
-    for c in ["concerts", "large gatherings", "synagogues", "concert halls"] {
+    for c in [
+        "concerts",
+        "large gatherings",
+        "synagogues",
+        "concert halls",
+    ] {
         assert!(cats.contains(&c), "{c} missing from {cats:?}");
     }
     // "live performance corridor" is the spun "concert hall".
-    let hall = p.categories.iter().find(|c| c.value == "concert halls").unwrap();
-    assert!(hall.mentions.iter().any(|[s, e]| &news()[*s..*e] == "live performance corridor"), "{hall:?}");
-    let isisk = p.actors.iter().find(|a| a.value == "ISIS-K").expect("ISIS-K");
+    let hall = p
+        .categories
+        .iter()
+        .find(|c| c.value == "concert halls")
+        .unwrap();
+    assert!(
+        hall.mentions
+            .iter()
+            .any(|[s, e]| &news()[*s..*e] == "live performance corridor"),
+        "{hall:?}"
+    );
+    let isisk = p
+        .actors
+        .iter()
+        .find(|a| a.value == "ISIS-K")
+        .expect("ISIS-K");
     assert_eq!(isisk.text, "ISIS-Okay");
-    assert!(isisk.notes.iter().any(|n| n.starts_with("reworded")), "{isisk:?}");
+    assert!(
+        isisk.notes.iter().any(|n| n.starts_with("reworded")),
+        "{isisk:?}"
+    );
     assert!(values(&p.actors).contains(&"Islamic State"));
     // The 48-hour window of the 7 March advisory, anchored on "On March 7".
-    let w = p.windows.iter().find(|w| w.text == "over the next 48 hours").expect("48-hour window");
+    let w = p
+        .windows
+        .iter()
+        .find(|w| w.text == "over the next 48 hours")
+        .expect("48-hour window");
     assert_eq!((w.detail.from, w.detail.until), (ts(3, 7), ts(3, 9)));
-    let [s, e] = w.detail.anchor_span.expect("anchored on a date in the text");
+    let [s, e] = w
+        .detail
+        .anchor_span
+        .expect("anchored on a date in the text");
     assert_eq!(&news()[s..e], "On March 7");
     // Harms: gunmen (shooting), "set hearth to" (arson), killed, suicide bombings.
     let harms: Vec<Harm> = p.harms.iter().map(|h| h.detail.harm).collect();
-    assert!(harms.contains(&Harm::Killing) && harms.contains(&Harm::ArsonBombing), "{harms:?}");
-    let arson = p.harms.iter().find(|h| h.value == "arson").expect("arson from 'set hearth to'");
+    assert!(
+        harms.contains(&Harm::Killing) && harms.contains(&Harm::ArsonBombing),
+        "{harms:?}"
+    );
+    let arson = p
+        .harms
+        .iter()
+        .find(|h| h.value == "arson")
+        .expect("arson from 'set hearth to'");
     assert_eq!(arson.text, "set hearth to");
     // The article's own URL is the only indicator.
     assert_eq!(values(&p.indicators), ["https://www.washingtonpost.com/national-security/2024/04/02/us-warning-russia-isis-crocus/"]);
@@ -110,7 +177,8 @@ fn reworded_news_copy() {
 
 #[test]
 fn cyrillic_and_transliterated_names() {
-    let text = "Источник: ИГИЛ-К готовит нападение на Крокус Сити Холл, Москва. Also Krokus Siti Holl.";
+    let text =
+        "Источник: ИГИЛ-К готовит нападение на Крокус Сити Холл, Москва. Also Krokus Siti Holl.";
     let p = extractor().extract(text, date(2024, 3, 6));
     check_spans(text, &p);
     assert_eq!(values(&p.targets), ["Crocus City Hall"]);
@@ -127,14 +195,27 @@ fn misspellings_are_corrected_with_lower_confidence() {
     let p = extractor().extract(text, date(2024, 3, 6));
     check_spans(text, &p);
     let t = &p.targets[0];
-    assert_eq!((t.value.as_str(), t.text.as_str()), ("Crocus City Hall", "Crocsu City Hall"));
-    assert!(t.confidence < lexicon::CONF_NAME && t.notes.iter().any(|n| n.starts_with("fuzzy")), "{t:?}");
+    assert_eq!(
+        (t.value.as_str(), t.text.as_str()),
+        ("Crocus City Hall", "Crocsu City Hall")
+    );
+    assert!(
+        t.confidence < lexicon::CONF_NAME && t.notes.iter().any(|n| n.starts_with("fuzzy")),
+        "{t:?}"
+    );
     assert_eq!(values(&p.categories), ["synagogues"]);
     assert_eq!(p.areas[0].detail.relation, Relation::Near);
     assert_eq!(p.areas[0].value, "near Moscow");
     // Common words are not "corrected" into dictionary words: "concern" is not "concert".
-    let q = extractor().extract("A matter of concern for the theatre-goers", date(2024, 3, 6));
-    assert!(values(&q.categories).iter().all(|c| *c != "concerts"), "{:?}", values(&q.categories));
+    let q = extractor().extract(
+        "A matter of concern for the theatre-goers",
+        date(2024, 3, 6),
+    );
+    assert!(
+        values(&q.categories).iter().all(|c| *c != "concerts"),
+        "{:?}",
+        values(&q.categories)
+    );
 }
 
 #[test]
@@ -153,8 +234,14 @@ fn network_harms_and_indicators() {
     check_spans(text, &p);
     assert_eq!(values(&p.actors), ["LockBit", "Killnet"]);
     let harms: Vec<Harm> = p.harms.iter().map(|h| h.detail.harm).collect();
-    assert_eq!(harms, [Harm::Ransomware, Harm::DisruptionOfEssentialServices]);
-    assert_eq!(values(&p.indicators), ["https://portal.example.com/login", "203.0.113.7"]);
+    assert_eq!(
+        harms,
+        [Harm::Ransomware, Harm::DisruptionOfEssentialServices]
+    );
+    assert_eq!(
+        values(&p.indicators),
+        ["https://portal.example.com/login", "203.0.113.7"]
+    );
     assert!(p.indicators.iter().all(|i| i.detail.defanged));
 }
 
@@ -162,12 +249,34 @@ fn network_harms_and_indicators() {
 fn relative_dates_in_context() {
     let p = extractor().extract("An attack on a shopping centre or the metro is expected this weekend, possibly on 8 March.", date(2024, 3, 6));
     assert_eq!(values(&p.categories), ["shopping centres", "metro"]);
-    assert_eq!(p.categories[0].detail.paths[0].as_str(), "venue/retail/shopping_mall");
-    let bases: Vec<_> = p.windows.iter().map(|w| (w.detail.basis, w.detail.from)).collect();
-    assert_eq!(bases, [(when::Basis::Weekend, ts(3, 9)), (when::Basis::Date, ts(3, 8))]);
-    let p = extractor().extract("Threats to schools over the next 48 hours", date(2024, 9, 1));
-    assert_eq!(p.categories[0].detail.paths[0].as_str(), "venue/education/school");
-    assert_eq!(p.windows[0].detail.until, Utc.with_ymd_and_hms(2024, 9, 3, 0, 0, 0).unwrap());
+    assert_eq!(
+        p.categories[0].detail.paths[0].as_str(),
+        "venue/retail/shopping_mall"
+    );
+    let bases: Vec<_> = p
+        .windows
+        .iter()
+        .map(|w| (w.detail.basis, w.detail.from))
+        .collect();
+    assert_eq!(
+        bases,
+        [
+            (when::Basis::Weekend, ts(3, 9)),
+            (when::Basis::Date, ts(3, 8))
+        ]
+    );
+    let p = extractor().extract(
+        "Threats to schools over the next 48 hours",
+        date(2024, 9, 1),
+    );
+    assert_eq!(
+        p.categories[0].detail.paths[0].as_str(),
+        "venue/education/school"
+    );
+    assert_eq!(
+        p.windows[0].detail.until,
+        Utc.with_ymd_and_hms(2024, 9, 3, 0, 0, 0).unwrap()
+    );
 }
 
 fn options(d: NaiveDate) -> CommitOptions {
@@ -187,9 +296,14 @@ fn commit_refuses_pending_and_builds_the_reference_threat() {
     let g = Gazetteer::builtin();
     let mut p = extractor().extract(news(), date(2024, 4, 2));
     let err = build_threat(&p, news(), &options(date(2024, 4, 2)), &g).unwrap_err();
-    let CommitError::Pending(ids) = &err else { panic!("{err}") };
+    let CommitError::Pending(ids) = &err else {
+        panic!("{err}")
+    };
     assert_eq!(ids.len(), p.len());
-    assert!(err.to_string().contains("t1 (\"Crocus City Hall\")"), "{err}");
+    assert!(
+        err.to_string().contains("t1 (\"Crocus City Hall\")"),
+        "{err}"
+    );
 
     // The analyst keeps what the reference case needs and rejects the rest.
     let keep = |id: &str, v: &str| -> bool {
@@ -203,18 +317,39 @@ fn commit_refuses_pending_and_builds_the_reference_threat() {
             _ => false,
         }
     };
-    let (accept, reject): (Vec<_>, Vec<_>) = p.items().iter().map(|i| (i.id.to_owned(), keep(i.id, i.value))).partition(|(_, k)| *k);
+    let (accept, reject): (Vec<_>, Vec<_>) = p
+        .items()
+        .iter()
+        .map(|i| (i.id.to_owned(), keep(i.id, i.value)))
+        .partition(|(_, k)| *k);
     let accept: Vec<String> = accept.into_iter().map(|(i, _)| i).collect();
     let reject: Vec<String> = reject.into_iter().map(|(i, _)| i).collect();
     p.review(&accept, &reject, false).unwrap();
     assert!(p.pending().is_empty());
     let t = build_threat(&p, news(), &options(date(2024, 4, 2)), &g).unwrap();
     assert_eq!(t.actor.as_deref(), Some("ISIS-K"));
-    assert_eq!((t.window.from, t.window.until, t.public_advice_hours), (ts(3, 7), ts(3, 9), 48));
+    assert_eq!(
+        (t.window.from, t.window.until, t.public_advice_hours),
+        (ts(3, 7), ts(3, 9), 48)
+    );
     let labels: Vec<&str> = t.targets.iter().map(|s| s.label.as_str()).collect();
-    assert_eq!(labels, ["Crocus City Hall", "large gatherings in Moscow", "concerts in Moscow", "synagogues in Moscow"]);
-    assert!(t.targets.iter().all(|s| s.mark == tocsin_core::PortionMark::unclassified()));
-    assert_eq!((t.targets[1].min_size, t.targets[2].min_size), (Some(1000), None));
+    assert_eq!(
+        labels,
+        [
+            "Crocus City Hall",
+            "large gatherings in Moscow",
+            "concerts in Moscow",
+            "synagogues in Moscow"
+        ]
+    );
+    assert!(t
+        .targets
+        .iter()
+        .all(|s| s.mark == tocsin_core::PortionMark::unclassified()));
+    assert_eq!(
+        (t.targets[1].min_size, t.targets[2].min_size),
+        (Some(1000), None)
+    );
     assert!(t.harms.contains(&Harm::ArsonBombing) && t.harms.contains(&Harm::Killing));
     assert!(t.id.as_str().starts_with("text-"));
     assert!(!t.portions.is_empty() && t.portions.iter().all(|q| news().contains(&q.text)));
@@ -228,19 +363,44 @@ fn commit_refuses_pending_and_builds_the_reference_threat() {
 #[test]
 fn review_flags() {
     let mut p = extractor().extract(ADVISORY, date(2024, 3, 7));
-    assert_eq!(p.review(&["zz9".into()], &[], false), Err(ReviewError::UnknownId("zz9".into())));
-    assert_eq!(p.review(&["c1".into()], &["c1".into()], false), Err(ReviewError::Conflict("c1".into())));
+    assert_eq!(
+        p.review(&["zz9".into()], &[], false),
+        Err(ReviewError::UnknownId("zz9".into()))
+    );
+    assert_eq!(
+        p.review(&["c1".into()], &["c1".into()], false),
+        Err(ReviewError::Conflict("c1".into()))
+    );
     p.review(&[], &["c2".into()], true).unwrap();
     assert!(p.pending().is_empty());
     assert_eq!(p.categories[1].decision, Decision::Rejected);
     assert_eq!(p.categories[0].decision, Decision::Accepted);
-    let t = build_threat(&p, ADVISORY, &options(date(2024, 3, 7)), &Gazetteer::builtin()).unwrap();
+    let t = build_threat(
+        &p,
+        ADVISORY,
+        &options(date(2024, 3, 7)),
+        &Gazetteer::builtin(),
+    )
+    .unwrap();
     assert_eq!(t.targets.len(), 1);
-    assert_eq!(t.targets[0].area, Some(tocsin_core::Area::Named { name: "Moscow".into() }));
+    assert_eq!(
+        t.targets[0].area,
+        Some(tocsin_core::Area::Named {
+            name: "Moscow".into()
+        })
+    );
     // Nothing accepted that names a target: refused.
     let mut q = extractor().extract("over the next 48 hours", date(2024, 3, 7));
     q.review(&[], &[], true).unwrap();
-    assert_eq!(build_threat(&q, "over the next 48 hours", &options(date(2024, 3, 7)), &Gazetteer::builtin()), Err(CommitError::NothingToTarget));
+    assert_eq!(
+        build_threat(
+            &q,
+            "over the next 48 hours",
+            &options(date(2024, 3, 7)),
+            &Gazetteer::builtin()
+        ),
+        Err(CommitError::NothingToTarget)
+    );
 }
 
 #[test]
@@ -249,7 +409,15 @@ fn proposal_json_has_exactly_the_seven_lists() {
     let v = serde_json::to_value(&p).unwrap();
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 7);
-    for k in ["targets", "areas", "categories", "actors", "harms", "windows", "indicators"] {
+    for k in [
+        "targets",
+        "areas",
+        "categories",
+        "actors",
+        "harms",
+        "windows",
+        "indicators",
+    ] {
         assert!(v.get(k).is_some_and(|x| x.is_array()), "{k}");
     }
     let c = &v["categories"][0];
@@ -294,4 +462,3 @@ proptest! {
         }
     }
 }
-

@@ -70,14 +70,32 @@ const NUMBER_WORDS: &[(&str, i64)] = &[
 
 fn month_number(m: &str) -> Option<u32> {
     let m = m.to_lowercase();
-    let en = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let en = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
     if let Some(i) = en.iter().position(|p| m.starts_with(p)) {
         return Some(i as u32 + 1);
     }
-    let ru = ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"];
+    let ru = [
+        "январ",
+        "феврал",
+        "март",
+        "апрел",
+        "ма",
+        "июн",
+        "июл",
+        "август",
+        "сентябр",
+        "октябр",
+        "ноябр",
+        "декабр",
+    ];
     // "мая" must not be taken for "марта": test the longer stems first.
     let order = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 4];
-    order.iter().find(|&&i| m.starts_with(ru[i])).map(|&i| i as u32 + 1)
+    order
+        .iter()
+        .find(|&&i| m.starts_with(ru[i]))
+        .map(|&i| i as u32 + 1)
 }
 
 fn parse_count(s: &str) -> Option<i64> {
@@ -126,10 +144,15 @@ impl TimeRules {
             let m = c.get(0).expect("group 0");
             // The pattern has no final word boundary (an ASCII one would not end a Cyrillic month
             // name, a Unicode one would slow the whole scan down): check the next character here.
-            if text[m.end()..].chars().next().is_some_and(char::is_alphanumeric) {
+            if text[m.end()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric)
+            {
                 continue;
             }
-            let d = if let (Some(y), Some(mo), Some(d)) = (c.name("iy"), c.name("im"), c.name("id")) {
+            let d = if let (Some(y), Some(mo), Some(d)) = (c.name("iy"), c.name("im"), c.name("id"))
+            {
                 match (y.as_str().parse(), mo.as_str().parse(), d.as_str().parse()) {
                     (Ok(y), Ok(mo), Ok(d)) => NaiveDate::from_ymd_opt(y, mo, d),
                     _ => None,
@@ -154,7 +177,10 @@ impl TimeRules {
             // "8 March." ends a sentence; "8 Mar." is an abbreviation: keep the dot only there.
             let mut end = m.end();
             if let Some(mo) = c.name("m1").or(c.name("m2")) {
-                if mo.end() + 1 == end && text[..end].ends_with('.') && mo.as_str().chars().count() > 4 {
+                if mo.end() + 1 == end
+                    && text[..end].ends_with('.')
+                    && mo.as_str().chars().count() > 4
+                {
                     end -= 1;
                 }
             }
@@ -173,16 +199,26 @@ impl TimeRules {
         for c in self.relative.captures_iter(text) {
             let m = c.get(0).expect("group 0");
             // The nearest explicit date before the expression, in the same paragraph.
-            let anchor = explicit.iter().rev().find(|(_, e, _)| *e <= m.start() && !text[*e..m.start()].contains('\n'));
+            let anchor = explicit
+                .iter()
+                .rev()
+                .find(|(_, e, _)| *e <= m.start() && !text[*e..m.start()].contains('\n'));
             let (a, anchor_span) = match anchor {
                 Some((s, e, d)) => (*d, Some([*s, *e])),
                 None => (date, None),
             };
             let day0 = midnight(a);
             let (from, until, basis, conf) = if c.name("imm").is_some() {
-                (day0, day0 + Duration::hours(self.imminent_hours.max(1)), Basis::Imminent, 0.8)
+                (
+                    day0,
+                    day0 + Duration::hours(self.imminent_hours.max(1)),
+                    Basis::Imminent,
+                    0.8,
+                )
             } else if let (Some(n), Some(u)) = (c.name("n"), c.name("unit")) {
-                let Some(n) = parse_count(n.as_str()).filter(|n| (1..=365 * 24).contains(n)) else { continue };
+                let Some(n) = parse_count(n.as_str()).filter(|n| (1..=365 * 24).contains(n)) else {
+                    continue;
+                };
                 let u = u.as_str().to_lowercase();
                 if u.starts_with('h') {
                     (day0, day0 + Duration::hours(n), Basis::NextHours, 0.9)
@@ -208,23 +244,59 @@ impl TimeRules {
                 if wk.as_str().eq_ignore_ascii_case("next") {
                     sat += Duration::days(7);
                 }
-                (midnight(sat), midnight(sat + Duration::days(2)), Basis::Weekend, 0.8)
+                (
+                    midnight(sat),
+                    midnight(sat + Duration::days(2)),
+                    Basis::Weekend,
+                    0.8,
+                )
             } else if let Some(day) = c.name("day") {
                 match day.as_str().to_lowercase().as_str() {
                     "today" => (day0, day0 + Duration::days(1), Basis::Today, 0.5),
-                    "tonight" => (day0 + Duration::hours(18), day0 + Duration::hours(30), Basis::Tonight, 0.6),
-                    _ => (day0 + Duration::days(1), day0 + Duration::days(2), Basis::Tomorrow, 0.6),
+                    "tonight" => (
+                        day0 + Duration::hours(18),
+                        day0 + Duration::hours(30),
+                        Basis::Tonight,
+                        0.6,
+                    ),
+                    _ => (
+                        day0 + Duration::days(1),
+                        day0 + Duration::days(2),
+                        Basis::Tomorrow,
+                        0.6,
+                    ),
                 }
             } else if let Some(nw) = c.name("nw") {
                 let monday = a - Duration::days(a.weekday().num_days_from_monday() as i64);
-                let start = if nw.as_str().eq_ignore_ascii_case("next") { monday + Duration::days(7) } else { a };
-                let end = if nw.as_str().eq_ignore_ascii_case("next") { monday + Duration::days(14) } else { monday + Duration::days(7) };
-                let basis = if nw.as_str().eq_ignore_ascii_case("next") { Basis::NextWeek } else { Basis::ThisWeek };
+                let start = if nw.as_str().eq_ignore_ascii_case("next") {
+                    monday + Duration::days(7)
+                } else {
+                    a
+                };
+                let end = if nw.as_str().eq_ignore_ascii_case("next") {
+                    monday + Duration::days(14)
+                } else {
+                    monday + Duration::days(7)
+                };
+                let basis = if nw.as_str().eq_ignore_ascii_case("next") {
+                    Basis::NextWeek
+                } else {
+                    Basis::ThisWeek
+                };
                 (midnight(start), midnight(end), basis, 0.6)
             } else {
                 continue;
             };
-            out.push(FoundWindow { start: m.start(), end: m.end(), from, until, basis, anchor: a, anchor_span, confidence: conf });
+            out.push(FoundWindow {
+                start: m.start(),
+                end: m.end(),
+                from,
+                until,
+                basis,
+                anchor: a,
+                anchor_span,
+                confidence: conf,
+            });
         }
         out.sort_by_key(|w| (w.start, w.end));
         out
@@ -249,10 +321,19 @@ mod tests {
 
     #[test]
     fn next_48_hours_relative_to_the_text_date() {
-        let w = find("Avoid large gatherings over the next 48 hours.", d(2024, 3, 7));
+        let w = find(
+            "Avoid large gatherings over the next 48 hours.",
+            d(2024, 3, 7),
+        );
         assert_eq!(w.len(), 1);
-        assert_eq!((w[0].from, w[0].until, w[0].basis), (t(3, 7, 0), t(3, 9, 0), Basis::NextHours));
-        assert_eq!(&"Avoid large gatherings over the next 48 hours."[w[0].start..w[0].end], "over the next 48 hours");
+        assert_eq!(
+            (w[0].from, w[0].until, w[0].basis),
+            (t(3, 7, 0), t(3, 9, 0), Basis::NextHours)
+        );
+        assert_eq!(
+            &"Avoid large gatherings over the next 48 hours."[w[0].start..w[0].end],
+            "over the next 48 hours"
+        );
         let w = find("within the next forty-eight hours", d(2024, 3, 7));
         assert_eq!(w[0].until, t(3, 9, 0));
     }
@@ -260,10 +341,22 @@ mod tests {
     #[test]
     fn explicit_dates_and_years() {
         let w = find("They plan to strike on 8 March.", d(2024, 3, 6));
-        assert_eq!((w[0].from, w[0].until, w[0].basis), (t(3, 8, 0), t(3, 9, 0), Basis::Date));
-        assert_eq!(&"They plan to strike on 8 March."[w[0].start..w[0].end], "on 8 March");
-        let w = find("On March 22, 2024 and 2024-03-07 and 8 марта", d(2025, 1, 1));
-        assert_eq!(w.iter().map(|w| w.anchor).collect::<Vec<_>>(), [d(2024, 3, 22), d(2024, 3, 7), d(2025, 3, 8)]);
+        assert_eq!(
+            (w[0].from, w[0].until, w[0].basis),
+            (t(3, 8, 0), t(3, 9, 0), Basis::Date)
+        );
+        assert_eq!(
+            &"They plan to strike on 8 March."[w[0].start..w[0].end],
+            "on 8 March"
+        );
+        let w = find(
+            "On March 22, 2024 and 2024-03-07 and 8 марта",
+            d(2025, 1, 1),
+        );
+        assert_eq!(
+            w.iter().map(|w| w.anchor).collect::<Vec<_>>(),
+            [d(2024, 3, 22), d(2024, 3, 7), d(2025, 3, 8)]
+        );
         // Closest year: "December 30" in a text of 2 January is last year's.
         let w = find("since December 30", d(2024, 1, 2));
         assert_eq!(w[0].anchor, d(2023, 12, 30));
@@ -276,7 +369,10 @@ mod tests {
         let w = find(text, d(2024, 4, 2));
         let next = w.iter().find(|w| w.basis == Basis::NextHours).unwrap();
         assert_eq!((next.from, next.until), (t(3, 7, 0), t(3, 9, 0)));
-        assert_eq!(next.anchor_span.map(|[s, e]| &text[s..e]), Some("On March 7"));
+        assert_eq!(
+            next.anchor_span.map(|[s, e]| &text[s..e]),
+            Some("On March 7")
+        );
         let imm: Vec<_> = w.iter().filter(|w| w.basis == Basis::Imminent).collect();
         assert_eq!(imm[0].until, t(3, 9, 0));
         // The second paragraph has no date of its own: the text's date.

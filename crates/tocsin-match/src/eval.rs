@@ -10,7 +10,9 @@ use crate::{MatchConfig, MatchError};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use tocsin_core::entity::{DomainName, Footprint, IpNet};
-use tocsin_core::{Area, Category, Entity, EntityKind, GeoPoint, MatchReason, TargetSpec, Threat, ThreatWindow};
+use tocsin_core::{
+    Area, Category, Entity, EntityKind, GeoPoint, MatchReason, TargetSpec, Threat, ThreatWindow,
+};
 
 /// Identity factor when the spec states no name but states categories.
 pub const UNNAMED_CATEGORY_FACTOR: f64 = 0.5;
@@ -24,9 +26,20 @@ pub const NETWORK_MIN_FACTOR: f64 = 0.8;
 /// An area ready for testing.
 #[derive(Debug, Clone)]
 pub(crate) enum PreparedArea<'g> {
-    Circle { center: GeoPoint, radius_km: f64 },
-    Polygon { ring: Vec<GeoPoint>, centre: GeoPoint, reach_km: f64 },
-    Named { asked: String, place: &'g Place, city_keys: HashSet<String> },
+    Circle {
+        center: GeoPoint,
+        radius_km: f64,
+    },
+    Polygon {
+        ring: Vec<GeoPoint>,
+        centre: GeoPoint,
+        reach_km: f64,
+    },
+    Named {
+        asked: String,
+        place: &'g Place,
+        city_keys: HashSet<String>,
+    },
 }
 
 impl PreparedArea<'_> {
@@ -62,10 +75,18 @@ fn valid_point(p: &GeoPoint) -> bool {
 }
 
 fn invalid(target_index: usize, reason: impl Into<String>) -> MatchError {
-    MatchError::InvalidArea { target_index, reason: reason.into() }
+    MatchError::InvalidArea {
+        target_index,
+        reason: reason.into(),
+    }
 }
 
-fn prepare_spec<'t, 'g>(index: usize, spec: &'t TargetSpec, threat: &Threat, gaz: &'g Gazetteer) -> Result<PreparedSpec<'t, 'g>, MatchError> {
+fn prepare_spec<'t, 'g>(
+    index: usize,
+    spec: &'t TargetSpec,
+    threat: &Threat,
+    gaz: &'g Gazetteer,
+) -> Result<PreparedSpec<'t, 'g>, MatchError> {
     if spec.name.is_none()
         && spec.categories.is_empty()
         && spec.min_size.is_none()
@@ -73,14 +94,19 @@ fn prepare_spec<'t, 'g>(index: usize, spec: &'t TargetSpec, threat: &Threat, gaz
         && spec.window.is_none()
         && spec.footprint.is_empty()
     {
-        return Err(MatchError::EmptySpec { target_index: index });
+        return Err(MatchError::EmptySpec {
+            target_index: index,
+        });
     }
     let name = match &spec.name {
         None => None,
         Some(n) => {
             let key = NameKey::new(n);
             if key.is_empty() {
-                return Err(MatchError::EmptyName { target_index: index, name: n.clone() });
+                return Err(MatchError::EmptyName {
+                    target_index: index,
+                    name: n.clone(),
+                });
             }
             Some((n.as_str(), key))
         }
@@ -89,29 +115,61 @@ fn prepare_spec<'t, 'g>(index: usize, spec: &'t TargetSpec, threat: &Threat, gaz
         None => None,
         Some(Area::Circle { center, radius_km }) => {
             if !valid_point(center) {
-                return Err(invalid(index, format!("circle centre {}, {} is out of range", center.lat, center.lon)));
+                return Err(invalid(
+                    index,
+                    format!(
+                        "circle centre {}, {} is out of range",
+                        center.lat, center.lon
+                    ),
+                ));
             }
             if !(radius_km.is_finite() && *radius_km >= 0.0) {
-                return Err(invalid(index, format!("circle radius {radius_km} km is not a non-negative number")));
+                return Err(invalid(
+                    index,
+                    format!("circle radius {radius_km} km is not a non-negative number"),
+                ));
             }
-            Some(PreparedArea::Circle { center: *center, radius_km: *radius_km })
+            Some(PreparedArea::Circle {
+                center: *center,
+                radius_km: *radius_km,
+            })
         }
         Some(Area::Polygon { ring }) => {
             if let Some(p) = ring.iter().find(|p| !valid_point(p)) {
-                return Err(invalid(index, format!("polygon vertex {}, {} is out of range", p.lat, p.lon)));
+                return Err(invalid(
+                    index,
+                    format!("polygon vertex {}, {} is out of range", p.lat, p.lon),
+                ));
             }
             if crate::geo::open_ring(ring).len() < 3 {
-                return Err(invalid(index, format!("a polygon needs at least 3 distinct vertices, found {}", ring.len())));
+                return Err(invalid(
+                    index,
+                    format!(
+                        "a polygon needs at least 3 distinct vertices, found {}",
+                        ring.len()
+                    ),
+                ));
             }
             let (centre, reach_km) = ring_centre(ring);
-            Some(PreparedArea::Polygon { ring: ring.clone(), centre, reach_km })
+            Some(PreparedArea::Polygon {
+                ring: ring.clone(),
+                centre,
+                reach_km,
+            })
         }
         Some(Area::Named { name }) => {
-            let place = gaz.resolve(name).ok_or_else(|| MatchError::UnknownPlace { name: name.clone(), target_index: index })?;
+            let place = gaz.resolve(name).ok_or_else(|| MatchError::UnknownPlace {
+                name: name.clone(),
+                target_index: index,
+            })?;
             let mut city_keys: HashSet<String> = place.all_names().map(place_key).collect();
             city_keys.insert(place_key(name));
             city_keys.remove("");
-            Some(PreparedArea::Named { asked: name.clone(), place, city_keys })
+            Some(PreparedArea::Named {
+                asked: name.clone(),
+                place,
+                city_keys,
+            })
         }
     };
     Ok(PreparedSpec {
@@ -124,14 +182,32 @@ fn prepare_spec<'t, 'g>(index: usize, spec: &'t TargetSpec, threat: &Threat, gaz
         window_from_spec: spec.window.is_some(),
         networks: &spec.footprint.networks,
         asns: &spec.footprint.asns,
-        domains: spec.footprint.domains.iter().map(|d| (d, PublicSuffixList::builtin().is_public_suffix(d))).collect(),
-        sectors: spec.footprint.sectors.iter().map(|s| sector_key(s)).collect(),
+        domains: spec
+            .footprint
+            .domains
+            .iter()
+            .map(|d| (d, PublicSuffixList::builtin().is_public_suffix(d)))
+            .collect(),
+        sectors: spec
+            .footprint
+            .sectors
+            .iter()
+            .map(|s| sector_key(s))
+            .collect(),
     })
 }
 
 /// Validate every spec of the threat (in order; the first error wins) and prepare them.
-pub(crate) fn prepare<'t, 'g>(threat: &'t Threat, gaz: &'g Gazetteer) -> Result<Vec<PreparedSpec<'t, 'g>>, MatchError> {
-    threat.targets.iter().enumerate().map(|(i, s)| prepare_spec(i, s, threat, gaz)).collect()
+pub(crate) fn prepare<'t, 'g>(
+    threat: &'t Threat,
+    gaz: &'g Gazetteer,
+) -> Result<Vec<PreparedSpec<'t, 'g>>, MatchError> {
+    threat
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| prepare_spec(i, s, threat, gaz))
+        .collect()
 }
 
 /// Sector tags compare trimmed and lower-cased.
@@ -180,18 +256,31 @@ impl<'a> EntityView<'a> {
 }
 
 /// The effective location and city of `e`, falling back to its venue (one level).
-pub(crate) fn effective_place<'a>(e: &'a Entity, venue: Option<&'a Entity>) -> (Option<GeoPoint>, Option<&'a tocsin_core::EntityId>, Option<&'a str>) {
+pub(crate) fn effective_place<'a>(
+    e: &'a Entity,
+    venue: Option<&'a Entity>,
+) -> (
+    Option<GeoPoint>,
+    Option<&'a tocsin_core::EntityId>,
+    Option<&'a str>,
+) {
     let (location, from) = match (e.location, venue.and_then(|v| v.location)) {
         (Some(p), _) => (Some(p), None),
         (None, Some(p)) => (Some(p), e.venue.as_ref()),
         (None, None) => (None, None),
     };
-    let city = e.city.as_deref().or_else(|| venue.and_then(|v| v.city.as_deref()));
+    let city = e
+        .city
+        .as_deref()
+        .or_else(|| venue.and_then(|v| v.city.as_deref()));
     (location, from, city)
 }
 
 fn reason(descriptor: &str, detail: String) -> MatchReason {
-    MatchReason { descriptor: descriptor.to_owned(), detail }
+    MatchReason {
+        descriptor: descriptor.to_owned(),
+        detail,
+    }
 }
 
 /// `2024-03-22 17:00` — written by hand: chrono's `format` parses its pattern on every call, and
@@ -199,7 +288,15 @@ fn reason(descriptor: &str, detail: String) -> MatchReason {
 fn fmt_minute(out: &mut String, t: &tocsin_core::Timestamp) {
     use chrono::{Datelike, Timelike};
     use std::fmt::Write;
-    let _ = write!(out, "{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute());
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    );
 }
 
 fn fmt_window(w: &ThreatWindow) -> String {
@@ -231,7 +328,12 @@ fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
     match shape {
         PlaceShape::Circle { center, radius_km } => {
             let d = p.distance_km(center);
-            (d <= *radius_km).then(|| (proximity(d, *radius_km), format!("{d:.1} km from its centre (radius {radius_km} km)")))
+            (d <= *radius_km).then(|| {
+                (
+                    proximity(d, *radius_km),
+                    format!("{d:.1} km from its centre (radius {radius_km} km)"),
+                )
+            })
         }
         PlaceShape::Polygon { ring } => {
             if !point_in_ring(p, ring) {
@@ -239,7 +341,10 @@ fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
             }
             let (c, reach) = ring_centre(ring);
             let d = p.distance_km(&c);
-            Some((proximity(d, reach), format!("inside its outline, {d:.1} km from its centre")))
+            Some((
+                proximity(d, reach),
+                format!("inside its outline, {d:.1} km from its centre"),
+            ))
         }
     }
 }
@@ -250,26 +355,54 @@ fn check_area(area: &PreparedArea, view: &EntityView) -> Option<(f64, String)> {
             let p = view.location?;
             let d = p.distance_km(center);
             (d <= *radius_km).then(|| {
-                (proximity(d, *radius_km), format!("{d:.1} km from {:.4}, {:.4} (radius {radius_km} km){}", center.lat, center.lon, via_venue(view)))
+                (
+                    proximity(d, *radius_km),
+                    format!(
+                        "{d:.1} km from {:.4}, {:.4} (radius {radius_km} km){}",
+                        center.lat,
+                        center.lon,
+                        via_venue(view)
+                    ),
+                )
             })
         }
-        PreparedArea::Polygon { ring, centre, reach_km } => {
+        PreparedArea::Polygon {
+            ring,
+            centre,
+            reach_km,
+        } => {
             let p = view.location?;
             if !point_in_ring(&p, ring) {
                 return None;
             }
             let d = p.distance_km(centre);
-            Some((proximity(d, *reach_km), format!("inside the polygon, {d:.1} km from its centre{}", via_venue(view))))
+            Some((
+                proximity(d, *reach_km),
+                format!(
+                    "inside the polygon, {d:.1} km from its centre{}",
+                    via_venue(view)
+                ),
+            ))
         }
-        PreparedArea::Named { asked, place, city_keys } => {
-            let what = if place.name == *asked { place.name.clone() } else { format!("{asked} ({})", place.name) };
+        PreparedArea::Named {
+            asked,
+            place,
+            city_keys,
+        } => {
+            let what = if place.name == *asked {
+                place.name.clone()
+            } else {
+                format!("{asked} ({})", place.name)
+            };
             if let Some(p) = view.location {
                 if let Some((f, detail)) = in_shape(&p, &place.shape) {
                     return Some((f, format!("in {what}: {detail}{}", via_venue(view))));
                 }
             }
             let (city, key) = view.city?;
-            city_keys.contains(key).then(|| (AREA_EDGE_FACTOR, format!("city \"{city}\" is {what}")))
+            city_keys
+                .contains(key)
+                .then(|| (AREA_EDGE_FACTOR, format!("city \"{city}\" is {what}")))
         }
     }
 }
@@ -283,14 +416,21 @@ fn best_network(targets: &[IpNet], owned: &[IpNet]) -> Option<(f64, String)> {
                 continue;
             }
             // Longest prefix first: the more specific the entity's network, the surer the owner.
-            let f = NETWORK_MIN_FACTOR + (1.0 - NETWORK_MIN_FACTOR) * f64::from(e.prefix_len()) / f64::from(e.width());
+            let f = NETWORK_MIN_FACTOR
+                + (1.0 - NETWORK_MIN_FACTOR) * f64::from(e.prefix_len()) / f64::from(e.width());
             if !matches!(best, Some((b, _, _)) if b >= f) {
                 best = Some((f, t, e));
             }
         }
     }
     let (f, t, e) = best?;
-    let what = |n: &IpNet| if n.is_host() { format!("address {n}") } else { format!("network {n}") };
+    let what = |n: &IpNet| {
+        if n.is_host() {
+            format!("address {n}")
+        } else {
+            format!("network {n}")
+        }
+    };
     let detail = if t == e {
         format!("{} is the targeted one", what(e))
     } else if t.contains(e) {
@@ -338,7 +478,11 @@ fn best_domain(targets: &[(&DomainName, bool)], owned: &[DomainName]) -> Option<
 
 /// Does `view` satisfy every descriptor of `spec`? If so, its score and one reason per descriptor
 /// (name, category, size, area, network, asn, domain, sector, time — in that order).
-pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchConfig) -> Option<(f64, Vec<MatchReason>)> {
+pub(crate) fn evaluate(
+    spec: &PreparedSpec,
+    view: &EntityView,
+    config: &MatchConfig,
+) -> Option<(f64, Vec<MatchReason>)> {
     let mut reasons = Vec::with_capacity(5);
 
     let identity = if let Some((asked, key)) = &spec.name {
@@ -356,9 +500,19 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
             }
         }
         let (i, c) = best?;
-        let (label, matched) = if i == 0 { (String::new(), view.name) } else { ("alias ".to_owned(), view.aliases[i - 1]) };
+        let (label, matched) = if i == 0 {
+            (String::new(), view.name)
+        } else {
+            ("alias ".to_owned(), view.aliases[i - 1])
+        };
         let op = if c.exact { "=" } else { "~" };
-        reasons.push(reason("name", format!("name \"{asked}\" {op} {label}\"{matched}\" ({})", c.describe())));
+        reasons.push(reason(
+            "name",
+            format!(
+                "name \"{asked}\" {op} {label}\"{matched}\" ({})",
+                c.describe()
+            ),
+        ));
         c.score()
     } else if !spec.categories.is_empty() {
         UNNAMED_CATEGORY_FACTOR
@@ -367,8 +521,15 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
     };
 
     if !spec.categories.is_empty() {
-        let c = spec.categories.iter().find(|c| view.category.is_within(c))?;
-        let detail = if view.category == c { format!("category {c}") } else { format!("category {} is within {c}", view.category) };
+        let c = spec
+            .categories
+            .iter()
+            .find(|c| view.category.is_within(c))?;
+        let detail = if view.category == c {
+            format!("category {c}")
+        } else {
+            format!("category {} is within {c}", view.category)
+        };
         reasons.push(reason("category", detail));
     }
 
@@ -377,7 +538,11 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
         if cap < min {
             return None;
         }
-        let what = if view.kind == EntityKind::Event { "expected attendance" } else { "capacity" };
+        let what = if view.kind == EntityKind::Event {
+            "expected attendance"
+        } else {
+            "capacity"
+        };
         reasons.push(reason("size", format!("{what} {cap} >= {min}")));
     }
 
@@ -407,19 +572,33 @@ pub(crate) fn evaluate(spec: &PreparedSpec, view: &EntityView, config: &MatchCon
         net_factor = net_factor.min(f);
     }
     if !spec.sectors.is_empty() {
-        let s = fp.sectors.iter().find(|s| spec.sectors.contains(&sector_key(s)))?;
+        let s = fp
+            .sectors
+            .iter()
+            .find(|s| spec.sectors.contains(&sector_key(s)))?;
         reasons.push(reason("sector", format!("sector {}", s.trim())));
     }
 
-    let whose = if spec.window_from_spec { "target window" } else { "threat window" };
+    let whose = if spec.window_from_spec {
+        "target window"
+    } else {
+        "threat window"
+    };
     let detail = match &view.span {
         Some(span) => {
             if !span.intersects(&spec.window) {
                 return None;
             }
-            format!("span {} intersects the {whose} {}", fmt_window(span), fmt_window(&spec.window))
+            format!(
+                "span {} intersects the {whose} {}",
+                fmt_window(span),
+                fmt_window(&spec.window)
+            )
         }
-        None => format!("always present (no time span) during the {whose} {}", fmt_window(&spec.window)),
+        None => format!(
+            "always present (no time span) during the {whose} {}",
+            fmt_window(&spec.window)
+        ),
     };
     reasons.push(reason("time", detail));
 

@@ -14,7 +14,11 @@ const MAX_ASSIGN_TOKENS: usize = 8;
 /// Edits allowed on a token of `len` characters: `min(2, floor(len × ratio))`. With the default
 /// ratio 0.25: 0 for 1–3 characters, 1 for 4–7, 2 for 8 and more.
 pub fn allowed_edits(len: usize, ratio: f64) -> u32 {
-    let r = if ratio.is_finite() { ratio.clamp(0.0, 1.0) } else { 0.0 };
+    let r = if ratio.is_finite() {
+        ratio.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     ((len as f64 * r).floor() as u32).min(MAX_TOKEN_EDITS)
 }
 
@@ -45,7 +49,9 @@ pub fn osa_within(a: &[char], b: &[char], max: u32) -> Option<u32> {
         let mut row_min = u32::MAX;
         for j in 1..=m {
             let cost = u32::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[(i - 2) * w + j - 2] + 1);
             }
@@ -138,7 +144,11 @@ pub fn compare_names(query: &NameKey, cand: &NameKey, ratio: f64) -> Option<Name
         return None;
     }
     if query.norm == cand.norm {
-        return Some(NameComparison { exact: true, cost: 0, reordered: false });
+        return Some(NameComparison {
+            exact: true,
+            cost: 0,
+            reordered: false,
+        });
     }
     let n = query.folded.len();
     if cand.folded.len() != n {
@@ -147,12 +157,25 @@ pub fn compare_names(query: &NameKey, cand: &NameKey, ratio: f64) -> Option<Name
     let cost: Vec<Vec<Option<u32>>> = query
         .folded
         .iter()
-        .map(|q| cand.folded.iter().map(|c| token_distance(q, c, ratio)).collect())
+        .map(|q| {
+            cand.folded
+                .iter()
+                .map(|c| token_distance(q, c, ratio))
+                .collect()
+        })
         .collect();
     let identity: Option<u32> = (0..n).map(|i| cost[i][i]).sum();
-    let best = if n <= MAX_ASSIGN_TOKENS { best_assignment(&cost) } else { identity };
+    let best = if n <= MAX_ASSIGN_TOKENS {
+        best_assignment(&cost)
+    } else {
+        identity
+    };
     let best = best?;
-    Some(NameComparison { exact: false, cost: best, reordered: identity != Some(best) })
+    Some(NameComparison {
+        exact: false,
+        cost: best,
+        reordered: identity != Some(best),
+    })
 }
 
 /// Minimum-cost perfect assignment over a square matrix of optional costs (bitmask DP).
@@ -231,12 +254,39 @@ mod tests {
 
     #[test]
     fn scores_order() {
-        let exact = NameComparison { exact: true, cost: 0, reordered: false }.score();
-        let variant = NameComparison { exact: false, cost: 0, reordered: false }.score();
-        let reordered = NameComparison { exact: false, cost: 0, reordered: true }.score();
-        let one = NameComparison { exact: false, cost: 1, reordered: false }.score();
-        let two = NameComparison { exact: false, cost: 2, reordered: false }.score();
-        assert!(exact > variant && variant > reordered && reordered > one && one > two && two > 0.65);
+        let exact = NameComparison {
+            exact: true,
+            cost: 0,
+            reordered: false,
+        }
+        .score();
+        let variant = NameComparison {
+            exact: false,
+            cost: 0,
+            reordered: false,
+        }
+        .score();
+        let reordered = NameComparison {
+            exact: false,
+            cost: 0,
+            reordered: true,
+        }
+        .score();
+        let one = NameComparison {
+            exact: false,
+            cost: 1,
+            reordered: false,
+        }
+        .score();
+        let two = NameComparison {
+            exact: false,
+            cost: 2,
+            reordered: false,
+        }
+        .score();
+        assert!(
+            exact > variant && variant > reordered && reordered > one && one > two && two > 0.65
+        );
     }
 
     #[test]

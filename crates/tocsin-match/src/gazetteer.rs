@@ -24,9 +24,14 @@ use tocsin_core::GeoPoint;
 /// The extent of a place.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlaceShape {
-    Circle { center: GeoPoint, radius_km: f64 },
+    Circle {
+        center: GeoPoint,
+        radius_km: f64,
+    },
     /// Outer ring (first point may be repeated at the end).
-    Polygon { ring: Vec<GeoPoint> },
+    Polygon {
+        ring: Vec<GeoPoint>,
+    },
 }
 
 impl PlaceShape {
@@ -52,7 +57,13 @@ pub struct Place {
 
 impl Place {
     /// A place covered by a circle around its centre.
-    pub fn circle(name: &str, alt_names: &[&str], center: GeoPoint, population: u64, radius_km: f64) -> Self {
+    pub fn circle(
+        name: &str,
+        alt_names: &[&str],
+        center: GeoPoint,
+        population: u64,
+        radius_km: f64,
+    ) -> Self {
         Self {
             name: name.to_owned(),
             alt_names: alt_names.iter().map(|s| (*s).to_owned()).collect(),
@@ -85,7 +96,9 @@ impl Place {
 /// Radius given to a city whose data has none: the radius of a disc holding its population at
 /// 3,000 people per km², at least 3 km (Moscow, 13 M → 37 km; a town of 15,000 → 3 km).
 pub fn default_radius_km(population: u64) -> f64 {
-    (population as f64 / 3000.0 / std::f64::consts::PI).sqrt().max(3.0)
+    (population as f64 / 3000.0 / std::f64::consts::PI)
+        .sqrt()
+        .max(3.0)
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -93,7 +106,12 @@ pub enum GazetteerError {
     #[error("gazetteer CSV, line {line}: {message}")]
     Csv { line: u64, message: String },
     #[error("gazetteer CSV, line {line}: bad {field} {value:?} (expected {expected})")]
-    Field { line: u64, field: &'static str, value: String, expected: &'static str },
+    Field {
+        line: u64,
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -130,7 +148,8 @@ impl Gazetteer {
         BUILTIN
             .get_or_init(|| {
                 let mut g = Self::reference_places();
-                let world = Self::from_csv(WORLD_CITIES_CSV.as_bytes()).expect("the shipped world cities parse");
+                let world = Self::from_csv(WORLD_CITIES_CSV.as_bytes())
+                    .expect("the shipped world cities parse");
                 g.merge_below(&world);
                 g
             })
@@ -148,7 +167,10 @@ impl Gazetteer {
         let mine = self.inner.clone();
         for p in other.places() {
             let shadowed = p.all_names().map(place_key).any(|k| {
-                mine.by_key.get(&k).is_some_and(|ids| ids.iter().any(|&i| mine.places[i].center.distance_km(&p.center) <= SAME_PLACE_KM))
+                mine.by_key.get(&k).is_some_and(|ids| {
+                    ids.iter()
+                        .any(|&i| mine.places[i].center.distance_km(&p.center) <= SAME_PLACE_KM)
+                })
             });
             if !shadowed {
                 self.add(p.clone());
@@ -187,16 +209,29 @@ impl Gazetteer {
             }
             let name = field(0);
             if name.is_empty() {
-                return Err(GazetteerError::Field { line, field: "name", value: String::new(), expected: "a non-empty name" });
-            }
-            let alt: Vec<&str> = field(1).split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
-            let num = |k: usize, fname: &'static str| -> Result<f64, GazetteerError> {
-                field(k).parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| GazetteerError::Field {
+                return Err(GazetteerError::Field {
                     line,
-                    field: fname,
-                    value: field(k).to_owned(),
-                    expected: "a decimal number",
-                })
+                    field: "name",
+                    value: String::new(),
+                    expected: "a non-empty name",
+                });
+            }
+            let alt: Vec<&str> = field(1)
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            let num = |k: usize, fname: &'static str| -> Result<f64, GazetteerError> {
+                field(k)
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| GazetteerError::Field {
+                        line,
+                        field: fname,
+                        value: field(k).to_owned(),
+                        expected: "a decimal number",
+                    })
             };
             let (lat, lon) = (num(2, "lat")?, num(3, "lon")?);
             let center = GeoPoint::new(lat, lon).map_err(|_| GazetteerError::Field {
@@ -220,7 +255,12 @@ impl Gazetteer {
             } else {
                 let r = num(5, "radius_km")?;
                 if r <= 0.0 {
-                    return Err(GazetteerError::Field { line, field: "radius_km", value: field(5).to_owned(), expected: "a positive number of km" });
+                    return Err(GazetteerError::Field {
+                        line,
+                        field: "radius_km",
+                        value: field(5).to_owned(),
+                        expected: "a positive number of km",
+                    });
                 }
                 r
             };
@@ -235,7 +275,11 @@ impl Gazetteer {
     pub fn add(&mut self, place: Place) {
         let inner = Arc::make_mut(&mut self.inner);
         let idx = inner.places.len();
-        let mut keys: Vec<String> = place.all_names().map(place_key).filter(|k| !k.is_empty()).collect();
+        let mut keys: Vec<String> = place
+            .all_names()
+            .map(place_key)
+            .filter(|k| !k.is_empty())
+            .collect();
         keys.sort();
         keys.dedup();
         for k in keys {
@@ -286,14 +330,22 @@ mod tests {
         assert_eq!(m.name, "Moscow");
         assert_eq!(g.resolve("Москва").unwrap().name, "Moscow");
         assert_eq!(g.resolve("  MOSKVA ").unwrap().name, "Moscow");
-        assert_eq!(g.resolve("Санкт-Петербург").unwrap().name, "Saint Petersburg");
-        assert_eq!(g.resolve("St. Petersburg").unwrap().name, "Saint Petersburg");
+        assert_eq!(
+            g.resolve("Санкт-Петербург").unwrap().name,
+            "Saint Petersburg"
+        );
+        assert_eq!(
+            g.resolve("St. Petersburg").unwrap().name,
+            "Saint Petersburg"
+        );
         assert_eq!(g.resolve("Казань").unwrap().name, "Kazan");
         assert_eq!(g.resolve("Krasnogorsk").unwrap().name, "Krasnogorsk");
         assert_eq!(g.resolve("Kerman").unwrap().name, "Kerman");
         assert!(g.resolve("Lemuria").is_none());
         // Krasnogorsk (Crocus City Hall) lies within the Moscow circle.
-        let PlaceShape::Circle { center, radius_km } = &m.shape else { panic!() };
+        let PlaceShape::Circle { center, radius_km } = &m.shape else {
+            panic!()
+        };
         let crocus = GeoPoint::new(55.826, 37.390).unwrap();
         assert!(center.distance_km(&crocus) < *radius_km);
     }
@@ -303,17 +355,38 @@ mod tests {
         let g = Gazetteer::builtin();
         assert!(g.len() > 30_000, "{}", g.len());
         let m = g.resolve("Moscow").unwrap();
-        assert_eq!((m.population, m.country.as_deref()), (13010112, None), "the hand-made Moscow (40 km) wins");
+        assert_eq!(
+            (m.population, m.country.as_deref()),
+            (13010112, None),
+            "the hand-made Moscow (40 km) wins"
+        );
         assert_eq!(g.resolve("Krasnogorsk").unwrap().population, 175000);
-        for (name, country) in [("Munich", "DE"), ("München", "DE"), ("Sydney", "AU"), ("Lagos", "NG"), ("Новосибирск", "RU"), ("Kharkiv", "UA"), ("São Paulo", "BR")] {
+        for (name, country) in [
+            ("Munich", "DE"),
+            ("München", "DE"),
+            ("Sydney", "AU"),
+            ("Lagos", "NG"),
+            ("Новосибирск", "RU"),
+            ("Kharkiv", "UA"),
+            ("São Paulo", "BR"),
+        ] {
             let p = g.resolve(name).unwrap_or_else(|| panic!("{name}"));
             assert_eq!(p.country.as_deref(), Some(country), "{name}");
             assert!(p.population >= 15_000);
         }
         // Moscow, Idaho is still there, but never wins "Moscow".
-        assert!(g.places().iter().any(|p| p.name == "Moscow" && p.country.as_deref() == Some("US")));
+        assert!(g
+            .places()
+            .iter()
+            .any(|p| p.name == "Moscow" && p.country.as_deref() == Some("US")));
         // Only one Moscow near Moscow: the GeoNames one is shadowed by the hand-made one.
-        assert_eq!(g.places().iter().filter(|p| p.name == "Moscow" && p.center.distance_km(&m.center) < 50.0).count(), 1);
+        assert_eq!(
+            g.places()
+                .iter()
+                .filter(|p| p.name == "Moscow" && p.center.distance_km(&m.center) < 50.0)
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -325,7 +398,13 @@ mod tests {
         assert_eq!(g.len(), 2);
         let idaho = g.resolve("moscow").unwrap();
         assert!((default_radius_km(25000) - 3.0).abs() < 1e-9);
-        assert_eq!(idaho.shape, PlaceShape::Circle { center: idaho.center, radius_km: 3.0 });
+        assert_eq!(
+            idaho.shape,
+            PlaceShape::Circle {
+                center: idaho.center,
+                radius_km: 3.0
+            }
+        );
         assert_eq!(g.resolve("DC").unwrap().name, "Washington, D.C.");
 
         // The more populous namesake wins.
@@ -334,8 +413,21 @@ mod tests {
         assert_eq!(both.resolve("Moscow").unwrap().population, 13010112);
 
         let bad = Gazetteer::from_csv("X,,95,0,1\n".as_bytes()).unwrap_err();
-        assert!(matches!(bad, GazetteerError::Field { line: 1, field: "coordinates", .. }), "{bad}");
+        assert!(
+            matches!(
+                bad,
+                GazetteerError::Field {
+                    line: 1,
+                    field: "coordinates",
+                    ..
+                }
+            ),
+            "{bad}"
+        );
         let short = Gazetteer::from_csv("X,,5\n".as_bytes()).unwrap_err();
-        assert!(matches!(short, GazetteerError::Csv { line: 1, .. }), "{short}");
+        assert!(
+            matches!(short, GazetteerError::Csv { line: 1, .. }),
+            "{short}"
+        );
     }
 }

@@ -27,19 +27,43 @@ impl BBox {
         let lat_min = center.lat - dlat;
         let lat_max = center.lat + dlat;
         if lat_max >= 90.0 || lat_min <= -90.0 {
-            return Self { lat_min: lat_min.max(-90.0), lat_max: lat_max.min(90.0), lon_min: -180.0, lon_max: 180.0, all_lon: true };
+            return Self {
+                lat_min: lat_min.max(-90.0),
+                lat_max: lat_max.min(90.0),
+                lon_min: -180.0,
+                lon_max: 180.0,
+                all_lon: true,
+            };
         }
         let s = delta.sin() / center.lat.to_radians().cos();
         if s.is_nan() || s >= 1.0 {
-            return Self { lat_min, lat_max, lon_min: -180.0, lon_max: 180.0, all_lon: true };
+            return Self {
+                lat_min,
+                lat_max,
+                lon_min: -180.0,
+                lon_max: 180.0,
+                all_lon: true,
+            };
         }
         let dlon = s.asin().to_degrees();
-        Self { lat_min, lat_max, lon_min: center.lon - dlon, lon_max: center.lon + dlon, all_lon: dlon >= 180.0 }
+        Self {
+            lat_min,
+            lat_max,
+            lon_min: center.lon - dlon,
+            lon_max: center.lon + dlon,
+            all_lon: dlon >= 180.0,
+        }
     }
 
     /// Box of a ring's vertices (planar in degrees; rings crossing the antimeridian are not supported).
     pub fn around_ring(ring: &[GeoPoint]) -> Self {
-        let mut b = Self { lat_min: 90.0, lat_max: -90.0, lon_min: 180.0, lon_max: -180.0, all_lon: false };
+        let mut b = Self {
+            lat_min: 90.0,
+            lat_max: -90.0,
+            lon_min: 180.0,
+            lon_max: -180.0,
+            all_lon: false,
+        };
         for p in ring {
             b.lat_min = b.lat_min.min(p.lat);
             b.lat_max = b.lat_max.max(p.lat);
@@ -105,7 +129,11 @@ pub struct GeoGrid {
 impl GeoGrid {
     /// `cell_deg`: cell edge in degrees (0.1° ≈ 11 km of latitude).
     pub fn new(cell_deg: f64) -> Self {
-        let cell_deg = if cell_deg.is_finite() && cell_deg > 0.01 { cell_deg.min(90.0) } else { 0.1 };
+        let cell_deg = if cell_deg.is_finite() && cell_deg > 0.01 {
+            cell_deg.min(90.0)
+        } else {
+            0.1
+        };
         Self {
             cell_deg,
             rows: (180.0 / cell_deg).ceil() as i64,
@@ -155,7 +183,10 @@ impl GeoGrid {
         // Unwrapped column numbers (may lie outside 0..cols when the box crosses ±180).
         let c0 = ((b.lon_min - self.cell_deg + 180.0) / self.cell_deg).floor() as i64;
         let c1 = ((b.lon_max + self.cell_deg + 180.0) / self.cell_deg).floor() as i64;
-        ((r0, r1), (c0.rem_euclid(self.cols), (c1 - c0 + 1).clamp(1, self.cols)))
+        (
+            (r0, r1),
+            (c0.rem_euclid(self.cols), (c1 - c0 + 1).clamp(1, self.cols)),
+        )
     }
 
     /// Visit the posting list of every cell that may hold a point inside the box.
@@ -172,7 +203,8 @@ impl GeoGrid {
         } else {
             for r in r0..=r1 {
                 for k in 0..clen {
-                    if let Some(list) = self.cells.get(&self.key(r, (c0 + k).rem_euclid(self.cols))) {
+                    if let Some(list) = self.cells.get(&self.key(r, (c0 + k).rem_euclid(self.cols)))
+                    {
                         f(list);
                     }
                 }
@@ -216,10 +248,25 @@ mod tests {
         let sq = [gp(0.0, 0.0), gp(0.0, 1.0), gp(1.0, 1.0), gp(1.0, 0.0)];
         assert!(point_in_ring(&gp(0.5, 0.5), &sq));
         assert!(!point_in_ring(&gp(1.5, 0.5), &sq));
-        let closed = [gp(0.0, 0.0), gp(0.0, 1.0), gp(1.0, 1.0), gp(1.0, 0.0), gp(0.0, 0.0)];
+        let closed = [
+            gp(0.0, 0.0),
+            gp(0.0, 1.0),
+            gp(1.0, 1.0),
+            gp(1.0, 0.0),
+            gp(0.0, 0.0),
+        ];
         assert!(point_in_ring(&gp(0.5, 0.5), &closed));
         // A concave "C" shape: the notch is outside.
-        let c_shape = [gp(0.0, 0.0), gp(0.0, 3.0), gp(1.0, 3.0), gp(1.0, 1.0), gp(2.0, 1.0), gp(2.0, 3.0), gp(3.0, 3.0), gp(3.0, 0.0)];
+        let c_shape = [
+            gp(0.0, 0.0),
+            gp(0.0, 3.0),
+            gp(1.0, 3.0),
+            gp(1.0, 1.0),
+            gp(2.0, 1.0),
+            gp(2.0, 3.0),
+            gp(3.0, 3.0),
+            gp(3.0, 0.0),
+        ];
         assert!(!point_in_ring(&gp(1.5, 2.0), &c_shape));
         assert!(point_in_ring(&gp(1.5, 0.5), &c_shape));
     }

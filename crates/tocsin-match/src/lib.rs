@@ -74,7 +74,9 @@ mod record;
 mod reference;
 mod registry;
 
-pub use eval::{AREA_EDGE_FACTOR, NETWORK_MIN_FACTOR, UNNAMED_CATEGORY_FACTOR, UNNAMED_OTHER_FACTOR};
+pub use eval::{
+    AREA_EDGE_FACTOR, NETWORK_MIN_FACTOR, UNNAMED_CATEGORY_FACTOR, UNNAMED_OTHER_FACTOR,
+};
 pub use gazetteer::{Gazetteer, GazetteerError, Place, PlaceShape};
 pub use reference::reference_match;
 pub use registry::Registry;
@@ -98,7 +100,11 @@ pub struct MatchConfig {
 
 impl Default for MatchConfig {
     fn default() -> Self {
-        Self { large_gathering_min: 1000, imminent_hours: tocsin_core::time::IMMINENT_HOURS, max_edit_ratio: 0.25 }
+        Self {
+            large_gathering_min: 1000,
+            imminent_hours: tocsin_core::time::IMMINENT_HOURS,
+            max_edit_ratio: 0.25,
+        }
     }
 }
 
@@ -124,5 +130,10 @@ pub enum MatchError {
 
 /// Rank: score descending, then entity id, then target index.
 pub(crate) fn sort_matches(m: &mut [Match]) {
-    m.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.entity_id.cmp(&b.entity_id)).then_with(|| a.target.cmp(&b.target)));
+    m.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.entity_id.cmp(&b.entity_id))
+            .then_with(|| a.target.cmp(&b.target))
+    });
 }

@@ -43,7 +43,11 @@ fn variant_hash(s: &str) -> u64 {
 /// Distinct folded tokens over a set of names, in first-seen order.
 pub fn distinct_tokens<'a>(names: impl IntoIterator<Item = &'a NameKey>) -> Vec<&'a str> {
     let mut seen = HashSet::new();
-    names.into_iter().flat_map(|n| n.folded.iter().map(String::as_str)).filter(|t| seen.insert(*t)).collect()
+    names
+        .into_iter()
+        .flat_map(|n| n.folded.iter().map(String::as_str))
+        .filter(|t| seen.insert(*t))
+        .collect()
 }
 
 impl NameIndex {
@@ -78,7 +82,9 @@ impl NameIndex {
 
     pub fn remove<S: AsRef<str>>(&mut self, tokens: &[S], id: u32) {
         for t in tokens {
-            let Some(&tid) = self.vocab.get(t.as_ref()) else { continue };
+            let Some(&tid) = self.vocab.get(t.as_ref()) else {
+                continue;
+            };
             let list = &mut self.postings[tid as usize];
             postings::remove(list, id);
             if list.is_empty() {
@@ -191,7 +197,9 @@ impl NameIndex {
             })
             .collect();
         groups.sort_by_key(|(n, _)| *n);
-        let Some(((n, first), rest)) = groups.split_first() else { return };
+        let Some(((n, first), rest)) = groups.split_first() else {
+            return;
+        };
         if *n == 0 {
             return;
         }
@@ -211,7 +219,10 @@ impl NameIndex {
             out.truncate(w);
         }
         for (_, tids) in rest {
-            let lists: Vec<&[u32]> = tids.iter().map(|&t| self.postings[t as usize].as_slice()).collect();
+            let lists: Vec<&[u32]> = tids
+                .iter()
+                .map(|&t| self.postings[t as usize].as_slice())
+                .collect();
             let mut w = start;
             for r in start..out.len() {
                 let x = out[r];
@@ -249,7 +260,11 @@ mod tests {
         ix.insert(&distinct_tokens(&city_hall), 3);
         let mut out = Vec::new();
         ix.candidates(&NameKey::new("Krokos Siti Holl"), &mut out);
-        assert_eq!(out, [1], "every query token must be present: Kazan City Hall lacks krokus");
+        assert_eq!(
+            out,
+            [1],
+            "every query token must be present: Kazan City Hall lacks krokus"
+        );
         out.clear();
         ix.candidates(&NameKey::new("City Hall"), &mut out);
         assert_eq!(out, [1, 3]);

@@ -110,7 +110,11 @@ impl<V> Family<V> {
 
     fn mask(&self, len: u8) -> u128 {
         let host = self.width - len;
-        let full: u128 = if self.v4 { u128::from(u32::MAX) } else { u128::MAX };
+        let full: u128 = if self.v4 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
         if host >= 128 {
             0
         } else {
@@ -145,19 +149,35 @@ impl<V> Family<V> {
 
     /// Stored prefixes of length ≤ `max_len` holding `bits`, longest first.
     fn containing(&self, bits: u128, max_len: u8) -> impl Iterator<Item = (IpNet, &V)> + '_ {
-        self.lengths.iter().filter(move |&&l| l <= max_len).filter_map(move |&l| {
-            let key = bits & self.mask(l);
-            self.by_len[l as usize].get(&key).map(|v| (self.net(key, l), v))
-        })
+        self.lengths
+            .iter()
+            .filter(move |&&l| l <= max_len)
+            .filter_map(move |&l| {
+                let key = bits & self.mask(l);
+                self.by_len[l as usize]
+                    .get(&key)
+                    .map(|v| (self.net(key, l), v))
+            })
     }
 
     /// Stored prefixes inside `bits/len` (itself included), by address then length.
     fn within(&self, bits: u128, len: u8) -> impl Iterator<Item = (IpNet, &V)> + '_ {
-        let last = bits | !self.mask(len) & if self.v4 { u128::from(u32::MAX) } else { u128::MAX };
-        self.ordered.range((bits, len)..=(last, self.width)).filter(move |&&(_, l)| l >= len).map(move |&(b, l)| {
-            let v = self.by_len[l as usize].get(&b).expect("ordered and by_len agree");
-            (self.net(b, l), v)
-        })
+        let last = bits
+            | !self.mask(len)
+                & if self.v4 {
+                    u128::from(u32::MAX)
+                } else {
+                    u128::MAX
+                };
+        self.ordered
+            .range((bits, len)..=(last, self.width))
+            .filter(move |&&(_, l)| l >= len)
+            .map(move |&(b, l)| {
+                let v = self.by_len[l as usize]
+                    .get(&b)
+                    .expect("ordered and by_len agree");
+                (self.net(b, l), v)
+            })
     }
 }
 
@@ -177,7 +197,10 @@ impl<V> Default for PrefixTable<V> {
 
 impl<V> PrefixTable<V> {
     pub fn new() -> Self {
-        Self { v4: Family::new(true), v6: Family::new(false) }
+        Self {
+            v4: Family::new(true),
+            v6: Family::new(false),
+        }
     }
 
     fn family(&self, net: &IpNet) -> &Family<V> {
@@ -207,7 +230,8 @@ impl<V> PrefixTable<V> {
 
     /// Store `value` under `net`, returning the value it replaces.
     pub fn insert(&mut self, net: IpNet, value: V) -> Option<V> {
-        self.family_mut(&net).insert(net.bits(), net.prefix_len(), value)
+        self.family_mut(&net)
+            .insert(net.bits(), net.prefix_len(), value)
     }
 
     /// Remove `net` (exactly this prefix), returning its value.
@@ -256,14 +280,17 @@ impl<V> PrefixTable<V> {
     /// holding ones, most specific first, then the ones strictly inside. Each prefix once.
     pub fn overlapping<'a>(&'a self, net: &IpNet) -> impl Iterator<Item = (IpNet, &'a V)> + 'a {
         let len = net.prefix_len();
-        self.containing(net).chain(self.within(net).filter(move |(n, _)| n.prefix_len() > len))
+        self.containing(net)
+            .chain(self.within(net).filter(move |(n, _)| n.prefix_len() > len))
     }
 
     /// Every (prefix, value), IPv4 first, by address then length.
     pub fn iter(&self) -> impl Iterator<Item = (IpNet, &V)> + '_ {
         let all4 = IpNet::from_bits(true, 0, 0);
         let all6 = IpNet::from_bits(false, 0, 0);
-        self.v4.within(all4.bits(), 0).chain(self.v6.within(all6.bits(), 0))
+        self.v4
+            .within(all4.bits(), 0)
+            .chain(self.v6.within(all6.bits(), 0))
     }
 }
 
@@ -285,8 +312,19 @@ mod tests {
 
     #[test]
     fn longest_match_prefers_the_most_specific() {
-        let t = table(&["0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "192.0.2.0/24", "2001:db8::/32", "2001:db8:1::/48"]);
-        let lm = |a: &str| t.longest_match(a.parse().unwrap()).map(|(k, _)| k.to_string());
+        let t = table(&[
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.1.2.0/24",
+            "192.0.2.0/24",
+            "2001:db8::/32",
+            "2001:db8:1::/48",
+        ]);
+        let lm = |a: &str| {
+            t.longest_match(a.parse().unwrap())
+                .map(|(k, _)| k.to_string())
+        };
         assert_eq!(lm("10.1.2.3").as_deref(), Some("10.1.2.0/24"));
         assert_eq!(lm("10.1.3.3").as_deref(), Some("10.1.0.0/16"));
         assert_eq!(lm("10.2.0.1").as_deref(), Some("10.0.0.0/8"));
@@ -294,17 +332,40 @@ mod tests {
         assert_eq!(lm("2001:db8:1::5").as_deref(), Some("2001:db8:1::/48"));
         assert_eq!(lm("2001:db8:2::5").as_deref(), Some("2001:db8::/32"));
         assert_eq!(lm("2001:db9::5"), None, "no IPv6 default route");
-        let chain: Vec<String> = t.containing(&n("10.1.2.3")).map(|(k, _)| k.to_string()).collect();
-        assert_eq!(chain, ["10.1.2.0/24", "10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0"]);
+        let chain: Vec<String> = t
+            .containing(&n("10.1.2.3"))
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(
+            chain,
+            ["10.1.2.0/24", "10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0"]
+        );
     }
 
     #[test]
     fn within_and_overlapping() {
-        let t = table(&["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3", "10.2.0.0/16", "11.0.0.0/8", "2001:db8::/32"]);
-        let within: Vec<String> = t.within(&n("10.1.0.0/16")).map(|(k, _)| k.to_string()).collect();
+        let t = table(&[
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.1.2.0/24",
+            "10.1.2.3",
+            "10.2.0.0/16",
+            "11.0.0.0/8",
+            "2001:db8::/32",
+        ]);
+        let within: Vec<String> = t
+            .within(&n("10.1.0.0/16"))
+            .map(|(k, _)| k.to_string())
+            .collect();
         assert_eq!(within, ["10.1.0.0/16", "10.1.2.0/24", "10.1.2.3"]);
-        let over: Vec<String> = t.overlapping(&n("10.1.0.0/16")).map(|(k, _)| k.to_string()).collect();
-        assert_eq!(over, ["10.1.0.0/16", "10.0.0.0/8", "10.1.2.0/24", "10.1.2.3"]);
+        let over: Vec<String> = t
+            .overlapping(&n("10.1.0.0/16"))
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(
+            over,
+            ["10.1.0.0/16", "10.0.0.0/8", "10.1.2.0/24", "10.1.2.3"]
+        );
         assert_eq!(t.within(&n("0.0.0.0/0")).count(), 6);
         assert_eq!(t.within(&n("::/0")).count(), 1);
         assert_eq!(t.iter().count(), 7);
@@ -313,7 +374,10 @@ mod tests {
     #[test]
     fn insert_replace_remove() {
         let mut t = table(&["10.0.0.0/8", "10.1.0.0/16"]);
-        assert_eq!(t.insert(n("10.0.0.0/8"), "x".into()).as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(
+            t.insert(n("10.0.0.0/8"), "x".into()).as_deref(),
+            Some("10.0.0.0/8")
+        );
         assert_eq!(t.len(), 2);
         assert_eq!(t.remove(&n("10.1.0.0/16")).as_deref(), Some("10.1.0.0/16"));
         assert_eq!(t.remove(&n("10.1.0.0/16")), None);
@@ -338,7 +402,11 @@ mod tests {
         let mut list = Vec::new();
         for i in 0..2000 {
             let v4 = next() % 3 != 0;
-            let (bits, len) = if v4 { (u128::from(next() as u32 & 0x0f0f_ffff), (next() % 33) as u8) } else { (u128::from(next()) << 64, (next() % 80) as u8) };
+            let (bits, len) = if v4 {
+                (u128::from(next() as u32 & 0x0f0f_ffff), (next() % 33) as u8)
+            } else {
+                (u128::from(next()) << 64, (next() % 80) as u8)
+            };
             let net = IpNet::from_bits(v4, bits, len);
             if t.insert(net, i).is_none() {
                 list.push(net);
@@ -346,10 +414,22 @@ mod tests {
         }
         for _ in 0..2000 {
             let v4 = next() % 3 != 0;
-            let q = if v4 { IpNet::from_bits(true, u128::from(next() as u32 & 0x0f0f_ffff), 16 + (next() % 17) as u8) } else { IpNet::from_bits(false, u128::from(next()) << 64, (next() % 129) as u8) };
+            let q = if v4 {
+                IpNet::from_bits(
+                    true,
+                    u128::from(next() as u32 & 0x0f0f_ffff),
+                    16 + (next() % 17) as u8,
+                )
+            } else {
+                IpNet::from_bits(false, u128::from(next()) << 64, (next() % 129) as u8)
+            };
             let mut want: Vec<IpNet> = list.iter().copied().filter(|p| p.overlaps(&q)).collect();
             let mut got: Vec<IpNet> = t.overlapping(&q).map(|(k, _)| k).collect();
-            let lpm = list.iter().copied().filter(|p| p.contains(&q)).max_by_key(|p| p.prefix_len());
+            let lpm = list
+                .iter()
+                .copied()
+                .filter(|p| p.contains(&q))
+                .max_by_key(|p| p.prefix_len());
             assert_eq!(t.longest_match_net(&q).map(|(k, _)| k), lpm);
             want.sort();
             got.sort();

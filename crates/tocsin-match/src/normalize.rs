@@ -88,7 +88,10 @@ pub fn latin_special(c: char) -> Option<&'static str> {
 
 /// Apostrophes do not break a word ("O'Brien" → "obrien").
 pub fn is_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}')
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}'
+    )
 }
 
 /// Normalised tokens of a free-text name: see the module docs. Never contains empty tokens.
@@ -188,7 +191,11 @@ impl NameKey {
 /// Key for place and city names: folded tokens joined by single spaces (`"Москва"` and
 /// `"moskva"` give `"moskva"`; `"St. Petersburg"` and `"st petersburg"` give `"st petersburg"`).
 pub fn place_key(s: &str) -> String {
-    normalize(s).iter().map(|t| fold_token(t)).collect::<Vec<_>>().join(" ")
+    normalize(s)
+        .iter()
+        .map(|t| fold_token(t))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -205,7 +212,10 @@ mod tests {
 
     #[test]
     fn case_accents_punctuation() {
-        assert_eq!(normalize("  Café  Müller-Straße "), ["cafe", "muller", "strasse"]);
+        assert_eq!(
+            normalize("  Café  Müller-Straße "),
+            ["cafe", "muller", "strasse"]
+        );
         assert_eq!(normalize("O'Brien's Pub"), ["obriens", "pub"]);
         assert_eq!(normalize("ＦＵＬＬ width №1"), ["full", "width", "no1"]);
         assert!(normalize(" -- ").is_empty());

@@ -33,7 +33,11 @@ impl PublicSuffixList {
     /// Parse rules in the list's format (one per line, `//` comments, `*.` wildcards, `!`
     /// exceptions). Rules are expected in lower case; internationalised rules stay in Unicode.
     pub fn parse(text: &'static str) -> Self {
-        let mut psl = Self { rules: HashSet::new(), wildcards: HashSet::new(), exceptions: HashSet::new() };
+        let mut psl = Self {
+            rules: HashSet::new(),
+            wildcards: HashSet::new(),
+            exceptions: HashSet::new(),
+        };
         for line in text.lines() {
             let rule = line.split_whitespace().next().unwrap_or("");
             if rule.is_empty() || rule.starts_with("//") {
@@ -115,7 +119,14 @@ mod tests {
     fn suffixes_of_the_shipped_list() {
         let p = PublicSuffixList::builtin();
         assert!(p.len() > 9000, "{}", p.len());
-        for ps in ["com", "uk", "co.uk", "github.io", "zzz-unknown-tld", "anything.ck"] {
+        for ps in [
+            "com",
+            "uk",
+            "co.uk",
+            "github.io",
+            "zzz-unknown-tld",
+            "anything.ck",
+        ] {
             assert!(p.is_public_suffix_str(ps), "{ps}");
         }
         for not in ["example.com", "example.co.uk", "www.ck", "bbc.co.uk"] {

@@ -165,7 +165,19 @@ fn decode_head(b: &[u8]) -> (Rec<'_>, Option<usize>) {
     let audiences = (0..n).map(|_| c.str()).collect();
     let nanos = (p & P_NANOS != 0).then(|| (c.varint() as u32, c.varint() as u32));
     let fp_at = (p & P_FOOTPRINT != 0).then_some(c.at);
-    (Rec { id, name, aliases, venue, country, audiences, nanos, footprint: None }, fp_at)
+    (
+        Rec {
+            id,
+            name,
+            aliases,
+            venue,
+            country,
+            audiences,
+            nanos,
+            footprint: None,
+        },
+        fp_at,
+    )
 }
 
 /// Everything but the footprint.
@@ -193,10 +205,17 @@ pub(crate) fn decode_full(b: &[u8]) -> Rec<'_> {
         let asns = (0..n).map(|_| c.varint() as u32).collect();
         let n = c.varint() as usize;
         // Written from valid `DomainName`s, so parsing gives them back unchanged.
-        let domains = (0..n).map(|_| DomainName::parse(c.str()).expect("stored domains are valid")).collect();
+        let domains = (0..n)
+            .map(|_| DomainName::parse(c.str()).expect("stored domains are valid"))
+            .collect();
         let n = c.varint() as usize;
         let sectors = (0..n).map(|_| c.str().to_owned()).collect();
-        r.footprint = Some(Footprint { networks, asns, domains, sectors });
+        r.footprint = Some(Footprint {
+            networks,
+            asns,
+            domains,
+            sectors,
+        });
     }
     r
 }
@@ -208,7 +227,10 @@ mod tests {
     #[test]
     fn round_trip() {
         let fp = Footprint {
-            networks: vec![IpNet::parse("10.1.0.0/16").unwrap(), IpNet::parse("2001:db8::1").unwrap()],
+            networks: vec![
+                IpNet::parse("10.1.0.0/16").unwrap(),
+                IpNet::parse("2001:db8::1").unwrap(),
+            ],
             asns: vec![64500, 4_200_000_000],
             domains: vec![DomainName::parse("пример.рф").unwrap()],
             sectors: vec!["Energy".into()],
@@ -230,7 +252,15 @@ mod tests {
         let full = decode_full(&buf);
         assert_eq!(full.footprint.as_ref(), Some(&fp));
         let mut plain = Vec::new();
-        encode(&mut plain, &Rec { nanos: None, venue: None, ..r.clone() }, &Footprint::default());
+        encode(
+            &mut plain,
+            &Rec {
+                nanos: None,
+                venue: None,
+                ..r.clone()
+            },
+            &Footprint::default(),
+        );
         assert_eq!(decode_full(&plain).footprint, None);
     }
 }

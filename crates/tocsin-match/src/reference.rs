@@ -11,7 +11,12 @@ use tocsin_core::{Entity, EntityId, Match, Threat};
 
 /// Match `threat` against `entities` by checking every pair. Entity ids are expected to be unique;
 /// a venue reference resolves to the last entity with that id (as if upserted in order).
-pub fn reference_match(entities: &[Entity], threat: &Threat, config: &MatchConfig, gaz: &Gazetteer) -> Result<Vec<Match>, MatchError> {
+pub fn reference_match(
+    entities: &[Entity],
+    threat: &Threat,
+    config: &MatchConfig,
+    gaz: &Gazetteer,
+) -> Result<Vec<Match>, MatchError> {
     let specs = prepare(threat, gaz)?;
     let by_id: HashMap<&EntityId, &Entity> = entities.iter().map(|e| (&e.id, e)).collect();
     let mut matches = Vec::new();
@@ -21,7 +26,13 @@ pub fn reference_match(entities: &[Entity], threat: &Threat, config: &MatchConfi
         let view = EntityView::of(e, venue, city_key.as_deref());
         for spec in &specs {
             if let Some((score, reasons)) = evaluate(spec, &view, config) {
-                matches.push(Match { threat_id: threat.id.clone(), entity_id: e.id.clone(), target: spec.index, score, reasons });
+                matches.push(Match {
+                    threat_id: threat.id.clone(),
+                    entity_id: e.id.clone(),
+                    target: spec.index,
+                    score,
+                    reasons,
+                });
             }
         }
     }

@@ -36,7 +36,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use tocsin_core::entity::{Footprint, IpNet};
-use tocsin_core::{AudienceId, Category, CountryCode, Entity, EntityId, EntityKind, GeoPoint, Match, Threat, ThreatWindow};
+use tocsin_core::{
+    AudienceId, Category, CountryCode, Entity, EntityId, EntityKind, GeoPoint, Match, Threat,
+    ThreatWindow,
+};
 
 /// Grid cell edge in degrees (≈ 11 km north–south).
 const GRID_CELL_DEG: f64 = 0.1;
@@ -54,11 +57,20 @@ const HAS_SPAN: u8 = 16;
 const CITY_FROM_VENUE: u8 = 32;
 const HAS_FOOTPRINT: u8 = 64;
 
-const KINDS: [EntityKind; 6] =
-    [EntityKind::Venue, EntityKind::Event, EntityKind::Organisation, EntityKind::Person, EntityKind::NetworkAsset, EntityKind::Population];
+const KINDS: [EntityKind; 6] = [
+    EntityKind::Venue,
+    EntityKind::Event,
+    EntityKind::Organisation,
+    EntityKind::Person,
+    EntityKind::NetworkAsset,
+    EntityKind::Population,
+];
 
 fn kind_code(k: EntityKind) -> u8 {
-    KINDS.iter().position(|x| *x == k).expect("every kind is listed") as u8
+    KINDS
+        .iter()
+        .position(|x| *x == k)
+        .expect("every kind is listed") as u8
 }
 
 /// Hash of an id string (ids come from the registry's own files, so a fast non-keyed hash will do;
@@ -223,8 +235,19 @@ struct Prepared {
 
 impl Prepared {
     fn of(e: &Entity) -> Self {
-        let keys: Vec<NameKey> = std::iter::once(&e.name).chain(e.aliases.iter()).map(|n| NameKey::new(n)).collect();
-        let nanos = e.span.map(|w| (w.from.timestamp_subsec_nanos(), w.until.timestamp_subsec_nanos())).filter(|&n| n != (0, 0));
+        let keys: Vec<NameKey> = std::iter::once(&e.name)
+            .chain(e.aliases.iter())
+            .map(|n| NameKey::new(n))
+            .collect();
+        let nanos = e
+            .span
+            .map(|w| {
+                (
+                    w.from.timestamp_subsec_nanos(),
+                    w.until.timestamp_subsec_nanos(),
+                )
+            })
+            .filter(|&n| n != (0, 0));
         let country = e.country.as_ref().map(|c| c.as_str().to_owned());
         let rec = Rec {
             id: e.id.as_str(),
@@ -238,7 +261,14 @@ impl Prepared {
         };
         let mut bytes = Vec::with_capacity(64);
         record::encode(&mut bytes, &rec, &e.footprint);
-        Self { tokens: distinct_tokens(&keys).into_iter().map(str::to_owned).collect(), rec: bytes, id_hash: hash_str(e.id.as_str()) }
+        Self {
+            tokens: distinct_tokens(&keys)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            rec: bytes,
+            id_hash: hash_str(e.id.as_str()),
+        }
     }
 }
 
@@ -343,7 +373,9 @@ impl Registry {
     pub fn reserve(&mut self, additional: usize) {
         self.cols.reserve(additional);
         let (arena, rec) = (&self.arena, &self.cols.rec);
-        self.by_id.reserve(additional, |&s| hash_str(record::id_of(&arena[rec[s as usize] as usize..])));
+        self.by_id.reserve(additional, |&s| {
+            hash_str(record::id_of(&arena[rec[s as usize] as usize..]))
+        });
     }
 
     fn rec_bytes(&self, s: u32) -> &[u8] {
@@ -356,7 +388,9 @@ impl Registry {
     }
 
     fn find_hashed(&self, h: u64, id: &str) -> Option<u32> {
-        self.by_id.find(h, |&s| record::id_of(self.rec_bytes(s)) == id).copied()
+        self.by_id
+            .find(h, |&s| record::id_of(self.rec_bytes(s)) == id)
+            .copied()
     }
 
     /// The entity with this id (rebuilt from the compact storage).
@@ -370,7 +404,9 @@ impl Registry {
 
     /// Every entity, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = Entity> + '_ {
-        (0..self.cols.len() as u32).filter(|&s| self.cols.flags[s as usize] & LIVE != 0).map(|s| self.entity(s))
+        (0..self.cols.len() as u32)
+            .filter(|&s| self.cols.flags[s as usize] & LIVE != 0)
+            .map(|s| self.entity(s))
     }
 
     fn span_of(&self, s: u32, nanos: Option<(u32, u32)>) -> Option<ThreatWindow> {
@@ -379,8 +415,10 @@ impl Registry {
             return None;
         }
         let (a, b) = nanos.unwrap_or((0, 0));
-        let from = DateTime::from_timestamp(self.cols.from[i], a).expect("stored from a valid time");
-        let until = DateTime::from_timestamp(self.cols.until[i], b).expect("stored from a valid time");
+        let from =
+            DateTime::from_timestamp(self.cols.from[i], a).expect("stored from a valid time");
+        let until =
+            DateTime::from_timestamp(self.cols.until[i], b).expect("stored from a valid time");
         Some(ThreatWindow { from, until })
     }
 
@@ -389,19 +427,25 @@ impl Registry {
         let i = s as usize;
         let f = self.cols.flags[i];
         let r = record::decode_full(self.rec_bytes(s));
-        let own_city = (self.cols.city[i] != NONE && f & CITY_FROM_VENUE == 0).then(|| self.city_written.strings[self.cols.city[i] as usize].to_string());
+        let own_city = (self.cols.city[i] != NONE && f & CITY_FROM_VENUE == 0)
+            .then(|| self.city_written.strings[self.cols.city[i] as usize].to_string());
         Entity {
             id: EntityId::new(r.id),
             kind: KINDS[self.cols.kind[i] as usize],
             name: r.name.to_owned(),
             aliases: r.aliases.iter().map(|a| (*a).to_owned()).collect(),
             category: self.cats[self.cols.cat[i] as usize].clone(),
-            location: (f & HAS_LOC != 0 && f & LOC_FROM_VENUE == 0).then(|| GeoPoint { lat: self.cols.lat[i], lon: self.cols.lon[i] }),
+            location: (f & HAS_LOC != 0 && f & LOC_FROM_VENUE == 0).then(|| GeoPoint {
+                lat: self.cols.lat[i],
+                lon: self.cols.lon[i],
+            }),
             capacity: (f & HAS_CAP != 0).then(|| self.cols.cap[i]),
             span: self.span_of(s, r.nanos),
             venue: r.venue.map(EntityId::new),
             city: own_city,
-            country: r.country.map(|c| CountryCode::parse(c).expect("stored from a valid code")),
+            country: r
+                .country
+                .map(|c| CountryCode::parse(c).expect("stored from a valid code")),
             audiences: r.audiences.iter().map(|a| AudienceId::new(*a)).collect(),
             footprint: r.footprint.unwrap_or_default(),
         }
@@ -412,11 +456,18 @@ impl Registry {
         let i = s as usize;
         let f = self.cols.flags[i];
         let bytes = self.rec_bytes(s);
-        let r = if with_footprint && f & HAS_FOOTPRINT != 0 { record::decode_full(bytes) } else { record::decode(bytes) };
+        let r = if with_footprint && f & HAS_FOOTPRINT != 0 {
+            record::decode_full(bytes)
+        } else {
+            record::decode(bytes)
+        };
         let city = (self.cols.city[i] != NONE)
             .then(|| {
                 let w = self.cols.city[i] as usize;
-                (&*self.city_written.strings[w], &*self.city_keys.strings[self.city_key_of[w] as usize])
+                (
+                    &*self.city_written.strings[w],
+                    &*self.city_keys.strings[self.city_key_of[w] as usize],
+                )
             })
             .filter(|(_, k)| !k.is_empty());
         EntityView {
@@ -426,8 +477,15 @@ impl Registry {
             category: &self.cats[self.cols.cat[i] as usize],
             capacity: (f & HAS_CAP != 0).then(|| self.cols.cap[i]),
             span: self.span_of(s, r.nanos),
-            location: (f & HAS_LOC != 0).then(|| GeoPoint { lat: self.cols.lat[i], lon: self.cols.lon[i] }),
-            location_from: if f & LOC_FROM_VENUE != 0 { r.venue } else { None },
+            location: (f & HAS_LOC != 0).then(|| GeoPoint {
+                lat: self.cols.lat[i],
+                lon: self.cols.lon[i],
+            }),
+            location_from: if f & LOC_FROM_VENUE != 0 {
+                r.venue
+            } else {
+                None
+            },
             city,
             footprint: match r.footprint {
                 Some(fp) => Cow::Owned(fp),
@@ -467,7 +525,11 @@ impl Registry {
                 let chunk: Vec<Entity> = it.by_ref().take(CHUNK).collect();
                 let exhausted = chunk.is_empty();
                 if !exhausted {
-                    to_worker.as_ref().expect("open until exhausted").send(chunk).expect("the worker runs until the channel closes");
+                    to_worker
+                        .as_ref()
+                        .expect("open until exhausted")
+                        .send(chunk)
+                        .expect("the worker runs until the channel closes");
                     in_flight += 1;
                 } else {
                     to_worker = None;
@@ -530,7 +592,9 @@ impl Registry {
                 };
                 let (arena, rec) = (&self.arena, &self.cols.rec);
                 // The new slot's record is written below; rehashing only ever looks at others.
-                self.by_id.insert_unique(p.id_hash, s, |&x| hash_str(record::id_of(&arena[rec[x as usize] as usize..])));
+                self.by_id.insert_unique(p.id_hash, s, |&x| {
+                    hash_str(record::id_of(&arena[rec[x as usize] as usize..]))
+                });
                 self.live += 1;
                 s
             }
@@ -612,7 +676,9 @@ impl Registry {
 
     /// Take `s` out of the dependents list of its venue.
     fn unlink_dependent(&mut self, s: u32) {
-        let Some(v) = record::decode(self.rec_bytes(s)).venue else { return };
+        let Some(v) = record::decode(self.rec_bytes(s)).venue else {
+            return;
+        };
         let h = hash_str(v);
         let next = self.cols.dep_next[s as usize];
         self.cols.dep_next[s as usize] = NONE;
@@ -647,7 +713,9 @@ impl Registry {
         if !needs_loc && !needs_city {
             return;
         }
-        let Some(v) = record::decode(self.rec_bytes(s)).venue else { return };
+        let Some(v) = record::decode(self.rec_bytes(s)).venue else {
+            return;
+        };
         let Some(vs) = self.find(v) else { return };
         let (vi, vf) = (vs as usize, self.cols.flags[vs as usize]);
         if needs_loc && vf & HAS_LOC != 0 && vf & LOC_FROM_VENUE == 0 {
@@ -695,13 +763,21 @@ impl Registry {
 
     fn city_key_id(&self, s: u32) -> Option<u32> {
         let c = self.cols.city[s as usize];
-        (c != NONE).then(|| self.city_key_of[c as usize]).filter(|&k| !self.city_keys.strings[k as usize].is_empty())
+        (c != NONE)
+            .then(|| self.city_key_of[c as usize])
+            .filter(|&k| !self.city_keys.strings[k as usize].is_empty())
     }
 
     fn index_place(&mut self, s: u32) {
         let i = s as usize;
         if self.cols.flags[i] & HAS_LOC != 0 {
-            self.geo.insert(&GeoPoint { lat: self.cols.lat[i], lon: self.cols.lon[i] }, s);
+            self.geo.insert(
+                &GeoPoint {
+                    lat: self.cols.lat[i],
+                    lon: self.cols.lon[i],
+                },
+                s,
+            );
         }
         if let Some(k) = self.city_key_id(s) {
             postings::insert(&mut self.by_city[k as usize], s);
@@ -711,7 +787,13 @@ impl Registry {
     fn unindex_place(&mut self, s: u32) {
         let i = s as usize;
         if self.cols.flags[i] & HAS_LOC != 0 {
-            self.geo.remove(&GeoPoint { lat: self.cols.lat[i], lon: self.cols.lon[i] }, s);
+            self.geo.remove(
+                &GeoPoint {
+                    lat: self.cols.lat[i],
+                    lon: self.cols.lon[i],
+                },
+                s,
+            );
         }
         if let Some(k) = self.city_key_id(s) {
             postings::remove(&mut self.by_city[k as usize], s);
@@ -719,7 +801,9 @@ impl Registry {
     }
 
     fn footprint_of(&self, s: u32) -> Option<Footprint> {
-        (self.cols.flags[s as usize] & HAS_FOOTPRINT != 0).then(|| record::decode_full(self.rec_bytes(s)).footprint).flatten()
+        (self.cols.flags[s as usize] & HAS_FOOTPRINT != 0)
+            .then(|| record::decode_full(self.rec_bytes(s)).footprint)
+            .flatten()
     }
 
     fn index(&mut self, s: u32, tokens: &[String], fp: &Footprint) {
@@ -756,7 +840,10 @@ impl Registry {
         let i = s as usize;
         let f = self.cols.flags[i];
         let r = record::decode(self.rec_bytes(s));
-        let keys: Vec<NameKey> = std::iter::once(r.name).chain(r.aliases.iter().copied()).map(NameKey::new).collect();
+        let keys: Vec<NameKey> = std::iter::once(r.name)
+            .chain(r.aliases.iter().copied())
+            .map(NameKey::new)
+            .collect();
         let tokens = distinct_tokens(&keys);
         self.names.remove(&tokens, s);
         let spanned = usize::from(f & HAS_SPAN != 0);
@@ -816,7 +903,12 @@ impl Registry {
     // -----------------------------------------------------------------------------------------
 
     fn quick(&self, spec: &PreparedSpec) -> Quick {
-        let cat_ok = (!spec.categories.is_empty()).then(|| self.cats.iter().map(|c| spec.categories.iter().any(|a| c.is_within(a))).collect());
+        let cat_ok = (!spec.categories.is_empty()).then(|| {
+            self.cats
+                .iter()
+                .map(|c| spec.categories.iter().any(|a| c.is_within(a)))
+                .collect()
+        });
         let circle = match &spec.area {
             Some(PreparedArea::Circle { center, radius_km }) => Some((*center, *radius_km)),
             _ => None,
@@ -827,7 +919,10 @@ impl Registry {
             from: spec.window.from.timestamp(),
             until: spec.window.until.timestamp(),
             circle,
-            needs_footprint: !(spec.networks.is_empty() && spec.asns.is_empty() && spec.domains.is_empty() && spec.sectors.is_empty()),
+            needs_footprint: !(spec.networks.is_empty()
+                && spec.asns.is_empty()
+                && spec.domains.is_empty()
+                && spec.sectors.is_empty()),
         }
     }
 
@@ -853,7 +948,14 @@ impl Registry {
             return false;
         }
         if let Some((c, r)) = q.circle {
-            if f & HAS_LOC == 0 || (GeoPoint { lat: self.cols.lat[i], lon: self.cols.lon[i] }).distance_km(&c) > r {
+            if f & HAS_LOC == 0
+                || (GeoPoint {
+                    lat: self.cols.lat[i],
+                    lon: self.cols.lon[i],
+                })
+                .distance_km(&c)
+                    > r
+            {
                 return false;
             }
         }
@@ -861,7 +963,9 @@ impl Registry {
     }
 
     fn cat_ids_within(&self, cats: &[Category]) -> Vec<usize> {
-        (0..self.cats.len()).filter(|&i| cats.iter().any(|a| self.cats[i].is_within(a))).collect()
+        (0..self.cats.len())
+            .filter(|&i| cats.iter().any(|a| self.cats[i].is_within(a)))
+            .collect()
     }
 
     fn area_lists<'a>(&'a self, area: &PreparedArea, mut f: impl FnMut(&'a [u32])) {
@@ -933,23 +1037,43 @@ impl Registry {
             consider(count(&|f| self.area_lists(a, f)), 0);
         }
         if let Some(ids) = &cat_ids {
-            let all: usize = ids.iter().map(|&c| self.by_cat[c][0].len() + self.by_cat[c][1].len()).sum();
+            let all: usize = ids
+                .iter()
+                .map(|&c| self.by_cat[c][0].len() + self.by_cat[c][1].len())
+                .sum();
             consider(all, 1);
             let unspanned: usize = ids.iter().map(|&c| self.by_cat[c][0].len()).sum();
             let (from, until) = (spec.window.from.timestamp(), spec.window.until.timestamp());
-            consider(unspanned + count(&|f| self.time.for_each(from, until, f)), 2);
+            consider(
+                unspanned + count(&|f| self.time.for_each(from, until, f)),
+                2,
+            );
         }
         if !spec.networks.is_empty() {
             consider(count(&|f| self.net_lists(spec.networks, f)), 3);
         }
         if !spec.asns.is_empty() {
-            consider(spec.asns.iter().filter_map(|a| self.by_asn.get(a)).map(Vec::len).sum(), 4);
+            consider(
+                spec.asns
+                    .iter()
+                    .filter_map(|a| self.by_asn.get(a))
+                    .map(Vec::len)
+                    .sum(),
+                4,
+            );
         }
         if !spec.domains.is_empty() {
             consider(count(&|f| self.domain_lists(spec, f)), 5);
         }
         if !spec.sectors.is_empty() {
-            consider(spec.sectors.iter().filter_map(|s| self.by_sector.get(s)).map(Vec::len).sum(), 6);
+            consider(
+                spec.sectors
+                    .iter()
+                    .filter_map(|s| self.by_sector.get(s))
+                    .map(Vec::len)
+                    .sum(),
+                6,
+            );
         }
         let mut push = |l: &[u32]| out.extend_from_slice(l);
         match best.map(|(_, src)| src) {
@@ -964,7 +1088,11 @@ impl Registry {
                 for c in cat_ids.expect("categories stated") {
                     push(&self.by_cat[c][0]);
                 }
-                self.time.for_each(spec.window.from.timestamp(), spec.window.until.timestamp(), &mut push);
+                self.time.for_each(
+                    spec.window.from.timestamp(),
+                    spec.window.until.timestamp(),
+                    &mut push,
+                );
             }
             Some(3) => self.net_lists(spec.networks, &mut push),
             Some(4) => {
@@ -984,7 +1112,10 @@ impl Registry {
                         push(l);
                     }
                 }
-                None => out.extend((0..self.cols.len() as u32).filter(|&s| self.cols.flags[s as usize] & LIVE != 0)),
+                None => out.extend(
+                    (0..self.cols.len() as u32)
+                        .filter(|&s| self.cols.flags[s as usize] & LIVE != 0),
+                ),
             },
         }
     }
@@ -1008,7 +1139,13 @@ impl Registry {
                 }
                 let view = self.view(s, quick.needs_footprint);
                 if let Some((score, reasons)) = evaluate(spec, &view, &self.config) {
-                    matches.push(Match { threat_id: threat.id.clone(), entity_id: EntityId::new(view.id), target: spec.index, score, reasons });
+                    matches.push(Match {
+                        threat_id: threat.id.clone(),
+                        entity_id: EntityId::new(view.id),
+                        target: spec.index,
+                        score,
+                        reasons,
+                    });
                 }
             }
         }
@@ -1020,8 +1157,18 @@ impl Registry {
     /// hash-table overheads estimated), for the benchmark's report.
     pub fn heap_estimate(&self) -> usize {
         let c = &self.cols;
-        let cols = c.flags.capacity() + c.kind.capacity() + 4 * (c.cat.capacity() + c.cap.capacity() + c.city.capacity() + c.rec_len.capacity() + c.dep_next.capacity())
-            + 8 * (c.lat.capacity() + c.lon.capacity() + c.from.capacity() + c.until.capacity() + c.rec.capacity());
+        let cols = c.flags.capacity()
+            + c.kind.capacity()
+            + 4 * (c.cat.capacity()
+                + c.cap.capacity()
+                + c.city.capacity()
+                + c.rec_len.capacity()
+                + c.dep_next.capacity())
+            + 8 * (c.lat.capacity()
+                + c.lon.capacity()
+                + c.from.capacity()
+                + c.until.capacity()
+                + c.rec.capacity());
         cols + self.arena.capacity() + self.by_id.capacity() * 5
     }
 }

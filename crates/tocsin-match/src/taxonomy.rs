@@ -40,7 +40,10 @@ pub struct CategoryIndex {
 
 impl CategoryIndex {
     pub fn insert(&mut self, c: &Category, id: u32) {
-        self.by_path.entry(c.as_str().to_owned()).or_default().insert(id);
+        self.by_path
+            .entry(c.as_str().to_owned())
+            .or_default()
+            .insert(id);
     }
 
     pub fn remove(&mut self, c: &Category, id: u32) {

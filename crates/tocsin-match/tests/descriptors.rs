@@ -10,19 +10,69 @@ fn crocus() -> Entity {
     Entity {
         aliases: vec!["Крокус Сити Холл".into(), "Crocus".into()],
         city: Some("Krasnogorsk".into()),
-        ..venue("crocus-city-hall", "Crocus City Hall", "venue/entertainment/concert_hall", (55.826, 37.390), Some(7500))
+        ..venue(
+            "crocus-city-hall",
+            "Crocus City Hall",
+            "venue/entertainment/concert_hall",
+            (55.826, 37.390),
+            Some(7500),
+        )
     }
 }
 
 fn moscow_registry() -> Vec<Entity> {
     vec![
         crocus(),
-        Entity { city: Some("Moscow".into()), ..venue("choral-synagogue", "Moscow Choral Synagogue", "place_of_worship/synagogue", (55.7553, 37.6367), Some(1000)) },
-        venue("bolshoi", "Bolshoi Theatre", "venue/entertainment/theatre", (55.7601, 37.6186), Some(1700)),
-        venue("luzhniki", "Luzhniki Stadium", "venue/sports/stadium", (55.7158, 37.5537), Some(81000)),
-        Entity { city: Some("Kazan".into()), ..venue("kazan-arena", "Kazan Arena", "venue/sports/stadium", (55.8207, 49.1608), Some(45000)) },
-        event("piknik-2024-03-22", "Piknik concert", "event/concert", "crocus-city-hall", window(t(22, 16), t(22, 22)), Some(6200)),
-        event("piknik-2024-03-08", "Piknik concert", "event/concert", "crocus-city-hall", window(t(8, 16), t(8, 22)), Some(6000)),
+        Entity {
+            city: Some("Moscow".into()),
+            ..venue(
+                "choral-synagogue",
+                "Moscow Choral Synagogue",
+                "place_of_worship/synagogue",
+                (55.7553, 37.6367),
+                Some(1000),
+            )
+        },
+        venue(
+            "bolshoi",
+            "Bolshoi Theatre",
+            "venue/entertainment/theatre",
+            (55.7601, 37.6186),
+            Some(1700),
+        ),
+        venue(
+            "luzhniki",
+            "Luzhniki Stadium",
+            "venue/sports/stadium",
+            (55.7158, 37.5537),
+            Some(81000),
+        ),
+        Entity {
+            city: Some("Kazan".into()),
+            ..venue(
+                "kazan-arena",
+                "Kazan Arena",
+                "venue/sports/stadium",
+                (55.8207, 49.1608),
+                Some(45000),
+            )
+        },
+        event(
+            "piknik-2024-03-22",
+            "Piknik concert",
+            "event/concert",
+            "crocus-city-hall",
+            window(t(22, 16), t(22, 22)),
+            Some(6200),
+        ),
+        event(
+            "piknik-2024-03-08",
+            "Piknik concert",
+            "event/concert",
+            "crocus-city-hall",
+            window(t(8, 16), t(8, 22)),
+            Some(6000),
+        ),
     ]
 }
 
@@ -34,7 +84,10 @@ fn name_exact_scores_one() {
     assert_eq!(ids(&m), ["crocus-city-hall"]);
     assert_eq!(m[0].score, 1.0);
     assert_eq!(m[0].target, 0);
-    assert_eq!(detail(&m, "crocus-city-hall", "name"), "name \"Crocus City Hall\" = \"Crocus City Hall\" (exact)");
+    assert_eq!(
+        detail(&m, "crocus-city-hall", "name"),
+        "name \"Crocus City Hall\" = \"Crocus City Hall\" (exact)"
+    );
 }
 
 #[test]
@@ -42,13 +95,22 @@ fn name_cyrillic_and_latin_meet() {
     let m = both(&moscow_registry(), &threat(vec![named("Krokus Siti Holl")])).unwrap();
     assert_eq!(ids(&m), ["crocus-city-hall"]);
     assert_eq!(m[0].score, 1.0);
-    assert_eq!(detail(&m, "crocus-city-hall", "name"), "name \"Krokus Siti Holl\" = alias \"Крокус Сити Холл\" (exact)");
+    assert_eq!(
+        detail(&m, "crocus-city-hall", "name"),
+        "name \"Krokus Siti Holl\" = alias \"Крокус Сити Холл\" (exact)"
+    );
 
     // Without the Cyrillic alias, the Cyrillic query still finds the Latin name (hall/holl: 1 edit).
-    let latin_only = Entity { aliases: vec![], ..crocus() };
+    let latin_only = Entity {
+        aliases: vec![],
+        ..crocus()
+    };
     let m = both(&[latin_only], &threat(vec![named("Крокус Сити Холл")])).unwrap();
     assert_eq!(ids(&m), ["crocus-city-hall"]);
-    assert_eq!(detail(&m, "crocus-city-hall", "name"), "name \"Крокус Сити Холл\" ~ \"Crocus City Hall\" (edit cost 1)");
+    assert_eq!(
+        detail(&m, "crocus-city-hall", "name"),
+        "name \"Крокус Сити Холл\" ~ \"Crocus City Hall\" (edit cost 1)"
+    );
     assert!(m[0].score < 1.0 && m[0].score > 0.65);
 }
 
@@ -56,7 +118,10 @@ fn name_cyrillic_and_latin_meet() {
 fn name_krokus_is_a_spelling_variant_of_crocus() {
     let m = both(&moscow_registry(), &threat(vec![named("Krokus")])).unwrap();
     assert_eq!(ids(&m), ["crocus-city-hall"]);
-    assert_eq!(detail(&m, "crocus-city-hall", "name"), "name \"Krokus\" ~ alias \"Crocus\" (spelling variant)");
+    assert_eq!(
+        detail(&m, "crocus-city-hall", "name"),
+        "name \"Krokus\" ~ alias \"Crocus\" (spelling variant)"
+    );
     assert_eq!(m[0].score, 0.95);
 }
 
@@ -65,32 +130,60 @@ fn name_word_order_and_typos() {
     let reg = moscow_registry();
     let m = both(&reg, &threat(vec![named("City Hall Crocus")])).unwrap();
     assert_eq!(ids(&m), ["crocus-city-hall"]);
-    assert_eq!(detail(&m, "crocus-city-hall", "name"), "name \"City Hall Crocus\" ~ \"Crocus City Hall\" (word order)");
+    assert_eq!(
+        detail(&m, "crocus-city-hall", "name"),
+        "name \"City Hall Crocus\" ~ \"Crocus City Hall\" (word order)"
+    );
 
     let typo = both(&reg, &threat(vec![named("Crocsu City Hall")])).unwrap();
-    assert_eq!(detail(&typo, "crocus-city-hall", "name"), "name \"Crocsu City Hall\" ~ \"Crocus City Hall\" (edit cost 1)");
+    assert_eq!(
+        detail(&typo, "crocus-city-hall", "name"),
+        "name \"Crocsu City Hall\" ~ \"Crocus City Hall\" (edit cost 1)"
+    );
     let two = both(&reg, &threat(vec![named("Luzhnikki Stadiun")])).unwrap();
     assert_eq!(ids(&two), ["luzhniki"]);
-    assert_eq!(detail(&two, "luzhniki", "name"), "name \"Luzhnikki Stadiun\" ~ \"Luzhniki Stadium\" (edit cost 2)");
+    assert_eq!(
+        detail(&two, "luzhniki", "name"),
+        "name \"Luzhnikki Stadiun\" ~ \"Luzhniki Stadium\" (edit cost 2)"
+    );
     assert!(typo[0].score > two[0].score, "fewer edits score higher");
     assert!(m[0].score > typo[0].score, "word order alone beats a typo");
 
     // Too far, too short, or a different number of words: no match.
-    for q in ["Crocodile City Hall", "Crocus Citx Hxll", "Crocus Hall", "Bolshoy Theatre Moscow"] {
-        assert!(both(&reg, &threat(vec![named(q)])).unwrap().is_empty(), "{q}");
+    for q in [
+        "Crocodile City Hall",
+        "Crocus Citx Hxll",
+        "Crocus Hall",
+        "Bolshoy Theatre Moscow",
+    ] {
+        assert!(
+            both(&reg, &threat(vec![named(q)])).unwrap().is_empty(),
+            "{q}"
+        );
     }
     // Short tokens must be exact (after folding): "Cat" is not "Bat".
     let cafe = [venue("cat", "Cat Cafe", "venue", (55.75, 37.6), None)];
-    assert!(both(&cafe, &threat(vec![named("Bat Cafe")])).unwrap().is_empty());
+    assert!(both(&cafe, &threat(vec![named("Bat Cafe")]))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn name_ignores_case_and_accents() {
-    let reg = [venue("cafe", "Café Müller", "venue", (52.52, 13.40), Some(80))];
+    let reg = [venue(
+        "cafe",
+        "Café Müller",
+        "venue",
+        (52.52, 13.40),
+        Some(80),
+    )];
     let m = both(&reg, &threat(vec![named("CAFE MULLER")])).unwrap();
     assert_eq!(ids(&m), ["cafe"]);
     assert_eq!(m[0].score, 1.0);
-    assert_eq!(detail(&m, "cafe", "name"), "name \"CAFE MULLER\" = \"Café Müller\" (exact)");
+    assert_eq!(
+        detail(&m, "cafe", "name"),
+        "name \"CAFE MULLER\" = \"Café Müller\" (exact)"
+    );
 }
 
 #[test]
@@ -116,7 +209,10 @@ fn categories_include_their_children() {
     let mut got = ids(&m);
     got.sort();
     assert_eq!(got, ["bolshoi", "crocus-city-hall"]);
-    assert_eq!(detail(&m, "bolshoi", "category"), "category venue/entertainment/theatre is within venue/entertainment");
+    assert_eq!(
+        detail(&m, "bolshoi", "category"),
+        "category venue/entertainment/theatre is within venue/entertainment"
+    );
 
     let mut s = spec("synagogues");
     s.categories = vec![cat("place_of_worship")];
@@ -125,13 +221,22 @@ fn categories_include_their_children() {
 
     // "Concerts": concert halls and concert events (within the threat window: only the 8 March one).
     let mut s = spec("concerts");
-    s.categories = vec![cat("venue/entertainment/concert_hall"), cat("event/concert")];
+    s.categories = vec![
+        cat("venue/entertainment/concert_hall"),
+        cat("event/concert"),
+    ];
     let m = both(&reg, &threat(vec![s])).unwrap();
     let mut got = ids(&m);
     got.sort();
     assert_eq!(got, ["crocus-city-hall", "piknik-2024-03-08"]);
-    assert_eq!(detail(&m, "piknik-2024-03-08", "category"), "category event/concert");
-    assert!(m.iter().all(|m| m.score == 0.5), "category-only matches score 0.5");
+    assert_eq!(
+        detail(&m, "piknik-2024-03-08", "category"),
+        "category event/concert"
+    );
+    assert!(
+        m.iter().all(|m| m.score == 0.5),
+        "category-only matches score 0.5"
+    );
 }
 
 // ---- size ------------------------------------------------------------------------------------
@@ -142,7 +247,14 @@ fn min_size_is_inclusive_and_needs_a_capacity() {
         venue("small", "Small Hall", "venue", (55.75, 37.6), Some(999)),
         venue("exact", "Exact Hall", "venue", (55.75, 37.6), Some(1000)),
         venue("unknown", "Unknown Hall", "venue", (55.75, 37.6), None),
-        event("big-event", "Big Event", "event/concert", "exact", window(t(7, 18), t(7, 22)), Some(5000)),
+        event(
+            "big-event",
+            "Big Event",
+            "event/concert",
+            "exact",
+            window(t(7, 18), t(7, 22)),
+            Some(5000),
+        ),
     ];
     let mut s = spec("large gatherings");
     s.min_size = Some(1000);
@@ -151,7 +263,10 @@ fn min_size_is_inclusive_and_needs_a_capacity() {
     got.sort();
     assert_eq!(got, ["big-event", "exact"]);
     assert_eq!(detail(&m, "exact", "size"), "capacity 1000 >= 1000");
-    assert_eq!(detail(&m, "big-event", "size"), "expected attendance 5000 >= 1000");
+    assert_eq!(
+        detail(&m, "big-event", "size"),
+        "expected attendance 5000 >= 1000"
+    );
     assert!(m.iter().all(|m| m.score == 0.45));
 }
 
@@ -161,17 +276,45 @@ fn min_size_is_inclusive_and_needs_a_capacity() {
 fn named_city_covers_the_ring_road_and_matches_cities() {
     let mut reg = moscow_registry();
     // A population entity without coordinates, registered by its city in Cyrillic.
-    reg.push(Entity { city: Some("Москва".into()), ..entity("us-citizens-moscow", EntityKind::Population, "US citizens in Moscow", "population/citizens_abroad") });
+    reg.push(Entity {
+        city: Some("Москва".into()),
+        ..entity(
+            "us-citizens-moscow",
+            EntityKind::Population,
+            "US citizens in Moscow",
+            "population/citizens_abroad",
+        )
+    });
     let mut s = spec("anything in Moscow");
     s.area = in_place("Москва");
     let m = both(&reg, &threat(vec![s])).unwrap();
     let mut got = ids(&m);
     got.sort();
-    assert_eq!(got, ["bolshoi", "choral-synagogue", "crocus-city-hall", "luzhniki", "piknik-2024-03-08", "us-citizens-moscow"]);
-    assert!(detail(&m, "crocus-city-hall", "area").starts_with("in Москва (Moscow): 16.2 km from its centre (radius 40 km)"), "{}", detail(&m, "crocus-city-hall", "area"));
-    assert_eq!(detail(&m, "us-citizens-moscow", "area"), "city \"Москва\" is Москва (Moscow)");
+    assert_eq!(
+        got,
+        [
+            "bolshoi",
+            "choral-synagogue",
+            "crocus-city-hall",
+            "luzhniki",
+            "piknik-2024-03-08",
+            "us-citizens-moscow"
+        ]
+    );
+    assert!(
+        detail(&m, "crocus-city-hall", "area")
+            .starts_with("in Москва (Moscow): 16.2 km from its centre (radius 40 km)"),
+        "{}",
+        detail(&m, "crocus-city-hall", "area")
+    );
+    assert_eq!(
+        detail(&m, "us-citizens-moscow", "area"),
+        "city \"Москва\" is Москва (Moscow)"
+    );
     // The event has no coordinates: its venue's are used, and the reason says so.
-    assert!(detail(&m, "piknik-2024-03-08", "area").ends_with("(location of venue crocus-city-hall)"));
+    assert!(
+        detail(&m, "piknik-2024-03-08", "area").ends_with("(location of venue crocus-city-hall)")
+    );
     // Nearer the centre scores higher; the city-only match scores the edge factor.
     let score = |id: &str| m.iter().find(|x| x.entity_id.as_str() == id).unwrap().score;
     assert!(score("bolshoi") > score("crocus-city-hall"));
@@ -181,7 +324,10 @@ fn named_city_covers_the_ring_road_and_matches_cities() {
 #[test]
 fn entity_city_counts_even_outside_the_circle() {
     // Registered in Moscow's city list but with coordinates outside the 40 km circle.
-    let reg = [Entity { city: Some("moscow".into()), ..venue("far", "Far Depot", "venue", (56.5, 38.5), None) }];
+    let reg = [Entity {
+        city: Some("moscow".into()),
+        ..venue("far", "Far Depot", "venue", (56.5, 38.5), None)
+    }];
     let mut s = spec("Moscow");
     s.area = in_place("Moscow");
     let m = both(&reg, &threat(vec![s])).unwrap();
@@ -195,25 +341,44 @@ fn circle_radius_edge_is_inclusive() {
     let reg = [crocus()];
     let circle = |r: f64| {
         let mut s = spec("circle");
-        s.area = Some(Area::Circle { center, radius_km: r });
+        s.area = Some(Area::Circle {
+            center,
+            radius_km: r,
+        });
         threat(vec![s])
     };
     let m = both(&reg, &circle(d + 0.001)).unwrap();
     assert_eq!(ids(&m), ["crocus-city-hall"]);
-    assert!((m[0].score - 0.45 * 0.8).abs() < 1e-3, "at the edge the area factor is 0.8: {}", m[0].score);
+    assert!(
+        (m[0].score - 0.45 * 0.8).abs() < 1e-3,
+        "at the edge the area factor is 0.8: {}",
+        m[0].score
+    );
     assert!(detail(&m, "crocus-city-hall", "area").starts_with("16.2 km from 55.7558, 37.6173"));
     assert!(both(&reg, &circle(d - 0.001)).unwrap().is_empty());
     // Radius 0 at the very point.
     let mut s = spec("point");
-    s.area = Some(Area::Circle { center: gp(55.826, 37.390), radius_km: 0.0 });
-    assert_eq!(ids(&both(&reg, &threat(vec![s])).unwrap()), ["crocus-city-hall"]);
+    s.area = Some(Area::Circle {
+        center: gp(55.826, 37.390),
+        radius_km: 0.0,
+    });
+    assert_eq!(
+        ids(&both(&reg, &threat(vec![s])).unwrap()),
+        ["crocus-city-hall"]
+    );
 }
 
 #[test]
 fn polygon_area() {
     let reg = moscow_registry();
     // A box around central Moscow (not reaching Krasnogorsk).
-    let ring = vec![gp(55.70, 37.50), gp(55.70, 37.70), gp(55.80, 37.70), gp(55.80, 37.50), gp(55.70, 37.50)];
+    let ring = vec![
+        gp(55.70, 37.50),
+        gp(55.70, 37.70),
+        gp(55.80, 37.70),
+        gp(55.80, 37.50),
+        gp(55.70, 37.50),
+    ];
     let mut s = spec("central Moscow");
     s.area = Some(Area::Polygon { ring });
     s.categories = vec![cat("venue"), cat("place_of_worship")];
@@ -224,8 +389,16 @@ fn polygon_area() {
     assert!(detail(&m, "bolshoi", "area").starts_with("inside the polygon"));
 
     let mut bad = spec("line");
-    bad.area = Some(Area::Polygon { ring: vec![gp(55.7, 37.5), gp(55.8, 37.6), gp(55.7, 37.5)] });
-    assert!(matches!(both(&reg, &threat(vec![bad])), Err(MatchError::InvalidArea { target_index: 0, .. })));
+    bad.area = Some(Area::Polygon {
+        ring: vec![gp(55.7, 37.5), gp(55.8, 37.6), gp(55.7, 37.5)],
+    });
+    assert!(matches!(
+        both(&reg, &threat(vec![bad])),
+        Err(MatchError::InvalidArea {
+            target_index: 0,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -236,15 +409,34 @@ fn unknown_place_is_an_error_not_an_empty_result() {
     let mut unknown = spec("Lemuria");
     unknown.area = in_place("Lemuria");
     let err = both(&reg, &threat(vec![ok, unknown])).unwrap_err();
-    assert_eq!(err, MatchError::UnknownPlace { name: "Lemuria".into(), target_index: 1 });
+    assert_eq!(
+        err,
+        MatchError::UnknownPlace {
+            name: "Lemuria".into(),
+            target_index: 1
+        }
+    );
     assert!(err.to_string().contains("Lemuria"));
 }
 
 #[test]
 fn empty_spec_and_empty_name_are_errors() {
     let reg = moscow_registry();
-    assert_eq!(both(&reg, &threat(vec![named("Bolshoi Theatre"), spec("nothing")])).unwrap_err(), MatchError::EmptySpec { target_index: 1 });
-    assert_eq!(both(&reg, &threat(vec![named(" - ")])).unwrap_err(), MatchError::EmptyName { target_index: 0, name: " - ".into() });
+    assert_eq!(
+        both(
+            &reg,
+            &threat(vec![named("Bolshoi Theatre"), spec("nothing")])
+        )
+        .unwrap_err(),
+        MatchError::EmptySpec { target_index: 1 }
+    );
+    assert_eq!(
+        both(&reg, &threat(vec![named(" - ")])).unwrap_err(),
+        MatchError::EmptyName {
+            target_index: 0,
+            name: " - ".into()
+        }
+    );
 }
 
 // ---- time ------------------------------------------------------------------------------------
@@ -260,7 +452,8 @@ fn time_window_intersection() {
     // The threat window (7–9 March) holds the 8 March concert, not the 22 March one.
     let m = both(&reg, &threat(vec![concerts()])).unwrap();
     assert_eq!(ids(&m), ["piknik-2024-03-08"]);
-    assert!(detail(&m, "piknik-2024-03-08", "time").contains("intersects the threat window 2024-03-07 00:00 – 2024-03-09 00:00 UTC"));
+    assert!(detail(&m, "piknik-2024-03-08", "time")
+        .contains("intersects the threat window 2024-03-07 00:00 – 2024-03-09 00:00 UTC"));
 
     // A target window overrides the threat's.
     let mut s = concerts();
@@ -311,7 +504,10 @@ fn every_descriptor_must_hold_and_reasons_list_them() {
             TargetSpecEdit::Area(p) => b.area = in_place(p),
             TargetSpecEdit::Category(c) => b.categories = vec![cat(c)],
         }
-        assert!(both(&reg, &threat(vec![b])).unwrap().is_empty(), "{broken:?}");
+        assert!(
+            both(&reg, &threat(vec![b])).unwrap().is_empty(),
+            "{broken:?}"
+        );
     }
 }
 
@@ -333,7 +529,12 @@ fn one_match_per_entity_and_spec_ranked() {
     // Crocus matches both specs; the named one ranks first.
     assert_eq!(m[0].entity_id.as_str(), "crocus-city-hall");
     assert_eq!(m[0].target, 1);
-    assert_eq!(m.iter().filter(|x| x.entity_id.as_str() == "crocus-city-hall").count(), 2);
+    assert_eq!(
+        m.iter()
+            .filter(|x| x.entity_id.as_str() == "crocus-city-hall")
+            .count(),
+        2
+    );
     assert!(m.windows(2).all(|w| w[0].score >= w[1].score));
     assert!(m[1..].iter().all(|x| x.score <= 0.5));
 }
@@ -360,10 +561,24 @@ fn upsert_replaces_and_remove_removes_from_every_index() {
         s.min_size = Some(n);
         threat(vec![s])
     };
-    let has = |r: &tocsin_match::Registry, th: &tocsin_core::Threat, id: &str| r.match_threat(th).unwrap().iter().any(|m| m.entity_id.as_str() == id);
+    let has = |r: &tocsin_match::Registry, th: &tocsin_core::Threat, id: &str| {
+        r.match_threat(th)
+            .unwrap()
+            .iter()
+            .any(|m| m.entity_id.as_str() == id)
+    };
 
     // Replace Bolshoi with a renamed, recategorised, relocated, resized entity.
-    let moved = Entity { city: Some("Kazan".into()), ..venue("bolshoi", "Kazan Opera House", "venue/entertainment/opera", (55.79, 49.12), Some(90_000)) };
+    let moved = Entity {
+        city: Some("Kazan".into()),
+        ..venue(
+            "bolshoi",
+            "Kazan Opera House",
+            "venue/entertainment/opera",
+            (55.79, 49.12),
+            Some(90_000),
+        )
+    };
     r.upsert(moved.clone());
     assert_eq!(r.len(), 7);
     assert_eq!(r.get(&EntityId::new("bolshoi")), Some(moved.clone()));
@@ -377,7 +592,13 @@ fn upsert_replaces_and_remove_removes_from_every_index() {
 
     // Moving the venue moves its events (their location is the venue's).
     assert!(has(&r, &in_city("Moscow"), "piknik-2024-03-08"));
-    r.upsert(venue("crocus-city-hall", "Crocus City Hall", "venue/entertainment/concert_hall", (55.80, 49.10), Some(7500)));
+    r.upsert(venue(
+        "crocus-city-hall",
+        "Crocus City Hall",
+        "venue/entertainment/concert_hall",
+        (55.80, 49.10),
+        Some(7500),
+    ));
     assert!(!has(&r, &in_city("Moscow"), "piknik-2024-03-08"));
     assert!(has(&r, &in_city("Kazan"), "piknik-2024-03-08"));
 
@@ -400,13 +621,23 @@ fn upsert_replaces_and_remove_removes_from_every_index() {
     // After all that, the registry still agrees with the reference over its current contents.
     let now: Vec<Entity> = r.iter().collect();
     let th = in_city("Moscow");
-    assert_eq!(r.match_threat(&th), tocsin_match::reference_match(&now, &th, r.config(), r.gazetteer()));
+    assert_eq!(
+        r.match_threat(&th),
+        tocsin_match::reference_match(&now, &th, r.config(), r.gazetteer())
+    );
 }
 
 #[test]
 fn an_event_inserted_before_its_venue_gets_the_venue_location() {
     let mut r = registry(&[]);
-    r.upsert(event("ev", "Evening Show", "event/concert", "hall", window(t(7, 18), t(7, 22)), Some(3000)));
+    r.upsert(event(
+        "ev",
+        "Evening Show",
+        "event/concert",
+        "hall",
+        window(t(7, 18), t(7, 22)),
+        Some(3000),
+    ));
     let mut s = spec("Moscow");
     s.area = in_place("Moscow");
     let th = threat(vec![s]);

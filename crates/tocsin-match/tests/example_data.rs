@@ -10,7 +10,10 @@ use tocsin_core::{Entity, EntityId, EntityKind, TargetSpec, ThreatWindow};
 use tocsin_match::MatchConfig;
 
 fn example(file: &str) -> csv::Reader<std::fs::File> {
-    let path = format!("{}/../../examples/moscow-2024/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../examples/moscow-2024/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -19,7 +22,11 @@ fn time(s: &str) -> DateTime<Utc> {
 }
 
 fn aliases(s: &str) -> Vec<String> {
-    s.split(';').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+    s.split(';')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn load() -> Vec<Entity> {
@@ -32,7 +39,13 @@ fn load() -> Vec<Entity> {
         out.push(Entity {
             aliases: aliases(f("aliases")),
             city: Some(f("city").to_owned()),
-            ..venue(f("id"), f("name"), f("category"), (f("lat").parse().unwrap(), f("lon").parse().unwrap()), Some(f("capacity").parse().unwrap()))
+            ..venue(
+                f("id"),
+                f("name"),
+                f("category"),
+                (f("lat").parse().unwrap(), f("lon").parse().unwrap()),
+                Some(f("capacity").parse().unwrap()),
+            )
         });
     }
     let mut events = example("events.csv");
@@ -43,7 +56,14 @@ fn load() -> Vec<Entity> {
         let span = ThreatWindow::new(time(f("starts")), time(f("ends"))).unwrap();
         out.push(Entity {
             aliases: aliases(f("aliases")),
-            ..event(f("id"), f("name"), f("category"), f("venue_id"), span, Some(f("expected_attendance").parse().unwrap()))
+            ..event(
+                f("id"),
+                f("name"),
+                f("category"),
+                f("venue_id"),
+                span,
+                Some(f("expected_attendance").parse().unwrap()),
+            )
         });
     }
     out
@@ -51,19 +71,37 @@ fn load() -> Vec<Entity> {
 
 /// The targets of report.txt, in its order.
 fn report() -> tocsin_core::Threat {
-    let crocus = TargetSpec { name: Some("Crocus City Hall".into()), ..spec("Crocus City Hall") };
-    let synagogue = TargetSpec { categories: vec![cat("place_of_worship/synagogue")], area: in_place("Moscow"), ..spec("a synagogue in Moscow") };
+    let crocus = TargetSpec {
+        name: Some("Crocus City Hall".into()),
+        ..spec("Crocus City Hall")
+    };
+    let synagogue = TargetSpec {
+        categories: vec![cat("place_of_worship/synagogue")],
+        area: in_place("Moscow"),
+        ..spec("a synagogue in Moscow")
+    };
     let gatherings = TargetSpec {
-        categories: ["venue/entertainment/concert_hall", "event/concert", "venue/sports", "event/sports_match", "venue/entertainment/theatre", "event/theatre_performance"]
-            .into_iter()
-            .map(cat)
-            .collect(),
+        categories: [
+            "venue/entertainment/concert_hall",
+            "event/concert",
+            "venue/sports",
+            "event/sports_match",
+            "venue/entertainment/theatre",
+            "event/theatre_performance",
+        ]
+        .into_iter()
+        .map(cat)
+        .collect(),
         min_size: Some(MatchConfig::default().large_gathering_min),
         area: in_place("Moscow"),
         ..spec("large gatherings in Moscow, including concerts")
     };
     let mut th = threat(vec![crocus, synagogue, gatherings]);
-    th.window = ThreatWindow::new(time("2024-03-06T08:00:00+00:00"), time("2024-04-05T21:00:00+00:00")).unwrap();
+    th.window = ThreatWindow::new(
+        time("2024-03-06T08:00:00+00:00"),
+        time("2024-04-05T21:00:00+00:00"),
+    )
+    .unwrap();
     th
 }
 
@@ -72,7 +110,12 @@ fn the_example_registry_and_report() {
     let entities = load();
     assert!(entities.len() > 90, "{}", entities.len());
     let m = both(&entities, &report()).unwrap();
-    let by_target = |t: usize| m.iter().filter(|x| x.target == t).map(|x| x.entity_id.as_str()).collect::<BTreeSet<_>>();
+    let by_target = |t: usize| {
+        m.iter()
+            .filter(|x| x.target == t)
+            .map(|x| x.entity_id.as_str())
+            .collect::<BTreeSet<_>>()
+    };
 
     // The named target: the concert hall only (not Crocus Expo, not Vegas Crocus City).
     assert_eq!(by_target(0), BTreeSet::from(["crocus-city-hall"]));
@@ -82,27 +125,63 @@ fn the_example_registry_and_report() {
     // A synagogue in Moscow: the four Moscow synagogues, whatever their size; not Saint Petersburg's.
     assert_eq!(
         by_target(1),
-        BTreeSet::from(["bolshaya-bronnaya-synagogue", "marina-roshcha-synagogue", "moscow-choral-synagogue", "poklonnaya-memorial-synagogue"])
+        BTreeSet::from([
+            "bolshaya-bronnaya-synagogue",
+            "marina-roshcha-synagogue",
+            "moscow-choral-synagogue",
+            "poklonnaya-memorial-synagogue"
+        ])
     );
 
     // Large gatherings in Moscow: Crocus City Hall (Krasnogorsk, inside the 40 km area), the
     // 22 March Piknik concert there, and the 8 March concert; nothing outside Moscow, nothing
     // under 1,000 people, nothing outside the window.
     let g = by_target(2);
-    for id in ["crocus-city-hall", "piknik-2024-03-22", "crocus-concert-2024-03-08", "luzhniki-stadium", "bolshoi-theatre"] {
+    for id in [
+        "crocus-city-hall",
+        "piknik-2024-03-22",
+        "crocus-concert-2024-03-08",
+        "luzhniki-stadium",
+        "bolshoi-theatre",
+    ] {
         assert!(g.contains(id), "{id} missing from {g:?}");
     }
-    for id in ["mariinsky-theatre", "gazprom-arena", "kazan-arena", "electrotheatre-stanislavsky", "maly-theatre", "crocus-gala-2024-02-23", "aviapark"] {
+    for id in [
+        "mariinsky-theatre",
+        "gazprom-arena",
+        "kazan-arena",
+        "electrotheatre-stanislavsky",
+        "maly-theatre",
+        "crocus-gala-2024-02-23",
+        "aviapark",
+    ] {
         assert!(!g.contains(id), "{id} should not match");
     }
-    let piknik = m.iter().find(|x| x.entity_id.as_str() == "piknik-2024-03-22").unwrap();
-    let reasons: Vec<&str> = piknik.reasons.iter().map(|r| r.descriptor.as_str()).collect();
+    let piknik = m
+        .iter()
+        .find(|x| x.entity_id.as_str() == "piknik-2024-03-22")
+        .unwrap();
+    let reasons: Vec<&str> = piknik
+        .reasons
+        .iter()
+        .map(|r| r.descriptor.as_str())
+        .collect();
     assert_eq!(reasons, ["category", "size", "area", "time"]);
-    assert!(piknik.reasons[2].detail.ends_with("(location of venue crocus-city-hall)"), "{}", piknik.reasons[2].detail);
+    assert!(
+        piknik.reasons[2]
+            .detail
+            .ends_with("(location of venue crocus-city-hall)"),
+        "{}",
+        piknik.reasons[2].detail
+    );
 
     // Every matched entity of the gatherings spec holds at least 1,000 people and lies in Moscow.
     let gaz = tocsin_match::Gazetteer::builtin();
-    let tocsin_match::PlaceShape::Circle { center, radius_km } = gaz.resolve("Moscow").unwrap().shape.clone() else { panic!() };
+    let tocsin_match::PlaceShape::Circle { center, radius_km } =
+        gaz.resolve("Moscow").unwrap().shape.clone()
+    else {
+        panic!()
+    };
     for x in m.iter().filter(|x| x.target == 2) {
         let e = entities.iter().find(|e| e.id == x.entity_id).unwrap();
         assert!(e.capacity.unwrap() >= 1000);
@@ -119,7 +198,11 @@ fn the_example_registry_and_report() {
     ru.targets[1].area = in_place("Москва");
     ru.targets[2].area = in_place("Москва");
     let m_ru = both(&entities, &ru).unwrap();
-    let pairs = |m: &[tocsin_core::Match]| m.iter().map(|x| (x.entity_id.clone(), x.target)).collect::<BTreeSet<(EntityId, usize)>>();
+    let pairs = |m: &[tocsin_core::Match]| {
+        m.iter()
+            .map(|x| (x.entity_id.clone(), x.target))
+            .collect::<BTreeSet<(EntityId, usize)>>()
+    };
     assert_eq!(pairs(&m_ru), pairs(&m));
     assert!(entities.iter().any(|e| e.kind == EntityKind::Event));
 }

@@ -16,12 +16,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tocsin_core::{Classification, CountryCode, Timestamp};
 use tocsin_store::accounts::{NewUser, TokenInfo, UserPatch, UserRecord};
 use tocsin_store::{AuditCtx, Store, StoreError};
+use utoipa::ToSchema;
 
 /// Shortest password accepted (NIST SP 800-63B asks for at least 8; we ask for more).
 pub const MIN_PASSWORD_LEN: usize = 12;
@@ -52,7 +52,9 @@ pub fn normalize_username(s: &str) -> Result<String, AccountError> {
     let ok = !u.is_empty()
         && u.len() <= MAX_USERNAME_LEN
         && u.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        && u.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
     if ok {
         Ok(u)
     } else {
@@ -119,7 +121,9 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
         return false;
     }
     match PasswordHash::new(phc) {
-        Ok(h) => Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
+        Ok(h) => Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -128,7 +132,8 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
 /// password, or is disabled): the answer's timing must not tell which usernames are real.
 pub fn verify_dummy(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let phc = DUMMY.get_or_init(|| hash_password("dummy password, never matches").unwrap_or_default());
+    let phc =
+        DUMMY.get_or_init(|| hash_password("dummy password, never matches").unwrap_or_default());
     let _ = verify_password(phc, password);
 }
 
@@ -235,7 +240,17 @@ pub fn token_view(t: &TokenInfo, now: Timestamp) -> TokenView {
         id: t.id,
         label: t.label.clone(),
         role: t.role.clone(),
-        scopes: t.scopes.clone().unwrap_or_else(|| t.role.parse::<Role>().map(|r| Scope::up_to(r).iter().map(|s| s.as_str().to_owned()).collect()).unwrap_or_default()),
+        scopes: t.scopes.clone().unwrap_or_else(|| {
+            t.role
+                .parse::<Role>()
+                .map(|r| {
+                    Scope::up_to(r)
+                        .iter()
+                        .map(|s| s.as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }),
         user_id: t.user_id,
         audience_id: t.audience_id.as_ref().map(|a| a.as_str().to_owned()),
         created_at: t.created_at,
@@ -246,7 +261,12 @@ pub fn token_view(t: &TokenInfo, now: Timestamp) -> TokenView {
 }
 
 fn unprocessable(e: impl std::fmt::Display) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+        "Unprocessable Content",
+        e.to_string(),
+    )
 }
 
 impl From<AccountError> for Problem {
@@ -279,8 +299,22 @@ pub fn create_user(
 ) -> Result<UserRecord, CreateUserError> {
     let username = normalize_username(username)?;
     let password_hash = password.map(hash_password).transpose()?;
-    let id = store.insert_user(&NewUser { username, role: role.as_str().to_owned(), clearance, nationality, password_hash }, audit)?;
-    store.user(id)?.ok_or_else(|| CreateUserError::Store(StoreError::NotFound { kind: "user", id: id.to_string() }))
+    let id = store.insert_user(
+        &NewUser {
+            username,
+            role: role.as_str().to_owned(),
+            clearance,
+            nationality,
+            password_hash,
+        },
+        audit,
+    )?;
+    store.user(id)?.ok_or_else(|| {
+        CreateUserError::Store(StoreError::NotFound {
+            kind: "user",
+            id: id.to_string(),
+        })
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -302,8 +336,12 @@ impl From<CreateUserError> for Problem {
 
 // ---- admin routes --------------------------------------------------------------------------------
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Problem::internal(&e))?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Problem::internal(&e))?
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
@@ -342,12 +380,24 @@ pub struct CreateUserBody {
         (status = 201, description = "User created", body = UserView),
         (status = 409, description = "The username is taken", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
-pub async fn post_user(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(b): ApiJson<CreateUserBody>) -> Result<Response, Problem> {
+pub async fn post_user(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiJson(b): ApiJson<CreateUserBody>,
+) -> Result<Response, Problem> {
     let clearance = parse_clearance(&b.clearance)?;
     let nationality = CountryCode::parse(&b.nationality).map_err(unprocessable)?;
     let (store, now) = (st.store.clone(), st.now());
     let u = blocking(move || {
-        Ok(create_user(store.as_ref(), &b.username, b.role, clearance, nationality, b.password.as_deref(), &AuditCtx::new(p.actor(), now))?)
+        Ok(create_user(
+            store.as_ref(),
+            &b.username,
+            b.role,
+            clearance,
+            nationality,
+            b.password.as_deref(),
+            &AuditCtx::new(p.actor(), now),
+        )?)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(user_json(&u))).into_response())
@@ -387,13 +437,25 @@ pub async fn patch_user(
     ApiJson(b): ApiJson<PatchUserBody>,
 ) -> Result<Json<Value>, Problem> {
     // An admin who disabled or demoted themselves could lock everyone out: another admin must.
-    if p.user.as_ref().is_some_and(|u| u.id == id) && (b.disabled == Some(true) || b.role.is_some_and(|r| r < Role::Admin)) {
-        return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", "an admin cannot disable or demote themselves; ask another admin"));
+    if p.user.as_ref().is_some_and(|u| u.id == id)
+        && (b.disabled == Some(true) || b.role.is_some_and(|r| r < Role::Admin))
+    {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "Conflict",
+            "an admin cannot disable or demote themselves; ask another admin",
+        ));
     }
     let patch = UserPatch {
         role: b.role.map(|r| r.as_str().to_owned()),
         clearance: b.clearance.as_deref().map(parse_clearance).transpose()?,
-        nationality: b.nationality.as_deref().map(CountryCode::parse).transpose().map_err(unprocessable)?,
+        nationality: b
+            .nationality
+            .as_deref()
+            .map(CountryCode::parse)
+            .transpose()
+            .map_err(unprocessable)?,
         password_hash: None,
         disabled: b.disabled,
     };
@@ -441,26 +503,54 @@ pub struct CreateTokenBody {
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts",
     request_body(content = CreateTokenBody, content_type = "application/json"),
     responses((status = 201, description = "Token created; `token` is the secret, shown this once", body = CreatedToken)))]
-pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(b): ApiJson<CreateTokenBody>) -> Result<Response, Problem> {
+pub async fn post_token(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiJson(b): ApiJson<CreateTokenBody>,
+) -> Result<Response, Problem> {
     let now = st.now();
-    let expires_at = b.expires_in.as_deref().map(parse_duration).transpose()?.map(|d| now + d);
+    let expires_at = b
+        .expires_in
+        .as_deref()
+        .map(parse_duration)
+        .transpose()?
+        .map(|d| now + d);
     let store = st.store.clone();
     let out = blocking(move || {
         let user_id = match (b.user_id, b.username.as_deref()) {
             (Some(_), Some(_)) => return Err(unprocessable("give user_id or username, not both")),
-            (Some(id), None) => Some(store.user(id)?.ok_or_else(|| Problem::not_found("user", &id.to_string()))?.id),
+            (Some(id), None) => Some(
+                store
+                    .user(id)?
+                    .ok_or_else(|| Problem::not_found("user", &id.to_string()))?
+                    .id,
+            ),
             (None, Some(name)) => {
                 let name = normalize_username(name)?;
-                Some(store.user_by_name(&name)?.ok_or_else(|| Problem::not_found("user", &name))?.id)
+                Some(
+                    store
+                        .user_by_name(&name)?
+                        .ok_or_else(|| Problem::not_found("user", &name))?
+                        .id,
+                )
             }
             (None, None) => None,
         };
         let mut scopes = b.scopes.unwrap_or_else(|| Scope::up_to(b.role));
         scopes.sort();
         scopes.dedup();
-        let spec = TokenSpec { role: b.role, label: b.label, expires_at, scopes, user_id };
-        let (secret, id) = issue_scoped_token(store.as_ref(), &spec, &AuditCtx::new(p.actor(), now))?;
-        let info = store.token_info(id)?.ok_or_else(|| Problem::not_found("token", &id.to_string()))?;
+        let spec = TokenSpec {
+            role: b.role,
+            label: b.label,
+            expires_at,
+            scopes,
+            user_id,
+        };
+        let (secret, id) =
+            issue_scoped_token(store.as_ref(), &spec, &AuditCtx::new(p.actor(), now))?;
+        let info = store
+            .token_info(id)?
+            .ok_or_else(|| Problem::not_found("token", &id.to_string()))?;
         let mut v = token_json(&info, now);
         // The only time the secret is ever shown.
         v["token"] = json!(secret);
@@ -476,16 +566,29 @@ pub async fn post_token(State(st): State<AppState>, Extension(p): Extension<Prin
         (status = 200, description = "Revoked (idempotent: `changed` is false when it already was)", body = Revoked),
         (status = 409, description = "Cannot revoke the token in use: the request's own token (use another admin token)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
-pub async fn delete_token(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<i64>) -> Result<Json<Value>, Problem> {
+pub async fn delete_token(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, Problem> {
     // An admin who revokes the token they are calling with locks themselves out mid-session (and
     // an automated client, such as the API fuzzer, out of the rest of its run).
     if p.token_id() == Some(id) {
-        return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("cannot revoke the token in use (token {id}); revoke it with another admin token")));
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "Conflict",
+            format!(
+                "cannot revoke the token in use (token {id}); revoke it with another admin token"
+            ),
+        ));
     }
     let (store, now) = (st.store.clone(), st.now());
     blocking(move || {
         let changed = store.revoke_token(id, &AuditCtx::new(p.actor(), now))?;
-        Ok(Json(json!({ "id": id, "revoked": true, "changed": changed })))
+        Ok(Json(
+            json!({ "id": id, "revoked": true, "changed": changed }),
+        ))
     })
     .await
 }
@@ -496,11 +599,24 @@ mod tests {
 
     #[test]
     fn bodies_must_be_objects() {
-        let p = crate::problem::parse_json::<PatchUserBody>(b"[null, null]").err().unwrap();
+        let p = crate::problem::parse_json::<PatchUserBody>(b"[null, null]")
+            .err()
+            .unwrap();
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(crate::problem::parse_json::<PatchUserBody>(br#"{"disabled": true}"#).unwrap().disabled == Some(true));
-        let p = crate::problem::parse_json::<PatchUserBody>(br#"{"role": "root"}"#).err().unwrap();
-        assert_eq!(p.field.as_deref(), Some("/role"), "the member is still named");
+        assert!(
+            crate::problem::parse_json::<PatchUserBody>(br#"{"disabled": true}"#)
+                .unwrap()
+                .disabled
+                == Some(true)
+        );
+        let p = crate::problem::parse_json::<PatchUserBody>(br#"{"role": "root"}"#)
+            .err()
+            .unwrap();
+        assert_eq!(
+            p.field.as_deref(),
+            Some("/role"),
+            "the member is still named"
+        );
     }
 
     #[test]
@@ -516,11 +632,19 @@ mod tests {
         assert_eq!(parse_clearance("secret").unwrap(), Classification::S);
         assert_eq!(parse_clearance("TOP_SECRET").unwrap(), Classification::TS);
         assert_eq!(parse_clearance("C").unwrap(), Classification::C);
-        assert!(parse_clearance("cosmic").unwrap_err().to_string().contains("cosmic"));
+        assert!(parse_clearance("cosmic")
+            .unwrap_err()
+            .to_string()
+            .contains("cosmic"));
         assert_eq!(parse_duration("30d").unwrap(), chrono::Duration::days(30));
         assert_eq!(parse_duration("12h").unwrap(), chrono::Duration::hours(12));
-        assert_eq!(parse_duration("90m").unwrap(), chrono::Duration::minutes(90));
-        for bad in ["", "d", "0d", "-1d", "3w", "99999d", "1.5h", "\u{80}", "5é", "é5d"] {
+        assert_eq!(
+            parse_duration("90m").unwrap(),
+            chrono::Duration::minutes(90)
+        );
+        for bad in [
+            "", "d", "0d", "-1d", "3w", "99999d", "1.5h", "\u{80}", "5é", "é5d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
@@ -528,13 +652,19 @@ mod tests {
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
         assert_eq!(hash_password("short"), Err(AccountError::PasswordTooShort));
-        assert_eq!(hash_password(&"x".repeat(MAX_PASSWORD_LEN + 1)), Err(AccountError::PasswordTooLong));
+        assert_eq!(
+            hash_password(&"x".repeat(MAX_PASSWORD_LEN + 1)),
+            Err(AccountError::PasswordTooLong)
+        );
         let h = hash_password("correct horse battery").unwrap();
         assert!(h.starts_with("$argon2id$"), "{h}");
         assert!(!h.contains("correct horse"));
         assert!(verify_password(&h, "correct horse battery"));
         assert!(!verify_password(&h, "correct horse batterY"));
-        assert!(!verify_password("not a phc string", "correct horse battery"));
+        assert!(!verify_password(
+            "not a phc string",
+            "correct horse battery"
+        ));
         // Salted: the same password hashes differently each time.
         assert_ne!(h, hash_password("correct horse battery").unwrap());
     }

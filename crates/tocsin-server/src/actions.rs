@@ -29,13 +29,18 @@ impl From<EngineError> for Problem {
         match e {
             EngineError::Store(s) => s.into(),
             EngineError::NotFound { kind, id } => Problem::not_found(kind, &id),
-            e @ (EngineError::Duty(_) | EngineError::Transition(_) | EngineError::Precondition(_)) => {
+            e @ (EngineError::Duty(_)
+            | EngineError::Transition(_)
+            | EngineError::Precondition(_)) => {
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string())
             }
             EngineError::Input { path, message } => Problem::invalid(path, message),
-            e @ (EngineError::Match(_) | EngineError::Compose(_)) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
-            }
+            e @ (EngineError::Match(_) | EngineError::Compose(_)) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable Content",
+                e.to_string(),
+            ),
             other => Problem::internal(&other),
         }
     }
@@ -46,12 +51,18 @@ async fn with_engine<F>(st: &AppState, f: F) -> ApiResult
 where
     F: FnOnce(&Engine, Timestamp) -> Result<Value, Problem> + Send + 'static,
 {
-    let engine: Arc<Engine> = st
-        .engine
-        .clone()
-        .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))?;
+    let engine: Arc<Engine> = st.engine.clone().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-engine",
+            "Service Unavailable",
+            "this server was started without the pipeline engine",
+        )
+    })?;
     let now = st.now();
-    tokio::task::spawn_blocking(move || f(&engine, now).map(Json)).await.map_err(|e| Problem::internal(&e))?
+    tokio::task::spawn_blocking(move || f(&engine, now).map(Json))
+        .await
+        .map_err(|e| Problem::internal(&e))?
 }
 
 fn value<T: serde::Serialize>(v: &T) -> Result<Value, Problem> {
@@ -61,17 +72,32 @@ fn value<T: serde::Serialize>(v: &T) -> Result<Value, Problem> {
 #[utoipa::path(post, path = "/api/v1/threats/{id}/determinations", tag = "determinations",
     params(("id" = String, Path, description = "Threat id")),
     responses((status = 200, description = "The proposed determination", body = tocsin_core::duty::Determination)))]
-pub async fn propose(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
-    with_engine(&st, move |e, now| value(&e.propose_determination(&ThreatId::new(id), &p.actor(), now)?)).await
+pub async fn propose(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        value(&e.propose_determination(&ThreatId::new(id), &p.actor(), now)?)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/threats/{id}/determinations/approve", tag = "determinations",
     params(("id" = String, Path, description = "Threat id")),
     responses((status = 200, description = "Approved (two-person rule)", body = tocsin_core::duty::Determination)))]
-pub async fn approve_determination(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
+pub async fn approve_determination(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
     with_engine(&st, move |e, now| {
         let tid = ThreatId::new(id);
-        crate::redact::check_release(e.store().as_ref(), &p, crate::redact::Release::Determination(&tid))?;
+        crate::redact::check_release(
+            e.store().as_ref(),
+            &p,
+            crate::redact::Release::Determination(&tid),
+        )?;
         value(&e.approve_determination(&tid, &p.actor(), now)?)
     })
     .await
@@ -88,8 +114,22 @@ pub struct WaiveBody {
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = WaiveBody, content_type = "application/json"),
     responses((status = 200, description = "The waiver, awaiting approval", body = tocsin_core::duty::Determination)))]
-pub async fn waive(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<WaiveBody>) -> ApiResult {
-    with_engine(&st, move |e, now| value(&e.waive(&ThreatId::new(id), &b.justification, &b.rationale, &p.actor(), now)?)).await
+pub async fn waive(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<WaiveBody>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        value(&e.waive(
+            &ThreatId::new(id),
+            &b.justification,
+            &b.rationale,
+            &p.actor(),
+            now,
+        )?)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -103,7 +143,12 @@ pub struct ComposeBody {
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = ComposeBody, content_type = "application/json"),
     responses((status = 200, description = "Drafts composed (each passed the leak gate)", body = crate::openapi::WarningList)))]
-pub async fn compose(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, body: Option<ApiJson<ComposeBody>>) -> ApiResult {
+pub async fn compose(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Option<ApiJson<ComposeBody>>,
+) -> ApiResult {
     let only = body.and_then(|ApiJson(b)| b.audience);
     with_engine(&st, move |e, now| {
         let tid = ThreatId::new(id);
@@ -122,10 +167,18 @@ pub async fn compose(State(st): State<AppState>, Extension(p): Extension<Princip
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/approve", tag = "warnings",
     params(("id" = String, Path, description = "Warning id")),
     responses((status = 200, description = "Approved", body = crate::openapi::WarningStateChange)))]
-pub async fn approve_warning(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
+pub async fn approve_warning(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
     with_engine(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
-        crate::redact::check_release(e.store().as_ref(), &p, crate::redact::Release::Warning(&wid))?;
+        crate::redact::check_release(
+            e.store().as_ref(),
+            &p,
+            crate::redact::Release::Warning(&wid),
+        )?;
         e.approve_warning(&wid, &p.actor(), now)?;
         Ok(json!({ "warning": id, "state": "approved" }))
     })
@@ -143,9 +196,18 @@ pub struct AckBody {
     params(("id" = String, Path, description = "Warning id")),
     request_body(content = AckBody, content_type = "application/json"),
     responses((status = 200, description = "Recorded", body = crate::openapi::Recorded)))]
-pub async fn acknowledge(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<AckBody>) -> ApiResult {
+pub async fn acknowledge(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AckBody>,
+) -> ApiResult {
     with_engine(&st, move |e, now| {
-        e.acknowledge(&WarningId::new(id.clone()), &format!("{} (recorded by {})", b.by, p.actor()), now)?;
+        e.acknowledge(
+            &WarningId::new(id.clone()),
+            &format!("{} (recorded by {})", b.by, p.actor()),
+            now,
+        )?;
         Ok(json!({ "warning": id, "recorded": "acknowledgement" }))
     })
     .await
@@ -165,9 +227,18 @@ pub struct PostureBody {
     params(("id" = String, Path, description = "Warning id")),
     request_body(content = PostureBody, content_type = "application/json"),
     responses((status = 200, description = "Recorded", body = crate::openapi::Recorded)))]
-pub async fn posture(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<PostureBody>) -> ApiResult {
+pub async fn posture(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PostureBody>,
+) -> ApiResult {
     with_engine(&st, move |e, now| {
-        let by = format!("{} (recorded by {})", b.by.as_deref().unwrap_or("recipient"), p.actor());
+        let by = format!(
+            "{} (recorded by {})",
+            b.by.as_deref().unwrap_or("recipient"),
+            p.actor()
+        );
         e.report_posture(&WarningId::new(id.clone()), &by, b.measures, &b.note, now)?;
         Ok(json!({ "warning": id, "recorded": "posture_report" }))
     })
@@ -186,9 +257,20 @@ pub struct FeedbackBody {
     params(("id" = String, Path, description = "Warning id")),
     request_body(content = FeedbackBody, content_type = "application/json"),
     responses((status = 200, description = "Recorded (and the task it opened)", body = crate::openapi::Recorded)))]
-pub async fn feedback(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<FeedbackBody>) -> ApiResult {
+pub async fn feedback(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<FeedbackBody>,
+) -> ApiResult {
     with_engine(&st, move |e, now| {
-        let task = e.feedback(&WarningId::new(id.clone()), &p.actor(), b.kind, &b.text, now)?;
+        let task = e.feedback(
+            &WarningId::new(id.clone()),
+            &p.actor(),
+            b.kind,
+            &b.text,
+            now,
+        )?;
         Ok(json!({ "warning": id, "recorded": "feedback", "task": task }))
     })
     .await
@@ -208,9 +290,21 @@ pub struct OutcomeBody {
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = OutcomeBody, content_type = "application/json"),
     responses((status = 200, description = "Recorded", body = crate::openapi::Recorded)))]
-pub async fn outcome(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<OutcomeBody>) -> ApiResult {
+pub async fn outcome(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<OutcomeBody>,
+) -> ApiResult {
     with_engine(&st, move |e, now| {
-        e.record_outcome(&ThreatId::new(id.clone()), b.kind, b.references, &b.note, &p.actor(), now)?;
+        e.record_outcome(
+            &ThreatId::new(id.clone()),
+            b.kind,
+            b.references,
+            &b.note,
+            &p.actor(),
+            now,
+        )?;
         Ok(json!({ "threat": id, "recorded": "outcome" }))
     })
     .await
@@ -227,7 +321,12 @@ pub struct WindowBody {
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = WindowBody, content_type = "application/json"),
     responses((status = 200, description = "Window extended; determination reopened", body = crate::openapi::WindowExtended)))]
-pub async fn extend_window(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<WindowBody>) -> ApiResult {
+pub async fn extend_window(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<WindowBody>,
+) -> ApiResult {
     with_engine(&st, move |e, now| {
         e.extend_window(&ThreatId::new(id.clone()), b.until, &p.actor(), now)?;
         Ok(json!({ "threat": id, "window_until": b.until, "determination": "reopened" }))
@@ -262,8 +361,16 @@ pub struct CloseBody {
     params(("id" = i64, Path, description = "Task id")),
     request_body(content = CloseBody, content_type = "application/json"),
     responses((status = 200, description = "Closed", body = tocsin_core::followup::Task)))]
-pub async fn close_task(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<i64>, ApiJson(b): ApiJson<CloseBody>) -> ApiResult {
-    with_engine(&st, move |e, now| value(&e.resolve_task(id, b.resolution, &p.actor(), now)?)).await
+pub async fn close_task(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<CloseBody>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        value(&e.resolve_task(id, b.resolution, &p.actor(), now)?)
+    })
+    .await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -281,10 +388,19 @@ pub async fn effectiveness(State(st): State<AppState>, Query(q): Query<PeriodQue
         let from = q.from.unwrap_or(to - chrono::Duration::days(30));
         if from > to {
             // Each date is valid; the pair is not: 422, naming the parameter.
-            return Err(Problem::invalid("query.from", format!("from {from} is after to {to}")));
+            return Err(Problem::invalid(
+                "query.from",
+                format!("from {from} is after to {to}"),
+            ));
         }
-        let day = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t)).ok_or_else(|| Problem::bad_request("bad date"));
-        let end = to.succ_opt().ok_or_else(|| Problem::invalid("query.to", format!("to {to} is the last representable day")))?;
+        let day = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .map(|t| Utc.from_utc_datetime(&t))
+                .ok_or_else(|| Problem::bad_request("bad date"))
+        };
+        let end = to.succ_opt().ok_or_else(|| {
+            Problem::invalid("query.to", format!("to {to} is the last representable day"))
+        })?;
         value(&e.effectiveness(day(from)?, day(end)?)?)
     })
     .await
@@ -327,11 +443,17 @@ pub struct LinkBody {
     params(("token" = String, Path, description = "The signed one-time link token")),
     request_body(content = LinkBody, content_type = "application/json"),
     responses((status = 200, description = "Recorded; the link is spent", body = Object)))]
-pub async fn link_use(State(st): State<AppState>, Path(token): Path<String>, body: Option<ApiJson<LinkBody>>) -> ApiResult {
+pub async fn link_use(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    body: Option<ApiJson<LinkBody>>,
+) -> ApiResult {
     let b = body.map(|ApiJson(b)| b).unwrap_or_default();
     with_engine(&st, move |e, now| {
         let refused = |err: EngineError| match err {
-            EngineError::Precondition(m) if m.starts_with("recipient link refused") => Problem::new(StatusCode::FORBIDDEN, "link-refused", "Forbidden", m),
+            EngineError::Precondition(m) if m.starts_with("recipient link refused") => {
+                Problem::new(StatusCode::FORBIDDEN, "link-refused", "Forbidden", m)
+            }
             other => other.into(),
         };
         let purpose = e.link_purpose(&token, now).map_err(refused)?;
@@ -339,11 +461,15 @@ pub async fn link_use(State(st): State<AppState>, Path(token): Path<String>, bod
             LinkPurpose::Acknowledge => e.acknowledge_via_link(&token, now),
             LinkPurpose::Posture => {
                 if b.measures.is_empty() && b.note.trim().is_empty() {
-                    return Err(Problem::bad_request("a posture report needs `measures` or a `note`"));
+                    return Err(Problem::bad_request(
+                        "a posture report needs `measures` or a `note`",
+                    ));
                 }
                 e.posture_via_link(&token, b.measures, &b.note, now)
             }
-            LinkPurpose::Feedback => e.feedback_via_link(&token, b.kind.unwrap_or(FeedbackKind::Other), &b.text, now),
+            LinkPurpose::Feedback => {
+                e.feedback_via_link(&token, b.kind.unwrap_or(FeedbackKind::Other), &b.text, now)
+            }
         }
         .map_err(refused)?;
         value(&out)

@@ -42,7 +42,19 @@ const MAX_TOKEN_LEN: usize = 512;
 pub const BOOTSTRAP_ACTOR: &str = "system:bootstrap";
 
 /// Roles, ordered: each includes the rights of those below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
@@ -77,13 +89,28 @@ pub struct RoleError(pub String);
 impl FromStr for Role {
     type Err = RoleError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| RoleError(s.to_owned()))
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| RoleError(s.to_owned()))
     }
 }
 
 /// What a token may be used for, one scope per route group (docs/security.md). A token's rights
 /// are its role *and* its scopes: a route needs both the group's role and the group's scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// The viewer group: reading threats, warnings, deliveries, the timeline, the audit summary.
@@ -120,7 +147,14 @@ impl Scope {
 
     /// Every scope a role can use: the scopes of its own group and of the groups below it.
     pub fn up_to(role: Role) -> Vec<Scope> {
-        Scope::ALL.into_iter().filter(|s| Role::ALL.into_iter().any(|r| r <= role && Scope::for_role(r) == *s)).collect()
+        Scope::ALL
+            .into_iter()
+            .filter(|s| {
+                Role::ALL
+                    .into_iter()
+                    .any(|r| r <= role && Scope::for_role(r) == *s)
+            })
+            .collect()
     }
 
     /// Parse a comma-separated list (`read,write`); an empty list is an error, duplicates are merged.
@@ -150,7 +184,10 @@ pub struct ScopeError(pub String);
 impl FromStr for Scope {
     type Err = ScopeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| ScopeError(s.to_owned()))
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| ScopeError(s.to_owned()))
     }
 }
 
@@ -163,7 +200,10 @@ pub enum NeedToKnow {
     Unrestricted,
     /// A user (or a user's token): cleared to `clearance`, a national of `nationality`, judged by
     /// the same releasability rules as an audience.
-    Cleared { clearance: Classification, nationality: CountryCode },
+    Cleared {
+        clearance: Classification,
+        nationality: CountryCode,
+    },
 }
 
 /// The person behind a principal.
@@ -176,9 +216,13 @@ pub struct UserRef {
 /// How the principal proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
-    Token { id: i64 },
+    Token {
+        id: i64,
+    },
     /// A console session (cookie); unsafe methods need its CSRF token too.
-    Session { id: i64 },
+    Session {
+        id: i64,
+    },
 }
 
 /// Who is calling (never a secret).
@@ -228,7 +272,11 @@ pub fn effective_scopes(stored: Option<&[String]>, role: Role) -> Vec<Scope> {
     match stored {
         None => allowed,
         Some(list) => {
-            let mut out: Vec<Scope> = list.iter().filter_map(|s| s.parse().ok()).filter(|s| allowed.contains(s)).collect();
+            let mut out: Vec<Scope> = list
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .filter(|s| allowed.contains(s))
+                .collect();
             out.sort();
             out.dedup();
             out
@@ -238,7 +286,10 @@ pub fn effective_scopes(stored: Option<&[String]>, role: Role) -> Vec<Scope> {
 
 /// The clearance of a stored user.
 pub fn user_need_to_know(u: &UserRecord) -> NeedToKnow {
-    NeedToKnow::Cleared { clearance: u.clearance, nationality: u.nationality }
+    NeedToKnow::Cleared {
+        clearance: u.clearance,
+        nationality: u.nationality,
+    }
 }
 
 /// SHA-256 (lower-case hex) of a token secret: the only form a token is stored in.
@@ -255,7 +306,11 @@ pub fn generate_token() -> String {
 
 /// Constant-time equality of two hash strings.
 fn hashes_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -279,8 +334,18 @@ pub fn issue_token(
     expires_at: Option<Timestamp>,
     audit: &AuditCtx,
 ) -> Result<String, TokenError> {
-    issue_scoped_token(store, &TokenSpec { role, label: label.to_owned(), expires_at, scopes: Scope::up_to(role), user_id: None }, audit)
-        .map(|(secret, _)| secret)
+    issue_scoped_token(
+        store,
+        &TokenSpec {
+            role,
+            label: label.to_owned(),
+            expires_at,
+            scopes: Scope::up_to(role),
+            user_id: None,
+        },
+        audit,
+    )
+    .map(|(secret, _)| secret)
 }
 
 /// What a new token may do.
@@ -295,15 +360,30 @@ pub struct TokenSpec {
 }
 
 /// Generate a token as `spec` says; returns the secret (shown once) and the token's id.
-pub fn issue_scoped_token(store: &dyn Store, spec: &TokenSpec, audit: &AuditCtx) -> Result<(String, i64), TokenError> {
+pub fn issue_scoped_token(
+    store: &dyn Store,
+    spec: &TokenSpec,
+    audit: &AuditCtx,
+) -> Result<(String, i64), TokenError> {
     if spec.scopes.is_empty() {
-        return Err(TokenError::InvalidSpec("a token needs at least one scope".into()));
+        return Err(TokenError::InvalidSpec(
+            "a token needs at least one scope".into(),
+        ));
     }
-    if let Some(s) = spec.scopes.iter().find(|s| !Scope::up_to(spec.role).contains(s)) {
-        return Err(TokenError::InvalidSpec(format!("scope {s} needs a role the token does not have ({})", spec.role)));
+    if let Some(s) = spec
+        .scopes
+        .iter()
+        .find(|s| !Scope::up_to(spec.role).contains(s))
+    {
+        return Err(TokenError::InvalidSpec(format!(
+            "scope {s} needs a role the token does not have ({})",
+            spec.role
+        )));
     }
     if spec.label.trim().is_empty() || spec.label.len() > 200 {
-        return Err(TokenError::InvalidSpec("a token needs a label of 1 to 200 characters".into()));
+        return Err(TokenError::InvalidSpec(
+            "a token needs a label of 1 to 200 characters".into(),
+        ));
     }
     let secret = generate_token();
     let id = store.insert_scoped_token(
@@ -328,14 +408,24 @@ pub fn issue_scoped_token(store: &dyn Store, spec: &TokenSpec, audit: &AuditCtx)
 /// - otherwise, if the store holds no token at all: generate one, store only its hash, and return
 ///   `Ok(Some(secret))` so the caller prints it once.
 /// - otherwise `Ok(None)`.
-pub fn bootstrap_admin_token(store: &dyn Store, given: Option<&str>, now: Timestamp) -> Result<Option<String>, TokenError> {
+pub fn bootstrap_admin_token(
+    store: &dyn Store,
+    given: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<String>, TokenError> {
     let audit = AuditCtx::new(BOOTSTRAP_ACTOR, now);
     if let Some(secret) = given {
         validate_given(secret)?;
         let hash = hash_token(secret);
         return match store.token_by_hash(&hash)? {
             None => {
-                store.insert_token(&hash, Role::Admin.as_str(), "bootstrap admin (given)", None, &audit)?;
+                store.insert_token(
+                    &hash,
+                    Role::Admin.as_str(),
+                    "bootstrap admin (given)",
+                    None,
+                    &audit,
+                )?;
                 tracing::info!("stored the given admin token (hash only)");
                 Ok(None)
             }
@@ -348,20 +438,32 @@ pub fn bootstrap_admin_token(store: &dyn Store, given: Option<&str>, now: Timest
     if store.token_count()? > 0 {
         return Ok(None);
     }
-    let secret = issue_token(store, Role::Admin, "bootstrap admin (generated)", None, &audit)?;
+    let secret = issue_token(
+        store,
+        Role::Admin,
+        "bootstrap admin (generated)",
+        None,
+        &audit,
+    )?;
     tracing::info!("generated the first admin token (hash stored; the secret is shown once)");
     Ok(Some(secret))
 }
 
 fn validate_given(secret: &str) -> Result<(), TokenError> {
     if secret.len() < MIN_GIVEN_TOKEN_LEN {
-        return Err(TokenError::InvalidGiven(format!("it must be at least {MIN_GIVEN_TOKEN_LEN} characters long")));
+        return Err(TokenError::InvalidGiven(format!(
+            "it must be at least {MIN_GIVEN_TOKEN_LEN} characters long"
+        )));
     }
     if secret.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::InvalidGiven(format!("it must be at most {MAX_TOKEN_LEN} characters long")));
+        return Err(TokenError::InvalidGiven(format!(
+            "it must be at most {MAX_TOKEN_LEN} characters long"
+        )));
     }
     if !secret.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(TokenError::InvalidGiven("it may contain only visible ASCII characters (no spaces)".into()));
+        return Err(TokenError::InvalidGiven(
+            "it may contain only visible ASCII characters (no spaces)".into(),
+        ));
     }
     Ok(())
 }
@@ -374,7 +476,10 @@ fn check_given_record(rec: &TokenRecord, now: Timestamp) -> Result<(), TokenErro
         return Err(TokenError::GivenConflict("expired".into()));
     }
     if rec.role != Role::Admin.as_str() {
-        return Err(TokenError::GivenConflict(format!("has role {:?}, not admin", rec.role)));
+        return Err(TokenError::GivenConflict(format!(
+            "has role {:?}, not admin",
+            rec.role
+        )));
     }
     Ok(())
 }
@@ -403,9 +508,16 @@ impl AuthFailure {
                 "the Authorization header is malformed; expected 'Bearer <token>'",
                 Some("invalid_request"),
             ),
-            AuthFailure::Invalid => Problem::unauthorized("the token is unknown or revoked", Some("invalid_token")),
-            AuthFailure::Expired => Problem::unauthorized("the token has expired", Some("invalid_token")),
-            AuthFailure::Disabled => Problem::unauthorized("the user this credential belongs to is disabled", Some("invalid_token")),
+            AuthFailure::Invalid => {
+                Problem::unauthorized("the token is unknown or revoked", Some("invalid_token"))
+            }
+            AuthFailure::Expired => {
+                Problem::unauthorized("the token has expired", Some("invalid_token"))
+            }
+            AuthFailure::Disabled => Problem::unauthorized(
+                "the user this credential belongs to is disabled",
+                Some("invalid_token"),
+            ),
             AuthFailure::SessionInvalid => Problem::unauthorized(
                 "the console session is unknown, signed out or expired; sign in again",
                 Some("invalid_token"),
@@ -423,23 +535,34 @@ fn bearer(value: Option<&axum::http::HeaderValue>) -> Result<&str, AuthFailure> 
         return Err(AuthFailure::Malformed);
     }
     let token = token.trim_start_matches(' ').trim_end();
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if token.is_empty()
+        || token.len() > MAX_TOKEN_LEN
+        || !token.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(AuthFailure::Malformed);
     }
     Ok(token)
 }
 
 /// Resolve a presented secret to a principal (or why not), at time `now`.
-pub fn resolve_token(store: &dyn Store, secret: &str, now: Timestamp) -> Result<Result<Principal, AuthFailure>, StoreError> {
+pub fn resolve_token(
+    store: &dyn Store,
+    secret: &str,
+    now: Timestamp,
+) -> Result<Result<Principal, AuthFailure>, StoreError> {
     let hash = hash_token(secret);
-    let Some(rec) = store.token_by_hash(&hash)? else { return Ok(Err(AuthFailure::Invalid)) };
+    let Some(rec) = store.token_by_hash(&hash)? else {
+        return Ok(Err(AuthFailure::Invalid));
+    };
     let id = rec.id;
     let role = match check_record(rec, &hash, now) {
         Ok(r) => r,
         Err(f) => return Ok(Err(f)),
     };
     // The record was just read: a token missing now was deleted in between (fail closed).
-    let Some(info) = store.token_info(id)? else { return Ok(Err(AuthFailure::Invalid)) };
+    let Some(info) = store.token_info(id)? else {
+        return Ok(Err(AuthFailure::Invalid));
+    };
     let owner = match info.user_id {
         Some(uid) => match store.user(uid)? {
             Some(u) => Some(u),
@@ -447,7 +570,13 @@ pub fn resolve_token(store: &dyn Store, secret: &str, now: Timestamp) -> Result<
         },
         None => None,
     };
-    Ok(token_principal(id, info.label, role, info.scopes.as_deref(), owner.as_ref()))
+    Ok(token_principal(
+        id,
+        info.label,
+        role,
+        info.scopes.as_deref(),
+        owner.as_ref(),
+    ))
 }
 
 /// A token's principal: its role capped by its owner's, its scopes capped by that role, and its
@@ -464,13 +593,30 @@ pub(crate) fn token_principal(
         Some(u) if u.disabled => return Err(AuthFailure::Disabled),
         Some(u) => {
             let Ok(user_role) = u.role.parse::<Role>() else {
-                tracing::warn!(user_id = u.id, "refusing a token whose owner has an unknown role");
+                tracing::warn!(
+                    user_id = u.id,
+                    "refusing a token whose owner has an unknown role"
+                );
                 return Err(AuthFailure::Invalid);
             };
-            (token_role.min(user_role), Some(UserRef { id: u.id, username: u.username.clone() }), user_need_to_know(u))
+            (
+                token_role.min(user_role),
+                Some(UserRef {
+                    id: u.id,
+                    username: u.username.clone(),
+                }),
+                user_need_to_know(u),
+            )
         }
     };
-    Ok(Principal { credential: Credential::Token { id }, label, role, scopes: effective_scopes(scopes, role), user, need_to_know })
+    Ok(Principal {
+        credential: Credential::Token { id },
+        label,
+        role,
+        scopes: effective_scopes(scopes, role),
+        user,
+        need_to_know,
+    })
 }
 
 /// Is a stored token record usable now? Its role if so. (Pure: the store lookup is done by the caller.)
@@ -498,7 +644,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let store = state.store.clone();
     // A request that names a bearer token is judged by the token alone, even if it also carries a
     // cookie: a malformed header must not fall back silently to another credential.
-    if req.headers().get(AUTHORIZATION).is_none() && crate::session::cookie_secret(req.headers()).is_some() {
+    if req.headers().get(AUTHORIZATION).is_none()
+        && crate::session::cookie_secret(req.headers()).is_some()
+    {
         return match crate::session::authenticate_session(&state, &req, now).await {
             Ok(principal) => {
                 req.extensions_mut().insert(principal);
@@ -574,14 +722,26 @@ pub const ROUTE_RULES: &[(&str, &str, Role)] = &[
     // Working a case (analyst, scope `write`).
     ("POST", "/api/v1/threats", Role::Analyst),
     ("POST", "/api/v1/threats/:id/determinations", Role::Analyst),
-    ("POST", "/api/v1/threats/:id/determinations/waive", Role::Analyst),
+    (
+        "POST",
+        "/api/v1/threats/:id/determinations/waive",
+        Role::Analyst,
+    ),
     ("POST", "/api/v1/threats/:id/warnings", Role::Analyst),
     ("POST", "/api/v1/threats/:id/outcome", Role::Analyst),
     ("POST", "/api/v1/threats/:id/window", Role::Analyst),
     ("POST", "/api/v1/threats/:id/matches", Role::Analyst),
     ("POST", "/api/v1/threats/:id/matches/reviews", Role::Analyst),
-    ("POST", "/api/v1/warnings/:id/acknowledgements", Role::Analyst),
-    ("POST", "/api/v1/warnings/:id/posture-reports", Role::Analyst),
+    (
+        "POST",
+        "/api/v1/warnings/:id/acknowledgements",
+        Role::Analyst,
+    ),
+    (
+        "POST",
+        "/api/v1/warnings/:id/posture-reports",
+        Role::Analyst,
+    ),
     ("POST", "/api/v1/warnings/:id/feedback", Role::Analyst),
     ("PATCH", "/api/v1/warnings/:id", Role::Analyst),
     ("POST", "/api/v1/warnings/:id/update", Role::Analyst),
@@ -595,7 +755,11 @@ pub const ROUTE_RULES: &[(&str, &str, Role)] = &[
     ("PUT", "/api/v1/audiences/:id", Role::Analyst),
     ("POST", "/api/v1/deliveries/:id/retry", Role::Analyst),
     // Releasing (approver, scope `approve`).
-    ("POST", "/api/v1/threats/:id/determinations/approve", Role::Approver),
+    (
+        "POST",
+        "/api/v1/threats/:id/determinations/approve",
+        Role::Approver,
+    ),
     ("POST", "/api/v1/warnings/:id/approve", Role::Approver),
     ("POST", "/api/v1/warnings/:id/queue", Role::Approver),
     ("POST", "/api/v1/warnings/:id/cancel", Role::Approver),
@@ -614,21 +778,30 @@ pub const ROUTE_RULES: &[(&str, &str, Role)] = &[
 /// the OpenAPI one (`/api/v1/threats/{id}`). `None`: the operation has no rule (refused).
 pub fn required_role(method: &str, path: &str) -> Option<Role> {
     let path = axum_path(path);
-    ROUTE_RULES.iter().find(|(m, p, _)| m.eq_ignore_ascii_case(method) && *p == path).map(|(_, _, r)| *r)
+    ROUTE_RULES
+        .iter()
+        .find(|(m, p, _)| m.eq_ignore_ascii_case(method) && *p == path)
+        .map(|(_, _, r)| *r)
 }
 
 /// The highest role any operation on `path` (router spelling) needs.
 fn strictest_on(path: &str) -> Option<Role> {
-    ROUTE_RULES.iter().filter(|(_, p, _)| *p == path).map(|(_, _, r)| *r).max()
+    ROUTE_RULES
+        .iter()
+        .filter(|(_, p, _)| *p == path)
+        .map(|(_, _, r)| *r)
+        .max()
 }
 
 /// `/a/{id}/b` → `/a/:id/b`.
 fn axum_path(path: &str) -> String {
     path.split('/')
-        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => format!(":{name}"),
-            None => seg.to_owned(),
-        })
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => format!(":{name}"),
+                None => seg.to_owned(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -641,11 +814,20 @@ pub struct MinRole(pub Role);
 /// Middleware: 403 unless the authenticated principal has the route's role and scope (the higher
 /// of its group's and its [`ROUTE_RULES`] entry's). A route without an entry is refused to
 /// everyone: a new route is closed until someone writes down who may use it.
-pub async fn authorize(State(MinRole(group)): State<MinRole>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
+pub async fn authorize(
+    State(MinRole(group)): State<MinRole>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     // A method the path does not serve reaches here too (the router then answers 405): it is
     // judged as the strictest operation of its path, so a caller learns nothing they could not.
-    let rule = route.as_deref().and_then(|r| required_role(req.method().as_str(), r).or_else(|| strictest_on(r)));
+    let rule = route
+        .as_deref()
+        .and_then(|r| required_role(req.method().as_str(), r).or_else(|| strictest_on(r)));
     let Some(rule) = rule else {
         tracing::error!(method = %req.method(), route = ?route, "route has no access rule in auth::ROUTE_RULES: refused");
         return Problem::forbidden(format!(
@@ -660,12 +842,20 @@ pub async fn authorize(State(MinRole(group)): State<MinRole>, req: Request, next
         Some(p) if p.allows(min) => next.run(req).await,
         Some(p) if p.role < min => {
             tracing::info!(actor = %p.actor(), role = %p.role, needed = %min, path = %req.uri().path(), "forbidden");
-            Problem::forbidden(format!("this route needs the {min} role; the caller has {}", p.role)).into_response()
+            Problem::forbidden(format!(
+                "this route needs the {min} role; the caller has {}",
+                p.role
+            ))
+            .into_response()
         }
         Some(p) => {
             let scope = Scope::for_role(min);
             tracing::info!(actor = %p.actor(), needed = %scope, path = %req.uri().path(), "forbidden: scope");
-            Problem::forbidden(format!("this route needs the {scope} scope; the token's scopes are {}", scope_list(&p.scopes))).into_response()
+            Problem::forbidden(format!(
+                "this route needs the {scope} scope; the token's scopes are {}",
+                scope_list(&p.scopes)
+            ))
+            .into_response()
         }
         // Only reachable if a route is mounted outside the authenticate layer: fail closed.
         None => AuthFailure::Missing.into_problem().into_response(),
@@ -676,7 +866,11 @@ fn scope_list(scopes: &[Scope]) -> String {
     if scopes.is_empty() {
         return "(none)".into();
     }
-    scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(", ")
+    scopes
+        .iter()
+        .map(Scope::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -686,7 +880,11 @@ mod tests {
 
     #[test]
     fn roles_are_ordered() {
-        assert!(Role::Viewer < Role::Analyst && Role::Analyst < Role::Approver && Role::Approver < Role::Admin);
+        assert!(
+            Role::Viewer < Role::Analyst
+                && Role::Analyst < Role::Approver
+                && Role::Approver < Role::Admin
+        );
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }
@@ -717,7 +915,10 @@ mod tests {
         assert_eq!(bearer(Some(&hv("Bearer"))), Err(AuthFailure::Malformed));
         assert_eq!(bearer(Some(&hv("Bearer "))), Err(AuthFailure::Malformed));
         assert_eq!(bearer(Some(&hv("Bearer a b"))), Err(AuthFailure::Malformed));
-        assert_eq!(bearer(Some(&hv(&format!("Bearer {}", "x".repeat(600))))), Err(AuthFailure::Malformed));
+        assert_eq!(
+            bearer(Some(&hv(&format!("Bearer {}", "x".repeat(600))))),
+            Err(AuthFailure::Malformed)
+        );
     }
 
     #[test]
@@ -735,10 +936,43 @@ mod tests {
             revoked: false,
         };
         assert_eq!(check_record(rec.clone(), &h, now).unwrap(), Role::Analyst);
-        assert_eq!(check_record(TokenRecord { revoked: true, ..rec.clone() }, &h, now), Err(AuthFailure::Invalid));
-        assert_eq!(check_record(TokenRecord { expires_at: Some(now), ..rec.clone() }, &h, now), Err(AuthFailure::Expired));
-        assert_eq!(check_record(TokenRecord { role: "root".into(), ..rec.clone() }, &h, now), Err(AuthFailure::Invalid));
-        assert_eq!(check_record(rec, &hash_token("tcn_y"), now), Err(AuthFailure::Invalid));
+        assert_eq!(
+            check_record(
+                TokenRecord {
+                    revoked: true,
+                    ..rec.clone()
+                },
+                &h,
+                now
+            ),
+            Err(AuthFailure::Invalid)
+        );
+        assert_eq!(
+            check_record(
+                TokenRecord {
+                    expires_at: Some(now),
+                    ..rec.clone()
+                },
+                &h,
+                now
+            ),
+            Err(AuthFailure::Expired)
+        );
+        assert_eq!(
+            check_record(
+                TokenRecord {
+                    role: "root".into(),
+                    ..rec.clone()
+                },
+                &h,
+                now
+            ),
+            Err(AuthFailure::Invalid)
+        );
+        assert_eq!(
+            check_record(rec, &hash_token("tcn_y"), now),
+            Err(AuthFailure::Invalid)
+        );
     }
 
     fn user(role: &str, disabled: bool) -> UserRecord {
@@ -757,28 +991,56 @@ mod tests {
 
     #[test]
     fn scopes_parse_and_follow_roles() {
-        assert_eq!(Scope::parse_list("write, read,read").unwrap(), vec![Scope::Read, Scope::Write]);
-        assert!(Scope::parse_list("read,root").unwrap_err().to_string().contains("\"root\""));
+        assert_eq!(
+            Scope::parse_list("write, read,read").unwrap(),
+            vec![Scope::Read, Scope::Write]
+        );
+        assert!(Scope::parse_list("read,root")
+            .unwrap_err()
+            .to_string()
+            .contains("\"root\""));
         assert!(Scope::parse_list("").is_err());
         assert_eq!(Scope::up_to(Role::Viewer), vec![Scope::Read]);
-        assert_eq!(Scope::up_to(Role::Approver), vec![Scope::Read, Scope::Write, Scope::Approve]);
+        assert_eq!(
+            Scope::up_to(Role::Approver),
+            vec![Scope::Read, Scope::Write, Scope::Approve]
+        );
         assert_eq!(Scope::up_to(Role::Admin), Scope::ALL.to_vec());
         // A legacy token (no stored scopes) gets its role's; stored ones are capped by the role.
-        assert_eq!(effective_scopes(None, Role::Analyst), vec![Scope::Read, Scope::Write]);
+        assert_eq!(
+            effective_scopes(None, Role::Analyst),
+            vec![Scope::Read, Scope::Write]
+        );
         let stored = vec!["admin".to_owned(), "read".to_owned(), "bogus".to_owned()];
-        assert_eq!(effective_scopes(Some(&stored), Role::Analyst), vec![Scope::Read]);
+        assert_eq!(
+            effective_scopes(Some(&stored), Role::Analyst),
+            vec![Scope::Read]
+        );
     }
 
     #[test]
     fn rights_are_the_minimum_of_token_owner_and_scopes() {
         let scopes = vec!["read".to_owned(), "write".to_owned(), "approve".to_owned()];
         // An approver token owned by an analyst acts as an analyst, with the analyst's scopes.
-        let p = token_principal(9, "t".into(), Role::Approver, Some(&scopes), Some(&user("analyst", false))).unwrap();
+        let p = token_principal(
+            9,
+            "t".into(),
+            Role::Approver,
+            Some(&scopes),
+            Some(&user("analyst", false)),
+        )
+        .unwrap();
         assert_eq!(p.role, Role::Analyst);
         assert_eq!(p.scopes, vec![Scope::Read, Scope::Write]);
         assert!(p.allows(Role::Analyst) && !p.allows(Role::Approver));
         assert_eq!(p.actor(), "user:3:ana");
-        assert_eq!(p.need_to_know, NeedToKnow::Cleared { clearance: Classification::C, nationality: CountryCode::parse("USA").unwrap() });
+        assert_eq!(
+            p.need_to_know,
+            NeedToKnow::Cleared {
+                clearance: Classification::C,
+                nationality: CountryCode::parse("USA").unwrap()
+            }
+        );
         // A read-only admin token may not write, though its role could.
         let ro = vec!["read".to_owned()];
         let p = token_principal(9, "t".into(), Role::Admin, Some(&ro), None).unwrap();
@@ -786,8 +1048,14 @@ mod tests {
         assert_eq!(p.actor(), "token:9:t");
         assert_eq!(p.need_to_know, NeedToKnow::Unrestricted);
         // A disabled owner, or one with a role this build does not know, disables the token.
-        assert_eq!(token_principal(9, "t".into(), Role::Admin, None, Some(&user("admin", true))), Err(AuthFailure::Disabled));
-        assert_eq!(token_principal(9, "t".into(), Role::Admin, None, Some(&user("root", false))), Err(AuthFailure::Invalid));
+        assert_eq!(
+            token_principal(9, "t".into(), Role::Admin, None, Some(&user("admin", true))),
+            Err(AuthFailure::Disabled)
+        );
+        assert_eq!(
+            token_principal(9, "t".into(), Role::Admin, None, Some(&user("root", false))),
+            Err(AuthFailure::Invalid)
+        );
     }
 
     #[test]

@@ -38,11 +38,17 @@ pub const DEFAULT_SENDER: &str = "tocsin@localhost";
 pub const DEFAULT_SENDER_NAME: &str = "Tocsin duty-to-warn service";
 
 pub fn sender() -> String {
-    std::env::var("TOCSIN_CAP_SENDER").ok().filter(|s| tocsin_formats::cap::is_cap_token(s)).unwrap_or_else(|| DEFAULT_SENDER.to_owned())
+    std::env::var("TOCSIN_CAP_SENDER")
+        .ok()
+        .filter(|s| tocsin_formats::cap::is_cap_token(s))
+        .unwrap_or_else(|| DEFAULT_SENDER.to_owned())
 }
 
 pub fn sender_name() -> String {
-    std::env::var("TOCSIN_CAP_SENDER_NAME").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_SENDER_NAME.to_owned())
+    std::env::var("TOCSIN_CAP_SENDER_NAME")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SENDER_NAME.to_owned())
 }
 
 /// The built-in gazetteer, parsed once.
@@ -56,7 +62,12 @@ pub fn resolve_named(name: &str) -> Option<(GeoPoint, f64)> {
     let p = gazetteer().resolve(name)?;
     Some(match &p.shape {
         PlaceShape::Circle { center, radius_km } => (*center, *radius_km),
-        PlaceShape::Polygon { ring } => (p.center, ring.iter().map(|q| p.center.distance_km(q)).fold(0.0, f64::max)),
+        PlaceShape::Polygon { ring } => (
+            p.center,
+            ring.iter()
+                .map(|q| p.center.distance_km(q))
+                .fold(0.0, f64::max),
+        ),
     })
 }
 
@@ -73,7 +84,10 @@ fn closed(ring: &[GeoPoint]) -> Vec<GeoPoint> {
 /// The areas an alert covers: the areas of target specs releasable to the audience (named areas
 /// through the gazetteer); for an operator, also its own matched sites of specs without an area.
 pub fn alert_areas(store: &dyn Store, w: &Warning) -> Result<Vec<CapArea>, StoreError> {
-    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) else { return Ok(Vec::new()) };
+    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?)
+    else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     let matches = store.matches(&threat.id)?;
@@ -87,14 +101,21 @@ pub fn alert_areas(store: &dyn Store, w: &Warning) -> Result<Vec<CapArea>, Store
                 if !seen.insert(desc.clone()) {
                     continue;
                 }
-                let mut a = CapArea { desc: desc.clone(), ..Default::default() };
+                let mut a = CapArea {
+                    desc: desc.clone(),
+                    ..Default::default()
+                };
                 match area {
                     Area::Circle { center, radius_km } => a.circles.push((*center, *radius_km)),
                     Area::Polygon { ring } if ring.len() >= 3 => a.polygons.push(closed(ring)),
                     Area::Polygon { .. } => {}
                     Area::Named { name } => match gazetteer().resolve(name).map(|p| &p.shape) {
-                        Some(PlaceShape::Circle { center, radius_km }) => a.circles.push((*center, *radius_km)),
-                        Some(PlaceShape::Polygon { ring }) if ring.len() >= 3 => a.polygons.push(closed(ring)),
+                        Some(PlaceShape::Circle { center, radius_km }) => {
+                            a.circles.push((*center, *radius_km))
+                        }
+                        Some(PlaceShape::Polygon { ring }) if ring.len() >= 3 => {
+                            a.polygons.push(closed(ring))
+                        }
                         _ => {}
                     },
                 }
@@ -102,13 +123,19 @@ pub fn alert_areas(store: &dyn Store, w: &Warning) -> Result<Vec<CapArea>, Store
             }
             None if aud.kind == AudienceKind::Operator => {
                 for m in matches.iter().filter(|m| m.target == i) {
-                    let Some(e) = store.entity(&m.entity_id)? else { continue };
+                    let Some(e) = store.entity(&m.entity_id)? else {
+                        continue;
+                    };
                     if !e.audiences.contains(&aud.id) || !seen.insert(e.name.clone()) {
                         continue;
                     }
                     if let Some(loc) = e.location {
                         // The site itself, with a margin for car parks and approaches.
-                        out.push(CapArea { desc: e.name.clone(), circles: vec![(loc, 0.5)], ..Default::default() });
+                        out.push(CapArea {
+                            desc: e.name.clone(),
+                            circles: vec![(loc, 0.5)],
+                            ..Default::default()
+                        });
                     }
                 }
             }
@@ -119,8 +146,15 @@ pub fn alert_areas(store: &dyn Store, w: &Warning) -> Result<Vec<CapArea>, Store
 }
 
 /// The CAP alert of a stored warning (Update with references when it has earlier versions).
-pub fn cap_alert(store: &dyn Store, w: &Warning, web: Option<String>) -> Result<Option<Alert>, StoreError> {
-    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) else { return Ok(None) };
+pub fn cap_alert(
+    store: &dyn Store,
+    w: &Warning,
+    web: Option<String>,
+) -> Result<Option<Alert>, StoreError> {
+    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?)
+    else {
+        return Ok(None);
+    };
     let earlier: Vec<Warning> = store
         .warnings(Some(&w.threat_id))?
         .into_iter()
@@ -129,7 +163,17 @@ pub fn cap_alert(store: &dyn Store, w: &Warning, web: Option<String>) -> Result<
     let areas = alert_areas(store, w)?;
     let sender = sender();
     let name = sender_name();
-    Ok(Some(alert_for_warning(&CapInput { warning: w, threat: &threat, audience: &aud, sender: &sender, sender_name: &name, earlier: &earlier, areas, cancel: false, web })))
+    Ok(Some(alert_for_warning(&CapInput {
+        warning: w,
+        threat: &threat,
+        audience: &aud,
+        sender: &sender,
+        sender_name: &name,
+        earlier: &earlier,
+        areas,
+        cancel: false,
+        web,
+    })))
 }
 
 /// Suffix of a Cancel message's identifier: a CAP message never reuses the identifier of the
@@ -139,18 +183,30 @@ pub const CANCEL_SUFFIX: &str = ".cancel";
 /// Whether `w` itself went out (its deliveries were written when it was queued): only then do
 /// recipients hold an alert a Cancel must withdraw.
 fn was_released(store: &dyn Store, w: &Warning) -> Result<bool, StoreError> {
-    Ok(store.deliveries(Some(&w.id))?.iter().any(|d| d.notice.is_none()))
+    Ok(store
+        .deliveries(Some(&w.id))?
+        .iter()
+        .any(|d| d.notice.is_none()))
 }
 
 /// The CAP Cancel message of a cancelled, released warning: sent at the cancellation, referencing
 /// this version and every earlier released one (`sender,identifier,sent` of each original).
 /// `None` when the warning was not cancelled, never went out, or its threat or audience is gone.
-pub fn cap_cancel_alert(store: &dyn Store, w: &Warning, web: Option<String>) -> Result<Option<Alert>, StoreError> {
-    let Some(c) = store.cancellation(&w.id)? else { return Ok(None) };
+pub fn cap_cancel_alert(
+    store: &dyn Store,
+    w: &Warning,
+    web: Option<String>,
+) -> Result<Option<Alert>, StoreError> {
+    let Some(c) = store.cancellation(&w.id)? else {
+        return Ok(None);
+    };
     if !was_released(store, w)? {
         return Ok(None);
     }
-    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) else { return Ok(None) };
+    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?)
+    else {
+        return Ok(None);
+    };
     let earlier: Vec<Warning> = store
         .warnings(Some(&w.threat_id))?
         .into_iter()
@@ -159,7 +215,17 @@ pub fn cap_cancel_alert(store: &dyn Store, w: &Warning, web: Option<String>) -> 
     let areas = alert_areas(store, w)?;
     let sender = sender();
     let name = sender_name();
-    let mut a = alert_for_warning(&CapInput { warning: w, threat: &threat, audience: &aud, sender: &sender, sender_name: &name, earlier: &earlier, areas, cancel: true, web });
+    let mut a = alert_for_warning(&CapInput {
+        warning: w,
+        threat: &threat,
+        audience: &aud,
+        sender: &sender,
+        sender_name: &name,
+        earlier: &earlier,
+        areas,
+        cancel: true,
+        web,
+    });
     a.identifier = format!("{}{CANCEL_SUFFIX}", a.identifier);
     a.sent = c.at;
     for i in &mut a.infos {
@@ -172,11 +238,16 @@ pub fn cap_cancel_alert(store: &dyn Store, w: &Warning, web: Option<String>) -> 
 pub const CAP_AUDIENCES: &[AudienceKind] = &[AudienceKind::Public, AudienceKind::Operator];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/cap/feed.atom", get(feed)).route("/cap/alerts/:file", get(alert))
+    Router::new()
+        .route("/cap/feed.atom", get(feed))
+        .route("/cap/alerts/:file", get(alert))
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn feed(State(state): State<AppState>, req: Request) -> Response {
@@ -237,7 +308,14 @@ async fn feed(State(state): State<AppState>, req: Request) -> Response {
     })
     .await;
     match built {
-        Ok(Ok(x)) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/atom+xml; charset=utf-8"))], x).into_response(),
+        Ok(Ok(x)) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+            )],
+            x,
+        )
+            .into_response(),
         Ok(Err(e)) => Problem::from(e).into_response(),
         Err(e) => Problem::internal(&e).into_response(),
     }
@@ -245,7 +323,11 @@ async fn feed(State(state): State<AppState>, req: Request) -> Response {
 
 async fn alert(State(state): State<AppState>, Path(file): Path<String>, req: Request) -> Response {
     let Some(id) = file.strip_suffix(".xml").map(str::to_owned) else {
-        return Problem::from_status(StatusCode::NOT_FOUND, "alerts are served as /cap/alerts/{identifier}.xml").into_response();
+        return Problem::from_status(
+            StatusCode::NOT_FOUND,
+            "alerts are served as /cap/alerts/{identifier}.xml",
+        )
+        .into_response();
     };
     // `{original}.cancel.xml` is the Cancel message of the original's warning.
     let (id, cancel) = match id.strip_suffix(CANCEL_SUFFIX) {

@@ -14,7 +14,10 @@ fn run_value(r: &FeedRunRecord) -> Value {
     json!({ "id": r.id, "at": r.at, "counts": r.summary })
 }
 
-pub async fn runs(State(st): State<AppState>, Extension(p): Extension<Principal>) -> Result<Json<Value>, Problem> {
+pub async fn runs(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, Problem> {
     st.read(p, |store| {
         let items: Vec<Value> = store.feed_runs()?.iter().map(run_value).collect();
         Ok(json!({ "count": items.len(), "items": items }))
@@ -22,8 +25,18 @@ pub async fn runs(State(st): State<AppState>, Extension(p): Extension<Principal>
     .await
 }
 
-pub async fn run(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
-    st.read(p, move |store| store.feed_run(&id)?.map(|r| run_value(&r)).ok_or_else(|| Problem::not_found("feed run", &id))).await
+pub async fn run(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    st.read(p, move |store| {
+        store
+            .feed_run(&id)?
+            .map(|r| run_value(&r))
+            .ok_or_else(|| Problem::not_found("feed run", &id))
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -42,27 +55,46 @@ mod tests {
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     #[tokio::test]
     async fn feed_runs_are_listed_for_viewers_and_need_a_token() {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
         let ctx = AuditCtx::new("test", chrono::Utc::now());
-        let run = FeedRunRecord { id: "day1".into(), at: ctx.at, summary: json!({"events": 10, "matched": 7, "notifications": 3}) };
+        let run = FeedRunRecord {
+            id: "day1".into(),
+            at: ctx.at,
+            summary: json!({"events": 10, "matched": 7, "notifications": 3}),
+        };
         store.insert_feed_run(&run, &ctx).unwrap();
         let viewer = issue_token(store.as_ref(), Role::Viewer, "v", None, &ctx).unwrap();
         let app = router(AppState::new(store));
-        assert_eq!(get(&app, "/api/v1/feeds/runs", None).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            get(&app, "/api/v1/feeds/runs", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
         let (s, v) = get(&app, "/api/v1/feeds/runs", Some(&viewer)).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["count"], 1);
         assert_eq!(v["items"][0]["counts"]["notifications"], 3);
         let (s, v) = get(&app, "/api/v1/feeds/runs/day1", Some(&viewer)).await;
         assert_eq!((s, &v["counts"]["matched"]), (StatusCode::OK, &json!(7)));
-        assert_eq!(get(&app, "/api/v1/feeds/runs/nope", Some(&viewer)).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            get(&app, "/api/v1/feeds/runs/nope", Some(&viewer)).await.0,
+            StatusCode::NOT_FOUND
+        );
     }
 }

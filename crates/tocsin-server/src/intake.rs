@@ -16,7 +16,12 @@ use tocsin_intake::{build_threat, CommitOptions, Extractor, Gazetteer, IntakeCon
 use tocsin_store::AuditCtx;
 
 fn unprocessable(e: impl std::fmt::Display) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+        "Unprocessable Content",
+        e.to_string(),
+    )
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -32,14 +37,20 @@ pub struct ProposeBody {
 #[utoipa::path(post, path = "/api/v1/intake/text", tag = "threats",
     request_body(content = ProposeBody, content_type = "application/json"),
     responses((status = 200, description = "The proposal, every item pending (docs/intake.md)", body = Object)))]
-pub async fn propose(State(st): State<AppState>, ApiJson(b): ApiJson<ProposeBody>) -> Result<Json<Value>, Problem> {
+pub async fn propose(
+    State(st): State<AppState>,
+    ApiJson(b): ApiJson<ProposeBody>,
+) -> Result<Json<Value>, Problem> {
     let store = st.store.clone();
     let date = b.date.unwrap_or_else(|| st.now().date_naive());
     tokio::task::spawn_blocking(move || {
         let entities = store.entities()?;
-        let x = Extractor::with_builtin(&entities, &Gazetteer::builtin()).map_err(|e| Problem::internal(&e))?;
+        let x = Extractor::with_builtin(&entities, &Gazetteer::builtin())
+            .map_err(|e| Problem::internal(&e))?;
         let p = x.extract(&b.text, date);
-        serde_json::to_value(&p).map(Json).map_err(|e| Problem::internal(&e))
+        serde_json::to_value(&p)
+            .map(Json)
+            .map_err(|e| Problem::internal(&e))
     })
     .await
     .map_err(|e| Problem::internal(&e))?
@@ -73,16 +84,27 @@ pub struct CommitBody {
 #[utoipa::path(post, path = "/api/v1/intake/commit", tag = "threats",
     request_body(content = CommitBody, content_type = "application/json"),
     responses((status = 200, description = "Stored and matched", body = crate::openapi::Committed)))]
-pub async fn commit(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(b): ApiJson<CommitBody>) -> Result<Json<Value>, Problem> {
-    let engine = st
-        .engine
-        .clone()
-        .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))?;
+pub async fn commit(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiJson(b): ApiJson<CommitBody>,
+) -> Result<Json<Value>, Problem> {
+    let engine = st.engine.clone().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-engine",
+            "Service Unavailable",
+            "this server was started without the pipeline engine",
+        )
+    })?;
     let now = st.now();
     tokio::task::spawn_blocking(move || {
         let mut proposal = b.proposal;
-        proposal.review(&b.accept, &b.reject, b.accept_all).map_err(unprocessable)?;
-        let originator = CountryCode::parse(b.originator.as_deref().unwrap_or("USA")).map_err(unprocessable)?;
+        proposal
+            .review(&b.accept, &b.reject, b.accept_all)
+            .map_err(unprocessable)?;
+        let originator =
+            CountryCode::parse(b.originator.as_deref().unwrap_or("USA")).map_err(unprocessable)?;
         let opts = CommitOptions {
             id: b.id,
             title: b.title,
@@ -93,10 +115,17 @@ pub async fn commit(State(st): State<AppState>, Extension(p): Extension<Principa
             near_margin_km: 10.0,
         };
         // Pending items, spans that no longer read their text: refused with the names.
-        let threat = build_threat(&proposal, &b.text, &opts, &Gazetteer::builtin())
-            .map_err(|e| Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string()))?;
+        let threat =
+            build_threat(&proposal, &b.text, &opts, &Gazetteer::builtin()).map_err(|e| {
+                Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string())
+            })?;
         if engine.store().threat(&threat.id)?.is_some() {
-            return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("threat {} is already stored: give another `id`", threat.id)));
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                format!("threat {} is already stored: give another `id`", threat.id),
+            ));
         }
         let ctx = AuditCtx::new(p.actor(), now);
         engine.ingest_threat(&threat, &ctx)?;

@@ -17,11 +17,11 @@
 pub mod accounts;
 mod actions;
 mod api;
-pub mod console;
-mod intake;
 pub mod auth;
 pub mod cap_feed;
+pub mod console;
 mod feeds;
+mod intake;
 pub mod openapi;
 pub mod problem;
 pub mod ratelimit;
@@ -30,10 +30,12 @@ mod routes;
 pub mod session;
 pub mod taxii;
 
-pub use accounts::{create_user, hash_password, normalize_username, parse_clearance, parse_duration};
+pub use accounts::{
+    create_user, hash_password, normalize_username, parse_clearance, parse_duration,
+};
 pub use auth::{
-    bootstrap_admin_token, generate_token, hash_token, issue_scoped_token, issue_token, resolve_token, NeedToKnow,
-    Principal, Role, Scope, TokenError, TokenSpec, TOKEN_PREFIX,
+    bootstrap_admin_token, generate_token, hash_token, issue_scoped_token, issue_token,
+    resolve_token, NeedToKnow, Principal, Role, Scope, TokenError, TokenSpec, TOKEN_PREFIX,
 };
 pub use problem::Problem;
 
@@ -76,7 +78,12 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over `store`, using the system clock.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, clock: Arc::new(chrono::Utc::now), engine: None, cookie_secure: None }
+        Self {
+            store,
+            clock: Arc::new(chrono::Utc::now),
+            engine: None,
+            cookie_secure: None,
+        }
     }
 
     /// Serve the write routes and recipient links through `engine` (over the same store).
@@ -128,7 +135,10 @@ pub fn router(state: AppState) -> Router {
         .route("/threats/:id/matches/reviews", get(api::threats::reviews))
         .route("/threats/:id", get(routes::threat))
         .route("/threats/:id/matches", get(routes::threat_matches))
-        .route("/threats/:id/determinations", get(routes::threat_determinations))
+        .route(
+            "/threats/:id/determinations",
+            get(routes::threat_determinations),
+        )
         .route("/warnings", get(routes::warnings))
         .route("/warnings/:id", get(routes::warning))
         .route("/warnings/:id/deliveries", get(routes::warning_deliveries))
@@ -164,14 +174,20 @@ pub fn router(state: AppState) -> Router {
         .route("/threats/:id/matches/reviews", post(api::threats::review))
         .route("/entities", post(api::registry::create_entity))
         .route("/entities/import", post(api::registry::import))
-        .route("/entities/:id", put(api::registry::put_entity).delete(api::registry::delete_entity))
+        .route(
+            "/entities/:id",
+            put(api::registry::put_entity).delete(api::registry::delete_entity),
+        )
         .route("/audiences/:id", put(api::registry::put_audience))
         .route("/warnings/:id", patch(api::warnings::edit))
         .route("/warnings/:id/update", post(api::warnings::update))
         .route("/deliveries/:id/retry", post(api::deliveries::retry))
         .route_layer(from_fn_with_state(MinRole(Role::Analyst), authorize));
     let approver = Router::new()
-        .route("/threats/:id/determinations/approve", post(actions::approve_determination))
+        .route(
+            "/threats/:id/determinations/approve",
+            post(actions::approve_determination),
+        )
         .route("/warnings/:id/approve", post(actions::approve_warning))
         .route("/warnings/:id/queue", post(api::warnings::queue))
         .route("/warnings/:id/cancel", post(api::warnings::cancel))
@@ -179,9 +195,15 @@ pub fn router(state: AppState) -> Router {
     let admin = Router::new()
         .route("/audit/events", get(routes::audit_events))
         .route("/audit/export", get(api::deliveries::audit_export))
-        .route("/users", get(accounts::list_users).post(accounts::post_user))
+        .route(
+            "/users",
+            get(accounts::list_users).post(accounts::post_user),
+        )
         .route("/users/:id", patch(accounts::patch_user))
-        .route("/tokens", get(accounts::list_tokens).post(accounts::post_token))
+        .route(
+            "/tokens",
+            get(accounts::list_tokens).post(accounts::post_token),
+        )
         .route("/tokens/:id", delete(accounts::delete_token))
         .route_layer(from_fn_with_state(MinRole(Role::Admin), authorize));
     let api = viewer
@@ -215,7 +237,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found(req: Request) -> Problem {
-    Problem::from_status(StatusCode::NOT_FOUND, format!("no route for {} {}", req.method(), req.uri().path()))
+    Problem::from_status(
+        StatusCode::NOT_FOUND,
+        format!("no route for {} {}", req.method(), req.uri().path()),
+    )
 }
 
 /// Outermost layer: access log (method, path, status, time — never headers), problem+json for
@@ -231,19 +256,27 @@ async fn finish(req: Request, next: Next) -> Response {
     }
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     tracing::info!(%method, %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     resp
 }
 
 fn is_problem(resp: &Response) -> bool {
-    resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(problem::PROBLEM_JSON.as_bytes()))
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(problem::PROBLEM_JSON.as_bytes()))
 }
 
 /// Re-wrap an error response (plain text from an extractor rejection, or empty) as problem+json.
 async fn into_problem(resp: Response) -> Response {
     let (parts, body) = resp.into_parts();
-    let plain = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    let plain = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
     let text = match axum::body::to_bytes(body, 16 * 1024).await {
         Ok(b) if plain => String::from_utf8_lossy(&b).into_owned(),
         _ => String::new(),
@@ -285,7 +318,9 @@ pub async fn serve_on(
     // server is meant to sit behind TLS (docs/security.md).
     state.cookie_secure.get_or_insert(!addr.ip().is_loopback());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on ctrl-c, or on SIGTERM where there are signals.

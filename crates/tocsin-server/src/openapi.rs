@@ -20,7 +20,9 @@ use tocsin_core::followup::Task;
 use tocsin_core::tracking::{Delivery, TimelineEntry, Warning};
 use tocsin_core::{MatchReason, Threat};
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, ResponseBuilder};
 use utoipa::{OpenApi, ToSchema};
 
@@ -246,39 +248,97 @@ fn logout_doc() {}
     responses((status = 200, description = "This document (OpenAPI 3.1); readable without a token", body = Object)))]
 pub async fn openapi_json() -> Response {
     static DOC: OnceLock<String> = OnceLock::new();
-    let body = DOC.get_or_init(|| document().to_json().unwrap_or_else(|_| "{}".into())).clone();
+    let body = DOC
+        .get_or_init(|| document().to_json().unwrap_or_else(|_| "{}".into()))
+        .clone();
     let mut resp = body.into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tocsin API", description = "The duty-to-warn engine's HTTP API. docs/api.md explains roles and flows; this document is the reference."),
+    info(
+        title = "Tocsin API",
+        description = "The duty-to-warn engine's HTTP API. docs/api.md explains roles and flows; this document is the reference."
+    ),
     paths(
         crate::routes::health,
         openapi_json,
-        api::threats::threats, api::threats::create, crate::routes::threat, crate::routes::threat_matches,
-        api::threats::recompute, api::threats::review, api::threats::reviews,
-        crate::routes::threat_determinations, crate::actions::propose, crate::actions::waive, crate::actions::approve_determination,
-        crate::actions::compose, crate::actions::outcome, crate::actions::extend_window,
-        crate::intake::propose, crate::intake::commit,
-        api::registry::entities, api::registry::create_entity, api::registry::entity, api::registry::put_entity, api::registry::delete_entity,
-        api::registry::import, api::jobs::job,
-        api::registry::audiences, api::registry::audience, api::registry::put_audience,
-        crate::routes::warnings, crate::routes::warning, api::posture::posture, api::warnings::edit, crate::actions::approve_warning,
-        api::warnings::queue, api::warnings::update, api::warnings::cancel,
-        crate::routes::warning_deliveries, crate::routes::deliveries, api::deliveries::dead_letters, api::deliveries::retry,
-        crate::actions::acknowledge, crate::actions::posture, crate::actions::feedback,
-        crate::actions::tasks, crate::actions::close_task, crate::actions::effectiveness,
-        crate::routes::timeline, crate::routes::audit, crate::routes::audit_events, api::deliveries::audit_export,
-        feed_runs_doc, feed_run_doc,
-        crate::accounts::list_users, crate::accounts::post_user, crate::accounts::patch_user,
-        crate::accounts::list_tokens, crate::accounts::post_token, crate::accounts::delete_token,
-        login_doc, me_doc, logout_doc,
-        crate::actions::link_info, crate::actions::link_use,
+        api::threats::threats,
+        api::threats::create,
+        crate::routes::threat,
+        crate::routes::threat_matches,
+        api::threats::recompute,
+        api::threats::review,
+        api::threats::reviews,
+        crate::routes::threat_determinations,
+        crate::actions::propose,
+        crate::actions::waive,
+        crate::actions::approve_determination,
+        crate::actions::compose,
+        crate::actions::outcome,
+        crate::actions::extend_window,
+        crate::intake::propose,
+        crate::intake::commit,
+        api::registry::entities,
+        api::registry::create_entity,
+        api::registry::entity,
+        api::registry::put_entity,
+        api::registry::delete_entity,
+        api::registry::import,
+        api::jobs::job,
+        api::registry::audiences,
+        api::registry::audience,
+        api::registry::put_audience,
+        crate::routes::warnings,
+        crate::routes::warning,
+        api::posture::posture,
+        api::warnings::edit,
+        crate::actions::approve_warning,
+        api::warnings::queue,
+        api::warnings::update,
+        api::warnings::cancel,
+        crate::routes::warning_deliveries,
+        crate::routes::deliveries,
+        api::deliveries::dead_letters,
+        api::deliveries::retry,
+        crate::actions::acknowledge,
+        crate::actions::posture,
+        crate::actions::feedback,
+        crate::actions::tasks,
+        crate::actions::close_task,
+        crate::actions::effectiveness,
+        crate::routes::timeline,
+        crate::routes::audit,
+        crate::routes::audit_events,
+        api::deliveries::audit_export,
+        feed_runs_doc,
+        feed_run_doc,
+        crate::accounts::list_users,
+        crate::accounts::post_user,
+        crate::accounts::patch_user,
+        crate::accounts::list_tokens,
+        crate::accounts::post_token,
+        crate::accounts::delete_token,
+        login_doc,
+        me_doc,
+        logout_doc,
+        crate::actions::link_info,
+        crate::actions::link_use,
     ),
-    components(schemas(crate::problem::ProblemDoc, crate::auth::Role, crate::auth::Scope, api::registry::ImportKind, api::threats::ThreatState, tocsin_core::EntityKind, tocsin_core::tracking::DeliveryStatus)),
+    components(schemas(
+        crate::problem::ProblemDoc,
+        crate::auth::Role,
+        crate::auth::Scope,
+        api::registry::ImportKind,
+        api::threats::ThreatState,
+        tocsin_core::EntityKind,
+        tocsin_core::tracking::DeliveryStatus
+    ))
 )]
 struct ApiDoc;
 
@@ -286,7 +346,10 @@ struct ApiDoc;
 pub fn document() -> Doc {
     let mut doc = ApiDoc::openapi();
     let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    );
     // The console's session (docs/security.md): the cookie from `POST /auth/login`; unsafe methods
     // also need the session's CSRF token in `X-CSRF-Token` (from the login answer or `/auth/me`).
     components.add_security_scheme(
@@ -301,33 +364,54 @@ pub fn document() -> Doc {
         // Any valid credential, whatever its role (the caller's own session or identity).
         let account = path == "/auth/me" || path == "/auth/logout";
         let recipient = path.starts_with("/r/");
-        let ops: [(&str, &mut Option<Operation>); 5] =
-            [("GET", &mut item.get), ("POST", &mut item.post), ("PUT", &mut item.put), ("PATCH", &mut item.patch), ("DELETE", &mut item.delete)];
+        let ops: [(&str, &mut Option<Operation>); 5] = [
+            ("GET", &mut item.get),
+            ("POST", &mut item.post),
+            ("PUT", &mut item.put),
+            ("PATCH", &mut item.patch),
+            ("DELETE", &mut item.delete),
+        ];
         for (method, op) in ops {
             let Some(op) = op.as_mut() else { continue };
             let mut add = |code: &str, why: &str| {
                 if !op.responses.responses.contains_key(code) {
-                    op.responses.responses.insert(code.to_owned(), problem(why).into());
+                    op.responses
+                        .responses
+                        .insert(code.to_owned(), problem(why).into());
                 }
             };
             if staff {
-                add("401", "No token, or a malformed, unknown, revoked or expired one");
+                add(
+                    "401",
+                    "No token, or a malformed, unknown, revoked or expired one",
+                );
                 add("403", "The token's role or scope is too low for this route (or it is bound to a partner's audience), or a console session sent an unsafe method without its X-CSRF-Token");
                 // The rule the server enforces (auth::ROUTE_RULES); a route without one is refused
                 // to everyone, and the document says so rather than inventing a requirement.
                 let role = crate::auth::required_role(method, path);
-                let scopes: Vec<String> = role.map(|r| vec![crate::auth::Scope::for_role(r).as_str().to_owned()]).unwrap_or_default();
+                let scopes: Vec<String> = role
+                    .map(|r| vec![crate::auth::Scope::for_role(r).as_str().to_owned()])
+                    .unwrap_or_default();
                 op.security = Some(vec![
                     SecurityRequirement::new("bearer", scopes.clone()),
                     SecurityRequirement::new("session", scopes),
                 ]);
                 let ext = op.extensions.get_or_insert_with(Default::default);
-                ext.insert("x-required-role".to_owned(), role.map_or(Value::Null, |r| Value::from(r.as_str())));
+                ext.insert(
+                    "x-required-role".to_owned(),
+                    role.map_or(Value::Null, |r| Value::from(r.as_str())),
+                );
             }
             if account {
-                add("401", "No credential, or a malformed, unknown, revoked or expired token or session");
+                add(
+                    "401",
+                    "No credential, or a malformed, unknown, revoked or expired token or session",
+                );
                 if method != "GET" {
-                    add("403", "A console session sent this without its X-CSRF-Token");
+                    add(
+                        "403",
+                        "A console session sent this without its X-CSRF-Token",
+                    );
                 }
                 add("default", "Any other error (500 with a log reference)");
                 op.security = Some(vec![
@@ -339,9 +423,15 @@ pub fn document() -> Doc {
                 add("403", "The link is invalid, expired or already used");
             }
             if staff || recipient {
-                add("400", "Malformed request (JSON syntax, query parameter): `field` says where");
+                add(
+                    "400",
+                    "Malformed request (JSON syntax, query parameter): `field` says where",
+                );
                 add("404", "What the path names does not exist");
-                add("422", "The input is well-formed but not acceptable: `field` names the member");
+                add(
+                    "422",
+                    "The input is well-formed but not acceptable: `field` names the member",
+                );
                 add("default", "Any other error (409 conflict, 415 media type, 503 no engine, 500 with a log reference)");
             }
         }
@@ -352,7 +442,12 @@ pub fn document() -> Doc {
 fn problem(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
         .build()
 }
 
@@ -389,7 +484,11 @@ mod tests {
             if path.starts_with("/console") || path == "/" {
                 continue; // the console's static files (docs/console.md)
             }
-            let full = if path == "/health" || path.starts_with("/r/") || path.starts_with("/api/v1/") || path.starts_with("/auth/") {
+            let full = if path == "/health"
+                || path.starts_with("/r/")
+                || path.starts_with("/api/v1/")
+                || path.starts_with("/auth/")
+            {
                 path.to_owned()
             } else {
                 format!("/api/v1{path}")
@@ -397,10 +496,14 @@ mod tests {
             if full.starts_with("/console") || full == "/" {
                 continue; // the web console's static files: not API operations
             }
-            let openapi_path = full.split('/').map(|seg| match seg.strip_prefix(':') {
-                Some(name) => format!("{{{name}}}"),
-                None => seg.to_owned(),
-            }).collect::<Vec<_>>().join("/");
+            let openapi_path = full
+                .split('/')
+                .map(|seg| match seg.strip_prefix(':') {
+                    Some(name) => format!("{{{name}}}"),
+                    None => seg.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("/");
             for m in ["get", "post", "put", "patch", "delete"] {
                 if call.contains(&format!("{m}(")) {
                     out.insert((m.to_owned(), openapi_path.clone()));
@@ -414,18 +517,31 @@ mod tests {
     fn document_and_router_agree() {
         let doc = documented();
         let routes = routed();
-        assert!(routes.len() > 40, "the router source parse found only {} routes", routes.len());
+        assert!(
+            routes.len() > 40,
+            "the router source parse found only {} routes",
+            routes.len()
+        );
         let undocumented: Vec<_> = routes.difference(&doc).collect();
         let unrouted: Vec<_> = doc.difference(&routes).collect();
-        assert!(undocumented.is_empty(), "routes missing from the OpenAPI document: {undocumented:?}");
-        assert!(unrouted.is_empty(), "documented operations the router does not serve: {unrouted:?}");
+        assert!(
+            undocumented.is_empty(),
+            "routes missing from the OpenAPI document: {undocumented:?}"
+        );
+        assert!(
+            unrouted.is_empty(),
+            "documented operations the router does not serve: {unrouted:?}"
+        );
     }
 
     #[test]
     fn every_staff_operation_lists_its_errors_and_needs_the_bearer() {
         let v: Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
         assert_eq!(v["openapi"].as_str().unwrap(), "3.1.0");
-        assert_eq!(v["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert_eq!(
+            v["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
         for (path, item) in v["paths"].as_object().unwrap() {
             if !path.starts_with("/api/v1/") || path == OPENAPI_PATH {
                 continue;
@@ -433,9 +549,15 @@ mod tests {
             for (m, op) in item.as_object().unwrap() {
                 for code in ["401", "403", "404", "422"] {
                     let r = &op["responses"][code];
-                    assert!(r["content"]["application/problem+json"].is_object(), "{m} {path} lacks a problem+json {code}");
+                    assert!(
+                        r["content"]["application/problem+json"].is_object(),
+                        "{m} {path} lacks a problem+json {code}"
+                    );
                 }
-                assert!(op["security"].to_string().contains("bearer"), "{m} {path} has no bearer security");
+                assert!(
+                    op["security"].to_string().contains("bearer"),
+                    "{m} {path} has no bearer security"
+                );
             }
         }
     }

@@ -58,13 +58,31 @@ pub struct ProblemDoc {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, kind: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { status, kind, title: title.into(), detail: detail.into(), www_authenticate: None, field: None }
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            title: title.into(),
+            detail: detail.into(),
+            www_authenticate: None,
+            field: None,
+        }
     }
 
     /// 422 for input that parsed but is not acceptable, naming where it is.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", detail).at(field)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+            "Unprocessable Content",
+            detail,
+        )
+        .at(field)
     }
 
     /// Name where the problem is (see [`Problem::field`]).
@@ -76,7 +94,12 @@ impl Problem {
     /// 401: no usable credentials. `error` is the RFC 6750 error code (`invalid_token`), or `None`
     /// when the request carried no credentials at all (RFC 6750 §3.1: then no error code).
     pub fn unauthorized(detail: impl Into<String>, error: Option<&str>) -> Self {
-        let mut p = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
+        let mut p = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        );
         p.www_authenticate = Some(match error {
             Some(code) => format!("Bearer realm=\"tocsin\", error=\"{code}\""),
             None => "Bearer realm=\"tocsin\"".to_owned(),
@@ -87,17 +110,28 @@ impl Problem {
     /// 403: the token is valid but its role is too low.
     pub fn forbidden(detail: impl Into<String>) -> Self {
         let mut p = Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail);
-        p.www_authenticate = Some("Bearer realm=\"tocsin\", error=\"insufficient_scope\"".to_owned());
+        p.www_authenticate =
+            Some("Bearer realm=\"tocsin\", error=\"insufficient_scope\"".to_owned());
         p
     }
 
     /// 404 naming what was not found.
     pub fn not_found(kind: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not Found", format!("{kind} {id:?} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            format!("{kind} {id:?} not found"),
+        )
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad Request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad Request",
+            detail,
+        )
     }
 
     /// 500 that tells the client only a reference; the cause is logged under the same reference.
@@ -144,8 +178,12 @@ impl IntoResponse for Problem {
         let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut resp = Response::new(Body::from(bytes));
         *resp.status_mut() = self.status;
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(v) = self.www_authenticate.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(v) = self
+            .www_authenticate
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
         resp
@@ -160,9 +198,12 @@ impl From<StoreError> for Problem {
             e @ (StoreError::Conflict { .. } | StoreError::InvalidState { .. }) => {
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string())
             }
-            e @ StoreError::Invalid { .. } => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable Content", e.to_string())
-            }
+            e @ StoreError::Invalid { .. } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable Content",
+                e.to_string(),
+            ),
             other => Problem::internal(&other),
         }
     }
@@ -197,12 +238,20 @@ where
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "this route takes a JSON body (Content-Type: application/json)")
-                .at("header.content-type"));
+            return Err(Problem::from_status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "this route takes a JSON body (Content-Type: application/json)",
+            )
+            .at("header.content-type"));
         }
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
             .await
-            .map_err(|_| Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_JSON_BODY} bytes")))?;
+            .map_err(|_| {
+                Problem::from_status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than {MAX_JSON_BODY} bytes"),
+                )
+            })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -214,7 +263,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Pro
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | None => {}
         Some(_) => {
-            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", "body: expected a JSON object").at("/"))
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-input",
+                "Unprocessable Content",
+                "body: expected a JSON object",
+            )
+            .at("/"))
         }
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
@@ -223,18 +278,36 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Pro
         Err(e) => {
             let pointer = json_pointer(e.path());
             let inner = e.into_inner();
-            let detail = if pointer.is_empty() { format!("body: {inner}") } else { format!("{pointer}: {inner}") };
+            let detail = if pointer.is_empty() {
+                format!("body: {inner}")
+            } else {
+                format!("{pointer}: {inner}")
+            };
             // serde reports a missing member at its parent: point at the member itself.
-            let missing = inner.to_string().strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_owned);
+            let missing = inner
+                .to_string()
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+                .map(str::to_owned);
             let field = match missing {
                 Some(name) => format!("{pointer}/{name}"),
                 None if pointer.is_empty() => "/".to_owned(),
                 None => pointer,
             };
             let p = if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-                Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Bad Request", detail)
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-json",
+                    "Bad Request",
+                    detail,
+                )
             } else {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Unprocessable Content", detail)
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-input",
+                    "Unprocessable Content",
+                    detail,
+                )
             };
             Err(p.at(field))
         }
@@ -249,7 +322,9 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
         out.push('/');
         match seg {
             Segment::Seq { index } => out.push_str(&index.to_string()),
-            Segment::Map { key } | Segment::Enum { variant: key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
             Segment::Unknown => out.push('?'),
         }
     }
@@ -262,13 +337,20 @@ mod tests {
 
     #[tokio::test]
     async fn store_errors_do_not_leak_internals() {
-        let e = StoreError::Db("no such table: api_tokens (SELECT token_hash FROM /var/lib/tocsin.db)".into());
+        let e = StoreError::Db(
+            "no such table: api_tokens (SELECT token_hash FROM /var/lib/tocsin.db)".into(),
+        );
         let resp = Problem::from(e).into_response();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
-        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let text = String::from_utf8(body.to_vec()).unwrap();
-        assert!(!text.contains("api_tokens") && !text.contains("tocsin.db"), "{text}");
+        assert!(
+            !text.contains("api_tokens") && !text.contains("tocsin.db"),
+            "{text}"
+        );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["status"], 500);
         assert!(v["detail"].as_str().unwrap().contains("reference"));
@@ -302,18 +384,32 @@ mod tests {
             headline: Option<String>,
         }
         let req = |body: &'static str| {
-            axum::http::Request::builder().method("PATCH").header(header::CONTENT_TYPE, "application/json").body(axum::body::Body::from(body)).unwrap()
+            axum::http::Request::builder()
+                .method("PATCH")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap()
         };
         use axum::extract::FromRequest;
-        let p = ApiJson::<Patch>::from_request(req(" [null, null]"), &()).await.unwrap_err();
+        let p = ApiJson::<Patch>::from_request(req(" [null, null]"), &())
+            .await
+            .unwrap_err();
         assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(p.field.as_deref(), Some("/"));
-        assert!(ApiJson::<Patch>::from_request(req("{\"text\": \"x\"}"), &()).await.is_ok());
+        assert!(
+            ApiJson::<Patch>::from_request(req("{\"text\": \"x\"}"), &())
+                .await
+                .is_ok()
+        );
     }
 
     #[test]
     fn not_found_names_the_id() {
-        let p: Problem = StoreError::NotFound { kind: "warning", id: "w-9".into() }.into();
+        let p: Problem = StoreError::NotFound {
+            kind: "warning",
+            id: "w-9".into(),
+        }
+        .into();
         assert_eq!(p.status, StatusCode::NOT_FOUND);
         assert!(p.detail.contains("w-9"));
     }

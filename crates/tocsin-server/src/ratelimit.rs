@@ -18,7 +18,10 @@ pub struct LoginLimits {
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        Self { max_failures: 5, window: Duration::minutes(15) }
+        Self {
+            max_failures: 5,
+            window: Duration::minutes(15),
+        }
     }
 }
 
@@ -33,21 +36,43 @@ pub enum LimitedBy {
 pub enum Verdict {
     Allowed,
     /// Refuse without checking the password; try again after `retry_after_secs` (≥ 1).
-    Limited { by: LimitedBy, retry_after_secs: i64 },
+    Limited {
+        by: LimitedBy,
+        retry_after_secs: i64,
+    },
 }
 
 /// Decide from the attempts of the last window (any order) whether a login may be tried now.
-pub fn decide(attempts: &[LoginAttempt], username: &str, client: &str, now: Timestamp, limits: &LoginLimits) -> Verdict {
+pub fn decide(
+    attempts: &[LoginAttempt],
+    username: &str,
+    client: &str,
+    now: Timestamp,
+    limits: &LoginLimits,
+) -> Verdict {
     let since = now - limits.window;
-    let mut recent: Vec<&LoginAttempt> = attempts.iter().filter(|a| a.at > since && a.at <= now).collect();
+    let mut recent: Vec<&LoginAttempt> = attempts
+        .iter()
+        .filter(|a| a.at > since && a.at <= now)
+        .collect();
     recent.sort_by_key(|a| a.at);
-    let last_user_success = recent.iter().filter(|a| a.success && a.username == username).map(|a| a.at).max();
+    let last_user_success = recent
+        .iter()
+        .filter(|a| a.success && a.username == username)
+        .map(|a| a.at)
+        .max();
     let by_user: Vec<Timestamp> = recent
         .iter()
-        .filter(|a| !a.success && a.username == username && !last_user_success.is_some_and(|s| a.at <= s))
+        .filter(|a| {
+            !a.success && a.username == username && !last_user_success.is_some_and(|s| a.at <= s)
+        })
         .map(|a| a.at)
         .collect();
-    let by_client: Vec<Timestamp> = recent.iter().filter(|a| !a.success && a.client == client).map(|a| a.at).collect();
+    let by_client: Vec<Timestamp> = recent
+        .iter()
+        .filter(|a| !a.success && a.client == client)
+        .map(|a| a.at)
+        .collect();
     let over = |fails: &[Timestamp]| -> Option<i64> {
         if fails.len() < limits.max_failures || limits.max_failures == 0 {
             return None;
@@ -59,9 +84,18 @@ pub fn decide(attempts: &[LoginAttempt], username: &str, client: &str, now: Time
     };
     match (over(&by_user), over(&by_client)) {
         (None, None) => Verdict::Allowed,
-        (Some(u), Some(c)) if c > u => Verdict::Limited { by: LimitedBy::Client, retry_after_secs: c },
-        (Some(u), _) => Verdict::Limited { by: LimitedBy::Username, retry_after_secs: u },
-        (None, Some(c)) => Verdict::Limited { by: LimitedBy::Client, retry_after_secs: c },
+        (Some(u), Some(c)) if c > u => Verdict::Limited {
+            by: LimitedBy::Client,
+            retry_after_secs: c,
+        },
+        (Some(u), _) => Verdict::Limited {
+            by: LimitedBy::Username,
+            retry_after_secs: u,
+        },
+        (None, Some(c)) => Verdict::Limited {
+            by: LimitedBy::Client,
+            retry_after_secs: c,
+        },
     }
 }
 
@@ -75,16 +109,29 @@ mod tests {
     }
 
     fn att(user: &str, client: &str, min: i64, success: bool) -> LoginAttempt {
-        LoginAttempt { username: user.into(), client: client.into(), at: t(min), success }
+        LoginAttempt {
+            username: user.into(),
+            client: client.into(),
+            at: t(min),
+            success,
+        }
     }
 
     #[test]
     fn five_failures_lock_the_username_until_the_oldest_leaves_the_window() {
         let l = LoginLimits::default();
-        let a: Vec<_> = (0..5).map(|i| att("ana", &format!("10.0.0.{i}"), i, false)).collect();
+        let a: Vec<_> = (0..5)
+            .map(|i| att("ana", &format!("10.0.0.{i}"), i, false))
+            .collect();
         assert_eq!(decide(&a[..4], "ana", "x", t(5), &l), Verdict::Allowed);
         // The 1st failure (minute 0) leaves the window at minute 15: 10 minutes from minute 5.
-        assert_eq!(decide(&a, "ana", "x", t(5), &l), Verdict::Limited { by: LimitedBy::Username, retry_after_secs: 600 });
+        assert_eq!(
+            decide(&a, "ana", "x", t(5), &l),
+            Verdict::Limited {
+                by: LimitedBy::Username,
+                retry_after_secs: 600
+            }
+        );
         assert_eq!(decide(&a, "ana", "x", t(15), &l), Verdict::Allowed);
         // Another username from another address is not affected.
         assert_eq!(decide(&a, "bob", "y", t(5), &l), Verdict::Allowed);
@@ -93,8 +140,16 @@ mod tests {
     #[test]
     fn a_client_spraying_usernames_is_limited() {
         let l = LoginLimits::default();
-        let a: Vec<_> = (0..5).map(|i| att(&format!("u{i}"), "10.0.0.9", i, false)).collect();
-        assert_eq!(decide(&a, "fresh", "10.0.0.9", t(6), &l), Verdict::Limited { by: LimitedBy::Client, retry_after_secs: 540 });
+        let a: Vec<_> = (0..5)
+            .map(|i| att(&format!("u{i}"), "10.0.0.9", i, false))
+            .collect();
+        assert_eq!(
+            decide(&a, "fresh", "10.0.0.9", t(6), &l),
+            Verdict::Limited {
+                by: LimitedBy::Client,
+                retry_after_secs: 540
+            }
+        );
         assert_eq!(decide(&a, "fresh", "10.0.0.8", t(6), &l), Verdict::Allowed);
     }
 
@@ -105,6 +160,12 @@ mod tests {
         a.push(att("ana", "c", 4, true));
         a.push(att("ana", "c", 5, false));
         assert_eq!(decide(&a, "ana", "other", t(6), &l), Verdict::Allowed);
-        assert!(matches!(decide(&a, "ana", "c", t(6), &l), Verdict::Limited { by: LimitedBy::Client, .. }));
+        assert!(matches!(
+            decide(&a, "ana", "c", t(6), &l),
+            Verdict::Limited {
+                by: LimitedBy::Client,
+                ..
+            }
+        ));
     }
 }

@@ -16,7 +16,9 @@ use crate::auth::{NeedToKnow, Principal, Role};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use tocsin_core::marking::{format_mark, parse_mark, releasable_to, Denial};
-use tocsin_core::{Audience, AudienceKind, Classification, CountryCode, PortionMark, Threat, TlpLevel};
+use tocsin_core::{
+    Audience, AudienceKind, Classification, CountryCode, PortionMark, Threat, TlpLevel,
+};
 use tocsin_store::{Store, StoreError};
 
 /// What a redacted term is replaced with.
@@ -32,8 +34,12 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new<'a>(terms: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut terms: Vec<Vec<char>> =
-            terms.into_iter().map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().collect()).collect();
+        let mut terms: Vec<Vec<char>> = terms
+            .into_iter()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().collect())
+            .collect();
         terms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         terms.dedup();
         Self { terms }
@@ -50,7 +56,10 @@ impl Redactor {
             Value::Array(items) => items.iter_mut().for_each(|i| self.apply(i)),
             Value::Object(map) => {
                 if map.remove(TERMS_KEY).is_some() {
-                    map.insert("withheld".into(), Value::Array(vec![Value::String(TERMS_KEY.into())]));
+                    map.insert(
+                        "withheld".into(),
+                        Value::Array(vec![Value::String(TERMS_KEY.into())]),
+                    );
                 }
                 map.values_mut().for_each(|i| self.apply(i));
             }
@@ -69,7 +78,12 @@ impl Redactor {
         let mut i = 0;
         'outer: while i < chars.len() {
             for t in &self.terms {
-                if i + t.len() <= chars.len() && chars[i..i + t.len()].iter().zip(t).all(|(a, b)| same_ci(*a, *b)) {
+                if i + t.len() <= chars.len()
+                    && chars[i..i + t.len()]
+                        .iter()
+                        .zip(t)
+                        .all(|(a, b)| same_ci(*a, *b))
+                {
                     out.push_str(WITHHELD);
                     i += t.len();
                     changed = true;
@@ -90,7 +104,11 @@ fn same_ci(a: char, b: char) -> bool {
 /// Shape a response for `principal`: restricted terms hidden below analyst, portions above the
 /// principal's clearance withheld. Every route whose response can carry threat, warning or match
 /// content calls this (or `AppState::read`, which does).
-pub fn for_principal(v: &mut Value, principal: &Principal, store: &dyn Store) -> Result<(), StoreError> {
+pub fn for_principal(
+    v: &mut Value,
+    principal: &Principal,
+    store: &dyn Store,
+) -> Result<(), StoreError> {
     let restricted_ntk = !matches!(principal.need_to_know, NeedToKnow::Unrestricted);
     if principal.role >= Role::Analyst && !restricted_ntk {
         return Ok(());
@@ -100,7 +118,12 @@ pub fn for_principal(v: &mut Value, principal: &Principal, store: &dyn Store) ->
         NeedToKnowFilter::new(&principal.need_to_know, &threats).apply(v);
     }
     if principal.role < Role::Analyst {
-        Redactor::new(threats.iter().flat_map(|t| t.restricted_terms.iter().map(String::as_str))).apply(v);
+        Redactor::new(
+            threats
+                .iter()
+                .flat_map(|t| t.restricted_terms.iter().map(String::as_str)),
+        )
+        .apply(v);
     }
     Ok(())
 }
@@ -126,10 +149,17 @@ pub fn user_audience(clearance: Classification, nationality: CountryCode) -> Aud
 
 /// May `ntk` read a portion with `mark` of a report from `originator`? `None` originator (not
 /// known): judged as foreign, so NOFORN and unlisted REL TO are withheld (fail closed).
-pub fn may_read(ntk: &NeedToKnow, mark: &PortionMark, originator: Option<CountryCode>) -> Result<(), Denial> {
+pub fn may_read(
+    ntk: &NeedToKnow,
+    mark: &PortionMark,
+    originator: Option<CountryCode>,
+) -> Result<(), Denial> {
     match ntk {
         NeedToKnow::Unrestricted => Ok(()),
-        NeedToKnow::Cleared { clearance, nationality } => {
+        NeedToKnow::Cleared {
+            clearance,
+            nationality,
+        } => {
             let aud = user_audience(*clearance, *nationality);
             match originator {
                 Some(o) => releasable_to(mark, &aud, o),
@@ -150,7 +180,12 @@ pub fn banner_mark(banner: &str) -> Option<PortionMark> {
     if b.starts_with("TLP:") {
         return parse_mark(&format!("({b})")).ok();
     }
-    for (name, abbrev) in [("TOP SECRET", "TS"), ("UNCLASSIFIED", "U"), ("CONFIDENTIAL", "C"), ("SECRET", "S")] {
+    for (name, abbrev) in [
+        ("TOP SECRET", "TS"),
+        ("UNCLASSIFIED", "U"),
+        ("CONFIDENTIAL", "C"),
+        ("SECRET", "S"),
+    ] {
         if let Some(rest) = b.strip_prefix(name) {
             if rest.is_empty() || rest.starts_with("//") {
                 return parse_mark(&format!("({abbrev}{rest})")).ok();
@@ -174,23 +209,38 @@ pub fn threat_mark(t: &Threat) -> PortionMark {
 /// Refuse (403) a principal who would approve or release content they may not read: a
 /// determination is about its whole threat; a warning is its banner. `Ok` when the record does not
 /// exist (the engine then answers 404).
-pub fn check_release(store: &dyn Store, principal: &Principal, what: Release<'_>) -> Result<(), crate::Problem> {
+pub fn check_release(
+    store: &dyn Store,
+    principal: &Principal,
+    what: Release<'_>,
+) -> Result<(), crate::Problem> {
     if matches!(principal.need_to_know, NeedToKnow::Unrestricted) {
         return Ok(());
     }
     let (kind, id, threat_id, mark) = match what {
         Release::Determination(tid) => match store.threat(tid)? {
-            Some(t) => ("the determination of threat", tid.as_str().to_owned(), t.id.clone(), Some(threat_mark(&t))),
+            Some(t) => (
+                "the determination of threat",
+                tid.as_str().to_owned(),
+                t.id.clone(),
+                Some(threat_mark(&t)),
+            ),
             None => return Ok(()),
         },
         Release::Warning(wid) => match store.warning(wid)? {
-            Some(w) => ("warning", wid.as_str().to_owned(), w.threat_id.clone(), banner_mark(&w.banner)),
+            Some(w) => (
+                "warning",
+                wid.as_str().to_owned(),
+                w.threat_id.clone(),
+                banner_mark(&w.banner),
+            ),
             None => return Ok(()),
         },
     };
     let originator = store.threat(&threat_id)?.map(|t| t.originator);
     let verdict = match &mark {
-        Some(m) => may_read(&principal.need_to_know, m, originator).map_err(|d| format!("{} ({d})", format_mark(m))),
+        Some(m) => may_read(&principal.need_to_know, m, originator)
+            .map_err(|d| format!("{} ({d})", format_mark(m))),
         None => Err("an unreadable marking".to_owned()),
     };
     verdict.map_err(|why| {
@@ -206,12 +256,17 @@ pub fn check_release(store: &dyn Store, principal: &Principal, what: Release<'_>
 
 /// May `principal` read this whole warning (its banner)? For channels that serve warnings whole
 /// (CAP alerts), where there is nothing to withhold piecemeal.
-pub fn may_read_warning(store: &dyn Store, principal: &Principal, w: &tocsin_core::tracking::Warning) -> Result<bool, StoreError> {
+pub fn may_read_warning(
+    store: &dyn Store,
+    principal: &Principal,
+    w: &tocsin_core::tracking::Warning,
+) -> Result<bool, StoreError> {
     if matches!(principal.need_to_know, NeedToKnow::Unrestricted) {
         return Ok(true);
     }
     let originator = store.threat(&w.threat_id)?.map(|t| t.originator);
-    Ok(banner_mark(&w.banner).is_some_and(|m| may_read(&principal.need_to_know, &m, originator).is_ok()))
+    Ok(banner_mark(&w.banner)
+        .is_some_and(|m| may_read(&principal.need_to_know, &m, originator).is_ok()))
 }
 
 /// What is about to be approved.
@@ -234,7 +289,10 @@ pub struct NeedToKnowFilter<'a> {
 
 impl<'a> NeedToKnowFilter<'a> {
     pub fn new(ntk: &'a NeedToKnow, threats: &'a [Threat]) -> Self {
-        Self { ntk, threats: threats.iter().map(|t| (t.id.as_str(), t)).collect() }
+        Self {
+            ntk,
+            threats: threats.iter().map(|t| (t.id.as_str(), t)).collect(),
+        }
     }
 
     pub fn apply(&self, v: &mut Value) {
@@ -246,7 +304,9 @@ impl<'a> NeedToKnowFilter<'a> {
 
     fn readable(&self, mark: &Value, threat: Option<&Threat>) -> Result<(), String> {
         // A mark that does not decode is withheld: fail closed.
-        let Ok(m) = serde_json::from_value::<PortionMark>(mark.clone()) else { return Err("(unreadable marking)".into()) };
+        let Ok(m) = serde_json::from_value::<PortionMark>(mark.clone()) else {
+            return Err("(unreadable marking)".into());
+        };
         may_read(self.ntk, &m, threat.map(|t| t.originator)).map_err(|_| format_mark(&m))
     }
 
@@ -265,8 +325,13 @@ impl<'a> NeedToKnowFilter<'a> {
     /// The threat an object belongs to: itself (a threat has `portions` and `originator`) or the
     /// one its `threat_id` names.
     fn object_threat(&self, map: &Map<String, Value>) -> Option<&'a Threat> {
-        let id = if map.contains_key("portions") && map.contains_key("originator") { map.get("id") } else { map.get("threat_id") };
-        id.and_then(Value::as_str).and_then(|id| self.threats.get(id).copied())
+        let id = if map.contains_key("portions") && map.contains_key("originator") {
+            map.get("id")
+        } else {
+            map.get("threat_id")
+        };
+        id.and_then(Value::as_str)
+            .and_then(|id| self.threats.get(id).copied())
     }
 
     fn withhold_in(&self, map: &mut Map<String, Value>, threat: Option<&Threat>) {
@@ -314,7 +379,8 @@ impl<'a> NeedToKnowFilter<'a> {
         if let Some(banner) = map.get("banner").and_then(Value::as_str).map(str::to_owned) {
             if map.contains_key("text") || map.contains_key("headline") {
                 let verdict = match banner_mark(&banner) {
-                    Some(m) => may_read(self.ntk, &m, threat.map(|t| t.originator)).map_err(|_| banner.clone()),
+                    Some(m) => may_read(self.ntk, &m, threat.map(|t| t.originator))
+                        .map_err(|_| banner.clone()),
                     None => Err(banner.clone()),
                 };
                 if let Err(marking) = verdict {
@@ -327,9 +393,14 @@ impl<'a> NeedToKnowFilter<'a> {
             }
         }
         // A match: withheld with the target description it came from.
-        if let (Some(i), Some(t), true) = (map.get("target").and_then(Value::as_u64), threat, map.contains_key("entity_id")) {
+        if let (Some(i), Some(t), true) = (
+            map.get("target").and_then(Value::as_u64),
+            threat,
+            map.contains_key("entity_id"),
+        ) {
             let verdict = match t.targets.get(i as usize) {
-                Some(spec) => may_read(self.ntk, &spec.mark, Some(t.originator)).map_err(|_| format_mark(&spec.mark)),
+                Some(spec) => may_read(self.ntk, &spec.mark, Some(t.originator))
+                    .map_err(|_| format_mark(&spec.mark)),
                 None => Err("(unknown target)".into()),
             };
             if let Err(marking) = verdict {
@@ -348,7 +419,10 @@ mod tests {
     #[test]
     fn terms_are_hidden_case_insensitively() {
         let r = Redactor::new(["SPECTRE-7", "Крокус", " "]);
-        assert_eq!(r.redact_str("source spectre-7 said"), Some("source [withheld] said".into()));
+        assert_eq!(
+            r.redact_str("source spectre-7 said"),
+            Some("source [withheld] said".into())
+        );
         assert_eq!(r.redact_str("КРОКУС сити"), Some("[withheld] сити".into()));
         assert_eq!(r.redact_str("nothing here"), None);
     }
@@ -360,7 +434,10 @@ mod tests {
     }
 
     fn cleared(c: Classification, n: &str) -> NeedToKnow {
-        NeedToKnow::Cleared { clearance: c, nationality: CountryCode::parse(n).unwrap() }
+        NeedToKnow::Cleared {
+            clearance: c,
+            nationality: CountryCode::parse(n).unwrap(),
+        }
     }
 
     fn mark(s: &str) -> PortionMark {
@@ -369,14 +446,31 @@ mod tests {
 
     #[test]
     fn banners_read_back_as_marks() {
-        assert_eq!(banner_mark("SECRET//REL TO USA, RUS").unwrap(), mark("(S//REL TO USA, RUS)"));
-        assert_eq!(banner_mark("TOP SECRET//SI//NOFORN").unwrap(), mark("(TS//SI//NF)"));
+        assert_eq!(
+            banner_mark("SECRET//REL TO USA, RUS").unwrap(),
+            mark("(S//REL TO USA, RUS)")
+        );
+        assert_eq!(
+            banner_mark("TOP SECRET//SI//NOFORN").unwrap(),
+            mark("(TS//SI//NF)")
+        );
         assert_eq!(banner_mark("UNCLASSIFIED").unwrap(), mark("(U)"));
-        assert_eq!(banner_mark("UNCLASSIFIED//FOUO").unwrap(), mark("(U//FOUO)"));
+        assert_eq!(
+            banner_mark("UNCLASSIFIED//FOUO").unwrap(),
+            mark("(U//FOUO)")
+        );
         assert_eq!(banner_mark("TLP:AMBER").unwrap(), mark("(TLP:AMBER)"));
-        assert_eq!(banner_mark("SECRET//ORCON/NOFORN//TLP:AMBER").unwrap(), mark("(S//OC/NF//TLP:AMBER)"));
+        assert_eq!(
+            banner_mark("SECRET//ORCON/NOFORN//TLP:AMBER").unwrap(),
+            mark("(S//OC/NF//TLP:AMBER)")
+        );
         // Every banner the roll-up writes reads back to its own mark.
-        for m in ["(S//REL TO USA, GBR)", "(C//NF)", "(TS//SI/TK//NF)", "(U//CUI)"] {
+        for m in [
+            "(S//REL TO USA, GBR)",
+            "(C//NF)",
+            "(TS//SI/TK//NF)",
+            "(U//CUI)",
+        ] {
             let b = tocsin_core::marking::banner(&[&mark(m)]);
             assert_eq!(banner_mark(&b.to_string()).unwrap(), b.to_mark(), "{b}");
         }
@@ -391,10 +485,18 @@ mod tests {
         let s_usa = cleared(Classification::S, "USA");
         assert!(may_read(&s_usa, &mark("(S//NF)"), Some(usa)).is_ok());
         assert!(may_read(&s_usa, &mark("(TS//NF)"), Some(usa)).is_err());
-        assert!(may_read(&cleared(Classification::TS, "USA"), &mark("(TS//SI//NF)"), Some(usa)).is_ok());
+        assert!(may_read(
+            &cleared(Classification::TS, "USA"),
+            &mark("(TS//SI//NF)"),
+            Some(usa)
+        )
+        .is_ok());
         // Nationality: NOFORN is for the originator's nationals; REL TO names who else may read.
         let ts_gbr = cleared(Classification::TS, "GBR");
-        assert!(matches!(may_read(&ts_gbr, &mark("(S//NF)"), Some(usa)), Err(Denial::Noforn)));
+        assert!(matches!(
+            may_read(&ts_gbr, &mark("(S//NF)"), Some(usa)),
+            Err(Denial::Noforn)
+        ));
         assert!(may_read(&ts_gbr, &mark("(S//REL TO USA, GBR)"), Some(usa)).is_ok());
         assert!(may_read(&ts_gbr, &mark("(S//REL TO USA, RUS)"), Some(usa)).is_err());
         // Unknown originator: judged as foreign (fail closed), even for the originator's nationals.
@@ -419,9 +521,15 @@ mod tests {
         NeedToKnowFilter::new(&ntk, &threats).apply(&mut v);
         let w = |m: &str| withheld_marker(m);
         assert_eq!(v["portions"][0]["text"], w("(S//NF)"));
-        assert_eq!(v["portions"][0]["line"], 3, "where the portion is stays visible");
+        assert_eq!(
+            v["portions"][0]["line"], 3,
+            "where the portion is stays visible"
+        );
         assert_eq!(v["portions"][1]["text"], "open text");
-        assert_eq!(v["targets"][0], json!({"mark": mark("(S//NF)"), "label": w("(S//NF)")}));
+        assert_eq!(
+            v["targets"][0],
+            json!({"mark": mark("(S//NF)"), "label": w("(S//NF)")})
+        );
         assert_eq!(v["actor"], w("(S//NF)"));
         assert_eq!(v["warnings"][0]["text"], w("SECRET//NOFORN"));
         assert_eq!(v["warnings"][0]["measures"], w("SECRET//NOFORN"));
@@ -440,10 +548,19 @@ mod tests {
             actor_mark: PortionMark::unclassified(),
             harms: vec![],
             credibility: tocsin_core::Credibility::Probable,
-            window: tocsin_core::ThreatWindow::new(chrono::Utc::now(), chrono::Utc::now() + chrono::Duration::hours(1)).unwrap(),
+            window: tocsin_core::ThreatWindow::new(
+                chrono::Utc::now(),
+                chrono::Utc::now() + chrono::Duration::hours(1),
+            )
+            .unwrap(),
             public_advice_hours: 48,
             targets: vec![],
-            portions: vec![tocsin_core::Portion { mark: mark(m), text: "x".into(), tearline: false, line: 1 }],
+            portions: vec![tocsin_core::Portion {
+                mark: mark(m),
+                text: "x".into(),
+                tearline: false,
+                line: 1,
+            }],
             restricted_terms: vec![],
             tlp: None,
             measures: vec![],
@@ -454,8 +571,15 @@ mod tests {
         NeedToKnowFilter::new(&cleared(Classification::C, "USA"), &threats).apply(&mut v);
         assert_eq!(v["items"][0]["detail"], withheld_marker("(S//NF)"));
         assert_eq!(v["items"][1]["detail"], "Crocus City Hall: 1");
-        assert_eq!(v["items"][2]["detail"], withheld_marker("(unknown threat)"), "fail closed");
-        assert_eq!(v["items"][0]["event"], "matches_computed", "what happened and when stay visible");
+        assert_eq!(
+            v["items"][2]["detail"],
+            withheld_marker("(unknown threat)"),
+            "fail closed"
+        );
+        assert_eq!(
+            v["items"][0]["event"], "matches_computed",
+            "what happened and when stay visible"
+        );
         let mut v = json!({"items": [entry("secret")]});
         NeedToKnowFilter::new(&cleared(Classification::S, "USA"), &threats).apply(&mut v);
         assert_eq!(v["items"][0]["detail"], "Crocus City Hall: 1");
@@ -464,8 +588,12 @@ mod tests {
     #[test]
     fn json_is_walked_and_terms_member_withheld() {
         let r = Redactor::new(["NIGHTJAR"]);
-        let mut v = json!({"items": [{"title": "via nightjar", "restricted_terms": ["NIGHTJAR"], "n": 3}]});
+        let mut v =
+            json!({"items": [{"title": "via nightjar", "restricted_terms": ["NIGHTJAR"], "n": 3}]});
         r.apply(&mut v);
-        assert_eq!(v, json!({"items": [{"title": "via [withheld]", "withheld": ["restricted_terms"], "n": 3}]}));
+        assert_eq!(
+            v,
+            json!({"items": [{"title": "via [withheld]", "withheld": ["restricted_terms"], "n": 3}]})
+        );
     }
 }

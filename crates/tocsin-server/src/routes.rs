@@ -30,11 +30,18 @@ fn to_values<T: serde::Serialize>(vs: &[T]) -> Result<Vec<Value>, Problem> {
 }
 
 fn require_threat(store: &dyn Store, id: &ThreatId) -> Result<tocsin_core::Threat, Problem> {
-    store.threat(id)?.ok_or_else(|| Problem::not_found("threat", id.as_str()))
+    store
+        .threat(id)?
+        .ok_or_else(|| Problem::not_found("threat", id.as_str()))
 }
 
-fn require_warning(store: &dyn Store, id: &WarningId) -> Result<tocsin_core::tracking::Warning, Problem> {
-    store.warning(id)?.ok_or_else(|| Problem::not_found("warning", id.as_str()))
+fn require_warning(
+    store: &dyn Store,
+    id: &WarningId,
+) -> Result<tocsin_core::tracking::Warning, Problem> {
+    store
+        .warning(id)?
+        .ok_or_else(|| Problem::not_found("warning", id.as_str()))
 }
 
 fn threat_value(t: &tocsin_core::Threat) -> Result<Value, Problem> {
@@ -52,12 +59,18 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-
 #[utoipa::path(get, path = "/api/v1/threats/{id}", tag = "threats",
     params(("id" = String, Path, description = "Threat id")),
     responses((status = 200, description = "The threat", body = crate::openapi::ThreatWithCount)))]
-pub async fn threat(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
-    st.read(p, move |store| threat_value(&require_threat(store, &ThreatId(id))?)).await
+pub async fn threat(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    st.read(p, move |store| {
+        threat_value(&require_threat(store, &ThreatId(id))?)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/threats/{id}/matches", tag = "threats",
@@ -71,7 +84,11 @@ pub async fn threat_matches(
     st.read(p, move |store| {
         let threat = require_threat(store, &ThreatId(id))?;
         let mut matches = store.matches(&threat.id)?;
-        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.entity_id.cmp(&b.entity_id)));
+        matches.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.entity_id.cmp(&b.entity_id))
+        });
         let mut names: HashMap<EntityId, Option<tocsin_core::Entity>> = HashMap::new();
         let mut items = Vec::with_capacity(matches.len());
         for m in &matches {
@@ -143,9 +160,16 @@ pub async fn warnings(
 #[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "warnings",
     params(("id" = String, Path, description = "Warning id")),
     responses((status = 200, description = "The warning, with the leak gate's verdict now", body = crate::api::leak::WarningRead)))]
-pub async fn warning(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> ApiResult {
+pub async fn warning(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
     let global = crate::api::leak::global_terms(&st);
-    st.read(p, move |store| crate::api::leak::warning_value(store, &require_warning(store, &WarningId(id))?, &global)).await
+    st.read(p, move |store| {
+        crate::api::leak::warning_value(store, &require_warning(store, &WarningId(id))?, &global)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/warnings/{id}/deliveries", tag = "deliveries",
@@ -181,7 +205,10 @@ pub async fn deliveries(
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
-            Problem::bad_request(format!("unknown delivery status {s:?} (expected pending, delivered, retrying or dead)")).at("query.status")
+            Problem::bad_request(format!(
+                "unknown delivery status {s:?} (expected pending, delivered, retrying or dead)"
+            ))
+            .at("query.status")
         })?),
     };
     st.read(p, move |store| {
@@ -247,17 +274,21 @@ pub async fn audit_events(
     Query(q): Query<AuditPage>,
 ) -> ApiResult {
     // Signed in the query so a value beyond i64 is refused rather than silently accepted.
-    let after = u64::try_from(q.after.unwrap_or(0)).map_err(|_| Problem::bad_request("after must be 0 or more").at("query.after"))?;
+    let after = u64::try_from(q.after.unwrap_or(0))
+        .map_err(|_| Problem::bad_request("after must be 0 or more").at("query.after"))?;
     let limit = match q.limit {
         None => usize::MAX,
-        Some(n) => usize::try_from(n).map_err(|_| Problem::bad_request("limit must be 0 or more").at("query.limit"))?,
+        Some(n) => usize::try_from(n)
+            .map_err(|_| Problem::bad_request("limit must be 0 or more").at("query.limit"))?,
     };
     st.read(p, move |store| {
         let events = store.audit_events()?;
-        let page: Vec<_> = events.into_iter().filter(|e| e.seq > after).take(limit).collect();
+        let page: Vec<_> = events
+            .into_iter()
+            .filter(|e| e.seq > after)
+            .take(limit)
+            .collect();
         Ok(list(to_values(&page)?))
     })
     .await
 }
-
-

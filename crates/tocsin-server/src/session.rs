@@ -11,7 +11,9 @@
 //! [`ABSOLUTE_TIMEOUT`] in any case, or when the user is disabled or their password changes.
 
 use crate::accounts::{normalize_username, verify_dummy, verify_password};
-use crate::auth::{user_need_to_know, AuthFailure, Credential, NeedToKnow, Principal, Role, Scope, UserRef};
+use crate::auth::{
+    user_need_to_know, AuthFailure, Credential, NeedToKnow, Principal, Role, Scope, UserRef,
+};
 use crate::problem::Problem;
 use crate::ratelimit::{decide, LimitedBy, LoginLimits, Verdict};
 use crate::AppState;
@@ -66,7 +68,11 @@ pub fn csrf_token(secret: &str) -> String {
 }
 
 fn equal_ct(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Is a stored session usable at `now`? (Pure.)
@@ -84,7 +90,10 @@ fn session_principal(s: &SessionRecord, u: &UserRecord) -> Result<Principal, Aut
         label: u.username.clone(),
         role,
         scopes: Scope::up_to(role),
-        user: Some(UserRef { id: u.id, username: u.username.clone() }),
+        user: Some(UserRef {
+            id: u.id,
+            username: u.username.clone(),
+        }),
         need_to_know: user_need_to_know(u),
     })
 }
@@ -104,7 +113,11 @@ pub(crate) fn authenticate_session<'a>(
     let secret = cookie_secret(req.headers()).unwrap_or_default();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let presented_csrf = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let presented_csrf = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     check_session(state, secret, method, path, presented_csrf, now)
 }
 
@@ -126,18 +139,24 @@ async fn check_session(
     let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let store = state.store.clone();
     let hash = sha256_hex(&secret);
-    let found = tokio::task::spawn_blocking(move || -> Result<Result<(SessionRecord, Principal), AuthFailure>, StoreError> {
-        let Some(s) = store.session_by_hash(&hash)? else { return Ok(Err(AuthFailure::SessionInvalid)) };
-        if !equal_ct(&s.session_hash, &hash) || !session_live(&s, now) {
-            return Ok(Err(AuthFailure::SessionInvalid));
-        }
-        let Some(u) = store.user(s.user_id)? else { return Ok(Err(AuthFailure::SessionInvalid)) };
-        let p = match session_principal(&s, &u) {
-            Ok(p) => p,
-            Err(f) => return Ok(Err(f)),
-        };
-        Ok(Ok((s, p)))
-    })
+    let found = tokio::task::spawn_blocking(
+        move || -> Result<Result<(SessionRecord, Principal), AuthFailure>, StoreError> {
+            let Some(s) = store.session_by_hash(&hash)? else {
+                return Ok(Err(AuthFailure::SessionInvalid));
+            };
+            if !equal_ct(&s.session_hash, &hash) || !session_live(&s, now) {
+                return Ok(Err(AuthFailure::SessionInvalid));
+            }
+            let Some(u) = store.user(s.user_id)? else {
+                return Ok(Err(AuthFailure::SessionInvalid));
+            };
+            let p = match session_principal(&s, &u) {
+                Ok(p) => p,
+                Err(f) => return Ok(Err(f)),
+            };
+            Ok(Ok((s, p)))
+        },
+    )
     .await;
     let (session, principal) = match found {
         Ok(Ok(Ok(x))) => x,
@@ -153,7 +172,9 @@ async fn check_session(
             }
             Some(t) if !equal_ct(&sha256_hex(&t), &session.csrf_hash) => {
                 tracing::info!(%path, "CSRF token wrong");
-                return Err(csrf_refused("the X-CSRF-Token header does not match this session"));
+                return Err(csrf_refused(
+                    "the X-CSRF-Token header does not match this session",
+                ));
             }
             Some(_) => {}
         }
@@ -173,7 +194,10 @@ async fn check_session(
 
 /// The `Set-Cookie` value that opens a session.
 pub fn session_cookie(secret: &str, secure: bool) -> String {
-    let mut c = format!("{COOKIE_NAME}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", ABSOLUTE_TIMEOUT.num_seconds());
+    let mut c = format!(
+        "{COOKIE_NAME}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        ABSOLUTE_TIMEOUT.num_seconds()
+    );
     if secure {
         c.push_str("; Secure");
     }
@@ -215,7 +239,8 @@ pub struct LoginBody {
 
 fn client_of(ci: Option<&ConnectInfo<SocketAddr>>) -> String {
     // Behind a proxy every client shares the proxy's address: the per-username limit still holds.
-    ci.map(|ConnectInfo(a)| a.ip().to_string()).unwrap_or_else(|| "unknown".to_owned())
+    ci.map(|ConnectInfo(a)| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn invalid_login() -> Response {
@@ -226,18 +251,35 @@ fn invalid_login() -> Response {
 }
 
 /// `POST /auth/login` with `{"username", "password"}`: opens a session.
-pub async fn login(State(st): State<AppState>, ci: Option<ConnectInfo<SocketAddr>>, Json(b): Json<LoginBody>) -> Response {
+pub async fn login(
+    State(st): State<AppState>,
+    ci: Option<ConnectInfo<SocketAddr>>,
+    Json(b): Json<LoginBody>,
+) -> Response {
     let now = st.now();
     let client = client_of(ci.as_ref());
     // An invalid username is still counted and hashed against, like an unknown one.
-    let username = normalize_username(&b.username).unwrap_or_else(|_| b.username.chars().take(64).collect::<String>().to_lowercase());
+    let username = normalize_username(&b.username).unwrap_or_else(|_| {
+        b.username
+            .chars()
+            .take(64)
+            .collect::<String>()
+            .to_lowercase()
+    });
     let store = st.store.clone();
     let secure = st.secure_cookies();
     let limits = LoginLimits::default();
     let outcome = tokio::task::spawn_blocking(move || -> Result<LoginOutcome, StoreError> {
         let attempts = store.login_attempts(&username, &client, now - limits.window)?;
-        if let Verdict::Limited { by, retry_after_secs } = decide(&attempts, &username, &client, now, &limits) {
-            return Ok(LoginOutcome::Limited { by, retry_after_secs });
+        if let Verdict::Limited {
+            by,
+            retry_after_secs,
+        } = decide(&attempts, &username, &client, now, &limits)
+        {
+            return Ok(LoginOutcome::Limited {
+                by,
+                retry_after_secs,
+            });
         }
         let user = store.user_by_name(&username)?;
         let ok = match user.as_ref() {
@@ -264,10 +306,20 @@ pub async fn login(State(st): State<AppState>, ci: Option<ConnectInfo<SocketAddr
         let csrf = csrf_token(&secret);
         let ctx = AuditCtx::new(format!("user:{}:{}", u.id, u.username), now);
         store.insert_session(
-            &NewSession { session_hash: sha256_hex(&secret), user_id: u.id, csrf_hash: sha256_hex(&csrf), expires_at: now + ABSOLUTE_TIMEOUT, client },
+            &NewSession {
+                session_hash: sha256_hex(&secret),
+                user_id: u.id,
+                csrf_hash: sha256_hex(&csrf),
+                expires_at: now + ABSOLUTE_TIMEOUT,
+                client,
+            },
             &ctx,
         )?;
-        Ok(LoginOutcome::Opened { secret, csrf, user: u })
+        Ok(LoginOutcome::Opened {
+            secret,
+            csrf,
+            user: u,
+        })
     })
     .await;
     match outcome {
@@ -284,15 +336,27 @@ pub async fn login(State(st): State<AppState>, ci: Option<ConnectInfo<SocketAddr
             resp
         }
         Ok(Ok(LoginOutcome::Refused)) => invalid_login(),
-        Ok(Ok(LoginOutcome::Limited { by, retry_after_secs })) => {
+        Ok(Ok(LoginOutcome::Limited {
+            by,
+            retry_after_secs,
+        })) => {
             tracing::warn!(?by, "login rate limited");
             let what = match by {
                 LimitedBy::Username => "this username",
                 LimitedBy::Client => "this address",
             };
-            let detail = format!("too many failed logins for {what}: try again in {retry_after_secs} seconds");
-            let mut resp = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too Many Requests", detail).into_response();
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            let detail = format!(
+                "too many failed logins for {what}: try again in {retry_after_secs} seconds"
+            );
+            let mut resp = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too Many Requests",
+                detail,
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             resp
         }
         Ok(Err(e)) => Problem::from(e).into_response(),
@@ -301,13 +365,24 @@ pub async fn login(State(st): State<AppState>, ci: Option<ConnectInfo<SocketAddr
 }
 
 enum LoginOutcome {
-    Opened { secret: String, csrf: String, user: UserRecord },
+    Opened {
+        secret: String,
+        csrf: String,
+        user: UserRecord,
+    },
     Refused,
-    Limited { by: LimitedBy, retry_after_secs: i64 },
+    Limited {
+        by: LimitedBy,
+        retry_after_secs: i64,
+    },
 }
 
 /// `GET /auth/me`: who the credential is, and the session's CSRF token (sessions only).
-pub async fn me(State(st): State<AppState>, Extension(p): Extension<Principal>, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+pub async fn me(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Problem> {
     let csrf = match p.credential {
         Credential::Session { .. } => cookie_secret(&headers).map(|s| csrf_token(&s)),
         Credential::Token { .. } => None,
@@ -322,12 +397,17 @@ pub async fn me(State(st): State<AppState>, Extension(p): Extension<Principal>, 
 }
 
 /// `POST /auth/logout`: ends the session (a token caller has none: nothing to end).
-pub async fn logout(State(st): State<AppState>, Extension(p): Extension<Principal>) -> Result<Response, Problem> {
+pub async fn logout(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Response, Problem> {
     let secure = st.secure_cookies();
     if let Credential::Session { id } = p.credential {
         let store = st.store.clone();
         let ctx = AuditCtx::new(p.actor(), st.now());
-        tokio::task::spawn_blocking(move || store.revoke_session(id, &ctx)).await.map_err(|e| Problem::internal(&e))??;
+        tokio::task::spawn_blocking(move || store.revoke_session(id, &ctx))
+            .await
+            .map_err(|e| Problem::internal(&e))??;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = HeaderValue::from_str(&clear_cookie(secure)) {
@@ -344,7 +424,10 @@ mod tests {
     #[test]
     fn cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; tocsin_session=abc ; b=2"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; tocsin_session=abc ; b=2"),
+        );
         assert_eq!(cookie_secret(&h).as_deref(), Some("abc"));
         assert_eq!(cookie_secret(&HeaderMap::new()), None);
         assert!(!well_formed("abc") && well_formed(&"a1".repeat(32)));
@@ -353,7 +436,14 @@ mod tests {
     #[test]
     fn cookie_attributes() {
         let c = session_cookie("s", true);
-        for part in ["tocsin_session=s", "HttpOnly", "SameSite=Strict", "Path=/", "Secure", "Max-Age=43200"] {
+        for part in [
+            "tocsin_session=s",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+            "Secure",
+            "Max-Age=43200",
+        ] {
             assert!(c.split("; ").any(|p| p == part), "{part} missing in {c}");
         }
         assert!(!session_cookie("s", false).contains("Secure"));
@@ -383,8 +473,14 @@ mod tests {
         };
         assert!(session_live(&s, t0 + Duration::minutes(29)));
         assert!(!session_live(&s, t0 + IDLE_TIMEOUT), "idle");
-        let active = SessionRecord { last_seen_at: t0 + Duration::hours(12) - Duration::minutes(1), ..s.clone() };
-        assert!(!session_live(&active, t0 + ABSOLUTE_TIMEOUT), "absolute, even when active");
+        let active = SessionRecord {
+            last_seen_at: t0 + Duration::hours(12) - Duration::minutes(1),
+            ..s.clone()
+        };
+        assert!(
+            !session_live(&active, t0 + ABSOLUTE_TIMEOUT),
+            "absolute, even when active"
+        );
         assert!(!session_live(&SessionRecord { revoked: true, ..s }, t0));
     }
 }

@@ -51,8 +51,16 @@ pub fn released(state: WarningState) -> bool {
 
 /// `scheme://host` of the request (for absolute links in discovery and feeds).
 pub fn sender_base_url(h: &HeaderMap) -> String {
-    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty()).unwrap_or("localhost");
-    let proto = h.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("localhost");
+    let proto = h
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
     format!("{proto}://{host}")
 }
 
@@ -93,11 +101,16 @@ pub fn credentials(h: &HeaderMap) -> Option<String> {
     } else {
         return None;
     };
-    (!token.is_empty() && token.len() <= 512 && token.bytes().all(|b| b.is_ascii_graphic())).then_some(token)
+    (!token.is_empty() && token.len() <= 512 && token.bytes().all(|b| b.is_ascii_graphic()))
+        .then_some(token)
 }
 
 /// Resolve a token to its principal and the audience it is bound to; `None` when unusable.
-pub fn resolve(store: &dyn Store, secret: &str, now: Timestamp) -> Result<Option<(Principal, Option<AudienceId>)>, Problem> {
+pub fn resolve(
+    store: &dyn Store,
+    secret: &str,
+    now: Timestamp,
+) -> Result<Option<(Principal, Option<AudienceId>)>, Problem> {
     match resolve_token(store, secret, now)? {
         Ok(p) => {
             let aud = match p.token_id() {
@@ -127,7 +140,12 @@ struct TaxiiError {
 
 impl TaxiiError {
     fn new(status: StatusCode, title: &str, description: impl Into<String>) -> Self {
-        Self { status, title: title.into(), description: description.into(), www_authenticate: None }
+        Self {
+            status,
+            title: title.into(),
+            description: description.into(),
+            www_authenticate: None,
+        }
     }
 }
 
@@ -140,15 +158,28 @@ impl From<StoreError> for TaxiiError {
 
 impl From<Problem> for TaxiiError {
     fn from(p: Problem) -> Self {
-        Self { status: p.status, title: p.title, description: p.detail, www_authenticate: p.www_authenticate }
+        Self {
+            status: p.status,
+            title: p.title,
+            description: p.detail,
+            www_authenticate: p.www_authenticate,
+        }
     }
 }
 
 impl IntoResponse for TaxiiError {
     fn into_response(self) -> Response {
         let body = json!({ "title": self.title, "description": self.description, "http_status": self.status.as_u16().to_string() });
-        let mut r = (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA))], body.to_string()).into_response();
-        if let Some(w) = self.www_authenticate.and_then(|w| HeaderValue::from_str(&w).ok()) {
+        let mut r = (
+            self.status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA))],
+            body.to_string(),
+        )
+            .into_response();
+        if let Some(w) = self
+            .www_authenticate
+            .and_then(|w| HeaderValue::from_str(&w).ok())
+        {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, w);
         }
         r
@@ -156,7 +187,12 @@ impl IntoResponse for TaxiiError {
 }
 
 fn taxii_json(status: StatusCode, v: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA))], v.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA))],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 /// Who is calling.
@@ -176,7 +212,13 @@ impl Caller {
 
     fn can_write(&self, a: &Audience) -> bool {
         match &self.audience {
-            Some(own) => *own == a.id && matches!(a.kind, AudienceKind::PartnerService | AudienceKind::DomesticAgency),
+            Some(own) => {
+                *own == a.id
+                    && matches!(
+                        a.kind,
+                        AudienceKind::PartnerService | AudienceKind::DomesticAgency
+                    )
+            }
             None => self.principal.allows(Role::Analyst) && self.unrestricted(),
         }
     }
@@ -185,7 +227,10 @@ impl Caller {
     /// that carries a user's clearance reads them only through `/api/v1`, which applies need to
     /// know (docs/security.md): fail closed.
     fn unrestricted(&self) -> bool {
-        matches!(self.principal.need_to_know, crate::auth::NeedToKnow::Unrestricted)
+        matches!(
+            self.principal.need_to_know,
+            crate::auth::NeedToKnow::Unrestricted
+        )
     }
 }
 
@@ -195,7 +240,8 @@ fn accepts_taxii(accept: Option<&str>) -> bool {
     a.split(',').any(|item| {
         let mut parts = item.split(';').map(str::trim);
         let ty = parts.next().unwrap_or("").to_ascii_lowercase();
-        let version = parts.find_map(|p| p.strip_prefix("version=").map(str::trim).map(str::to_owned));
+        let version =
+            parts.find_map(|p| p.strip_prefix("version=").map(str::trim).map(str::to_owned));
         match ty.as_str() {
             "*/*" | "application/*" => true,
             "application/taxii+json" => version.is_none_or(|v| v == "2.1"),
@@ -207,7 +253,10 @@ fn accepts_taxii(accept: Option<&str>) -> bool {
 fn is_taxii_content(ct: Option<&str>) -> bool {
     ct.is_some_and(|c| {
         let mut parts = c.split(';').map(str::trim);
-        parts.next().is_some_and(|t| t.eq_ignore_ascii_case("application/taxii+json")) && parts.all(|p| p.strip_prefix("version=").is_none_or(|v| v.trim() == "2.1"))
+        parts
+            .next()
+            .is_some_and(|t| t.eq_ignore_ascii_case("application/taxii+json"))
+            && parts.all(|p| p.strip_prefix("version=").is_none_or(|v| v.trim() == "2.1"))
     })
 }
 
@@ -217,16 +266,32 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let h = req.headers();
     let resp = if !accepts_taxii(h.get(header::ACCEPT).and_then(|v| v.to_str().ok())) {
-        TaxiiError::new(StatusCode::NOT_ACCEPTABLE, "Not Acceptable", format!("this TAXII server answers in {TAXII_MEDIA}")).into_response()
-    } else if method == Method::POST && !is_taxii_content(h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
-        TaxiiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", format!("send objects as {TAXII_MEDIA}")).into_response()
+        TaxiiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable",
+            format!("this TAXII server answers in {TAXII_MEDIA}"),
+        )
+        .into_response()
+    } else if method == Method::POST
+        && !is_taxii_content(h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()))
+    {
+        TaxiiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            format!("send objects as {TAXII_MEDIA}"),
+        )
+        .into_response()
     } else {
         let creds = credentials(h);
         let now = state.now();
         let store = state.store.clone();
         let who = match creds {
             None => Ok(None),
-            Some(secret) => tokio::task::spawn_blocking(move || resolve(store.as_ref(), &secret, now)).await.unwrap_or_else(|e| Err(Problem::internal(&e))),
+            Some(secret) => {
+                tokio::task::spawn_blocking(move || resolve(store.as_ref(), &secret, now))
+                    .await
+                    .unwrap_or_else(|e| Err(Problem::internal(&e)))
+            }
         };
         match who {
             Ok(Some((principal, audience))) => {
@@ -238,8 +303,12 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         }
     };
     let mut resp = resp;
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "taxii request");
     resp
 }
@@ -250,9 +319,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/taxii2/api/", get(api_root))
         .route("/taxii2/api/collections/", get(collections))
         .route("/taxii2/api/collections/:cid/", get(collection))
-        .route("/taxii2/api/collections/:cid/objects/", get(objects).post(add_objects))
+        .route(
+            "/taxii2/api/collections/:cid/objects/",
+            get(objects).post(add_objects),
+        )
         .route("/taxii2/api/collections/:cid/objects/:oid/", get(object))
-        .route("/taxii2/api/collections/:cid/objects/:oid/versions/", get(versions))
+        .route(
+            "/taxii2/api/collections/:cid/objects/:oid/versions/",
+            get(versions),
+        )
         .route("/taxii2/api/collections/:cid/manifest/", get(manifest))
         .route("/taxii2/api/status/:sid/", get(status))
         .route_layer(from_fn_with_state(state, guard))
@@ -266,7 +341,10 @@ pub fn collection_id(audience: &AudienceId) -> String {
 
 /// The STIX bundle of a stored warning (`None` when its threat or audience is gone).
 pub fn warning_bundle(store: &dyn Store, w: &Warning) -> Result<Option<Value>, StoreError> {
-    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?) else { return Ok(None) };
+    let (Some(threat), Some(aud)) = (store.threat(&w.threat_id)?, store.audience(&w.audience_id)?)
+    else {
+        return Ok(None);
+    };
     let first_created = store
         .warnings(Some(&w.threat_id))?
         .iter()
@@ -275,7 +353,14 @@ pub fn warning_bundle(store: &dyn Store, w: &Warning) -> Result<Option<Value>, S
         .min()
         .unwrap_or(w.created_at);
     let resolve = |name: &str| crate::cap_feed::resolve_named(name);
-    Ok(Some(stix::warning_bundle(&ExportInput { warning: w, threat: &threat, audience: &aud, first_created, producer: PRODUCER, resolve: &resolve })))
+    Ok(Some(stix::warning_bundle(&ExportInput {
+        warning: w,
+        threat: &threat,
+        audience: &aud,
+        first_created,
+        producer: PRODUCER,
+        resolve: &resolve,
+    })))
 }
 
 fn ttime(t: &Timestamp) -> String {
@@ -291,31 +376,65 @@ struct Entry {
 }
 
 fn version_of(o: &Value) -> Option<String> {
-    o.get("modified").or_else(|| o.get("created")).and_then(Value::as_str).map(str::to_owned)
+    o.get("modified")
+        .or_else(|| o.get("created"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn parse_ts(s: &str) -> Option<Timestamp> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// Every object version of an audience's collection, oldest addition first.
 fn entries(store: &dyn Store, aud: &Audience) -> Result<Vec<Entry>, StoreError> {
     let mut by_key: BTreeMap<(String, String), Entry> = BTreeMap::new();
-    for w in store.warnings(None)?.into_iter().filter(|w| w.audience_id == aud.id && released(w.state)) {
-        let Some(bundle) = warning_bundle(store, &w)? else { continue };
+    for w in store
+        .warnings(None)?
+        .into_iter()
+        .filter(|w| w.audience_id == aud.id && released(w.state))
+    {
+        let Some(bundle) = warning_bundle(store, &w)? else {
+            continue;
+        };
         // Added when released: the first delivery, else when composed.
-        let added = store.deliveries(Some(&w.id))?.iter().filter_map(|d| d.delivered_at).min().unwrap_or(w.created_at);
+        let added = store
+            .deliveries(Some(&w.id))?
+            .iter()
+            .filter_map(|d| d.delivered_at)
+            .min()
+            .unwrap_or(w.created_at);
         for o in bundle["objects"].as_array().into_iter().flatten() {
-            let (Some(id), Some(version)) = (o["id"].as_str(), version_of(o)) else { continue };
-            let e = by_key.entry((id.to_owned(), version.clone())).or_insert_with(|| Entry { id: id.to_owned(), version, added, object: o.clone() });
+            let (Some(id), Some(version)) = (o["id"].as_str(), version_of(o)) else {
+                continue;
+            };
+            let e = by_key
+                .entry((id.to_owned(), version.clone()))
+                .or_insert_with(|| Entry {
+                    id: id.to_owned(),
+                    version,
+                    added,
+                    object: o.clone(),
+                });
             if added < e.added {
                 e.added = added;
             }
         }
     }
     for s in store.shared_objects(&collection_id(&aud.id))? {
-        let Ok(object) = serde_json::from_str::<Value>(&s.json) else { continue };
-        by_key.entry((s.object_id.clone(), s.version.clone())).or_insert(Entry { id: s.object_id, version: s.version, added: s.added_at, object });
+        let Ok(object) = serde_json::from_str::<Value>(&s.json) else {
+            continue;
+        };
+        by_key
+            .entry((s.object_id.clone(), s.version.clone()))
+            .or_insert(Entry {
+                id: s.object_id,
+                version: s.version,
+                added: s.added_at,
+                object,
+            });
     }
     let mut v: Vec<Entry> = by_key.into_values().collect();
     v.sort_by(|a, b| (a.added, &a.id, &a.version).cmp(&(b.added, &b.id, &b.version)));
@@ -334,20 +453,46 @@ struct Filter {
 
 fn filter(q: &HashMap<String, String>, default_version: &str) -> Result<Filter, TaxiiError> {
     let bad = |m: String| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad Request", m);
-    let list = |k: &str| q.get(k).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+    let list = |k: &str| {
+        q.get(k).map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        })
+    };
     let added_after = match q.get("added_after") {
-        Some(s) => Some(parse_ts(s).ok_or_else(|| bad(format!("added_after: not a timestamp: {s:?}")))?),
+        Some(s) => {
+            Some(parse_ts(s).ok_or_else(|| bad(format!("added_after: not a timestamp: {s:?}")))?)
+        }
         None => None,
     };
     let limit = match q.get("limit") {
-        Some(s) => s.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| bad(format!("limit: expected a positive integer, found {s:?}")))?.min(MAX_LIMIT),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad(format!("limit: expected a positive integer, found {s:?}")))?
+            .min(MAX_LIMIT),
         None => DEFAULT_LIMIT,
     };
     let offset = match q.get("next") {
-        Some(s) => s.parse::<usize>().map_err(|_| bad(format!("next: not a value this server gave: {s:?}")))?,
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| bad(format!("next: not a value this server gave: {s:?}")))?,
         None => 0,
     };
-    Ok(Filter { added_after, ids: list("match[id]"), types: list("match[type]"), version: q.get("match[version]").cloned().unwrap_or_else(|| default_version.to_owned()), limit, offset })
+    Ok(Filter {
+        added_after,
+        ids: list("match[id]"),
+        types: list("match[type]"),
+        version: q
+            .get("match[version]")
+            .cloned()
+            .unwrap_or_else(|| default_version.to_owned()),
+        limit,
+        offset,
+    })
 }
 
 /// Apply the filters (not paging): added_after, match[id], match[type], then match[version].
@@ -356,7 +501,12 @@ fn apply<'a>(all: &'a [Entry], f: &Filter) -> Result<Vec<&'a Entry>, TaxiiError>
         .iter()
         .filter(|e| f.added_after.is_none_or(|t| e.added > t))
         .filter(|e| f.ids.as_ref().is_none_or(|ids| ids.contains(&e.id)))
-        .filter(|e| f.types.as_ref().is_none_or(|ts| e.id.split_once("--").is_some_and(|(t, _)| ts.iter().any(|x| x == t))))
+        .filter(|e| {
+            f.types.as_ref().is_none_or(|ts| {
+                e.id.split_once("--")
+                    .is_some_and(|(t, _)| ts.iter().any(|x| x == t))
+            })
+        })
         .collect();
     let mut by_id: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for e in &sel {
@@ -369,20 +519,45 @@ fn apply<'a>(all: &'a [Entry], f: &Filter) -> Result<Vec<&'a Entry>, TaxiiError>
         for w in &wanted {
             match *w {
                 "all" => keep.extend(versions.iter().map(|e| *e as *const Entry)),
-                "last" => keep.extend(versions.iter().max_by_key(|e| key(e)).map(|e| *e as *const Entry)),
-                "first" => keep.extend(versions.iter().min_by_key(|e| key(e)).map(|e| *e as *const Entry)),
+                "last" => keep.extend(
+                    versions
+                        .iter()
+                        .max_by_key(|e| key(e))
+                        .map(|e| *e as *const Entry),
+                ),
+                "first" => keep.extend(
+                    versions
+                        .iter()
+                        .min_by_key(|e| key(e))
+                        .map(|e| *e as *const Entry),
+                ),
                 t => {
                     let ts = parse_ts(t).ok_or_else(|| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad Request", format!("match[version]: expected last, first, all or timestamps, found {t:?}")))?;
-                    keep.extend(versions.iter().filter(|e| key(e) == Some(ts)).map(|e| *e as *const Entry));
+                    keep.extend(
+                        versions
+                            .iter()
+                            .filter(|e| key(e) == Some(ts))
+                            .map(|e| *e as *const Entry),
+                    );
                 }
             }
         }
     }
-    Ok(sel.into_iter().filter(|e| keep.contains(&(*e as *const Entry))).collect())
+    Ok(sel
+        .into_iter()
+        .filter(|e| keep.contains(&(*e as *const Entry)))
+        .collect())
 }
 
 /// A page and its headers: `X-TAXII-Date-Added-First/Last`.
-fn paged(mut body: Value, list_key: &str, items: Vec<Value>, added: &[Timestamp], f: &Filter, total: usize) -> Response {
+fn paged(
+    mut body: Value,
+    list_key: &str,
+    items: Vec<Value>,
+    added: &[Timestamp],
+    f: &Filter,
+    total: usize,
+) -> Response {
     let more = f.offset + items.len() < total;
     body["more"] = json!(more);
     if more {
@@ -391,7 +566,10 @@ fn paged(mut body: Value, list_key: &str, items: Vec<Value>, added: &[Timestamp]
     body[list_key] = json!(items);
     let mut r = taxii_json(StatusCode::OK, &body);
     if let (Some(first), Some(last)) = (added.first(), added.last()) {
-        for (name, t) in [("x-taxii-date-added-first", first), ("x-taxii-date-added-last", last)] {
+        for (name, t) in [
+            ("x-taxii-date-added-first", first),
+            ("x-taxii-date-added-last", last),
+        ] {
             if let Ok(v) = HeaderValue::from_str(&ttime(t)) {
                 r.headers_mut().insert(name, v);
             }
@@ -400,8 +578,12 @@ fn paged(mut body: Value, list_key: &str, items: Vec<Value>, added: &[Timestamp]
     r
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, TaxiiError> + Send + 'static) -> Result<T, TaxiiError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(TaxiiError::from(Problem::internal(&e))))
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, TaxiiError> + Send + 'static,
+) -> Result<T, TaxiiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(TaxiiError::from(Problem::internal(&e))))
 }
 
 async fn discovery(State(_): State<AppState>, headers: HeaderMap) -> Response {
@@ -443,7 +625,11 @@ fn collection_json(a: &Audience, c: &Caller) -> Value {
 
 /// The audiences (collections) this caller may see.
 fn visible(store: &dyn Store, c: &Caller) -> Result<Vec<Audience>, StoreError> {
-    Ok(store.audiences()?.into_iter().filter(|a| STIX_CAPABLE.contains(&a.kind) && c.can_read(a)).collect())
+    Ok(store
+        .audiences()?
+        .into_iter()
+        .filter(|a| STIX_CAPABLE.contains(&a.kind) && c.can_read(a))
+        .collect())
 }
 
 /// The collection `cid` if this caller may see it; 404 otherwise (whether or not it exists).
@@ -451,18 +637,35 @@ fn find(store: &dyn Store, c: &Caller, cid: &str) -> Result<Audience, TaxiiError
     visible(store, c)?
         .into_iter()
         .find(|a| collection_id(&a.id) == cid)
-        .ok_or_else(|| TaxiiError::new(StatusCode::NOT_FOUND, "Not Found", format!("no collection {cid} for this token")))
+        .ok_or_else(|| {
+            TaxiiError::new(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                format!("no collection {cid} for this token"),
+            )
+        })
 }
 
 async fn collections(State(s): State<AppState>, Extension(c): Extension<Caller>) -> Response {
     let store = s.store.clone();
-    match blocking(move || Ok(visible(store.as_ref(), &c)?.iter().map(|a| collection_json(a, &c)).collect::<Vec<_>>())).await {
+    match blocking(move || {
+        Ok(visible(store.as_ref(), &c)?
+            .iter()
+            .map(|a| collection_json(a, &c))
+            .collect::<Vec<_>>())
+    })
+    .await
+    {
         Ok(list) => taxii_json(StatusCode::OK, &json!({ "collections": list })),
         Err(e) => e.into_response(),
     }
 }
 
-async fn collection(State(s): State<AppState>, Extension(c): Extension<Caller>, Path(cid): Path<String>) -> Response {
+async fn collection(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(cid): Path<String>,
+) -> Response {
     let store = s.store.clone();
     match blocking(move || Ok(collection_json(&find(store.as_ref(), &c, &cid)?, &c))).await {
         Ok(v) => taxii_json(StatusCode::OK, &v),
@@ -470,19 +673,39 @@ async fn collection(State(s): State<AppState>, Extension(c): Extension<Caller>, 
     }
 }
 
-async fn objects(State(s): State<AppState>, Extension(c): Extension<Caller>, Path(cid): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn objects(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(cid): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     list(s, c, cid, None, q, ListKind::Objects).await
 }
 
-async fn object(State(s): State<AppState>, Extension(c): Extension<Caller>, Path((cid, oid)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn object(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path((cid, oid)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     list(s, c, cid, Some(oid), q, ListKind::Objects).await
 }
 
-async fn versions(State(s): State<AppState>, Extension(c): Extension<Caller>, Path((cid, oid)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn versions(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path((cid, oid)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     list(s, c, cid, Some(oid), q, ListKind::Versions).await
 }
 
-async fn manifest(State(s): State<AppState>, Extension(c): Extension<Caller>, Path(cid): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn manifest(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(cid): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     list(s, c, cid, None, q, ListKind::Manifest).await
 }
 
@@ -493,7 +716,14 @@ enum ListKind {
     Versions,
 }
 
-async fn list(s: AppState, c: Caller, cid: String, oid: Option<String>, mut q: HashMap<String, String>, kind: ListKind) -> Response {
+async fn list(
+    s: AppState,
+    c: Caller,
+    cid: String,
+    oid: Option<String>,
+    mut q: HashMap<String, String>,
+    kind: ListKind,
+) -> Response {
     let store = s.store.clone();
     let res = blocking(move || {
         let aud = find(store.as_ref(), &c, &cid)?;
@@ -525,7 +755,12 @@ async fn list(s: AppState, c: Caller, cid: String, oid: Option<String>, mut q: H
     res.unwrap_or_else(|e| e.into_response())
 }
 
-async fn add_objects(State(s): State<AppState>, Extension(c): Extension<Caller>, Path(cid): Path<String>, body: Bytes) -> Response {
+async fn add_objects(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(cid): Path<String>,
+    body: Bytes,
+) -> Response {
     let store = s.store.clone();
     let now = s.now();
     let res = blocking(move || {
@@ -583,11 +818,22 @@ async fn add_objects(State(s): State<AppState>, Extension(c): Extension<Caller>,
     res.unwrap_or_else(|e| e.into_response())
 }
 
-async fn status(State(s): State<AppState>, Extension(_c): Extension<Caller>, Path(sid): Path<String>) -> Response {
+async fn status(
+    State(s): State<AppState>,
+    Extension(_c): Extension<Caller>,
+    Path(sid): Path<String>,
+) -> Response {
     let store = s.store.clone();
     let res = blocking(move || match store.taxii_status(&sid)? {
-        Some(j) => Ok(taxii_json(StatusCode::OK, &serde_json::from_str::<Value>(&j).unwrap_or(Value::Null))),
-        None => Err(TaxiiError::new(StatusCode::NOT_FOUND, "Not Found", format!("no status {sid}"))),
+        Some(j) => Ok(taxii_json(
+            StatusCode::OK,
+            &serde_json::from_str::<Value>(&j).unwrap_or(Value::Null),
+        )),
+        None => Err(TaxiiError::new(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            format!("no status {sid}"),
+        )),
     })
     .await;
     res.unwrap_or_else(|e| e.into_response())
@@ -606,7 +852,9 @@ mod tests {
         assert!(!accepts_taxii(Some("application/json")));
         assert!(!accepts_taxii(Some("application/taxii+json;version=2.0")));
         assert!(is_taxii_content(Some("application/taxii+json;version=2.1")));
-        assert!(is_taxii_content(Some("application/taxii+json; version=2.1")));
+        assert!(is_taxii_content(Some(
+            "application/taxii+json; version=2.1"
+        )));
         assert!(!is_taxii_content(Some("application/json")));
         assert!(!is_taxii_content(None));
     }
@@ -615,9 +863,15 @@ mod tests {
     fn basic_and_bearer_credentials() {
         let mut h = HeaderMap::new();
         // "anyone:tcn_secret"
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic YW55b25lOnRjbl9zZWNyZXQ="));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YW55b25lOnRjbl9zZWNyZXQ="),
+        );
         assert_eq!(credentials(&h).as_deref(), Some("tcn_secret"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer tcn_x"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer tcn_x"),
+        );
         assert_eq!(credentials(&h).as_deref(), Some("tcn_x"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
         assert_eq!(credentials(&h), None);

@@ -28,35 +28,73 @@ fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
     let engine = Engine::open(store.clone(), EngineConfig::new(dir.path().join("outbox"))).unwrap();
-    let examples = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/moscow-2024"));
-    engine.import_registry(examples, &AuditCtx::new("import", now())).unwrap();
+    let examples = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/moscow-2024"
+    ));
+    engine
+        .import_registry(examples, &AuditCtx::new("import", now()))
+        .unwrap();
     let threat = Engine::parse_report_file(&examples.join("report.txt")).unwrap();
-    engine.ingest_threat(&threat, &AuditCtx::new("analyst", now())).unwrap();
-    engine.compute_matches(&threat.id, &AuditCtx::new("analyst", now())).unwrap();
+    engine
+        .ingest_threat(&threat, &AuditCtx::new("analyst", now()))
+        .unwrap();
+    engine
+        .compute_matches(&threat.id, &AuditCtx::new("analyst", now()))
+        .unwrap();
     let engine = Arc::new(engine);
-    let app = router(AppState::new(store.clone()).with_clock(now).with_engine(engine.clone()));
-    Api { app, store, engine, _dir: dir }
+    let app = router(
+        AppState::new(store.clone())
+            .with_clock(now)
+            .with_engine(engine.clone()),
+    );
+    Api {
+        app,
+        store,
+        engine,
+        _dir: dir,
+    }
 }
 
 impl Api {
     fn token(&self, role: Role, label: &str) -> String {
-        issue_token(self.store.as_ref(), role, label, None, &AuditCtx::new("test", now())).unwrap()
+        issue_token(
+            self.store.as_ref(),
+            role,
+            label,
+            None,
+            &AuditCtx::new("test", now()),
+        )
+        .unwrap()
     }
 
-    async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let req = match body {
-            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -68,29 +106,97 @@ async fn roles_and_the_two_person_rule_hold_on_write_routes() {
     let viewer = api.token(Role::Viewer, "v");
     let approver1 = api.token(Role::Approver, "a1");
     let approver2 = api.token(Role::Approver, "a2");
-    let (s, _) = api.call(Method::POST, &format!("{T}/determinations"), None, None).await;
+    let (s, _) = api
+        .call(Method::POST, &format!("{T}/determinations"), None, None)
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = api.call(Method::POST, &format!("{T}/determinations"), Some(&viewer), None).await;
+    let (s, _) = api
+        .call(
+            Method::POST,
+            &format!("{T}/determinations"),
+            Some(&viewer),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "a viewer cannot propose");
-    let (s, d) = api.call(Method::POST, &format!("{T}/determinations"), Some(&approver1), None).await;
+    let (s, d) = api
+        .call(
+            Method::POST,
+            &format!("{T}/determinations"),
+            Some(&approver1),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["decision"], "warn");
-    let (s, p) = api.call(Method::POST, &format!("{T}/determinations/approve"), Some(&approver1), None).await;
+    let (s, p) = api
+        .call(
+            Method::POST,
+            &format!("{T}/determinations/approve"),
+            Some(&approver1),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "self-approval refused: {p}");
-    assert!(p["detail"].as_str().unwrap().contains("cannot also approve"));
-    let (s, d) = api.call(Method::POST, &format!("{T}/determinations/approve"), Some(&approver2), None).await;
+    assert!(p["detail"]
+        .as_str()
+        .unwrap()
+        .contains("cannot also approve"));
+    let (s, d) = api
+        .call(
+            Method::POST,
+            &format!("{T}/determinations/approve"),
+            Some(&approver2),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
-    let (s, w) = api.call(Method::POST, &format!("{T}/warnings"), Some(&approver1), None).await;
+    let (s, w) = api
+        .call(
+            Method::POST,
+            &format!("{T}/warnings"),
+            Some(&approver1),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{w}");
     assert_eq!(w["count"], 3);
-    let (s, _) = api.call(Method::POST, "/api/v1/warnings/moscow-2024-03.op-crocus.v1/approve", Some(&viewer), None).await;
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/warnings/moscow-2024-03.op-crocus.v1/approve",
+            Some(&viewer),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, b) = api.call(Method::POST, "/api/v1/warnings/nope/approve", Some(&approver2), None).await;
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/api/v1/warnings/nope/approve",
+            Some(&approver2),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
-    let (s, b) = api.call(Method::POST, &format!("{T}/determinations/waive"), Some(&approver1), Some(json!({"justification": "busy", "rationale": "x"}))).await;
+    let (s, b) = api
+        .call(
+            Method::POST,
+            &format!("{T}/determinations/waive"),
+            Some(&approver1),
+            Some(json!({"justification": "busy", "rationale": "x"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     assert!(b["detail"].as_str().unwrap().contains("not in the policy"));
-    let (s, r) = api.call(Method::GET, "/api/v1/reports/effectiveness?from=2024-03-01&to=2024-03-31", Some(&viewer), None).await;
+    let (s, r) = api
+        .call(
+            Method::GET,
+            "/api/v1/reports/effectiveness?from=2024-03-01&to=2024-03-31",
+            Some(&viewer),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["threats"], 1);
 }
@@ -100,17 +206,46 @@ async fn recipient_links_work_once_without_a_token() {
     let api = api();
     let a1 = api.token(Role::Approver, "a1");
     let a2 = api.token(Role::Approver, "a2");
-    api.call(Method::POST, &format!("{T}/determinations"), Some(&a1), None).await;
-    api.call(Method::POST, &format!("{T}/determinations/approve"), Some(&a2), None).await;
-    let (_, w) = api.call(Method::POST, &format!("{T}/warnings"), Some(&a1), None).await;
-    let crocus = w["items"].as_array().unwrap().iter().find(|w| w["audience_id"] == "op-crocus").unwrap();
+    api.call(
+        Method::POST,
+        &format!("{T}/determinations"),
+        Some(&a1),
+        None,
+    )
+    .await;
+    api.call(
+        Method::POST,
+        &format!("{T}/determinations/approve"),
+        Some(&a2),
+        None,
+    )
+    .await;
+    let (_, w) = api
+        .call(Method::POST, &format!("{T}/warnings"), Some(&a1), None)
+        .await;
+    let crocus = w["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["audience_id"] == "op-crocus")
+        .unwrap();
     let text = crocus["text"].as_str().unwrap();
     let marker = "Acknowledge receipt: ";
-    let url = text[text.find(marker).unwrap() + marker.len()..].split_whitespace().next().unwrap();
+    let url = text[text.find(marker).unwrap() + marker.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap();
     let path = &url[url.find("/r/").unwrap()..];
     // Approve and deliver before the recipient can acknowledge.
     let id = crocus["id"].as_str().unwrap();
-    let (s, _) = api.call(Method::POST, &format!("/api/v1/warnings/{id}/approve"), Some(&a2), None).await;
+    let (s, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/warnings/{id}/approve"),
+            Some(&a2),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (s, info) = api.call(Method::GET, path, None, None).await;
     assert_eq!(s, StatusCode::OK, "{info}");
@@ -119,7 +254,11 @@ async fn recipient_links_work_once_without_a_token() {
     let (s, b) = api.call(Method::POST, path, None, Some(json!({}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     api.engine.tick(now()).unwrap();
-    assert_eq!(api.store.deliveries(None).unwrap().len(), 1, "only the approved warning goes out");
+    assert_eq!(
+        api.store.deliveries(None).unwrap().len(),
+        1,
+        "only the approved warning goes out"
+    );
     let (s, out) = api.call(Method::POST, path, None, Some(json!({}))).await;
     assert_eq!(s, StatusCode::OK, "{out}");
     assert_eq!(out["recorded"], "acknowledgement");
@@ -130,14 +269,29 @@ async fn recipient_links_work_once_without_a_token() {
     let next = out["next_posture_link"].as_str().unwrap();
     let ppath = &next[next.find("/r/").unwrap()..];
     let (s, b) = api.call(Method::POST, ppath, None, Some(json!({}))).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "an empty posture report is refused: {b}");
-    let (s, b) = api.call(Method::POST, ppath, None, Some(json!({"measures": ["extra_screening", {"other": "bag checks"}], "note": "dogs"}))).await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "an empty posture report is refused: {b}"
+    );
+    let (s, b) = api
+        .call(
+            Method::POST,
+            ppath,
+            None,
+            Some(json!({"measures": ["extra_screening", {"other": "bag checks"}], "note": "dogs"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let reports = api.store.posture_reports(None).unwrap();
     assert_eq!(reports.len(), 1);
-    let (s, _) = api.call(Method::POST, "/r/not-a-link", None, Some(json!({}))).await;
+    let (s, _) = api
+        .call(Method::POST, "/r/not-a-link", None, Some(json!({})))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, tasks) = api.call(Method::GET, "/api/v1/tasks", Some(&a1), None).await;
+    let (s, tasks) = api
+        .call(Method::GET, "/api/v1/tasks", Some(&a1), None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(tasks["count"], 0);
 }
@@ -146,11 +300,25 @@ async fn recipient_links_work_once_without_a_token() {
 async fn an_audience_bound_token_cannot_read_the_staff_api() {
     let api = api();
     let partner = api.token(Role::Viewer, "fsb taxii");
-    let rec = api.store.token_by_hash(&tocsin_server::hash_token(&partner)).unwrap().unwrap();
-    let (s, _) = api.call(Method::GET, "/api/v1/threats", Some(&partner), None).await;
+    let rec = api
+        .store
+        .token_by_hash(&tocsin_server::hash_token(&partner))
+        .unwrap()
+        .unwrap();
+    let (s, _) = api
+        .call(Method::GET, "/api/v1/threats", Some(&partner), None)
+        .await;
     assert_eq!(s, StatusCode::OK, "unbound, it is a staff viewer token");
-    api.store.set_token_audience(rec.id, Some(&"fsb-liaison".into()), &AuditCtx::new("admin", now())).unwrap();
-    let (s, b) = api.call(Method::GET, "/api/v1/threats", Some(&partner), None).await;
+    api.store
+        .set_token_audience(
+            rec.id,
+            Some(&"fsb-liaison".into()),
+            &AuditCtx::new("admin", now()),
+        )
+        .unwrap();
+    let (s, b) = api
+        .call(Method::GET, "/api/v1/threats", Some(&partner), None)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
     assert!(b["detail"].as_str().unwrap().contains("fsb-liaison"));
 }
@@ -161,19 +329,61 @@ async fn free_text_is_proposed_reviewed_and_committed_over_the_api() {
     let analyst = api.token(Role::Analyst, "desk");
     let viewer = api.token(Role::Viewer, "v");
     let text = "The U.S. Embassy is monitoring reports that extremists have imminent plans to target large gatherings in Moscow, to include concerts, and U.S. citizens should be advised to avoid large gatherings over the next 48 hours.";
-    let (s, _) = api.call(Method::POST, "/api/v1/intake/text", Some(&viewer), Some(json!({"text": text}))).await;
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/intake/text",
+            Some(&viewer),
+            Some(json!({"text": text})),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "proposing needs the analyst role");
-    let (s, p) = api.call(Method::POST, "/api/v1/intake/text", Some(&analyst), Some(json!({"text": text, "date": "2024-03-07"}))).await;
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/intake/text",
+            Some(&analyst),
+            Some(json!({"text": text, "date": "2024-03-07"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{p}");
     assert!(p["areas"].to_string().contains("Moscow"), "{p}");
-    assert!(p["windows"].as_array().is_some_and(|w| !w.is_empty()), "{p}");
+    assert!(
+        p["windows"].as_array().is_some_and(|w| !w.is_empty()),
+        "{p}"
+    );
     let body = json!({"text": text, "date": "2024-03-07", "proposal": p.clone(), "id": "advisory-2024-03-07"});
-    let (s, e) = api.call(Method::POST, "/api/v1/intake/commit", Some(&analyst), Some(body)).await;
-    assert_eq!(s, StatusCode::CONFLICT, "pending items refuse the commit: {e}");
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/v1/intake/commit",
+            Some(&analyst),
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "pending items refuse the commit: {e}"
+    );
     let body = json!({"text": text, "date": "2024-03-07", "proposal": p, "accept_all": true, "id": "advisory-2024-03-07"});
-    let (s, r) = api.call(Method::POST, "/api/v1/intake/commit", Some(&analyst), Some(body)).await;
+    let (s, r) = api
+        .call(
+            Method::POST,
+            "/api/v1/intake/commit",
+            Some(&analyst),
+            Some(body),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["threat"]["id"], "advisory-2024-03-07");
-    assert!(r["matches"].as_u64().unwrap() > 0, "large gatherings in Moscow match the registry: {r}");
-    assert!(api.store.threat(&"advisory-2024-03-07".into()).unwrap().is_some());
+    assert!(
+        r["matches"].as_u64().unwrap() > 0,
+        "large gatherings in Moscow match the registry: {r}"
+    );
+    assert!(api
+        .store
+        .threat(&"advisory-2024-03-07".into())
+        .unwrap()
+        .is_some());
 }

@@ -12,10 +12,12 @@ use tocsin_core::lifecycle::WarningState;
 use tocsin_core::marking::{Classification, PortionMark, TlpLevel};
 use tocsin_core::tracking::{Specificity, TimelineEntry, Warning};
 use tocsin_core::{
-    Area, Category, CountryCode, Credibility, Entity, EntityKind, GeoPoint, Harm, Match, MatchReason, Portion, TargetSpec,
-    Threat, ThreatWindow, Timestamp,
+    Area, Category, CountryCode, Credibility, Entity, EntityKind, GeoPoint, Harm, Match,
+    MatchReason, Portion, TargetSpec, Threat, ThreatWindow, Timestamp,
 };
-use tocsin_server::{bootstrap_admin_token, hash_token, issue_token, router, AppState, Role, TOKEN_PREFIX};
+use tocsin_server::{
+    bootstrap_admin_token, hash_token, issue_token, router, AppState, Role, TOKEN_PREFIX,
+};
 use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
 use tower::ServiceExt;
 
@@ -26,7 +28,10 @@ fn t(day: u32, hour: u32) -> Timestamp {
 }
 
 fn secret_mark() -> PortionMark {
-    PortionMark { classification: Classification::S, ..PortionMark::unclassified() }
+    PortionMark {
+        classification: Classification::S,
+        ..PortionMark::unclassified()
+    }
 }
 
 fn audience() -> Audience {
@@ -38,7 +43,10 @@ fn audience() -> Audience {
         clearance: Classification::S,
         tlp_ceiling: TlpLevel::Red,
         orcon_approved: false,
-        channels: vec![ChannelSpec { kind: ChannelKind::File, address: "outbox/fsb".into() }],
+        channels: vec![ChannelSpec {
+            kind: ChannelKind::File,
+            address: "outbox/fsb".into(),
+        }],
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: Some(24),
@@ -81,13 +89,17 @@ fn threat() -> Threat {
             name: Some("Crocus City Hall".into()),
             categories: vec![],
             min_size: None,
-            area: Some(Area::Named { name: "Moscow".into() }),
+            area: Some(Area::Named {
+                name: "Moscow".into(),
+            }),
             window: None,
             footprint: Default::default(),
         }],
         portions: vec![Portion {
             mark: secret_mark(),
-            text: format!("Per {RESTRICTED} reporting, extremists plan to attack Crocus City Hall."),
+            text: format!(
+                "Per {RESTRICTED} reporting, extremists plan to attack Crocus City Hall."
+            ),
             tearline: false,
             line: 1,
         }],
@@ -130,13 +142,22 @@ fn seeded_store() -> Arc<dyn Store> {
         entity_id: "crocus-city-hall".into(),
         target: 0,
         score: 1.0,
-        reasons: vec![MatchReason { descriptor: "name".into(), detail: "name 'Crocus City Hall' = name".into() }],
+        reasons: vec![MatchReason {
+            descriptor: "name".into(),
+            detail: "name 'Crocus City Hall' = name".into(),
+        }],
     };
-    store.replace_matches(&"moscow-2024-03".into(), &[m], &a).unwrap();
+    store
+        .replace_matches(&"moscow-2024-03".into(), &[m], &a)
+        .unwrap();
     let d = Determination {
         threat_id: "moscow-2024-03".into(),
         decision: Decision::Warn,
-        criteria: vec![Criterion { name: "credible".into(), held: true, why: "probable".into() }],
+        criteria: vec![Criterion {
+            name: "credible".into(),
+            held: true,
+            why: "probable".into(),
+        }],
         considerations: vec![],
         proposer: "analyst".into(),
         proposed_at: t(6, 9),
@@ -148,11 +169,18 @@ fn seeded_store() -> Arc<dyn Store> {
     store.insert_warning(&warning(), &a).unwrap();
     let nd = NewDelivery {
         audience_id: "fsb".into(),
-        channel: ChannelSpec { kind: ChannelKind::File, address: "outbox/fsb".into() },
+        channel: ChannelSpec {
+            kind: ChannelKind::File,
+            address: "outbox/fsb".into(),
+        },
         idempotency_key: "w-fsb-1:fsb:file".into(),
     };
-    store.set_warning_state(&"w-fsb-1".into(), WarningState::Approved, &a).unwrap();
-    store.queue_warning(&"w-fsb-1".into(), &[nd], &AuditCtx::new("test", t(6, 11))).unwrap();
+    store
+        .set_warning_state(&"w-fsb-1".into(), WarningState::Approved, &a)
+        .unwrap();
+    store
+        .queue_warning(&"w-fsb-1".into(), &[nd], &AuditCtx::new("test", t(6, 11)))
+        .unwrap();
     for (at, event) in [(t(6, 11), "warning_queued"), (t(6, 9), "report_received")] {
         store
             .append_timeline(&TimelineEntry {
@@ -179,26 +207,51 @@ struct Api {
 
 fn api() -> Api {
     let store = seeded_store();
-    let admin = bootstrap_admin_token(store.as_ref(), None, now()).unwrap().expect("first token is generated");
+    let admin = bootstrap_admin_token(store.as_ref(), None, now())
+        .unwrap()
+        .expect("first token is generated");
     let app = router(AppState::new(store.clone()).with_clock(now));
     Api { app, store, admin }
 }
 
 impl Api {
     fn token(&self, role: Role, expires_at: Option<Timestamp>) -> String {
-        issue_token(self.store.as_ref(), role, &format!("test {role}"), expires_at, &AuditCtx::new("test", now())).unwrap()
+        issue_token(
+            self.store.as_ref(),
+            role,
+            &format!("test {role}"),
+            expires_at,
+            &AuditCtx::new("test", now()),
+        )
+        .unwrap()
     }
 
-    async fn raw(&self, method: Method, uri: &str, auth: Option<&str>) -> (StatusCode, HeaderMap, Value) {
+    async fn raw(
+        &self,
+        method: Method,
+        uri: &str,
+        auth: Option<&str>,
+    ) -> (StatusCode, HeaderMap, Value) {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(a) = auth {
             req = req.header(header::AUTHORIZATION, a);
         }
-        let resp = self.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON body") };
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
         (status, headers, body)
     }
 
@@ -209,13 +262,18 @@ impl Api {
 }
 
 fn content_type(h: &HeaderMap) -> &str {
-    h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn assert_problem(status: StatusCode, h: &HeaderMap, body: &Value, expected: StatusCode) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(content_type(h), "application/problem+json");
-    assert!(body["type"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
+    assert!(
+        body["type"].as_str().is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
     assert!(body["title"].is_string(), "{body}");
     assert_eq!(body["status"], expected.as_u16(), "{body}");
     assert!(body["detail"].is_string(), "{body}");
@@ -236,7 +294,10 @@ async fn threats_without_token_is_401_with_challenge() {
     let api = api();
     let (status, h, body) = api.get("/api/v1/threats", None).await;
     assert_problem(status, &h, &body, StatusCode::UNAUTHORIZED);
-    assert!(h[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer"));
+    assert!(h[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
     // Unknown paths under /api/v1 are authenticated too (no route discovery without a token).
     let (status, _, _) = api.get("/api/v1/no-such-route", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -253,8 +314,14 @@ async fn malformed_or_wrong_token_is_401() {
     let wrong = format!("{TOKEN_PREFIX}{}", "0".repeat(64));
     let (status, h, body) = api.get("/api/v1/threats", Some(&wrong)).await;
     assert_problem(status, &h, &body, StatusCode::UNAUTHORIZED);
-    assert!(h[header::WWW_AUTHENTICATE].to_str().unwrap().contains("invalid_token"));
-    assert!(!body.to_string().contains(&wrong), "the token must not be echoed");
+    assert!(h[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    assert!(
+        !body.to_string().contains(&wrong),
+        "the token must not be echoed"
+    );
 }
 
 #[tokio::test]
@@ -267,11 +334,19 @@ async fn admin_token_lists_the_threat() {
     assert_eq!(body["count"], 1);
     let item = &body["items"][0];
     assert_eq!(item["id"], "moscow-2024-03");
-    assert_eq!(item["title"], "Planned attack on large gatherings in Moscow");
+    assert_eq!(
+        item["title"],
+        "Planned attack on large gatherings in Moscow"
+    );
     assert_eq!(item["target_count"], 1);
-    assert_eq!(item["restricted_terms"][0], RESTRICTED, "analysts and above see restricted terms");
+    assert_eq!(
+        item["restricted_terms"][0], RESTRICTED,
+        "analysts and above see restricted terms"
+    );
 
-    let (status, _, one) = api.get("/api/v1/threats/moscow-2024-03", Some(&api.admin)).await;
+    let (status, _, one) = api
+        .get("/api/v1/threats/moscow-2024-03", Some(&api.admin))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one["actor"], "ISIS-K");
     assert_eq!(one["portions"].as_array().unwrap().len(), 1);
@@ -284,15 +359,24 @@ async fn viewer_sees_no_restricted_terms() {
     for uri in ["/api/v1/threats", "/api/v1/threats/moscow-2024-03"] {
         let (status, _, body) = api.get(uri, Some(&viewer)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let threat = if body["items"].is_array() { &body["items"][0] } else { &body };
+        let threat = if body["items"].is_array() {
+            &body["items"][0]
+        } else {
+            &body
+        };
         assert!(threat.get("restricted_terms").is_none(), "{threat}");
         assert_eq!(threat["withheld"][0], "restricted_terms");
         let text = body.to_string();
-        assert!(!text.to_lowercase().contains(&RESTRICTED.to_lowercase()), "{text}");
+        assert!(
+            !text.to_lowercase().contains(&RESTRICTED.to_lowercase()),
+            "{text}"
+        );
         assert!(text.contains("[withheld]"), "{text}");
     }
     let analyst = api.token(Role::Analyst, None);
-    let (_, _, body) = api.get("/api/v1/threats/moscow-2024-03", Some(&analyst)).await;
+    let (_, _, body) = api
+        .get("/api/v1/threats/moscow-2024-03", Some(&analyst))
+        .await;
     assert_eq!(body["restricted_terms"][0], RESTRICTED);
 }
 
@@ -316,8 +400,13 @@ async fn roles_gate_the_audit_event_list() {
     let (status, _, events) = api.get("/api/v1/audit/events", Some(&api.admin)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(events["count"], summary["count"]);
-    assert_eq!(events["items"].as_array().unwrap().last().unwrap()["hash"], summary["head_hash"]);
-    let (_, _, page) = api.get("/api/v1/audit/events?after=1&limit=2", Some(&api.admin)).await;
+    assert_eq!(
+        events["items"].as_array().unwrap().last().unwrap()["hash"],
+        summary["head_hash"]
+    );
+    let (_, _, page) = api
+        .get("/api/v1/audit/events?after=1&limit=2", Some(&api.admin))
+        .await;
     assert_eq!(page["count"], 2);
     assert_eq!(page["items"][0]["seq"], 2);
 }
@@ -337,21 +426,37 @@ async fn expired_token_is_401_and_live_one_works() {
 #[tokio::test]
 async fn bootstrap_generates_once_and_stores_only_a_hash() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let secret = bootstrap_admin_token(store.as_ref(), None, now()).unwrap().expect("generated");
+    let secret = bootstrap_admin_token(store.as_ref(), None, now())
+        .unwrap()
+        .expect("generated");
     assert!(secret.starts_with(TOKEN_PREFIX) && secret.len() == TOKEN_PREFIX.len() + 64);
-    assert_eq!(bootstrap_admin_token(store.as_ref(), None, now()).unwrap(), None, "not again");
+    assert_eq!(
+        bootstrap_admin_token(store.as_ref(), None, now()).unwrap(),
+        None,
+        "not again"
+    );
     assert_eq!(store.token_count().unwrap(), 1);
 
-    let rec = store.token_by_hash(&hash_token(&secret)).unwrap().expect("stored by hash");
+    let rec = store
+        .token_by_hash(&hash_token(&secret))
+        .unwrap()
+        .expect("stored by hash");
     assert_eq!(rec.role, "admin");
     assert!(!rec.revoked && rec.expires_at.is_none());
     let random_part = &secret[TOKEN_PREFIX.len()..];
-    assert!(!format!("{rec:?}").contains(random_part), "the record holds no secret");
+    assert!(
+        !format!("{rec:?}").contains(random_part),
+        "the record holds no secret"
+    );
     let audit = serde_json::to_string(&store.audit_events().unwrap()).unwrap();
-    assert!(!audit.contains(random_part), "the audit chain holds no secret");
+    assert!(
+        !audit.contains(random_part),
+        "the audit chain holds no secret"
+    );
 
     let app = router(AppState::new(store.clone()).with_clock(now));
-    let req = Request::get("/api/v1/threats").header(header::AUTHORIZATION, format!("Bearer {secret}"));
+    let req =
+        Request::get("/api/v1/threats").header(header::AUTHORIZATION, format!("Bearer {secret}"));
     let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
@@ -360,23 +465,54 @@ async fn bootstrap_generates_once_and_stores_only_a_hash() {
 async fn bootstrap_honours_a_given_token_idempotently() {
     let given = "automation-admin-token-0123456789";
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-    assert_eq!(bootstrap_admin_token(store.as_ref(), Some(given), now()).unwrap(), None);
-    assert_eq!(bootstrap_admin_token(store.as_ref(), Some(given), now()).unwrap(), None);
+    assert_eq!(
+        bootstrap_admin_token(store.as_ref(), Some(given), now()).unwrap(),
+        None
+    );
+    assert_eq!(
+        bootstrap_admin_token(store.as_ref(), Some(given), now()).unwrap(),
+        None
+    );
     assert_eq!(store.token_count().unwrap(), 1, "idempotent");
-    assert_eq!(store.token_by_hash(&hash_token(given)).unwrap().unwrap().role, "admin");
+    assert_eq!(
+        store
+            .token_by_hash(&hash_token(given))
+            .unwrap()
+            .unwrap()
+            .role,
+        "admin"
+    );
     // With a token already stored, no secret is generated.
-    assert_eq!(bootstrap_admin_token(store.as_ref(), None, now()).unwrap(), None);
+    assert_eq!(
+        bootstrap_admin_token(store.as_ref(), None, now()).unwrap(),
+        None
+    );
     let audit = serde_json::to_string(&store.audit_events().unwrap()).unwrap();
     assert!(!audit.contains(given));
 
     let app = router(AppState::new(store.clone()).with_clock(now));
-    let req = Request::get("/api/v1/audit/events").header(header::AUTHORIZATION, format!("Bearer {given}"));
-    assert_eq!(app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap().status(), StatusCode::OK);
+    let req = Request::get("/api/v1/audit/events")
+        .header(header::AUTHORIZATION, format!("Bearer {given}"));
+    assert_eq!(
+        app.oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 
     // Too weak, or already stored with a lower role: refused.
     assert!(bootstrap_admin_token(store.as_ref(), Some("short"), now()).is_err());
     let viewer_secret = "viewer-token-that-is-long-enough";
-    store.insert_token(&hash_token(viewer_secret), "viewer", "v", None, &AuditCtx::new("test", now())).unwrap();
+    store
+        .insert_token(
+            &hash_token(viewer_secret),
+            "viewer",
+            "v",
+            None,
+            &AuditCtx::new("test", now()),
+        )
+        .unwrap();
     assert!(bootstrap_admin_token(store.as_ref(), Some(viewer_secret), now()).is_err());
 }
 
@@ -392,9 +528,15 @@ async fn unknown_ids_are_404_naming_the_id() {
     ] {
         let (status, h, body) = api.get(uri, Some(&api.admin)).await;
         assert_problem(status, &h, &body, StatusCode::NOT_FOUND);
-        assert!(body["detail"].as_str().unwrap().contains("no-such-threat"), "{uri}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("no-such-threat"),
+            "{uri}: {body}"
+        );
     }
-    for uri in ["/api/v1/warnings/no-such-warning", "/api/v1/warnings/no-such-warning/deliveries"] {
+    for uri in [
+        "/api/v1/warnings/no-such-warning",
+        "/api/v1/warnings/no-such-warning/deliveries",
+    ] {
         let (status, h, body) = api.get(uri, Some(&api.admin)).await;
         assert_problem(status, &h, &body, StatusCode::NOT_FOUND);
         assert!(body["detail"].as_str().unwrap().contains("no-such-warning"));
@@ -409,19 +551,27 @@ async fn unknown_ids_are_404_naming_the_id() {
 async fn wrong_method_and_bad_query_are_problems() {
     let api = api();
     let auth = format!("Bearer {}", api.admin);
-    let (status, h, body) = api.raw(Method::DELETE, "/api/v1/threats", Some(&auth)).await;
+    let (status, h, body) = api
+        .raw(Method::DELETE, "/api/v1/threats", Some(&auth))
+        .await;
     assert_problem(status, &h, &body, StatusCode::METHOD_NOT_ALLOWED);
     assert!(h.contains_key(header::ALLOW));
-    let (status, h, body) = api.get("/api/v1/deliveries?status=bogus", Some(&api.admin)).await;
+    let (status, h, body) = api
+        .get("/api/v1/deliveries?status=bogus", Some(&api.admin))
+        .await;
     assert_problem(status, &h, &body, StatusCode::BAD_REQUEST);
-    let (status, h, body) = api.get("/api/v1/audit/events?limit=-1", Some(&api.admin)).await;
+    let (status, h, body) = api
+        .get("/api/v1/audit/events?limit=-1", Some(&api.admin))
+        .await;
     assert_problem(status, &h, &body, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn matches_name_their_entities() {
     let api = api();
-    let (status, _, body) = api.get("/api/v1/threats/moscow-2024-03/matches", Some(&api.admin)).await;
+    let (status, _, body) = api
+        .get("/api/v1/threats/moscow-2024-03/matches", Some(&api.admin))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["count"], 1);
     let m = &body["items"][0];
@@ -435,7 +585,9 @@ async fn matches_name_their_entities() {
 async fn warnings_deliveries_determinations_timeline_registry() {
     let api = api();
     let tok = Some(api.admin.as_str());
-    let (_, _, dets) = api.get("/api/v1/threats/moscow-2024-03/determinations", tok).await;
+    let (_, _, dets) = api
+        .get("/api/v1/threats/moscow-2024-03/determinations", tok)
+        .await;
     assert_eq!(dets["count"], 1);
     assert_eq!(dets["items"][0]["decision"], "warn");
 
@@ -457,8 +609,17 @@ async fn warnings_deliveries_determinations_timeline_registry() {
     assert_eq!(dead["count"], 0);
 
     let (_, _, tl) = api.get("/api/v1/timeline?threat=moscow-2024-03", tok).await;
-    let events: Vec<&str> = tl["items"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(events, ["report_received", "warning_queued"], "ordered by time");
+    let events: Vec<&str> = tl["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["report_received", "warning_queued"],
+        "ordered by time"
+    );
 
     let (_, _, es) = api.get("/api/v1/entities", tok).await;
     assert_eq!(es["items"][0]["name"], "Crocus City Hall");
@@ -477,7 +638,9 @@ async fn serves_over_tcp_and_shuts_down_gracefully() {
         let _ = stopped.await;
     }));
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    conn.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    conn.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut resp = String::new();
     conn.read_to_string(&mut resp).await.unwrap();
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");

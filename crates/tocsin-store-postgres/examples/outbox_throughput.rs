@@ -12,8 +12,8 @@ use std::time::Instant;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::tracking::{Specificity, Warning};
 use tocsin_core::{
-    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion, PortionMark, Threat, ThreatId, ThreatWindow, TlpLevel,
-    WarningId,
+    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
+    PortionMark, Threat, ThreatId, ThreatWindow, TlpLevel, WarningId,
 };
 use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
 use tocsin_store_postgres::testing::TempDb;
@@ -36,7 +36,12 @@ fn fill(s: &dyn Store, n: usize) {
             window,
             public_advice_hours: 48,
             targets: vec![],
-            portions: vec![Portion { mark: PortionMark::unclassified(), text: "x".into(), tearline: true, line: 1 }],
+            portions: vec![Portion {
+                mark: PortionMark::unclassified(),
+                text: "x".into(),
+                tearline: true,
+                line: 1,
+            }],
             restricted_terms: vec![],
             tlp: None,
             measures: vec![],
@@ -67,7 +72,10 @@ fn fill(s: &dyn Store, n: usize) {
             .iter()
             .map(|i| NewDelivery {
                 audience_id: AudienceId::new(format!("r{i}")),
-                channel: ChannelSpec { kind: ChannelKind::Webhook, address: format!("https://r{i}.example/hook") },
+                channel: ChannelSpec {
+                    kind: ChannelKind::Webhook,
+                    address: format!("https://r{i}.example/hook"),
+                },
                 idempotency_key: format!("k{i}"),
             })
             .collect();
@@ -88,7 +96,12 @@ fn drain(stores: Vec<Arc<dyn Store>>, batch: usize) -> (usize, f64) {
                 let ctx = AuditCtx::new(worker.clone(), now);
                 let mut n = 0;
                 loop {
-                    let ids: Vec<i64> = s.claim_deliveries(now, &worker, Duration::minutes(5), batch, &ctx).unwrap().iter().map(|d| d.id).collect();
+                    let ids: Vec<i64> = s
+                        .claim_deliveries(now, &worker, Duration::minutes(5), batch, &ctx)
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.id)
+                        .collect();
                     if ids.is_empty() {
                         return n;
                     }
@@ -102,7 +115,10 @@ fn drain(stores: Vec<Arc<dyn Store>>, batch: usize) -> (usize, f64) {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("numbers: DELIVERIES BATCH WORKERS")).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("numbers: DELIVERIES BATCH WORKERS"))
+        .collect();
     let n = args.first().copied().unwrap_or(5000);
     let batch = args.get(1).copied().unwrap_or(100);
     let workers = args.get(2).copied().unwrap_or(4);
@@ -112,7 +128,9 @@ fn main() {
         let path = dir.path().join(format!("bench-{w}.db"));
         let s = SqliteStore::open(&path).unwrap();
         fill(&s, n);
-        let stores: Vec<Arc<dyn Store>> = (0..w).map(|_| Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store>).collect();
+        let stores: Vec<Arc<dyn Store>> = (0..w)
+            .map(|_| Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store>)
+            .collect();
         let (done, rate) = drain(stores, batch);
         assert!(s.verify_audit().unwrap().is_ok());
         println!("sqlite     workers={w} deliveries={done} batch={batch}: {rate:.0} deliveries/s");
@@ -121,7 +139,12 @@ fn main() {
         let db = TempDb::create().expect("PostgreSQL (TOCSIN_TEST_PG)");
         let s = PgStore::connect(db.url()).unwrap();
         fill(&s, n);
-        let stores: Vec<Arc<dyn Store>> = (0..w).map(|_| Arc::new(PgStore::connect(&format!("{}?pool_size=2", db.url())).unwrap()) as Arc<dyn Store>).collect();
+        let stores: Vec<Arc<dyn Store>> = (0..w)
+            .map(|_| {
+                Arc::new(PgStore::connect(&format!("{}?pool_size=2", db.url())).unwrap())
+                    as Arc<dyn Store>
+            })
+            .collect();
         let (done, rate) = drain(stores, batch);
         assert!(s.verify_audit().unwrap().is_ok());
         println!("postgresql workers={w} deliveries={done} batch={batch}: {rate:.0} deliveries/s");

@@ -1,18 +1,24 @@
 //! PostgreSQL implementation of [`Accounts`] (mirrors SQLite's `sqlite/accounts.rs`).
 
-use crate::{audit, conflict, Db, PgStore};
 use crate::sql::Sql;
+use crate::{audit, conflict, Db, PgStore};
 use postgres::Row;
-use tocsin_store::accounts::{actions, Accounts, LoginAttempt, NewSession, NewToken, NewUser, SessionRecord, TokenInfo, UserPatch, UserRecord};
-use tocsin_store::record::{parse_time, time_text};
-use tocsin_store::{AuditCtx, Result, StoreError};
 use serde_json::json;
 use tocsin_core::marking::Classification;
 use tocsin_core::{AudienceId, CountryCode, Timestamp};
+use tocsin_store::accounts::{
+    actions, Accounts, LoginAttempt, NewSession, NewToken, NewUser, SessionRecord, TokenInfo,
+    UserPatch, UserRecord,
+};
+use tocsin_store::record::{parse_time, time_text};
+use tocsin_store::{AuditCtx, Result, StoreError};
 
-const USER_COLS: &str = "id, username, role, clearance, nationality, password_hash, disabled, created_at";
-const TOKEN_COLS: &str = "id, role, label, created_at, expires_at, revoked, scopes, user_id, audience_id";
-const SESSION_COLS: &str = "id, session_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, revoked";
+const USER_COLS: &str =
+    "id, username, role, clearance, nationality, password_hash, disabled, created_at";
+const TOKEN_COLS: &str =
+    "id, role, label, created_at, expires_at, revoked, scopes, user_id, audience_id";
+const SESSION_COLS: &str =
+    "id, session_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, revoked";
 
 /// The stored spelling of a clearance: the portion-mark abbreviation (`U`, `C`, `S`, `TS`).
 fn clearance_text(c: Classification) -> &'static str {
@@ -25,7 +31,13 @@ fn parse_clearance(id: &str, s: &str) -> Result<Classification> {
         "C" => Classification::C,
         "S" => Classification::S,
         "TS" => Classification::TS,
-        other => return Err(StoreError::Corrupt { kind: "user", id: id.to_owned(), reason: format!("bad clearance {other:?}") }),
+        other => {
+            return Err(StoreError::Corrupt {
+                kind: "user",
+                id: id.to_owned(),
+                reason: format!("bad clearance {other:?}"),
+            })
+        }
     })
 }
 
@@ -40,8 +52,11 @@ fn user_row(r: &Row) -> Result<UserRecord> {
         username: r.try_get(1).db()?,
         role: r.try_get(2).db()?,
         clearance: parse_clearance(&sid, &clearance)?,
-        nationality: CountryCode::parse(&nationality)
-            .map_err(|e| StoreError::Corrupt { kind: "user", id: sid.clone(), reason: e.to_string() })?,
+        nationality: CountryCode::parse(&nationality).map_err(|e| StoreError::Corrupt {
+            kind: "user",
+            id: sid.clone(),
+            reason: e.to_string(),
+        })?,
         password_hash: r.try_get(5).db()?,
         disabled: r.try_get(6).db()?,
         created_at: parse_time("user", &sid, &created)?,
@@ -54,7 +69,12 @@ fn scopes_text(scopes: &[String]) -> String {
 }
 
 fn parse_scopes(s: Option<String>) -> Option<Vec<String>> {
-    s.map(|s| s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect())
+    s.map(|s| {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
 }
 
 fn token_row(r: &Row) -> Result<TokenInfo> {
@@ -96,7 +116,14 @@ fn session_row(r: &Row) -> Result<SessionRecord> {
 }
 
 fn load_user(c: &mut impl Sql, id: i64) -> Result<Option<UserRecord>> {
-    c.query_opt(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"), &[&id]).db()?.as_ref().map(user_row).transpose()
+    c.query_opt(
+        &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+        &[&id],
+    )
+    .db()?
+    .as_ref()
+    .map(user_row)
+    .transpose()
 }
 
 /// What the audit chain records of a user: never the password hash, only whether there is one.
@@ -136,11 +163,26 @@ impl Accounts for PgStore {
     }
 
     fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>> {
-        self.read(|c| c.query_opt(&format!("SELECT {USER_COLS} FROM users WHERE username = $1"), &[&username]).db()?.as_ref().map(user_row).transpose())
+        self.read(|c| {
+            c.query_opt(
+                &format!("SELECT {USER_COLS} FROM users WHERE username = $1"),
+                &[&username],
+            )
+            .db()?
+            .as_ref()
+            .map(user_row)
+            .transpose()
+        })
     }
 
     fn users(&self) -> Result<Vec<UserRecord>> {
-        self.read(|c| c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), &[]).db()?.iter().map(user_row).collect())
+        self.read(|c| {
+            c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), &[])
+                .db()?
+                .iter()
+                .map(user_row)
+                .collect()
+        })
     }
 
     fn update_user(&self, id: i64, p: &UserPatch, ctx: &AuditCtx) -> Result<UserRecord> {
@@ -209,22 +251,55 @@ impl Accounts for PgStore {
     }
 
     fn token_info(&self, id: i64) -> Result<Option<TokenInfo>> {
-        self.read(|c| c.query_opt(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1"), &[&id]).db()?.as_ref().map(token_row).transpose())
+        self.read(|c| {
+            c.query_opt(
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1"),
+                &[&id],
+            )
+            .db()?
+            .as_ref()
+            .map(token_row)
+            .transpose()
+        })
     }
 
     fn tokens(&self) -> Result<Vec<TokenInfo>> {
-        self.read(|c| c.query(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"), &[]).db()?.iter().map(token_row).collect())
+        self.read(|c| {
+            c.query(
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"),
+                &[],
+            )
+            .db()?
+            .iter()
+            .map(token_row)
+            .collect()
+        })
     }
 
     fn revoke_token(&self, id: i64, ctx: &AuditCtx) -> Result<bool> {
         self.write(|tx| {
-            let revoked: Option<bool> = tx.query_opt("SELECT revoked FROM api_tokens WHERE id = $1", &[&id]).db()?.map(|r| r.try_get(0)).transpose().db()?;
+            let revoked: Option<bool> = tx
+                .query_opt("SELECT revoked FROM api_tokens WHERE id = $1", &[&id])
+                .db()?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .db()?;
             match revoked {
-                None => Err(StoreError::NotFound { kind: "token", id: id.to_string() }),
+                None => Err(StoreError::NotFound {
+                    kind: "token",
+                    id: id.to_string(),
+                }),
                 Some(true) => Ok(false),
                 Some(false) => {
-                    tx.execute("UPDATE api_tokens SET revoked = TRUE WHERE id = $1", &[&id]).db()?;
-                    audit(tx, ctx, actions::TOKEN_REVOKE, &format!("token:{id}"), &json!({ "id": id, "revoked": true }))?;
+                    tx.execute("UPDATE api_tokens SET revoked = TRUE WHERE id = $1", &[&id])
+                        .db()?;
+                    audit(
+                        tx,
+                        ctx,
+                        actions::TOKEN_REVOKE,
+                        &format!("token:{id}"),
+                        &json!({ "id": id, "revoked": true }),
+                    )?;
                     Ok(true)
                 }
             }
@@ -256,36 +331,80 @@ impl Accounts for PgStore {
     }
 
     fn session_by_hash(&self, hash: &str) -> Result<Option<SessionRecord>> {
-        self.read(|c| c.query_opt(&format!("SELECT {SESSION_COLS} FROM sessions WHERE session_hash = $1"), &[&hash]).db()?.as_ref().map(session_row).transpose())
+        self.read(|c| {
+            c.query_opt(
+                &format!("SELECT {SESSION_COLS} FROM sessions WHERE session_hash = $1"),
+                &[&hash],
+            )
+            .db()?
+            .as_ref()
+            .map(session_row)
+            .transpose()
+        })
     }
 
     fn touch_session(&self, id: i64, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let n = tx.execute("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", &[&id, &time_text(&ctx.at)]).db()?;
+            let n = tx
+                .execute(
+                    "UPDATE sessions SET last_seen_at = $2 WHERE id = $1",
+                    &[&id, &time_text(&ctx.at)],
+                )
+                .db()?;
             if n == 0 {
-                return Err(StoreError::NotFound { kind: "session", id: id.to_string() });
+                return Err(StoreError::NotFound {
+                    kind: "session",
+                    id: id.to_string(),
+                });
             }
-            audit(tx, ctx, actions::SESSION_TOUCH, &format!("session:{id}"), &json!({ "id": id, "last_seen_at": time_text(&ctx.at) }))?;
+            audit(
+                tx,
+                ctx,
+                actions::SESSION_TOUCH,
+                &format!("session:{id}"),
+                &json!({ "id": id, "last_seen_at": time_text(&ctx.at) }),
+            )?;
             Ok(())
         })
     }
 
     fn revoke_session(&self, id: i64, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let revoked: Option<bool> = tx.query_opt("SELECT revoked FROM sessions WHERE id = $1", &[&id]).db()?.map(|r| r.try_get(0)).transpose().db()?;
+            let revoked: Option<bool> = tx
+                .query_opt("SELECT revoked FROM sessions WHERE id = $1", &[&id])
+                .db()?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .db()?;
             match revoked {
-                None => Err(StoreError::NotFound { kind: "session", id: id.to_string() }),
+                None => Err(StoreError::NotFound {
+                    kind: "session",
+                    id: id.to_string(),
+                }),
                 Some(true) => Ok(()),
                 Some(false) => {
-                    tx.execute("UPDATE sessions SET revoked = TRUE WHERE id = $1", &[&id]).db()?;
-                    audit(tx, ctx, actions::SESSION_REVOKE, &format!("session:{id}"), &json!({ "id": id, "revoked": true }))?;
+                    tx.execute("UPDATE sessions SET revoked = TRUE WHERE id = $1", &[&id])
+                        .db()?;
+                    audit(
+                        tx,
+                        ctx,
+                        actions::SESSION_REVOKE,
+                        &format!("session:{id}"),
+                        &json!({ "id": id, "revoked": true }),
+                    )?;
                     Ok(())
                 }
             }
         })
     }
 
-    fn record_login_attempt(&self, username: &str, client: &str, success: bool, ctx: &AuditCtx) -> Result<()> {
+    fn record_login_attempt(
+        &self,
+        username: &str,
+        client: &str,
+        success: bool,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
             let at = time_text(&ctx.at);
             tx.execute("INSERT INTO login_attempts (username, client, at, success) VALUES ($1, $2, $3, $4)", &[&username, &client, &at, &success]).db()?;
@@ -295,7 +414,12 @@ impl Accounts for PgStore {
         })
     }
 
-    fn login_attempts(&self, username: &str, client: &str, since: Timestamp) -> Result<Vec<LoginAttempt>> {
+    fn login_attempts(
+        &self,
+        username: &str,
+        client: &str,
+        since: Timestamp,
+    ) -> Result<Vec<LoginAttempt>> {
         self.read(|c| {
             let rows = c
                 .query(

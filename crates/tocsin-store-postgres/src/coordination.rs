@@ -8,9 +8,9 @@
 //!   chain lock, so `seq` order is commit order), plus `pg_notify('tocsin_registry')`, delivered at
 //!   commit to every process that LISTENs.
 
+use crate::sql::{Sql, Tx};
 use crate::{describe, Db, PgStore};
 use postgres::fallible_iterator::FallibleIterator;
-use crate::sql::{Sql, Tx};
 use postgres::Client;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -71,7 +71,12 @@ const REGISTRY_CHANGES_SINCE: &str = "SELECT entity_id, MAX(seq) AS last FROM re
 
 /// Append one change row per entity and wake the other processes, inside the caller's write
 /// transaction (the notification is delivered at commit, never for a rolled-back write).
-pub(crate) fn record_registry_changes<'a>(tx: &mut Tx<'_>, ids: impl Iterator<Item = &'a str>, change: &str, ctx: &AuditCtx) -> Result<()> {
+pub(crate) fn record_registry_changes<'a>(
+    tx: &mut Tx<'_>,
+    ids: impl Iterator<Item = &'a str>,
+    change: &str,
+    ctx: &AuditCtx,
+) -> Result<()> {
     let at = time_text(&ctx.at);
     let ids: Vec<&str> = ids.collect();
     if !ids.is_empty() {
@@ -83,13 +88,20 @@ pub(crate) fn record_registry_changes<'a>(tx: &mut Tx<'_>, ids: impl Iterator<It
             &[&ids, &change, &at],
         )
         .db()?;
-        tx.execute("SELECT pg_notify($1, '')", &[&REGISTRY_CHANNEL]).db()?;
+        tx.execute("SELECT pg_notify($1, '')", &[&REGISTRY_CHANNEL])
+            .db()?;
     }
     Ok(())
 }
 
 impl PgStore {
-    fn write_leader_row(&self, role: &str, holder: &str, since: Option<Timestamp>, until: Timestamp) -> Result<()> {
+    fn write_leader_row(
+        &self,
+        role: &str,
+        holder: &str,
+        since: Option<Timestamp>,
+        until: Timestamp,
+    ) -> Result<()> {
         let since = since.as_ref().map(time_text);
         let until = time_text(&until);
         self.read(|c| {
@@ -108,7 +120,13 @@ impl PgStore {
 }
 
 impl Coordination for PgStore {
-    fn try_lead(&self, role: &str, holder: &str, lease: chrono::Duration, now: Timestamp) -> Result<bool> {
+    fn try_lead(
+        &self,
+        role: &str,
+        holder: &str,
+        lease: chrono::Duration,
+        now: Timestamp,
+    ) -> Result<bool> {
         let key = role_key(role);
         let won = crate::pool::blocking(|| -> Result<Option<bool>> {
             let mut sessions = lock(&self.coord.sessions);
@@ -126,16 +144,30 @@ impl Coordination for PgStore {
                     None => {}
                 }
             }
-            if !sessions.contains_key(role) || sessions.get(role).is_some_and(|s| s.client.is_closed()) {
+            if !sessions.contains_key(role)
+                || sessions.get(role).is_some_and(|s| s.client.is_closed())
+            {
                 let client = self.dedicated()?;
-                sessions.insert(role.to_owned(), Session { client, leading: None });
+                sessions.insert(
+                    role.to_owned(),
+                    Session {
+                        client,
+                        leading: None,
+                    },
+                );
             }
             let s = sessions.get_mut(role).expect("inserted above");
-            let got: bool = match s.client.query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LEAD_CLASS, &key]) {
+            let got: bool = match s
+                .client
+                .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LEAD_CLASS, &key])
+            {
                 Ok(row) => row.try_get(0).db()?,
                 Err(e) => {
                     sessions.remove(role);
-                    return Err(tocsin_store::StoreError::Db(format!("leadership session for {role:?}: {}", describe(&e))));
+                    return Err(tocsin_store::StoreError::Db(format!(
+                        "leadership session for {role:?}: {}",
+                        describe(&e)
+                    )));
                 }
             };
             if got {
@@ -162,19 +194,28 @@ impl Coordination for PgStore {
         let key = role_key(role);
         let resigned = crate::pool::blocking(|| -> Result<bool> {
             let mut sessions = lock(&self.coord.sessions);
-            let Some(s) = sessions.get_mut(role) else { return Ok(false) };
+            let Some(s) = sessions.get_mut(role) else {
+                return Ok(false);
+            };
             if s.leading.as_deref() != Some(holder) {
                 return Ok(false);
             }
             s.leading = None;
-            if s.client.query_one("SELECT pg_advisory_unlock($1, $2)", &[&LEAD_CLASS, &key]).is_err() {
+            if s.client
+                .query_one("SELECT pg_advisory_unlock($1, $2)", &[&LEAD_CLASS, &key])
+                .is_err()
+            {
                 sessions.remove(role); // the session is gone, and the lock with it
             }
             Ok(true)
         })?;
         if resigned {
             self.read(|c| {
-                c.execute("DELETE FROM leaders WHERE role = $1 AND holder = $2", &[&role, &holder]).db()?;
+                c.execute(
+                    "DELETE FROM leaders WHERE role = $1 AND holder = $2",
+                    &[&role, &holder],
+                )
+                .db()?;
                 Ok(())
             })?;
         }
@@ -201,14 +242,17 @@ impl Coordination for PgStore {
     }
 
     fn registry_change_head(&self) -> Result<i64> {
-        self.read(|c| c.query_one("SELECT COALESCE(MAX(seq), 0) FROM registry_changes", &[]).db()?.try_get(0).db())
+        self.read(|c| {
+            c.query_one("SELECT COALESCE(MAX(seq), 0) FROM registry_changes", &[])
+                .db()?
+                .try_get(0)
+                .db()
+        })
     }
 
     fn registry_changes_since(&self, seq: i64) -> Result<(i64, Vec<EntityId>)> {
         self.read(|c| {
-            let rows = c
-                .query(REGISTRY_CHANGES_SINCE, &[&seq])
-                .db()?;
+            let rows = c.query(REGISTRY_CHANGES_SINCE, &[&seq]).db()?;
             let mut high = seq;
             let mut ids = Vec::with_capacity(rows.len());
             for r in &rows {
@@ -225,7 +269,8 @@ impl Coordination for PgStore {
             let mut listener = lock(&self.coord.listener);
             if listener.as_ref().is_none_or(Client::is_closed) {
                 let mut c = self.dedicated()?;
-                c.batch_execute(&format!("LISTEN {REGISTRY_CHANNEL}")).db()?;
+                c.batch_execute(&format!("LISTEN {REGISTRY_CHANNEL}"))
+                    .db()?;
                 *listener = Some(c);
             }
             let c = listener.as_mut().expect("set above");
@@ -243,7 +288,10 @@ impl Coordination for PgStore {
                 Ok(got) => got,
                 Err(e) => {
                     *listener = None;
-                    return Err(tocsin_store::StoreError::Db(format!("registry listener: {}", describe(&e))));
+                    return Err(tocsin_store::StoreError::Db(format!(
+                        "registry listener: {}",
+                        describe(&e)
+                    )));
                 }
             };
             Ok(got)

@@ -1,26 +1,38 @@
 //! PostgreSQL implementation of [`Dump`]: tables, columns, keys and foreign keys read from the
 //! catalog, cells converted to the four portable classes (booleans as 0/1, like SQLite).
 
+use crate::sql::Sql;
 use crate::{Db, PgStore};
 use postgres::types::ToSql;
-use crate::sql::Sql;
 use std::collections::BTreeMap;
 use tocsin_store::dump::{dependency_order, order_clause, quote_ident, Dump, SqlValue};
 use tocsin_store::{Result, StoreError};
 
 /// Catalog queries run both through the statement cache and on a bare snapshot transaction.
 trait Catalog {
-    fn rows(&mut self, sql: &str, p: crate::sql::Params<'_>) -> std::result::Result<Vec<postgres::Row>, postgres::Error>;
+    fn rows(
+        &mut self,
+        sql: &str,
+        p: crate::sql::Params<'_>,
+    ) -> std::result::Result<Vec<postgres::Row>, postgres::Error>;
 }
 
 impl<T: Sql> Catalog for T {
-    fn rows(&mut self, sql: &str, p: crate::sql::Params<'_>) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
+    fn rows(
+        &mut self,
+        sql: &str,
+        p: crate::sql::Params<'_>,
+    ) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
         self.query(sql, p)
     }
 }
 
 impl Catalog for postgres::Transaction<'_> {
-    fn rows(&mut self, sql: &str, p: crate::sql::Params<'_>) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
+    fn rows(
+        &mut self,
+        sql: &str,
+        p: crate::sql::Params<'_>,
+    ) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
         self.query(sql, p)
     }
 }
@@ -64,7 +76,10 @@ fn columns(c: &mut impl Catalog, table: &str) -> Result<Vec<Column>> {
         )
         .db()?;
     if rows.is_empty() || table == "schema_migrations" {
-        return Err(StoreError::NotFound { kind: "table", id: table.to_owned() });
+        return Err(StoreError::NotFound {
+            kind: "table",
+            id: table.to_owned(),
+        });
     }
     rows.iter()
         .map(|r| {
@@ -105,11 +120,26 @@ fn primary_key(c: &mut impl Catalog, table: &str) -> Result<Vec<String>> {
 fn cell(table: &str, col: &Column, row: &postgres::Row, i: usize) -> Result<SqlValue> {
     let _ = table;
     Ok(match col.ty {
-        ColType::Int8 => row.try_get::<_, Option<i64>>(i).db()?.map_or(SqlValue::Null, SqlValue::Integer),
-        ColType::Int4 => row.try_get::<_, Option<i32>>(i).db()?.map_or(SqlValue::Null, |v| SqlValue::Integer(i64::from(v))),
-        ColType::Float8 => row.try_get::<_, Option<f64>>(i).db()?.map_or(SqlValue::Null, SqlValue::Real),
-        ColType::Bool => row.try_get::<_, Option<bool>>(i).db()?.map_or(SqlValue::Null, |b| SqlValue::Integer(i64::from(b))),
-        ColType::Text => row.try_get::<_, Option<String>>(i).db()?.map_or(SqlValue::Null, SqlValue::Text),
+        ColType::Int8 => row
+            .try_get::<_, Option<i64>>(i)
+            .db()?
+            .map_or(SqlValue::Null, SqlValue::Integer),
+        ColType::Int4 => row
+            .try_get::<_, Option<i32>>(i)
+            .db()?
+            .map_or(SqlValue::Null, |v| SqlValue::Integer(i64::from(v))),
+        ColType::Float8 => row
+            .try_get::<_, Option<f64>>(i)
+            .db()?
+            .map_or(SqlValue::Null, SqlValue::Real),
+        ColType::Bool => row
+            .try_get::<_, Option<bool>>(i)
+            .db()?
+            .map_or(SqlValue::Null, |b| SqlValue::Integer(i64::from(b))),
+        ColType::Text => row
+            .try_get::<_, Option<String>>(i)
+            .db()?
+            .map_or(SqlValue::Null, SqlValue::Text),
     })
 }
 
@@ -119,7 +149,9 @@ fn param(col: &Column, v: SqlValue) -> std::result::Result<Box<dyn ToSql + Sync 
         (ColType::Int8, SqlValue::Null) => Box::new(None::<i64>),
         (ColType::Int8, SqlValue::Integer(n)) => Box::new(n),
         (ColType::Int4, SqlValue::Null) => Box::new(None::<i32>),
-        (ColType::Int4, SqlValue::Integer(n)) => Box::new(i32::try_from(n).map_err(|_| format!("{n} does not fit a 32-bit integer"))?),
+        (ColType::Int4, SqlValue::Integer(n)) => {
+            Box::new(i32::try_from(n).map_err(|_| format!("{n} does not fit a 32-bit integer"))?)
+        }
         (ColType::Float8, SqlValue::Null) => Box::new(None::<f64>),
         (ColType::Float8, SqlValue::Real(f)) => Box::new(f),
         (ColType::Float8, SqlValue::Integer(n)) => Box::new(n as f64),
@@ -133,20 +165,45 @@ fn param(col: &Column, v: SqlValue) -> std::result::Result<Box<dyn ToSql + Sync 
 
 impl PgStore {
     /// Send the rows of `table` in key order, `PAGE` at a time, from one repeatable-read snapshot.
-    fn stream_table(&self, table: &str, send: &std::sync::mpsc::SyncSender<Result<Vec<Vec<SqlValue>>>>) -> Result<()> {
+    fn stream_table(
+        &self,
+        table: &str,
+        send: &std::sync::mpsc::SyncSender<Result<Vec<Vec<SqlValue>>>>,
+    ) -> Result<()> {
         const PAGE: i32 = 2000;
         let mut conn = self.pool.get()?;
         let (client, _) = conn.parts();
-        let mut tx = client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start().db()?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .db()?;
         let cols = columns(&mut tx, table)?;
         let keys = primary_key(&mut tx, table)?;
         let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
-        let list = names.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT {list} FROM {} ORDER BY {}", quote_ident(table), order_clause(&keys, &names));
+        let list = names
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {list} FROM {} ORDER BY {}",
+            quote_ident(table),
+            order_clause(&keys, &names)
+        );
         let portal = tx.bind(sql.as_str(), &[]).db()?;
         loop {
             let rows = tx.query_portal(&portal, PAGE).db()?;
-            let page = rows.iter().map(|r| cols.iter().enumerate().map(|(i, col)| cell(table, col, r, i)).collect::<Result<Vec<_>>>()).collect::<Result<Vec<_>>>()?;
+            let page = rows
+                .iter()
+                .map(|r| {
+                    cols.iter()
+                        .enumerate()
+                        .map(|(i, col)| cell(table, col, r, i))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .collect::<Result<Vec<_>>>()?;
             let last = rows.len() < PAGE as usize;
             if send.send(Ok(page)).is_err() || last {
                 return Ok(()); // done, or the sink stopped
@@ -154,7 +211,12 @@ impl PgStore {
         }
     }
 
-    fn load_from(&self, table: &str, names: &[String], batches: std::sync::mpsc::Receiver<Vec<Vec<SqlValue>>>) -> Result<u64> {
+    fn load_from(
+        &self,
+        table: &str,
+        names: &[String],
+        batches: std::sync::mpsc::Receiver<Vec<Vec<SqlValue>>>,
+    ) -> Result<u64> {
         self.write(|tx| {
             let all = columns(tx, table)?;
             let cols: Vec<&Column> = names
@@ -234,7 +296,11 @@ impl Dump for PgStore {
         self.read(|c| {
             let mut out = BTreeMap::new();
             for t in table_names(c)? {
-                let n: i64 = c.query_one(&format!("SELECT COUNT(*) FROM {}", quote_ident(&t)), &[]).db()?.try_get(0).db()?;
+                let n: i64 = c
+                    .query_one(&format!("SELECT COUNT(*) FROM {}", quote_ident(&t)), &[])
+                    .db()?
+                    .try_get(0)
+                    .db()?;
                 out.insert(t, u64::try_from(n).unwrap_or(0));
             }
             Ok(out)
@@ -245,7 +311,11 @@ impl Dump for PgStore {
         self.read(|c| Ok(columns(c, table)?.into_iter().map(|c| c.name).collect()))
     }
 
-    fn dump_table(&self, table: &str, sink: &mut dyn FnMut(Vec<SqlValue>) -> Result<()>) -> Result<()> {
+    fn dump_table(
+        &self,
+        table: &str,
+        sink: &mut dyn FnMut(Vec<SqlValue>) -> Result<()>,
+    ) -> Result<()> {
         // One read-only snapshot streamed through a portal on a plain thread (outside any
         // runtime), page by page to the sink here, where the caller's closure lives.
         let (send, recv) = std::sync::mpsc::sync_channel::<Result<Vec<Vec<SqlValue>>>>(2);
@@ -274,7 +344,12 @@ impl Dump for PgStore {
         })
     }
 
-    fn load_table(&self, table: &str, columns: &[String], rows: &mut dyn Iterator<Item = Vec<SqlValue>>) -> Result<u64> {
+    fn load_table(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &mut dyn Iterator<Item = Vec<SqlValue>>,
+    ) -> Result<u64> {
         // One transaction on a plain thread (outside any runtime) fed batch by batch from here,
         // where the caller's iterator lives.
         let (send, recv) = std::sync::mpsc::sync_channel::<Vec<Vec<SqlValue>>>(4);
@@ -284,7 +359,11 @@ impl Dump for PgStore {
             let mut open = true;
             for row in rows {
                 batch.push(row);
-                if batch.len() == BATCH && send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                if batch.len() == BATCH
+                    && send
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
                     open = false; // the worker stopped on an error; it reports it
                     break;
                 }

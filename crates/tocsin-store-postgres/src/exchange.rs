@@ -9,26 +9,60 @@ use tocsin_store::record::{parse_time, time_text};
 use tocsin_store::{AuditCtx, Result, StoreError};
 
 impl Exchange for PgStore {
-    fn set_token_audience(&self, token_id: i64, audience: Option<&AudienceId>, ctx: &AuditCtx) -> Result<()> {
+    fn set_token_audience(
+        &self,
+        token_id: i64,
+        audience: Option<&AudienceId>,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         let aud = audience.map(AudienceId::as_str);
         self.write(|tx| {
-            let n = tx.execute("UPDATE api_tokens SET audience_id = $2 WHERE id = $1", &[&token_id, &aud]).db()?;
+            let n = tx
+                .execute(
+                    "UPDATE api_tokens SET audience_id = $2 WHERE id = $1",
+                    &[&token_id, &aud],
+                )
+                .db()?;
             if n == 0 {
-                return Err(StoreError::NotFound { kind: "token", id: token_id.to_string() });
+                return Err(StoreError::NotFound {
+                    kind: "token",
+                    id: token_id.to_string(),
+                });
             }
-            audit(tx, ctx, actions::TOKEN_AUDIENCE, &format!("token:{token_id}"), &json!({ "id": token_id, "audience_id": audience }))?;
+            audit(
+                tx,
+                ctx,
+                actions::TOKEN_AUDIENCE,
+                &format!("token:{token_id}"),
+                &json!({ "id": token_id, "audience_id": audience }),
+            )?;
             Ok(())
         })
     }
 
     fn token_audience(&self, token_id: i64) -> Result<Option<AudienceId>> {
         self.read(|c| {
-            let a: Option<Option<String>> = c.query_opt("SELECT audience_id FROM api_tokens WHERE id = $1", &[&token_id]).db()?.map(|r| r.try_get(0)).transpose().db()?;
+            let a: Option<Option<String>> = c
+                .query_opt(
+                    "SELECT audience_id FROM api_tokens WHERE id = $1",
+                    &[&token_id],
+                )
+                .db()?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .db()?;
             Ok(a.flatten().map(AudienceId::new))
         })
     }
 
-    fn add_shared_objects(&self, collection: &str, objects: &[NewSharedObject], status_id: &str, status_json: &str, ctx: &AuditCtx) -> Result<Vec<bool>> {
+    fn add_shared_objects(
+        &self,
+        collection: &str,
+        objects: &[NewSharedObject],
+        status_id: &str,
+        status_json: &str,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<bool>> {
         self.write(|tx| {
             let at = time_text(&ctx.at);
             let stmt = tx
@@ -69,6 +103,12 @@ impl Exchange for PgStore {
     }
 
     fn taxii_status(&self, id: &str) -> Result<Option<String>> {
-        self.read(|c| c.query_opt("SELECT json FROM taxii_status WHERE id = $1", &[&id]).db()?.map(|r| r.try_get(0)).transpose().db())
+        self.read(|c| {
+            c.query_opt("SELECT json FROM taxii_status WHERE id = $1", &[&id])
+                .db()?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .db()
+        })
     }
 }

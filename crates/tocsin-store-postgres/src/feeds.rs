@@ -1,8 +1,10 @@
 //! PostgreSQL implementation of [`Feeds`] (mirrors SQLite's `sqlite/feeds.rs`).
 
 use crate::rows::query_json;
-use crate::{audit, chain_head, conflict, insert_event, require_threat, Db, PgStore, INSERT_DELIVERY};
 use crate::sql::{Sql, Tx};
+use crate::{
+    audit, chain_head, conflict, insert_event, require_threat, Db, PgStore, INSERT_DELIVERY,
+};
 use serde::Serialize;
 use serde_json::json;
 use tocsin_core::audit::AuditEvent;
@@ -23,15 +25,38 @@ struct Chain {
 
 impl Chain {
     fn start(tx: &mut Tx<'_>) -> Result<Self> {
-        Ok(Self { prev: chain_head(tx)? })
+        Ok(Self {
+            prev: chain_head(tx)?,
+        })
     }
 
-    fn append<P: Serialize + ?Sized>(&mut self, tx: &mut Tx<'_>, ctx: &AuditCtx, action: &str, subject: &str, payload: &P) -> Result<()> {
+    fn append<P: Serialize + ?Sized>(
+        &mut self,
+        tx: &mut Tx<'_>,
+        ctx: &AuditCtx,
+        action: &str,
+        subject: &str,
+        payload: &P,
+    ) -> Result<()> {
         self.append_canonical(tx, ctx, action, subject, &canonical_json(payload)?)
     }
 
-    fn append_canonical(&mut self, tx: &mut Tx<'_>, ctx: &AuditCtx, action: &str, subject: &str, payload: &str) -> Result<()> {
-        let ev = AuditEvent::next(self.prev.as_ref(), ctx.at, &ctx.actor, action, subject, payload.as_bytes());
+    fn append_canonical(
+        &mut self,
+        tx: &mut Tx<'_>,
+        ctx: &AuditCtx,
+        action: &str,
+        subject: &str,
+        payload: &str,
+    ) -> Result<()> {
+        let ev = AuditEvent::next(
+            self.prev.as_ref(),
+            ctx.at,
+            &ctx.actor,
+            action,
+            subject,
+            payload.as_bytes(),
+        );
         insert_event(tx, &ev)?;
         self.prev = Some(ev);
         Ok(())
@@ -42,25 +67,40 @@ impl Feeds for PgStore {
     fn replace_constituency(&self, orgs: &[(String, String)], ctx: &AuditCtx) -> Result<usize> {
         self.write(|tx| {
             tx.execute("DELETE FROM feed_orgs", &[]).db()?;
-            let stmt = tx.prepare("INSERT INTO feed_orgs (id, json) VALUES ($1, $2)").db()?;
+            let stmt = tx
+                .prepare("INSERT INTO feed_orgs (id, json) VALUES ($1, $2)")
+                .db()?;
             for (id, json) in orgs {
-                tx.execute(&stmt, &[id, json]).map_err(conflict("feed organisation", id.clone()))?;
+                tx.execute(&stmt, &[id, json])
+                    .map_err(conflict("feed organisation", id.clone()))?;
             }
-            audit(tx, ctx, CONSTITUENCY_REPLACE, &format!("feed_orgs:{}", orgs.len()), orgs)?;
+            audit(
+                tx,
+                ctx,
+                CONSTITUENCY_REPLACE,
+                &format!("feed_orgs:{}", orgs.len()),
+                orgs,
+            )?;
             Ok(orgs.len())
         })
     }
 
     fn constituency(&self) -> Result<Vec<(String, String)>> {
         self.read(|c| {
-            let rows = c.query("SELECT id, json FROM feed_orgs ORDER BY id", &[]).db()?;
-            rows.iter().map(|r| Ok((r.try_get(0).db()?, r.try_get(1).db()?))).collect()
+            let rows = c
+                .query("SELECT id, json FROM feed_orgs ORDER BY id", &[])
+                .db()?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0).db()?, r.try_get(1).db()?)))
+                .collect()
         })
     }
 
     fn feed_notified(&self) -> Result<Vec<(String, tocsin_core::Timestamp)>> {
         self.read(|c| {
-            let rows = c.query("SELECT org_id, at FROM feed_notified ORDER BY org_id", &[]).db()?;
+            let rows = c
+                .query("SELECT org_id, at FROM feed_notified ORDER BY org_id", &[])
+                .db()?;
             rows.iter()
                 .map(|r| {
                     let org: String = r.try_get(0).db()?;
@@ -72,7 +112,12 @@ impl Feeds for PgStore {
         })
     }
 
-    fn queue_feed_notifications(&self, threat: Option<&Threat>, notifications: &[FeedNotification], ctx: &AuditCtx) -> Result<usize> {
+    fn queue_feed_notifications(
+        &self,
+        threat: Option<&Threat>,
+        notifications: &[FeedNotification],
+        ctx: &AuditCtx,
+    ) -> Result<usize> {
         self.write(|tx| {
             let mut chain = Chain::start(tx)?;
             if let Some(threat) = threat {
@@ -127,18 +172,37 @@ impl Feeds for PgStore {
 
     fn insert_feed_run(&self, run: &FeedRunRecord, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            tx.execute("INSERT INTO feed_runs (id, at, json) VALUES ($1, $2, $3)", &[&run.id, &time_text(&run.at), &canonical_json(run)?])
-                .map_err(conflict("feed run", run.id.clone()))?;
+            tx.execute(
+                "INSERT INTO feed_runs (id, at, json) VALUES ($1, $2, $3)",
+                &[&run.id, &time_text(&run.at), &canonical_json(run)?],
+            )
+            .map_err(conflict("feed run", run.id.clone()))?;
             audit(tx, ctx, FEED_RUN, &format!("feed_run:{}", run.id), run)?;
             Ok(())
         })
     }
 
     fn feed_runs(&self) -> Result<Vec<FeedRunRecord>> {
-        self.read(|c| query_json(c, "feed run", "SELECT id, json FROM feed_runs ORDER BY seq", &[]))
+        self.read(|c| {
+            query_json(
+                c,
+                "feed run",
+                "SELECT id, json FROM feed_runs ORDER BY seq",
+                &[],
+            )
+        })
     }
 
     fn feed_run(&self, id: &str) -> Result<Option<FeedRunRecord>> {
-        self.read(|c| Ok(query_json(c, "feed run", "SELECT id, json FROM feed_runs WHERE id = $1", &[&id])?.into_iter().next()))
+        self.read(|c| {
+            Ok(query_json(
+                c,
+                "feed run",
+                "SELECT id, json FROM feed_runs WHERE id = $1",
+                &[&id],
+            )?
+            .into_iter()
+            .next())
+        })
     }
 }

@@ -35,16 +35,23 @@ pub use url::{redact, DEFAULT_POOL_SIZE};
 use pool::{blocking, Pool};
 use postgres::error::SqlState;
 use postgres::Client;
-use sql::{Cx, Sql, Tx};
-use rows::{audit_row, deliveries, delivery_row, query_json, query_one_json, Params, AUDIT_COLS, DELIVERY_COLS};
+use rows::{
+    audit_row, deliveries, delivery_row, query_json, query_one_json, Params, AUDIT_COLS,
+    DELIVERY_COLS,
+};
 use serde::Serialize;
 use serde_json::json;
+use sql::{Cx, Sql, Tx};
 use tocsin_core::audit::{verify_chain, AuditEvent, ChainBreak};
 use tocsin_core::duty::Determination;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::posture::PostureTrack;
-use tocsin_core::tracking::{Acknowledgement, Delivery, DeliveryStatus, Outcome, PostureReport, TimelineEntry, Warning};
-use tocsin_core::{Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId};
+use tocsin_core::tracking::{
+    Acknowledgement, Delivery, DeliveryStatus, Outcome, PostureReport, TimelineEntry, Warning,
+};
+use tocsin_core::{
+    Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId,
+};
 use tocsin_store::record::{actions, bulk_subject, canonical_json, parse_time, time_text};
 use tocsin_store::{AuditCtx, NewDelivery, Result, Store, StoreError, TokenRecord};
 
@@ -96,9 +103,18 @@ pub(crate) fn is_unique_violation(e: &postgres::Error) -> bool {
 }
 
 /// Map a unique violation to [`StoreError::Conflict`], anything else to [`StoreError::Db`].
-pub(crate) fn conflict(kind: &'static str, id: impl Into<String>) -> impl FnOnce(postgres::Error) -> StoreError {
+pub(crate) fn conflict(
+    kind: &'static str,
+    id: impl Into<String>,
+) -> impl FnOnce(postgres::Error) -> StoreError {
     let id = id.into();
-    move |e| if is_unique_violation(&e) { StoreError::Conflict { kind, id } } else { StoreError::Db(describe(&e)) }
+    move |e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict { kind, id }
+        } else {
+            StoreError::Db(describe(&e))
+        }
+    }
 }
 
 /// The PostgreSQL store: a pool of connections to one database.
@@ -111,7 +127,10 @@ pub struct PgStore {
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgStore").field("url", &self.url).field("pool_size", &self.pool.size()).finish_non_exhaustive()
+        f.debug_struct("PgStore")
+            .field("url", &self.url)
+            .field("pool_size", &self.pool.size())
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,17 +141,26 @@ impl PgStore {
     pub fn connect(url: &str) -> Result<Self> {
         let parsed = url::parse(url)?;
         let shown = redact(url);
-        let config: postgres::Config = parsed
-            .driver
-            .parse()
-            .map_err(|e: postgres::Error| StoreError::Invalid { kind: "PostgreSQL URL", id: shown.clone(), reason: describe(&e) })?;
+        let config: postgres::Config =
+            parsed
+                .driver
+                .parse()
+                .map_err(|e: postgres::Error| StoreError::Invalid {
+                    kind: "PostgreSQL URL",
+                    id: shown.clone(),
+                    reason: describe(&e),
+                })?;
         let pool = Pool::new(config, shown.clone(), parsed.pool_size);
         blocking(|| -> Result<()> {
             let mut c = pool.connect()?;
             migrate::apply(&mut c, tocsin_store::migrations::MIGRATIONS)?;
             Ok(())
         })?;
-        Ok(Self { pool, url: shown, coord: coordination::CoordState::default() })
+        Ok(Self {
+            pool,
+            url: shown,
+            coord: coordination::CoordState::default(),
+        })
     }
 
     /// The URL connected to, without its password.
@@ -147,13 +175,22 @@ impl PgStore {
 
     /// The highest migration version applied.
     pub fn schema_version(&self) -> Result<u32> {
-        self.read(|c| Ok(migrate::recorded(c.client)?.keys().next_back().copied().unwrap_or(0)))
+        self.read(|c| {
+            Ok(migrate::recorded(c.client)?
+                .keys()
+                .next_back()
+                .copied()
+                .unwrap_or(0))
+        })
     }
 
     /// Run `f` in one write transaction holding the chain lock; commit on `Ok`, roll back on `Err`.
     /// A pooled connection whose session died meanwhile (server restart, terminated backend)
     /// fails at `BEGIN`, before anything was written: it is discarded and the next one tried.
-    pub(crate) fn write<T: Send>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send) -> Result<T> {
+    pub(crate) fn write<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send,
+    ) -> Result<T> {
         blocking(|| {
             let mut dead = 0;
             loop {
@@ -179,7 +216,10 @@ impl PgStore {
 
     /// Run `f` on a pooled connection. A read that failed because its connection had died is run
     /// again on another one (reads are safe to repeat), so a server restart costs no errors.
-    pub(crate) fn read<T: Send>(&self, f: impl Fn(&mut Cx<'_>) -> Result<T> + Send + Sync) -> Result<T> {
+    pub(crate) fn read<T: Send>(
+        &self,
+        f: impl Fn(&mut Cx<'_>) -> Result<T> + Send + Sync,
+    ) -> Result<T> {
         blocking(|| {
             let mut dead = 0;
             loop {
@@ -213,11 +253,19 @@ impl Drop for PgStore {
 
 /// The head of the chain (inside a write transaction, which holds the chain lock).
 pub(crate) fn chain_head(tx: &mut Tx<'_>) -> Result<Option<AuditEvent>> {
-    tx.query_opt(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"), &[]).db()?.as_ref().map(audit_row).transpose()
+    tx.query_opt(
+        &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"),
+        &[],
+    )
+    .db()?
+    .as_ref()
+    .map(audit_row)
+    .transpose()
 }
 
 pub(crate) fn insert_event(tx: &mut Tx<'_>, ev: &AuditEvent) -> Result<()> {
-    let seq = i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
+    let seq =
+        i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
     tx.execute(
         "INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[&seq, &time_text(&ev.at), &ev.actor, &ev.action, &ev.subject, &ev.payload_digest, &ev.prev_hash, &ev.hash],
@@ -227,10 +275,23 @@ pub(crate) fn insert_event(tx: &mut Tx<'_>, ev: &AuditEvent) -> Result<()> {
 }
 
 /// Append the audit event of a write, inside the write's transaction.
-pub(crate) fn audit<P: Serialize + ?Sized>(tx: &mut Tx<'_>, ctx: &AuditCtx, action: &str, subject: &str, payload: &P) -> Result<AuditEvent> {
+pub(crate) fn audit<P: Serialize + ?Sized>(
+    tx: &mut Tx<'_>,
+    ctx: &AuditCtx,
+    action: &str,
+    subject: &str,
+    payload: &P,
+) -> Result<AuditEvent> {
     let payload = canonical_json(payload)?;
     let prev = chain_head(tx)?;
-    let ev = AuditEvent::next(prev.as_ref(), ctx.at, &ctx.actor, action, subject, payload.as_bytes());
+    let ev = AuditEvent::next(
+        prev.as_ref(),
+        ctx.at,
+        &ctx.actor,
+        action,
+        subject,
+        payload.as_bytes(),
+    );
     insert_event(tx, &ev)?;
     Ok(ev)
 }
@@ -243,7 +304,10 @@ pub(crate) fn require_threat(c: &mut impl Sql, id: &ThreatId) -> Result<()> {
     if exists(c, "SELECT 1 FROM threats WHERE id = $1", id.as_str())? {
         Ok(())
     } else {
-        Err(StoreError::NotFound { kind: "threat", id: id.to_string() })
+        Err(StoreError::NotFound {
+            kind: "threat",
+            id: id.to_string(),
+        })
     }
 }
 
@@ -251,22 +315,41 @@ pub(crate) fn require_warning(c: &mut impl Sql, id: &WarningId) -> Result<()> {
     if exists(c, "SELECT 1 FROM warnings WHERE id = $1", id.as_str())? {
         Ok(())
     } else {
-        Err(StoreError::NotFound { kind: "warning", id: id.to_string() })
+        Err(StoreError::NotFound {
+            kind: "warning",
+            id: id.to_string(),
+        })
     }
 }
 
 pub(crate) fn load_warning(c: &mut impl Sql, id: &WarningId) -> Result<Option<Warning>> {
-    query_one_json(c, "warning", "SELECT id, json FROM warnings WHERE id = $1", &[&id.as_str()])
+    query_one_json(
+        c,
+        "warning",
+        "SELECT id, json FROM warnings WHERE id = $1",
+        &[&id.as_str()],
+    )
 }
 
 /// Rewrite a warning's state (both the JSON record and its `state` key column).
 fn write_warning_state(tx: &mut Tx<'_>, w: &Warning) -> Result<()> {
-    tx.execute("UPDATE warnings SET state = $2, json = $3 WHERE id = $1", &[&w.id.as_str(), &w.state.as_str(), &canonical_json(w)?]).db()?;
+    tx.execute(
+        "UPDATE warnings SET state = $2, json = $3 WHERE id = $1",
+        &[&w.id.as_str(), &w.state.as_str(), &canonical_json(w)?],
+    )
+    .db()?;
     Ok(())
 }
 
 pub(crate) fn load_delivery(c: &mut impl Sql, id: i64) -> Result<Option<Delivery>> {
-    c.query_opt(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1"), &[&id]).db()?.as_ref().map(delivery_row).transpose()
+    c.query_opt(
+        &format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1"),
+        &[&id],
+    )
+    .db()?
+    .as_ref()
+    .map(delivery_row)
+    .transpose()
 }
 
 fn query_deliveries(c: &mut impl Sql, sql: &str, params: Params<'_>) -> Result<Vec<Delivery>> {
@@ -275,7 +358,10 @@ fn query_deliveries(c: &mut impl Sql, sql: &str, params: Params<'_>) -> Result<V
 
 /// A delivery that may still take an attempt (pending or retrying), or why not.
 fn open_delivery(tx: &mut Tx<'_>, id: i64) -> Result<Delivery> {
-    let d = load_delivery(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: id.to_string() })?;
+    let d = load_delivery(tx, id)?.ok_or_else(|| StoreError::NotFound {
+        kind: "delivery",
+        id: id.to_string(),
+    })?;
     match d.status {
         DeliveryStatus::Pending | DeliveryStatus::Retrying => Ok(d),
         other => Err(StoreError::InvalidState {
@@ -327,11 +413,25 @@ impl Store for PgStore {
     }
 
     fn entities(&self) -> Result<Vec<Entity>> {
-        self.read(|c| query_json(c, "entity", "SELECT id, json FROM entities ORDER BY id", &[]))
+        self.read(|c| {
+            query_json(
+                c,
+                "entity",
+                "SELECT id, json FROM entities ORDER BY id",
+                &[],
+            )
+        })
     }
 
     fn entity(&self, id: &EntityId) -> Result<Option<Entity>> {
-        self.read(|c| query_one_json(c, "entity", "SELECT id, json FROM entities WHERE id = $1", &[&id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "entity",
+                "SELECT id, json FROM entities WHERE id = $1",
+                &[&id.as_str()],
+            )
+        })
     }
 
     fn upsert_audiences(&self, audiences: &[Audience], ctx: &AuditCtx) -> Result<()> {
@@ -352,11 +452,25 @@ impl Store for PgStore {
     }
 
     fn audiences(&self) -> Result<Vec<Audience>> {
-        self.read(|c| query_json(c, "audience", "SELECT id, json FROM audiences ORDER BY id", &[]))
+        self.read(|c| {
+            query_json(
+                c,
+                "audience",
+                "SELECT id, json FROM audiences ORDER BY id",
+                &[],
+            )
+        })
     }
 
     fn audience(&self, id: &AudienceId) -> Result<Option<Audience>> {
-        self.read(|c| query_one_json(c, "audience", "SELECT id, json FROM audiences WHERE id = $1", &[&id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "audience",
+                "SELECT id, json FROM audiences WHERE id = $1",
+                &[&id.as_str()],
+            )
+        })
     }
 
     // ---- Threats and matches ------------------------------------------------------------------
@@ -364,27 +478,59 @@ impl Store for PgStore {
     fn insert_threat(&self, threat: &Threat, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
             let json = canonical_json(threat)?;
-            tx.execute("INSERT INTO threats (id, received_at, json) VALUES ($1, $2, $3)", &[&threat.id.as_str(), &time_text(&threat.received), &json])
-                .map_err(conflict("threat", threat.id.to_string()))?;
-            audit(tx, ctx, actions::THREAT_CREATE, &format!("threat:{}", threat.id), threat)?;
+            tx.execute(
+                "INSERT INTO threats (id, received_at, json) VALUES ($1, $2, $3)",
+                &[&threat.id.as_str(), &time_text(&threat.received), &json],
+            )
+            .map_err(conflict("threat", threat.id.to_string()))?;
+            audit(
+                tx,
+                ctx,
+                actions::THREAT_CREATE,
+                &format!("threat:{}", threat.id),
+                threat,
+            )?;
             Ok(())
         })
     }
 
     fn threats(&self) -> Result<Vec<Threat>> {
-        self.read(|c| query_json(c, "threat", "SELECT id, json FROM threats ORDER BY seq", &[]))
+        self.read(|c| {
+            query_json(
+                c,
+                "threat",
+                "SELECT id, json FROM threats ORDER BY seq",
+                &[],
+            )
+        })
     }
 
     fn threat(&self, id: &ThreatId) -> Result<Option<Threat>> {
-        self.read(|c| query_one_json(c, "threat", "SELECT id, json FROM threats WHERE id = $1", &[&id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "threat",
+                "SELECT id, json FROM threats WHERE id = $1",
+                &[&id.as_str()],
+            )
+        })
     }
 
-    fn replace_matches(&self, threat_id: &ThreatId, matches: &[Match], ctx: &AuditCtx) -> Result<()> {
+    fn replace_matches(
+        &self,
+        threat_id: &ThreatId,
+        matches: &[Match],
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         if let Some(m) = matches.iter().find(|m| &m.threat_id != threat_id) {
             return Err(StoreError::Invalid {
                 kind: "match",
                 id: format!("{}/{}", m.threat_id, m.entity_id),
-                reason: format!("belongs to threat {:?}, not {:?}", m.threat_id.as_str(), threat_id.as_str()),
+                reason: format!(
+                    "belongs to threat {:?}, not {:?}",
+                    m.threat_id.as_str(),
+                    threat_id.as_str()
+                ),
             });
         }
         self.write(|tx| {
@@ -442,7 +588,14 @@ impl Store for PgStore {
     }
 
     fn determinations(&self, threat_id: &ThreatId) -> Result<Vec<Determination>> {
-        self.read(|c| query_json(c, "determination", "SELECT id, json FROM determinations WHERE threat_id = $1 ORDER BY id", &[&threat_id.as_str()]))
+        self.read(|c| {
+            query_json(
+                c,
+                "determination",
+                "SELECT id, json FROM determinations WHERE threat_id = $1 ORDER BY id",
+                &[&threat_id.as_str()],
+            )
+        })
     }
 
     // ---- Warnings and the outbox --------------------------------------------------------------
@@ -479,28 +632,59 @@ impl Store for PgStore {
 
     fn set_warning_state(&self, id: &WarningId, state: WarningState, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
+            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
             let from = w.state;
             w.state = state;
             write_warning_state(tx, &w)?;
-            audit(tx, ctx, actions::WARNING_STATE, &format!("warning:{id}"), &json!({"warning_id": id, "from": from, "to": state}))?;
+            audit(
+                tx,
+                ctx,
+                actions::WARNING_STATE,
+                &format!("warning:{id}"),
+                &json!({"warning_id": id, "from": from, "to": state}),
+            )?;
             Ok(())
         })
     }
 
-    fn set_warning_validity(&self, id: &WarningId, valid: tocsin_core::ThreatWindow, ctx: &AuditCtx) -> Result<()> {
+    fn set_warning_validity(
+        &self,
+        id: &WarningId,
+        valid: tocsin_core::ThreatWindow,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
-            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
+            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
             w.valid = valid;
             write_warning_state(tx, &w)?;
-            audit(tx, ctx, actions::WARNING_VALIDITY, &format!("warning:{id}"), &json!({"warning_id": id, "valid": valid}))?;
+            audit(
+                tx,
+                ctx,
+                actions::WARNING_VALIDITY,
+                &format!("warning:{id}"),
+                &json!({"warning_id": id, "valid": valid}),
+            )?;
             Ok(())
         })
     }
 
-    fn queue_warning(&self, id: &WarningId, new: &[NewDelivery], ctx: &AuditCtx) -> Result<Vec<Delivery>> {
+    fn queue_warning(
+        &self,
+        id: &WarningId,
+        new: &[NewDelivery],
+        ctx: &AuditCtx,
+    ) -> Result<Vec<Delivery>> {
         self.write(|tx| {
-            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
+            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
             if w.state != WarningState::Approved {
                 return Err(StoreError::InvalidState {
                     kind: "warning",
@@ -516,17 +700,39 @@ impl Store for PgStore {
             let mut ids = Vec::with_capacity(new.len());
             for d in new {
                 let did: i64 = tx
-                    .query_one(&stmt, &[&id.as_str(), &d.audience_id.as_str(), &d.channel.kind.as_str(), &d.channel.address, &d.idempotency_key, &due])
+                    .query_one(
+                        &stmt,
+                        &[
+                            &id.as_str(),
+                            &d.audience_id.as_str(),
+                            &d.channel.kind.as_str(),
+                            &d.channel.address,
+                            &d.idempotency_key,
+                            &due,
+                        ],
+                    )
                     .map_err(conflict("delivery", d.idempotency_key.clone()))?
                     .try_get(0)
                     .db()?;
                 ids.push(did);
             }
-            let created = query_deliveries(tx, &format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ANY($1) ORDER BY id"), &[&ids])?;
+            let created = query_deliveries(
+                tx,
+                &format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ANY($1) ORDER BY id"),
+                &[&ids],
+            )?;
             if created.len() != ids.len() {
-                return Err(StoreError::Db("a delivery vanished inside its transaction".into()));
+                return Err(StoreError::Db(
+                    "a delivery vanished inside its transaction".into(),
+                ));
             }
-            audit(tx, ctx, actions::WARNING_QUEUE, &format!("warning:{id}"), &json!({"warning_id": id, "state": WarningState::Queued, "deliveries": created}))?;
+            audit(
+                tx,
+                ctx,
+                actions::WARNING_QUEUE,
+                &format!("warning:{id}"),
+                &json!({"warning_id": id, "state": WarningState::Queued, "deliveries": created}),
+            )?;
             Ok(created)
         })
     }
@@ -560,7 +766,13 @@ impl Store for PgStore {
         })
     }
 
-    fn mark_failed(&self, delivery_id: i64, error: &str, retry_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<()> {
+    fn mark_failed(
+        &self,
+        delivery_id: i64,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
             let before = open_delivery(tx, delivery_id)?;
             let (status, next, action) = match retry_at {
@@ -578,19 +790,44 @@ impl Store for PgStore {
         })
     }
 
-    fn claim_deliveries(&self, now: Timestamp, worker_id: &str, lease: chrono::Duration, limit: usize, ctx: &AuditCtx) -> Result<Vec<Delivery>> {
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        worker_id: &str,
+        lease: chrono::Duration,
+        limit: usize,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<Delivery>> {
         outbox::claim(self, now, worker_id, lease, limit, ctx)
     }
-    fn renew_leases(&self, ids: &[i64], worker_id: &str, until: Timestamp, ctx: &AuditCtx) -> Result<Vec<i64>> {
+    fn renew_leases(
+        &self,
+        ids: &[i64],
+        worker_id: &str,
+        until: Timestamp,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<i64>> {
         outbox::renew(self, ids, worker_id, until, ctx)
     }
     fn mark_delivered_batch(&self, ids: &[i64], ctx: &AuditCtx) -> Result<Vec<i64>> {
         outbox::delivered_batch(self, ids, ctx)
     }
-    fn fail_claimed(&self, delivery_id: i64, worker_id: &str, error: &str, retry_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<bool> {
+    fn fail_claimed(
+        &self,
+        delivery_id: i64,
+        worker_id: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        ctx: &AuditCtx,
+    ) -> Result<bool> {
         outbox::fail_claimed(self, delivery_id, worker_id, error, retry_at, ctx)
     }
-    fn unsubscribe_channel(&self, delivery_id: i64, reason: &str, ctx: &AuditCtx) -> Result<Vec<i64>> {
+    fn unsubscribe_channel(
+        &self,
+        delivery_id: i64,
+        reason: &str,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<i64>> {
         outbox::unsubscribe(self, delivery_id, reason, ctx)
     }
     fn disabled_channels(&self) -> Result<Vec<tocsin_store::DisabledChannel>> {
@@ -613,9 +850,22 @@ impl Store for PgStore {
     fn insert_acknowledgement(&self, a: &Acknowledgement, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
             require_warning(tx, &a.warning_id)?;
-            tx.execute("INSERT INTO acknowledgements (warning_id, at, json) VALUES ($1, $2, $3)", &[&a.warning_id.as_str(), &time_text(&a.at), &canonical_json(a)?])
-                .db()?;
-            audit(tx, ctx, actions::ACK_RECORD, &format!("warning:{}", a.warning_id), a)?;
+            tx.execute(
+                "INSERT INTO acknowledgements (warning_id, at, json) VALUES ($1, $2, $3)",
+                &[
+                    &a.warning_id.as_str(),
+                    &time_text(&a.at),
+                    &canonical_json(a)?,
+                ],
+            )
+            .db()?;
+            audit(
+                tx,
+                ctx,
+                actions::ACK_RECORD,
+                &format!("warning:{}", a.warning_id),
+                a,
+            )?;
             Ok(())
         })
     }
@@ -630,9 +880,22 @@ impl Store for PgStore {
     fn insert_posture_report(&self, r: &PostureReport, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
             require_warning(tx, &r.warning_id)?;
-            tx.execute("INSERT INTO posture_reports (warning_id, at, json) VALUES ($1, $2, $3)", &[&r.warning_id.as_str(), &time_text(&r.at), &canonical_json(r)?])
-                .db()?;
-            audit(tx, ctx, actions::POSTURE_REPORT, &format!("warning:{}", r.warning_id), r)?;
+            tx.execute(
+                "INSERT INTO posture_reports (warning_id, at, json) VALUES ($1, $2, $3)",
+                &[
+                    &r.warning_id.as_str(),
+                    &time_text(&r.at),
+                    &canonical_json(r)?,
+                ],
+            )
+            .db()?;
+            audit(
+                tx,
+                ctx,
+                actions::POSTURE_REPORT,
+                &format!("warning:{}", r.warning_id),
+                r,
+            )?;
             Ok(())
         })
     }
@@ -644,7 +907,12 @@ impl Store for PgStore {
         })
     }
 
-    fn upsert_posture_track(&self, warning_id: &WarningId, track: &PostureTrack, ctx: &AuditCtx) -> Result<()> {
+    fn upsert_posture_track(
+        &self,
+        warning_id: &WarningId,
+        track: &PostureTrack,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
             require_warning(tx, warning_id)?;
             tx.execute(
@@ -659,7 +927,12 @@ impl Store for PgStore {
 
     fn posture_tracks(&self) -> Result<Vec<(WarningId, PostureTrack)>> {
         self.read(|c| {
-            let rows = c.query("SELECT warning_id, json FROM posture_tracks ORDER BY warning_id", &[]).db()?;
+            let rows = c
+                .query(
+                    "SELECT warning_id, json FROM posture_tracks ORDER BY warning_id",
+                    &[],
+                )
+                .db()?;
             rows.iter()
                 .map(|row| {
                     let id: String = row.try_get(0).db()?;
@@ -673,13 +946,27 @@ impl Store for PgStore {
     fn insert_outcome(&self, o: &Outcome, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
             require_threat(tx, &o.threat_id)?;
-            let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let kind = serde_json::to_value(o.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             tx.execute(
                 "INSERT INTO outcomes (threat_id, kind, at, json) VALUES ($1, $2, $3, $4)",
-                &[&o.threat_id.as_str(), &kind, &time_text(&o.at), &canonical_json(o)?],
+                &[
+                    &o.threat_id.as_str(),
+                    &kind,
+                    &time_text(&o.at),
+                    &canonical_json(o)?,
+                ],
             )
             .db()?;
-            audit(tx, ctx, actions::OUTCOME_RECORD, &format!("threat:{}", o.threat_id), o)?;
+            audit(
+                tx,
+                ctx,
+                actions::OUTCOME_RECORD,
+                &format!("threat:{}", o.threat_id),
+                o,
+            )?;
             Ok(())
         })
     }
@@ -695,7 +982,12 @@ impl Store for PgStore {
         self.read(|c| {
             c.execute(
                 "INSERT INTO timeline (threat_id, at, event, json) VALUES ($1, $2, $3, $4)",
-                &[&entry.threat_id.as_str(), &time_text(&entry.at), &entry.event, &json],
+                &[
+                    &entry.threat_id.as_str(),
+                    &time_text(&entry.at),
+                    &entry.event,
+                    &json,
+                ],
             )
             .db()?;
             Ok(())
@@ -710,12 +1002,26 @@ impl Store for PgStore {
     // ---- Audit chain --------------------------------------------------------------------------
 
     fn audit_events(&self) -> Result<Vec<AuditEvent>> {
-        self.read(|c| c.query(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"), &[]).db()?.iter().map(audit_row).collect())
+        self.read(|c| {
+            c.query(
+                &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"),
+                &[],
+            )
+            .db()?
+            .iter()
+            .map(audit_row)
+            .collect()
+        })
     }
 
     fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>> {
         self.read(|c| {
-            let rows = c.query(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"), &[]).db()?;
+            let rows = c
+                .query(
+                    &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"),
+                    &[],
+                )
+                .db()?;
             let mut events = Vec::with_capacity(rows.len());
             for row in &rows {
                 match audit_row(row) {
@@ -725,7 +1031,10 @@ impl Store for PgStore {
                         if let Err(earlier) = verify_chain(&events) {
                             return Ok(Err(earlier));
                         }
-                        return Ok(Err(ChainBreak { seq: id.parse().unwrap_or(0), reason: format!("unreadable row: {reason}") }));
+                        return Ok(Err(ChainBreak {
+                            seq: id.parse().unwrap_or(0),
+                            reason: format!("unreadable row: {reason}"),
+                        }));
                     }
                     Err(e) => return Err(e),
                 }
@@ -736,7 +1045,14 @@ impl Store for PgStore {
 
     // ---- API tokens ---------------------------------------------------------------------------
 
-    fn insert_token(&self, token_hash: &str, role: &str, label: &str, expires_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<i64> {
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        role: &str,
+        label: &str,
+        expires_at: Option<Timestamp>,
+        ctx: &AuditCtx,
+    ) -> Result<i64> {
         self.write(|tx| {
             let expires = expires_at.as_ref().map(time_text);
             let id: i64 = tx
@@ -787,7 +1103,11 @@ impl Store for PgStore {
 
     fn token_count(&self) -> Result<usize> {
         self.read(|c| {
-            let n: i64 = c.query_one("SELECT COUNT(*) FROM api_tokens", &[]).db()?.try_get(0).db()?;
+            let n: i64 = c
+                .query_one("SELECT COUNT(*) FROM api_tokens", &[])
+                .db()?
+                .try_get(0)
+                .db()?;
             Ok(usize::try_from(n).unwrap_or(0))
         })
     }
@@ -799,6 +1119,9 @@ mod tests {
 
     #[test]
     fn the_chain_lock_text_names_the_chain_key() {
-        assert_eq!(CHAIN_LOCK_SQL, format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"));
+        assert_eq!(
+            CHAIN_LOCK_SQL,
+            format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})")
+        );
     }
 }

@@ -6,8 +6,8 @@
 //! back). Batched marks and renewals are one statement each (`id = ANY($1)`), answered in the
 //! caller's id order as SQLite answers them.
 
-use crate::sql::Sql;
 use crate::rows::{deliveries, DELIVERY_COLS};
+use crate::sql::Sql;
 use crate::{audit, load_delivery, Db, PgStore};
 use serde_json::json;
 use std::collections::HashSet;
@@ -31,10 +31,20 @@ fn subject(ids: &[i64]) -> String {
 /// `ids` (first occurrence each) that are in `hit`, in the caller's order.
 fn in_order(ids: &[i64], hit: &HashSet<i64>) -> Vec<i64> {
     let mut seen = HashSet::new();
-    ids.iter().copied().filter(|id| hit.contains(id) && seen.insert(*id)).collect()
+    ids.iter()
+        .copied()
+        .filter(|id| hit.contains(id) && seen.insert(*id))
+        .collect()
 }
 
-pub(crate) fn claim(s: &PgStore, now: Timestamp, worker_id: &str, lease: chrono::Duration, limit: usize, ctx: &AuditCtx) -> Result<Vec<Delivery>> {
+pub(crate) fn claim(
+    s: &PgStore,
+    now: Timestamp,
+    worker_id: &str,
+    lease: chrono::Duration,
+    limit: usize,
+    ctx: &AuditCtx,
+) -> Result<Vec<Delivery>> {
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -67,13 +77,25 @@ pub(crate) fn claim(s: &PgStore, now: Timestamp, worker_id: &str, lease: chrono:
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
         if !claimed.is_empty() {
             let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
-            audit(tx, ctx, actions::DELIVERY_CLAIM, &subject(&ids), &json!({"worker": worker_id, "lease_until": time_text(&until), "ids": ids}))?;
+            audit(
+                tx,
+                ctx,
+                actions::DELIVERY_CLAIM,
+                &subject(&ids),
+                &json!({"worker": worker_id, "lease_until": time_text(&until), "ids": ids}),
+            )?;
         }
         Ok(claimed)
     })
 }
 
-pub(crate) fn renew(s: &PgStore, ids: &[i64], worker_id: &str, until: Timestamp, ctx: &AuditCtx) -> Result<Vec<i64>> {
+pub(crate) fn renew(
+    s: &PgStore,
+    ids: &[i64],
+    worker_id: &str,
+    until: Timestamp,
+    ctx: &AuditCtx,
+) -> Result<Vec<i64>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -117,7 +139,14 @@ pub(crate) fn delivered_batch(s: &PgStore, ids: &[i64], ctx: &AuditCtx) -> Resul
     })
 }
 
-pub(crate) fn fail_claimed(s: &PgStore, id: i64, worker_id: &str, error: &str, retry_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<bool> {
+pub(crate) fn fail_claimed(
+    s: &PgStore,
+    id: i64,
+    worker_id: &str,
+    error: &str,
+    retry_at: Option<Timestamp>,
+    ctx: &AuditCtx,
+) -> Result<bool> {
     s.write(|tx| {
         let (status, action) = match retry_at {
             Some(_) => (DeliveryStatus::Retrying, actions::DELIVERY_FAILED),

@@ -33,7 +33,16 @@ pub(crate) struct Pool {
 
 impl Pool {
     pub(crate) fn new(config: Config, shown: String, max: usize) -> Self {
-        Self { config, shown, max: max.max(1), state: Mutex::new(State { idle: Vec::new(), open: 0 }), freed: Condvar::new() }
+        Self {
+            config,
+            shown,
+            max: max.max(1),
+            state: Mutex::new(State {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        }
     }
 
     pub(crate) fn size(&self) -> usize {
@@ -46,7 +55,13 @@ impl Pool {
 
     /// A new connection outside the pool (migrations, leadership sessions, LISTEN).
     pub(crate) fn connect(&self) -> Result<Client> {
-        self.config.connect(NoTls).map_err(|e| StoreError::Db(format!("cannot connect to {}: {}", self.shown, describe(&e))))
+        self.config.connect(NoTls).map_err(|e| {
+            StoreError::Db(format!(
+                "cannot connect to {}: {}",
+                self.shown,
+                describe(&e)
+            ))
+        })
     }
 
     /// Borrow a connection. Must be called from a thread that is not driving a tokio runtime
@@ -60,13 +75,19 @@ impl Pool {
                     drop(c);
                     continue;
                 }
-                return Ok(Conn { pool: self, client: Some(c) });
+                return Ok(Conn {
+                    pool: self,
+                    client: Some(c),
+                });
             }
             if st.open < self.max {
                 st.open += 1;
                 drop(st);
                 return match self.connect() {
-                    Ok(c) => Ok(Conn { pool: self, client: Some((c, Cache::new())) }),
+                    Ok(c) => Ok(Conn {
+                        pool: self,
+                        client: Some((c, Cache::new())),
+                    }),
                     Err(e) => {
                         self.lock().open -= 1;
                         self.freed.notify_one();
@@ -74,7 +95,10 @@ impl Pool {
                     }
                 };
             }
-            let (guard, timeout) = self.freed.wait_timeout(st, CHECKOUT_TIMEOUT).unwrap_or_else(|p| p.into_inner());
+            let (guard, timeout) = self
+                .freed
+                .wait_timeout(st, CHECKOUT_TIMEOUT)
+                .unwrap_or_else(|p| p.into_inner());
             st = guard;
             if timeout.timed_out() && st.idle.is_empty() && st.open >= self.max {
                 return Err(StoreError::Db(format!(

@@ -1,8 +1,8 @@
 //! PostgreSQL implementation of [`Review`] (mirrors SQLite's `sqlite/review.rs`).
 
-use crate::sql::Sql;
 use crate::coordination::record_registry_changes;
 use crate::rows::{query_json, query_one_json};
+use crate::sql::Sql;
 use crate::{audit, load_warning, require_threat, require_warning, Db, PgStore};
 use serde_json::json;
 use tocsin_core::lifecycle::WarningState;
@@ -16,14 +16,34 @@ use tocsin_store::{AuditCtx, Result, StoreError};
 impl Review for PgStore {
     fn delete_entity(&self, id: &EntityId, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            if tx.query_opt("SELECT 1 FROM entities WHERE id = $1", &[&id.as_str()]).db()?.is_none() {
-                return Err(StoreError::NotFound { kind: "entity", id: id.to_string() });
+            if tx
+                .query_opt("SELECT 1 FROM entities WHERE id = $1", &[&id.as_str()])
+                .db()?
+                .is_none()
+            {
+                return Err(StoreError::NotFound {
+                    kind: "entity",
+                    id: id.to_string(),
+                });
             }
-            let matches = tx.execute("DELETE FROM matches WHERE entity_id = $1", &[&id.as_str()]).db()?;
-            tx.execute("DELETE FROM match_reviews WHERE entity_id = $1", &[&id.as_str()]).db()?;
-            tx.execute("DELETE FROM entities WHERE id = $1", &[&id.as_str()]).db()?;
+            let matches = tx
+                .execute("DELETE FROM matches WHERE entity_id = $1", &[&id.as_str()])
+                .db()?;
+            tx.execute(
+                "DELETE FROM match_reviews WHERE entity_id = $1",
+                &[&id.as_str()],
+            )
+            .db()?;
+            tx.execute("DELETE FROM entities WHERE id = $1", &[&id.as_str()])
+                .db()?;
             record_registry_changes(tx, std::iter::once(id.as_str()), change::DELETE, ctx)?;
-            audit(tx, ctx, review_actions::ENTITY_DELETE, &format!("entity:{id}"), &json!({ "id": id, "matches_removed": matches }))?;
+            audit(
+                tx,
+                ctx,
+                review_actions::ENTITY_DELETE,
+                &format!("entity:{id}"),
+                &json!({ "id": id, "matches_removed": matches }),
+            )?;
             Ok(())
         })
     }
@@ -54,18 +74,41 @@ impl Review for PgStore {
         self.read(|c| query_json(c, "match review", "SELECT threat_id, json FROM match_reviews WHERE threat_id = $1 ORDER BY entity_id, target", &[&threat_id.as_str()]))
     }
 
-    fn edit_draft_warning(&self, id: &WarningId, edit: &DraftEdit, ctx: &AuditCtx) -> Result<Warning> {
+    fn edit_draft_warning(
+        &self,
+        id: &WarningId,
+        edit: &DraftEdit,
+        ctx: &AuditCtx,
+    ) -> Result<Warning> {
         self.write(|tx| {
             require_warning(tx, id)?;
-            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
+            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
             if w.state != WarningState::Draft {
-                return Err(StoreError::InvalidState { kind: "warning", id: id.to_string(), state: w.state.as_str().into(), expected: "draft".into() });
+                return Err(StoreError::InvalidState {
+                    kind: "warning",
+                    id: id.to_string(),
+                    state: w.state.as_str().into(),
+                    expected: "draft".into(),
+                });
             }
             w.headline.clone_from(&edit.headline);
             w.text.clone_from(&edit.text);
             w.measures.clone_from(&edit.measures);
-            tx.execute("UPDATE warnings SET json = $2 WHERE id = $1", &[&id.as_str(), &canonical_json(&w)?]).db()?;
-            audit(tx, ctx, review_actions::WARNING_EDIT, &format!("warning:{id}"), edit)?;
+            tx.execute(
+                "UPDATE warnings SET json = $2 WHERE id = $1",
+                &[&id.as_str(), &canonical_json(&w)?],
+            )
+            .db()?;
+            audit(
+                tx,
+                ctx,
+                review_actions::WARNING_EDIT,
+                &format!("warning:{id}"),
+                edit,
+            )?;
             Ok(w)
         })
     }
@@ -94,6 +137,13 @@ impl Review for PgStore {
     }
 
     fn cancellation(&self, id: &WarningId) -> Result<Option<Cancellation>> {
-        self.read(|c| query_one_json(c, "cancellation", "SELECT warning_id, json FROM warning_cancellations WHERE warning_id = $1", &[&id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "cancellation",
+                "SELECT warning_id, json FROM warning_cancellations WHERE warning_id = $1",
+                &[&id.as_str()],
+            )
+        })
     }
 }

@@ -108,9 +108,17 @@ pub(crate) struct Tx<'a> {
 
 impl<'a> Tx<'a> {
     /// `BEGIN` followed by `first` (simple-protocol text), sent together.
-    pub(crate) fn begin(client: &'a mut Client, cache: &'a mut Cache, first: &str) -> PgResult<Self> {
+    pub(crate) fn begin(
+        client: &'a mut Client,
+        cache: &'a mut Cache,
+        first: &str,
+    ) -> PgResult<Self> {
         // Constructed before sending, so that a failure in `first` still rolls back.
-        let tx = Tx { client, cache, open: true };
+        let tx = Tx {
+            client,
+            cache,
+            open: true,
+        };
         tx.client.batch_execute(&format!("BEGIN; {first}"))?;
         Ok(tx)
     }

@@ -33,7 +33,10 @@ static SWEEP: Once = Once::new();
 
 /// The test server's admin URL.
 pub fn server_url() -> String {
-    std::env::var(SERVER_VAR).ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_SERVER.to_owned())
+    std::env::var(SERVER_VAR)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned())
 }
 
 /// `url` with its database name replaced by `db`.
@@ -43,7 +46,9 @@ fn with_database(url: &str, db: &str) -> String {
         None => (url, None),
     };
     let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[after_scheme..].find('/').map_or(base.len(), |i| after_scheme + i);
+    let host_end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
     let mut out = format!("{}/{db}", &base[..host_end]);
     if let Some(q) = query {
         out.push('?');
@@ -54,7 +59,11 @@ fn with_database(url: &str, db: &str) -> String {
 
 fn admin(url: &str) -> Result<Client> {
     Client::connect(url, NoTls).map_err(|e| {
-        StoreError::Db(format!("PostgreSQL for tests is unreachable at {} (set {SERVER_VAR} to another server): {}", redact(url), describe(&e)))
+        StoreError::Db(format!(
+            "PostgreSQL for tests is unreachable at {} (set {SERVER_VAR} to another server): {}",
+            redact(url),
+            describe(&e)
+        ))
     })
 }
 
@@ -70,7 +79,12 @@ impl TempDb {
     /// Create a fresh, empty database on the test server.
     pub fn create() -> Result<Self> {
         let admin_url = server_url();
-        let name = format!("{PREFIX}{}_{}_{:08x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), rand::random::<u32>());
+        let name = format!(
+            "{PREFIX}{}_{}_{:08x}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
         let url = with_database(&admin_url, &name);
         blocking(|| -> Result<()> {
             let mut c = admin(&admin_url)?;
@@ -78,9 +92,19 @@ impl TempDb {
                 SWEEP.call_once(|| sweep_orphans(&mut c));
             }
             c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                .map_err(|e| StoreError::Db(format!("cannot create test database {name} on {}: {}", redact(&admin_url), describe(&e))))
+                .map_err(|e| {
+                    StoreError::Db(format!(
+                        "cannot create test database {name} on {}: {}",
+                        redact(&admin_url),
+                        describe(&e)
+                    ))
+                })
         })?;
-        Ok(Self { admin_url, name, url })
+        Ok(Self {
+            admin_url,
+            name,
+            url,
+        })
     }
 
     /// The URL of the database (append `?pool_size=N` to size a store's pool).
@@ -100,8 +124,13 @@ impl Drop for TempDb {
         blocking(|| {
             // FORCE ends sessions a test left open (a leaked store, a LISTEN connection).
             if let Ok(mut c) = admin(admin_url) {
-                if let Err(e) = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")) {
-                    eprintln!("warning: could not drop test database {name}: {}", describe(&e));
+                if let Err(e) =
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                {
+                    eprintln!(
+                        "warning: could not drop test database {name}: {}",
+                        describe(&e)
+                    );
                 }
             }
         });
@@ -114,18 +143,34 @@ fn is_local(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?']).next().unwrap_or("");
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if host_port.starts_with('[') { host_port.split(']').next().map(|h| &h[1..]).unwrap_or("") } else { host_port.split(':').next().unwrap_or("") };
+    let host = if host_port.starts_with('[') {
+        host_port.split(']').next().map(|h| &h[1..]).unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
     matches!(host, "127.0.0.1" | "localhost" | "::1")
 }
 
 /// Drop test databases whose creating process is gone (a killed `cargo test`).
 fn sweep_orphans(c: &mut Client) {
-    let Ok(rows) = c.query("SELECT datname::TEXT FROM pg_database WHERE datname LIKE 'tocsin\\_test\\_%'", &[]) else { return };
+    let Ok(rows) = c.query(
+        "SELECT datname::TEXT FROM pg_database WHERE datname LIKE 'tocsin\\_test\\_%'",
+        &[],
+    ) else {
+        return;
+    };
     for row in rows {
-        let Ok(name) = row.try_get::<_, String>(0) else { continue };
-        let pid = name.strip_prefix(PREFIX).and_then(|rest| rest.split('_').next()).and_then(|p| p.parse::<u32>().ok());
+        let Ok(name) = row.try_get::<_, String>(0) else {
+            continue;
+        };
+        let pid = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|p| p.parse::<u32>().ok());
         let alive = match pid {
-            Some(pid) => pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            Some(pid) => {
+                pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+            }
             None => true,
         };
         if !alive {
@@ -140,8 +185,14 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
-        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
     }
 
@@ -156,7 +207,9 @@ mod tests {
 
     #[test]
     fn an_unreachable_server_is_a_clear_error() {
-        let Err(e) = admin("postgres://postgres:pw@127.0.0.1:1/postgres") else { panic!("connected to port 1?") };
+        let Err(e) = admin("postgres://postgres:pw@127.0.0.1:1/postgres") else {
+            panic!("connected to port 1?")
+        };
         let e = e.to_string();
         assert!(e.contains("PostgreSQL for tests is unreachable at postgres://postgres:***@127.0.0.1:1/postgres"), "{e}");
         assert!(e.contains(SERVER_VAR), "{e}");
@@ -168,11 +221,23 @@ mod tests {
         let name = db.name().to_owned();
         assert!(name.starts_with(PREFIX));
         let mut c = Client::connect(db.url(), NoTls).unwrap();
-        let n: i64 = c.query_one("SELECT COUNT(*) FROM pg_database WHERE datname = $1", &[&name]).unwrap().get(0);
+        let n: i64 = c
+            .query_one(
+                "SELECT COUNT(*) FROM pg_database WHERE datname = $1",
+                &[&name],
+            )
+            .unwrap()
+            .get(0);
         assert_eq!(n, 1);
         drop(db); // with `c` still connected: FORCE
         let mut a = Client::connect(&server_url(), NoTls).unwrap();
-        let n: i64 = a.query_one("SELECT COUNT(*) FROM pg_database WHERE datname = $1", &[&name]).unwrap().get(0);
+        let n: i64 = a
+            .query_one(
+                "SELECT COUNT(*) FROM pg_database WHERE datname = $1",
+                &[&name],
+            )
+            .unwrap()
+            .get(0);
         assert_eq!(n, 0);
     }
 }

@@ -149,9 +149,20 @@ pub trait Accounts {
 
     /// Record a login attempt at `audit.at` (audited: `login.failed`, or `login.succeeded` for a
     /// success recorded without a session; [`Accounts::insert_session`] records its own).
-    fn record_login_attempt(&self, username: &str, client: &str, success: bool, audit: &AuditCtx) -> Result<()>;
+    fn record_login_attempt(
+        &self,
+        username: &str,
+        client: &str,
+        success: bool,
+        audit: &AuditCtx,
+    ) -> Result<()>;
     /// Attempts for this username or from this client at or after `since`, oldest first.
-    fn login_attempts(&self, username: &str, client: &str, since: Timestamp) -> Result<Vec<LoginAttempt>>;
+    fn login_attempts(
+        &self,
+        username: &str,
+        client: &str,
+        since: Timestamp,
+    ) -> Result<Vec<LoginAttempt>>;
 }
 
 /// The contract of [`Accounts`], run against an empty store of any backend (the SQLite tests call
@@ -160,70 +171,217 @@ pub trait Accounts {
 pub fn check_contract(s: &dyn crate::Store) {
     use crate::StoreError;
     use chrono::TimeZone;
-    let t = |min: i64| chrono::Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + chrono::Duration::minutes(min);
+    let t = |min: i64| {
+        chrono::Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    };
     let ctx = |min: i64| AuditCtx::new("test", t(min));
     let usa = CountryCode::parse("USA").unwrap();
     let gbr = CountryCode::parse("GBR").unwrap();
     let events0 = s.audit_events().unwrap().len();
 
     // Users.
-    let new = NewUser { username: "ana".into(), role: "analyst".into(), clearance: Classification::C, nationality: usa, password_hash: Some("$argon2id$x".into()) };
+    let new = NewUser {
+        username: "ana".into(),
+        role: "analyst".into(),
+        clearance: Classification::C,
+        nationality: usa,
+        password_hash: Some("$argon2id$x".into()),
+    };
     let ana = s.insert_user(&new, &ctx(0)).unwrap();
-    assert!(matches!(s.insert_user(&new, &ctx(0)), Err(StoreError::Conflict { kind: "user", .. })), "usernames are unique");
-    let bob = s.insert_user(&NewUser { username: "bob".into(), role: "approver".into(), clearance: Classification::TS, nationality: gbr, password_hash: None }, &ctx(1)).unwrap();
+    assert!(
+        matches!(
+            s.insert_user(&new, &ctx(0)),
+            Err(StoreError::Conflict { kind: "user", .. })
+        ),
+        "usernames are unique"
+    );
+    let bob = s
+        .insert_user(
+            &NewUser {
+                username: "bob".into(),
+                role: "approver".into(),
+                clearance: Classification::TS,
+                nationality: gbr,
+                password_hash: None,
+            },
+            &ctx(1),
+        )
+        .unwrap();
     let u = s.user(ana).unwrap().unwrap();
-    assert_eq!((u.username.as_str(), u.role.as_str(), u.clearance, u.nationality, u.disabled, u.created_at), ("ana", "analyst", Classification::C, usa, false, t(0)));
+    assert_eq!(
+        (
+            u.username.as_str(),
+            u.role.as_str(),
+            u.clearance,
+            u.nationality,
+            u.disabled,
+            u.created_at
+        ),
+        ("ana", "analyst", Classification::C, usa, false, t(0))
+    );
     assert_eq!(u.password_hash.as_deref(), Some("$argon2id$x"));
     assert_eq!(s.user_by_name("bob").unwrap().unwrap().id, bob);
     assert_eq!(s.user_by_name("nobody").unwrap(), None);
-    assert_eq!(s.users().unwrap().iter().map(|u| u.id).collect::<Vec<_>>(), vec![ana, bob]);
-    assert!(matches!(s.update_user(9999, &UserPatch::default(), &ctx(2)), Err(StoreError::NotFound { .. })));
+    assert_eq!(
+        s.users().unwrap().iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![ana, bob]
+    );
+    assert!(matches!(
+        s.update_user(9999, &UserPatch::default(), &ctx(2)),
+        Err(StoreError::NotFound { .. })
+    ));
 
     // Tokens: scoped, owned, listed, revoked.
     let tid = s
-        .insert_scoped_token(&NewToken { token_hash: "h1".into(), role: "analyst".into(), label: "ana laptop".into(), expires_at: Some(t(60)), scopes: vec!["read".into(), "write".into()], user_id: Some(ana) }, &ctx(3))
+        .insert_scoped_token(
+            &NewToken {
+                token_hash: "h1".into(),
+                role: "analyst".into(),
+                label: "ana laptop".into(),
+                expires_at: Some(t(60)),
+                scopes: vec!["read".into(), "write".into()],
+                user_id: Some(ana),
+            },
+            &ctx(3),
+        )
         .unwrap();
     assert!(matches!(
-        s.insert_scoped_token(&NewToken { token_hash: "h2".into(), role: "viewer".into(), label: "x".into(), expires_at: None, scopes: vec!["read".into()], user_id: Some(9999) }, &ctx(3)),
+        s.insert_scoped_token(
+            &NewToken {
+                token_hash: "h2".into(),
+                role: "viewer".into(),
+                label: "x".into(),
+                expires_at: None,
+                scopes: vec!["read".into()],
+                user_id: Some(9999)
+            },
+            &ctx(3)
+        ),
         Err(StoreError::NotFound { kind: "user", .. })
     ));
-    let legacy = s.insert_token("h3", "viewer", "legacy", None, &ctx(3)).unwrap();
+    let legacy = s
+        .insert_token("h3", "viewer", "legacy", None, &ctx(3))
+        .unwrap();
     let info = s.token_info(tid).unwrap().unwrap();
-    assert_eq!(info.scopes, Some(vec!["read".to_owned(), "write".to_owned()]));
-    assert_eq!((info.user_id, info.expires_at, info.revoked, info.label.as_str()), (Some(ana), Some(t(60)), false, "ana laptop"));
-    assert_eq!(s.token_info(legacy).unwrap().unwrap().scopes, None, "a token from before scopes has none stored");
+    assert_eq!(
+        info.scopes,
+        Some(vec!["read".to_owned(), "write".to_owned()])
+    );
+    assert_eq!(
+        (
+            info.user_id,
+            info.expires_at,
+            info.revoked,
+            info.label.as_str()
+        ),
+        (Some(ana), Some(t(60)), false, "ana laptop")
+    );
+    assert_eq!(
+        s.token_info(legacy).unwrap().unwrap().scopes,
+        None,
+        "a token from before scopes has none stored"
+    );
     assert_eq!(s.tokens().unwrap().len(), 2);
     assert!(s.revoke_token(tid, &ctx(4)).unwrap());
-    assert!(!s.revoke_token(tid, &ctx(4)).unwrap(), "revoking twice changes nothing");
+    assert!(
+        !s.revoke_token(tid, &ctx(4)).unwrap(),
+        "revoking twice changes nothing"
+    );
     assert!(s.token_by_hash("h1").unwrap().unwrap().revoked);
-    assert!(matches!(s.revoke_token(9999, &ctx(4)), Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        s.revoke_token(9999, &ctx(4)),
+        Err(StoreError::NotFound { .. })
+    ));
 
     // Sessions and login attempts.
-    let sid = s.insert_session(&NewSession { session_hash: "sh".into(), user_id: ana, csrf_hash: "ch".into(), expires_at: t(600), client: "10.0.0.1".into() }, &ctx(5)).unwrap();
+    let sid = s
+        .insert_session(
+            &NewSession {
+                session_hash: "sh".into(),
+                user_id: ana,
+                csrf_hash: "ch".into(),
+                expires_at: t(600),
+                client: "10.0.0.1".into(),
+            },
+            &ctx(5),
+        )
+        .unwrap();
     let sess = s.session_by_hash("sh").unwrap().unwrap();
-    assert_eq!((sess.id, sess.user_id, sess.csrf_hash.as_str(), sess.created_at, sess.last_seen_at, sess.expires_at, sess.revoked), (sid, ana, "ch", t(5), t(5), t(600), false));
+    assert_eq!(
+        (
+            sess.id,
+            sess.user_id,
+            sess.csrf_hash.as_str(),
+            sess.created_at,
+            sess.last_seen_at,
+            sess.expires_at,
+            sess.revoked
+        ),
+        (sid, ana, "ch", t(5), t(5), t(600), false)
+    );
     s.touch_session(sid, &ctx(7)).unwrap();
     assert_eq!(s.session_by_hash("sh").unwrap().unwrap().last_seen_at, t(7));
-    s.record_login_attempt("ana", "10.0.0.2", false, &ctx(8)).unwrap();
-    s.record_login_attempt("eve", "10.0.0.1", false, &ctx(9)).unwrap();
-    s.record_login_attempt("zed", "10.0.0.9", false, &ctx(9)).unwrap();
+    s.record_login_attempt("ana", "10.0.0.2", false, &ctx(8))
+        .unwrap();
+    s.record_login_attempt("eve", "10.0.0.1", false, &ctx(9))
+        .unwrap();
+    s.record_login_attempt("zed", "10.0.0.9", false, &ctx(9))
+        .unwrap();
     let seen = s.login_attempts("ana", "10.0.0.1", t(0)).unwrap();
-    let summary: Vec<(&str, &str, bool)> = seen.iter().map(|a| (a.username.as_str(), a.client.as_str(), a.success)).collect();
-    assert_eq!(summary, vec![("ana", "10.0.0.1", true), ("ana", "10.0.0.2", false), ("eve", "10.0.0.1", false)], "the session's login counts as a success");
-    assert_eq!(s.login_attempts("ana", "10.0.0.1", t(6)).unwrap().len(), 2, "older attempts are left out");
+    let summary: Vec<(&str, &str, bool)> = seen
+        .iter()
+        .map(|a| (a.username.as_str(), a.client.as_str(), a.success))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("ana", "10.0.0.1", true),
+            ("ana", "10.0.0.2", false),
+            ("eve", "10.0.0.1", false)
+        ],
+        "the session's login counts as a success"
+    );
+    assert_eq!(
+        s.login_attempts("ana", "10.0.0.1", t(6)).unwrap().len(),
+        2,
+        "older attempts are left out"
+    );
 
     // Disabling a user (or changing the password) ends their sessions in the same transaction.
-    let patched = s.update_user(ana, &UserPatch { clearance: Some(Classification::S), disabled: Some(true), ..UserPatch::default() }, &ctx(10)).unwrap();
-    assert_eq!((patched.clearance, patched.disabled, patched.role.as_str()), (Classification::S, true, "analyst"));
-    assert_eq!(patched.password_hash.as_deref(), Some("$argon2id$x"), "a patch without a password keeps it");
+    let patched = s
+        .update_user(
+            ana,
+            &UserPatch {
+                clearance: Some(Classification::S),
+                disabled: Some(true),
+                ..UserPatch::default()
+            },
+            &ctx(10),
+        )
+        .unwrap();
+    assert_eq!(
+        (patched.clearance, patched.disabled, patched.role.as_str()),
+        (Classification::S, true, "analyst")
+    );
+    assert_eq!(
+        patched.password_hash.as_deref(),
+        Some("$argon2id$x"),
+        "a patch without a password keeps it"
+    );
     assert!(s.session_by_hash("sh").unwrap().unwrap().revoked);
     s.revoke_session(sid, &ctx(11)).unwrap();
-    assert!(matches!(s.revoke_session(9999, &ctx(11)), Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        s.revoke_session(9999, &ctx(11)),
+        Err(StoreError::NotFound { .. })
+    ));
 
     // Every write was audited, and the chain holds; no password hash reached the chain's payloads
     // (only digests are stored, so check the actions instead).
     let events = s.audit_events().unwrap();
-    let new_actions: Vec<&str> = events[events0..].iter().map(|e| e.action.as_str()).collect();
+    let new_actions: Vec<&str> = events[events0..]
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
     assert_eq!(
         new_actions,
         vec![

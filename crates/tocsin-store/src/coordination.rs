@@ -56,7 +56,13 @@ pub const SCHEDULER_ROLE: &str = "scheduler";
 /// contract every backend keeps.
 pub trait Coordination {
     /// Take or keep leadership of `role` for `holder`; `true` while `holder` leads.
-    fn try_lead(&self, role: &str, holder: &str, lease: chrono::Duration, now: Timestamp) -> Result<bool>;
+    fn try_lead(
+        &self,
+        role: &str,
+        holder: &str,
+        lease: chrono::Duration,
+        now: Timestamp,
+    ) -> Result<bool>;
     /// Give up leadership of `role` if `holder` has it.
     fn resign(&self, role: &str, holder: &str) -> Result<()>;
     /// Who leads `role` at `now` according to the store, if anyone (for status and tests).

@@ -32,24 +32,41 @@ pub trait Dump: Send + Sync {
     /// Column names of `table`, in schema order ([`crate::StoreError::NotFound`] for an unknown table).
     fn table_columns(&self, table: &str) -> Result<Vec<String>>;
     /// Every row of `table` (cells in [`Dump::table_columns`] order), in primary-key order.
-    fn dump_table(&self, table: &str, sink: &mut dyn FnMut(Vec<SqlValue>) -> Result<()>) -> Result<()>;
+    fn dump_table(
+        &self,
+        table: &str,
+        sink: &mut dyn FnMut(Vec<SqlValue>) -> Result<()>,
+    ) -> Result<()>;
     /// Insert `rows` (cells in `columns` order) into the empty `table`, in one transaction; returns
     /// the number of rows. Surrogate key counters continue after the largest key loaded.
     /// [`crate::StoreError::Conflict`] when the table already holds rows.
-    fn load_table(&self, table: &str, columns: &[String], rows: &mut dyn Iterator<Item = Vec<SqlValue>>) -> Result<u64>;
+    fn load_table(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &mut dyn Iterator<Item = Vec<SqlValue>>,
+    ) -> Result<u64>;
 }
 
 /// Order tables so that every table comes after the tables it references (`refs[t]`); ties and
 /// cycles (none in the schema) fall back to name order.
 #[doc(hidden)]
-pub fn dependency_order(mut tables: Vec<String>, refs: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+pub fn dependency_order(
+    mut tables: Vec<String>,
+    refs: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
     tables.sort();
     let mut out: Vec<String> = Vec::with_capacity(tables.len());
     let mut left = tables;
     while !left.is_empty() {
         let ready: Vec<String> = left
             .iter()
-            .filter(|t| refs.get(*t).is_none_or(|rs| rs.iter().all(|r| r == *t || out.contains(r) || !left.contains(r))))
+            .filter(|t| {
+                refs.get(*t).is_none_or(|rs| {
+                    rs.iter()
+                        .all(|r| r == *t || out.contains(r) || !left.contains(r))
+                })
+            })
             .cloned()
             .collect();
         if ready.is_empty() {
@@ -67,7 +84,10 @@ pub fn dependency_order(mut tables: Vec<String>, refs: &BTreeMap<String, Vec<Str
 #[doc(hidden)]
 pub fn order_clause(keys: &[String], columns: &[String]) -> String {
     let cols = if keys.is_empty() { columns } else { keys };
-    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An identifier quoted for SQL (both backends accept double quotes).
@@ -89,8 +109,20 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let order = dependency_order(vec!["deliveries".into(), "acks".into(), "warnings".into(), "threats".into(), "entities".into()], &refs);
-        assert_eq!(order, ["entities", "threats", "warnings", "acks", "deliveries"]);
+        let order = dependency_order(
+            vec![
+                "deliveries".into(),
+                "acks".into(),
+                "warnings".into(),
+                "threats".into(),
+                "entities".into(),
+            ],
+            &refs,
+        );
+        assert_eq!(
+            order,
+            ["entities", "threats", "warnings", "acks", "deliveries"]
+        );
     }
 
     #[test]

@@ -34,13 +34,25 @@ pub struct SharedObject {
 
 pub trait Exchange {
     /// Bind a token to the audience it speaks for (`None`: a staff token again).
-    fn set_token_audience(&self, token_id: i64, audience: Option<&AudienceId>, audit: &AuditCtx) -> Result<()>;
+    fn set_token_audience(
+        &self,
+        token_id: i64,
+        audience: Option<&AudienceId>,
+        audit: &AuditCtx,
+    ) -> Result<()>;
     /// The audience a token speaks for, if any.
     fn token_audience(&self, token_id: i64) -> Result<Option<AudienceId>>;
     /// Add objects to a collection (added at `audit.at`) and store the request's status resource,
     /// in one transaction with one audit event. Returns, per object, `true` when it was new and
     /// `false` when that version was already there (TAXII treats both as success).
-    fn add_shared_objects(&self, collection: &str, objects: &[NewSharedObject], status_id: &str, status_json: &str, audit: &AuditCtx) -> Result<Vec<bool>>;
+    fn add_shared_objects(
+        &self,
+        collection: &str,
+        objects: &[NewSharedObject],
+        status_id: &str,
+        status_json: &str,
+        audit: &AuditCtx,
+    ) -> Result<Vec<bool>>;
     /// Objects of a collection in the order they were added.
     fn shared_objects(&self, collection: &str) -> Result<Vec<SharedObject>>;
     /// A stored status resource (JSON text).

@@ -34,7 +34,12 @@ impl FeedNotification {
     pub fn new(org_id: String, mut warning: Warning, deliveries: Vec<NewDelivery>) -> Result<Self> {
         warning.state = tocsin_core::lifecycle::WarningState::Queued;
         let json = crate::record::canonical_json(&warning)?;
-        Ok(Self { org_id, warning, deliveries, json })
+        Ok(Self {
+            org_id,
+            warning,
+            deliveries,
+            json,
+        })
     }
 
     /// The canonical JSON of the (queued) warning: every backend stores and audits exactly this.
@@ -55,7 +60,12 @@ pub trait Feeds {
     /// then per notification its warning (written `queued`), its deliveries (the outbox) and the
     /// organisation's last-notified time — one transaction per batch, so a warning never exists
     /// without its deliveries. Batches keep memory bounded for large runs.
-    fn queue_feed_notifications(&self, threat: Option<&Threat>, notifications: &[FeedNotification], audit: &AuditCtx) -> Result<usize>;
+    fn queue_feed_notifications(
+        &self,
+        threat: Option<&Threat>,
+        notifications: &[FeedNotification],
+        audit: &AuditCtx,
+    ) -> Result<usize>;
     /// Record a finished run with its counts.
     fn insert_feed_run(&self, run: &FeedRunRecord, audit: &AuditCtx) -> Result<()>;
     /// Every run, oldest first.

@@ -11,23 +11,47 @@ pub trait FollowUps {
     fn feedback(&self, warning_id: Option<&WarningId>) -> Result<Vec<Feedback>>;
 
     /// Open a task in the analysts' queue; returns its id.
-    fn open_task(&self, kind: TaskKind, threat_id: &ThreatId, warning_id: Option<&WarningId>, detail: &str, audit: &AuditCtx) -> Result<i64>;
+    fn open_task(
+        &self,
+        kind: TaskKind,
+        threat_id: &ThreatId,
+        warning_id: Option<&WarningId>,
+        detail: &str,
+        audit: &AuditCtx,
+    ) -> Result<i64>;
     /// Close an open task with its resolution (`InvalidState` if it is already closed).
     fn close_task(&self, id: i64, resolution: &Resolution, audit: &AuditCtx) -> Result<Task>;
     fn tasks(&self, open_only: bool) -> Result<Vec<Task>>;
 
     /// Queue a follow-up message (reminder, escalation) about a delivered warning to its
     /// recipient's channels; the warning's state does not change. Due at `audit.at`.
-    fn enqueue_notice(&self, warning_id: &WarningId, deliveries: &[crate::NewDelivery], notice: &tocsin_core::tracking::Notice, audit: &AuditCtx) -> Result<Vec<i64>>;
+    fn enqueue_notice(
+        &self,
+        warning_id: &WarningId,
+        deliveries: &[crate::NewDelivery],
+        notice: &tocsin_core::tracking::Notice,
+        audit: &AuditCtx,
+    ) -> Result<Vec<i64>>;
 
     /// Whether a one-time link's nonce was used already (read-only).
     fn link_nonce_used(&self, nonce: &str) -> Result<bool>;
     /// Record that a one-time link was used. `Ok(false)` when the nonce was used before.
-    fn use_link_nonce(&self, nonce: &str, warning_id: &WarningId, purpose: &str, audit: &AuditCtx) -> Result<bool>;
+    fn use_link_nonce(
+        &self,
+        nonce: &str,
+        warning_id: &WarningId,
+        purpose: &str,
+        audit: &AuditCtx,
+    ) -> Result<bool>;
 
     /// A named server secret, created from `generate` on first use. The value is never audited
     /// or logged; only its creation is recorded.
-    fn secret(&self, name: &str, generate: &dyn Fn() -> Vec<u8>, audit: &AuditCtx) -> Result<Vec<u8>>;
+    fn secret(
+        &self,
+        name: &str,
+        generate: &dyn Fn() -> Vec<u8>,
+        audit: &AuditCtx,
+    ) -> Result<Vec<u8>>;
 
     /// Replace a threat with newer information (same id). The previous version stays in the audit
     /// payload history; determinations are re-made by the engine.

@@ -20,13 +20,13 @@ pub mod record;
 pub mod review;
 mod sqlite;
 
-pub use record::actions;
 pub use accounts::Accounts;
 pub use coordination::Coordination;
 pub use dump::{Dump, SqlValue};
 pub use exchange::Exchange;
 pub use feeds::Feeds;
 pub use followup::FollowUps;
+pub use record::actions;
 pub use review::Review;
 pub use sqlite::SqliteStore;
 
@@ -34,8 +34,13 @@ use tocsin_core::audit::{AuditEvent, ChainBreak};
 use tocsin_core::duty::Determination;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::posture::PostureTrack;
-use tocsin_core::tracking::{Acknowledgement, Delivery, Outcome, PostureReport, TimelineEntry, Warning};
-use tocsin_core::{Audience, AudienceId, ChannelSpec, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId};
+use tocsin_core::tracking::{
+    Acknowledgement, Delivery, Outcome, PostureReport, TimelineEntry, Warning,
+};
+use tocsin_core::{
+    Audience, AudienceId, ChannelSpec, Entity, EntityId, Match, Threat, ThreatId, Timestamp,
+    WarningId,
+};
 
 /// Who is writing, and when (the caller's clock, so replays are deterministic).
 #[derive(Debug, Clone)]
@@ -46,7 +51,10 @@ pub struct AuditCtx {
 
 impl AuditCtx {
     pub fn new(actor: impl Into<String>, at: Timestamp) -> Self {
-        Self { actor: actor.into(), at }
+        Self {
+            actor: actor.into(),
+            at,
+        }
     }
 }
 
@@ -59,16 +67,29 @@ pub enum StoreError {
     #[error("{kind} {id:?} already exists")]
     Conflict { kind: &'static str, id: String },
     #[error("stored {kind} {id:?} is corrupt: {reason}")]
-    Corrupt { kind: &'static str, id: String, reason: String },
+    Corrupt {
+        kind: &'static str,
+        id: String,
+        reason: String,
+    },
     #[error("migration {version} failed: {reason}")]
     Migration { version: u32, reason: String },
     /// The record exists but is in the wrong state for the operation (e.g. queueing a warning
     /// that is not `approved`, or marking a delivery that is already `delivered`).
     #[error("{kind} {id:?} is {state}, expected {expected}")]
-    InvalidState { kind: &'static str, id: String, state: String, expected: String },
+    InvalidState {
+        kind: &'static str,
+        id: String,
+        state: String,
+        expected: String,
+    },
     /// The caller passed records that contradict each other (e.g. a match of another threat).
     #[error("invalid {kind} {id:?}: {reason}")]
-    Invalid { kind: &'static str, id: String, reason: String },
+    Invalid {
+        kind: &'static str,
+        id: String,
+        reason: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -105,7 +126,9 @@ pub struct TokenRecord {
 
 /// Everything Tocsin keeps. All methods take `&self`: implementations synchronise internally, so a
 /// store is shared as `Arc<dyn Store>` between the HTTP server, workers and the CLI.
-pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review + Send + Sync {
+pub trait Store:
+    FollowUps + Exchange + Feeds + Coordination + Accounts + Review + Send + Sync
+{
     // Registry.
     fn upsert_entities(&self, entities: &[Entity], audit: &AuditCtx) -> Result<()>;
     fn entities(&self) -> Result<Vec<Entity>>;
@@ -119,7 +142,12 @@ pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review
     fn threats(&self) -> Result<Vec<Threat>>;
     fn threat(&self, id: &ThreatId) -> Result<Option<Threat>>;
     /// Replace the stored matches of a threat (a recompute).
-    fn replace_matches(&self, threat_id: &ThreatId, matches: &[Match], audit: &AuditCtx) -> Result<()>;
+    fn replace_matches(
+        &self,
+        threat_id: &ThreatId,
+        matches: &[Match],
+        audit: &AuditCtx,
+    ) -> Result<()>;
     fn matches(&self, threat_id: &ThreatId) -> Result<Vec<Match>>;
 
     // Duty: every determination is kept (history); the latest is current.
@@ -132,13 +160,28 @@ pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review
     /// All warnings, or those of one threat, in creation order.
     fn warnings(&self, threat_id: Option<&ThreatId>) -> Result<Vec<Warning>>;
     /// Set a warning's lifecycle state (the caller has checked the transition).
-    fn set_warning_state(&self, id: &WarningId, state: WarningState, audit: &AuditCtx) -> Result<()>;
+    fn set_warning_state(
+        &self,
+        id: &WarningId,
+        state: WarningState,
+        audit: &AuditCtx,
+    ) -> Result<()>;
     /// Fix when a warning's advice applies (a public advisory's 48 hours start at its release).
-    fn set_warning_validity(&self, id: &WarningId, valid: tocsin_core::ThreatWindow, audit: &AuditCtx) -> Result<()>;
+    fn set_warning_validity(
+        &self,
+        id: &WarningId,
+        valid: tocsin_core::ThreatWindow,
+        audit: &AuditCtx,
+    ) -> Result<()>;
     /// Mark the warning `queued` and write its deliveries in the same transaction (the outbox).
     /// Deliveries are due at `audit.at`. The warning must be `approved` ([`StoreError::InvalidState`]
     /// otherwise); a duplicate idempotency key is a [`StoreError::Conflict`] and nothing is written.
-    fn queue_warning(&self, id: &WarningId, deliveries: &[NewDelivery], audit: &AuditCtx) -> Result<Vec<Delivery>>;
+    fn queue_warning(
+        &self,
+        id: &WarningId,
+        deliveries: &[NewDelivery],
+        audit: &AuditCtx,
+    ) -> Result<Vec<Delivery>>;
     /// Deliveries pending or retrying whose `next_attempt_at <= now`, oldest first.
     fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
     /// Record a successful attempt (counted in `attempts`), delivered at `audit.at`. Only a
@@ -146,7 +189,13 @@ pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review
     fn mark_delivered(&self, delivery_id: i64, audit: &AuditCtx) -> Result<()>;
     /// Record a failed attempt: retry at `retry_at`, or `None` to move it to the dead letters.
     /// Only a pending or retrying delivery can take an attempt.
-    fn mark_failed(&self, delivery_id: i64, error: &str, retry_at: Option<Timestamp>, audit: &AuditCtx) -> Result<()>;
+    fn mark_failed(
+        &self,
+        delivery_id: i64,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        audit: &AuditCtx,
+    ) -> Result<()>;
     fn deliveries(&self, warning_id: Option<&WarningId>) -> Result<Vec<Delivery>>;
 
     // The outbox with leases (several workers, crash recovery). See docs/delivery.md.
@@ -154,10 +203,23 @@ pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review
     /// `next_attempt_at <= now`, and not leased by a live lease (an expired lease is claimable
     /// again: that is how a killed worker's deliveries come back). Oldest first. One audit event
     /// (`delivery.claim`) lists the ids; nothing is written when nothing is due.
-    fn claim_deliveries(&self, now: Timestamp, worker_id: &str, lease: chrono::Duration, limit: usize, audit: &AuditCtx) -> Result<Vec<Delivery>>;
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        worker_id: &str,
+        lease: chrono::Duration,
+        limit: usize,
+        audit: &AuditCtx,
+    ) -> Result<Vec<Delivery>>;
     /// Extend the leases `worker_id` still holds on `ids` to `until`; returns the ids renewed
     /// (a lease another worker took over, or an outcome already recorded, is not renewed).
-    fn renew_leases(&self, ids: &[i64], worker_id: &str, until: Timestamp, audit: &AuditCtx) -> Result<Vec<i64>>;
+    fn renew_leases(
+        &self,
+        ids: &[i64],
+        worker_id: &str,
+        until: Timestamp,
+        audit: &AuditCtx,
+    ) -> Result<Vec<i64>>;
     /// Record successful attempts in one transaction with one `delivery.delivered` event whose
     /// payload lists the ids. Deliveries no longer open (recorded meanwhile, e.g. by a worker that
     /// outlived its lease) are skipped; returns the ids marked.
@@ -165,11 +227,23 @@ pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review
     /// Record a failed attempt of a delivery `worker_id` holds the lease of: retry at `retry_at`,
     /// or `None` for the dead letters. Returns `false` (and writes nothing) when the lease was lost
     /// or the delivery is no longer open: the current holder records the outcome.
-    fn fail_claimed(&self, delivery_id: i64, worker_id: &str, error: &str, retry_at: Option<Timestamp>, audit: &AuditCtx) -> Result<bool>;
+    fn fail_claimed(
+        &self,
+        delivery_id: i64,
+        worker_id: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        audit: &AuditCtx,
+    ) -> Result<bool>;
     /// The receiver unsubscribed (HTTP 410): dead-letter this delivery with `reason`, disable its
     /// channel, and dead-letter every other open, unleased delivery to the same channel.
     /// Returns the ids dead-lettered.
-    fn unsubscribe_channel(&self, delivery_id: i64, reason: &str, audit: &AuditCtx) -> Result<Vec<i64>>;
+    fn unsubscribe_channel(
+        &self,
+        delivery_id: i64,
+        reason: &str,
+        audit: &AuditCtx,
+    ) -> Result<Vec<i64>>;
     /// Channels that accept no deliveries (new deliveries to them are written dead).
     fn disabled_channels(&self) -> Result<Vec<DisabledChannel>>;
     /// Every dead-lettered delivery, oldest first: what an analyst must look at.
@@ -184,7 +258,12 @@ pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review
     fn acknowledgements(&self, warning_id: Option<&WarningId>) -> Result<Vec<Acknowledgement>>;
     fn insert_posture_report(&self, r: &PostureReport, audit: &AuditCtx) -> Result<()>;
     fn posture_reports(&self, warning_id: Option<&WarningId>) -> Result<Vec<PostureReport>>;
-    fn upsert_posture_track(&self, warning_id: &WarningId, track: &PostureTrack, audit: &AuditCtx) -> Result<()>;
+    fn upsert_posture_track(
+        &self,
+        warning_id: &WarningId,
+        track: &PostureTrack,
+        audit: &AuditCtx,
+    ) -> Result<()>;
     fn posture_tracks(&self) -> Result<Vec<(WarningId, PostureTrack)>>;
     fn insert_outcome(&self, o: &Outcome, audit: &AuditCtx) -> Result<()>;
     fn outcomes(&self, threat_id: Option<&ThreatId>) -> Result<Vec<Outcome>>;
@@ -199,7 +278,14 @@ pub trait Store: FollowUps + Exchange + Feeds + Coordination + Accounts + Review
     fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>>;
 
     // API tokens.
-    fn insert_token(&self, token_hash: &str, role: &str, label: &str, expires_at: Option<Timestamp>, audit: &AuditCtx) -> Result<i64>;
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        role: &str,
+        label: &str,
+        expires_at: Option<Timestamp>,
+        audit: &AuditCtx,
+    ) -> Result<i64>;
     fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
     fn token_count(&self) -> Result<usize>;
 }

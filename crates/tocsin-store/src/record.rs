@@ -52,8 +52,10 @@ pub mod actions {
 /// Independent of serde_json's `preserve_order` feature, so digests do not change when another crate
 /// in the build switches it on.
 pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-    let v = serde_json::to_value(value).map_err(|e| StoreError::Db(format!("cannot encode record as JSON: {e}")))?;
-    serde_json::to_string(&sorted(v)).map_err(|e| StoreError::Db(format!("cannot encode record as JSON: {e}")))
+    let v = serde_json::to_value(value)
+        .map_err(|e| StoreError::Db(format!("cannot encode record as JSON: {e}")))?;
+    serde_json::to_string(&sorted(v))
+        .map_err(|e| StoreError::Db(format!("cannot encode record as JSON: {e}")))
 }
 
 fn sorted(v: Value) -> Value {
@@ -79,13 +81,25 @@ pub fn time_text(t: &Timestamp) -> String {
 pub fn parse_time(kind: &'static str, id: &str, s: &str) -> Result<Timestamp> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|e| StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("bad time {s:?}: {e}") })
+        .map_err(|e| StoreError::Corrupt {
+            kind,
+            id: id.to_owned(),
+            reason: format!("bad time {s:?}: {e}"),
+        })
 }
 
 /// Decode a stored JSON record.
 #[doc(hidden)]
-pub fn decode<T: serde::de::DeserializeOwned>(kind: &'static str, id: &str, json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("bad JSON: {e}") })
+pub fn decode<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    id: &str,
+    json: &str,
+) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        kind,
+        id: id.to_owned(),
+        reason: format!("bad JSON: {e}"),
+    })
 }
 
 /// Subject of a bulk write: `entity:<id>` for one record, `entities:<n>` otherwise.
@@ -104,7 +118,10 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_recursively() {
         let v = serde_json::json!({"b": 1, "a": {"z": [ {"y": 1, "x": 2} ], "c": null}});
-        assert_eq!(canonical_json(&v).unwrap(), r#"{"a":{"c":null,"z":[{"x":2,"y":1}]},"b":1}"#);
+        assert_eq!(
+            canonical_json(&v).unwrap(),
+            r#"{"a":{"c":null,"z":[{"x":2,"y":1}]},"b":1}"#
+        );
     }
 
     #[test]
@@ -117,8 +134,14 @@ mod tests {
 
     #[test]
     fn bulk_subjects() {
-        assert_eq!(bulk_subject("entity", "entities", &["crocus"]), "entity:crocus");
-        assert_eq!(bulk_subject("entity", "entities", &["a", "b"]), "entities:2");
+        assert_eq!(
+            bulk_subject("entity", "entities", &["crocus"]),
+            "entity:crocus"
+        );
+        assert_eq!(
+            bulk_subject("entity", "entities", &["a", "b"]),
+            "entities:2"
+        );
         assert_eq!(bulk_subject("entity", "entities", &[]), "entities:0");
     }
 }

@@ -48,7 +48,12 @@ pub trait Review {
 
     /// Replace a draft warning's headline, text and measures; only a `draft` can be edited
     /// ([`crate::StoreError::InvalidState`] otherwise). Returns the warning as stored.
-    fn edit_draft_warning(&self, id: &WarningId, edit: &DraftEdit, audit: &AuditCtx) -> Result<Warning>;
+    fn edit_draft_warning(
+        &self,
+        id: &WarningId,
+        edit: &DraftEdit,
+        audit: &AuditCtx,
+    ) -> Result<Warning>;
 
     /// Record that a warning was withdrawn ([`crate::StoreError::Conflict`] if it already was).
     /// The caller moves its lifecycle state. In the same transaction, the warning's own deliveries
@@ -72,8 +77,9 @@ pub mod conformance {
     use tocsin_core::lifecycle::WarningState;
     use tocsin_core::tracking::{DeliveryStatus, Specificity, Warning};
     use tocsin_core::{
-        AudienceId, AudienceKind, CountryCode, Credibility, Entity, EntityId, Harm, Match, MatchReview, PortionMark, ReviewDecision, Threat, ThreatId,
-        ThreatWindow, Timestamp, TlpLevel, WarningId,
+        AudienceId, AudienceKind, CountryCode, Credibility, Entity, EntityId, Harm, Match,
+        MatchReview, PortionMark, ReviewDecision, Threat, ThreatId, ThreatWindow, Timestamp,
+        TlpLevel, WarningId,
     };
 
     fn t(h: u32) -> Timestamp {
@@ -145,10 +151,18 @@ pub mod conformance {
     /// A store with threat T1, entities e1 and e2, and a match of each to target 0.
     fn matched(make: Make<'_>) -> Box<dyn TestStore> {
         let s = make();
-        s.upsert_entities(&[entity("e1"), entity("e2")], &ctx(1)).unwrap();
+        s.upsert_entities(&[entity("e1"), entity("e2")], &ctx(1))
+            .unwrap();
         s.insert_threat(&threat(), &ctx(1)).unwrap();
-        let m = |e: &str| Match { threat_id: ThreatId::new("T1"), entity_id: EntityId::new(e), target: 0, score: 0.9, reasons: vec![] };
-        s.replace_matches(&ThreatId::new("T1"), &[m("e1"), m("e2")], &ctx(1)).unwrap();
+        let m = |e: &str| Match {
+            threat_id: ThreatId::new("T1"),
+            entity_id: EntityId::new(e),
+            target: 0,
+            score: 0.9,
+            reasons: vec![],
+        };
+        s.replace_matches(&ThreatId::new("T1"), &[m("e1"), m("e2")], &ctx(1))
+            .unwrap();
         s
     }
 
@@ -161,7 +175,12 @@ pub mod conformance {
         let head = s.registry_change_head().unwrap();
         s.delete_entity(&EntityId::new("e1"), &ctx(3)).unwrap();
         assert!(s.entity(&EntityId::new("e1")).unwrap().is_none());
-        let left: Vec<String> = s.matches(&ThreatId::new("T1")).unwrap().into_iter().map(|m| m.entity_id.to_string()).collect();
+        let left: Vec<String> = s
+            .matches(&ThreatId::new("T1"))
+            .unwrap()
+            .into_iter()
+            .map(|m| m.entity_id.to_string())
+            .collect();
         assert_eq!(left, ["e2"]);
         assert_eq!(last_action(s.as_ref()), review_actions::ENTITY_DELETE);
         let (_, changed) = s.registry_changes_since(head).unwrap();
@@ -186,13 +205,21 @@ pub mod conformance {
             by: "analyst".into(),
             at: t(h),
         };
-        s.review_match(&review(ReviewDecision::Reject, 3), &ctx(3)).unwrap();
-        s.review_match(&review(ReviewDecision::Accept, 4), &ctx(4)).unwrap();
-        assert_eq!(s.match_reviews(&ThreatId::new("T1")).unwrap(), vec![review(ReviewDecision::Accept, 4)]);
+        s.review_match(&review(ReviewDecision::Reject, 3), &ctx(3))
+            .unwrap();
+        s.review_match(&review(ReviewDecision::Accept, 4), &ctx(4))
+            .unwrap();
+        assert_eq!(
+            s.match_reviews(&ThreatId::new("T1")).unwrap(),
+            vec![review(ReviewDecision::Accept, 4)]
+        );
         assert_eq!(last_action(s.as_ref()), review_actions::MATCH_REVIEW);
         let mut missing = review(ReviewDecision::Accept, 5);
         missing.target = 7;
-        assert!(matches!(s.review_match(&missing, &ctx(5)), Err(StoreError::NotFound { kind: "match", .. })));
+        assert!(matches!(
+            s.review_match(&missing, &ctx(5)),
+            Err(StoreError::NotFound { kind: "match", .. })
+        ));
         // Deleting the entity takes its reviews along.
         s.delete_entity(&EntityId::new("e2"), &ctx(6)).unwrap();
         assert!(s.match_reviews(&ThreatId::new("T1")).unwrap().is_empty());
@@ -200,50 +227,116 @@ pub mod conformance {
 
     pub fn only_a_draft_can_be_edited(make: Make<'_>) {
         let s = matched(make);
-        s.insert_warning(&warning("W1", WarningState::Draft), &ctx(2)).unwrap();
-        s.insert_warning(&warning("W2", WarningState::Approved), &ctx(2)).unwrap();
-        let edit = DraftEdit { headline: "New headline".into(), text: "New text".into(), measures: vec!["Brief staff".into()] };
-        let w = s.edit_draft_warning(&WarningId::new("W1"), &edit, &ctx(3)).unwrap();
-        assert_eq!((w.headline.as_str(), w.text.as_str(), w.measures.as_slice()), ("New headline", "New text", &["Brief staff".to_owned()][..]));
+        s.insert_warning(&warning("W1", WarningState::Draft), &ctx(2))
+            .unwrap();
+        s.insert_warning(&warning("W2", WarningState::Approved), &ctx(2))
+            .unwrap();
+        let edit = DraftEdit {
+            headline: "New headline".into(),
+            text: "New text".into(),
+            measures: vec!["Brief staff".into()],
+        };
+        let w = s
+            .edit_draft_warning(&WarningId::new("W1"), &edit, &ctx(3))
+            .unwrap();
+        assert_eq!(
+            (w.headline.as_str(), w.text.as_str(), w.measures.as_slice()),
+            ("New headline", "New text", &["Brief staff".to_owned()][..])
+        );
         assert_eq!(s.warning(&WarningId::new("W1")).unwrap().unwrap(), w);
         assert_eq!(last_action(s.as_ref()), review_actions::WARNING_EDIT);
-        assert!(matches!(s.edit_draft_warning(&WarningId::new("W2"), &edit, &ctx(4)), Err(StoreError::InvalidState { .. })));
-        assert_eq!(s.warning(&WarningId::new("W2")).unwrap().unwrap().headline, "Old headline");
-        assert!(matches!(s.edit_draft_warning(&WarningId::new("nope"), &edit, &ctx(4)), Err(StoreError::NotFound { .. })));
+        assert!(matches!(
+            s.edit_draft_warning(&WarningId::new("W2"), &edit, &ctx(4)),
+            Err(StoreError::InvalidState { .. })
+        ));
+        assert_eq!(
+            s.warning(&WarningId::new("W2")).unwrap().unwrap().headline,
+            "Old headline"
+        );
+        assert!(matches!(
+            s.edit_draft_warning(&WarningId::new("nope"), &edit, &ctx(4)),
+            Err(StoreError::NotFound { .. })
+        ));
     }
 
     pub fn a_warning_is_cancelled_once(make: Make<'_>) {
         let s = matched(make);
-        s.insert_warning(&warning("W1", WarningState::Approved), &ctx(2)).unwrap();
+        s.insert_warning(&warning("W1", WarningState::Approved), &ctx(2))
+            .unwrap();
         let to = |addr: &str| crate::NewDelivery {
             audience_id: AudienceId::new("a"),
-            channel: tocsin_core::ChannelSpec { kind: tocsin_core::ChannelKind::File, address: addr.into() },
+            channel: tocsin_core::ChannelSpec {
+                kind: tocsin_core::ChannelKind::File,
+                address: addr.into(),
+            },
             idempotency_key: format!("k-{addr}"),
         };
-        let ds = s.queue_warning(&WarningId::new("W1"), &[to("sent"), to("leased"), to("open")], &ctx(2)).unwrap();
+        let ds = s
+            .queue_warning(
+                &WarningId::new("W1"),
+                &[to("sent"), to("leased"), to("open")],
+                &ctx(2),
+            )
+            .unwrap();
         s.mark_delivered(ds[0].id, &ctx(2)).unwrap();
-        let leased = s.claim_deliveries(t(2), "w1", chrono::Duration::hours(5), 1, &ctx(2)).unwrap();
+        let leased = s
+            .claim_deliveries(t(2), "w1", chrono::Duration::hours(5), 1, &ctx(2))
+            .unwrap();
         assert_eq!(leased.len(), 1);
-        let c = Cancellation { warning_id: WarningId::new("W1"), at: t(3), by: "approver".into(), reason: "withdrawn".into() };
+        let c = Cancellation {
+            warning_id: WarningId::new("W1"),
+            at: t(3),
+            by: "approver".into(),
+            reason: "withdrawn".into(),
+        };
         assert!(s.cancellation(&WarningId::new("W1")).unwrap().is_none());
         s.insert_cancellation(&c, &ctx(3)).unwrap();
-        assert_eq!(s.cancellation(&WarningId::new("W1")).unwrap(), Some(c.clone()));
+        assert_eq!(
+            s.cancellation(&WarningId::new("W1")).unwrap(),
+            Some(c.clone())
+        );
         assert_eq!(last_action(s.as_ref()), review_actions::WARNING_CANCEL);
         // The open, unleased delivery is withdrawn; the sent one and the one a worker holds are not.
-        let after: Vec<(i64, DeliveryStatus, Option<String>)> =
-            s.deliveries(Some(&WarningId::new("W1"))).unwrap().into_iter().map(|d| (d.id, d.status, d.last_error)).collect();
-        let open = ds.iter().map(|d| d.id).find(|id| *id != ds[0].id && *id != leased[0].id).unwrap();
+        let after: Vec<(i64, DeliveryStatus, Option<String>)> = s
+            .deliveries(Some(&WarningId::new("W1")))
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.id, d.status, d.last_error))
+            .collect();
+        let open = ds
+            .iter()
+            .map(|d| d.id)
+            .find(|id| *id != ds[0].id && *id != leased[0].id)
+            .unwrap();
         for (id, status, error) in &after {
             if *id == open {
-                assert_eq!((*status, error.as_deref()), (DeliveryStatus::Dead, Some(crate::review::WITHDRAWN)));
+                assert_eq!(
+                    (*status, error.as_deref()),
+                    (DeliveryStatus::Dead, Some(crate::review::WITHDRAWN))
+                );
             } else {
                 assert_ne!(*status, DeliveryStatus::Dead, "{after:?}");
             }
         }
-        assert!(matches!(s.retry_delivery(open, &ctx(4)), Err(StoreError::InvalidState { .. })), "a withdrawn delivery is not sent again");
-        assert!(matches!(s.insert_cancellation(&c, &ctx(4)), Err(StoreError::Conflict { .. })));
-        let other = Cancellation { warning_id: WarningId::new("nope"), ..c };
-        assert!(matches!(s.insert_cancellation(&other, &ctx(4)), Err(StoreError::NotFound { .. })));
+        assert!(
+            matches!(
+                s.retry_delivery(open, &ctx(4)),
+                Err(StoreError::InvalidState { .. })
+            ),
+            "a withdrawn delivery is not sent again"
+        );
+        assert!(matches!(
+            s.insert_cancellation(&c, &ctx(4)),
+            Err(StoreError::Conflict { .. })
+        ));
+        let other = Cancellation {
+            warning_id: WarningId::new("nope"),
+            ..c
+        };
+        assert!(matches!(
+            s.insert_cancellation(&other, &ctx(4)),
+            Err(StoreError::NotFound { .. })
+        ));
         assert!(s.verify_audit().unwrap().is_ok());
     }
 }

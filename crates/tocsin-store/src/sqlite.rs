@@ -20,7 +20,10 @@ mod tests;
 
 use crate::record::{actions, bulk_subject, canonical_json, time_text};
 use crate::{AuditCtx, NewDelivery, Result, Store, StoreError, TokenRecord};
-use rows::{audit_row, delivery_row, is_unique_violation, query_json, query_one_json, AUDIT_COLS, DELIVERY_COLS};
+use rows::{
+    audit_row, delivery_row, is_unique_violation, query_json, query_one_json, AUDIT_COLS,
+    DELIVERY_COLS,
+};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
@@ -31,8 +34,12 @@ use tocsin_core::audit::{verify_chain, AuditEvent, ChainBreak};
 use tocsin_core::duty::Determination;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::posture::PostureTrack;
-use tocsin_core::tracking::{Acknowledgement, Delivery, DeliveryStatus, Outcome, PostureReport, TimelineEntry, Warning};
-use tocsin_core::{Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId};
+use tocsin_core::tracking::{
+    Acknowledgement, Delivery, DeliveryStatus, Outcome, PostureReport, TimelineEntry, Warning,
+};
+use tocsin_core::{
+    Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId,
+};
 
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,14 +60,17 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 impl SqliteStore {
     /// Open (or create) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path).map_err(|e| StoreError::Db(format!("cannot open {}: {e}", path.display())))?;
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Db(format!("cannot open {}: {e}", path.display())))?;
         Self::init(conn, Some(path.to_owned()), migrate::MIGRATIONS)
     }
 
@@ -69,14 +79,23 @@ impl SqliteStore {
         Self::init(Connection::open_in_memory()?, None, migrate::MIGRATIONS)
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>, migrations: &[migrate::Migration]) -> Result<Self> {
+    fn init(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        migrations: &[migrate::Migration],
+    ) -> Result<Self> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // In-memory databases answer "memory"; files switch to WAL (readers never block the writer).
-        let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrate::apply(&mut conn, migrations)?;
-        Ok(Self { conn: Mutex::new(conn), path, registry_seen: std::sync::atomic::AtomicI64::new(-1) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+            registry_seen: std::sync::atomic::AtomicI64::new(-1),
+        })
     }
 
     /// The database file, or `None` in memory.
@@ -87,12 +106,18 @@ impl SqliteStore {
     /// The highest migration version applied.
     pub fn schema_version(&self) -> Result<u32> {
         let conn = self.lock();
-        Ok(migrate::recorded(&conn)?.keys().next_back().copied().unwrap_or(0))
+        Ok(migrate::recorded(&conn)?
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(0))
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic mid-call dropped its transaction, which rolled back: the connection is sound.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Run `f` in one write transaction; commit on `Ok`, roll back on `Err`.
@@ -111,14 +136,32 @@ impl SqliteStore {
 }
 
 /// Append the audit event of a write, inside the write's transaction.
-fn audit<P: Serialize + ?Sized>(tx: &Connection, ctx: &AuditCtx, action: &str, subject: &str, payload: &P) -> Result<AuditEvent> {
+fn audit<P: Serialize + ?Sized>(
+    tx: &Connection,
+    ctx: &AuditCtx,
+    action: &str,
+    subject: &str,
+    payload: &P,
+) -> Result<AuditEvent> {
     let payload = canonical_json(payload)?;
     let prev = tx
-        .query_row(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"), [], |r| Ok(audit_row(r)))
+        .query_row(
+            &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"),
+            [],
+            |r| Ok(audit_row(r)),
+        )
         .optional()?
         .transpose()?;
-    let ev = AuditEvent::next(prev.as_ref(), ctx.at, &ctx.actor, action, subject, payload.as_bytes());
-    let seq = i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
+    let ev = AuditEvent::next(
+        prev.as_ref(),
+        ctx.at,
+        &ctx.actor,
+        action,
+        subject,
+        payload.as_bytes(),
+    );
+    let seq =
+        i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
     tx.execute(
         "INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![seq, time_text(&ev.at), ev.actor, ev.action, ev.subject, ev.payload_digest, ev.prev_hash, ev.hash],
@@ -134,7 +177,10 @@ fn require_threat(tx: &Connection, id: &ThreatId) -> Result<()> {
     if exists(tx, "SELECT 1 FROM threats WHERE id = ?1", id.as_str())? {
         Ok(())
     } else {
-        Err(StoreError::NotFound { kind: "threat", id: id.to_string() })
+        Err(StoreError::NotFound {
+            kind: "threat",
+            id: id.to_string(),
+        })
     }
 }
 
@@ -142,22 +188,35 @@ fn require_warning(tx: &Connection, id: &WarningId) -> Result<()> {
     if exists(tx, "SELECT 1 FROM warnings WHERE id = ?1", id.as_str())? {
         Ok(())
     } else {
-        Err(StoreError::NotFound { kind: "warning", id: id.to_string() })
+        Err(StoreError::NotFound {
+            kind: "warning",
+            id: id.to_string(),
+        })
     }
 }
 
 fn load_warning(conn: &Connection, id: &WarningId) -> Result<Option<Warning>> {
-    query_one_json(conn, "warning", "SELECT id, json FROM warnings WHERE id = ?1", [id.as_str()])
+    query_one_json(
+        conn,
+        "warning",
+        "SELECT id, json FROM warnings WHERE id = ?1",
+        [id.as_str()],
+    )
 }
 
 /// Rewrite a warning's state (both the JSON record and its `state` key column).
 fn write_warning_state(tx: &Connection, w: &Warning) -> Result<()> {
-    tx.execute("UPDATE warnings SET state = ?2, json = ?3 WHERE id = ?1", params![w.id.as_str(), w.state.as_str(), canonical_json(w)?])?;
+    tx.execute(
+        "UPDATE warnings SET state = ?2, json = ?3 WHERE id = ?1",
+        params![w.id.as_str(), w.state.as_str(), canonical_json(w)?],
+    )?;
     Ok(())
 }
 
 fn load_delivery(conn: &Connection, id: i64) -> Result<Option<Delivery>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?1"
+    ))?;
     let mut rows = stmt.query([id])?;
     match rows.next()? {
         Some(row) => Ok(Some(delivery_row(row)?)),
@@ -165,7 +224,11 @@ fn load_delivery(conn: &Connection, id: i64) -> Result<Option<Delivery>> {
     }
 }
 
-fn query_deliveries(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Delivery>> {
+fn query_deliveries(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Delivery>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
@@ -177,7 +240,10 @@ fn query_deliveries(conn: &Connection, sql: &str, params: impl rusqlite::Params)
 
 /// A delivery that may still take an attempt (pending or retrying), or why not.
 fn open_delivery(tx: &Connection, id: i64) -> Result<Delivery> {
-    let d = load_delivery(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: id.to_string() })?;
+    let d = load_delivery(tx, id)?.ok_or_else(|| StoreError::NotFound {
+        kind: "delivery",
+        id: id.to_string(),
+    })?;
     match d.status {
         DeliveryStatus::Pending | DeliveryStatus::Retrying => Ok(d),
         other => Err(StoreError::InvalidState {
@@ -217,7 +283,14 @@ impl Store for SqliteStore {
     }
 
     fn entity(&self, id: &EntityId) -> Result<Option<Entity>> {
-        self.read(|c| query_one_json(c, "entity", "SELECT id, json FROM entities WHERE id = ?1", [id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "entity",
+                "SELECT id, json FROM entities WHERE id = ?1",
+                [id.as_str()],
+            )
+        })
     }
 
     fn upsert_audiences(&self, audiences: &[Audience], ctx: &AuditCtx) -> Result<()> {
@@ -236,11 +309,25 @@ impl Store for SqliteStore {
     }
 
     fn audiences(&self) -> Result<Vec<Audience>> {
-        self.read(|c| query_json(c, "audience", "SELECT id, json FROM audiences ORDER BY id", []))
+        self.read(|c| {
+            query_json(
+                c,
+                "audience",
+                "SELECT id, json FROM audiences ORDER BY id",
+                [],
+            )
+        })
     }
 
     fn audience(&self, id: &AudienceId) -> Result<Option<Audience>> {
-        self.read(|c| query_one_json(c, "audience", "SELECT id, json FROM audiences WHERE id = ?1", [id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "audience",
+                "SELECT id, json FROM audiences WHERE id = ?1",
+                [id.as_str()],
+            )
+        })
     }
 
     // ---- Threats and matches ------------------------------------------------------------------
@@ -252,8 +339,23 @@ impl Store for SqliteStore {
                 "INSERT INTO threats (id, received_at, json) VALUES (?1, ?2, ?3)",
                 params![threat.id.as_str(), time_text(&threat.received), json],
             )
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "threat", id: threat.id.to_string() } } else { e.into() })?;
-            audit(tx, ctx, actions::THREAT_CREATE, &format!("threat:{}", threat.id), threat)?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict {
+                        kind: "threat",
+                        id: threat.id.to_string(),
+                    }
+                } else {
+                    e.into()
+                }
+            })?;
+            audit(
+                tx,
+                ctx,
+                actions::THREAT_CREATE,
+                &format!("threat:{}", threat.id),
+                threat,
+            )?;
             Ok(())
         })
     }
@@ -263,15 +365,31 @@ impl Store for SqliteStore {
     }
 
     fn threat(&self, id: &ThreatId) -> Result<Option<Threat>> {
-        self.read(|c| query_one_json(c, "threat", "SELECT id, json FROM threats WHERE id = ?1", [id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "threat",
+                "SELECT id, json FROM threats WHERE id = ?1",
+                [id.as_str()],
+            )
+        })
     }
 
-    fn replace_matches(&self, threat_id: &ThreatId, matches: &[Match], ctx: &AuditCtx) -> Result<()> {
+    fn replace_matches(
+        &self,
+        threat_id: &ThreatId,
+        matches: &[Match],
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         if let Some(m) = matches.iter().find(|m| &m.threat_id != threat_id) {
             return Err(StoreError::Invalid {
                 kind: "match",
                 id: format!("{}/{}", m.threat_id, m.entity_id),
-                reason: format!("belongs to threat {:?}, not {:?}", m.threat_id.as_str(), threat_id.as_str()),
+                reason: format!(
+                    "belongs to threat {:?}, not {:?}",
+                    m.threat_id.as_str(),
+                    threat_id.as_str()
+                ),
             });
         }
         self.write(|tx| {
@@ -316,7 +434,14 @@ impl Store for SqliteStore {
     }
 
     fn determinations(&self, threat_id: &ThreatId) -> Result<Vec<Determination>> {
-        self.read(|c| query_json(c, "determination", "SELECT id, json FROM determinations WHERE threat_id = ?1 ORDER BY id", [threat_id.as_str()]))
+        self.read(|c| {
+            query_json(
+                c,
+                "determination",
+                "SELECT id, json FROM determinations WHERE threat_id = ?1 ORDER BY id",
+                [threat_id.as_str()],
+            )
+        })
     }
 
     // ---- Warnings and the outbox --------------------------------------------------------------
@@ -351,26 +476,54 @@ impl Store for SqliteStore {
 
     fn set_warning_state(&self, id: &WarningId, state: WarningState, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
+            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
             let from = w.state;
             w.state = state;
             write_warning_state(tx, &w)?;
-            audit(tx, ctx, actions::WARNING_STATE, &format!("warning:{id}"), &json!({"warning_id": id, "from": from, "to": state}))?;
+            audit(
+                tx,
+                ctx,
+                actions::WARNING_STATE,
+                &format!("warning:{id}"),
+                &json!({"warning_id": id, "from": from, "to": state}),
+            )?;
             Ok(())
         })
     }
 
-    fn set_warning_validity(&self, id: &WarningId, valid: tocsin_core::ThreatWindow, ctx: &AuditCtx) -> Result<()> {
+    fn set_warning_validity(
+        &self,
+        id: &WarningId,
+        valid: tocsin_core::ThreatWindow,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
-            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
+            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
             w.valid = valid;
             write_warning_state(tx, &w)?;
-            audit(tx, ctx, actions::WARNING_VALIDITY, &format!("warning:{id}"), &json!({"warning_id": id, "valid": valid}))?;
+            audit(
+                tx,
+                ctx,
+                actions::WARNING_VALIDITY,
+                &format!("warning:{id}"),
+                &json!({"warning_id": id, "valid": valid}),
+            )?;
             Ok(())
         })
     }
 
-    fn queue_warning(&self, id: &WarningId, deliveries: &[NewDelivery], ctx: &AuditCtx) -> Result<Vec<Delivery>> {
+    fn queue_warning(
+        &self,
+        id: &WarningId,
+        deliveries: &[NewDelivery],
+        ctx: &AuditCtx,
+    ) -> Result<Vec<Delivery>> {
         self.write(|tx| {
             let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
             if w.state != WarningState::Approved {
@@ -449,7 +602,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn mark_failed(&self, delivery_id: i64, error: &str, retry_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<()> {
+    fn mark_failed(
+        &self,
+        delivery_id: i64,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
             let before = open_delivery(tx, delivery_id)?;
             let (status, next, action) = match retry_at {
@@ -467,19 +626,44 @@ impl Store for SqliteStore {
     }
 
     // The leased outbox lives in `sqlite/outbox.rs`.
-    fn claim_deliveries(&self, now: Timestamp, worker_id: &str, lease: chrono::Duration, limit: usize, ctx: &AuditCtx) -> Result<Vec<Delivery>> {
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        worker_id: &str,
+        lease: chrono::Duration,
+        limit: usize,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<Delivery>> {
         outbox::claim(self, now, worker_id, lease, limit, ctx)
     }
-    fn renew_leases(&self, ids: &[i64], worker_id: &str, until: Timestamp, ctx: &AuditCtx) -> Result<Vec<i64>> {
+    fn renew_leases(
+        &self,
+        ids: &[i64],
+        worker_id: &str,
+        until: Timestamp,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<i64>> {
         outbox::renew(self, ids, worker_id, until, ctx)
     }
     fn mark_delivered_batch(&self, ids: &[i64], ctx: &AuditCtx) -> Result<Vec<i64>> {
         outbox::delivered_batch(self, ids, ctx)
     }
-    fn fail_claimed(&self, delivery_id: i64, worker_id: &str, error: &str, retry_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<bool> {
+    fn fail_claimed(
+        &self,
+        delivery_id: i64,
+        worker_id: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        ctx: &AuditCtx,
+    ) -> Result<bool> {
         outbox::fail_claimed(self, delivery_id, worker_id, error, retry_at, ctx)
     }
-    fn unsubscribe_channel(&self, delivery_id: i64, reason: &str, ctx: &AuditCtx) -> Result<Vec<i64>> {
+    fn unsubscribe_channel(
+        &self,
+        delivery_id: i64,
+        reason: &str,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<i64>> {
         outbox::unsubscribe(self, delivery_id, reason, ctx)
     }
     fn disabled_channels(&self) -> Result<Vec<crate::DisabledChannel>> {
@@ -513,7 +697,13 @@ impl Store for SqliteStore {
                 "INSERT INTO acknowledgements (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![a.warning_id.as_str(), time_text(&a.at), canonical_json(a)?],
             )?;
-            audit(tx, ctx, actions::ACK_RECORD, &format!("warning:{}", a.warning_id), a)?;
+            audit(
+                tx,
+                ctx,
+                actions::ACK_RECORD,
+                &format!("warning:{}", a.warning_id),
+                a,
+            )?;
             Ok(())
         })
     }
@@ -536,7 +726,13 @@ impl Store for SqliteStore {
                 "INSERT INTO posture_reports (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![r.warning_id.as_str(), time_text(&r.at), canonical_json(r)?],
             )?;
-            audit(tx, ctx, actions::POSTURE_REPORT, &format!("warning:{}", r.warning_id), r)?;
+            audit(
+                tx,
+                ctx,
+                actions::POSTURE_REPORT,
+                &format!("warning:{}", r.warning_id),
+                r,
+            )?;
             Ok(())
         })
     }
@@ -552,7 +748,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn upsert_posture_track(&self, warning_id: &WarningId, track: &PostureTrack, ctx: &AuditCtx) -> Result<()> {
+    fn upsert_posture_track(
+        &self,
+        warning_id: &WarningId,
+        track: &PostureTrack,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
             require_warning(tx, warning_id)?;
             tx.execute(
@@ -560,14 +761,22 @@ impl Store for SqliteStore {
                  ON CONFLICT (warning_id) DO UPDATE SET json = excluded.json",
                 params![warning_id.as_str(), canonical_json(track)?],
             )?;
-            audit(tx, ctx, actions::POSTURE_TRACK, &format!("warning:{warning_id}"), &json!({"warning_id": warning_id, "track": track}))?;
+            audit(
+                tx,
+                ctx,
+                actions::POSTURE_TRACK,
+                &format!("warning:{warning_id}"),
+                &json!({"warning_id": warning_id, "track": track}),
+            )?;
             Ok(())
         })
     }
 
     fn posture_tracks(&self) -> Result<Vec<(WarningId, PostureTrack)>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT warning_id, json FROM posture_tracks ORDER BY warning_id")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT warning_id, json FROM posture_tracks ORDER BY warning_id",
+            )?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
@@ -582,12 +791,26 @@ impl Store for SqliteStore {
     fn insert_outcome(&self, o: &Outcome, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
             require_threat(tx, &o.threat_id)?;
-            let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let kind = serde_json::to_value(o.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             tx.execute(
                 "INSERT INTO outcomes (threat_id, kind, at, json) VALUES (?1, ?2, ?3, ?4)",
-                params![o.threat_id.as_str(), kind, time_text(&o.at), canonical_json(o)?],
+                params![
+                    o.threat_id.as_str(),
+                    kind,
+                    time_text(&o.at),
+                    canonical_json(o)?
+                ],
             )?;
-            audit(tx, ctx, actions::OUTCOME_RECORD, &format!("threat:{}", o.threat_id), o)?;
+            audit(
+                tx,
+                ctx,
+                actions::OUTCOME_RECORD,
+                &format!("threat:{}", o.threat_id),
+                o,
+            )?;
             Ok(())
         })
     }
@@ -607,7 +830,12 @@ impl Store for SqliteStore {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO timeline (threat_id, at, event, json) VALUES (?1, ?2, ?3, ?4)",
-                params![entry.threat_id.as_str(), time_text(&entry.at), entry.event, canonical_json(entry)?],
+                params![
+                    entry.threat_id.as_str(),
+                    time_text(&entry.at),
+                    entry.event,
+                    canonical_json(entry)?
+                ],
             )?;
             Ok(())
         })
@@ -628,7 +856,9 @@ impl Store for SqliteStore {
 
     fn audit_events(&self) -> Result<Vec<AuditEvent>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
+            ))?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
@@ -640,7 +870,9 @@ impl Store for SqliteStore {
 
     fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
+            ))?;
             let mut rows = stmt.query([])?;
             let mut events = Vec::new();
             while let Some(row) = rows.next()? {
@@ -652,7 +884,10 @@ impl Store for SqliteStore {
                         if let Err(earlier) = verify_chain(&events) {
                             return Ok(Err(earlier));
                         }
-                        return Ok(Err(ChainBreak { seq: id.parse().unwrap_or(0), reason: format!("unreadable row: {reason}") }));
+                        return Ok(Err(ChainBreak {
+                            seq: id.parse().unwrap_or(0),
+                            reason: format!("unreadable row: {reason}"),
+                        }));
                     }
                     Err(e) => return Err(e),
                 }
@@ -663,7 +898,14 @@ impl Store for SqliteStore {
 
     // ---- API tokens ---------------------------------------------------------------------------
 
-    fn insert_token(&self, token_hash: &str, role: &str, label: &str, expires_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<i64> {
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        role: &str,
+        label: &str,
+        expires_at: Option<Timestamp>,
+        ctx: &AuditCtx,
+    ) -> Result<i64> {
         self.write(|tx| {
             let id: i64 = tx
                 .query_row(

@@ -31,37 +31,62 @@ pub struct ComposeArgs {
 /// line in place so line numbers in errors still point into the user's file.
 fn audiences_from(text: &str) -> String {
     text.lines()
-        .map(|l| if l.trim() == "[audience]" { l.replacen("[audience]", "[[audience]]", 1) } else { l.to_owned() })
+        .map(|l| {
+            if l.trim() == "[audience]" {
+                l.replacen("[audience]", "[[audience]]", 1)
+            } else {
+                l.to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-fn pick_audience(mut all: Vec<Audience>, id: Option<&str>, path: &std::path::Path) -> Result<Audience> {
+fn pick_audience(
+    mut all: Vec<Audience>,
+    id: Option<&str>,
+    path: &std::path::Path,
+) -> Result<Audience> {
     match id {
         Some(id) => {
             let ids: Vec<String> = all.iter().map(|a| a.id.to_string()).collect();
             let i = all
                 .iter()
                 .position(|a| a.id.as_str() == id)
-                .ok_or_else(|| anyhow!("{}: no audience with id {id:?} (the file has: {})", path.display(), ids.join(", ")))?;
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: no audience with id {id:?} (the file has: {})",
+                        path.display(),
+                        ids.join(", ")
+                    )
+                })?;
             Ok(all.swap_remove(i))
         }
         None if all.len() == 1 => Ok(all.remove(0)),
-        None if all.is_empty() => bail!("{}: no audience: expected one [audience] table or [[audience]] tables", path.display()),
+        None if all.is_empty() => bail!(
+            "{}: no audience: expected one [audience] table or [[audience]] tables",
+            path.display()
+        ),
         None => bail!(
             "{}: {} audiences in the file ({}); pick one with --audience-id",
             path.display(),
             all.len(),
-            all.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", ")
+            all.iter()
+                .map(|a| a.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
 
 pub fn run(a: ComposeArgs) -> Result<()> {
-    let report_text = std::fs::read_to_string(&a.report).with_context(|| format!("reading {}", a.report.display()))?;
+    let report_text = std::fs::read_to_string(&a.report)
+        .with_context(|| format!("reading {}", a.report.display()))?;
     let threat = parse_report(&report_text).map_err(|e| anyhow!("{}: {e}", a.report.display()))?;
-    let aud_text = std::fs::read_to_string(&a.audience).with_context(|| format!("reading {}", a.audience.display()))?;
-    let all = parse_audiences_toml(&audiences_from(&aud_text)).map_err(|e| anyhow!("{}: {e}", a.audience.display()))?;
+    let aud_text = std::fs::read_to_string(&a.audience)
+        .with_context(|| format!("reading {}", a.audience.display()))?;
+    let all = parse_audiences_toml(&audiences_from(&aud_text))
+        .map_err(|e| anyhow!("{}: {e}", a.audience.display()))?;
     let aud = pick_audience(all, a.audience_id.as_deref(), &a.audience)?;
     let global: Vec<String> = match &a.restricted {
         Some(p) => std::fs::read_to_string(p)
@@ -75,7 +100,9 @@ pub fn run(a: ComposeArgs) -> Result<()> {
     };
     let reference = format!("{}.{}", threat.id, aud.id);
     let ack = match aud.kind {
-        tocsin_core::AudienceKind::Public => format!("Reference {reference}. Further alerts will be published through the same channel."),
+        tocsin_core::AudienceKind::Public => format!(
+            "Reference {reference}. Further alerts will be published through the same channel."
+        ),
         _ => format!("Acknowledge and report measures quoting reference {reference}."),
     };
     // Deterministic: "now" is when the report was received (the public's 48 hours start there).
@@ -116,7 +143,12 @@ pub fn run(a: ComposeArgs) -> Result<()> {
     } else {
         println!("audience:    {} ({})", aud.id, aud.kind.as_str());
         println!("marking:     {} / {}", c.banner, c.tlp);
-        println!("specificity: {}", serde_json::to_value(c.specificity)?.as_str().unwrap_or_default());
+        println!(
+            "specificity: {}",
+            serde_json::to_value(c.specificity)?
+                .as_str()
+                .unwrap_or_default()
+        );
         println!("withheld:    {} portion(s) (not releasable, or naming a restricted term); {} summarised by a tearline", c.withheld_portions, c.summarised_portions);
         println!("headline:    {}", c.headline);
         println!();

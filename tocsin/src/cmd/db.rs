@@ -29,9 +29,14 @@ impl FromStr for DbLocation {
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             return Ok(Self::Postgres(s.to_owned()));
         }
-        if let Some(path) = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")) {
+        if let Some(path) = s
+            .strip_prefix("sqlite://")
+            .or_else(|| s.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
-                return Err(format!("{s:?} names no file: write sqlite:PATH, e.g. sqlite:./tocsin.db"));
+                return Err(format!(
+                    "{s:?} names no file: write sqlite:PATH, e.g. sqlite:./tocsin.db"
+                ));
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
@@ -77,7 +82,10 @@ impl DbLocation {
     /// The `file` channel's default root: `outbox/` beside a SQLite file, `./outbox` otherwise.
     pub fn default_outbox(&self) -> PathBuf {
         match self {
-            Self::Sqlite(p) => p.parent().map(|d| d.join("outbox")).unwrap_or_else(|| PathBuf::from("outbox")),
+            Self::Sqlite(p) => p
+                .parent()
+                .map(|d| d.join("outbox"))
+                .unwrap_or_else(|| PathBuf::from("outbox")),
             Self::Postgres(_) => PathBuf::from("outbox"),
         }
     }
@@ -86,11 +94,17 @@ impl DbLocation {
     pub fn open_for_copy(&self) -> Result<(Arc<dyn Store>, Arc<dyn Dump>)> {
         Ok(match self {
             Self::Sqlite(p) => {
-                let s = Arc::new(SqliteStore::open(p).with_context(|| format!("opening store {}", p.display()))?);
+                let s = Arc::new(
+                    SqliteStore::open(p)
+                        .with_context(|| format!("opening store {}", p.display()))?,
+                );
                 (s.clone(), s)
             }
             Self::Postgres(url) => {
-                let s = Arc::new(tocsin_store_postgres::PgStore::connect(url).with_context(|| format!("opening store {self}"))?);
+                let s = Arc::new(
+                    tocsin_store_postgres::PgStore::connect(url)
+                        .with_context(|| format!("opening store {self}"))?,
+                );
                 (s.clone(), s)
             }
         })
@@ -99,8 +113,13 @@ impl DbLocation {
     /// Open the store (creating a SQLite file) and bring its schema up to date.
     pub fn open(&self) -> Result<Arc<dyn Store>> {
         Ok(match self {
-            Self::Sqlite(p) => Arc::new(SqliteStore::open(p).with_context(|| format!("opening store {}", p.display()))?),
-            Self::Postgres(url) => Arc::new(tocsin_store_postgres::PgStore::connect(url).with_context(|| format!("opening store {self}"))?),
+            Self::Sqlite(p) => Arc::new(
+                SqliteStore::open(p).with_context(|| format!("opening store {}", p.display()))?,
+            ),
+            Self::Postgres(url) => Arc::new(
+                tocsin_store_postgres::PgStore::connect(url)
+                    .with_context(|| format!("opening store {self}"))?,
+            ),
         })
     }
 }
@@ -111,25 +130,47 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!("./tocsin.db".parse::<DbLocation>().unwrap(), DbLocation::Sqlite("./tocsin.db".into()));
-        assert_eq!("sqlite:/tmp/x.db".parse::<DbLocation>().unwrap(), DbLocation::Sqlite("/tmp/x.db".into()));
-        assert_eq!("sqlite:///tmp/x.db".parse::<DbLocation>().unwrap(), DbLocation::Sqlite("/tmp/x.db".into()));
-        assert!(matches!("postgres://u@h/db".parse::<DbLocation>().unwrap(), DbLocation::Postgres(_)));
-        assert!(matches!("postgresql://u@h/db".parse::<DbLocation>().unwrap(), DbLocation::Postgres(_)));
+        assert_eq!(
+            "./tocsin.db".parse::<DbLocation>().unwrap(),
+            DbLocation::Sqlite("./tocsin.db".into())
+        );
+        assert_eq!(
+            "sqlite:/tmp/x.db".parse::<DbLocation>().unwrap(),
+            DbLocation::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            "sqlite:///tmp/x.db".parse::<DbLocation>().unwrap(),
+            DbLocation::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            "postgres://u@h/db".parse::<DbLocation>().unwrap(),
+            DbLocation::Postgres(_)
+        ));
+        assert!(matches!(
+            "postgresql://u@h/db".parse::<DbLocation>().unwrap(),
+            DbLocation::Postgres(_)
+        ));
     }
 
     #[test]
     fn bad_forms_say_what_is_wrong() {
-        let e = "mysql://root:hunter2@h/db".parse::<DbLocation>().unwrap_err();
+        let e = "mysql://root:hunter2@h/db"
+            .parse::<DbLocation>()
+            .unwrap_err();
         assert!(e.contains("unknown database scheme \"mysql\""), "{e}");
         assert!(!e.contains("hunter2"), "the password leaked: {e}");
-        assert!("sqlite:".parse::<DbLocation>().unwrap_err().contains("names no file"));
+        assert!("sqlite:"
+            .parse::<DbLocation>()
+            .unwrap_err()
+            .contains("names no file"));
         assert!("  ".parse::<DbLocation>().unwrap_err().contains("empty"));
     }
 
     #[test]
     fn display_hides_the_password() {
-        let d: DbLocation = "postgres://tocsin:s3cret@db.example:5432/tocsin".parse().unwrap();
+        let d: DbLocation = "postgres://tocsin:s3cret@db.example:5432/tocsin"
+            .parse()
+            .unwrap();
         assert!(!d.to_string().contains("s3cret"), "{d}");
         assert!(!format!("{d:?}").contains("s3cret"));
     }

@@ -8,10 +8,22 @@ use tocsin_engine::Engine;
 
 /// The reference case ships inside the binary so `tocsin demo` works from any directory.
 const REFERENCE_CASE: &[(&str, &str)] = &[
-    ("venues.csv", include_str!("../../../examples/moscow-2024/venues.csv")),
-    ("events.csv", include_str!("../../../examples/moscow-2024/events.csv")),
-    ("audiences.toml", include_str!("../../../examples/moscow-2024/audiences.toml")),
-    ("report.txt", include_str!("../../../examples/moscow-2024/report.txt")),
+    (
+        "venues.csv",
+        include_str!("../../../examples/moscow-2024/venues.csv"),
+    ),
+    (
+        "events.csv",
+        include_str!("../../../examples/moscow-2024/events.csv"),
+    ),
+    (
+        "audiences.toml",
+        include_str!("../../../examples/moscow-2024/audiences.toml"),
+    ),
+    (
+        "report.txt",
+        include_str!("../../../examples/moscow-2024/report.txt"),
+    ),
 ];
 
 #[derive(clap::Args, Debug)]
@@ -31,7 +43,8 @@ pub struct DemoArgs {
 pub fn write_reference_case(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     for (name, text) in REFERENCE_CASE {
-        std::fs::write(dir.join(name), text).with_context(|| format!("writing {}", dir.join(name).display()))?;
+        std::fs::write(dir.join(name), text)
+            .with_context(|| format!("writing {}", dir.join(name).display()))?;
     }
     Ok(())
 }
@@ -52,11 +65,17 @@ pub fn load_into(engine: &Engine, examples: Option<PathBuf>) -> Result<DemoRepor
 
 /// Load the reference case as it stood when the report came in: registry, audiences, the report
 /// ingested and matched, nothing decided yet (`serve --seed-reference`, the console's browser test).
-pub fn seed_reference(engine: &Engine, at: chrono::DateTime<chrono::Utc>) -> Result<tocsin_engine::ImportSummary> {
+pub fn seed_reference(
+    engine: &Engine,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<tocsin_engine::ImportSummary> {
     let work = tempfile::tempdir()?;
     let dir = work.path().join("moscow-2024");
     write_reference_case(&dir)?;
-    Ok(engine.import_dir(&dir, &tocsin_store::AuditCtx::new("admin:seed-reference", at))?)
+    Ok(engine.import_dir(
+        &dir,
+        &tocsin_store::AuditCtx::new("admin:seed-reference", at),
+    )?)
 }
 
 pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
@@ -64,12 +83,20 @@ pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
     let work = tempfile::tempdir()?;
     let db = match &args.store {
         Some(p) => {
-            anyhow::ensure!(!p.exists(), "--store {} exists already: the demo needs a fresh store", p.display());
+            anyhow::ensure!(
+                !p.exists(),
+                "--store {} exists already: the demo needs a fresh store",
+                p.display()
+            );
             p.clone()
         }
         None => work.path().join("tocsin.db"),
     };
-    let outbox = db.parent().map(|d| d.join("outbox")).filter(|_| args.store.is_some()).unwrap_or_else(|| work.path().join("outbox"));
+    let outbox = db
+        .parent()
+        .map(|d| d.join("outbox"))
+        .filter(|_| args.store.is_some())
+        .unwrap_or_else(|| work.path().join("outbox"));
     let engine = open_engine(&super::DbLocation::Sqlite(db), Some(outbox))?;
     let report = load_into(&engine, args.examples)?;
     if args.json {
@@ -81,37 +108,67 @@ pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
 }
 
 fn print_human(r: &DemoReport) {
-    println!("Tocsin demo — the reference case \"Moscow, March 2024\" replayed on a simulated clock\n");
+    println!(
+        "Tocsin demo — the reference case \"Moscow, March 2024\" replayed on a simulated clock\n"
+    );
     println!("MATCHES ({}):", r.matches.len());
     for m in &r.matches {
-        println!("  {:.2}  {:<40} [{}]  {}", m.score, m.entity_name, m.target, m.reasons.join("; "));
+        println!(
+            "  {:.2}  {:<40} [{}]  {}",
+            m.score,
+            m.entity_name,
+            m.target,
+            m.reasons.join("; ")
+        );
     }
-    println!("\nDETERMINATION: {} (proposed by {}, approved by {}; deliver by {})", r.determination.decision.label(), r.determination.proposer, r.determination.approver.as_deref().unwrap_or("-"), r.determination.deadline.to_rfc3339());
+    println!(
+        "\nDETERMINATION: {} (proposed by {}, approved by {}; deliver by {})",
+        r.determination.decision.label(),
+        r.determination.proposer,
+        r.determination.approver.as_deref().unwrap_or("-"),
+        r.determination.deadline.to_rfc3339()
+    );
     for c in &r.determination.criteria {
-        println!("  [{}] {} — {}", if c.held { "x" } else { " " }, c.name, c.why);
+        println!(
+            "  [{}] {} — {}",
+            if c.held { "x" } else { " " },
+            c.name,
+            c.why
+        );
     }
     for c in &r.determination.considerations {
         println!("  note: {c}");
     }
     println!("\nWARNINGS ({}):", r.warnings.len());
     for w in &r.warnings {
-        println!("  --- {} → {} ({}, TLP:{}, {}, state {}) ---", w.id, w.audience, w.audience_kind, w.tlp, w.specificity, w.state);
+        println!(
+            "  --- {} → {} ({}, TLP:{}, {}, state {}) ---",
+            w.id, w.audience, w.audience_kind, w.tlp, w.specificity, w.state
+        );
         for line in w.text.lines() {
             println!("  | {line}");
         }
     }
     println!("\nTIMELINE:");
     for e in &r.timeline {
-        println!("  {}  {:<24} {}", e.at.format("%Y-%m-%d %H:%M"), e.event, e.detail);
+        println!(
+            "  {}  {:<24} {}",
+            e.at.format("%Y-%m-%d %H:%M"),
+            e.event,
+            e.detail
+        );
     }
     println!(
         "\nAUDIT: {} events, head {}, chain {}",
         r.audit.count,
         r.audit.head_hash,
-        if r.audit.verified { "verified" } else { "BROKEN" }
+        if r.audit.verified {
+            "verified"
+        } else {
+            "BROKEN"
+        }
     );
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -122,7 +179,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = super::super::DbLocation::Sqlite(dir.path().join("t.db"));
         let engine = open_engine(&db, Some(dir.path().join("outbox"))).unwrap();
-        let at = chrono::DateTime::parse_from_rfc3339("2024-03-06T08:30:00Z").unwrap().to_utc();
+        let at = chrono::DateTime::parse_from_rfc3339("2024-03-06T08:30:00Z")
+            .unwrap()
+            .to_utc();
         let s = seed_reference(&engine, at).unwrap();
         assert_eq!((s.threats, s.audiences), (1, 4));
         assert!(s.venues > 0 && s.events > 0);

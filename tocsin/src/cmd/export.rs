@@ -51,7 +51,13 @@ pub fn run(cmd: ExportCommand, g: &Globals) -> Result<()> {
         .warnings(tid.as_ref())?
         .into_iter()
         .filter(|w| a.all || released(w.state))
-        .filter(|w| if stix { STIX_CAPABLE.contains(&w.audience_kind) } else { CAP_AUDIENCES.contains(&w.audience_kind) })
+        .filter(|w| {
+            if stix {
+                STIX_CAPABLE.contains(&w.audience_kind)
+            } else {
+                CAP_AUDIENCES.contains(&w.audience_kind)
+            }
+        })
         .collect();
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -65,20 +71,27 @@ pub fn run(cmd: ExportCommand, g: &Globals) -> Result<()> {
             }
         } else {
             match cap_alert(store.as_ref(), w, None)? {
-                Some(alert) => (tocsin_formats::cap::write_alert(&alert).into_bytes(), "cap.xml"),
+                Some(alert) => (
+                    tocsin_formats::cap::write_alert(&alert).into_bytes(),
+                    "cap.xml",
+                ),
                 None => continue,
             }
         };
         match &a.out {
             Some(dir) => {
                 let path = dir.join(format!("{}.{ext}", w.id));
-                std::fs::write(&path, &doc).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, &doc)
+                    .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }
             None => std::io::stdout().write_all(&doc)?,
         }
         written += 1;
     }
-    eprintln!("exported {written} {} document(s)", if stix { "STIX" } else { "CAP" });
+    eprintln!(
+        "exported {written} {} document(s)",
+        if stix { "STIX" } else { "CAP" }
+    );
     Ok(())
 }

@@ -53,23 +53,43 @@ pub fn run(cmd: FeedCommand, g: &Globals) -> Result<()> {
 }
 
 fn import(a: ImportArgs, g: &Globals) -> Result<()> {
-    let f = std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let f =
+        std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
     let name = a.file.display().to_string();
-    let (orgs, global) = Constituency::read_csv(std::io::BufReader::new(f), &name, |rows, bytes| {
-        eprintln!("import-constituency: {rows} organisations read ({:.0}%)", 100.0 * bytes as f64 / total as f64);
-    })?;
+    let (orgs, global) =
+        Constituency::read_csv(std::io::BufReader::new(f), &name, |rows, bytes| {
+            eprintln!(
+                "import-constituency: {rows} organisations read ({:.0}%)",
+                100.0 * bytes as f64 / total as f64
+            );
+        })?;
     let (c, conflicts) = Constituency::new(orgs, global.clone());
     for w in &conflicts {
         eprintln!("warning: {w}");
     }
-    let mut rows: Vec<(String, String)> = c.orgs.iter().map(|o| Ok((o.id.clone(), serde_json::to_string(o)?))).collect::<Result<_>>()?;
+    let mut rows: Vec<(String, String)> = c
+        .orgs
+        .iter()
+        .map(|o| Ok((o.id.clone(), serde_json::to_string(o)?)))
+        .collect::<Result<_>>()?;
     if !global.is_empty() {
-        rows.push(("*".into(), serde_json::to_string(&json!({ "inhibitions": global }))?));
+        rows.push((
+            "*".into(),
+            serde_json::to_string(&json!({ "inhibitions": global }))?,
+        ));
     }
     let store = g.db.open()?;
-    let n = store.replace_constituency(&rows, &tocsin_store::AuditCtx::new("cli", chrono::Utc::now()))?;
-    println!("constituency: {} organisations, {} prefixes, {} global inhibitions ({n} records stored)", c.orgs.len(), c.table.len(), global.len());
+    let n = store.replace_constituency(
+        &rows,
+        &tocsin_store::AuditCtx::new("cli", chrono::Utc::now()),
+    )?;
+    println!(
+        "constituency: {} organisations, {} prefixes, {} global inhibitions ({n} records stored)",
+        c.orgs.len(),
+        c.table.len(),
+        global.len()
+    );
     Ok(())
 }
 
@@ -79,10 +99,14 @@ pub fn load_constituency(store: &dyn Store) -> Result<Constituency> {
     let mut global = Vec::new();
     for (id, js) in store.constituency()? {
         if id == "*" {
-            let v: serde_json::Value = serde_json::from_str(&js).context("stored global inhibitions")?;
-            global = serde_json::from_value(v["inhibitions"].clone()).context("stored global inhibitions")?;
+            let v: serde_json::Value =
+                serde_json::from_str(&js).context("stored global inhibitions")?;
+            global = serde_json::from_value(v["inhibitions"].clone())
+                .context("stored global inhibitions")?;
         } else {
-            orgs.push(serde_json::from_str(&js).with_context(|| format!("stored organisation {id}"))?);
+            orgs.push(
+                serde_json::from_str(&js).with_context(|| format!("stored organisation {id}"))?,
+            );
         }
     }
     Ok(Constituency::new(orgs, global).0)
@@ -91,7 +115,10 @@ pub fn load_constituency(store: &dyn Store) -> Result<Constituency> {
 fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
     let store = g.db.open()?;
     let c = load_constituency(store.as_ref())?;
-    anyhow::ensure!(!c.orgs.is_empty(), "the constituency is empty: run `tocsin feed import-constituency FILE` first");
+    anyhow::ensure!(
+        !c.orgs.is_empty(),
+        "the constituency is empty: run `tocsin feed import-constituency FILE` first"
+    );
     let mapping = match &a.mapping {
         Some(m) => Mapping::load(m)?,
         None => {
@@ -105,22 +132,43 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
     };
     let now = chrono::Utc::now();
     let opts = NotifyOptions {
-        run_id: a.run_id.clone().unwrap_or_else(|| now.format("%Y%m%dT%H%M%SZ").to_string()),
-        source: a.file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        run_id: a
+            .run_id
+            .clone()
+            .unwrap_or_else(|| now.format("%Y%m%dT%H%M%SZ").to_string()),
+        source: a
+            .file
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         now,
         attach_limit: a.attach_limit,
         originator: a.originator.clone(),
         actor: "cli".into(),
     };
-    let f = std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let f =
+        std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
     let unmatched: Option<Box<dyn std::io::Write>> = match &a.unmatched {
-        Some(p) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))),
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ))),
         None => None,
     };
-    let r = tocsin_feed::run_feed(store.as_ref(), &c, f, &mapping, &opts, unmatched, |rows, bytes| {
-        eprintln!("feed ingest: {rows} rows ({:.0}%)", 100.0 * bytes as f64 / total as f64);
-    })?;
+    let r = tocsin_feed::run_feed(
+        store.as_ref(),
+        &c,
+        f,
+        &mapping,
+        &opts,
+        unmatched,
+        |rows, bytes| {
+            eprintln!(
+                "feed ingest: {rows} rows ({:.0}%)",
+                100.0 * bytes as f64 / total as f64
+            );
+        },
+    )?;
     let k = &r.counts;
     let out = json!({
         "run_id": r.run_id,
@@ -146,7 +194,10 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
             println!("  line {}: {}", m.line, m.reason);
         }
         if k.malformed > k.malformed_examples.len() as u64 {
-            println!("  … and {} more malformed rows", k.malformed - k.malformed_examples.len() as u64);
+            println!(
+                "  … and {} more malformed rows",
+                k.malformed - k.malformed_examples.len() as u64
+            );
         }
     }
     Ok(())

@@ -16,12 +16,7 @@ pub fn run(args: ImportArgs, g: &Globals) -> Result<()> {
     let s = engine.import_dir(&args.dir, &AuditCtx::new("cli:import", chrono::Utc::now()))?;
     println!(
         "imported {} venues, {} events, {} audiences, {} reports ({} matches) into {}",
-        s.venues,
-        s.events,
-        s.audiences,
-        s.threats,
-        s.matches,
-        g.db
+        s.venues, s.events, s.audiences, s.threats, s.matches, g.db
     );
     Ok(())
 }

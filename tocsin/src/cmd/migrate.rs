@@ -38,10 +38,18 @@ struct TableCopy {
 }
 
 pub fn run(a: MigrateArgs) -> Result<()> {
-    ensure!(a.from != a.to, "--from and --to are the same store ({}): nothing to migrate", a.from);
+    ensure!(
+        a.from != a.to,
+        "--from and --to are the same store ({}): nothing to migrate",
+        a.from
+    );
     if let (DbLocation::Sqlite(f), DbLocation::Sqlite(t)) = (&a.from, &a.to) {
         if let (Ok(f), Ok(t)) = (f.canonicalize(), t.canonicalize()) {
-            ensure!(f != t, "--from and --to are the same file ({}): nothing to migrate", f.display());
+            ensure!(
+                f != t,
+                "--from and --to are the same file ({}): nothing to migrate",
+                f.display()
+            );
         }
     }
     if let DbLocation::Sqlite(p) = &a.from {
@@ -54,20 +62,37 @@ pub fn run(a: MigrateArgs) -> Result<()> {
 
     let source_head = match source.verify_audit()? {
         Ok(head) => head,
-        Err(b) => bail!("--from {}: the audit chain is broken ({b}); repair or investigate it before copying", a.from),
+        Err(b) => bail!(
+            "--from {}: the audit chain is broken ({b}); repair or investigate it before copying",
+            a.from
+        ),
     };
     let target_counts = target_dump.table_counts()?;
-    if let Some((table, n)) = target_counts.iter().find(|(t, n)| **n > 0 && !NOT_COPIED.contains(&t.as_str())) {
+    if let Some((table, n)) = target_counts
+        .iter()
+        .find(|(t, n)| **n > 0 && !NOT_COPIED.contains(&t.as_str()))
+    {
         bail!("--to {} is not empty: table {table} holds {n} row(s); migrate copies only into an empty database", a.to);
     }
 
-    let tables: Vec<String> = source_dump.tables()?.into_iter().filter(|t| !NOT_COPIED.contains(&t.as_str())).collect();
+    let tables: Vec<String> = source_dump
+        .tables()?
+        .into_iter()
+        .filter(|t| !NOT_COPIED.contains(&t.as_str()))
+        .collect();
     let target_tables = target_dump.tables()?;
     for t in &tables {
-        ensure!(target_tables.contains(t), "--to {} has no table {t}: is it an older Tocsin schema?", a.to);
+        ensure!(
+            target_tables.contains(t),
+            "--to {} has no table {t}: is it an older Tocsin schema?",
+            a.to
+        );
         let (sc, tc) = (source_dump.table_columns(t)?, target_dump.table_columns(t)?);
         if let Some(c) = sc.iter().find(|c| !tc.contains(c)) {
-            bail!("--to {}: table {t} has no column {c} (the two schemas differ)", a.to);
+            bail!(
+                "--to {}: table {t} has no column {c} (the two schemas differ)",
+                a.to
+            );
         }
     }
 
@@ -82,18 +107,35 @@ pub fn run(a: MigrateArgs) -> Result<()> {
     let mut report = Vec::new();
     let mut mismatched = Vec::new();
     for t in &tables {
-        let (s, d) = (sc.get(t).copied().unwrap_or(0), tc.get(t).copied().unwrap_or(0));
+        let (s, d) = (
+            sc.get(t).copied().unwrap_or(0),
+            tc.get(t).copied().unwrap_or(0),
+        );
         if s != d {
             mismatched.push(format!("{t}: {s} in the source, {d} in the target"));
         }
-        report.push(TableCopy { table: t.clone(), source_rows: s, target_rows: d });
+        report.push(TableCopy {
+            table: t.clone(),
+            source_rows: s,
+            target_rows: d,
+        });
     }
-    ensure!(mismatched.is_empty(), "row counts differ after the copy (was the source written meanwhile?): {}", mismatched.join("; "));
+    ensure!(
+        mismatched.is_empty(),
+        "row counts differ after the copy (was the source written meanwhile?): {}",
+        mismatched.join("; ")
+    );
     let target_head = match target.verify_audit()? {
         Ok(head) => head,
-        Err(b) => bail!("the copy's audit chain does not verify on --to {}: {b}", a.to),
+        Err(b) => bail!(
+            "the copy's audit chain does not verify on --to {}: {b}",
+            a.to
+        ),
     };
-    ensure!(target_head == source_head, "the copy's chain head {target_head} differs from the source's {source_head}");
+    ensure!(
+        target_head == source_head,
+        "the copy's chain head {target_head} differs from the source's {source_head}"
+    );
     let events = target.audit_events()?.len();
     let rows: u64 = report.iter().map(|r| r.target_rows).sum();
     let secs = started.elapsed().as_secs_f64();
@@ -124,16 +166,24 @@ pub fn run(a: MigrateArgs) -> Result<()> {
 
 /// Stream one table: the source dumps on its own thread into a bounded channel the target loads
 /// from, so a large table never sits in memory whole.
-fn copy_table(source: &dyn Dump, target: &dyn Dump, table: &str, columns: &[String]) -> Result<u64> {
+fn copy_table(
+    source: &dyn Dump,
+    target: &dyn Dump,
+    table: &str,
+    columns: &[String],
+) -> Result<u64> {
     let (tx, rx) = sync_channel::<Vec<SqlValue>>(1024);
     std::thread::scope(|s| {
         let dumper = s.spawn(move || {
             source.dump_table(table, &mut |row| {
-                tx.send(row).map_err(|_| StoreError::Db("the target stopped loading".into()))
+                tx.send(row)
+                    .map_err(|_| StoreError::Db("the target stopped loading".into()))
             })
         });
         let loaded = target.load_table(table, columns, &mut rx.into_iter());
-        let dumped = dumper.join().map_err(|_| anyhow::anyhow!("reading table {table} panicked"))?;
+        let dumped = dumper
+            .join()
+            .map_err(|_| anyhow::anyhow!("reading table {table} panicked"))?;
         // The target's error explains a dump stopped by it; otherwise the dump's own error.
         let n = loaded?;
         dumped?;

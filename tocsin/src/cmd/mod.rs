@@ -7,10 +7,10 @@ pub mod demo;
 pub mod export;
 pub mod feed;
 pub mod import;
+pub mod ingest;
 pub mod migrate;
 pub mod report;
 pub mod scheduler;
-pub mod ingest;
 pub mod serve;
 pub mod token;
 pub mod user;
@@ -18,11 +18,11 @@ pub mod verify;
 pub mod worker;
 
 use anyhow::{Context, Result};
+pub use db::DbLocation;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use tocsin_core::duty::DutyPolicy;
 use tocsin_engine::{Engine, EngineConfig};
-pub use db::DbLocation;
 
 /// Options every subcommand shares.
 #[derive(clap::Args, Debug, Clone)]
@@ -38,7 +38,12 @@ pub struct Globals {
     #[arg(long, global = true, env = "TOCSIN_POLICY")]
     pub policy: Option<PathBuf>,
     /// Base URL recipients reach this server at; used in signed one-time links.
-    #[arg(long, global = true, env = "TOCSIN_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOCSIN_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
 }
 
@@ -54,12 +59,17 @@ static SETTINGS: OnceLock<Settings> = OnceLock::new();
 pub fn configure(g: &Globals) -> Result<()> {
     let policy = match &g.policy {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading policy {}", p.display()))?;
-            tocsin_formats::policy::parse_policy(&text).with_context(|| format!("in {}", p.display()))?
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading policy {}", p.display()))?;
+            tocsin_formats::policy::parse_policy(&text)
+                .with_context(|| format!("in {}", p.display()))?
         }
         None => DutyPolicy::icd191(),
     };
-    let _ = SETTINGS.set(Settings { policy, public_url: g.public_url.clone() });
+    let _ = SETTINGS.set(Settings {
+        policy,
+        public_url: g.public_url.clone(),
+    });
     Ok(())
 }
 

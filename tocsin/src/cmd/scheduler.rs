@@ -16,7 +16,9 @@ const WATCH: Duration = Duration::from_secs(2);
 /// This process's name in the `leaders` table: host, pid and a random part (a restarted process
 /// with a recycled pid is a new holder).
 pub fn holder_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "localhost".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
     format!("{host}:{}:{:08x}", std::process::id(), rand_u32())
 }
 
@@ -24,7 +26,12 @@ fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     // RandomState is seeded from the OS per process: enough to tell two holders apart.
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish() as u32
 }
 
@@ -48,14 +55,20 @@ impl Scheduler {
         self.stop.store(true, Ordering::SeqCst);
         match self.engine.store().resign(SCHEDULER_ROLE, &self.holder) {
             Ok(()) => tracing::info!(holder = %self.holder, "scheduler leadership given up"),
-            Err(e) => tracing::warn!(holder = %self.holder, error = %e, "could not give scheduler leadership up; it lapses with the lease"),
+            Err(e) => {
+                tracing::warn!(holder = %self.holder, error = %e, "could not give scheduler leadership up; it lapses with the lease")
+            }
         }
     }
 }
 
 /// Start the scheduler loop (every `every` seconds) and the registry watcher. `clock` is the
 /// domain clock the rules run on; leadership always uses the wall clock (all processes agree on it).
-pub fn spawn(engine: Arc<Engine>, every: u64, clock: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + 'static) -> Scheduler {
+pub fn spawn(
+    engine: Arc<Engine>,
+    every: u64,
+    clock: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + 'static,
+) -> Scheduler {
     let holder = holder_name();
     let lease = lease_for(every);
     let stop = Arc::new(AtomicBool::new(false));
@@ -108,15 +121,28 @@ pub fn spawn(engine: Arc<Engine>, every: u64, clock: impl Fn() -> chrono::DateTi
             })
             .ok();
     }
-    Scheduler { engine, holder, stop }
+    Scheduler {
+        engine,
+        holder,
+        stop,
+    }
 }
 
 /// One pass: sync the index, then run the rules if this process leads. Returns whether it leads.
-fn pass(engine: &Engine, holder: &str, lease: chrono::Duration, was_leading: bool, now: chrono::DateTime<chrono::Utc>) -> bool {
+fn pass(
+    engine: &Engine,
+    holder: &str,
+    lease: chrono::Duration,
+    was_leading: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
     if let Err(e) = engine.sync_registry() {
         tracing::warn!(error = %e, "registry sync failed");
     }
-    let leading = match engine.store().try_lead(SCHEDULER_ROLE, holder, lease, chrono::Utc::now()) {
+    let leading = match engine
+        .store()
+        .try_lead(SCHEDULER_ROLE, holder, lease, chrono::Utc::now())
+    {
         Ok(l) => l,
         // Not knowing is not leading: two schedulers at once is the failure to avoid.
         Err(e) => {
@@ -125,7 +151,9 @@ fn pass(engine: &Engine, holder: &str, lease: chrono::Duration, was_leading: boo
         }
     };
     match (was_leading, leading) {
-        (false, true) => tracing::info!(holder, "scheduler leadership taken: running the scheduler"),
+        (false, true) => {
+            tracing::info!(holder, "scheduler leadership taken: running the scheduler")
+        }
         (true, false) => tracing::warn!(holder, "scheduler leadership lost: following"),
         _ => {}
     }

@@ -45,15 +45,28 @@ pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
         tracing::info!("reference case loaded into {}", g.db);
     }
     // The clock every request and scheduler pass reads: wall time, shifted if --clock-start.
-    let offset = args.clock_start.map(|t| t - chrono::Utc::now()).unwrap_or_else(chrono::Duration::zero);
+    let offset = args
+        .clock_start
+        .map(|t| t - chrono::Utc::now())
+        .unwrap_or_else(chrono::Duration::zero);
     let clock = move || chrono::Utc::now() + offset;
     if args.seed_reference && engine.store().threat(&"moscow-2024-03".into())?.is_none() {
         let s = super::demo::seed_reference(&engine, clock())?;
-        tracing::info!(venues = s.venues, events = s.events, audiences = s.audiences, matches = s.matches, "reference case seeded (not yet worked)");
+        tracing::info!(
+            venues = s.venues,
+            events = s.events,
+            audiences = s.audiences,
+            matches = s.matches,
+            "reference case seeded (not yet worked)"
+        );
     }
     let store: Arc<dyn Store> = engine.store().clone();
-    let given = std::env::var("TOCSIN_ADMIN_TOKEN").ok().filter(|s| !s.is_empty());
-    if let Some(secret) = tocsin_server::bootstrap_admin_token(store.as_ref(), given.as_deref(), chrono::Utc::now())? {
+    let given = std::env::var("TOCSIN_ADMIN_TOKEN")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if let Some(secret) =
+        tocsin_server::bootstrap_admin_token(store.as_ref(), given.as_deref(), chrono::Utc::now())?
+    {
         // Printed once, on stdout only; the store keeps nothing but its hash.
         println!("admin token (shown once, store it now): {secret}");
     }
@@ -61,7 +74,9 @@ pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
     // Several serve processes may share the database: only the leader runs the scheduler.
     let scheduler = super::scheduler::spawn(engine.clone(), args.tick_secs.max(1), clock);
     tracing::info!("listening on http://{}", args.listen);
-    let mut state = tocsin_server::AppState::new(store).with_engine(engine).with_clock(clock);
+    let mut state = tocsin_server::AppState::new(store)
+        .with_engine(engine)
+        .with_clock(clock);
     if let Some(secure) = args.cookie_secure {
         state = state.with_secure_cookies(secure);
     }

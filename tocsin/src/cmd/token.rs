@@ -54,7 +54,9 @@ pub struct RevokeArgs {
 pub struct ScopeList(Vec<Scope>);
 
 fn parse_scopes(s: &str) -> std::result::Result<ScopeList, String> {
-    Scope::parse_list(s).map(ScopeList).map_err(|e| e.to_string())
+    Scope::parse_list(s)
+        .map(ScopeList)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_span(s: &str) -> std::result::Result<chrono::Duration, String> {
@@ -68,25 +70,42 @@ pub fn run(cmd: TokenCommand, g: &Globals) -> Result<()> {
     match cmd {
         TokenCommand::Create(a) => {
             if let Some(aud) = &a.audience {
-                anyhow::ensure!(store.audience(&aud.as_str().into())?.is_some(), "audience {aud:?} is not in the store");
+                anyhow::ensure!(
+                    store.audience(&aud.as_str().into())?.is_some(),
+                    "audience {aud:?} is not in the store"
+                );
             }
             let user_id = match &a.user {
                 Some(name) => {
                     let name = tocsin_server::normalize_username(name)?;
-                    Some(store.user_by_name(&name)?.with_context(|| format!("user {name:?} is not in the store (tocsin user list)"))?.id)
+                    Some(
+                        store
+                            .user_by_name(&name)?
+                            .with_context(|| {
+                                format!("user {name:?} is not in the store (tocsin user list)")
+                            })?
+                            .id,
+                    )
                 }
                 None => None,
             };
             let expires_in = match (a.expires_in, a.expires_days) {
                 (Some(d), _) => Some(d),
-                (None, Some(days)) => Some(chrono::Duration::try_days(days).filter(|_| days > 0).context("--expires-days must be a positive number of days")?),
+                (None, Some(days)) => Some(
+                    chrono::Duration::try_days(days)
+                        .filter(|_| days > 0)
+                        .context("--expires-days must be a positive number of days")?,
+                ),
                 (None, None) => None,
             };
             let spec = TokenSpec {
                 role: a.role,
                 label: a.label,
                 expires_at: expires_in.map(|d| now + d),
-                scopes: a.scopes.map(|ScopeList(s)| s).unwrap_or_else(|| Scope::up_to(a.role)),
+                scopes: a
+                    .scopes
+                    .map(|ScopeList(s)| s)
+                    .unwrap_or_else(|| Scope::up_to(a.role)),
                 user_id,
             };
             let (secret, id) = tocsin_server::issue_scoped_token(store.as_ref(), &spec, &ctx)?;
@@ -97,20 +116,37 @@ pub fn run(cmd: TokenCommand, g: &Globals) -> Result<()> {
             println!("{secret}");
         }
         TokenCommand::List => {
-            let users: std::collections::HashMap<i64, String> = store.users()?.into_iter().map(|u| (u.id, u.username)).collect();
-            println!("{:>4}  {:<8}  {:<8}  {:<24}  {:<12}  {:<20}  {:<14}  LABEL", "ID", "STATUS", "ROLE", "SCOPES", "USER", "EXPIRES", "AUDIENCE");
+            let users: std::collections::HashMap<i64, String> = store
+                .users()?
+                .into_iter()
+                .map(|u| (u.id, u.username))
+                .collect();
+            println!(
+                "{:>4}  {:<8}  {:<8}  {:<24}  {:<12}  {:<20}  {:<14}  LABEL",
+                "ID", "STATUS", "ROLE", "SCOPES", "USER", "EXPIRES", "AUDIENCE"
+            );
             for t in store.tokens()? {
                 let v = tocsin_server::accounts::token_json(&t, now);
-                let scopes: Vec<&str> = v["scopes"].as_array().map(|a| a.iter().filter_map(|s| s.as_str()).collect()).unwrap_or_default();
+                let scopes: Vec<&str> = v["scopes"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
+                    .unwrap_or_default();
                 println!(
                     "{:>4}  {:<8}  {:<8}  {:<24}  {:<12}  {:<20}  {:<14}  {}",
                     t.id,
                     v["status"].as_str().unwrap_or("?"),
                     t.role,
                     scopes.join(","),
-                    t.user_id.map(|id| users.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))).unwrap_or_else(|| "-".into()),
-                    t.expires_at.map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into()),
-                    t.audience_id.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_else(|| "-".into()),
+                    t.user_id
+                        .map(|id| users.get(&id).cloned().unwrap_or_else(|| format!("#{id}")))
+                        .unwrap_or_else(|| "-".into()),
+                    t.expires_at
+                        .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "never".into()),
+                    t.audience_id
+                        .as_ref()
+                        .map(|a| a.as_str().to_owned())
+                        .unwrap_or_else(|| "-".into()),
                     t.label,
                 );
             }

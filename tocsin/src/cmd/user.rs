@@ -56,9 +56,15 @@ fn parse_country(s: &str) -> std::result::Result<CountryCode, String> {
 
 fn read_password() -> Result<String> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     let pw = line.trim_end_matches(['\r', '\n']).to_owned();
-    anyhow::ensure!(!pw.is_empty(), "--password-stdin: standard input had no password on its first line");
+    anyhow::ensure!(
+        !pw.is_empty(),
+        "--password-stdin: standard input had no password on its first line"
+    );
     Ok(pw)
 }
 
@@ -73,11 +79,29 @@ pub fn run(cmd: UserCommand, g: &Globals) -> Result<()> {
     let ctx = AuditCtx::new("cli:user", now);
     match cmd {
         UserCommand::Create(a) => {
-            let u = tocsin_server::create_user(store.as_ref(), &a.username, a.role, a.clearance, a.nationality, password.as_deref(), &ctx)?;
-            println!("user {} created: {} ({}, cleared {}, {})", u.id, u.username, u.role, u.clearance.abbrev(), u.nationality);
+            let u = tocsin_server::create_user(
+                store.as_ref(),
+                &a.username,
+                a.role,
+                a.clearance,
+                a.nationality,
+                password.as_deref(),
+                &ctx,
+            )?;
+            println!(
+                "user {} created: {} ({}, cleared {}, {})",
+                u.id,
+                u.username,
+                u.role,
+                u.clearance.abbrev(),
+                u.nationality
+            );
         }
         UserCommand::List => {
-            println!("{:>4}  {:<24}  {:<8}  {:<9}  {:<11}  {:<8}  {:<8}  CREATED", "ID", "USERNAME", "ROLE", "CLEARANCE", "NATIONALITY", "PASSWORD", "STATUS");
+            println!(
+                "{:>4}  {:<24}  {:<8}  {:<9}  {:<11}  {:<8}  {:<8}  CREATED",
+                "ID", "USERNAME", "ROLE", "CLEARANCE", "NATIONALITY", "PASSWORD", "STATUS"
+            );
             for u in store.users()? {
                 println!(
                     "{:>4}  {:<24}  {:<8}  {:<9}  {:<11}  {:<8}  {:<8}  {}",
@@ -86,7 +110,11 @@ pub fn run(cmd: UserCommand, g: &Globals) -> Result<()> {
                     u.role,
                     u.clearance.abbrev(),
                     u.nationality,
-                    if u.password_hash.is_some() { "set" } else { "none" },
+                    if u.password_hash.is_some() {
+                        "set"
+                    } else {
+                        "none"
+                    },
                     if u.disabled { "disabled" } else { "active" },
                     u.created_at.format("%Y-%m-%d %H:%M UTC"),
                 );
@@ -97,9 +125,21 @@ pub fn run(cmd: UserCommand, g: &Globals) -> Result<()> {
                 Ok(id) => store.user(id)?,
                 Err(_) => store.user_by_name(&tocsin_server::normalize_username(&a.user)?)?,
             };
-            let u = found.with_context(|| format!("user {:?} is not in the store (tocsin user list)", a.user))?;
-            store.update_user(u.id, &UserPatch { disabled: Some(true), ..UserPatch::default() }, &ctx)?;
-            println!("user {} ({}) disabled; their sessions are ended and their tokens refused", u.id, u.username);
+            let u = found.with_context(|| {
+                format!("user {:?} is not in the store (tocsin user list)", a.user)
+            })?;
+            store.update_user(
+                u.id,
+                &UserPatch {
+                    disabled: Some(true),
+                    ..UserPatch::default()
+                },
+                &ctx,
+            )?;
+            println!(
+                "user {} ({}) disabled; their sessions are ended and their tokens refused",
+                u.id, u.username
+            );
         }
     }
     Ok(())

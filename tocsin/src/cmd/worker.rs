@@ -58,7 +58,11 @@ pub struct DeliveryArgs {
     /// does not show in the process list).
     #[arg(long, env = "TOCSIN_SMTP_USER")]
     pub smtp_user: Option<String>,
-    #[arg(long, env = "TOCSIN_SMTP_FROM", default_value = "Tocsin <warnings@tocsin.invalid>")]
+    #[arg(
+        long,
+        env = "TOCSIN_SMTP_FROM",
+        default_value = "Tocsin <warnings@tocsin.invalid>"
+    )]
     pub smtp_from: String,
     /// Accept self-signed SMTP certificates (test servers only).
     #[arg(long)]
@@ -79,7 +83,9 @@ impl DeliveryArgs {
                 tls: self.smtp_tls,
                 accept_invalid_certs: self.smtp_insecure,
                 username: self.smtp_user.clone(),
-                password: std::env::var("TOCSIN_SMTP_PASSWORD").ok().filter(|p| !p.is_empty()),
+                password: std::env::var("TOCSIN_SMTP_PASSWORD")
+                    .ok()
+                    .filter(|p| !p.is_empty()),
                 from: self.smtp_from.clone(),
                 ack_url: self.ack_url.clone(),
                 timeout: std::time::Duration::from_secs(30),
@@ -91,9 +97,27 @@ impl DeliveryArgs {
         w.retry.max_attempts = self.max_attempts.max(1);
         w.retry.base = chrono::Duration::seconds(self.retry_base_secs.max(1));
         w.limits = HashMap::from([
-            (ChannelKind::File, ChannelLimits { concurrency: 4, per_second: None }),
-            (ChannelKind::Webhook, ChannelLimits { concurrency: self.webhook_concurrency.max(1), per_second: self.webhook_rate }),
-            (ChannelKind::Email, ChannelLimits { concurrency: self.email_concurrency.max(1), per_second: self.email_rate }),
+            (
+                ChannelKind::File,
+                ChannelLimits {
+                    concurrency: 4,
+                    per_second: None,
+                },
+            ),
+            (
+                ChannelKind::Webhook,
+                ChannelLimits {
+                    concurrency: self.webhook_concurrency.max(1),
+                    per_second: self.webhook_rate,
+                },
+            ),
+            (
+                ChannelKind::Email,
+                ChannelLimits {
+                    concurrency: self.email_concurrency.max(1),
+                    per_second: self.email_rate,
+                },
+            ),
         ]);
         Ok(c)
     }
@@ -147,7 +171,8 @@ pub async fn run(args: WorkerArgs, g: &Globals) -> Result<()> {
         (delivered, retrying, dead)
     });
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     let finished_early = tokio::select! {
         _ = tokio::signal::ctrl_c() => None,
         _ = term.recv() => None,

@@ -16,7 +16,12 @@ fn edited_audit_row_is_detected() {
     assert!(String::from_utf8_lossy(&ok.stdout).contains("verified"));
 
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let n = conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2", []).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
+            [],
+        )
+        .unwrap();
     assert_eq!(n, 1);
     drop(conn);
 

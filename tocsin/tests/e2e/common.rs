@@ -4,7 +4,9 @@ use std::process::{Command, Output};
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tocsin"));
-    c.env_remove("TOCSIN_DB").env_remove("TOCSIN_ADMIN_TOKEN").env("TOCSIN_LOG", "warn");
+    c.env_remove("TOCSIN_DB")
+        .env_remove("TOCSIN_ADMIN_TOKEN")
+        .env("TOCSIN_LOG", "warn");
     c
 }
 
@@ -26,7 +28,10 @@ pub fn demo_json() -> Value {
 }
 
 pub fn examples_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/moscow-2024"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/moscow-2024"
+    ))
 }
 
 /// The Python with the test tools (scripts/setup-test-tools.sh); a missing one fails the test.
@@ -52,7 +57,11 @@ impl SmtpServer {
         std::fs::create_dir_all(&inbox).unwrap();
         let py = python();
         let mut cmd = Command::new(&py);
-        cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/smtp_server.py")).arg(&inbox);
+        cmd.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/e2e/smtp_server.py"
+        ))
+        .arg(&inbox);
         if let Some(a) = auth {
             cmd.arg(a);
         }
@@ -60,16 +69,36 @@ impl SmtpServer {
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} (run scripts/setup-test-tools.sh): {e}", py.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} (run scripts/setup-test-tools.sh): {e}",
+                    py.display()
+                )
+            });
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("SMTP server did not start (aiosmtpd missing?): {line:?}")).to_owned();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("SMTP server did not start (aiosmtpd missing?): {line:?}"))
+            .to_owned();
         Self { child, port, inbox }
     }
 
     /// Messages received so far.
     pub fn count(&self) -> usize {
-        std::fs::read_dir(&self.inbox).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".json")).count()
+        std::fs::read_dir(&self.inbox)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".json")
+            })
+            .count()
     }
 }
 
@@ -114,13 +143,22 @@ impl TestDb {
     }
 
     pub fn sqlite(path: &Path) -> Self {
-        Self { arg: path.to_str().expect("UTF-8 temp path").to_owned(), sqlite: Some(path.to_owned()), _pg: None }
+        Self {
+            arg: path.to_str().expect("UTF-8 temp path").to_owned(),
+            sqlite: Some(path.to_owned()),
+            _pg: None,
+        }
     }
 
     /// A fresh PostgreSQL database (fails, never skips, when the server is unreachable).
     pub fn postgres() -> Self {
-        let db = tocsin_store_postgres::testing::TempDb::create().unwrap_or_else(|e| panic!("PostgreSQL for the e2e tests: {e}"));
-        Self { arg: db.url().to_owned(), sqlite: None, _pg: Some(db) }
+        let db = tocsin_store_postgres::testing::TempDb::create()
+            .unwrap_or_else(|e| panic!("PostgreSQL for the e2e tests: {e}"));
+        Self {
+            arg: db.url().to_owned(),
+            sqlite: None,
+            _pg: Some(db),
+        }
     }
 
     /// The `--db` value.
@@ -131,8 +169,13 @@ impl TestDb {
     /// Open the store in the test process (a second client of the same database).
     pub fn open(&self) -> std::sync::Arc<dyn tocsin_store::Store> {
         match &self.sqlite {
-            Some(p) => std::sync::Arc::new(tocsin_store::SqliteStore::open(p).expect("open the test SQLite store")),
-            None => std::sync::Arc::new(tocsin_store_postgres::PgStore::connect(&self.arg).expect("connect to the test PostgreSQL store")),
+            Some(p) => std::sync::Arc::new(
+                tocsin_store::SqliteStore::open(p).expect("open the test SQLite store"),
+            ),
+            None => std::sync::Arc::new(
+                tocsin_store_postgres::PgStore::connect(&self.arg)
+                    .expect("connect to the test PostgreSQL store"),
+            ),
         }
     }
 }

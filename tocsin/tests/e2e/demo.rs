@@ -27,7 +27,13 @@ fn timeline() -> Vec<(String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["at"].as_str().unwrap().to_owned(), e["event"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_owned(),
+                e["event"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -43,7 +49,14 @@ fn when(event: &str, needle: &str) -> String {
 #[test]
 fn output_has_the_promised_keys() {
     let d = demo();
-    for key in ["matches", "determination", "warnings", "deliveries", "timeline", "audit"] {
+    for key in [
+        "matches",
+        "determination",
+        "warnings",
+        "deliveries",
+        "timeline",
+        "audit",
+    ] {
         assert!(!d[key].is_null(), "missing key {key}");
     }
     let m = &d["matches"][0];
@@ -64,8 +77,17 @@ fn output_has_the_promised_keys() {
 
 #[test]
 fn matching_finds_the_targets_and_rejects_the_rest() {
-    let ids: Vec<&str> = demo()["matches"].as_array().unwrap().iter().map(|m| m["entity"].as_str().unwrap()).collect();
-    for must in ["crocus-city-hall", "moscow-choral-synagogue", "piknik-2024-03-22"] {
+    let ids: Vec<&str> = demo()["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["entity"].as_str().unwrap())
+        .collect();
+    for must in [
+        "crocus-city-hall",
+        "moscow-choral-synagogue",
+        "piknik-2024-03-22",
+    ] {
         assert!(ids.contains(&must), "{must} not matched: {ids:?}");
     }
     let venues = std::fs::read_to_string(examples_dir().join("venues.csv")).unwrap();
@@ -74,17 +96,39 @@ fn matching_finds_the_targets_and_rejects_the_rest() {
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let mut rejected = 0;
     for row in &rdr {
-        let (id, city, cap, cat) = (&row[col("id")], &row[col("city")], row[col("capacity")].parse::<u32>().unwrap(), &row[col("category")]);
+        let (id, city, cap, cat) = (
+            &row[col("id")],
+            &row[col("city")],
+            row[col("capacity")].parse::<u32>().unwrap(),
+            &row[col("category")],
+        );
         let far = city != "Moscow" && city != "Krasnogorsk";
-        let small_non_synagogue = cap < 1000 && !cat.starts_with("place_of_worship/synagogue") && id != "crocus-city-hall";
+        let small_non_synagogue = cap < 1000
+            && !cat.starts_with("place_of_worship/synagogue")
+            && id != "crocus-city-hall";
         if far || small_non_synagogue {
-            assert!(!ids.contains(&id.as_str()), "{id} ({city}, {cap}, {cat}) should not match");
+            assert!(
+                !ids.contains(&id.as_str()),
+                "{id} ({city}, {cap}, {cat}) should not match"
+            );
             rejected += 1;
         }
     }
-    assert!(rejected >= 5, "the registry must give matching something to reject");
-    let crocus = demo()["matches"].as_array().unwrap().iter().find(|m| m["entity"] == "crocus-city-hall").unwrap();
-    assert!(crocus["reasons"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().starts_with("name")));
+    assert!(
+        rejected >= 5,
+        "the registry must give matching something to reject"
+    );
+    let crocus = demo()["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["entity"] == "crocus-city-hall")
+        .unwrap();
+    assert!(crocus["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r.as_str().unwrap().starts_with("name")));
 }
 
 #[test]
@@ -93,7 +137,10 @@ fn determination_is_warn_with_sources_handled_by_sanitizing() {
     assert_eq!(d["decision"], "warn");
     assert!(d["approver"].is_string() && d["approver"] != d["proposer"]);
     let notes = d["considerations"].to_string().to_lowercase();
-    assert!(notes.contains("sources and methods") && notes.contains("no waiver"), "{notes}");
+    assert!(
+        notes.contains("sources and methods") && notes.contains("no waiver"),
+        "{notes}"
+    );
 }
 
 #[test]
@@ -118,7 +165,10 @@ fn public_advisory_names_no_venue_and_says_48_hours() {
         let data = std::fs::read_to_string(examples_dir().join(file)).unwrap();
         let rows = csv_rows(&data);
         for row in rows.iter().skip(1) {
-            for name in std::iter::once(row[1].as_str()).chain(row[2].split(';')).filter(|n| n.len() > 3) {
+            for name in std::iter::once(row[1].as_str())
+                .chain(row[2].split(';'))
+                .filter(|n| n.len() > 3)
+            {
                 assert!(!t.contains(name), "public advisory names {name:?}:\n{t}");
             }
         }
@@ -129,9 +179,19 @@ fn public_advisory_names_no_venue_and_says_48_hours() {
 fn no_warning_carries_a_restricted_portion_or_term() {
     let report = std::fs::read_to_string(examples_dir().join("report.txt")).unwrap();
     // The restricted terms, and distinctive phrases of the NOFORN portions, straight from the file.
-    let terms = ["CARDINAL SPARROW", "LANTERN GLASS", "Herat facilitation network", "human source", "seating plan", "Central Asian operatives"];
+    let terms = [
+        "CARDINAL SPARROW",
+        "LANTERN GLASS",
+        "Herat facilitation network",
+        "human source",
+        "seating plan",
+        "Central Asian operatives",
+    ];
     for t in terms {
-        assert!(report.contains(t), "test phrase {t:?} must come from the report");
+        assert!(
+            report.contains(t),
+            "test phrase {t:?} must come from the report"
+        );
     }
     for w in demo()["warnings"].as_array().unwrap() {
         let body = format!("{} {}", w["headline"], w["text"]).to_lowercase();
@@ -140,7 +200,11 @@ fn no_warning_carries_a_restricted_portion_or_term() {
         }
         if w["audience_kind"] != "partner_service" {
             // Only the partner may read the REL TO USA, RUS portions.
-            assert!(!body.contains("incendiary"), "{} carries a REL TO portion", w["id"]);
+            assert!(
+                !body.contains("incendiary"),
+                "{} carries a REL TO portion",
+                w["id"]
+            );
         }
     }
 }
@@ -164,21 +228,48 @@ fn timeline_runs_in_the_order_of_the_case() {
     }
     let all = timeline();
     let times: Vec<&String> = all.iter().map(|e| &e.0).collect();
-    assert!(times.windows(2).all(|p| p[0] <= p[1]), "timeline is not sorted by time");
+    assert!(
+        times.windows(2).all(|p| p[0] <= p[1]),
+        "timeline is not sorted by time"
+    );
     assert!(order[0].starts_with("2024-03-06"));
-    assert!(order[6].starts_with("2024-03-07"), "public advisory on 7 March, after the partner: {}", order[6]);
+    assert!(
+        order[6].starts_with("2024-03-07"),
+        "public advisory on 7 March, after the partner: {}",
+        order[6]
+    );
     assert!(order[7].starts_with("2024-03-08") && order[8].starts_with("2024-03-09"));
     assert!(order[9].starts_with("2024-03-22"));
 }
 
 #[test]
 fn the_lapse_yields_a_reminder_then_an_escalation_while_the_window_is_open() {
-    let crocus: Vec<(String, String, String)> = timeline().into_iter().filter(|(_, _, d)| d.starts_with("op-crocus")).collect();
-    let after_posture: Vec<&(String, String, String)> = crocus.iter().filter(|(at, _, _)| at.as_str() >= "2024-03-10").collect();
-    let reminder = after_posture.iter().find(|e| e.1 == "posture_reminder").expect("reminder after the lapse");
-    let escalation = after_posture.iter().find(|e| e.1 == "posture_escalated").expect("escalation after the lapse");
-    assert!(reminder.0.starts_with("2024-03-10"), "reminder 24 h after the 9 March report: {}", reminder.0);
-    assert!(escalation.0.starts_with("2024-03-11"), "escalation after the second miss: {}", escalation.0);
+    let crocus: Vec<(String, String, String)> = timeline()
+        .into_iter()
+        .filter(|(_, _, d)| d.starts_with("op-crocus"))
+        .collect();
+    let after_posture: Vec<&(String, String, String)> = crocus
+        .iter()
+        .filter(|(at, _, _)| at.as_str() >= "2024-03-10")
+        .collect();
+    let reminder = after_posture
+        .iter()
+        .find(|e| e.1 == "posture_reminder")
+        .expect("reminder after the lapse");
+    let escalation = after_posture
+        .iter()
+        .find(|e| e.1 == "posture_escalated")
+        .expect("escalation after the lapse");
+    assert!(
+        reminder.0.starts_with("2024-03-10"),
+        "reminder 24 h after the 9 March report: {}",
+        reminder.0
+    );
+    assert!(
+        escalation.0.starts_with("2024-03-11"),
+        "escalation after the second miss: {}",
+        escalation.0
+    );
     assert!(escalation.0.as_str() < "2024-03-22");
 }
 
@@ -187,12 +278,23 @@ fn deliveries_went_through_the_outbox_and_audit_verifies() {
     let d = demo();
     let deliveries = d["deliveries"].as_array().unwrap();
     assert!(deliveries.len() >= 3);
-    assert!(deliveries.iter().all(|x| x["status"] == "delivered"), "{deliveries:?}");
-    let keys: std::collections::HashSet<&str> = deliveries.iter().map(|x| x["idempotency_key"].as_str().unwrap()).collect();
+    assert!(
+        deliveries.iter().all(|x| x["status"] == "delivered"),
+        "{deliveries:?}"
+    );
+    let keys: std::collections::HashSet<&str> = deliveries
+        .iter()
+        .map(|x| x["idempotency_key"].as_str().unwrap())
+        .collect();
     assert_eq!(keys.len(), deliveries.len(), "idempotency keys are unique");
     // The lapse produced real messages, not only timeline entries: reminders and an escalation
     // went to the Crocus operator through the outbox.
-    let to_crocus = |kind: &str| deliveries.iter().filter(|x| x["audience"] == "op-crocus" && x["kind"] == kind).count();
+    let to_crocus = |kind: &str| {
+        deliveries
+            .iter()
+            .filter(|x| x["audience"] == "op-crocus" && x["kind"] == kind)
+            .count()
+    };
     assert!(to_crocus("reminder") >= 2, "{deliveries:?}");
     assert!(to_crocus("escalation") >= 1, "{deliveries:?}");
     assert_eq!(d["audit"]["verified"], true);

@@ -15,7 +15,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -26,7 +30,14 @@ fn health_open_api_needs_token() {
     let token = "tcn_test_admin_token_0123456789";
     let _server = Server(
         bin()
-            .args(["--db", db.arg(), "serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--db",
+                db.arg(),
+                "serve",
+                "--demo",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
             .env("TOCSIN_ADMIN_TOKEN", token)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -45,13 +56,25 @@ fn health_open_api_needs_token() {
     }
     let r = client.get(format!("{base}/api/v1/threats")).send().unwrap();
     assert_eq!(r.status(), 401);
-    let r = client.get(format!("{base}/api/v1/threats")).bearer_auth("tcn_wrong").send().unwrap();
+    let r = client
+        .get(format!("{base}/api/v1/threats"))
+        .bearer_auth("tcn_wrong")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = client.get(format!("{base}/api/v1/threats")).bearer_auth(token).send().unwrap();
+    let r = client
+        .get(format!("{base}/api/v1/threats"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body = r.text().unwrap();
     assert!(body.contains("moscow-2024-03"), "{body}");
-    let r = client.get(format!("{base}/api/v1/timeline?threat=moscow-2024-03")).bearer_auth(token).send().unwrap();
+    let r = client
+        .get(format!("{base}/api/v1/timeline?threat=moscow-2024-03"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().unwrap().contains("posture_escalated"));
 }

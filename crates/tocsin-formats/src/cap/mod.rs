@@ -43,12 +43,46 @@ macro_rules! cap_enum {
     };
 }
 
-cap_enum!(Status { Actual, Exercise, System, Test, Draft });
-cap_enum!(MsgType { Alert, Update, Cancel, Ack, Error });
-cap_enum!(Scope { Public, Restricted, Private });
-cap_enum!(Urgency { Immediate, Expected, Future, Past, Unknown });
-cap_enum!(Severity { Extreme, Severe, Moderate, Minor, Unknown });
-cap_enum!(Certainty { Observed, Likely, Possible, Unlikely, Unknown });
+cap_enum!(Status {
+    Actual,
+    Exercise,
+    System,
+    Test,
+    Draft
+});
+cap_enum!(MsgType {
+    Alert,
+    Update,
+    Cancel,
+    Ack,
+    Error
+});
+cap_enum!(Scope {
+    Public,
+    Restricted,
+    Private
+});
+cap_enum!(Urgency {
+    Immediate,
+    Expected,
+    Future,
+    Past,
+    Unknown
+});
+cap_enum!(Severity {
+    Extreme,
+    Severe,
+    Moderate,
+    Minor,
+    Unknown
+});
+cap_enum!(Certainty {
+    Observed,
+    Likely,
+    Possible,
+    Unlikely,
+    Unknown
+});
 
 /// `sender,identifier,sent` of an earlier message.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +154,10 @@ pub struct CapError {
 
 /// CAP identifiers and senders must not contain spaces, commas or the XML-restricted `<` and `&`.
 pub fn is_cap_token(s: &str) -> bool {
-    !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '&')
+    !s.is_empty()
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '&')
 }
 
 #[cfg(test)]
@@ -130,7 +167,8 @@ mod tests {
 
     #[test]
     fn times_have_an_offset_and_no_fraction() {
-        let t = chrono::Utc.with_ymd_and_hms(2024, 3, 7, 10, 0, 0).unwrap() + chrono::Duration::milliseconds(250);
+        let t = chrono::Utc.with_ymd_and_hms(2024, 3, 7, 10, 0, 0).unwrap()
+            + chrono::Duration::milliseconds(250);
         assert_eq!(cap_time(&t), "2024-03-07T10:00:00+00:00");
     }
 

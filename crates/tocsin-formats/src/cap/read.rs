@@ -6,23 +6,35 @@
 //! guessed — no identifier, sender, sent or msgType, a malformed circle — is an error naming the
 //! element path.
 
-use super::{Alert, CapArea, CapError, Certainty, Info, MsgType, Reference, Scope, Severity, Status, Urgency};
+use super::{
+    Alert, CapArea, CapError, Certainty, Info, MsgType, Reference, Scope, Severity, Status, Urgency,
+};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use roxmltree::{Document, Node};
 use tocsin_core::entity::Footprint;
 use tocsin_core::threat::{Area, Credibility, Portion};
-use tocsin_core::{CountryCode, GeoPoint, PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel};
+use tocsin_core::{
+    CountryCode, GeoPoint, PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow, Timestamp,
+    TlpLevel,
+};
 
 fn err(path: impl Into<String>, message: impl Into<String>) -> CapError {
-    CapError { path: path.into(), message: message.into() }
+    CapError {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 fn children<'a, 'i>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    n.children().filter(move |c| c.is_element() && c.tag_name().name() == name)
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
 }
 
 fn text_of(n: Node<'_, '_>, name: &str) -> Option<String> {
-    children(n, name).next().map(|c| c.text().unwrap_or("").trim().to_owned()).filter(|s| !s.is_empty())
+    children(n, name)
+        .next()
+        .map(|c| c.text().unwrap_or("").trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 fn parse_time(s: &str) -> Option<Timestamp> {
@@ -30,43 +42,77 @@ fn parse_time(s: &str) -> Option<Timestamp> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc()))
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
 }
 
 fn time_at(n: Node<'_, '_>, name: &str, path: &str) -> Result<Option<Timestamp>, CapError> {
     match text_of(n, name) {
         None => Ok(None),
-        Some(s) => parse_time(&s).map(Some).ok_or_else(|| err(format!("{path}/{name}"), format!("not a date-time: {s:?}"))),
+        Some(s) => parse_time(&s)
+            .map(Some)
+            .ok_or_else(|| err(format!("{path}/{name}"), format!("not a date-time: {s:?}"))),
     }
 }
 
 fn point(s: &str, path: &str) -> Result<GeoPoint, CapError> {
-    let (lat, lon) = s.split_once(',').ok_or_else(|| err(path, format!("expected `lat,lon`, found {s:?}")))?;
-    let lat: f64 = lat.trim().parse().map_err(|_| err(path, format!("bad latitude {lat:?}")))?;
-    let lon: f64 = lon.trim().parse().map_err(|_| err(path, format!("bad longitude {lon:?}")))?;
+    let (lat, lon) = s
+        .split_once(',')
+        .ok_or_else(|| err(path, format!("expected `lat,lon`, found {s:?}")))?;
+    let lat: f64 = lat
+        .trim()
+        .parse()
+        .map_err(|_| err(path, format!("bad latitude {lat:?}")))?;
+    let lon: f64 = lon
+        .trim()
+        .parse()
+        .map_err(|_| err(path, format!("bad longitude {lon:?}")))?;
     GeoPoint::new(lat, lon).map_err(|e| err(path, e.to_string()))
 }
 
 /// Parse a CAP 1.2 document (CAP 1.1 documents with the same structure are read too).
 pub fn parse_alert(xml: &str) -> Result<Alert, CapError> {
-    let doc = Document::parse(xml).map_err(|e| err("(document)", format!("not well-formed XML: {e}")))?;
+    let doc =
+        Document::parse(xml).map_err(|e| err("(document)", format!("not well-formed XML: {e}")))?;
     let root = doc.root_element();
     if root.tag_name().name() != "alert" {
-        return Err(err("(document)", format!("the root element is <{}>, expected <alert>", root.tag_name().name())));
+        return Err(err(
+            "(document)",
+            format!(
+                "the root element is <{}>, expected <alert>",
+                root.tag_name().name()
+            ),
+        ));
     }
-    let req = |name: &str| text_of(root, name).ok_or_else(|| err(format!("alert/{name}"), "required element is missing or empty"));
+    let req = |name: &str| {
+        text_of(root, name).ok_or_else(|| {
+            err(
+                format!("alert/{name}"),
+                "required element is missing or empty",
+            )
+        })
+    };
     let identifier = req("identifier")?;
     let sender = req("sender")?;
     let sent_s = req("sent")?;
-    let sent = parse_time(&sent_s).ok_or_else(|| err("alert/sent", format!("not a date-time: {sent_s:?}")))?;
+    let sent = parse_time(&sent_s)
+        .ok_or_else(|| err("alert/sent", format!("not a date-time: {sent_s:?}")))?;
     let msg_s = req("msgType")?;
-    let msg_type = MsgType::parse(&msg_s).ok_or_else(|| err("alert/msgType", format!("unknown value {msg_s:?}")))?;
+    let msg_type = MsgType::parse(&msg_s)
+        .ok_or_else(|| err("alert/msgType", format!("unknown value {msg_s:?}")))?;
     let status = match text_of(root, "status") {
-        Some(s) => Status::parse(&s).ok_or_else(|| err("alert/status", format!("unknown value {s:?}")))?,
+        Some(s) => {
+            Status::parse(&s).ok_or_else(|| err("alert/status", format!("unknown value {s:?}")))?
+        }
         None => Status::Actual,
     };
     let scope = match text_of(root, "scope") {
-        Some(s) => Scope::parse(&s).ok_or_else(|| err("alert/scope", format!("unknown value {s:?}")))?,
+        Some(s) => {
+            Scope::parse(&s).ok_or_else(|| err("alert/scope", format!("unknown value {s:?}")))?
+        }
         None => Scope::Public,
     };
     let mut references = Vec::new();
@@ -74,9 +120,19 @@ pub fn parse_alert(xml: &str) -> Result<Alert, CapError> {
         for (i, r) in refs.split_whitespace().enumerate() {
             let parts: Vec<&str> = r.splitn(3, ',').collect();
             let path = format!("alert/references[{i}]");
-            let [s, id, t] = parts[..] else { return Err(err(path, format!("expected `sender,identifier,sent`, found {r:?}"))) };
-            let sent = parse_time(t).ok_or_else(|| err(&path, format!("not a date-time: {t:?}")))?;
-            references.push(Reference { sender: s.into(), identifier: id.into(), sent });
+            let [s, id, t] = parts[..] else {
+                return Err(err(
+                    path,
+                    format!("expected `sender,identifier,sent`, found {r:?}"),
+                ));
+            };
+            let sent =
+                parse_time(t).ok_or_else(|| err(&path, format!("not a date-time: {t:?}")))?;
+            references.push(Reference {
+                sender: s.into(),
+                identifier: id.into(),
+                sent,
+            });
         }
     }
     let mut infos = Vec::new();
@@ -86,39 +142,81 @@ pub fn parse_alert(xml: &str) -> Result<Alert, CapError> {
         let mut areas = Vec::new();
         for (j, a) in children(n, "area").enumerate() {
             let apath = format!("{path}/area[{j}]");
-            let mut area = CapArea { desc: text_of(a, "areaDesc").unwrap_or_default(), ..Default::default() };
+            let mut area = CapArea {
+                desc: text_of(a, "areaDesc").unwrap_or_default(),
+                ..Default::default()
+            };
             for (k, p) in children(a, "polygon").enumerate() {
                 let ppath = format!("{apath}/polygon[{k}]");
-                let ring = p.text().unwrap_or("").split_whitespace().map(|s| point(s, &ppath)).collect::<Result<Vec<_>, _>>()?;
+                let ring = p
+                    .text()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(|s| point(s, &ppath))
+                    .collect::<Result<Vec<_>, _>>()?;
                 if ring.len() < 4 {
-                    return Err(err(ppath, format!("a polygon needs at least 4 points (closed ring), found {}", ring.len())));
+                    return Err(err(
+                        ppath,
+                        format!(
+                            "a polygon needs at least 4 points (closed ring), found {}",
+                            ring.len()
+                        ),
+                    ));
                 }
                 area.polygons.push(ring);
             }
             for (k, c) in children(a, "circle").enumerate() {
                 let cpath = format!("{apath}/circle[{k}]");
                 let t = c.text().unwrap_or("").trim();
-                let (p, r) = t.split_once(char::is_whitespace).ok_or_else(|| err(&cpath, format!("expected `lat,lon radius`, found {t:?}")))?;
-                let r: f64 = r.trim().parse().map_err(|_| err(&cpath, format!("bad radius {r:?}")))?;
+                let (p, r) = t.split_once(char::is_whitespace).ok_or_else(|| {
+                    err(&cpath, format!("expected `lat,lon radius`, found {t:?}"))
+                })?;
+                let r: f64 = r
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(&cpath, format!("bad radius {r:?}")))?;
                 if !r.is_finite() || r < 0.0 {
-                    return Err(err(cpath, format!("radius must be a non-negative number of km, found {r}")));
+                    return Err(err(
+                        cpath,
+                        format!("radius must be a non-negative number of km, found {r}"),
+                    ));
                 }
                 area.circles.push((point(p, &cpath)?, r));
             }
             for g in children(a, "geocode") {
-                area.geocodes.push((text_of(g, "valueName").unwrap_or_default(), text_of(g, "value").unwrap_or_default()));
+                area.geocodes.push((
+                    text_of(g, "valueName").unwrap_or_default(),
+                    text_of(g, "value").unwrap_or_default(),
+                ));
             }
             areas.push(area);
         }
-        let parameters = children(n, "parameter").map(|p| (text_of(p, "valueName").unwrap_or_default(), text_of(p, "value").unwrap_or_default())).collect();
+        let parameters = children(n, "parameter")
+            .map(|p| {
+                (
+                    text_of(p, "valueName").unwrap_or_default(),
+                    text_of(p, "value").unwrap_or_default(),
+                )
+            })
+            .collect();
         infos.push(Info {
             language: en("language").unwrap_or_else(|| "en-US".into()),
-            categories: children(n, "category").filter_map(|c| c.text().map(|t| t.trim().to_owned())).collect(),
+            categories: children(n, "category")
+                .filter_map(|c| c.text().map(|t| t.trim().to_owned()))
+                .collect(),
             event: en("event").unwrap_or_default(),
-            response_types: children(n, "responseType").filter_map(|c| c.text().map(|t| t.trim().to_owned())).collect(),
-            urgency: en("urgency").and_then(|s| Urgency::parse(&s)).unwrap_or(Urgency::Unknown),
-            severity: en("severity").and_then(|s| Severity::parse(&s)).unwrap_or(Severity::Unknown),
-            certainty: en("certainty").and_then(|s| Certainty::parse(&s)).unwrap_or(Certainty::Unknown),
+            response_types: children(n, "responseType")
+                .filter_map(|c| c.text().map(|t| t.trim().to_owned()))
+                .collect(),
+            urgency: en("urgency")
+                .and_then(|s| Urgency::parse(&s))
+                .unwrap_or(Urgency::Unknown),
+            severity: en("severity")
+                .and_then(|s| Severity::parse(&s))
+                .unwrap_or(Severity::Unknown),
+            certainty: en("certainty")
+                .and_then(|s| Certainty::parse(&s))
+                .unwrap_or(Certainty::Unknown),
             audience: en("audience"),
             effective: time_at(n, "effective", &path)?,
             onset: time_at(n, "onset", &path)?,
@@ -143,7 +241,9 @@ pub fn parse_alert(xml: &str) -> Result<Alert, CapError> {
         scope,
         restriction: text_of(root, "restriction"),
         addresses: text_of(root, "addresses"),
-        codes: children(root, "code").filter_map(|c| c.text().map(|t| t.trim().to_owned())).collect(),
+        codes: children(root, "code")
+            .filter_map(|c| c.text().map(|t| t.trim().to_owned()))
+            .collect(),
         note: text_of(root, "note"),
         references,
         incidents: text_of(root, "incidents"),
@@ -164,13 +264,32 @@ pub struct CapIntakeOptions {
 /// info or no area are refused with the reason.
 pub fn threat_from_alert(a: &Alert, opts: &CapIntakeOptions) -> Result<Threat, CapError> {
     if a.msg_type == MsgType::Cancel {
-        return Err(err("alert/msgType", format!("a Cancel withdraws earlier alerts ({}); it opens no threat", a.references.iter().map(|r| r.identifier.as_str()).collect::<Vec<_>>().join(", "))));
+        return Err(err(
+            "alert/msgType",
+            format!(
+                "a Cancel withdraws earlier alerts ({}); it opens no threat",
+                a.references
+                    .iter()
+                    .map(|r| r.identifier.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     }
     if !matches!(a.msg_type, MsgType::Alert | MsgType::Update) {
-        return Err(err("alert/msgType", format!("a {} message opens no threat", a.msg_type.as_str())));
+        return Err(err(
+            "alert/msgType",
+            format!("a {} message opens no threat", a.msg_type.as_str()),
+        ));
     }
     if a.status != Status::Actual {
-        return Err(err("alert/status", format!("a {} message opens no threat (only Actual alerts do)", a.status.as_str())));
+        return Err(err(
+            "alert/status",
+            format!(
+                "a {} message opens no threat (only Actual alerts do)",
+                a.status.as_str()
+            ),
+        ));
     }
     let (idx, info) = a
         .infos
@@ -178,36 +297,99 @@ pub fn threat_from_alert(a: &Alert, opts: &CapIntakeOptions) -> Result<Threat, C
         .enumerate()
         .find(|(_, i)| i.language.to_ascii_lowercase().starts_with("en"))
         .or_else(|| a.infos.iter().enumerate().next())
-        .ok_or_else(|| err("alert/info", "the alert has no info block: nothing to act on"))?;
+        .ok_or_else(|| {
+            err(
+                "alert/info",
+                "the alert has no info block: nothing to act on",
+            )
+        })?;
     let path = format!("alert/info[{idx}]");
     let mark = match a.scope {
-        Scope::Public => PortionMark { tlp: Some(TlpLevel::Clear), ..PortionMark::unclassified() },
+        Scope::Public => PortionMark {
+            tlp: Some(TlpLevel::Clear),
+            ..PortionMark::unclassified()
+        },
         // Restricted and private alerts are not for the public: at least TLP:AMBER here.
-        _ => PortionMark { tlp: Some(TlpLevel::Amber), ..PortionMark::unclassified() },
+        _ => PortionMark {
+            tlp: Some(TlpLevel::Amber),
+            ..PortionMark::unclassified()
+        },
     };
     let mut targets = Vec::new();
     for (j, area) in info.areas.iter().enumerate() {
-        let label = if area.desc.is_empty() { format!("area {}", j + 1) } else { area.desc.clone() };
-        let mut shapes: Vec<Area> = area.circles.iter().map(|(c, r)| Area::Circle { center: *c, radius_km: r.max(0.1) }).collect();
-        shapes.extend(area.polygons.iter().map(|ring| Area::Polygon { ring: ring.clone() }));
+        let label = if area.desc.is_empty() {
+            format!("area {}", j + 1)
+        } else {
+            area.desc.clone()
+        };
+        let mut shapes: Vec<Area> = area
+            .circles
+            .iter()
+            .map(|(c, r)| Area::Circle {
+                center: *c,
+                radius_km: r.max(0.1),
+            })
+            .collect();
+        shapes.extend(
+            area.polygons
+                .iter()
+                .map(|ring| Area::Polygon { ring: ring.clone() }),
+        );
         if shapes.is_empty() && !area.desc.is_empty() {
-            shapes.push(Area::Named { name: area.desc.clone() });
+            shapes.push(Area::Named {
+                name: area.desc.clone(),
+            });
         }
         for shape in shapes {
-            targets.push(TargetSpec { label: label.clone(), mark: mark.clone(), name: None, categories: vec![], min_size: None, area: Some(shape), window: None, footprint: Footprint::EMPTY });
+            targets.push(TargetSpec {
+                label: label.clone(),
+                mark: mark.clone(),
+                name: None,
+                categories: vec![],
+                min_size: None,
+                area: Some(shape),
+                window: None,
+                footprint: Footprint::EMPTY,
+            });
         }
     }
     if targets.is_empty() {
-        return Err(err(format!("{path}/area"), "no area with a circle, polygon or description: nothing to match"));
+        return Err(err(
+            format!("{path}/area"),
+            "no area with a circle, polygon or description: nothing to match",
+        ));
     }
     let from = info.onset.or(info.effective).unwrap_or(a.sent);
-    let window = info.expires.and_then(|u| ThreatWindow::new(from, u).ok()).unwrap_or_else(|| ThreatWindow::imminent(from, opts.default_window_hours));
+    let window = info
+        .expires
+        .and_then(|u| ThreatWindow::new(from, u).ok())
+        .unwrap_or_else(|| ThreatWindow::imminent(from, opts.default_window_hours));
     let mut portions = Vec::new();
     for text in [&info.description, &info.instruction].into_iter().flatten() {
-        portions.push(Portion { mark: mark.clone(), text: text.clone(), tearline: false, line: 0 });
+        portions.push(Portion {
+            mark: mark.clone(),
+            text: text.clone(),
+            tearline: false,
+            line: 0,
+        });
     }
-    let harms = crate::stix::harms_from_text(&format!("{} {} {}", info.event, info.headline.as_deref().unwrap_or(""), info.description.as_deref().unwrap_or("")));
-    let id: String = a.identifier.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') { c } else { '-' }).collect();
+    let harms = crate::stix::harms_from_text(&format!(
+        "{} {} {}",
+        info.event,
+        info.headline.as_deref().unwrap_or(""),
+        info.description.as_deref().unwrap_or("")
+    ));
+    let id: String = a
+        .identifier
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     Ok(Threat {
         id: ThreatId::new(format!("cap-{id}")),
         title: info.headline.clone().unwrap_or_else(|| info.event.clone()),
@@ -227,6 +409,13 @@ pub fn threat_from_alert(a: &Alert, opts: &CapIntakeOptions) -> Result<Threat, C
         portions,
         restricted_terms: Vec::new(),
         tlp: mark.tlp,
-        measures: info.instruction.iter().flat_map(|i| i.lines()).map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+        measures: info
+            .instruction
+            .iter()
+            .flat_map(|i| i.lines())
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }

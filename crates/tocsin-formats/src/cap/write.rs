@@ -1,6 +1,9 @@
 //! Warnings → CAP 1.2 alerts, and alerts → XML in schema order.
 
-use super::{cap_time, is_cap_token, Alert, CapArea, Certainty, Info, MsgType, Reference, Scope, Severity, Status, Urgency, CAP_NS};
+use super::{
+    cap_time, is_cap_token, Alert, CapArea, Certainty, Info, MsgType, Reference, Scope, Severity,
+    Status, Urgency, CAP_NS,
+};
 use chrono::Duration;
 use std::fmt::Write as _;
 use tocsin_core::threat::{Credibility, Harm};
@@ -40,11 +43,23 @@ pub fn sent_at(w: &Warning) -> Timestamp {
 
 /// A CAP identifier from a warning id: characters CAP forbids become `-`.
 pub fn identifier(w: &Warning) -> String {
-    w.id.as_str().chars().map(|c| if c.is_whitespace() || c == ',' || c == '<' || c == '&' { '-' } else { c }).collect()
+    w.id.as_str()
+        .chars()
+        .map(|c| {
+            if c.is_whitespace() || c == ',' || c == '<' || c == '&' {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn severity(harms: &[Harm]) -> Severity {
-    if harms.iter().any(|h| matches!(h, Harm::Killing | Harm::ArsonBombing | Harm::HostageTaking)) {
+    if harms
+        .iter()
+        .any(|h| matches!(h, Harm::Killing | Harm::ArsonBombing | Harm::HostageTaking))
+    {
         Severity::Extreme
     } else if harms.iter().any(|h| h.is_bodily()) {
         Severity::Severe
@@ -82,9 +97,26 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
     let sent = sent_at(w);
     let public = w.audience_kind == AudienceKind::Public;
     let references: Vec<Reference> = if input.cancel {
-        input.earlier.iter().chain(std::iter::once(w)).map(|e| Reference { sender: input.sender.to_owned(), identifier: identifier(e), sent: sent_at(e) }).collect()
+        input
+            .earlier
+            .iter()
+            .chain(std::iter::once(w))
+            .map(|e| Reference {
+                sender: input.sender.to_owned(),
+                identifier: identifier(e),
+                sent: sent_at(e),
+            })
+            .collect()
     } else {
-        input.earlier.iter().map(|e| Reference { sender: input.sender.to_owned(), identifier: identifier(e), sent: sent_at(e) }).collect()
+        input
+            .earlier
+            .iter()
+            .map(|e| Reference {
+                sender: input.sender.to_owned(),
+                identifier: identifier(e),
+                sent: sent_at(e),
+            })
+            .collect()
     };
     let msg_type = if input.cancel {
         MsgType::Cancel
@@ -94,14 +126,26 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
         MsgType::Update
     };
     let bodily = t.harms.iter().any(|h| h.is_bodily());
-    let event = if bodily { "Threat of violent attack" } else { "Threat of attack on networks or services" };
+    let event = if bodily {
+        "Threat of violent attack"
+    } else {
+        "Threat of attack on networks or services"
+    };
     let instruction = if public {
-        let lines: Vec<&str> = w.text.lines().filter(|l| l.trim_start().starts_with("Avoid")).collect();
+        let lines: Vec<&str> = w
+            .text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("Avoid"))
+            .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
     } else {
         (!w.measures.is_empty()).then(|| w.measures.join("\n"))
     };
-    let mut parameters = vec![("TLP".to_owned(), w.tlp.label().to_owned()), ("tocsinWarning".to_owned(), w.id.to_string()), ("tocsinVersion".to_owned(), w.version.to_string())];
+    let mut parameters = vec![
+        ("TLP".to_owned(), w.tlp.label().to_owned()),
+        ("tocsinWarning".to_owned(), w.id.to_string()),
+        ("tocsinVersion".to_owned(), w.version.to_string()),
+    ];
     if !public {
         parameters.push(("classification".to_owned(), w.banner.clone()));
     }
@@ -109,8 +153,16 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
         language: "en".into(),
         categories: vec!["Security".into()],
         event: event.into(),
-        response_types: if public { vec!["Avoid".into(), "Monitor".into()] } else { vec!["Prepare".into(), "Monitor".into()] },
-        urgency: if input.cancel { Urgency::Past } else { urgency(w, sent) },
+        response_types: if public {
+            vec!["Avoid".into(), "Monitor".into()]
+        } else {
+            vec!["Prepare".into(), "Monitor".into()]
+        },
+        urgency: if input.cancel {
+            Urgency::Past
+        } else {
+            urgency(w, sent)
+        },
         severity: severity(&t.harms),
         certainty: certainty(t.credibility),
         audience: Some(input.audience.name.clone()),
@@ -122,7 +174,11 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
         description: Some(w.text.trim_end().to_owned()),
         instruction,
         web: input.web.clone(),
-        contact: if public { None } else { input.audience.escalation_contact.clone() },
+        contact: if public {
+            None
+        } else {
+            input.audience.escalation_contact.clone()
+        },
         parameters,
         areas: input.areas.clone(),
     };
@@ -133,11 +189,25 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
         status: Status::Actual,
         msg_type,
         source: None,
-        scope: if public { Scope::Public } else { Scope::Restricted },
-        restriction: (!public).then(|| format!("{}: for {} only; do not forward outside the recipient organisation.", w.tlp.label(), input.audience.name)),
+        scope: if public {
+            Scope::Public
+        } else {
+            Scope::Restricted
+        },
+        restriction: (!public).then(|| {
+            format!(
+                "{}: for {} only; do not forward outside the recipient organisation.",
+                w.tlp.label(),
+                input.audience.name
+            )
+        }),
         addresses: None,
         codes: Vec::new(),
-        note: w.supersedes.as_ref().map(|p| format!("Supersedes {p}.")).or_else(|| input.cancel.then(|| "The warning is withdrawn.".to_owned())),
+        note: w
+            .supersedes
+            .as_ref()
+            .map(|p| format!("Supersedes {p}."))
+            .or_else(|| input.cancel.then(|| "The warning is withdrawn.".to_owned())),
         references,
         incidents: Some(t.id.to_string()).filter(|s| is_cap_token(s)),
         infos: vec![info],
@@ -161,7 +231,13 @@ fn esc(s: &str) -> String {
 }
 
 fn el(out: &mut String, indent: usize, name: &str, value: &str) {
-    let _ = writeln!(out, "{:indent$}<{name}>{}</{name}>", "", esc(value), indent = indent);
+    let _ = writeln!(
+        out,
+        "{:indent$}<{name}>{}</{name}>",
+        "",
+        esc(value),
+        indent = indent
+    );
 }
 
 fn opt(out: &mut String, indent: usize, name: &str, value: &Option<String>) {
@@ -177,7 +253,11 @@ fn point(p: &GeoPoint) -> String {
 fn fmt_num(x: f64) -> String {
     let s = format!("{:.6}", x);
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_owned() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_owned()
+    }
 }
 
 /// The alert as a CAP 1.2 XML document, elements in schema order.
@@ -199,7 +279,11 @@ pub fn write_alert(a: &Alert) -> String {
     }
     opt(&mut o, 2, "note", &a.note);
     if !a.references.is_empty() {
-        let refs: Vec<String> = a.references.iter().map(|r| format!("{},{},{}", r.sender, r.identifier, cap_time(&r.sent))).collect();
+        let refs: Vec<String> = a
+            .references
+            .iter()
+            .map(|r| format!("{},{},{}", r.sender, r.identifier, cap_time(&r.sent)))
+            .collect();
         el(&mut o, 2, "references", &refs.join(" "));
     }
     opt(&mut o, 2, "incidents", &a.incidents);
@@ -217,7 +301,11 @@ pub fn write_alert(a: &Alert) -> String {
         el(&mut o, 4, "severity", i.severity.as_str());
         el(&mut o, 4, "certainty", i.certainty.as_str());
         opt(&mut o, 4, "audience", &i.audience);
-        for (name, t) in [("effective", &i.effective), ("onset", &i.onset), ("expires", &i.expires)] {
+        for (name, t) in [
+            ("effective", &i.effective),
+            ("onset", &i.onset),
+            ("expires", &i.expires),
+        ] {
             if let Some(t) = t {
                 el(&mut o, 4, name, &cap_time(t));
             }
@@ -238,10 +326,20 @@ pub fn write_alert(a: &Alert) -> String {
             o.push_str("    <area>\n");
             el(&mut o, 6, "areaDesc", &area.desc);
             for ring in &area.polygons {
-                el(&mut o, 6, "polygon", &ring.iter().map(point).collect::<Vec<_>>().join(" "));
+                el(
+                    &mut o,
+                    6,
+                    "polygon",
+                    &ring.iter().map(point).collect::<Vec<_>>().join(" "),
+                );
             }
             for (c, r) in &area.circles {
-                el(&mut o, 6, "circle", &format!("{} {}", point(c), fmt_num(*r)));
+                el(
+                    &mut o,
+                    6,
+                    "circle",
+                    &format!("{} {}", point(c), fmt_num(*r)),
+                );
             }
             for (k, v) in &area.geocodes {
                 o.push_str("      <geocode>\n");

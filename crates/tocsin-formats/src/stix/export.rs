@@ -15,7 +15,11 @@ use tocsin_core::tracking::Warning;
 use tocsin_core::{Audience, AudienceKind, GeoPoint, TargetSpec, Threat, Timestamp};
 
 /// Audience kinds that receive STIX (the public gets CAP).
-pub const STIX_CAPABLE: &[AudienceKind] = &[AudienceKind::PartnerService, AudienceKind::DomesticAgency, AudienceKind::Operator];
+pub const STIX_CAPABLE: &[AudienceKind] = &[
+    AudienceKind::PartnerService,
+    AudienceKind::DomesticAgency,
+    AudienceKind::Operator,
+];
 
 /// Resolves a named area ("Moscow") to a centre and radius in km (the gazetteer, at the edge).
 pub type NamedAreaResolver<'a> = &'a dyn Fn(&str) -> Option<(GeoPoint, f64)>;
@@ -47,15 +51,33 @@ const STATIC_CREATED: &str = "2024-01-01T00:00:00.000Z";
 
 fn resolve_area(area: &Area, resolve: NamedAreaResolver<'_>) -> Option<ResolvedArea> {
     match area {
-        Area::Circle { center, radius_km } => Some(ResolvedArea { name: area.describe(), center: *center, radius_km: *radius_km }),
+        Area::Circle { center, radius_km } => Some(ResolvedArea {
+            name: area.describe(),
+            center: *center,
+            radius_km: *radius_km,
+        }),
         Area::Polygon { ring } if !ring.is_empty() => {
             let n = ring.len() as f64;
-            let center = GeoPoint { lat: ring.iter().map(|p| p.lat).sum::<f64>() / n, lon: ring.iter().map(|p| p.lon).sum::<f64>() / n };
-            let radius_km = ring.iter().map(|p| center.distance_km(p)).fold(0.0, f64::max);
-            Some(ResolvedArea { name: area.describe(), center, radius_km })
+            let center = GeoPoint {
+                lat: ring.iter().map(|p| p.lat).sum::<f64>() / n,
+                lon: ring.iter().map(|p| p.lon).sum::<f64>() / n,
+            };
+            let radius_km = ring
+                .iter()
+                .map(|p| center.distance_km(p))
+                .fold(0.0, f64::max);
+            Some(ResolvedArea {
+                name: area.describe(),
+                center,
+                radius_km,
+            })
         }
         Area::Polygon { .. } => None,
-        Area::Named { name } => resolve(name).map(|(center, radius_km)| ResolvedArea { name: name.clone(), center, radius_km }),
+        Area::Named { name } => resolve(name).map(|(center, radius_km)| ResolvedArea {
+            name: name.clone(),
+            center,
+            radius_km,
+        }),
     }
 }
 
@@ -82,7 +104,8 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
     let producer_id = stix_id("identity", &format!("producer/{}", input.producer));
     let tlp_id = tlp_marking_id(w.tlp);
     let banner = w.banner.trim();
-    let statement_id = (!banner.is_empty()).then(|| stix_id("marking-definition", &format!("statement/{banner}")));
+    let statement_id =
+        (!banner.is_empty()).then(|| stix_id("marking-definition", &format!("statement/{banner}")));
     let mut markings: Vec<Value> = vec![json!(tlp_id)];
     if let Some(s) = &statement_id {
         markings.push(json!(s));
@@ -130,7 +153,14 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
     let harms: Vec<&str> = t.harms.iter().map(|h| h.label()).collect();
     let ap_id = stix_id("attack-pattern", &format!("{base}/harm"));
     let mut ap = common("attack-pattern", &ap_id);
-    ap.insert("name".into(), json!(if harms.is_empty() { "Planned violent attack".to_owned() } else { format!("Planned {}", harms.join(", ")) }));
+    ap.insert(
+        "name".into(),
+        json!(if harms.is_empty() {
+            "Planned violent attack".to_owned()
+        } else {
+            format!("Planned {}", harms.join(", "))
+        }),
+    );
     let mut refs: Vec<String> = vec![ap_id.clone()];
     let mut rel_objects: Vec<Value> = Vec::new();
     let relationship = |src: &str, ty: &str, dst: &str| -> Value {
@@ -142,7 +172,10 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
         Value::Object(r)
     };
 
-    let actor_id = match (&t.actor, releasable_to(&t.actor_mark, aud, t.originator).is_ok()) {
+    let actor_id = match (
+        &t.actor,
+        releasable_to(&t.actor_mark, aud, t.originator).is_ok(),
+    ) {
         (Some(name), true) => {
             let id = stix_id("threat-actor", &format!("{base}/actor"));
             let mut a = common("threat-actor", &id);
@@ -158,8 +191,12 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
     };
 
     let mut target_objects: Vec<Value> = Vec::new();
-    let targets: Vec<(usize, &TargetSpec)> =
-        t.targets.iter().enumerate().filter(|(_, s)| releasable_to(&s.mark, aud, t.originator).is_ok()).collect();
+    let targets: Vec<(usize, &TargetSpec)> = t
+        .targets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| releasable_to(&s.mark, aud, t.originator).is_ok())
+        .collect();
     for (i, spec) in &targets {
         let key = format!("{base}/target/{i}");
         let mut victim_refs: Vec<String> = Vec::new();
@@ -167,7 +204,14 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
         let mut idn = common("identity", &identity_id);
         let mut desc = vec![spec.label.clone()];
         if !spec.categories.is_empty() {
-            desc.push(format!("Categories: {}.", spec.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")));
+            desc.push(format!(
+                "Categories: {}.",
+                spec.categories
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if let Some(n) = spec.min_size {
             desc.push(format!("Gatherings of at least {n} people."));
@@ -189,7 +233,11 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
         target_objects.push(Value::Object(idn));
         refs.push(identity_id.clone());
         victim_refs.push(identity_id.clone());
-        if let Some(area) = spec.area.as_ref().and_then(|a| resolve_area(a, input.resolve)) {
+        if let Some(area) = spec
+            .area
+            .as_ref()
+            .and_then(|a| resolve_area(a, input.resolve))
+        {
             let loc_id = stix_id("location", &key);
             let mut loc = common("location", &loc_id);
             loc.insert("name".into(), json!(area.name));
@@ -232,7 +280,11 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
     let window_id = stix_id("note", &format!("{base}/validity"));
     let mut window = common("note", &window_id);
     window.insert("abstract".into(), json!("Validity"));
-    let mut wtext = format!("Valid from {} until {}.", stix_time(&w.valid.from), stix_time(&w.valid.until));
+    let mut wtext = format!(
+        "Valid from {} until {}.",
+        stix_time(&w.valid.from),
+        stix_time(&w.valid.until)
+    );
     if let Some(prev) = &w.supersedes {
         wtext.push_str(&format!(" Supersedes warning {prev}."));
     }
@@ -243,7 +295,15 @@ pub fn warning_bundle(input: &ExportInput<'_>) -> Value {
         let id = stix_id("note", &format!("{base}/measures"));
         let mut note = common("note", &id);
         note.insert("abstract".into(), json!("Recommended protective measures"));
-        note.insert("content".into(), json!(w.measures.iter().map(|m| format!("- {m}")).collect::<Vec<_>>().join("\n")));
+        note.insert(
+            "content".into(),
+            json!(w
+                .measures
+                .iter()
+                .map(|m| format!("- {m}"))
+                .collect::<Vec<_>>()
+                .join("\n")),
+        );
         note.insert("object_refs".into(), json!([report_id]));
         objects.push(Value::Object(note));
     }

@@ -21,10 +21,13 @@ use super::{tlp_of_marking_id, StixError, StixIssue};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use tocsin_core::entity::{DomainName, Footprint, IpNet};
 use tocsin_core::marking::parse_mark;
 use tocsin_core::threat::{Area, Credibility, Harm, Portion};
-use tocsin_core::entity::{DomainName, Footprint, IpNet};
-use tocsin_core::{Category, CountryCode, GeoPoint, PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel};
+use tocsin_core::{
+    Category, CountryCode, GeoPoint, PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow,
+    Timestamp, TlpLevel,
+};
 
 /// Choices the bundle itself cannot make.
 #[derive(Debug, Clone)]
@@ -39,7 +42,11 @@ pub struct StixOptions {
 
 impl StixOptions {
     pub fn new(originator: CountryCode) -> Self {
-        Self { originator, default_window_hours: tocsin_core::time::IMMINENT_HOURS, received: None }
+        Self {
+            originator,
+            default_window_hours: tocsin_core::time::IMMINENT_HOURS,
+            received: None,
+        }
     }
 }
 
@@ -87,20 +94,52 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn issue(&mut self, object: &str, field: &str, message: impl Into<String>) {
-        self.issues.push(StixIssue { object: object.to_owned(), field: field.to_owned(), message: message.into() });
+        self.issues.push(StixIssue {
+            object: object.to_owned(),
+            field: field.to_owned(),
+            message: message.into(),
+        });
     }
 }
 
 const SDO_TYPES: &[&str] = &[
-    "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator", "infrastructure",
-    "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data", "opinion", "report",
-    "threat-actor", "tool", "vulnerability", "relationship", "sighting",
+    "attack-pattern",
+    "campaign",
+    "course-of-action",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "location",
+    "malware",
+    "malware-analysis",
+    "note",
+    "observed-data",
+    "opinion",
+    "report",
+    "threat-actor",
+    "tool",
+    "vulnerability",
+    "relationship",
+    "sighting",
 ];
 
 /// Types whose content becomes part of the threat.
 const INTERPRETED: &[&str] = &[
-    "report", "threat-actor", "intrusion-set", "campaign", "attack-pattern", "identity", "location", "infrastructure",
-    "indicator", "marking-definition", "note", "course-of-action",
+    "report",
+    "threat-actor",
+    "intrusion-set",
+    "campaign",
+    "attack-pattern",
+    "identity",
+    "location",
+    "infrastructure",
+    "indicator",
+    "marking-definition",
+    "note",
+    "course-of-action",
 ];
 
 fn str_field<'v>(o: &'v Value, k: &str) -> Option<&'v str> {
@@ -108,7 +147,9 @@ fn str_field<'v>(o: &'v Value, k: &str) -> Option<&'v str> {
 }
 
 fn parse_time(s: &str) -> Option<Timestamp> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// `type--uuid` with a well-formed UUID.
@@ -126,7 +167,14 @@ fn statement_mark(statement: &str) -> Option<PortionMark> {
         return Some(m);
     }
     let mut b = s.to_owned();
-    for (long, short) in [("TOP SECRET", "TS"), ("SECRET", "S"), ("CONFIDENTIAL", "C"), ("UNCLASSIFIED", "U"), ("NOFORN", "NF"), ("ORCON", "OC")] {
+    for (long, short) in [
+        ("TOP SECRET", "TS"),
+        ("SECRET", "S"),
+        ("CONFIDENTIAL", "C"),
+        ("UNCLASSIFIED", "U"),
+        ("NOFORN", "NF"),
+        ("ORCON", "OC"),
+    ] {
         b = b.replace(long, short);
     }
     parse_mark(&format!("({b})")).ok()
@@ -168,15 +216,31 @@ pub fn parse_bundle(text: &str, opts: &StixOptions) -> Result<StixIntake, StixEr
 fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
     let bundle_id = str_field(root, "id").unwrap_or("bundle").to_owned();
     let Some(objects) = root.get("objects").and_then(Value::as_array) else {
-        let field = if root.is_object() { "objects" } else { "(document)" };
-        return Err(StixError(vec![StixIssue { object: bundle_id, field: field.into(), message: "expected a bundle: a JSON object with an `objects` array".into() }]));
+        let field = if root.is_object() {
+            "objects"
+        } else {
+            "(document)"
+        };
+        return Err(StixError(vec![StixIssue {
+            object: bundle_id,
+            field: field.into(),
+            message: "expected a bundle: a JSON object with an `objects` array".into(),
+        }]));
     };
     if let Some(t) = root.get("type") {
         if t.as_str() != Some("bundle") {
-            return Err(StixError(vec![StixIssue { object: bundle_id, field: "type".into(), message: format!("expected \"bundle\", found {t}") }]));
+            return Err(StixError(vec![StixIssue {
+                object: bundle_id,
+                field: "type".into(),
+                message: format!("expected \"bundle\", found {t}"),
+            }]));
         }
     }
-    let mut cx = Ctx { issues: Vec::new(), by_id: BTreeMap::new(), markings: BTreeMap::new() };
+    let mut cx = Ctx {
+        issues: Vec::new(),
+        by_id: BTreeMap::new(),
+        markings: BTreeMap::new(),
+    };
     let mut notes = Vec::new();
 
     // Pass 1: the common properties of every object; index by id (latest version wins).
@@ -187,12 +251,18 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
             continue;
         };
         let Some(ty) = map.get("type").and_then(Value::as_str) else {
-            let who = str_field(o, "id").map(str::to_owned).unwrap_or_else(|| format!("objects[{i}]"));
+            let who = str_field(o, "id")
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("objects[{i}]"));
             cx.issue(&who, "type", "missing or not a string");
             continue;
         };
         let Some(id) = map.get("id").and_then(Value::as_str) else {
-            cx.issue(&format!("objects[{i}]"), "id", format!("missing or not a string (object of type {ty})"));
+            cx.issue(
+                &format!("objects[{i}]"),
+                "id",
+                format!("missing or not a string (object of type {ty})"),
+            );
             continue;
         };
         if !valid_id(id, ty) {
@@ -206,7 +276,8 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         }
         let mut ok = true;
         for f in ["created", "modified"] {
-            let required = SDO_TYPES.contains(&ty) || (f == "created" && ty == "marking-definition");
+            let required =
+                SDO_TYPES.contains(&ty) || (f == "created" && ty == "marking-definition");
             match map.get(f) {
                 Some(Value::String(s)) if parse_time(s).is_some() => {}
                 Some(v) => {
@@ -224,7 +295,10 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
             continue;
         }
         let newer = match cx.by_id.get(id) {
-            Some(prev) => str_field(o, "modified").and_then(parse_time) > str_field(prev, "modified").and_then(parse_time),
+            Some(prev) => {
+                str_field(o, "modified").and_then(parse_time)
+                    > str_field(prev, "modified").and_then(parse_time)
+            }
             None => true,
         };
         if newer {
@@ -233,19 +307,38 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
     }
     valid.extend(cx.by_id.values().copied());
     // Keep the bundle's order for everything that follows (first report, first actor…).
-    let order: BTreeMap<*const Value, usize> = objects.iter().enumerate().map(|(i, o)| (o as *const Value, i)).collect();
-    valid.sort_by_key(|o| order.get(&(*o as *const Value)).copied().unwrap_or(usize::MAX));
+    let order: BTreeMap<*const Value, usize> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o as *const Value, i))
+        .collect();
+    valid.sort_by_key(|o| {
+        order
+            .get(&(*o as *const Value))
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
 
     // Pass 2: marking definitions.
-    for o in valid.iter().filter(|o| str_field(o, "type") == Some("marking-definition")) {
+    for o in valid
+        .iter()
+        .filter(|o| str_field(o, "type") == Some("marking-definition"))
+    {
         let id = str_field(o, "id").unwrap_or_default();
-        let mut def = MarkingDef { tlp: tlp_of_marking_id(id), mark: None };
+        let mut def = MarkingDef {
+            tlp: tlp_of_marking_id(id),
+            mark: None,
+        };
         if let Some(exts) = o.get("extensions").and_then(Value::as_object) {
             for ext in exts.values() {
                 if let Some(level) = str_field(ext, "tlp_2_0") {
                     match TlpLevel::from_level_name(&level.to_ascii_uppercase()) {
                         Some(l) => def.tlp = Some(l),
-                        None => cx.issue(id, "extensions.tlp_2_0", format!("unknown TLP 2.0 level {level:?}")),
+                        None => cx.issue(
+                            id,
+                            "extensions.tlp_2_0",
+                            format!("unknown TLP 2.0 level {level:?}"),
+                        ),
                     }
                 }
             }
@@ -254,20 +347,31 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         let definition = o.get("definition");
         match dtype {
             Some("tlp") => {
-                let level = definition.and_then(|d| str_field(d, "tlp")).unwrap_or_default().to_ascii_uppercase();
-                let level = if level == "WHITE" { "CLEAR".to_owned() } else { level };
+                let level = definition
+                    .and_then(|d| str_field(d, "tlp"))
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
+                let level = if level == "WHITE" {
+                    "CLEAR".to_owned()
+                } else {
+                    level
+                };
                 match TlpLevel::from_level_name(&level) {
                     Some(l) => def.tlp = Some(l),
                     None => cx.issue(id, "definition.tlp", format!("unknown TLP level {level:?}")),
                 }
             }
             Some("statement") => {
-                let st = definition.and_then(|d| str_field(d, "statement")).unwrap_or_default();
+                let st = definition
+                    .and_then(|d| str_field(d, "statement"))
+                    .unwrap_or_default();
                 match statement_mark(st) {
                     Some(m) => def.mark = Some(m),
                     // A statement that is no classification (copyright, terms of use) restricts
                     // nothing Tocsin enforces; it is kept as a note for the analyst.
-                    None => notes.push(format!("{id}: statement marking {st:?} is not a classification; recorded only")),
+                    None => notes.push(format!(
+                        "{id}: statement marking {st:?} is not a classification; recorded only"
+                    )),
                 }
             }
             _ => {}
@@ -285,7 +389,11 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         if str_field(o, "type") == Some("location") {
             for (f, max) in [("latitude", 90.0), ("longitude", 180.0)] {
                 match o.get(f) {
-                    Some(v) if !v.as_f64().is_some_and(|x| (-max..=max).contains(&x)) => cx.issue(id, f, format!("must be a number in [-{max}, {max}], found {v}")),
+                    Some(v) if !v.as_f64().is_some_and(|x| (-max..=max).contains(&x)) => cx.issue(
+                        id,
+                        f,
+                        format!("must be a number in [-{max}, {max}], found {v}"),
+                    ),
                     _ => {}
                 }
             }
@@ -297,7 +405,11 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                         check_marking_ref(&mut cx, id, &format!("object_marking_refs[{j}]"), r);
                     }
                 }
-                None => cx.issue(id, "object_marking_refs", "expected a list of marking-definition ids"),
+                None => cx.issue(
+                    id,
+                    "object_marking_refs",
+                    "expected a list of marking-definition ids",
+                ),
             }
         }
         if let Some(g) = o.get("granular_markings") {
@@ -310,14 +422,22 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                 match gm.get("marking_ref") {
                     Some(r) => check_marking_ref(&mut cx, id, &format!("{path}.marking_ref"), r),
                     None if gm.get("lang").is_some() => {}
-                    None => cx.issue(id, &format!("{path}.marking_ref"), "missing (a granular marking needs marking_ref or lang)"),
+                    None => cx.issue(
+                        id,
+                        &format!("{path}.marking_ref"),
+                        "missing (a granular marking needs marking_ref or lang)",
+                    ),
                 }
                 match gm.get("selectors").and_then(Value::as_array) {
                     Some(sel) if !sel.is_empty() => {
                         for (k, s) in sel.iter().enumerate() {
                             let root = s.as_str().map(|s| s.split(['.', '[']).next().unwrap_or(""));
                             if root.is_none_or(|r| o.get(r).is_none()) {
-                                cx.issue(id, &format!("{path}.selectors[{k}]"), format!("selector {s} does not name a property of this object"));
+                                cx.issue(
+                                    id,
+                                    &format!("{path}.selectors[{k}]"),
+                                    format!("selector {s} does not name a property of this object"),
+                                );
                             }
                         }
                     }
@@ -329,25 +449,52 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
 
     let mark_of = |cx: &Ctx<'_>, o: &Value, field: Option<&str>| -> PortionMark {
         let mut m = PortionMark::unclassified();
-        let refs = o.get("object_marking_refs").and_then(Value::as_array).into_iter().flatten();
+        let refs = o
+            .get("object_marking_refs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
         for r in refs.filter_map(Value::as_str) {
             if let Some(def) = cx.markings.get(r) {
                 combine(&mut m, def);
             } else if let Some(t) = tlp_of_marking_id(r) {
-                combine(&mut m, &MarkingDef { tlp: Some(t), mark: None });
+                combine(
+                    &mut m,
+                    &MarkingDef {
+                        tlp: Some(t),
+                        mark: None,
+                    },
+                );
             }
         }
         if let Some(field) = field {
-            for gm in o.get("granular_markings").and_then(Value::as_array).into_iter().flatten() {
+            for gm in o
+                .get("granular_markings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let hits = gm
                     .get("selectors")
                     .and_then(Value::as_array)
-                    .is_some_and(|s| s.iter().filter_map(Value::as_str).any(|s| s == field || s.starts_with(&format!("{field}.")) || s.starts_with(&format!("{field}["))));
+                    .is_some_and(|s| {
+                        s.iter().filter_map(Value::as_str).any(|s| {
+                            s == field
+                                || s.starts_with(&format!("{field}."))
+                                || s.starts_with(&format!("{field}["))
+                        })
+                    });
                 if let (true, Some(r)) = (hits, str_field(gm, "marking_ref")) {
                     if let Some(def) = cx.markings.get(r) {
                         combine(&mut m, def);
                     } else if let Some(t) = tlp_of_marking_id(r) {
-                        combine(&mut m, &MarkingDef { tlp: Some(t), mark: None });
+                        combine(
+                            &mut m,
+                            &MarkingDef {
+                                tlp: Some(t),
+                                mark: None,
+                            },
+                        );
                     }
                 }
             }
@@ -355,8 +502,14 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         m
     };
 
-    fn of_type_in<'s, 'v>(valid: &'s [&'v Value], ty: &'static str) -> impl Iterator<Item = &'v Value> + Clone + 's {
-        valid.iter().copied().filter(move |o| str_field(o, "type") == Some(ty))
+    fn of_type_in<'s, 'v>(
+        valid: &'s [&'v Value],
+        ty: &'static str,
+    ) -> impl Iterator<Item = &'v Value> + Clone + 's {
+        valid
+            .iter()
+            .copied()
+            .filter(move |o| str_field(o, "type") == Some(ty))
     }
     let valid_ref: Vec<&Value> = valid.clone();
     let of_type = |ty: &'static str| of_type_in(&valid_ref, ty);
@@ -366,9 +519,17 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
     let mut unknown: Vec<Value> = Vec::new();
     for o in of_type("relationship") {
         let id = str_field(o, "id").unwrap_or_default();
-        let (rt, src, dst) = (str_field(o, "relationship_type"), str_field(o, "source_ref"), str_field(o, "target_ref"));
+        let (rt, src, dst) = (
+            str_field(o, "relationship_type"),
+            str_field(o, "source_ref"),
+            str_field(o, "target_ref"),
+        );
         let (Some(rt), Some(src), Some(dst)) = (rt, src, dst) else {
-            for (f, v) in [("relationship_type", rt), ("source_ref", src), ("target_ref", dst)] {
+            for (f, v) in [
+                ("relationship_type", rt),
+                ("source_ref", src),
+                ("target_ref", dst),
+            ] {
                 if v.is_none() {
                     cx.issue(id, f, "required property is missing or not a string");
                 }
@@ -378,7 +539,9 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         if matches!(rt, "targets" | "located-at") {
             for (f, r) in [("source_ref", src), ("target_ref", dst)] {
                 if !cx.by_id.contains_key(r) {
-                    notes.push(format!("{id}: {f} {r} is not in the bundle; relationship not used"));
+                    notes.push(format!(
+                        "{id}: {f} {r} is not in the bundle; relationship not used"
+                    ));
                 }
             }
             rels.push((src, rt, dst));
@@ -393,9 +556,16 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         notes.push("the bundle has several reports; the first one is the threat, the others are kept as unknown objects".into());
         unknown.extend(of_type("report").skip(1).cloned());
     }
-    let actor_obj = of_type("threat-actor").next().or_else(|| of_type("intrusion-set").next()).or_else(|| of_type("campaign").next());
-    let actor = actor_obj.and_then(|a| str_field(a, "name")).map(str::to_owned);
-    let actor_mark = actor_obj.map(|a| mark_of(&cx, a, Some("name"))).unwrap_or_else(PortionMark::unclassified);
+    let actor_obj = of_type("threat-actor")
+        .next()
+        .or_else(|| of_type("intrusion-set").next())
+        .or_else(|| of_type("campaign").next());
+    let actor = actor_obj
+        .and_then(|a| str_field(a, "name"))
+        .map(str::to_owned);
+    let actor_mark = actor_obj
+        .map(|a| mark_of(&cx, a, Some("name")))
+        .unwrap_or_else(PortionMark::unclassified);
 
     let mut harm_text = String::new();
     for o in of_type("attack-pattern").chain(report) {
@@ -410,10 +580,18 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         .and_then(|r| str_field(r, "published").or_else(|| str_field(r, "created")))
         .and_then(parse_time)
         .or(opts.received)
-        .or_else(|| valid.iter().filter_map(|o| str_field(o, "created").and_then(parse_time)).min())
+        .or_else(|| {
+            valid
+                .iter()
+                .filter_map(|o| str_field(o, "created").and_then(parse_time))
+                .min()
+        })
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
 
-    let credibility = match report.and_then(|r| r.get("confidence")).and_then(Value::as_i64) {
+    let credibility = match report
+        .and_then(|r| r.get("confidence"))
+        .and_then(Value::as_i64)
+    {
         Some(c) if c >= 85 => Credibility::Confirmed,
         Some(c) if c >= 50 => Credibility::Probable,
         _ => Credibility::Possible,
@@ -433,11 +611,17 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         }
         let ptype = str_field(o, "pattern_type").unwrap_or("stix");
         let Some(pattern) = str_field(o, "pattern") else {
-            cx.issue(id, "pattern", "required property is missing or not a string");
+            cx.issue(
+                id,
+                "pattern",
+                "required property is missing or not a string",
+            );
             continue;
         };
         if ptype != "stix" {
-            notes.push(format!("{id}: pattern_type {ptype:?} is not interpreted; indicator kept as unknown"));
+            notes.push(format!(
+                "{id}: pattern_type {ptype:?} is not interpreted; indicator kept as unknown"
+            ));
             unknown.push(o.clone());
             continue;
         }
@@ -445,12 +629,20 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
             Ok(found) if found.is_empty() => unknown.push(o.clone()),
             Ok(found) => {
                 let mark = mark_of(&cx, o, Some("pattern"));
-                indicators.extend(found.into_iter().map(|(kind, value)| NetworkIndicator { kind, value, indicator_id: id.to_owned(), mark: mark.clone() }));
+                indicators.extend(found.into_iter().map(|(kind, value)| NetworkIndicator {
+                    kind,
+                    value,
+                    indicator_id: id.to_owned(),
+                    mark: mark.clone(),
+                }));
             }
             Err(msg) => cx.issue(id, "pattern", msg),
         }
     }
-    for o in of_type("campaign").chain(of_type("intrusion-set")).chain(of_type("threat-actor")) {
+    for o in of_type("campaign")
+        .chain(of_type("intrusion-set"))
+        .chain(of_type("threat-actor"))
+    {
         if let Some(t) = str_field(o, "first_seen").and_then(parse_time) {
             from_candidates.push(t);
         }
@@ -458,7 +650,12 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
             until_candidates.push(t);
         }
     }
-    let from = from_candidates.iter().copied().filter(|t| *t >= received).min().unwrap_or(received);
+    let from = from_candidates
+        .iter()
+        .copied()
+        .filter(|t| *t >= received)
+        .min()
+        .unwrap_or(received);
     let window = until_candidates
         .iter()
         .copied()
@@ -467,14 +664,24 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         .unwrap_or_else(|| ThreatWindow::imminent(from, opts.default_window_hours));
 
     // Targets.
-    let located: BTreeMap<&str, &str> = rels.iter().filter(|r| r.1 == "located-at").map(|r| (r.0, r.2)).collect();
+    let located: BTreeMap<&str, &str> = rels
+        .iter()
+        .filter(|r| r.1 == "located-at")
+        .map(|r| (r.0, r.2))
+        .collect();
     let victims: Vec<&str> = {
         let mut seen = BTreeSet::new();
-        rels.iter().filter(|r| r.1 == "targets").map(|r| r.2).filter(|v| seen.insert(*v)).collect()
+        rels.iter()
+            .filter(|r| r.1 == "targets")
+            .map(|r| r.2)
+            .filter(|v| seen.insert(*v))
+            .collect()
     };
     let mut targets = Vec::new();
     for v in victims {
-        let Some(o) = cx.by_id.get(v).copied() else { continue };
+        let Some(o) = cx.by_id.get(v).copied() else {
+            continue;
+        };
         let ty = str_field(o, "type").unwrap_or_default();
         let mark = mark_of(&cx, o, Some("name"));
         match ty {
@@ -484,15 +691,29 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                     continue;
                 };
                 let is_class = str_field(o, "identity_class") == Some("class");
-                let sectors: Vec<String> = o.get("sectors").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
-                let categories: Vec<Category> = sectors.iter().filter_map(|s| sector_category(s)).collect();
+                let sectors: Vec<String> = o
+                    .get("sectors")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
+                let categories: Vec<Category> =
+                    sectors.iter().filter_map(|s| sector_category(s)).collect();
                 let area = match located.get(v).and_then(|l| cx.by_id.get(l).copied()) {
                     Some(loc) => location_area(&mut cx, loc),
                     None => None,
                 };
                 let mut mark = mark;
                 if let Some(loc) = located.get(v).and_then(|l| cx.by_id.get(l).copied()) {
-                    combine(&mut mark, &MarkingDef { tlp: None, mark: Some(mark_of(&cx, loc, None)) });
+                    combine(
+                        &mut mark,
+                        &MarkingDef {
+                            tlp: None,
+                            mark: Some(mark_of(&cx, loc, None)),
+                        },
+                    );
                 }
                 // Sectors Tocsin's taxonomy knows become categories; others stay sector tags (a
                 // spec needs every descriptor to hold, so the two are not mixed).
@@ -500,8 +721,14 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                 if categories.is_empty() {
                     footprint.sectors = sectors;
                 }
-                if is_class && categories.is_empty() && footprint.sectors.is_empty() && area.is_none() {
-                    notes.push(format!("{v}: class target {name:?} has no sector and no location; not matched"));
+                if is_class
+                    && categories.is_empty()
+                    && footprint.sectors.is_empty()
+                    && area.is_none()
+                {
+                    notes.push(format!(
+                        "{v}: class target {name:?} has no sector and no location; not matched"
+                    ));
                     continue;
                 }
                 targets.push(TargetSpec {
@@ -517,8 +744,19 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
             }
             "location" => {
                 if let Some(area) = location_area(&mut cx, o) {
-                    let label = str_field(o, "name").map(str::to_owned).unwrap_or_else(|| area.describe());
-                    targets.push(TargetSpec { label, mark, name: None, categories: vec![], min_size: None, area: Some(area), window: None, footprint: Footprint::EMPTY });
+                    let label = str_field(o, "name")
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| area.describe());
+                    targets.push(TargetSpec {
+                        label,
+                        mark,
+                        name: None,
+                        categories: vec![],
+                        min_size: None,
+                        area: Some(area),
+                        window: None,
+                        footprint: Footprint::EMPTY,
+                    });
                 }
             }
             other => notes.push(format!("{v}: a {other} as a target is not interpreted")),
@@ -528,7 +766,10 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
     // Network indicators: one network target spec per indicator object.
     let mut by_indicator: BTreeMap<&str, Vec<&NetworkIndicator>> = BTreeMap::new();
     for ind in &indicators {
-        by_indicator.entry(ind.indicator_id.as_str()).or_default().push(ind);
+        by_indicator
+            .entry(ind.indicator_id.as_str())
+            .or_default()
+            .push(ind);
     }
     for (iid, inds) in by_indicator {
         let mut footprint = Footprint::EMPTY;
@@ -544,7 +785,11 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                 },
             }
         }
-        let name = cx.by_id.get(iid).and_then(|o| str_field(o, "name")).map(str::to_owned);
+        let name = cx
+            .by_id
+            .get(iid)
+            .and_then(|o| str_field(o, "name"))
+            .map(str::to_owned);
         let values: Vec<&str> = inds.iter().map(|i| i.value.as_str()).collect();
         let label = name.unwrap_or_else(|| format!("networks {}", values.join(", ")));
         targets.push(TargetSpec {
@@ -567,19 +812,44 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
     let mut portions = Vec::new();
     if let Some(r) = report {
         let mark = mark_of(&cx, r, Some("description"));
-        for para in str_field(r, "description").unwrap_or_default().split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-            portions.push(Portion { mark: mark.clone(), text: para.to_owned(), tearline: false, line: 0 });
+        for para in str_field(r, "description")
+            .unwrap_or_default()
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            portions.push(Portion {
+                mark: mark.clone(),
+                text: para.to_owned(),
+                tearline: false,
+                line: 0,
+            });
         }
     }
     for n in of_type("note") {
         if let Some(c) = str_field(n, "content") {
-            portions.push(Portion { mark: mark_of(&cx, n, Some("content")), text: c.trim().to_owned(), tearline: false, line: 0 });
+            portions.push(Portion {
+                mark: mark_of(&cx, n, Some("content")),
+                text: c.trim().to_owned(),
+                tearline: false,
+                line: 0,
+            });
         }
     }
-    let measures: Vec<String> = of_type("course-of-action").filter_map(|c| str_field(c, "name")).map(str::to_owned).collect();
+    let measures: Vec<String> = of_type("course-of-action")
+        .filter_map(|c| str_field(c, "name"))
+        .map(str::to_owned)
+        .collect();
 
-    let tlp = valid.iter().filter(|o| str_field(o, "type") != Some("marking-definition")).filter_map(|o| mark_of(&cx, o, None).tlp).max();
-    let key = report.or(actor_obj).and_then(|o| str_field(o, "id")).unwrap_or(&bundle_id);
+    let tlp = valid
+        .iter()
+        .filter(|o| str_field(o, "type") != Some("marking-definition"))
+        .filter_map(|o| mark_of(&cx, o, None).tlp)
+        .max();
+    let key = report
+        .or(actor_obj)
+        .and_then(|o| str_field(o, "id"))
+        .unwrap_or(&bundle_id);
     let uuid = key.split_once("--").map(|(_, u)| u).unwrap_or(key);
     let title = report
         .and_then(|r| str_field(r, "name"))
@@ -610,7 +880,12 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         tlp,
         measures,
     };
-    Ok(StixIntake { threat, indicators, unknown_objects: unknown, notes })
+    Ok(StixIntake {
+        threat,
+        indicators,
+        unknown_objects: unknown,
+        notes,
+    })
 }
 
 fn check_marking_ref(cx: &mut Ctx<'_>, id: &str, field: &str, r: &Value) {
@@ -623,29 +898,51 @@ fn check_marking_ref(cx: &mut Ctx<'_>, id: &str, field: &str, r: &Value) {
 
 fn location_area(cx: &mut Ctx<'_>, o: &Value) -> Option<Area> {
     let id = str_field(o, "id").unwrap_or_default().to_owned();
-    let (lat, lon) = (o.get("latitude").and_then(Value::as_f64), o.get("longitude").and_then(Value::as_f64));
+    let (lat, lon) = (
+        o.get("latitude").and_then(Value::as_f64),
+        o.get("longitude").and_then(Value::as_f64),
+    );
     match (lat, lon) {
         (Some(lat), Some(lon)) => match GeoPoint::new(lat, lon) {
             Ok(center) => {
                 // `precision` is in metres; without it a point is taken as a 1 km circle.
-                let radius_km = o.get("precision").and_then(Value::as_f64).filter(|p| p.is_finite() && *p > 0.0).map(|p| p / 1000.0).unwrap_or(1.0);
+                let radius_km = o
+                    .get("precision")
+                    .and_then(Value::as_f64)
+                    .filter(|p| p.is_finite() && *p > 0.0)
+                    .map(|p| p / 1000.0)
+                    .unwrap_or(1.0);
                 return Some(Area::Circle { center, radius_km });
             }
             // Already reported by the coordinate check of every location.
             Err(_) => return None,
         },
         (Some(_), None) | (None, Some(_)) => {
-            cx.issue(&id, if lat.is_none() { "latitude" } else { "longitude" }, "latitude and longitude must be given together");
+            cx.issue(
+                &id,
+                if lat.is_none() {
+                    "latitude"
+                } else {
+                    "longitude"
+                },
+                "latitude and longitude must be given together",
+            );
             return None;
         }
         (None, None) => {}
     }
     for f in ["city", "administrative_area", "name", "region", "country"] {
         if let Some(s) = str_field(o, f).filter(|s| !s.trim().is_empty()) {
-            return Some(Area::Named { name: s.trim().to_owned() });
+            return Some(Area::Named {
+                name: s.trim().to_owned(),
+            });
         }
     }
-    cx.issue(&id, "latitude", "a location needs latitude/longitude, a city, a region or a country");
+    cx.issue(
+        &id,
+        "latitude",
+        "a location needs latitude/longitude, a city, a region or a country",
+    );
     None
 }
 
@@ -653,7 +950,11 @@ fn location_area(cx: &mut Ctx<'_>, o: &Value) -> Option<Area> {
 fn sector_category(s: &str) -> Option<Category> {
     let c = match s {
         "entertainment" => "venue/entertainment",
-        "government" | "government-national" | "government-regional" | "government-local" | "government-public-services" => "organisation/government",
+        "government"
+        | "government-national"
+        | "government-regional"
+        | "government-local"
+        | "government-public-services" => "organisation/government",
         "education" => "venue/education",
         "healthcare" => "venue/healthcare",
         "transportation" | "aviation" => "venue/transport",
@@ -668,19 +969,50 @@ fn sector_category(s: &str) -> Option<Category> {
 pub(crate) fn harms_from_text(text: &str) -> Vec<Harm> {
     let t = text.to_lowercase();
     let rules: &[(&[&str], Harm)] = &[
-        (&["kill", "shoot", "firearm", "gunmen", "armed attack", "mass-casualty", "mass casualty", "assassinat"], Harm::Killing),
-        (&["injur", "stabbing", "vehicle ramming"], Harm::SeriousInjury),
+        (
+            &[
+                "kill",
+                "shoot",
+                "firearm",
+                "gunmen",
+                "armed attack",
+                "mass-casualty",
+                "mass casualty",
+                "assassinat",
+            ],
+            Harm::Killing,
+        ),
+        (
+            &["injur", "stabbing", "vehicle ramming"],
+            Harm::SeriousInjury,
+        ),
         (&["kidnap", "abduct"], Harm::Kidnapping),
         (&["hostage"], Harm::HostageTaking),
-        (&["bomb", "explosive", "incendiar", "arson", "ied"], Harm::ArsonBombing),
+        (
+            &["bomb", "explosive", "incendiar", "arson", "ied"],
+            Harm::ArsonBombing,
+        ),
         (&["ransomware"], Harm::Ransomware),
         (&["wiper", "destructive"], Harm::DestructiveAttack),
-        (&["denial of service", "denial-of-service", "ddos", "disrupt"], Harm::DisruptionOfEssentialServices),
+        (
+            &["denial of service", "denial-of-service", "ddos", "disrupt"],
+            Harm::DisruptionOfEssentialServices,
+        ),
     ];
-    let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric() && c != '-').collect();
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .collect();
     rules
         .iter()
-        .filter(|(keys, _)| keys.iter().any(|k| if *k == "ied" { words.contains(&"ied") } else { t.contains(k) }))
+        .filter(|(keys, _)| {
+            keys.iter().any(|k| {
+                if *k == "ied" {
+                    words.contains(&"ied")
+                } else {
+                    t.contains(k)
+                }
+            })
+        })
         .map(|(_, h)| *h)
         .collect()
 }
@@ -709,10 +1041,18 @@ fn network_observables(pattern: &str) -> Result<Vec<(NetworkKind, String)>, Stri
         prev = c;
     }
     if depth != 0 || in_str {
-        return Err(if in_str { "unterminated string literal".into() } else { "unbalanced `[`".into() });
+        return Err(if in_str {
+            "unterminated string literal".into()
+        } else {
+            "unbalanced `[`".into()
+        });
     }
     let mut out = Vec::new();
-    for (prefix, kind) in [("ipv4-addr:value", NetworkKind::Ipv4), ("ipv6-addr:value", NetworkKind::Ipv6), ("domain-name:value", NetworkKind::Domain)] {
+    for (prefix, kind) in [
+        ("ipv4-addr:value", NetworkKind::Ipv4),
+        ("ipv6-addr:value", NetworkKind::Ipv6),
+        ("domain-name:value", NetworkKind::Domain),
+    ] {
         let mut rest = p;
         while let Some(at) = rest.find(prefix) {
             rest = &rest[at + prefix.len()..];
@@ -725,7 +1065,9 @@ fn network_observables(pattern: &str) -> Result<Vec<(NetworkKind, String)>, Stri
             let Some(lit) = after.strip_prefix('\'') else {
                 return Err(format!("{prefix} must be compared with a quoted string"));
             };
-            let Some(end) = lit.find('\'') else { return Err("unterminated string literal".into()) };
+            let Some(end) = lit.find('\'') else {
+                return Err("unterminated string literal".into());
+            };
             let value = &lit[..end];
             check_value(kind, value).map_err(|m| format!("{prefix} = '{value}': {m}"))?;
             out.push((kind, value.to_owned()));
@@ -742,13 +1084,15 @@ fn check_value(kind: NetworkKind, v: &str) -> Result<(), &'static str> {
     };
     match kind {
         NetworkKind::Ipv4 => {
-            addr.parse::<std::net::Ipv4Addr>().map_err(|_| "not an IPv4 address")?;
+            addr.parse::<std::net::Ipv4Addr>()
+                .map_err(|_| "not an IPv4 address")?;
             if prefix.is_some_and(|p| !p.parse::<u8>().is_ok_and(|n| n <= 32)) {
                 return Err("CIDR prefix must be 0..=32");
             }
         }
         NetworkKind::Ipv6 => {
-            addr.parse::<std::net::Ipv6Addr>().map_err(|_| "not an IPv6 address")?;
+            addr.parse::<std::net::Ipv6Addr>()
+                .map_err(|_| "not an IPv6 address")?;
             if prefix.is_some_and(|p| !p.parse::<u8>().is_ok_and(|n| n <= 128)) {
                 return Err("CIDR prefix must be 0..=128");
             }
@@ -756,7 +1100,12 @@ fn check_value(kind: NetworkKind, v: &str) -> Result<(), &'static str> {
         NetworkKind::Domain => {
             let ok = !v.is_empty()
                 && v.len() <= 253
-                && v.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+                && v.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                });
             if !ok {
                 return Err("not a domain name");
             }
@@ -773,10 +1122,14 @@ mod tests {
     fn patterns() {
         let got = network_observables("[ipv4-addr:value = '198.51.100.7'] OR [domain-name:value='evil.example'] OR [ipv6-addr:value = '2001:db8::/32']").unwrap();
         assert_eq!(got.len(), 3);
-        assert!(network_observables("[ipv4-addr:value = '999.1.1.1']").unwrap_err().contains("IPv4"));
+        assert!(network_observables("[ipv4-addr:value = '999.1.1.1']")
+            .unwrap_err()
+            .contains("IPv4"));
         assert!(network_observables("ipv4-addr:value = '1.1.1.1'").is_err());
         assert!(network_observables("[ipv4-addr:value = '1.1.1.1'").is_err());
-        assert!(network_observables("[file:name = 'x.exe']").unwrap().is_empty());
+        assert!(network_observables("[file:name = 'x.exe']")
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -792,6 +1145,9 @@ mod tests {
     fn harms_by_keyword() {
         let h = harms_from_text("Armed attack with firearms and incendiary devices");
         assert!(h.contains(&Harm::Killing) && h.contains(&Harm::ArsonBombing));
-        assert!(harms_from_text("a tied ribbon").is_empty(), "ied must be a whole word");
+        assert!(
+            harms_from_text("a tied ribbon").is_empty(),
+            "ied must be a whole word"
+        );
     }
 }

@@ -14,9 +14,11 @@
 mod export;
 mod intake;
 
-pub use export::{to_bytes, warning_bundle, ExportInput, NamedAreaResolver, ResolvedArea, STIX_CAPABLE};
-pub use intake::{parse_bundle, NetworkIndicator, NetworkKind, StixIntake, StixOptions};
+pub use export::{
+    to_bytes, warning_bundle, ExportInput, NamedAreaResolver, ResolvedArea, STIX_CAPABLE,
+};
 pub(crate) use intake::harms_from_text;
+pub use intake::{parse_bundle, NetworkIndicator, NetworkKind, StixIntake, StixOptions};
 
 use chrono::SecondsFormat;
 use thiserror::Error;
@@ -44,15 +46,33 @@ pub fn tlp_marking_id(level: TlpLevel) -> &'static str {
 /// feeds still send (WHITE is read as CLEAR).
 pub fn tlp_of_marking_id(id: &str) -> Option<TlpLevel> {
     const TLP1: &[(&str, TlpLevel)] = &[
-        ("marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", TlpLevel::Clear),
-        ("marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", TlpLevel::Green),
-        ("marking-definition--f88d31f6-486f-44da-b317-01333bde0b82", TlpLevel::Amber),
-        ("marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed", TlpLevel::Red),
+        (
+            "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+            TlpLevel::Clear,
+        ),
+        (
+            "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+            TlpLevel::Green,
+        ),
+        (
+            "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+            TlpLevel::Amber,
+        ),
+        (
+            "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+            TlpLevel::Red,
+        ),
     ];
-    [TlpLevel::Clear, TlpLevel::Green, TlpLevel::Amber, TlpLevel::AmberStrict, TlpLevel::Red]
-        .into_iter()
-        .find(|l| tlp_marking_id(*l) == id)
-        .or_else(|| TLP1.iter().find(|(i, _)| *i == id).map(|(_, l)| *l))
+    [
+        TlpLevel::Clear,
+        TlpLevel::Green,
+        TlpLevel::Amber,
+        TlpLevel::AmberStrict,
+        TlpLevel::Red,
+    ]
+    .into_iter()
+    .find(|l| tlp_marking_id(*l) == id)
+    .or_else(|| TLP1.iter().find(|(i, _)| *i == id).map(|(_, l)| *l))
 }
 
 /// The official TLP 2.0 marking-definition object of a level.
@@ -80,7 +100,10 @@ fn namespace() -> Uuid {
 
 /// A deterministic STIX id: `type--uuid5(namespace, key)`.
 pub fn stix_id(object_type: &str, key: &str) -> String {
-    format!("{object_type}--{}", Uuid::new_v5(&namespace(), format!("{object_type}/{key}").as_bytes()))
+    format!(
+        "{object_type}--{}",
+        Uuid::new_v5(&namespace(), format!("{object_type}/{key}").as_bytes())
+    )
 }
 
 /// STIX timestamp: UTC, `Z`, milliseconds (created/modified must be precise to the millisecond).
@@ -111,18 +134,48 @@ mod tests {
     #[test]
     fn tlp_ids_are_the_official_ones_and_round_trip() {
         // DESIGN §6 lists the ids; a typo here would mark every export wrongly.
-        assert_eq!(tlp_marking_id(TlpLevel::Clear), "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487");
-        assert_eq!(tlp_marking_id(TlpLevel::Green), "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb");
-        assert_eq!(tlp_marking_id(TlpLevel::Amber), "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421");
-        assert_eq!(tlp_marking_id(TlpLevel::AmberStrict), "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003");
-        assert_eq!(tlp_marking_id(TlpLevel::Red), "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1");
-        for l in [TlpLevel::Clear, TlpLevel::Green, TlpLevel::Amber, TlpLevel::AmberStrict, TlpLevel::Red] {
+        assert_eq!(
+            tlp_marking_id(TlpLevel::Clear),
+            "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+        );
+        assert_eq!(
+            tlp_marking_id(TlpLevel::Green),
+            "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+        );
+        assert_eq!(
+            tlp_marking_id(TlpLevel::Amber),
+            "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+        );
+        assert_eq!(
+            tlp_marking_id(TlpLevel::AmberStrict),
+            "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+        );
+        assert_eq!(
+            tlp_marking_id(TlpLevel::Red),
+            "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+        );
+        for l in [
+            TlpLevel::Clear,
+            TlpLevel::Green,
+            TlpLevel::Amber,
+            TlpLevel::AmberStrict,
+            TlpLevel::Red,
+        ] {
             assert_eq!(tlp_of_marking_id(tlp_marking_id(l)), Some(l));
             let o = tlp_marking_object(l);
-            assert_eq!(o["extensions"][TLP2_EXTENSION_ID]["tlp_2_0"], l.level_name().to_ascii_lowercase());
+            assert_eq!(
+                o["extensions"][TLP2_EXTENSION_ID]["tlp_2_0"],
+                l.level_name().to_ascii_lowercase()
+            );
         }
-        assert_eq!(tlp_of_marking_id("marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"), Some(TlpLevel::Green));
-        assert_eq!(tlp_of_marking_id("marking-definition--00000000-0000-4000-8000-000000000000"), None);
+        assert_eq!(
+            tlp_of_marking_id("marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"),
+            Some(TlpLevel::Green)
+        );
+        assert_eq!(
+            tlp_of_marking_id("marking-definition--00000000-0000-4000-8000-000000000000"),
+            None
+        );
     }
 
     #[test]
@@ -130,8 +183,16 @@ mod tests {
         let a = stix_id("report", "t/a");
         assert_eq!(a, stix_id("report", "t/a"));
         assert_ne!(a, stix_id("report", "t/b"));
-        assert_ne!(a.split("--").nth(1), stix_id("note", "t/a").split("--").nth(1));
+        assert_ne!(
+            a.split("--").nth(1),
+            stix_id("note", "t/a").split("--").nth(1)
+        );
         assert!(a.starts_with("report--"));
-        assert_eq!(Uuid::parse_str(&a["report--".len()..]).unwrap().get_version_num(), 5);
+        assert_eq!(
+            Uuid::parse_str(&a["report--".len()..])
+                .unwrap()
+                .get_version_num(),
+            5
+        );
     }
 }

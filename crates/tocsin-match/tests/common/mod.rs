@@ -4,8 +4,8 @@
 
 use chrono::{TimeZone, Utc};
 use tocsin_core::{
-    Area, Category, CountryCode, Credibility, Entity, EntityId, EntityKind, GeoPoint, Harm, Match, PortionMark, TargetSpec,
-    Threat, ThreatId, ThreatWindow, Timestamp,
+    Area, Category, CountryCode, Credibility, Entity, EntityId, EntityKind, GeoPoint, Harm, Match,
+    PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow, Timestamp,
 };
 use tocsin_match::{reference_match, Gazetteer, MatchConfig, MatchError, Registry};
 
@@ -44,12 +44,34 @@ pub fn entity(id: &str, kind: EntityKind, name: &str, category: &str) -> Entity 
     }
 }
 
-pub fn venue(id: &str, name: &str, category: &str, at: (f64, f64), capacity: Option<u32>) -> Entity {
-    Entity { location: Some(gp(at.0, at.1)), capacity, ..entity(id, EntityKind::Venue, name, category) }
+pub fn venue(
+    id: &str,
+    name: &str,
+    category: &str,
+    at: (f64, f64),
+    capacity: Option<u32>,
+) -> Entity {
+    Entity {
+        location: Some(gp(at.0, at.1)),
+        capacity,
+        ..entity(id, EntityKind::Venue, name, category)
+    }
 }
 
-pub fn event(id: &str, name: &str, category: &str, at_venue: &str, span: ThreatWindow, attendance: Option<u32>) -> Entity {
-    Entity { venue: Some(EntityId::new(at_venue)), span: Some(span), capacity: attendance, ..entity(id, EntityKind::Event, name, category) }
+pub fn event(
+    id: &str,
+    name: &str,
+    category: &str,
+    at_venue: &str,
+    span: ThreatWindow,
+    attendance: Option<u32>,
+) -> Entity {
+    Entity {
+        venue: Some(EntityId::new(at_venue)),
+        span: Some(span),
+        capacity: attendance,
+        ..entity(id, EntityKind::Event, name, category)
+    }
 }
 
 pub fn spec(label: &str) -> TargetSpec {
@@ -66,11 +88,16 @@ pub fn spec(label: &str) -> TargetSpec {
 }
 
 pub fn named(name: &str) -> TargetSpec {
-    TargetSpec { name: Some(name.to_owned()), ..spec(name) }
+    TargetSpec {
+        name: Some(name.to_owned()),
+        ..spec(name)
+    }
 }
 
 pub fn in_place(name: &str) -> Option<Area> {
-    Some(Area::Named { name: name.to_owned() })
+    Some(Area::Named {
+        name: name.to_owned(),
+    })
 }
 
 /// A threat received 7 March 2024, imminent (48 h from 7 March 00:00 UTC).
@@ -105,7 +132,12 @@ pub fn registry(entities: &[Entity]) -> Registry {
 /// Match with the registry and the reference matcher, assert they agree, return the result.
 pub fn both(entities: &[Entity], threat: &Threat) -> Result<Vec<Match>, MatchError> {
     let indexed = registry(entities).match_threat(threat);
-    let reference = reference_match(entities, threat, &MatchConfig::default(), &Gazetteer::builtin());
+    let reference = reference_match(
+        entities,
+        threat,
+        &MatchConfig::default(),
+        &Gazetteer::builtin(),
+    );
     assert_eq!(indexed, reference, "registry and reference disagree");
     indexed
 }
@@ -117,6 +149,13 @@ pub fn ids(m: &[Match]) -> Vec<&str> {
 
 /// The detail of the reason for `descriptor` in the match of entity `id`.
 pub fn detail<'a>(m: &'a [Match], id: &str, descriptor: &str) -> &'a str {
-    let m = m.iter().find(|m| m.entity_id.as_str() == id).unwrap_or_else(|| panic!("no match for {id}"));
-    m.reasons.iter().find(|r| r.descriptor == descriptor).map(|r| r.detail.as_str()).unwrap_or_else(|| panic!("no {descriptor} reason for {id}: {:?}", m.reasons))
+    let m = m
+        .iter()
+        .find(|m| m.entity_id.as_str() == id)
+        .unwrap_or_else(|| panic!("no match for {id}"));
+    m.reasons
+        .iter()
+        .find(|r| r.descriptor == descriptor)
+        .map(|r| r.detail.as_str())
+        .unwrap_or_else(|| panic!("no {descriptor} reason for {id}: {:?}", m.reasons))
 }

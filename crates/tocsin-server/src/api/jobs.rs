@@ -60,13 +60,26 @@ impl Jobs {
     /// Register a queued job; returns its id.
     pub fn start(&self, kind: &str, started_by: String) -> Job {
         let id = uuid::Uuid::new_v4().to_string();
-        let job = Job { id: id.clone(), kind: kind.into(), state: JobState::Queued, done: 0, total: 0, errors: Vec::new(), started_by };
+        let job = Job {
+            id: id.clone(),
+            kind: kind.into(),
+            state: JobState::Queued,
+            done: 0,
+            total: 0,
+            errors: Vec::new(),
+            started_by,
+        };
         let mut g = self.lock();
         g.0.insert(id.clone(), job.clone());
         g.1.push(id);
         // Forget the oldest finished jobs beyond the limit.
         while g.1.len() > KEEP_FINISHED {
-            let Some(pos) = g.1.iter().position(|i| g.0.get(i).is_some_and(|j| matches!(j.state, JobState::Succeeded | JobState::Failed))) else { break };
+            let Some(pos) = g.1.iter().position(|i| {
+                g.0.get(i)
+                    .is_some_and(|j| matches!(j.state, JobState::Succeeded | JobState::Failed))
+            }) else {
+                break;
+            };
             let old = g.1.remove(pos);
             g.0.remove(&old);
         }
@@ -96,6 +109,13 @@ pub fn jobs() -> &'static Jobs {
     responses(
         (status = 200, description = "The job", body = Job),
     ))]
-pub async fn job(State(_st): State<AppState>, Extension(_p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Job>, Problem> {
-    jobs().get(&id).map(Json).ok_or_else(|| Problem::not_found("job", &id))
+pub async fn job(
+    State(_st): State<AppState>,
+    Extension(_p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, Problem> {
+    jobs()
+        .get(&id)
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("job", &id))
 }

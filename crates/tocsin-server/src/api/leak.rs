@@ -44,16 +44,25 @@ pub struct WarningReadList {
 /// The global restricted terms the gate checks besides each threat's own (the engine's list; none
 /// when the server runs without the engine).
 pub fn global_terms(st: &AppState) -> Vec<String> {
-    st.engine.as_ref().map(|e| e.config.global_restricted.clone()).unwrap_or_default()
+    st.engine
+        .as_ref()
+        .map(|e| e.config.global_restricted.clone())
+        .unwrap_or_default()
 }
 
 /// `w` as JSON with its `leak_gate` verdict.
 pub fn warning_value(store: &dyn Store, w: &Warning, global: &[String]) -> Result<Value, Problem> {
-    Ok(warning_values(store, std::slice::from_ref(w), global)?.pop().unwrap_or(Value::Null))
+    Ok(warning_values(store, std::slice::from_ref(w), global)?
+        .pop()
+        .unwrap_or(Value::Null))
 }
 
 /// Each of `ws` as JSON with its `leak_gate` verdict (threats and audiences loaded once).
-pub fn warning_values(store: &dyn Store, ws: &[Warning], global: &[String]) -> Result<Vec<Value>, Problem> {
+pub fn warning_values(
+    store: &dyn Store,
+    ws: &[Warning],
+    global: &[String],
+) -> Result<Vec<Value>, Problem> {
     let verdicts = tocsin_engine::leak_verdicts(store, ws, global)?;
     ws.iter()
         .zip(verdicts)

@@ -33,7 +33,10 @@ impl QueryMap {
             None => Ok(DEFAULT_LIMIT),
             Some(s) => match s.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-                _ => Err(Problem::bad_request(format!("limit must be an integer from 1 to {MAX_LIMIT}, not {s:?}")).at("query.limit")),
+                _ => Err(Problem::bad_request(format!(
+                    "limit must be an integer from 1 to {MAX_LIMIT}, not {s:?}"
+                ))
+                .at("query.limit")),
             },
         }
     }
@@ -44,11 +47,19 @@ impl QueryMap {
             .map(|s| {
                 // RFC 3339 with the `T` separator, as JSON Schema's `date-time` has it.
                 if !matches!(s.as_bytes().get(10), Some(b'T' | b't')) {
-                    return Err(Problem::bad_request(format!("{name} must be an RFC 3339 instant such as 2024-03-06T09:00:00Z")).at(format!("query.{name}")));
+                    return Err(Problem::bad_request(format!(
+                        "{name} must be an RFC 3339 instant such as 2024-03-06T09:00:00Z"
+                    ))
+                    .at(format!("query.{name}")));
                 }
                 chrono::DateTime::parse_from_rfc3339(s)
                     .map(|t| t.with_timezone(&chrono::Utc))
-                    .map_err(|e| Problem::bad_request(format!("{name} must be an RFC 3339 instant such as 2024-03-06T09:00:00Z: {e}")).at(format!("query.{name}")))
+                    .map_err(|e| {
+                        Problem::bad_request(format!(
+                            "{name} must be an RFC 3339 instant such as 2024-03-06T09:00:00Z: {e}"
+                        ))
+                        .at(format!("query.{name}"))
+                    })
             })
             .transpose()
     }
@@ -57,16 +68,29 @@ impl QueryMap {
     pub fn choice<'a>(&self, name: &str, allowed: &[&'a str]) -> Result<Option<&'a str>, Problem> {
         match self.text(name) {
             None => Ok(None),
-            Some(s) => allowed.iter().find(|a| **a == s).copied().map(Some).ok_or_else(|| {
-                Problem::bad_request(format!("{name} must be one of {}, not {s:?}", allowed.join(", "))).at(format!("query.{name}"))
-            }),
+            Some(s) => allowed
+                .iter()
+                .find(|a| **a == s)
+                .copied()
+                .map(Some)
+                .ok_or_else(|| {
+                    Problem::bad_request(format!(
+                        "{name} must be one of {}, not {s:?}",
+                        allowed.join(", ")
+                    ))
+                    .at(format!("query.{name}"))
+                }),
         }
     }
 }
 
 /// A write route's answer shaped for the caller like every read (`redact::for_principal`:
 /// restricted terms below analyst, portions above the caller's clearance withheld).
-pub fn shaped<T: serde::Serialize>(store: &dyn tocsin_store::Store, principal: &crate::auth::Principal, v: &T) -> Result<axum::Json<serde_json::Value>, Problem> {
+pub fn shaped<T: serde::Serialize>(
+    store: &dyn tocsin_store::Store,
+    principal: &crate::auth::Principal,
+    v: &T,
+) -> Result<axum::Json<serde_json::Value>, Problem> {
     let mut v = serde_json::to_value(v).map_err(|e| Problem::internal(&e))?;
     crate::redact::for_principal(&mut v, principal, store)?;
     Ok(axum::Json(v))
@@ -74,7 +98,12 @@ pub fn shaped<T: serde::Serialize>(store: &dyn tocsin_store::Store, principal: &
 
 /// One page of items sorted by a key: those after `cursor`, at most `limit`, and the cursor of the
 /// next page (the last key returned) when more remain.
-pub fn page<T>(mut items: Vec<T>, key: impl Fn(&T) -> String, cursor: Option<&str>, limit: usize) -> (Vec<T>, Option<String>) {
+pub fn page<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    cursor: Option<&str>,
+    limit: usize,
+) -> (Vec<T>, Option<String>) {
     items.sort_by_key(|a| key(a));
     if let Some(c) = cursor {
         items.retain(|i| key(i).as_str() > c);
@@ -91,7 +120,10 @@ mod tests {
 
     #[test]
     fn pages_follow_the_cursor() {
-        let items: Vec<String> = ["d", "a", "c", "b", "e"].iter().map(|s| s.to_string()).collect();
+        let items: Vec<String> = ["d", "a", "c", "b", "e"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (p1, next) = page(items.clone(), |s| s.clone(), None, 2);
         assert_eq!(p1, ["a", "b"]);
         assert_eq!(next.as_deref(), Some("b"));

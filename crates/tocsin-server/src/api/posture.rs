@@ -102,13 +102,19 @@ pub fn state_of(w: &Warning, track: &PostureTrack, now: Timestamp) -> PostureSta
 
 /// The board at `now`, from the store.
 pub fn board(store: &dyn Store, now: Timestamp) -> Result<PostureBoard, Problem> {
-    let warnings: HashMap<String, Warning> = store.warnings(None)?.into_iter().map(|w| (w.id.to_string(), w)).collect();
+    let warnings: HashMap<String, Warning> = store
+        .warnings(None)?
+        .into_iter()
+        .map(|w| (w.id.to_string(), w))
+        .collect();
     let mut names: HashMap<String, Option<String>> = HashMap::new();
     let mut items = Vec::new();
     let mut counts = PostureCounts::default();
     for (wid, track) in store.posture_tracks()? {
         // A track outlives nothing: a warning is never deleted, but skip rather than fail if one is.
-        let Some(w) = warnings.get(wid.as_str()) else { continue };
+        let Some(w) = warnings.get(wid.as_str()) else {
+            continue;
+        };
         let state = state_of(w, &track, now);
         let closed = state == PostureState::Closed;
         let overdue = !closed && track.is_lapsed(now);
@@ -149,15 +155,31 @@ pub fn board(store: &dyn Store, now: Timestamp) -> Result<PostureBoard, Problem>
         PostureState::OnGuard => 3,
         PostureState::Closed => 4,
     };
-    items.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then_with(|| a.audience_id.cmp(&b.audience_id)).then_with(|| a.warning_id.cmp(&b.warning_id)));
-    Ok(PostureBoard { at: now, count: items.len(), counts, items })
+    items.sort_by(|a, b| {
+        rank(a.state)
+            .cmp(&rank(b.state))
+            .then_with(|| a.audience_id.cmp(&b.audience_id))
+            .then_with(|| a.warning_id.cmp(&b.warning_id))
+    });
+    Ok(PostureBoard {
+        at: now,
+        count: items.len(),
+        counts,
+        items,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/posture", tag = "warnings",
     responses((status = 200, description = "Every tracked recipient's posture, from the scheduler's own check-in clocks", body = PostureBoard)))]
-pub async fn posture(State(st): State<AppState>, Extension(p): Extension<Principal>) -> Result<Json<Value>, Problem> {
+pub async fn posture(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, Problem> {
     let now = st.now();
-    st.read(p, move |store| serde_json::to_value(board(store, now)?).map_err(|e| Problem::internal(&e))).await
+    st.read(p, move |store| {
+        serde_json::to_value(board(store, now)?).map_err(|e| Problem::internal(&e))
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -185,14 +207,26 @@ mod tests {
         let w = warning(S::Delivered);
         let mut track = PostureTrack::new(t(9, 10), 24, t(20, 0));
         assert_eq!(state_of(&w, &track, t(9, 12)), PostureState::OnGuard);
-        assert_eq!(state_of(&w, &track, t(10, 10)), PostureState::Lapsed, "due, scheduler not yet run");
+        assert_eq!(
+            state_of(&w, &track, t(10, 10)),
+            PostureState::Lapsed,
+            "due, scheduler not yet run"
+        );
         track.reminded_at = Some(t(10, 10));
         assert_eq!(state_of(&w, &track, t(10, 11)), PostureState::Reminded);
         track.escalated_at = Some(t(11, 10));
         assert_eq!(state_of(&w, &track, t(11, 11)), PostureState::Escalated);
-        assert_eq!(state_of(&w, &track, t(20, 0)), PostureState::Closed, "window over");
+        assert_eq!(
+            state_of(&w, &track, t(20, 0)),
+            PostureState::Closed,
+            "window over"
+        );
         track.confirm(t(12, 0));
         assert_eq!(state_of(&w, &track, t(12, 1)), PostureState::OnGuard);
-        assert_eq!(state_of(&warning(S::Superseded), &track, t(12, 1)), PostureState::Closed, "cancelled");
+        assert_eq!(
+            state_of(&warning(S::Superseded), &track, t(12, 1)),
+            PostureState::Closed,
+            "cancelled"
+        );
     }
 }

@@ -39,16 +39,34 @@ pub struct AudienceList {
 }
 
 fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Problem> {
-    st.engine.clone().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))
+    st.engine.clone().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-engine",
+            "Service Unavailable",
+            "this server was started without the pipeline engine",
+        )
+    })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Problem::internal(&e))?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Problem::internal(&e))?
 }
 
 /// Redacted (for viewers) JSON of a typed read.
-async fn typed_read<T: Serialize>(st: &AppState, p: Principal, f: impl FnOnce(&dyn tocsin_store::Store) -> Result<T, Problem> + Send + 'static) -> Result<Json<Value>, Problem> {
-    st.read(p, move |store| serde_json::to_value(f(store)?).map_err(|e| Problem::internal(&e))).await
+async fn typed_read<T: Serialize>(
+    st: &AppState,
+    p: Principal,
+    f: impl FnOnce(&dyn tocsin_store::Store) -> Result<T, Problem> + Send + 'static,
+) -> Result<Json<Value>, Problem> {
+    st.read(p, move |store| {
+        serde_json::to_value(f(store)?).map_err(|e| Problem::internal(&e))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/entities", tag = "registry",
@@ -60,10 +78,24 @@ async fn typed_read<T: Serialize>(st: &AppState, p: Principal, f: impl FnOnce(&d
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses((status = 200, description = "Entities sorted by id", body = EntityPage)))]
-pub async fn entities(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, Problem> {
+pub async fn entities(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
     let q = QueryMap(q);
     let limit = q.limit()?;
-    let kind = q.choice("kind", &["venue", "event", "organisation", "person", "network_asset", "population"])?;
+    let kind = q.choice(
+        "kind",
+        &[
+            "venue",
+            "event",
+            "organisation",
+            "person",
+            "network_asset",
+            "population",
+        ],
+    )?;
     let text = q.text("q").map(str::to_lowercase);
     let category = match q.text("category") {
         None => None,
@@ -71,9 +103,17 @@ pub async fn entities(State(st): State<AppState>, Extension(p): Extension<Princi
             // Exactly the documented pattern: segments of [a-z0-9_], optional outer slashes.
             let inner = c.strip_prefix('/').unwrap_or(c);
             let inner = inner.strip_suffix('/').unwrap_or(inner);
-            let ok = inner.split('/').all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            let ok = inner.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            });
             if !ok {
-                return Err(Problem::bad_request(format!("category must be a path such as venue/entertainment, not {c:?}")).at("query.category"));
+                return Err(Problem::bad_request(format!(
+                    "category must be a path such as venue/entertainment, not {c:?}"
+                ))
+                .at("query.category"));
             }
             Some(inner.to_owned())
         }
@@ -88,11 +128,17 @@ pub async fn entities(State(st): State<AppState>, Extension(p): Extension<Princi
                     own == c || own.starts_with(&format!("{c}/"))
                 })
                 && text.as_deref().is_none_or(|t| {
-                    e.id.as_str().to_lowercase().contains(t) || e.name.to_lowercase().contains(t) || e.aliases.iter().any(|a| a.to_lowercase().contains(t))
+                    e.id.as_str().to_lowercase().contains(t)
+                        || e.name.to_lowercase().contains(t)
+                        || e.aliases.iter().any(|a| a.to_lowercase().contains(t))
                 })
         });
         let (items, next_cursor) = page(all, |e| e.id.to_string(), cursor.as_deref(), limit);
-        Ok(EntityPage { count: items.len(), items, next_cursor })
+        Ok(EntityPage {
+            count: items.len(),
+            items,
+            next_cursor,
+        })
     })
     .await
 }
@@ -100,8 +146,17 @@ pub async fn entities(State(st): State<AppState>, Extension(p): Extension<Princi
 #[utoipa::path(get, path = "/api/v1/entities/{id}", tag = "registry",
     params(("id" = String, Path, description = "Entity id")),
     responses((status = 200, description = "The entity", body = Entity)))]
-pub async fn entity(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
-    typed_read(&st, p, move |store| store.entity(&EntityId::new(id.clone()))?.ok_or_else(|| Problem::not_found("entity", &id))).await
+pub async fn entity(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    typed_read(&st, p, move |store| {
+        store
+            .entity(&EntityId::new(id.clone()))?
+            .ok_or_else(|| Problem::not_found("entity", &id))
+    })
+    .await
 }
 
 fn check_entity(e: &Entity) -> Result<(), Problem> {
@@ -109,7 +164,10 @@ fn check_entity(e: &Entity) -> Result<(), Problem> {
         return Err(Problem::invalid("/id", "an entity needs a non-empty id"));
     }
     if e.name.trim().is_empty() {
-        return Err(Problem::invalid("/name", "an entity needs a non-empty name"));
+        return Err(Problem::invalid(
+            "/name",
+            "an entity needs a non-empty name",
+        ));
     }
     Ok(())
 }
@@ -117,13 +175,27 @@ fn check_entity(e: &Entity) -> Result<(), Problem> {
 #[utoipa::path(post, path = "/api/v1/entities", tag = "registry",
     request_body(content = Entity, description = "The new entity", content_type = "application/json"),
     responses((status = 201, description = "Created; the match index includes it", body = Entity)))]
-pub async fn create_entity(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(e): ApiJson<Entity>) -> Result<(StatusCode, Json<Entity>), Problem> {
+pub async fn create_entity(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiJson(e): ApiJson<Entity>,
+) -> Result<(StatusCode, Json<Entity>), Problem> {
     check_entity(&e)?;
     let engine = engine(&st)?;
     let now = st.now();
     blocking(move || {
         if engine.store().entity(&e.id)?.is_some() {
-            return Err(Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("entity {:?} already exists: PUT /api/v1/entities/{} replaces it", e.id.as_str(), e.id)).at("/id"));
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                format!(
+                    "entity {:?} already exists: PUT /api/v1/entities/{} replaces it",
+                    e.id.as_str(),
+                    e.id
+                ),
+            )
+            .at("/id"));
         }
         engine.upsert_entities(std::slice::from_ref(&e), &AuditCtx::new(p.actor(), now))?;
         Ok((StatusCode::CREATED, Json(e)))
@@ -135,9 +207,20 @@ pub async fn create_entity(State(st): State<AppState>, Extension(p): Extension<P
     params(("id" = String, Path, description = "Entity id (must equal the body's `id`)")),
     request_body(content = Entity, content_type = "application/json"),
     responses((status = 200, description = "Stored (created or replaced)", body = Entity)))]
-pub async fn put_entity(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(e): ApiJson<Entity>) -> Result<Json<Entity>, Problem> {
+pub async fn put_entity(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(e): ApiJson<Entity>,
+) -> Result<Json<Entity>, Problem> {
     if e.id.as_str() != id {
-        return Err(Problem::invalid("/id", format!("the body's id {:?} differs from the path's {id:?}", e.id.as_str())));
+        return Err(Problem::invalid(
+            "/id",
+            format!(
+                "the body's id {:?} differs from the path's {id:?}",
+                e.id.as_str()
+            ),
+        ));
     }
     check_entity(&e)?;
     let engine = engine(&st)?;
@@ -152,7 +235,11 @@ pub async fn put_entity(State(st): State<AppState>, Extension(p): Extension<Prin
 #[utoipa::path(delete, path = "/api/v1/entities/{id}", tag = "registry",
     params(("id" = String, Path, description = "Entity id")),
     responses((status = 204, description = "Deleted, with its stored matches")))]
-pub async fn delete_entity(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+pub async fn delete_entity(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
     let engine = engine(&st)?;
     let now = st.now();
     blocking(move || {
@@ -194,7 +281,11 @@ fn file_position(e: &tocsin_formats::RegistryError) -> String {
     if let Some(f) = &e.field {
         parts.push(format!("field {f}"));
     }
-    if parts.is_empty() { "body".to_owned() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "body".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// What an import parsed, before anything is written.
@@ -211,21 +302,37 @@ enum Parsed {
         (status = 202, description = "Parsed and accepted: the records are written by a job, `GET /api/v1/jobs/{id}`", body = Job),
         (status = 422, description = "The file does not parse: nothing is written; `field` is the line and column (or TOML field path)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
-pub async fn import(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<ImportQuery>, body: axum::body::Body) -> Result<(StatusCode, Json<Job>), Problem> {
+pub async fn import(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<Job>), Problem> {
     let engine = engine(&st)?;
     // A registry file may be far larger than a request body elsewhere (the default limit is 2 MB).
     let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
         .await
-        .map_err(|_| Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE, format!("an import file is at most {MAX_IMPORT_BYTES} bytes")))?;
-    let body = String::from_utf8(bytes.to_vec()).map_err(|e| Problem::invalid("body", format!("the file is not UTF-8: {e}")))?;
+        .map_err(|_| {
+            Problem::from_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("an import file is at most {MAX_IMPORT_BYTES} bytes"),
+            )
+        })?;
+    let body = String::from_utf8(bytes.to_vec())
+        .map_err(|e| Problem::invalid("body", format!("the file is not UTF-8: {e}")))?;
     let kind = q.kind;
     // Parse first (fast, and a bad file must store nothing): a parse error is the answer.
     let parse_engine = engine.clone();
     let parsed = blocking(move || {
         let r = match kind {
             ImportKind::Venues => tocsin_formats::parse_venues_csv(&body).map(Parsed::Entities),
-            ImportKind::Events => tocsin_formats::parse_events_csv(&body, &parse_engine.store().entities()?).map(Parsed::Entities),
-            ImportKind::Audiences => tocsin_formats::parse_audiences_toml(&body).map(Parsed::Audiences),
+            ImportKind::Events => {
+                tocsin_formats::parse_events_csv(&body, &parse_engine.store().entities()?)
+                    .map(Parsed::Entities)
+            }
+            ImportKind::Audiences => {
+                tocsin_formats::parse_audiences_toml(&body).map(Parsed::Audiences)
+            }
         };
         r.map_err(|e| Problem::invalid(file_position(&e), e.to_string()))
     })
@@ -245,7 +352,12 @@ pub async fn import(State(st): State<AppState>, Extension(p): Extension<Principa
         let fail = |message: String| {
             jobs.update(&id, |j| {
                 j.state = JobState::Failed;
-                j.errors.push(JobError { line: None, column: None, field: None, message });
+                j.errors.push(JobError {
+                    line: None,
+                    column: None,
+                    field: None,
+                    message,
+                });
             })
         };
         match parsed {
@@ -282,10 +394,16 @@ pub async fn import(State(st): State<AppState>, Extension(p): Extension<Principa
 
 #[utoipa::path(get, path = "/api/v1/audiences", tag = "registry",
     responses((status = 200, description = "Every audience", body = AudienceList)))]
-pub async fn audiences(State(st): State<AppState>, Extension(p): Extension<Principal>) -> Result<Json<Value>, Problem> {
+pub async fn audiences(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, Problem> {
     typed_read(&st, p, |store| {
         let items = store.audiences()?;
-        Ok(AudienceList { count: items.len(), items })
+        Ok(AudienceList {
+            count: items.len(),
+            items,
+        })
     })
     .await
 }
@@ -293,8 +411,17 @@ pub async fn audiences(State(st): State<AppState>, Extension(p): Extension<Princ
 #[utoipa::path(get, path = "/api/v1/audiences/{id}", tag = "registry",
     params(("id" = String, Path, description = "Audience id")),
     responses((status = 200, description = "The audience and its channels", body = Audience)))]
-pub async fn audience(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
-    typed_read(&st, p, move |store| store.audience(&AudienceId::new(id.clone()))?.ok_or_else(|| Problem::not_found("audience", &id))).await
+pub async fn audience(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    typed_read(&st, p, move |store| {
+        store
+            .audience(&AudienceId::new(id.clone()))?
+            .ok_or_else(|| Problem::not_found("audience", &id))
+    })
+    .await
 }
 
 /// Refuse an address its channel could never deliver to, when it is entered rather than at the
@@ -308,19 +435,30 @@ fn check_channel(c: &tocsin_core::ChannelSpec) -> Result<(), String> {
     match c.kind {
         ChannelKind::File => {
             let rel = std::path::Path::new(a);
-            if rel.is_absolute() || rel.components().any(|p| !matches!(p, std::path::Component::Normal(_))) {
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|p| !matches!(p, std::path::Component::Normal(_)))
+            {
                 return Err(format!("a file channel's address is a relative folder below the outbox, without '..': {a:?}"));
             }
         }
         ChannelKind::Webhook => {
-            if !(a.starts_with("https://") || a.starts_with("http://")) || a.contains(char::is_whitespace) {
+            if !(a.starts_with("https://") || a.starts_with("http://"))
+                || a.contains(char::is_whitespace)
+            {
                 return Err(format!("a webhook address is an http(s) URL: {a:?}"));
             }
         }
         ChannelKind::Email => {
-            let ok = a.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@')) && !a.contains(char::is_whitespace);
+            let ok = a
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
+                && !a.contains(char::is_whitespace);
             if !ok {
-                return Err(format!("an e-mail address looks like name@example.org: {a:?}"));
+                return Err(format!(
+                    "an e-mail address looks like name@example.org: {a:?}"
+                ));
             }
         }
     }
@@ -331,12 +469,26 @@ fn check_channel(c: &tocsin_core::ChannelSpec) -> Result<(), String> {
     params(("id" = String, Path, description = "Audience id (must equal the body's `id`)")),
     request_body(content = Audience, content_type = "application/json"),
     responses((status = 200, description = "Stored (created or replaced)", body = Audience)))]
-pub async fn put_audience(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(a): ApiJson<Audience>) -> Result<Json<Audience>, Problem> {
+pub async fn put_audience(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<Audience>,
+) -> Result<Json<Audience>, Problem> {
     if a.id.as_str() != id {
-        return Err(Problem::invalid("/id", format!("the body's id {:?} differs from the path's {id:?}", a.id.as_str())));
+        return Err(Problem::invalid(
+            "/id",
+            format!(
+                "the body's id {:?} differs from the path's {id:?}",
+                a.id.as_str()
+            ),
+        ));
     }
     if a.name.trim().is_empty() {
-        return Err(Problem::invalid("/name", "an audience needs a non-empty name"));
+        return Err(Problem::invalid(
+            "/name",
+            "an audience needs a non-empty name",
+        ));
     }
     for (i, c) in a.channels.iter().enumerate() {
         check_channel(c).map_err(|why| Problem::invalid(format!("/channels/{i}/address"), why))?;

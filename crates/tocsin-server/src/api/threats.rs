@@ -41,20 +41,30 @@ pub struct ThreatPage {
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses((status = 200, description = "Threats sorted by id", body = ThreatPage)))]
-pub async fn threats(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, Problem> {
+pub async fn threats(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
     let q = QueryMap(q);
     let limit = q.limit()?;
-    let state = q.choice("state", &["open", "expired", "closed"])?.map(|s| match s {
-        "open" => ThreatState::Open,
-        "expired" => ThreatState::Expired,
-        _ => ThreatState::Closed,
-    });
+    let state = q
+        .choice("state", &["open", "expired", "closed"])?
+        .map(|s| match s {
+            "open" => ThreatState::Open,
+            "expired" => ThreatState::Expired,
+            _ => ThreatState::Closed,
+        });
     let since = q.time("since")?;
     let text = q.text("q").map(str::to_lowercase);
     let cursor = q.text("cursor").map(str::to_owned);
     let now = st.now();
     st.read(p, move |store| {
-        let closed: std::collections::BTreeSet<ThreatId> = store.outcomes(None)?.into_iter().map(|o| o.threat_id).collect();
+        let closed: std::collections::BTreeSet<ThreatId> = store
+            .outcomes(None)?
+            .into_iter()
+            .map(|o| o.threat_id)
+            .collect();
         let mut items: Vec<ThreatItem> = store
             .threats()?
             .into_iter()
@@ -66,7 +76,11 @@ pub async fn threats(State(st): State<AppState>, Extension(p): Extension<Princip
                 } else {
                     ThreatState::Open
                 };
-                ThreatItem { target_count: t.targets.len(), state, threat: t }
+                ThreatItem {
+                    target_count: t.targets.len(),
+                    state,
+                    threat: t,
+                }
             })
             .collect();
         items.retain(|i| {
@@ -75,11 +89,20 @@ pub async fn threats(State(st): State<AppState>, Extension(p): Extension<Princip
                 && text.as_deref().is_none_or(|q| {
                     i.threat.id.as_str().to_lowercase().contains(q)
                         || i.threat.title.to_lowercase().contains(q)
-                        || i.threat.targets.iter().any(|t| t.label.to_lowercase().contains(q))
+                        || i.threat
+                            .targets
+                            .iter()
+                            .any(|t| t.label.to_lowercase().contains(q))
                 })
         });
-        let (items, next_cursor) = page(items, |i| i.threat.id.to_string(), cursor.as_deref(), limit);
-        serde_json::to_value(ThreatPage { count: items.len(), items, next_cursor }).map_err(|e| Problem::internal(&e))
+        let (items, next_cursor) =
+            page(items, |i| i.threat.id.to_string(), cursor.as_deref(), limit);
+        serde_json::to_value(ThreatPage {
+            count: items.len(),
+            items,
+            next_cursor,
+        })
+        .map_err(|e| Problem::internal(&e))
     })
     .await
 }
@@ -116,7 +139,14 @@ pub struct CreateQuery {
 }
 
 fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Problem> {
-    st.engine.clone().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))
+    st.engine.clone().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-engine",
+            "Service Unavailable",
+            "this server was started without the pipeline engine",
+        )
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/threats", tag = "threats",
@@ -124,7 +154,13 @@ fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Proble
     request_body(description = "By Content-Type: a structured threat (the form, `application/json`), a portion-marked report file (`text/plain`), a STIX 2.1 bundle (`application/stix+json`) or a CAP 1.2 alert (`application/cap+xml`)",
         content((Threat = "application/json"), (String = "text/plain"), (Object = "application/stix+json"), (String = "application/cap+xml"))),
     responses((status = 201, description = "Stored and matched", body = ThreatCreated)))]
-pub async fn create(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<CreateQuery>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
+pub async fn create(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<CreateQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
     let engine = engine(&st)?;
     let media = headers
         .get(header::CONTENT_TYPE)
@@ -138,7 +174,10 @@ pub async fn create(State(st): State<AppState>, Extension(p): Extension<Principa
     if !(1..=8760).contains(&hours) {
         return Err(Problem::bad_request("hours must be from 1 to 8760").at("query.hours"));
     }
-    let text = || std::str::from_utf8(&body).map_err(|e| Problem::invalid("body", format!("the body is not UTF-8: {e}")));
+    let text = || {
+        std::str::from_utf8(&body)
+            .map_err(|e| Problem::invalid("body", format!("the body is not UTF-8: {e}")))
+    };
     let (threat, notes) = match media.as_str() {
         "application/json" => (parse_json::<Threat>(&body)?, Vec::new()),
         "text/plain" => (tocsin_formats::parse_report(text()?).map_err(|e| Problem::invalid("body", e.to_string()))?, Vec::new()),
@@ -165,8 +204,15 @@ pub async fn create(State(st): State<AppState>, Extension(p): Extension<Principa
     let now = st.now();
     tokio::task::spawn_blocking(move || {
         let matches = engine.create_threat(&threat, &p.actor(), now)?;
-        let created = ThreatCreated { matches: matches.len(), threat, notes };
-        Ok((StatusCode::CREATED, super::shaped(engine.store().as_ref(), &p, &created)?))
+        let created = ThreatCreated {
+            matches: matches.len(),
+            threat,
+            notes,
+        };
+        Ok((
+            StatusCode::CREATED,
+            super::shaped(engine.store().as_ref(), &p, &created)?,
+        ))
     })
     .await
     .map_err(|e| Problem::internal(&e))?
@@ -181,13 +227,22 @@ pub struct Recomputed {
 #[utoipa::path(post, path = "/api/v1/threats/{id}/matches", tag = "threats",
     params(("id" = String, Path, description = "Threat id")),
     responses((status = 200, description = "Matches recomputed against the current registry", body = Recomputed)))]
-pub async fn recompute(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Recomputed>, Problem> {
+pub async fn recompute(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Recomputed>, Problem> {
     let engine = engine(&st)?;
     let now = st.now();
     tokio::task::spawn_blocking(move || {
         let tid = ThreatId::new(id.clone());
-        let n = engine.compute_matches(&tid, &tocsin_store::AuditCtx::new(p.actor(), now))?.len();
-        Ok(Json(Recomputed { threat_id: id, matches: n }))
+        let n = engine
+            .compute_matches(&tid, &tocsin_store::AuditCtx::new(p.actor(), now))?
+            .len();
+        Ok(Json(Recomputed {
+            threat_id: id,
+            matches: n,
+        }))
     })
     .await
     .map_err(|e| Problem::internal(&e))?
@@ -210,11 +265,24 @@ pub struct ReviewBody {
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = ReviewBody, content_type = "application/json"),
     responses((status = 200, description = "The review as recorded (it replaces an earlier one of the same match)", body = MatchReview)))]
-pub async fn review(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<ReviewBody>) -> Result<Json<MatchReview>, Problem> {
+pub async fn review(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReviewBody>,
+) -> Result<Json<MatchReview>, Problem> {
     let engine = engine(&st)?;
     let now = st.now();
     tokio::task::spawn_blocking(move || {
-        let r = MatchReview { threat_id: ThreatId::new(id), entity_id: EntityId::new(b.entity_id), target: b.target, decision: b.decision, note: b.note, by: p.actor(), at: now };
+        let r = MatchReview {
+            threat_id: ThreatId::new(id),
+            entity_id: EntityId::new(b.entity_id),
+            target: b.target,
+            decision: b.decision,
+            note: b.note,
+            by: p.actor(),
+            at: now,
+        };
         engine.review_match(&r)?;
         Ok(Json(r))
     })
@@ -231,12 +299,22 @@ pub struct ReviewList {
 #[utoipa::path(get, path = "/api/v1/threats/{id}/matches/reviews", tag = "threats",
     params(("id" = String, Path, description = "Threat id")),
     responses((status = 200, description = "The reviews of this threat's matches", body = ReviewList)))]
-pub async fn reviews(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+pub async fn reviews(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
     st.read(p, move |store| {
         let tid = ThreatId::new(id.clone());
-        store.threat(&tid)?.ok_or_else(|| Problem::not_found("threat", &id))?;
+        store
+            .threat(&tid)?
+            .ok_or_else(|| Problem::not_found("threat", &id))?;
         let items = store.match_reviews(&tid)?;
-        serde_json::to_value(ReviewList { count: items.len(), items }).map_err(|e| Problem::internal(&e))
+        serde_json::to_value(ReviewList {
+            count: items.len(),
+            items,
+        })
+        .map_err(|e| Problem::internal(&e))
     })
     .await
 }

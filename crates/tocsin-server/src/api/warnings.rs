@@ -5,6 +5,7 @@
 //! read the whole warning (`redact::check_release`: 403 `need-to-know` otherwise), and every answer
 //! is shaped for the caller (`shaped`, i.e. `redact::for_principal`).
 
+use super::shaped;
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
@@ -12,10 +13,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tocsin_core::tracking::Warning;
 use tocsin_core::WarningId;
-use super::shaped;
-use serde_json::Value;
 use tocsin_store::review::DraftEdit;
 use utoipa::ToSchema;
 
@@ -25,13 +25,27 @@ fn release_check(e: &tocsin_engine::Engine, p: &Principal, wid: &WarningId) -> R
 }
 
 fn engine(st: &AppState) -> Result<std::sync::Arc<tocsin_engine::Engine>, Problem> {
-    st.engine.clone().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-engine", "Service Unavailable", "this server was started without the pipeline engine"))
+    st.engine.clone().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-engine",
+            "Service Unavailable",
+            "this server was started without the pipeline engine",
+        )
+    })
 }
 
-async fn run<T: Send + 'static>(st: &AppState, f: impl FnOnce(&tocsin_engine::Engine, tocsin_core::Timestamp) -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
+async fn run<T: Send + 'static>(
+    st: &AppState,
+    f: impl FnOnce(&tocsin_engine::Engine, tocsin_core::Timestamp) -> Result<T, Problem>
+        + Send
+        + 'static,
+) -> Result<T, Problem> {
     let engine = engine(st)?;
     let now = st.now();
-    tokio::task::spawn_blocking(move || f(&engine, now)).await.map_err(|e| Problem::internal(&e))?
+    tokio::task::spawn_blocking(move || f(&engine, now))
+        .await
+        .map_err(|e| Problem::internal(&e))?
 }
 
 /// Fields of a draft to replace; those left out keep their text.
@@ -50,11 +64,19 @@ pub struct DraftPatch {
         (status = 200, description = "The edited draft (it passed the leak gate)", body = Warning),
         (status = 422, description = "Invalid, or the leak gate refused the edit: `field` names the member (`/text`, `/measures/1`)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
-pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, ApiJson(b): ApiJson<DraftPatch>) -> Result<Json<Value>, Problem> {
+pub async fn edit(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<DraftPatch>,
+) -> Result<Json<Value>, Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
         release_check(e, &p, &wid)?;
-        let w = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
+        let w = e
+            .store()
+            .warning(&wid)?
+            .ok_or_else(|| Problem::not_found("warning", &id))?;
         let edit = DraftEdit {
             headline: b.headline.unwrap_or(w.headline),
             text: b.text.unwrap_or(w.text),
@@ -69,7 +91,11 @@ pub async fn edit(State(st): State<AppState>, Extension(p): Extension<Principal>
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/queue", tag = "warnings",
     params(("id" = String, Path, description = "Warning id (approved)")),
     responses((status = 200, description = "Queued: its deliveries are in the outbox", body = Warning)))]
-pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+pub async fn queue(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id);
         release_check(e, &p, &wid)?;
@@ -82,7 +108,11 @@ pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/update", tag = "warnings",
     params(("id" = String, Path, description = "Warning id (a current version)")),
     responses((status = 201, description = "A new draft version from the current threat; it supersedes this one when queued", body = Warning)))]
-pub async fn update(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<(StatusCode, Json<Value>), Problem> {
+pub async fn update(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id);
         release_check(e, &p, &wid)?;
@@ -116,28 +146,63 @@ pub struct Cancelled {
 
 /// The CAP Cancel alert of a warning that recipients already hold, if its audience gets CAP: the
 /// same alert `/cap/feed.atom` lists (identifier `<original>.cancel`, sent at the cancellation).
-fn cap_cancel(store: &dyn tocsin_store::Store, w: &Warning, was_released: bool) -> Result<Option<String>, Problem> {
+fn cap_cancel(
+    store: &dyn tocsin_store::Store,
+    w: &Warning,
+    was_released: bool,
+) -> Result<Option<String>, Problem> {
     if !was_released || !crate::cap_feed::CAP_AUDIENCES.contains(&w.audience_kind) {
         return Ok(None);
     }
-    Ok(crate::cap_feed::cap_cancel_alert(store, w, None)?.map(|a| tocsin_formats::cap::write_alert(&a)))
+    Ok(crate::cap_feed::cap_cancel_alert(store, w, None)?
+        .map(|a| tocsin_formats::cap::write_alert(&a)))
 }
 
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/cancel", tag = "warnings",
     params(("id" = String, Path, description = "Warning id")),
     request_body(content = Option<CancelBody>, content_type = "application/json"),
     responses((status = 200, description = "Withdrawn (state `superseded`, recorded as a cancellation)", body = Cancelled)))]
-pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<Value>, Problem> {
+pub async fn cancel(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, Problem> {
     // The body is optional; when there is one it must be a valid `CancelBody`.
-    let b: CancelBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" { CancelBody::default() } else { crate::problem::parse_json(&body)? };
+    let b: CancelBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null"
+    {
+        CancelBody::default()
+    } else {
+        crate::problem::parse_json(&body)?
+    };
     run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
         release_check(e, &p, &wid)?;
-        let before = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
+        let before = e
+            .store()
+            .warning(&wid)?
+            .ok_or_else(|| Problem::not_found("warning", &id))?;
         let c = e.cancel_warning(&wid, &b.reason, &p.actor(), now)?;
-        let warning = e.store().warning(&wid)?.ok_or_else(|| Problem::not_found("warning", &id))?;
-        let cap = cap_cancel(e.store().as_ref(), &warning, crate::taxii::released(before.state))?;
-        shaped(e.store().as_ref(), &p, &Cancelled { warning, cap_msg_type: "Cancel".into(), cap, reason: c.reason, by: c.by })
+        let warning = e
+            .store()
+            .warning(&wid)?
+            .ok_or_else(|| Problem::not_found("warning", &id))?;
+        let cap = cap_cancel(
+            e.store().as_ref(),
+            &warning,
+            crate::taxii::released(before.state),
+        )?;
+        shaped(
+            e.store().as_ref(),
+            &p,
+            &Cancelled {
+                warning,
+                cap_msg_type: "Cancel".into(),
+                cap,
+                reason: c.reason,
+                by: c.by,
+            },
+        )
     })
     .await
 }

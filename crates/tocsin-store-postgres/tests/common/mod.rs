@@ -18,7 +18,8 @@ pub struct Pg {
 impl Pg {
     pub fn new() -> Self {
         let db = TempDb::create().expect("PostgreSQL for tests (TOCSIN_TEST_PG)");
-        let store = PgStore::connect(&format!("{}?pool_size=4", db.url())).expect("connect and migrate");
+        let store =
+            PgStore::connect(&format!("{}?pool_size=4", db.url())).expect("connect and migrate");
         Self { store, db }
     }
 
@@ -44,18 +45,31 @@ impl TestStore for Pg {
         &self.store
     }
     fn sql(&self, sql: &str) -> Vec<Vec<SqlValue>> {
-        let rows = self.client().query(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        let rows = self
+            .client()
+            .query(sql, &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
         rows.iter()
             .map(|r| {
                 r.columns()
                     .iter()
                     .enumerate()
                     .map(|(i, c)| match *c.type_() {
-                        Type::INT8 => r.get::<_, Option<i64>>(i).map_or(SqlValue::Null, SqlValue::Integer),
-                        Type::INT4 => r.get::<_, Option<i32>>(i).map_or(SqlValue::Null, |v| SqlValue::Integer(v.into())),
-                        Type::FLOAT8 => r.get::<_, Option<f64>>(i).map_or(SqlValue::Null, SqlValue::Real),
-                        Type::BOOL => r.get::<_, Option<bool>>(i).map_or(SqlValue::Null, |b| SqlValue::Integer(b.into())),
-                        Type::TEXT | Type::VARCHAR | Type::NAME => r.get::<_, Option<String>>(i).map_or(SqlValue::Null, SqlValue::Text),
+                        Type::INT8 => r
+                            .get::<_, Option<i64>>(i)
+                            .map_or(SqlValue::Null, SqlValue::Integer),
+                        Type::INT4 => r
+                            .get::<_, Option<i32>>(i)
+                            .map_or(SqlValue::Null, |v| SqlValue::Integer(v.into())),
+                        Type::FLOAT8 => r
+                            .get::<_, Option<f64>>(i)
+                            .map_or(SqlValue::Null, SqlValue::Real),
+                        Type::BOOL => r
+                            .get::<_, Option<bool>>(i)
+                            .map_or(SqlValue::Null, |b| SqlValue::Integer(b.into())),
+                        Type::TEXT | Type::VARCHAR | Type::NAME => r
+                            .get::<_, Option<String>>(i)
+                            .map_or(SqlValue::Null, SqlValue::Text),
                         ref other => panic!("{sql}: column {i} has type {other}"),
                     })
                     .collect()

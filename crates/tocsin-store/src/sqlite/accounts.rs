@@ -3,7 +3,10 @@
 
 use super::rows::is_unique_violation;
 use super::{audit, SqliteStore};
-use crate::accounts::{actions, Accounts, LoginAttempt, NewSession, NewToken, NewUser, SessionRecord, TokenInfo, UserPatch, UserRecord};
+use crate::accounts::{
+    actions, Accounts, LoginAttempt, NewSession, NewToken, NewUser, SessionRecord, TokenInfo,
+    UserPatch, UserRecord,
+};
 use crate::record::{parse_time, time_text};
 use crate::{AuditCtx, Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -11,9 +14,12 @@ use serde_json::json;
 use tocsin_core::marking::Classification;
 use tocsin_core::{AudienceId, CountryCode, Timestamp};
 
-const USER_COLS: &str = "id, username, role, clearance, nationality, password_hash, disabled, created_at";
-const TOKEN_COLS: &str = "id, role, label, created_at, expires_at, revoked, scopes, user_id, audience_id";
-const SESSION_COLS: &str = "id, session_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, revoked";
+const USER_COLS: &str =
+    "id, username, role, clearance, nationality, password_hash, disabled, created_at";
+const TOKEN_COLS: &str =
+    "id, role, label, created_at, expires_at, revoked, scopes, user_id, audience_id";
+const SESSION_COLS: &str =
+    "id, session_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, revoked";
 
 /// The stored spelling of a clearance: the portion-mark abbreviation (`U`, `C`, `S`, `TS`).
 pub(crate) fn clearance_text(c: Classification) -> &'static str {
@@ -26,7 +32,13 @@ pub(crate) fn parse_clearance(id: &str, s: &str) -> Result<Classification> {
         "C" => Classification::C,
         "S" => Classification::S,
         "TS" => Classification::TS,
-        other => return Err(StoreError::Corrupt { kind: "user", id: id.to_owned(), reason: format!("bad clearance {other:?}") }),
+        other => {
+            return Err(StoreError::Corrupt {
+                kind: "user",
+                id: id.to_owned(),
+                reason: format!("bad clearance {other:?}"),
+            })
+        }
     })
 }
 
@@ -41,8 +53,11 @@ fn user_row(r: &Row<'_>) -> Result<UserRecord> {
         username: r.get(1)?,
         role: r.get(2)?,
         clearance: parse_clearance(&sid, &clearance)?,
-        nationality: CountryCode::parse(&nationality)
-            .map_err(|e| StoreError::Corrupt { kind: "user", id: sid.clone(), reason: e.to_string() })?,
+        nationality: CountryCode::parse(&nationality).map_err(|e| StoreError::Corrupt {
+            kind: "user",
+            id: sid.clone(),
+            reason: e.to_string(),
+        })?,
         password_hash: r.get(5)?,
         disabled: r.get(6)?,
         created_at: parse_time("user", &sid, &created)?,
@@ -55,7 +70,12 @@ fn scopes_text(scopes: &[String]) -> String {
 }
 
 fn parse_scopes(s: Option<String>) -> Option<Vec<String>> {
-    s.map(|s| s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect())
+    s.map(|s| {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
 }
 
 fn token_row(r: &Row<'_>) -> Result<TokenInfo> {
@@ -97,7 +117,13 @@ fn session_row(r: &Row<'_>) -> Result<SessionRecord> {
 }
 
 fn load_user(c: &Connection, id: i64) -> Result<Option<UserRecord>> {
-    c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [id], |r| Ok(user_row(r))).optional()?.transpose()
+    c.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+        [id],
+        |r| Ok(user_row(r)),
+    )
+    .optional()?
+    .transpose()
 }
 
 /// What the audit chain records of a user: never the password hash, only whether there is one.
@@ -137,13 +163,20 @@ impl Accounts for SqliteStore {
 
     fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>> {
         self.read(|c| {
-            c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE username = ?1"), [username], |r| Ok(user_row(r))).optional()?.transpose()
+            c.query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE username = ?1"),
+                [username],
+                |r| Ok(user_row(r)),
+            )
+            .optional()?
+            .transpose()
         })
     }
 
     fn users(&self) -> Result<Vec<UserRecord>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
@@ -216,12 +249,21 @@ impl Accounts for SqliteStore {
     }
 
     fn token_info(&self, id: i64) -> Result<Option<TokenInfo>> {
-        self.read(|c| c.query_row(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = ?1"), [id], |r| Ok(token_row(r))).optional()?.transpose())
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = ?1"),
+                [id],
+                |r| Ok(token_row(r)),
+            )
+            .optional()?
+            .transpose()
+        })
     }
 
     fn tokens(&self) -> Result<Vec<TokenInfo>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
@@ -233,13 +275,26 @@ impl Accounts for SqliteStore {
 
     fn revoke_token(&self, id: i64, ctx: &AuditCtx) -> Result<bool> {
         self.write(|tx| {
-            let revoked: Option<bool> = tx.query_row("SELECT revoked FROM api_tokens WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            let revoked: Option<bool> = tx
+                .query_row("SELECT revoked FROM api_tokens WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             match revoked {
-                None => Err(StoreError::NotFound { kind: "token", id: id.to_string() }),
+                None => Err(StoreError::NotFound {
+                    kind: "token",
+                    id: id.to_string(),
+                }),
                 Some(true) => Ok(false),
                 Some(false) => {
                     tx.execute("UPDATE api_tokens SET revoked = TRUE WHERE id = ?1", [id])?;
-                    audit(tx, ctx, actions::TOKEN_REVOKE, &format!("token:{id}"), &json!({ "id": id, "revoked": true }))?;
+                    audit(
+                        tx,
+                        ctx,
+                        actions::TOKEN_REVOKE,
+                        &format!("token:{id}"),
+                        &json!({ "id": id, "revoked": true }),
+                    )?;
                     Ok(true)
                 }
             }
@@ -270,37 +325,74 @@ impl Accounts for SqliteStore {
 
     fn session_by_hash(&self, hash: &str) -> Result<Option<SessionRecord>> {
         self.read(|c| {
-            c.query_row(&format!("SELECT {SESSION_COLS} FROM sessions WHERE session_hash = ?1"), [hash], |r| Ok(session_row(r))).optional()?.transpose()
+            c.query_row(
+                &format!("SELECT {SESSION_COLS} FROM sessions WHERE session_hash = ?1"),
+                [hash],
+                |r| Ok(session_row(r)),
+            )
+            .optional()?
+            .transpose()
         })
     }
 
     fn touch_session(&self, id: i64, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let n = tx.execute("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1", params![id, time_text(&ctx.at)])?;
+            let n = tx.execute(
+                "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
+                params![id, time_text(&ctx.at)],
+            )?;
             if n == 0 {
-                return Err(StoreError::NotFound { kind: "session", id: id.to_string() });
+                return Err(StoreError::NotFound {
+                    kind: "session",
+                    id: id.to_string(),
+                });
             }
-            audit(tx, ctx, actions::SESSION_TOUCH, &format!("session:{id}"), &json!({ "id": id, "last_seen_at": time_text(&ctx.at) }))?;
+            audit(
+                tx,
+                ctx,
+                actions::SESSION_TOUCH,
+                &format!("session:{id}"),
+                &json!({ "id": id, "last_seen_at": time_text(&ctx.at) }),
+            )?;
             Ok(())
         })
     }
 
     fn revoke_session(&self, id: i64, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let revoked: Option<bool> = tx.query_row("SELECT revoked FROM sessions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            let revoked: Option<bool> = tx
+                .query_row("SELECT revoked FROM sessions WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             match revoked {
-                None => Err(StoreError::NotFound { kind: "session", id: id.to_string() }),
+                None => Err(StoreError::NotFound {
+                    kind: "session",
+                    id: id.to_string(),
+                }),
                 Some(true) => Ok(()),
                 Some(false) => {
                     tx.execute("UPDATE sessions SET revoked = TRUE WHERE id = ?1", [id])?;
-                    audit(tx, ctx, actions::SESSION_REVOKE, &format!("session:{id}"), &json!({ "id": id, "revoked": true }))?;
+                    audit(
+                        tx,
+                        ctx,
+                        actions::SESSION_REVOKE,
+                        &format!("session:{id}"),
+                        &json!({ "id": id, "revoked": true }),
+                    )?;
                     Ok(())
                 }
             }
         })
     }
 
-    fn record_login_attempt(&self, username: &str, client: &str, success: bool, ctx: &AuditCtx) -> Result<()> {
+    fn record_login_attempt(
+        &self,
+        username: &str,
+        client: &str,
+        success: bool,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
             let at = time_text(&ctx.at);
             tx.execute("INSERT INTO login_attempts (username, client, at, success) VALUES (?1, ?2, ?3, ?4)", params![username, client, at, success])?;
@@ -310,7 +402,12 @@ impl Accounts for SqliteStore {
         })
     }
 
-    fn login_attempts(&self, username: &str, client: &str, since: Timestamp) -> Result<Vec<LoginAttempt>> {
+    fn login_attempts(
+        &self,
+        username: &str,
+        client: &str,
+        since: Timestamp,
+    ) -> Result<Vec<LoginAttempt>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT username, client, at, success FROM login_attempts WHERE (username = ?1 OR client = ?2) AND at >= ?3 ORDER BY at, id",
@@ -338,8 +435,17 @@ mod tests {
     #[test]
     fn a_failed_insert_writes_no_audit_event() {
         let s = SqliteStore::open_in_memory().unwrap();
-        let ctx = AuditCtx::new("t", chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
-        let u = NewUser { username: "a".into(), role: "viewer".into(), clearance: Classification::U, nationality: CountryCode::parse("USA").unwrap(), password_hash: None };
+        let ctx = AuditCtx::new(
+            "t",
+            chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        );
+        let u = NewUser {
+            username: "a".into(),
+            role: "viewer".into(),
+            clearance: Classification::U,
+            nationality: CountryCode::parse("USA").unwrap(),
+            password_hash: None,
+        };
         s.insert_user(&u, &ctx).unwrap();
         let n = crate::Store::audit_events(&s).unwrap().len();
         assert!(s.insert_user(&u, &ctx).is_err());

@@ -14,12 +14,23 @@ use tocsin_core::{EntityId, Timestamp};
 const POLL: Duration = Duration::from_millis(100);
 
 fn head(c: &Connection) -> Result<i64> {
-    Ok(c.query_row("SELECT COALESCE(MAX(seq), 0) FROM registry_changes", [], |r| r.get(0))?)
+    Ok(c.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM registry_changes",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Append one change row per entity, inside the caller's write transaction.
-pub(super) fn record_changes(tx: &Connection, ids: &[&str], change: &str, at: Timestamp) -> Result<()> {
-    let mut stmt = tx.prepare_cached("INSERT INTO registry_changes (entity_id, change, at) VALUES (?1, ?2, ?3)")?;
+pub(super) fn record_changes(
+    tx: &Connection,
+    ids: &[&str],
+    change: &str,
+    at: Timestamp,
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO registry_changes (entity_id, change, at) VALUES (?1, ?2, ?3)",
+    )?;
     let at = time_text(&at);
     for id in ids {
         stmt.execute(params![id, change, at])?;
@@ -28,7 +39,13 @@ pub(super) fn record_changes(tx: &Connection, ids: &[&str], change: &str, at: Ti
 }
 
 impl Coordination for SqliteStore {
-    fn try_lead(&self, role: &str, holder: &str, lease: chrono::Duration, now: Timestamp) -> Result<bool> {
+    fn try_lead(
+        &self,
+        role: &str,
+        holder: &str,
+        lease: chrono::Duration,
+        now: Timestamp,
+    ) -> Result<bool> {
         let until = now + lease;
         self.write(|tx| {
             // Keep our own lease, or take over one that has run out; otherwise change nothing.
@@ -47,15 +64,22 @@ impl Coordination for SqliteStore {
 
     fn resign(&self, role: &str, holder: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("DELETE FROM leaders WHERE role = ?1 AND holder = ?2", params![role, holder])?;
+            tx.execute(
+                "DELETE FROM leaders WHERE role = ?1 AND holder = ?2",
+                params![role, holder],
+            )?;
             Ok(())
         })
     }
 
     fn leader(&self, role: &str, now: Timestamp) -> Result<Option<String>> {
         self.read(|c| {
-            Ok(c.query_row("SELECT holder FROM leaders WHERE role = ?1 AND lease_until > ?2", params![role, time_text(&now)], |r| r.get(0))
-                .optional()?)
+            Ok(c.query_row(
+                "SELECT holder FROM leaders WHERE role = ?1 AND lease_until > ?2",
+                params![role, time_text(&now)],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
     }
 
@@ -92,7 +116,8 @@ impl Coordination for SqliteStore {
             if seen < 0 {
                 // First call: nothing to compare with yet; start from the current head.
                 self.registry_seen.store(now_head, Ordering::Release);
-                return self.wait_registry_change(deadline.saturating_duration_since(Instant::now()));
+                return self
+                    .wait_registry_change(deadline.saturating_duration_since(Instant::now()));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -139,14 +164,50 @@ mod tests {
         let s = SqliteStore::open_in_memory().unwrap();
         let lease = chrono::Duration::seconds(30);
         assert!(s.try_lead("scheduler", "a", lease, t(0)).unwrap());
-        assert!(!s.try_lead("scheduler", "b", lease, t(0)).unwrap(), "b must not lead while a's lease holds");
+        assert!(
+            !s.try_lead("scheduler", "b", lease, t(0)).unwrap(),
+            "b must not lead while a's lease holds"
+        );
         // a renews: b is still refused after a's first lease would have ended.
-        assert!(s.try_lead("scheduler", "a", lease, t(0) + chrono::Duration::seconds(20)).unwrap());
-        assert!(!s.try_lead("scheduler", "b", lease, t(0) + chrono::Duration::seconds(40)).unwrap());
-        assert_eq!(s.leader("scheduler", t(0) + chrono::Duration::seconds(40)).unwrap().as_deref(), Some("a"));
+        assert!(s
+            .try_lead(
+                "scheduler",
+                "a",
+                lease,
+                t(0) + chrono::Duration::seconds(20)
+            )
+            .unwrap());
+        assert!(!s
+            .try_lead(
+                "scheduler",
+                "b",
+                lease,
+                t(0) + chrono::Duration::seconds(40)
+            )
+            .unwrap());
+        assert_eq!(
+            s.leader("scheduler", t(0) + chrono::Duration::seconds(40))
+                .unwrap()
+                .as_deref(),
+            Some("a")
+        );
         // a stops renewing (died): b takes over once the lease has expired, and a learns it lost.
-        assert!(s.try_lead("scheduler", "b", lease, t(0) + chrono::Duration::seconds(50)).unwrap());
-        assert!(!s.try_lead("scheduler", "a", lease, t(0) + chrono::Duration::seconds(51)).unwrap());
+        assert!(s
+            .try_lead(
+                "scheduler",
+                "b",
+                lease,
+                t(0) + chrono::Duration::seconds(50)
+            )
+            .unwrap());
+        assert!(!s
+            .try_lead(
+                "scheduler",
+                "a",
+                lease,
+                t(0) + chrono::Duration::seconds(51)
+            )
+            .unwrap());
         assert_eq!(s.leader("scheduler", t(1)).unwrap().as_deref(), Some("b"));
         // Other roles are independent.
         assert!(s.try_lead("other", "a", lease, t(1)).unwrap());
@@ -161,7 +222,8 @@ mod tests {
     #[test]
     fn leadership_is_not_audited() {
         let s = SqliteStore::open_in_memory().unwrap();
-        s.try_lead("scheduler", "a", chrono::Duration::seconds(30), t(0)).unwrap();
+        s.try_lead("scheduler", "a", chrono::Duration::seconds(30), t(0))
+            .unwrap();
         assert!(s.audit_events().unwrap().is_empty());
     }
 
@@ -170,14 +232,29 @@ mod tests {
         let s = SqliteStore::open_in_memory().unwrap();
         assert_eq!(s.registry_change_head().unwrap(), 0);
         assert_eq!(s.registry_changes_since(0).unwrap(), (0, vec![]));
-        s.upsert_entities(&[entity("e1", "One"), entity("e2", "Two")], &AuditCtx::new("a", t(0))).unwrap();
+        s.upsert_entities(
+            &[entity("e1", "One"), entity("e2", "Two")],
+            &AuditCtx::new("a", t(0)),
+        )
+        .unwrap();
         let head = s.registry_change_head().unwrap();
         assert_eq!(head, 2);
-        assert_eq!(s.registry_changes_since(0).unwrap(), (2, vec![EntityId::new("e1"), EntityId::new("e2")]));
-        s.upsert_entities(&[entity("e2", "Two bis"), entity("e1", "One bis")], &AuditCtx::new("a", t(1))).unwrap();
-        s.upsert_entities(&[entity("e2", "Two ter")], &AuditCtx::new("a", t(2))).unwrap();
+        assert_eq!(
+            s.registry_changes_since(0).unwrap(),
+            (2, vec![EntityId::new("e1"), EntityId::new("e2")])
+        );
+        s.upsert_entities(
+            &[entity("e2", "Two bis"), entity("e1", "One bis")],
+            &AuditCtx::new("a", t(1)),
+        )
+        .unwrap();
+        s.upsert_entities(&[entity("e2", "Two ter")], &AuditCtx::new("a", t(2)))
+            .unwrap();
         // Each id once, ordered by its last change.
-        assert_eq!(s.registry_changes_since(head).unwrap(), (5, vec![EntityId::new("e1"), EntityId::new("e2")]));
+        assert_eq!(
+            s.registry_changes_since(head).unwrap(),
+            (5, vec![EntityId::new("e1"), EntityId::new("e2")])
+        );
         assert_eq!(s.registry_changes_since(5).unwrap(), (5, vec![]));
     }
 
@@ -198,8 +275,15 @@ mod tests {
         std::thread::sleep(Duration::from_millis(200));
         // The waiting store keeps answering other calls while it waits.
         assert_eq!(a.registry_change_head().unwrap(), 0);
-        b.upsert_entities(&[entity("e1", "One")], &AuditCtx::new("b", t(0))).unwrap();
-        assert!(waiter.join().unwrap(), "the waiter must see the other process's change");
-        assert_eq!(a.registry_changes_since(0).unwrap(), (1, vec![EntityId::new("e1")]));
+        b.upsert_entities(&[entity("e1", "One")], &AuditCtx::new("b", t(0)))
+            .unwrap();
+        assert!(
+            waiter.join().unwrap(),
+            "the waiter must see the other process's change"
+        );
+        assert_eq!(
+            a.registry_changes_since(0).unwrap(),
+            (1, vec![EntityId::new("e1")])
+        );
     }
 }

@@ -9,25 +9,55 @@ use serde_json::json;
 use tocsin_core::AudienceId;
 
 impl Exchange for SqliteStore {
-    fn set_token_audience(&self, token_id: i64, audience: Option<&AudienceId>, ctx: &AuditCtx) -> Result<()> {
+    fn set_token_audience(
+        &self,
+        token_id: i64,
+        audience: Option<&AudienceId>,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
         self.write(|tx| {
-            let n = tx.execute("UPDATE api_tokens SET audience_id = ?2 WHERE id = ?1", params![token_id, audience.map(AudienceId::as_str)])?;
+            let n = tx.execute(
+                "UPDATE api_tokens SET audience_id = ?2 WHERE id = ?1",
+                params![token_id, audience.map(AudienceId::as_str)],
+            )?;
             if n == 0 {
-                return Err(StoreError::NotFound { kind: "token", id: token_id.to_string() });
+                return Err(StoreError::NotFound {
+                    kind: "token",
+                    id: token_id.to_string(),
+                });
             }
-            audit(tx, ctx, actions::TOKEN_AUDIENCE, &format!("token:{token_id}"), &json!({ "id": token_id, "audience_id": audience }))?;
+            audit(
+                tx,
+                ctx,
+                actions::TOKEN_AUDIENCE,
+                &format!("token:{token_id}"),
+                &json!({ "id": token_id, "audience_id": audience }),
+            )?;
             Ok(())
         })
     }
 
     fn token_audience(&self, token_id: i64) -> Result<Option<AudienceId>> {
         self.read(|c| {
-            let a: Option<Option<String>> = c.query_row("SELECT audience_id FROM api_tokens WHERE id = ?1", [token_id], |r| r.get(0)).optional()?;
+            let a: Option<Option<String>> = c
+                .query_row(
+                    "SELECT audience_id FROM api_tokens WHERE id = ?1",
+                    [token_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
             Ok(a.flatten().map(AudienceId::new))
         })
     }
 
-    fn add_shared_objects(&self, collection: &str, objects: &[NewSharedObject], status_id: &str, status_json: &str, ctx: &AuditCtx) -> Result<Vec<bool>> {
+    fn add_shared_objects(
+        &self,
+        collection: &str,
+        objects: &[NewSharedObject],
+        status_id: &str,
+        status_json: &str,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<bool>> {
         self.write(|tx| {
             let mut out = Vec::with_capacity(objects.len());
             for o in objects {
@@ -66,7 +96,14 @@ impl Exchange for SqliteStore {
     }
 
     fn taxii_status(&self, id: &str) -> Result<Option<String>> {
-        self.read(|c| Ok(c.query_row("SELECT json FROM taxii_status WHERE id = ?1", [id], |r| r.get(0)).optional()?))
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT json FROM taxii_status WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
     }
 }
 
@@ -79,19 +116,53 @@ mod tests {
     #[test]
     fn token_audience_shared_objects_and_status() {
         let s = SqliteStore::open_in_memory().unwrap();
-        let ctx = AuditCtx::new("t", chrono::Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap());
-        let id = s.insert_token("h", "viewer", "partner", None, &ctx).unwrap();
+        let ctx = AuditCtx::new(
+            "t",
+            chrono::Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap(),
+        );
+        let id = s
+            .insert_token("h", "viewer", "partner", None, &ctx)
+            .unwrap();
         assert_eq!(s.token_audience(id).unwrap(), None);
-        s.set_token_audience(id, Some(&"fsb-liaison".into()), &ctx).unwrap();
+        s.set_token_audience(id, Some(&"fsb-liaison".into()), &ctx)
+            .unwrap();
         assert_eq!(s.token_audience(id).unwrap(), Some("fsb-liaison".into()));
-        assert!(matches!(s.set_token_audience(id + 1, None, &ctx), Err(StoreError::NotFound { .. })));
-        let o = NewSharedObject { object_id: "indicator--1".into(), version: "2024-03-06T00:00:00.000Z".into(), json: "{}".into() };
-        assert_eq!(s.add_shared_objects("c1", std::slice::from_ref(&o), "s1", "{\"id\":\"s1\"}", &ctx).unwrap(), vec![true]);
-        assert_eq!(s.add_shared_objects("c1", &[o], "s2", "{}", &ctx).unwrap(), vec![false], "same version twice is not new");
+        assert!(matches!(
+            s.set_token_audience(id + 1, None, &ctx),
+            Err(StoreError::NotFound { .. })
+        ));
+        let o = NewSharedObject {
+            object_id: "indicator--1".into(),
+            version: "2024-03-06T00:00:00.000Z".into(),
+            json: "{}".into(),
+        };
+        assert_eq!(
+            s.add_shared_objects(
+                "c1",
+                std::slice::from_ref(&o),
+                "s1",
+                "{\"id\":\"s1\"}",
+                &ctx
+            )
+            .unwrap(),
+            vec![true]
+        );
+        assert_eq!(
+            s.add_shared_objects("c1", &[o], "s2", "{}", &ctx).unwrap(),
+            vec![false],
+            "same version twice is not new"
+        );
         assert_eq!(s.shared_objects("c1").unwrap().len(), 1);
         assert!(s.shared_objects("c2").unwrap().is_empty());
-        assert_eq!(s.taxii_status("s1").unwrap().as_deref(), Some("{\"id\":\"s1\"}"));
+        assert_eq!(
+            s.taxii_status("s1").unwrap().as_deref(),
+            Some("{\"id\":\"s1\"}")
+        );
         assert!(s.verify_audit().unwrap().is_ok());
-        assert!(s.audit_events().unwrap().iter().any(|e| e.action == actions::TAXII_ADD));
+        assert!(s
+            .audit_events()
+            .unwrap()
+            .iter()
+            .any(|e| e.action == actions::TAXII_ADD));
     }
 }

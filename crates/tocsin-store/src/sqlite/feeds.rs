@@ -6,9 +6,9 @@ use crate::feeds::{FeedNotification, FeedRunRecord, Feeds};
 use crate::record::{actions, canonical_json, parse_time, time_text};
 use crate::{AuditCtx, Result, StoreError};
 use rusqlite::params;
-use serde_json::json;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
+use serde_json::json;
 use tocsin_core::audit::AuditEvent;
 use tocsin_core::Threat;
 
@@ -25,21 +25,45 @@ struct Chain {
 impl Chain {
     fn start(tx: &Connection) -> Result<Self> {
         let prev = tx
-            .prepare_cached(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"))?
+            .prepare_cached(&format!(
+                "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"
+            ))?
             .query_row([], |r| Ok(audit_row(r)))
             .optional()?
             .transpose()?;
         Ok(Self { prev })
     }
 
-    fn append<P: Serialize + ?Sized>(&mut self, tx: &Connection, ctx: &AuditCtx, action: &str, subject: &str, payload: &P) -> Result<()> {
+    fn append<P: Serialize + ?Sized>(
+        &mut self,
+        tx: &Connection,
+        ctx: &AuditCtx,
+        action: &str,
+        subject: &str,
+        payload: &P,
+    ) -> Result<()> {
         self.append_canonical(tx, ctx, action, subject, &canonical_json(payload)?)
     }
 
     /// `payload` already in canonical JSON (a large record serialised once for row and digest).
-    fn append_canonical(&mut self, tx: &Connection, ctx: &AuditCtx, action: &str, subject: &str, payload: &str) -> Result<()> {
-        let ev = AuditEvent::next(self.prev.as_ref(), ctx.at, &ctx.actor, action, subject, payload.as_bytes());
-        let seq = i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
+    fn append_canonical(
+        &mut self,
+        tx: &Connection,
+        ctx: &AuditCtx,
+        action: &str,
+        subject: &str,
+        payload: &str,
+    ) -> Result<()> {
+        let ev = AuditEvent::next(
+            self.prev.as_ref(),
+            ctx.at,
+            &ctx.actor,
+            action,
+            subject,
+            payload.as_bytes(),
+        );
+        let seq =
+            i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
         tx.prepare_cached("INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
             .execute(params![seq, time_text(&ev.at), ev.actor, ev.action, ev.subject, ev.payload_digest, ev.prev_hash, ev.hash])?;
         self.prev = Some(ev);
@@ -53,11 +77,25 @@ impl Feeds for SqliteStore {
             tx.execute("DELETE FROM feed_orgs", [])?;
             let mut stmt = tx.prepare_cached("INSERT INTO feed_orgs (id, json) VALUES (?1, ?2)")?;
             for (id, json) in orgs {
-                stmt.execute(params![id, json])
-                    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "feed organisation", id: id.clone() } } else { e.into() })?;
+                stmt.execute(params![id, json]).map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict {
+                            kind: "feed organisation",
+                            id: id.clone(),
+                        }
+                    } else {
+                        e.into()
+                    }
+                })?;
             }
             // The payload is the whole constituency: its digest pins exactly what was loaded.
-            audit(tx, ctx, CONSTITUENCY_REPLACE, &format!("feed_orgs:{}", orgs.len()), orgs)?;
+            audit(
+                tx,
+                ctx,
+                CONSTITUENCY_REPLACE,
+                &format!("feed_orgs:{}", orgs.len()),
+                orgs,
+            )?;
             Ok(orgs.len())
         })
     }
@@ -65,15 +103,18 @@ impl Feeds for SqliteStore {
     fn constituency(&self) -> Result<Vec<(String, String)>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT id, json FROM feed_orgs ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
     fn feed_notified(&self) -> Result<Vec<(String, tocsin_core::Timestamp)>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT org_id, at FROM feed_notified ORDER BY org_id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut stmt =
+                c.prepare_cached("SELECT org_id, at FROM feed_notified ORDER BY org_id")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             let mut out = Vec::new();
             for row in rows {
                 let (org, at) = row?;
@@ -84,7 +125,12 @@ impl Feeds for SqliteStore {
         })
     }
 
-    fn queue_feed_notifications(&self, threat: Option<&Threat>, notifications: &[FeedNotification], ctx: &AuditCtx) -> Result<usize> {
+    fn queue_feed_notifications(
+        &self,
+        threat: Option<&Threat>,
+        notifications: &[FeedNotification],
+        ctx: &AuditCtx,
+    ) -> Result<usize> {
         self.write(|tx| {
             let mut chain = Chain::start(tx)?;
             if let Some(threat) = threat {
@@ -141,18 +187,46 @@ impl Feeds for SqliteStore {
 
     fn insert_feed_run(&self, run: &FeedRunRecord, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            tx.execute("INSERT INTO feed_runs (id, at, json) VALUES (?1, ?2, ?3)", params![run.id, time_text(&run.at), canonical_json(run)?])
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "feed run", id: run.id.clone() } } else { e.into() })?;
+            tx.execute(
+                "INSERT INTO feed_runs (id, at, json) VALUES (?1, ?2, ?3)",
+                params![run.id, time_text(&run.at), canonical_json(run)?],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict {
+                        kind: "feed run",
+                        id: run.id.clone(),
+                    }
+                } else {
+                    e.into()
+                }
+            })?;
             audit(tx, ctx, FEED_RUN, &format!("feed_run:{}", run.id), run)?;
             Ok(())
         })
     }
 
     fn feed_runs(&self) -> Result<Vec<FeedRunRecord>> {
-        self.read(|c| query_json(c, "feed run", "SELECT id, json FROM feed_runs ORDER BY seq", []))
+        self.read(|c| {
+            query_json(
+                c,
+                "feed run",
+                "SELECT id, json FROM feed_runs ORDER BY seq",
+                [],
+            )
+        })
     }
 
     fn feed_run(&self, id: &str) -> Result<Option<FeedRunRecord>> {
-        self.read(|c| Ok(query_json(c, "feed run", "SELECT id, json FROM feed_runs WHERE id = ?1", [id])?.into_iter().next()))
+        self.read(|c| {
+            Ok(query_json(
+                c,
+                "feed run",
+                "SELECT id, json FROM feed_runs WHERE id = ?1",
+                [id],
+            )?
+            .into_iter()
+            .next())
+        })
     }
 }

@@ -18,7 +18,13 @@ impl FollowUps for SqliteStore {
                 "INSERT INTO feedback (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![f.warning_id.as_str(), time_text(&f.at), canonical_json(f)?],
             )?;
-            audit(tx, ctx, actions::FEEDBACK_RECORD, &format!("warning:{}", f.warning_id), f)?;
+            audit(
+                tx,
+                ctx,
+                actions::FEEDBACK_RECORD,
+                &format!("warning:{}", f.warning_id),
+                f,
+            )?;
             Ok(())
         })
     }
@@ -34,7 +40,14 @@ impl FollowUps for SqliteStore {
         })
     }
 
-    fn open_task(&self, kind: TaskKind, threat_id: &ThreatId, warning_id: Option<&WarningId>, detail: &str, ctx: &AuditCtx) -> Result<i64> {
+    fn open_task(
+        &self,
+        kind: TaskKind,
+        threat_id: &ThreatId,
+        warning_id: Option<&WarningId>,
+        detail: &str,
+        ctx: &AuditCtx,
+    ) -> Result<i64> {
         self.write(|tx| {
             require_threat(tx, threat_id)?;
             let id: i64 = tx.query_row(
@@ -61,15 +74,27 @@ impl FollowUps for SqliteStore {
 
     fn close_task(&self, id: i64, resolution: &Resolution, ctx: &AuditCtx) -> Result<Task> {
         self.write(|tx| {
-            let mut task: Task = query_one_json(tx, "task", "SELECT id, json FROM tasks WHERE id = ?1", [id])?
-                .ok_or_else(|| StoreError::NotFound { kind: "task", id: id.to_string() })?;
+            let mut task: Task =
+                query_one_json(tx, "task", "SELECT id, json FROM tasks WHERE id = ?1", [id])?
+                    .ok_or_else(|| StoreError::NotFound {
+                        kind: "task",
+                        id: id.to_string(),
+                    })?;
             if !task.is_open() {
-                return Err(StoreError::InvalidState { kind: "task", id: id.to_string(), state: "closed".into(), expected: "open".into() });
+                return Err(StoreError::InvalidState {
+                    kind: "task",
+                    id: id.to_string(),
+                    state: "closed".into(),
+                    expected: "open".into(),
+                });
             }
             task.closed_at = Some(ctx.at);
             task.closed_by = Some(ctx.actor.clone());
             task.resolution = Some(resolution.clone());
-            tx.execute("UPDATE tasks SET open = FALSE, json = ?2 WHERE id = ?1", params![id, canonical_json(&task)?])?;
+            tx.execute(
+                "UPDATE tasks SET open = FALSE, json = ?2 WHERE id = ?1",
+                params![id, canonical_json(&task)?],
+            )?;
             audit(tx, ctx, actions::TASK_CLOSE, &format!("task:{id}"), &task)?;
             Ok(task)
         })
@@ -79,7 +104,13 @@ impl FollowUps for SqliteStore {
         self.read(|c| query_json(c, "task", "SELECT id, json FROM tasks WHERE (?1 = FALSE OR open = TRUE) ORDER BY opened_at, id", [open_only]))
     }
 
-    fn enqueue_notice(&self, warning_id: &WarningId, deliveries: &[crate::NewDelivery], notice: &tocsin_core::tracking::Notice, ctx: &AuditCtx) -> Result<Vec<i64>> {
+    fn enqueue_notice(
+        &self,
+        warning_id: &WarningId,
+        deliveries: &[crate::NewDelivery],
+        notice: &tocsin_core::tracking::Notice,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<i64>> {
         self.write(|tx| {
             require_warning(tx, warning_id)?;
             let json = canonical_json(notice)?;
@@ -101,10 +132,24 @@ impl FollowUps for SqliteStore {
     }
 
     fn link_nonce_used(&self, nonce: &str) -> Result<bool> {
-        self.read(|c| Ok(c.query_row("SELECT 1 FROM link_uses WHERE nonce = ?1", [nonce], |_| Ok(())).optional()?.is_some()))
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT 1 FROM link_uses WHERE nonce = ?1", [nonce], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some(),
+            )
+        })
     }
 
-    fn use_link_nonce(&self, nonce: &str, warning_id: &WarningId, purpose: &str, ctx: &AuditCtx) -> Result<bool> {
+    fn use_link_nonce(
+        &self,
+        nonce: &str,
+        warning_id: &WarningId,
+        purpose: &str,
+        ctx: &AuditCtx,
+    ) -> Result<bool> {
         self.write(|tx| {
             require_warning(tx, warning_id)?;
             let inserted = tx.execute(
@@ -118,16 +163,40 @@ impl FollowUps for SqliteStore {
         })
     }
 
-    fn secret(&self, name: &str, generate: &dyn Fn() -> Vec<u8>, ctx: &AuditCtx) -> Result<Vec<u8>> {
+    fn secret(
+        &self,
+        name: &str,
+        generate: &dyn Fn() -> Vec<u8>,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<u8>> {
         self.write(|tx| {
-            let existing: Option<String> = tx.query_row("SELECT value_hex FROM secrets WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT value_hex FROM secrets WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .optional()?;
             if let Some(h) = existing {
-                return hex_decode(&h).ok_or_else(|| StoreError::Corrupt { kind: "secret", id: name.into(), reason: "not hex".into() });
+                return hex_decode(&h).ok_or_else(|| StoreError::Corrupt {
+                    kind: "secret",
+                    id: name.into(),
+                    reason: "not hex".into(),
+                });
             }
             let value = generate();
-            tx.execute("INSERT INTO secrets (name, value_hex, created_at) VALUES (?1, ?2, ?3)", params![name, hex_encode(&value), time_text(&ctx.at)])?;
+            tx.execute(
+                "INSERT INTO secrets (name, value_hex, created_at) VALUES (?1, ?2, ?3)",
+                params![name, hex_encode(&value), time_text(&ctx.at)],
+            )?;
             // Only the fact of creation is audited: the value never leaves the secrets table.
-            audit(tx, ctx, actions::SECRET_CREATE, &format!("secret:{name}"), &json!({"name": name, "bytes": value.len()}))?;
+            audit(
+                tx,
+                ctx,
+                actions::SECRET_CREATE,
+                &format!("secret:{name}"),
+                &json!({"name": name, "bytes": value.len()}),
+            )?;
             Ok(value)
         })
     }
@@ -135,8 +204,17 @@ impl FollowUps for SqliteStore {
     fn update_threat(&self, threat: &Threat, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
             require_threat(tx, &threat.id)?;
-            tx.execute("UPDATE threats SET json = ?2 WHERE id = ?1", params![threat.id.as_str(), canonical_json(threat)?])?;
-            audit(tx, ctx, actions::THREAT_UPDATE, &format!("threat:{}", threat.id), threat)?;
+            tx.execute(
+                "UPDATE threats SET json = ?2 WHERE id = ?1",
+                params![threat.id.as_str(), canonical_json(threat)?],
+            )?;
+            audit(
+                tx,
+                ctx,
+                actions::THREAT_UPDATE,
+                &format!("threat:{}", threat.id),
+                threat,
+            )?;
             Ok(())
         })
     }
@@ -150,7 +228,10 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -177,8 +258,14 @@ mod tests {
     #[test]
     fn tasks_and_nonces_need_their_parents() {
         let s = SqliteStore::open_in_memory().unwrap();
-        assert!(matches!(s.open_task(TaskKind::SlaBreach, &"nope".into(), None, "x", &ctx(1)), Err(StoreError::NotFound { .. })));
-        assert!(matches!(s.use_link_nonce("n", &"nope".into(), "acknowledge", &ctx(1)), Err(StoreError::NotFound { .. })));
+        assert!(matches!(
+            s.open_task(TaskKind::SlaBreach, &"nope".into(), None, "x", &ctx(1)),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            s.use_link_nonce("n", &"nope".into(), "acknowledge", &ctx(1)),
+            Err(StoreError::NotFound { .. })
+        ));
         assert!(s.tasks(false).unwrap().is_empty());
     }
 }

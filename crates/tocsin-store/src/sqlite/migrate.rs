@@ -26,11 +26,22 @@ pub(crate) fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<V
         if applied.contains_key(&m.version) {
             continue;
         }
-        let fail = |e: rusqlite::Error| StoreError::Migration { version: m.version, reason: format!("{} ({}): {e}", m.name, m.file_name()) };
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
+        let fail = |e: rusqlite::Error| StoreError::Migration {
+            version: m.version,
+            reason: format!("{} ({}): {e}", m.name, m.file_name()),
+        };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
         // Another process may have applied it while we waited for the write lock.
-        let raced: Option<i64> =
-            tx.query_row("SELECT version FROM schema_migrations WHERE version = ?1", [m.version], |r| r.get(0)).optional().map_err(fail)?;
+        let raced: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [m.version],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(fail)?;
         if raced.is_some() {
             continue;
         }

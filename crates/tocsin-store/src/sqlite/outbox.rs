@@ -28,7 +28,14 @@ fn limit_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-pub(super) fn claim(s: &SqliteStore, now: Timestamp, worker_id: &str, lease: chrono::Duration, limit: usize, ctx: &AuditCtx) -> Result<Vec<Delivery>> {
+pub(super) fn claim(
+    s: &SqliteStore,
+    now: Timestamp,
+    worker_id: &str,
+    lease: chrono::Duration,
+    limit: usize,
+    ctx: &AuditCtx,
+) -> Result<Vec<Delivery>> {
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -45,7 +52,12 @@ pub(super) fn claim(s: &SqliteStore, now: Timestamp, worker_id: &str, lease: chr
                      ORDER BY next_attempt_at, id LIMIT ?4)
                  RETURNING {DELIVERY_COLS}"
             ))?;
-            let mut rows = stmt.query(params![worker_id, time_text(&until), time_text(&now), limit_i64(limit)])?;
+            let mut rows = stmt.query(params![
+                worker_id,
+                time_text(&until),
+                time_text(&now),
+                limit_i64(limit)
+            ])?;
             while let Some(row) = rows.next()? {
                 claimed.push(delivery_row(row)?);
             }
@@ -54,13 +66,25 @@ pub(super) fn claim(s: &SqliteStore, now: Timestamp, worker_id: &str, lease: chr
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
         if !claimed.is_empty() {
             let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
-            audit(tx, ctx, actions::DELIVERY_CLAIM, &subject(&ids), &json!({"worker": worker_id, "lease_until": time_text(&until), "ids": ids}))?;
+            audit(
+                tx,
+                ctx,
+                actions::DELIVERY_CLAIM,
+                &subject(&ids),
+                &json!({"worker": worker_id, "lease_until": time_text(&until), "ids": ids}),
+            )?;
         }
         Ok(claimed)
     })
 }
 
-pub(super) fn renew(s: &SqliteStore, ids: &[i64], worker_id: &str, until: Timestamp, ctx: &AuditCtx) -> Result<Vec<i64>> {
+pub(super) fn renew(
+    s: &SqliteStore,
+    ids: &[i64],
+    worker_id: &str,
+    until: Timestamp,
+    ctx: &AuditCtx,
+) -> Result<Vec<i64>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -110,7 +134,14 @@ pub(super) fn delivered_batch(s: &SqliteStore, ids: &[i64], ctx: &AuditCtx) -> R
     })
 }
 
-pub(super) fn fail_claimed(s: &SqliteStore, id: i64, worker_id: &str, error: &str, retry_at: Option<Timestamp>, ctx: &AuditCtx) -> Result<bool> {
+pub(super) fn fail_claimed(
+    s: &SqliteStore,
+    id: i64,
+    worker_id: &str,
+    error: &str,
+    retry_at: Option<Timestamp>,
+    ctx: &AuditCtx,
+) -> Result<bool> {
     s.write(|tx| {
         let (status, action) = match retry_at {
             Some(_) => (DeliveryStatus::Retrying, actions::DELIVERY_FAILED),
@@ -131,7 +162,12 @@ pub(super) fn fail_claimed(s: &SqliteStore, id: i64, worker_id: &str, error: &st
     })
 }
 
-pub(super) fn unsubscribe(s: &SqliteStore, id: i64, reason: &str, ctx: &AuditCtx) -> Result<Vec<i64>> {
+pub(super) fn unsubscribe(
+    s: &SqliteStore,
+    id: i64,
+    reason: &str,
+    ctx: &AuditCtx,
+) -> Result<Vec<i64>> {
     s.write(|tx| {
         let d = load_delivery(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: id.to_string() })?;
         let kind = d.channel.kind.as_str();

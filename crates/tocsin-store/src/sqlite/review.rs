@@ -15,17 +15,29 @@ impl Review for SqliteStore {
     fn delete_entity(&self, id: &EntityId, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
             if !exists(tx, "SELECT 1 FROM entities WHERE id = ?1", id.as_str())? {
-                return Err(StoreError::NotFound { kind: "entity", id: id.to_string() });
+                return Err(StoreError::NotFound {
+                    kind: "entity",
+                    id: id.to_string(),
+                });
             }
             // Matches of a threat are one ordered set: renumbering is not needed, gaps are fine.
             let matches = tx.execute("DELETE FROM matches WHERE entity_id = ?1", [id.as_str()])?;
-            tx.execute("DELETE FROM match_reviews WHERE entity_id = ?1", [id.as_str()])?;
+            tx.execute(
+                "DELETE FROM match_reviews WHERE entity_id = ?1",
+                [id.as_str()],
+            )?;
             tx.execute("DELETE FROM entities WHERE id = ?1", [id.as_str()])?;
             tx.execute(
                 "INSERT INTO registry_changes (entity_id, change, at) VALUES (?1, 'delete', ?2)",
                 params![id.as_str(), time_text(&ctx.at)],
             )?;
-            audit(tx, ctx, review_actions::ENTITY_DELETE, &format!("entity:{id}"), &json!({ "id": id, "matches_removed": matches }))?;
+            audit(
+                tx,
+                ctx,
+                review_actions::ENTITY_DELETE,
+                &format!("entity:{id}"),
+                &json!({ "id": id, "matches_removed": matches }),
+            )?;
             Ok(())
         })
     }
@@ -63,18 +75,40 @@ impl Review for SqliteStore {
         })
     }
 
-    fn edit_draft_warning(&self, id: &WarningId, edit: &DraftEdit, ctx: &AuditCtx) -> Result<Warning> {
+    fn edit_draft_warning(
+        &self,
+        id: &WarningId,
+        edit: &DraftEdit,
+        ctx: &AuditCtx,
+    ) -> Result<Warning> {
         self.write(|tx| {
             require_warning(tx, id)?;
-            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "warning", id: id.to_string() })?;
+            let mut w = load_warning(tx, id)?.ok_or_else(|| StoreError::NotFound {
+                kind: "warning",
+                id: id.to_string(),
+            })?;
             if w.state != WarningState::Draft {
-                return Err(StoreError::InvalidState { kind: "warning", id: id.to_string(), state: w.state.as_str().into(), expected: "draft".into() });
+                return Err(StoreError::InvalidState {
+                    kind: "warning",
+                    id: id.to_string(),
+                    state: w.state.as_str().into(),
+                    expected: "draft".into(),
+                });
             }
             w.headline.clone_from(&edit.headline);
             w.text.clone_from(&edit.text);
             w.measures.clone_from(&edit.measures);
-            tx.execute("UPDATE warnings SET json = ?2 WHERE id = ?1", params![id.as_str(), canonical_json(&w)?])?;
-            audit(tx, ctx, review_actions::WARNING_EDIT, &format!("warning:{id}"), edit)?;
+            tx.execute(
+                "UPDATE warnings SET json = ?2 WHERE id = ?1",
+                params![id.as_str(), canonical_json(&w)?],
+            )?;
+            audit(
+                tx,
+                ctx,
+                review_actions::WARNING_EDIT,
+                &format!("warning:{id}"),
+                edit,
+            )?;
             Ok(w)
         })
     }
@@ -102,6 +136,13 @@ impl Review for SqliteStore {
     }
 
     fn cancellation(&self, id: &WarningId) -> Result<Option<Cancellation>> {
-        self.read(|c| query_one_json(c, "cancellation", "SELECT warning_id, json FROM warning_cancellations WHERE warning_id = ?1", [id.as_str()]))
+        self.read(|c| {
+            query_one_json(
+                c,
+                "cancellation",
+                "SELECT warning_id, json FROM warning_cancellations WHERE warning_id = ?1",
+                [id.as_str()],
+            )
+        })
     }
 }

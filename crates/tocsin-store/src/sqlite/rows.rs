@@ -13,7 +13,8 @@ use tocsin_core::{AudienceId, ChannelKind, ChannelSpec, WarningId};
 pub(crate) const DELIVERY_COLS: &str =
     "id, warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error, delivered_at, notice";
 
-pub(crate) const AUDIT_COLS: &str = "seq, at, actor, action, subject, payload_digest, prev_hash, hash";
+pub(crate) const AUDIT_COLS: &str =
+    "seq, at, actor, action, subject, payload_digest, prev_hash, hash";
 
 /// A UNIQUE or PRIMARY KEY constraint failed (a duplicate id or idempotency key).
 pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -33,18 +34,36 @@ fn key_text(row: &Row<'_>, idx: usize) -> Result<String> {
 }
 
 /// Decode the JSON record in column `idx` of a row whose id is `id`.
-pub(crate) fn json_cell<T: DeserializeOwned>(row: &Row<'_>, idx: usize, kind: &'static str, id: &str) -> Result<T> {
+pub(crate) fn json_cell<T: DeserializeOwned>(
+    row: &Row<'_>,
+    idx: usize,
+    kind: &'static str,
+    id: &str,
+) -> Result<T> {
     match row.get_ref(idx)? {
         ValueRef::Text(t) => {
-            let s = std::str::from_utf8(t).map_err(|e| StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("JSON is not UTF-8: {e}") })?;
+            let s = std::str::from_utf8(t).map_err(|e| StoreError::Corrupt {
+                kind,
+                id: id.to_owned(),
+                reason: format!("JSON is not UTF-8: {e}"),
+            })?;
             decode(kind, id, s)
         }
-        other => Err(StoreError::Corrupt { kind, id: id.to_owned(), reason: format!("JSON column holds {:?}, not text", other.data_type()) }),
+        other => Err(StoreError::Corrupt {
+            kind,
+            id: id.to_owned(),
+            reason: format!("JSON column holds {:?}, not text", other.data_type()),
+        }),
     }
 }
 
 /// Run a query whose rows are `(id, json)` and decode every record.
-pub(crate) fn query_json<T: DeserializeOwned>(conn: &Connection, kind: &'static str, sql: &str, params: impl rusqlite::Params) -> Result<Vec<T>> {
+pub(crate) fn query_json<T: DeserializeOwned>(
+    conn: &Connection,
+    kind: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
@@ -56,7 +75,12 @@ pub(crate) fn query_json<T: DeserializeOwned>(conn: &Connection, kind: &'static 
 }
 
 /// Like [`query_json`] for at most one row.
-pub(crate) fn query_one_json<T: DeserializeOwned>(conn: &Connection, kind: &'static str, sql: &str, params: impl rusqlite::Params) -> Result<Option<T>> {
+pub(crate) fn query_one_json<T: DeserializeOwned>(
+    conn: &Connection,
+    kind: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     match rows.next()? {
@@ -69,7 +93,11 @@ pub(crate) fn query_one_json<T: DeserializeOwned>(conn: &Connection, kind: &'sta
 }
 
 fn corrupt(kind: &'static str, id: &str, reason: String) -> StoreError {
-    StoreError::Corrupt { kind, id: id.to_owned(), reason }
+    StoreError::Corrupt {
+        kind,
+        id: id.to_owned(),
+        reason,
+    }
 }
 
 /// A row selected with [`DELIVERY_COLS`].
@@ -81,20 +109,28 @@ pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
     let kind: ChannelKind = serde_json::from_value(serde_json::Value::String(channel_kind.clone()))
         .map_err(|_| corrupt(KIND, &sid, format!("unknown channel kind {channel_kind:?}")))?;
     let status: String = row.get(6)?;
-    let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt(KIND, &sid, format!("unknown status {status:?}")))?;
+    let status = DeliveryStatus::parse(&status)
+        .ok_or_else(|| corrupt(KIND, &sid, format!("unknown status {status:?}")))?;
     let attempts: i64 = row.get(7)?;
-    let attempts = u32::try_from(attempts).map_err(|_| corrupt(KIND, &sid, format!("attempts out of range: {attempts}")))?;
+    let attempts = u32::try_from(attempts)
+        .map_err(|_| corrupt(KIND, &sid, format!("attempts out of range: {attempts}")))?;
     let next: String = row.get(8)?;
     let delivered: Option<String> = row.get(10)?;
     let notice: Option<String> = row.get(11)?;
     let notice = notice
-        .map(|n| serde_json::from_str(&n).map_err(|e| corrupt(KIND, &sid, format!("notice is not valid JSON: {e}"))))
+        .map(|n| {
+            serde_json::from_str(&n)
+                .map_err(|e| corrupt(KIND, &sid, format!("notice is not valid JSON: {e}")))
+        })
         .transpose()?;
     Ok(Delivery {
         id,
         warning_id: WarningId::new(row.get::<_, String>(1)?),
         audience_id: AudienceId::new(row.get::<_, String>(2)?),
-        channel: ChannelSpec { kind, address: row.get(4)? },
+        channel: ChannelSpec {
+            kind,
+            address: row.get(4)?,
+        },
         idempotency_key: row.get(5)?,
         status,
         attempts,
@@ -113,8 +149,13 @@ pub(crate) fn audit_row(row: &Row<'_>) -> Result<AuditEvent> {
     let seq = u64::try_from(seq).map_err(|_| corrupt(KIND, &sid, "negative seq".into()))?;
     let text = |i: usize| -> Result<String> {
         match row.get_ref(i)? {
-            ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|e| corrupt(KIND, &sid, format!("column {i} is not UTF-8: {e}"))),
-            other => Err(corrupt(KIND, &sid, format!("column {i} holds {:?}, not text", other.data_type()))),
+            ValueRef::Text(t) => String::from_utf8(t.to_vec())
+                .map_err(|e| corrupt(KIND, &sid, format!("column {i} is not UTF-8: {e}"))),
+            other => Err(corrupt(
+                KIND,
+                &sid,
+                format!("column {i} holds {:?}, not text", other.data_type()),
+            )),
         }
     };
     Ok(AuditEvent {

@@ -29,7 +29,9 @@ impl TestStore for Sqlite {
                         ValueRef::Null => SqlValue::Null,
                         ValueRef::Integer(v) => SqlValue::Integer(v),
                         ValueRef::Real(v) => SqlValue::Real(v),
-                        ValueRef::Text(v) => SqlValue::Text(String::from_utf8_lossy(v).into_owned()),
+                        ValueRef::Text(v) => {
+                            SqlValue::Text(String::from_utf8_lossy(v).into_owned())
+                        }
                         ValueRef::Blob(_) => panic!("{sql}: blob"),
                     })
                     .collect(),
@@ -39,8 +41,12 @@ impl TestStore for Sqlite {
     }
 }
 
-crate::store_conformance_tests!(|| -> Box<dyn TestStore> { Box::new(Sqlite(SqliteStore::open_in_memory().unwrap())) });
-crate::review_conformance_tests!(|| -> Box<dyn TestStore> { Box::new(Sqlite(SqliteStore::open_in_memory().unwrap())) });
+crate::store_conformance_tests!(|| -> Box<dyn TestStore> {
+    Box::new(Sqlite(SqliteStore::open_in_memory().unwrap()))
+});
+crate::review_conformance_tests!(|| -> Box<dyn TestStore> {
+    Box::new(Sqlite(SqliteStore::open_in_memory().unwrap()))
+});
 
 fn t(d: u32, h: u32) -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, d, h, 0, 0).unwrap()
@@ -63,7 +69,12 @@ fn threat(id: &str) -> Threat {
         window: ThreatWindow::new(t(7, 0), t(9, 0)).unwrap(),
         public_advice_hours: 48,
         targets: vec![],
-        portions: vec![Portion { mark: PortionMark::unclassified(), text: "Large gatherings in Moscow may be attacked.".into(), tearline: true, line: 1 }],
+        portions: vec![Portion {
+            mark: PortionMark::unclassified(),
+            text: "Large gatherings in Moscow may be attacked.".into(),
+            tearline: true,
+            line: 1,
+        }],
         restricted_terms: vec!["SOURCE-X".into()],
         tlp: Some(TlpLevel::Amber),
         measures: vec!["Avoid large gatherings".into()],
@@ -75,7 +86,9 @@ fn raw(s: &SqliteStore) -> MutexGuard<'_, Connection> {
 }
 
 fn count(s: &SqliteStore, table: &str) -> i64 {
-    raw(s).query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    raw(s)
+        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
 }
 
 // ---- Migrations -----------------------------------------------------------------------------
@@ -86,18 +99,28 @@ fn migrations_apply_on_a_fresh_file_and_reopen_is_a_no_op() {
     let path = dir.path().join("tocsin.db");
     {
         let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.last().unwrap().version);
+        assert_eq!(
+            s.schema_version().unwrap(),
+            MIGRATIONS.last().unwrap().version
+        );
         assert_eq!(s.path(), Some(path.as_path()));
-        let mode: String = raw(&s).query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = raw(&s)
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = raw(&s).query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = raw(&s)
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
         s.insert_threat(&threat("T1"), &ctx(6, 9)).unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(count(&s, "schema_migrations"), MIGRATIONS.len() as i64);
     assert_eq!(s.threats().unwrap().len(), 1, "data survives a re-open");
-    assert!(migrate::apply(&mut raw(&s), MIGRATIONS).unwrap().is_empty(), "nothing left to apply");
+    assert!(
+        migrate::apply(&mut raw(&s), MIGRATIONS).unwrap().is_empty(),
+        "nothing left to apply"
+    );
     assert!(s.verify_audit().unwrap().is_ok());
 }
 
@@ -106,15 +129,33 @@ fn a_failing_migration_is_rolled_back_and_names_its_version() {
     let mut conn = Connection::open_in_memory().unwrap();
     let bad = [
         MIGRATIONS[0],
-        Migration { version: 2, name: "broken", sql: "CREATE TABLE half_done (x TEXT); CREATE TABLE entities (id TEXT);" },
+        Migration {
+            version: 2,
+            name: "broken",
+            sql: "CREATE TABLE half_done (x TEXT); CREATE TABLE entities (id TEXT);",
+        },
     ];
     match migrate::apply(&mut conn, &bad) {
-        Err(StoreError::Migration { version: 2, reason }) => assert!(reason.contains("broken"), "{reason}"),
+        Err(StoreError::Migration { version: 2, reason }) => {
+            assert!(reason.contains("broken"), "{reason}")
+        }
         other => panic!("expected a migration error for version 2, got {other:?}"),
     }
-    assert_eq!(migrate::recorded(&conn).unwrap().keys().copied().collect::<Vec<_>>(), vec![1], "version 1 committed, 2 not");
+    assert_eq!(
+        migrate::recorded(&conn)
+            .unwrap()
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![1],
+        "version 1 committed, 2 not"
+    );
     let half: Option<String> = conn
-        .query_row("SELECT name FROM sqlite_master WHERE name = 'half_done'", [], |r| r.get(0))
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE name = 'half_done'",
+            [],
+            |r| r.get(0),
+        )
         .optional()
         .unwrap();
     assert_eq!(half, None, "the failed migration left nothing behind");
@@ -124,7 +165,11 @@ fn a_failing_migration_is_rolled_back_and_names_its_version() {
 fn a_database_from_a_newer_build_is_refused() {
     let mut conn = Connection::open_in_memory().unwrap();
     migrate::apply(&mut conn, MIGRATIONS).unwrap();
-    conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')", []).unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')",
+        [],
+    )
+    .unwrap();
     match migrate::apply(&mut conn, MIGRATIONS) {
         Err(StoreError::Migration { version: 999, .. }) => {}
         other => panic!("expected a migration error for 999, got {other:?}"),

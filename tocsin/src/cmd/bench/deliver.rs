@@ -50,9 +50,15 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
         "{location} is not empty: bench deliver writes a synthetic warning and its deliveries, give it an empty database"
     );
     let secret = WebhookSecret::generate();
-    let receiver = Receiver::start(vec![secret.clone()]).context("starting the local webhook receiver")?;
+    let receiver =
+        Receiver::start(vec![secret.clone()]).context("starting the local webhook receiver")?;
 
-    let channels: Vec<ChannelSpec> = (0..args.recipients).map(|i| ChannelSpec { kind: ChannelKind::Webhook, address: receiver.url(&format!("/r/{i}")) }).collect();
+    let channels: Vec<ChannelSpec> = (0..args.recipients)
+        .map(|i| ChannelSpec {
+            kind: ChannelKind::Webhook,
+            address: receiver.url(&format!("/r/{i}")),
+        })
+        .collect();
     let now = chrono::Utc::now();
     synthetic::queue_fanout(store.as_ref(), &channels, now).context("queueing the warning")?;
 
@@ -67,10 +73,18 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
     for i in 0..args.workers {
         let mut c = config.clone();
         c.worker.worker_id = format!("bench-{i}");
-        let store = if i == 0 { store.clone() } else { location.open()? };
+        let store = if i == 0 {
+            store.clone()
+        } else {
+            location.open()?
+        };
         workers.push((c.worker(dir.path().join("outbox"))?, store));
     }
-    let (delivered_n, retrying_n, dead_n) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let (delivered_n, retrying_n, dead_n) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
     let stop = Arc::new(AtomicBool::new(false));
 
     let started = Instant::now();
@@ -85,7 +99,11 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
                         r.fetch_add(rep.retrying.len(), Ordering::SeqCst);
                         x.fetch_add(rep.dead.len(), Ordering::SeqCst);
                         // Every delivery has an outcome: all workers stop.
-                        if d.fetch_add(rep.delivered.len(), Ordering::SeqCst) + rep.delivered.len() + x.load(Ordering::SeqCst) >= total {
+                        if d.fetch_add(rep.delivered.len(), Ordering::SeqCst)
+                            + rep.delivered.len()
+                            + x.load(Ordering::SeqCst)
+                            >= total
+                        {
                             stop.store(true, Ordering::SeqCst);
                         }
                     })
@@ -93,7 +111,13 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
+            })
+            .collect()
     });
     let seconds = started.elapsed().as_secs_f64();
     for r in results {
@@ -102,16 +126,28 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
 
     let delivered = delivered_n.load(Ordering::SeqCst);
     let got = receiver.received();
-    let per_s = if seconds > 0.0 { delivered as f64 / seconds } else { 0.0 };
+    let per_s = if seconds > 0.0 {
+        delivered as f64 / seconds
+    } else {
+        0.0
+    };
     if args.json {
-        println!("{}", serde_json::json!({"recipients": args.recipients, "delivered": delivered, "workers": args.workers, "store": location.to_string(), "seconds": seconds, "per_s": per_s}));
+        println!(
+            "{}",
+            serde_json::json!({"recipients": args.recipients, "delivered": delivered, "workers": args.workers, "store": location.to_string(), "seconds": seconds, "per_s": per_s})
+        );
     } else {
         println!("recipients  {}", args.recipients);
         println!("delivered   {delivered}");
         println!("workers     {} on {location}", args.workers);
         println!("seconds     {seconds:.3}");
         println!("per_s       {per_s:.0}");
-        println!("receiver    {} verified, {} invalid, {} duplicates", got.verified, got.invalid.len(), got.duplicates());
+        println!(
+            "receiver    {} verified, {} invalid, {} duplicates",
+            got.verified,
+            got.invalid.len(),
+            got.duplicates()
+        );
         println!("audit       {} events", store.audit_events()?.len());
     }
     if delivered != args.recipients || !got.invalid.is_empty() {

@@ -56,26 +56,48 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 pub fn run(a: FeedArgs) -> Result<()> {
-    let open = |p: &PathBuf| std::fs::File::open(p).with_context(|| format!("opening {}", p.display()));
+    let open =
+        |p: &PathBuf| std::fs::File::open(p).with_context(|| format!("opening {}", p.display()));
     let start = Instant::now();
-    let (c, _conflicts) = Constituency::from_simple_csv(std::io::BufReader::new(open(&a.orgs)?), std::io::BufReader::new(open(&a.prefixes)?))?;
+    let (c, _conflicts) = Constituency::from_simple_csv(
+        std::io::BufReader::new(open(&a.orgs)?),
+        std::io::BufReader::new(open(&a.prefixes)?),
+    )?;
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(&dir.path().join("bench.db"))?;
     let opts = NotifyOptions {
         run_id: "bench".into(),
-        source: a.events.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        source: a
+            .events
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         now: chrono::Utc::now(),
         attach_limit: 10_000,
         originator: "ZZZ".into(),
         actor: "bench".into(),
     };
-    let report = tocsin_feed::run_feed(&store, &c, open(&a.events)?, &Mapping::simple(), &opts, None, |_, _| {})?;
+    let report = tocsin_feed::run_feed(
+        &store,
+        &c,
+        open(&a.events)?,
+        &Mapping::simple(),
+        &opts,
+        None,
+        |_, _| {},
+    )?;
     let seconds = start.elapsed().as_secs_f64();
     let k = &report.counts;
     if let Some(p) = &a.per_org {
-        let map: serde_json::Map<String, serde_json::Value> =
-            c.orgs.iter().zip(&k.per_org_matched).filter(|(_, n)| **n > 0).map(|(o, n)| (o.id.clone(), json!(n))).collect();
-        std::fs::write(p, serde_json::to_vec_pretty(&map)?).with_context(|| format!("writing {}", p.display()))?;
+        let map: serde_json::Map<String, serde_json::Value> = c
+            .orgs
+            .iter()
+            .zip(&k.per_org_matched)
+            .filter(|(_, n)| **n > 0)
+            .map(|(o, n)| (o.id.clone(), json!(n)))
+            .collect();
+        std::fs::write(p, serde_json::to_vec_pretty(&map)?)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     let out = json!({
         "events": k.events,
@@ -106,7 +128,10 @@ pub fn run_gen(a: FeedGenArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let create = |name: &str| -> Result<BufWriter<std::fs::File>> {
         let p = a.out.join(name);
-        Ok(BufWriter::with_capacity(1 << 20, std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?))
+        Ok(BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?,
+        ))
     };
     let p = gen::prefixes(a.orgs, a.prefixes, a.seed);
     let mut w = create("orgs.csv")?;
@@ -118,6 +143,12 @@ pub fn run_gen(a: FeedGenArgs) -> Result<()> {
     let mut w = create("events.csv")?;
     gen::write_events(&mut w, &p, a.events, a.seed)?;
     w.flush()?;
-    println!("wrote {} organisations, {} prefixes, {} events to {}", a.orgs, p.len(), a.events, a.out.display());
+    println!(
+        "wrote {} organisations, {} prefixes, {} events to {}",
+        a.orgs,
+        p.len(),
+        a.events,
+        a.out.display()
+    );
     Ok(())
 }

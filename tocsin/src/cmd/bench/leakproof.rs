@@ -42,7 +42,10 @@ fn tally(seed: u64, range: std::ops::Range<u64>) -> Tally {
 pub fn run(a: LeakproofArgs) -> Result<()> {
     let start = Instant::now();
     // Cases are independent: split them over the available cores; the sums do not depend on it.
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8) as u64;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8) as u64;
     let chunk = a.cases.div_ceil(threads.max(1));
     let parts: Vec<Tally> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
@@ -51,7 +54,9 @@ pub fn run(a: LeakproofArgs) -> Result<()> {
                 s.spawn(move || tally(a.seed, lo..hi))
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("bench thread")).collect()
+        hs.into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .collect()
     });
     let mut t = Tally::default();
     for p in parts {
@@ -77,7 +82,14 @@ pub fn run(a: LeakproofArgs) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("leakproof: {} cases (seed {}, {} thread(s)) in {:.1} s ({:.0} cases/s)", a.cases, a.seed, threads, secs, a.cases as f64 / secs.max(1e-9));
+        println!(
+            "leakproof: {} cases (seed {}, {} thread(s)) in {:.1} s ({:.0} cases/s)",
+            a.cases,
+            a.seed,
+            threads,
+            secs,
+            a.cases as f64 / secs.max(1e-9)
+        );
         println!("  composed:   {}", t.composed);
         println!("  refused:    {refused}");
         for (k, v) in &t.refused {
@@ -89,7 +101,10 @@ pub fn run(a: LeakproofArgs) -> Result<()> {
         }
     }
     if !t.violations.is_empty() {
-        bail!("{} violation(s) of the leak-proof property", t.violations.len());
+        bail!(
+            "{} violation(s) of the leak-proof property",
+            t.violations.len()
+        );
     }
     Ok(())
 }

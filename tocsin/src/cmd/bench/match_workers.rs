@@ -23,9 +23,18 @@ use tocsin_match::Gazetteer;
 use tocsin_store::AuditCtx;
 
 pub fn run(a: &MatchArgs, workers: usize, db: &DbLocation) -> Result<()> {
-    ensure!((1..=64).contains(&workers), "--workers must be from 1 to 64 (got {workers})");
-    ensure!(!a.verify, "--verify checks the in-memory matcher; run it without --workers");
-    ensure!(a.entities > 0 && a.threats > 0, "--entities and --threats must be at least 1");
+    ensure!(
+        (1..=64).contains(&workers),
+        "--workers must be from 1 to 64 (got {workers})"
+    );
+    ensure!(
+        !a.verify,
+        "--verify checks the in-memory matcher; run it without --workers"
+    );
+    ensure!(
+        a.entities > 0 && a.threats > 0,
+        "--entities and --threats must be at least 1"
+    );
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let location = match db {
         DbLocation::Postgres(_) => db.clone(),
@@ -57,17 +66,32 @@ pub fn run(a: &MatchArgs, workers: usize, db: &DbLocation) -> Result<()> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let (location, outbox) = (&location, dir.path().join("outbox"));
-                s.spawn(move || -> Result<Engine> { Ok(Engine::open(location.open()?, EngineConfig::new(outbox))?) })
+                s.spawn(move || -> Result<Engine> {
+                    Ok(Engine::open(location.open()?, EngineConfig::new(outbox))?)
+                })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("an engine panicked while opening")))).collect::<Result<_>>()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("an engine panicked while opening")))
+            })
+            .collect::<Result<_>>()
     })?;
     let index_s = t1.elapsed().as_secs_f64();
     for e in &engines {
-        ensure!(e.registry_len() as u64 == a.entities, "an engine indexed {} of {} entities", e.registry_len(), a.entities);
+        ensure!(
+            e.registry_len() as u64 == a.entities,
+            "an engine indexed {} of {} entities",
+            e.registry_len(),
+            a.entities
+        );
     }
 
-    let threats: Vec<Threat> = (0..a.threats).map(|k| threat(seed, &world, a.entities, k).0).collect();
+    let threats: Vec<Threat> = (0..a.threats)
+        .map(|k| threat(seed, &world, a.entities, k).0)
+        .collect();
     let (next, matches) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let t2 = Instant::now();
     std::thread::scope(|s| {
@@ -78,22 +102,36 @@ pub fn run(a: &MatchArgs, workers: usize, db: &DbLocation) -> Result<()> {
                 s.spawn(move || -> Result<()> {
                     loop {
                         let k = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(t) = threats.get(k) else { return Ok(()) };
-                        e.ingest_threat(t, ctx).with_context(|| format!("ingesting {}", t.id))?;
-                        let found = e.compute_matches(&t.id, ctx).with_context(|| format!("matching {}", t.id))?;
+                        let Some(t) = threats.get(k) else {
+                            return Ok(());
+                        };
+                        e.ingest_threat(t, ctx)
+                            .with_context(|| format!("ingesting {}", t.id))?;
+                        let found = e
+                            .compute_matches(&t.id, ctx)
+                            .with_context(|| format!("matching {}", t.id))?;
                         matches.fetch_add(found.len(), Ordering::SeqCst);
                     }
                 })
             })
             .collect();
-        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker panicked"))))
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker panicked")))
+        })
     })?;
     let seconds = t2.elapsed().as_secs_f64();
     let matches = matches.into_inner();
 
     // Every threat's matches are in the store, as the engines found them.
-    let stored: usize = threats.iter().map(|t| store.matches(&t.id).map(|m| m.len())).sum::<std::result::Result<usize, _>>()?;
-    ensure!(stored == matches, "{stored} matches stored, {matches} found");
+    let stored: usize = threats
+        .iter()
+        .map(|t| store.matches(&t.id).map(|m| m.len()))
+        .sum::<std::result::Result<usize, _>>()?;
+    ensure!(
+        stored == matches,
+        "{stored} matches stored, {matches} found"
+    );
 
     let out = json!({
         "workers": workers,

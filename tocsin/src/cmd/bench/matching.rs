@@ -22,11 +22,11 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use std::time::Instant;
-use tocsin_core::seeded::SplitMix64;
 use tocsin_core::entity::{DomainName, Footprint, IpNet};
+use tocsin_core::seeded::SplitMix64;
 use tocsin_core::{
-    Area, Category, CountryCode, Credibility, Entity, EntityId, EntityKind, GeoPoint, Harm, PortionMark, TargetSpec, Threat,
-    ThreatId, ThreatWindow,
+    Area, Category, CountryCode, Credibility, Entity, EntityId, EntityKind, GeoPoint, Harm,
+    PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow,
 };
 use tocsin_match::net::PrefixTable;
 use tocsin_match::{reference_match, Gazetteer, MatchConfig, Registry};
@@ -57,16 +57,18 @@ pub struct MatchArgs {
 
 /// The generator of item `i` of `stream`: independent streams from one seed.
 fn rng(seed: u64, stream: u64, i: u64) -> SplitMix64 {
-    let mut r = SplitMix64::new(seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F) ^ i.wrapping_mul(0xE703_7ED1_A0B4_28DB));
+    let mut r = SplitMix64::new(
+        seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F) ^ i.wrapping_mul(0xE703_7ED1_A0B4_28DB),
+    );
     r.next_u64();
     r
 }
 
 /// Syllables whose Cyrillic spelling transliterates back to the same Latin letters.
 const SYLLABLES: &[&str] = &[
-    "ba", "be", "bo", "bu", "da", "de", "do", "du", "ga", "go", "gu", "ka", "ke", "ko", "ku", "la", "le", "lo", "lu", "ma", "me", "mo",
-    "mu", "na", "ne", "no", "nu", "pa", "po", "ra", "re", "ro", "ru", "sa", "se", "so", "su", "ta", "te", "to", "tu", "va", "ve", "vo",
-    "za", "zo",
+    "ba", "be", "bo", "bu", "da", "de", "do", "du", "ga", "go", "gu", "ka", "ke", "ko", "ku", "la",
+    "le", "lo", "lu", "ma", "me", "mo", "mu", "na", "ne", "no", "nu", "pa", "po", "ra", "re", "ro",
+    "ru", "sa", "se", "so", "su", "ta", "te", "to", "tu", "va", "ve", "vo", "za", "zo",
 ];
 
 fn cyrillic(latin: &str) -> String {
@@ -106,7 +108,9 @@ fn capitalise(s: &str) -> String {
 /// A proper noun of 2–3 syllables (46² + 46³ ≈ 99,000 of them).
 fn proper(r: &mut SplitMix64) -> String {
     let n = 2 + r.below(2);
-    (0..n).map(|_| SYLLABLES[r.below(SYLLABLES.len() as u64) as usize]).collect()
+    (0..n)
+        .map(|_| SYLLABLES[r.below(SYLLABLES.len() as u64) as usize])
+        .collect()
 }
 
 /// (Latin, Cyrillic) type words that transliterate into each other.
@@ -137,7 +141,9 @@ const ORG_TYPES: &[(&str, &str, &str, &str)] = &[
     ("Klinika", "Клиника", "organisation/health", "health"),
     ("Media", "Медиа", "organisation/media", "media"),
 ];
-const TLDS: &[&str] = &["com", "ru", "de", "co.uk", "org", "net", "io", "fr", "com.br", "in"];
+const TLDS: &[&str] = &[
+    "com", "ru", "de", "co.uk", "org", "net", "io", "fr", "com.br", "in",
+];
 /// 2024-01-01T00:00:00Z.
 const YEAR_START: i64 = 1_704_067_200;
 
@@ -148,11 +154,21 @@ pub(super) struct World {
 impl World {
     pub(super) fn new(g: &Gazetteer) -> Self {
         let mut places: Vec<_> = g.places().iter().collect();
-        places.sort_by(|a, b| b.population.cmp(&a.population).then_with(|| a.name.cmp(&b.name)));
+        places.sort_by(|a, b| {
+            b.population
+                .cmp(&a.population)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         let cities = places
             .into_iter()
             .take(20_000)
-            .map(|p| (p.name.clone(), p.center, tocsin_match::gazetteer::default_radius_km(p.population).min(25.0)))
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.center,
+                    tocsin_match::gazetteer::default_radius_km(p.population).min(25.0),
+                )
+            })
             .collect();
         World { cities }
     }
@@ -166,7 +182,10 @@ impl World {
         let a = r.unit() * std::f64::consts::TAU;
         let lat = (c.lat + d * a.sin()).clamp(-89.9, 89.9);
         let lon = c.lon + d * a.cos() / lat.to_radians().cos().max(0.05);
-        GeoPoint { lat, lon: ((lon + 540.0) % 360.0) - 180.0 }
+        GeoPoint {
+            lat,
+            lon: ((lon + 540.0) % 360.0) - 180.0,
+        }
     }
 }
 
@@ -199,7 +218,11 @@ fn prefix(r: &mut SplitMix64) -> IpNet {
     } else {
         // Global unicast (2000::/3), random below: /44 to /64.
         let len = 44 + r.below(21) as u8;
-        IpNet::from_bits(false, (0x2u128 << 124) | (u128::from(r.next_u64() >> 3) << 64), len)
+        IpNet::from_bits(
+            false,
+            (0x2u128 << 124) | (u128::from(r.next_u64() >> 3) << 64),
+            len,
+        )
     }
 }
 
@@ -236,7 +259,15 @@ pub(super) fn entity(seed: u64, world: &World, i: u64) -> Entity {
             let p = proper(&mut r);
             let (city, centre, radius) = world.city(&mut r);
             let name = script(lat, cy, &p);
-            let aliases = if r.chance(0.1) { vec![if cyr { format!("{} {lat}", capitalise(&p)) } else { format!("{} {cy}", capitalise(&cyrillic(&p))) }] } else { vec![] };
+            let aliases = if r.chance(0.1) {
+                vec![if cyr {
+                    format!("{} {lat}", capitalise(&p))
+                } else {
+                    format!("{} {cy}", capitalise(&cyrillic(&p)))
+                }]
+            } else {
+                vec![]
+            };
             Entity {
                 name,
                 aliases,
@@ -257,7 +288,11 @@ pub(super) fn entity(seed: u64, world: &World, i: u64) -> Entity {
                 (block - back) * BLOCK + r.below(8)
             });
             let start = YEAR_START + r.below(365 * 24) as i64 * 3600;
-            let hours = if r.chance(0.05) { 24 * (2 + r.below(12) as i64) } else { 2 + r.below(6) as i64 };
+            let hours = if r.chance(0.05) {
+                24 * (2 + r.below(12) as i64)
+            } else {
+                2 + r.below(6) as i64
+            };
             let from = Utc.timestamp_opt(start, 0).single().expect("valid");
             let span = ThreatWindow::new(from, from + Duration::hours(hours)).expect("positive");
             let own_place = venue.is_none().then(|| {
@@ -296,7 +331,8 @@ pub(super) fn entity(seed: u64, world: &World, i: u64) -> Entity {
         _ => {
             // A host of an organisation in the same block (or an earlier one).
             let block = i / BLOCK;
-            let owner = block.saturating_sub(r.below(block.min(1000) + 1)) * BLOCK + 15 + r.below(3);
+            let owner =
+                block.saturating_sub(r.below(block.min(1000) + 1)) * BLOCK + 15 + r.below(3);
             let (p, domain) = org_domain(seed, owner);
             let host = ["mail", "vpn", "www", "scada", "portal"][r.below(5) as usize];
             Entity {
@@ -325,11 +361,21 @@ fn typo(r: &mut SplitMix64, name: &str) -> String {
             0 => {
                 w.remove(p);
             }
-            1 => w[p] = if w[p] == 'o' || w[p] == 'о' { 'a' } else { 'o' },
+            1 => {
+                w[p] = if w[p] == 'o' || w[p] == 'о' {
+                    'a'
+                } else {
+                    'o'
+                }
+            }
             _ => w.swap(p, p + 1),
         }
     }
-    words.into_iter().map(|w| w.into_iter().collect::<String>()).collect::<Vec<_>>().join(" ")
+    words
+        .into_iter()
+        .map(|w| w.into_iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The other script's spelling (only the letters `cyrillic` maps are involved).
@@ -397,62 +443,128 @@ pub(super) fn threat(seed: u64, world: &World, n: u64, k: u64) -> (Threat, bool)
     let target = match roll {
         0..=24 => {
             fuzzy = true;
-            let e = pick(&mut r, &[EntityKind::Venue, EntityKind::Event, EntityKind::Organisation]);
+            let e = pick(
+                &mut r,
+                &[
+                    EntityKind::Venue,
+                    EntityKind::Event,
+                    EntityKind::Organisation,
+                ],
+            );
             if let Some(span) = e.span {
-                window = ThreatWindow::new(span.from - Duration::hours(24), span.until + Duration::hours(24)).expect("valid");
+                window = ThreatWindow::new(
+                    span.from - Duration::hours(24),
+                    span.until + Duration::hours(24),
+                )
+                .expect("valid");
             }
             let name = match r.below(3) {
                 0 => typo(&mut r, &e.name),
                 1 => other_script(&e.name),
                 _ => e.name.split(' ').rev().collect::<Vec<_>>().join(" "),
             };
-            TargetSpec { name: Some(name), ..spec("named target") }
+            TargetSpec {
+                name: Some(name),
+                ..spec("named target")
+            }
         }
         25..=44 => {
             let (_, centre, _) = world.city(&mut r);
-            let c = [("venue/entertainment", "event/concert"), ("venue/sports", "event/sports"), ("place_of_worship", "event/religious")][r.below(3) as usize];
+            let c = [
+                ("venue/entertainment", "event/concert"),
+                ("venue/sports", "event/sports"),
+                ("place_of_worship", "event/religious"),
+            ][r.below(3) as usize];
             TargetSpec {
                 categories: vec![cat(c.0), cat(c.1)],
-                area: Some(Area::Circle { center: World::near(&mut r, centre, 5.0), radius_km: 5.0 + r.below(25) as f64 }),
+                area: Some(Area::Circle {
+                    center: World::near(&mut r, centre, 5.0),
+                    radius_km: 5.0 + r.below(25) as f64,
+                }),
                 ..spec("category in a circle")
             }
         }
         45..=59 => {
             let (city, _, _) = world.city(&mut r);
-            TargetSpec { min_size: Some(1000), area: Some(Area::Named { name: city.clone() }), ..spec("large gatherings in a city") }
+            TargetSpec {
+                min_size: Some(1000),
+                area: Some(Area::Named { name: city.clone() }),
+                ..spec("large gatherings in a city")
+            }
         }
         60..=64 => {
             window = ThreatWindow::imminent(from, 6);
-            let c = ["event/concert", "event/sports", "event/rally", "event/religious"][r.below(4) as usize];
-            TargetSpec { categories: vec![cat(c)], min_size: Some(2000), ..spec("category in a window") }
+            let c = [
+                "event/concert",
+                "event/sports",
+                "event/rally",
+                "event/religious",
+            ][r.below(4) as usize];
+            TargetSpec {
+                categories: vec![cat(c)],
+                min_size: Some(2000),
+                ..spec("category in a window")
+            }
         }
         65..=79 => {
-            let e = pick(&mut r, &[EntityKind::Organisation, EntityKind::NetworkAsset]);
+            let e = pick(
+                &mut r,
+                &[EntityKind::Organisation, EntityKind::NetworkAsset],
+            );
             let net = e.footprint.networks[0];
             let q = if r.chance(0.5) {
                 // An address inside the entity's network.
                 let host_bits = u32::from(net.width() - net.prefix_len()).min(32);
-                let offset = if host_bits == 0 { 0 } else { u128::from(r.next_u64() as u32) & ((1u128 << host_bits) - 1) };
+                let offset = if host_bits == 0 {
+                    0
+                } else {
+                    u128::from(r.next_u64() as u32) & ((1u128 << host_bits) - 1)
+                };
                 IpNet::from_bits(net.is_ipv4(), net.bits() | offset, net.width())
             } else {
-                IpNet::from_bits(net.is_ipv4(), net.bits(), net.prefix_len().saturating_sub(r.below(3) as u8))
+                IpNet::from_bits(
+                    net.is_ipv4(),
+                    net.bits(),
+                    net.prefix_len().saturating_sub(r.below(3) as u8),
+                )
             };
-            TargetSpec { footprint: Footprint { networks: vec![q], ..Footprint::default() }, ..spec("network") }
+            TargetSpec {
+                footprint: Footprint {
+                    networks: vec![q],
+                    ..Footprint::default()
+                },
+                ..spec("network")
+            }
         }
         80..=89 => {
             let e = pick(&mut r, &[EntityKind::Organisation]);
-            TargetSpec { footprint: Footprint { domains: e.footprint.domains.clone(), ..Footprint::default() }, ..spec("domain") }
+            TargetSpec {
+                footprint: Footprint {
+                    domains: e.footprint.domains.clone(),
+                    ..Footprint::default()
+                },
+                ..spec("domain")
+            }
         }
         90..=94 => {
             let e = pick(&mut r, &[EntityKind::Organisation]);
-            TargetSpec { footprint: Footprint { asns: e.footprint.asns.clone(), ..Footprint::default() }, ..spec("asn") }
+            TargetSpec {
+                footprint: Footprint {
+                    asns: e.footprint.asns.clone(),
+                    ..Footprint::default()
+                },
+                ..spec("asn")
+            }
         }
         _ => {
             let (city, _, _) = world.city(&mut r);
             let sector = ORG_TYPES[r.below(ORG_TYPES.len() as u64) as usize].3;
             TargetSpec {
                 area: Some(Area::Named { name: city.clone() }),
-                footprint: Footprint { sectors: vec![sector.to_owned()], ..Footprint::default() },
+                footprint: Footprint {
+                    sectors: vec![sector.to_owned()],
+                    ..Footprint::default()
+                },
                 ..spec("sector in a city")
             }
         }
@@ -480,7 +592,12 @@ pub(super) fn threat(seed: u64, world: &World, n: u64, k: u64) -> (Threat, bool)
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
         .map_or(0, |kb| kb * 1024)
 }
 
@@ -510,7 +627,9 @@ fn prefix_rate(seed: u64) -> f64 {
     for i in 0..50_000u32 {
         t.insert(prefix(&mut r), i);
     }
-    let queries: Vec<std::net::IpAddr> = (0..1_000_000).map(|_| std::net::IpAddr::V4((r.next_u64() as u32).into())).collect();
+    let queries: Vec<std::net::IpAddr> = (0..1_000_000)
+        .map(|_| std::net::IpAddr::V4((r.next_u64() as u32).into()))
+        .collect();
     let start = Instant::now();
     let mut hits = 0usize;
     for q in &queries {
@@ -548,7 +667,10 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
             let mut i = 0;
             while i < a.entities {
                 let end = (i + 8192).min(a.entities);
-                if tx.send((i..end).map(|k| entity(seed, world, k)).collect()).is_err() {
+                if tx
+                    .send((i..end).map(|k| entity(seed, world, k)).collect())
+                    .is_err()
+                {
                     return;
                 }
                 i = end;
@@ -561,12 +683,15 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
     let rss_after = rss_bytes();
     let rss_per_entity = rss_after.saturating_sub(rss_before) as f64 / a.entities as f64;
 
-    let threats: Vec<(Threat, bool)> = (0..a.threats).map(|k| threat(seed, &world, a.entities, k)).collect();
+    let threats: Vec<(Threat, bool)> = (0..a.threats)
+        .map(|k| threat(seed, &world, a.entities, k))
+        .collect();
     let mut lat_fuzzy = Vec::new();
     let mut lat_rest = Vec::new();
     let mut matches = 0usize;
     let mut errors = 0usize;
-    let mut by_kind: std::collections::BTreeMap<&str, (Vec<f64>, usize)> = std::collections::BTreeMap::new();
+    let mut by_kind: std::collections::BTreeMap<&str, (Vec<f64>, usize)> =
+        std::collections::BTreeMap::new();
     let all_start = Instant::now();
     let mut results = Vec::with_capacity(threats.len());
     for (t, fuzzy) in &threats {
@@ -602,7 +727,14 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
             let want = reference_match(&entities, t, &config, &gazetteer);
             if &want != got {
                 let show = |r: &Result<Vec<tocsin_core::Match>, tocsin_match::MatchError>| match r {
-                    Ok(m) => format!("{} matches: {:?}", m.len(), m.iter().take(5).map(|m| (m.entity_id.as_str(), m.score)).collect::<Vec<_>>()),
+                    Ok(m) => format!(
+                        "{} matches: {:?}",
+                        m.len(),
+                        m.iter()
+                            .take(5)
+                            .map(|m| (m.entity_id.as_str(), m.score))
+                            .collect::<Vec<_>>()
+                    ),
                     Err(e) => format!("error: {e}"),
                 };
                 bail!(
@@ -649,12 +781,19 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
     if a.json {
         println!("{out}");
     } else {
-        println!("tocsin bench match: {} entities, {} threats, seed {}", a.entities, a.threats, seed);
+        println!(
+            "tocsin bench match: {} entities, {} threats, seed {}",
+            a.entities, a.threats, seed
+        );
         println!(
             "  index build        {build_s:.2} s ({:.2} µs/entity; {build_cpu_s:.1} CPU-s over all threads, generator included)",
             build_s * 1e6 / a.entities as f64
         );
-        println!("  resident memory    {:.0} bytes/entity ({:.1} MiB in all)", rss_per_entity, rss_after as f64 / 1048576.0);
+        println!(
+            "  resident memory    {:.0} bytes/entity ({:.1} MiB in all)",
+            rss_per_entity,
+            rss_after as f64 / 1048576.0
+        );
         println!(
             "  latency (area/category/time/network specs, {}): p50 {:.3} ms, p99 {:.3} ms",
             lat_rest.len(),
@@ -667,12 +806,18 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
             percentile(&lat_fuzzy, 0.5),
             percentile(&lat_fuzzy, 0.99)
         );
-        println!("  throughput         {:.0} threats/s", a.threats as f64 / total_s);
+        println!(
+            "  throughput         {:.0} threats/s",
+            a.threats as f64 / total_s
+        );
         println!("  matches found      {matches} ({errors} threats refused)");
         if let Some(v) = verified {
             println!("  verified           {v} threats agree with the brute-force reference");
         }
-        println!("  prefix table       {:.2} M longest-prefix look-ups/s (50,000 prefixes, one core)", prefix_lookups / 1e6);
+        println!(
+            "  prefix table       {:.2} M longest-prefix look-ups/s (50,000 prefixes, one core)",
+            prefix_lookups / 1e6
+        );
         println!("  by spec:");
         for (k, v) in &kinds {
             println!(

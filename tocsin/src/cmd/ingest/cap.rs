@@ -25,22 +25,43 @@ pub struct CapArgs {
 }
 
 pub fn run(a: CapArgs, g: &Globals) -> Result<()> {
-    let text = std::fs::read_to_string(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("reading {}", a.file.display()))?;
     let alert = parse_alert(&text).with_context(|| format!("in {}", a.file.display()))?;
-    let opts = CapIntakeOptions { originator: CountryCode::parse(&a.originator)?, default_window_hours: a.hours.max(1) };
-    let threat = threat_from_alert(&alert, &opts).with_context(|| format!("in {}", a.file.display()))?;
+    let opts = CapIntakeOptions {
+        originator: CountryCode::parse(&a.originator)?,
+        default_window_hours: a.hours.max(1),
+    };
+    let threat =
+        threat_from_alert(&alert, &opts).with_context(|| format!("in {}", a.file.display()))?;
     let engine = open_engine(&g.db, g.outbox.clone())?;
     let ctx = AuditCtx::new("cli:ingest-cap", chrono::Utc::now());
     engine.ingest_threat(&threat, &ctx)?;
     let matches = engine.compute_matches(&threat.id, &ctx)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "threat": threat, "matches": matches }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "threat": threat, "matches": matches }))?
+        );
         return Ok(());
     }
-    println!("stored threat {} ({}) from CAP alert {} of {}", threat.id, threat.title, alert.identifier, alert.sender);
-    println!("  window: {} to {}; credibility: {:?}", threat.window.from.to_rfc3339(), threat.window.until.to_rfc3339(), threat.credibility);
+    println!(
+        "stored threat {} ({}) from CAP alert {} of {}",
+        threat.id, threat.title, alert.identifier, alert.sender
+    );
+    println!(
+        "  window: {} to {}; credibility: {:?}",
+        threat.window.from.to_rfc3339(),
+        threat.window.until.to_rfc3339(),
+        threat.credibility
+    );
     for (i, s) in threat.targets.iter().enumerate() {
-        println!("  area {}: {} — {} match(es)", i + 1, s.label, matches.iter().filter(|m| m.target == i).count());
+        println!(
+            "  area {}: {} — {} match(es)",
+            i + 1,
+            s.label,
+            matches.iter().filter(|m| m.target == i).count()
+        );
     }
     println!("  {} match(es) in all", matches.len());
     Ok(())

@@ -22,9 +22,11 @@ pub struct StixArgs {
 }
 
 pub fn run(a: StixArgs, g: &Globals) -> Result<()> {
-    let text = std::fs::read_to_string(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("reading {}", a.file.display()))?;
     let originator = CountryCode::parse(&a.originator)?;
-    let intake = parse_bundle(&text, &StixOptions::new(originator)).with_context(|| format!("in {}", a.file.display()))?;
+    let intake = parse_bundle(&text, &StixOptions::new(originator))
+        .with_context(|| format!("in {}", a.file.display()))?;
     let engine = open_engine(&g.db, g.outbox.clone())?;
     let ctx = AuditCtx::new("cli:ingest-stix", chrono::Utc::now());
     engine.ingest_threat(&intake.threat, &ctx)?;
@@ -41,13 +43,42 @@ pub fn run(a: StixArgs, g: &Globals) -> Result<()> {
         return Ok(());
     }
     let t = &intake.threat;
-    println!("stored threat {} ({}) from {}", t.id, t.title, a.file.display());
-    println!("  actor: {}; harms: {}; credibility: {:?}", t.actor.as_deref().unwrap_or("-"), t.harms.iter().map(|h| h.label()).collect::<Vec<_>>().join(", "), t.credibility);
-    println!("  window: {} to {}", t.window.from.to_rfc3339(), t.window.until.to_rfc3339());
+    println!(
+        "stored threat {} ({}) from {}",
+        t.id,
+        t.title,
+        a.file.display()
+    );
+    println!(
+        "  actor: {}; harms: {}; credibility: {:?}",
+        t.actor.as_deref().unwrap_or("-"),
+        t.harms
+            .iter()
+            .map(|h| h.label())
+            .collect::<Vec<_>>()
+            .join(", "),
+        t.credibility
+    );
+    println!(
+        "  window: {} to {}",
+        t.window.from.to_rfc3339(),
+        t.window.until.to_rfc3339()
+    );
     for (i, s) in t.targets.iter().enumerate() {
-        println!("  target {}: {} {} — {} match(es)", i + 1, s.mark, s.label, matches.iter().filter(|m| m.target == i).count());
+        println!(
+            "  target {}: {} {} — {} match(es)",
+            i + 1,
+            s.mark,
+            s.label,
+            matches.iter().filter(|m| m.target == i).count()
+        );
     }
-    println!("  {} network indicator(s), {} unknown object(s) kept, {} match(es) in all", intake.indicators.len(), intake.unknown_objects.len(), matches.len());
+    println!(
+        "  {} network indicator(s), {} unknown object(s) kept, {} match(es) in all",
+        intake.indicators.len(),
+        intake.unknown_objects.len(),
+        matches.len()
+    );
     for n in &intake.notes {
         println!("  note: {n}");
     }

@@ -61,22 +61,31 @@ fn registry_entities(args: &TextArgs, g: &Globals) -> Result<Vec<Entity>> {
         let read = |name: &str| -> Result<Option<String>> {
             let p = dir.join(name);
             if p.exists() {
-                Ok(Some(std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?))
+                Ok(Some(
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading {}", p.display()))?,
+                ))
             } else {
                 Ok(None)
             }
         };
-        let venues_text = read("venues.csv")?.with_context(|| format!("{}: no venues.csv", dir.display()))?;
-        let venues = tocsin_formats::parse_venues_csv(&venues_text).with_context(|| format!("{}/venues.csv", dir.display()))?;
+        let venues_text =
+            read("venues.csv")?.with_context(|| format!("{}: no venues.csv", dir.display()))?;
+        let venues = tocsin_formats::parse_venues_csv(&venues_text)
+            .with_context(|| format!("{}/venues.csv", dir.display()))?;
         let events = match read("events.csv")? {
-            Some(t) => tocsin_formats::parse_events_csv(&t, &venues).with_context(|| format!("{}/events.csv", dir.display()))?,
+            Some(t) => tocsin_formats::parse_events_csv(&t, &venues)
+                .with_context(|| format!("{}/events.csv", dir.display()))?,
             None => vec![],
         };
         return Ok(venues.into_iter().chain(events).collect());
     }
     // Proposing reads the store only if there is one: it never creates a database.
     if !g.db.exists() {
-        tracing::warn!("no store at {} and no --registry: named targets cannot be recognised", g.db);
+        tracing::warn!(
+            "no store at {} and no --registry: named targets cannot be recognised",
+            g.db
+        );
         return Ok(vec![]);
     }
     let engine = open_engine(&g.db, g.outbox.clone())?;
@@ -85,7 +94,13 @@ fn registry_entities(args: &TextArgs, g: &Globals) -> Result<Vec<Entity>> {
 
 fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 pub fn run(args: TextArgs, g: &Globals) -> Result<()> {
@@ -106,13 +121,21 @@ pub fn run(args: TextArgs, g: &Globals) -> Result<()> {
             Ok(())
         }
         Some(path) => {
-            let raw = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let raw = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             // serde_json's message names the line and column of the offending value.
-            let mut p: Proposal = serde_json::from_str(&raw).map_err(|e| anyhow::anyhow!("{}: not a proposal: {e}", path.display()))?;
+            let mut p: Proposal = serde_json::from_str(&raw)
+                .map_err(|e| anyhow::anyhow!("{}: not a proposal: {e}", path.display()))?;
             p.review(&args.accept, &args.reject, args.accept_all)?;
             let originator = CountryCode::parse(&args.originator)?;
-            let credibility: Credibility = serde_json::from_value(serde_json::Value::String(args.credibility.to_lowercase()))
-                .map_err(|_| anyhow::anyhow!("--credibility {:?}: expected possible, probable or confirmed", args.credibility))?;
+            let credibility: Credibility =
+                serde_json::from_value(serde_json::Value::String(args.credibility.to_lowercase()))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "--credibility {:?}: expected possible, probable or confirmed",
+                            args.credibility
+                        )
+                    })?;
             let opts = CommitOptions {
                 id: args.id.clone(),
                 title: args.title.clone(),
@@ -122,18 +145,30 @@ pub fn run(args: TextArgs, g: &Globals) -> Result<()> {
                 imminent_hours: tocsin_intake::IntakeConfig::default().imminent_hours,
                 near_margin_km: 10.0,
             };
-            let threat = build_threat(&p, &text, &opts, &gazetteer).with_context(|| format!("{} (proposal {})", args.file.display(), path.display()))?;
+            let threat = build_threat(&p, &text, &opts, &gazetteer).with_context(|| {
+                format!("{} (proposal {})", args.file.display(), path.display())
+            })?;
             let engine = open_engine(&g.db, g.outbox.clone())?;
             if engine.store().threat(&threat.id)?.is_some() {
-                bail!("threat {} is already stored in {}: pass --id to store another version", threat.id, g.db);
+                bail!(
+                    "threat {} is already stored in {}: pass --id to store another version",
+                    threat.id,
+                    g.db
+                );
             }
             let ctx = AuditCtx::new("cli:ingest-text", chrono::Utc::now());
             engine.ingest_threat(&threat, &ctx)?;
             let matches = engine.compute_matches(&threat.id, &ctx)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "threat": threat, "matches": matches }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "threat": threat, "matches": matches })
+                    )?
+                );
             } else {
-                let entities: std::collections::BTreeSet<_> = matches.iter().map(|m| &m.entity_id).collect();
+                let entities: std::collections::BTreeSet<_> =
+                    matches.iter().map(|m| &m.entity_id).collect();
                 println!("stored threat {}: {}", threat.id, threat.title);
                 println!(
                     "  window {} – {}, {} target spec(s), {} match(es) over {} entities",
@@ -162,7 +197,11 @@ fn print_proposal(file: &Path, date: NaiveDate, p: &Proposal, registry: usize) {
         println!("{name}:");
         for i in items {
             let more = extra(&i.detail);
-            let mentions = if i.mentions.len() > 1 { format!(", {} mentions", i.mentions.len()) } else { String::new() };
+            let mentions = if i.mentions.len() > 1 {
+                format!(", {} mentions", i.mentions.len())
+            } else {
+                String::new()
+            };
             println!(
                 "  {:<5} {:<9} {:.2}  {:<40} [{}, {}] {:?}{}{}",
                 i.id,
@@ -172,7 +211,11 @@ fn print_proposal(file: &Path, date: NaiveDate, p: &Proposal, registry: usize) {
                 i.span[0],
                 i.span[1],
                 i.text,
-                if more.is_empty() { String::new() } else { format!("  {more}") },
+                if more.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {more}")
+                },
                 mentions
             );
             for n in &i.notes {
@@ -180,7 +223,9 @@ fn print_proposal(file: &Path, date: NaiveDate, p: &Proposal, registry: usize) {
             }
         }
     }
-    section("targets", &p.targets, |d| format!("entities: {}", d.entities.join(", ")));
+    section("targets", &p.targets, |d| {
+        format!("entities: {}", d.entities.join(", "))
+    });
     section("areas", &p.areas, |_| String::new());
     section("categories", &p.categories, |d| {
         let paths: Vec<&str> = d.paths.iter().map(|c| c.as_str()).collect();
@@ -192,10 +237,25 @@ fn print_proposal(file: &Path, date: NaiveDate, p: &Proposal, registry: usize) {
     section("actors", &p.actors, |_| String::new());
     section("harms", &p.harms, |d| format!("harm: {}", d.harm.label()));
     // The JSON names (next_hours, ipv4), not the Rust ones.
-    let name = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    section("windows", &p.windows, |d| name(serde_json::to_value(d.basis)));
-    section("indicators", &p.indicators, |d| format!("{}{}", name(serde_json::to_value(d.kind)), if d.defanged { ", defanged" } else { "" }));
+    let name = |v: serde_json::Result<serde_json::Value>| {
+        v.ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    section("windows", &p.windows, |d| {
+        name(serde_json::to_value(d.basis))
+    });
+    section("indicators", &p.indicators, |d| {
+        format!(
+            "{}{}",
+            name(serde_json::to_value(d.kind)),
+            if d.defanged { ", defanged" } else { "" }
+        )
+    });
     println!();
     println!("Review: `--json > proposal.json`, set each item's \"decision\" to accepted, edited or rejected (or use --accept/--reject/--accept-all),");
-    println!("then: tocsin ingest text {} --date {date} --commit proposal.json", file.display());
+    println!(
+        "then: tocsin ingest text {} --date {date} --commit proposal.json",
+        file.display()
+    );
 }

@@ -34,9 +34,22 @@ fn a_file_store_carries_the_lease_columns_and_reopening_keeps_claims() {
         assert!(cols.iter().any(|x| x == c), "{c} missing: {cols:?}");
     }
     let all = crate::conformance::fill(&s, 2);
-    s.claim_deliveries(t(0), "A", Duration::minutes(5), 1, &ctx(0)).unwrap();
+    s.claim_deliveries(t(0), "A", Duration::minutes(5), 1, &ctx(0))
+        .unwrap();
     drop(s); // worker A's process dies
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(ids(&s.claim_deliveries(t(1), "B", Duration::minutes(30), 10, &ctx(1)).unwrap()), vec![all[1]], "A's lease is on disk");
-    assert_eq!(ids(&s.claim_deliveries(t(6), "B", Duration::minutes(5), 10, &ctx(6)).unwrap()), vec![all[0]], "and expires");
+    assert_eq!(
+        ids(&s
+            .claim_deliveries(t(1), "B", Duration::minutes(30), 10, &ctx(1))
+            .unwrap()),
+        vec![all[1]],
+        "A's lease is on disk"
+    );
+    assert_eq!(
+        ids(&s
+            .claim_deliveries(t(6), "B", Duration::minutes(5), 10, &ctx(6))
+            .unwrap()),
+        vec![all[0]],
+        "and expires"
+    );
 }
