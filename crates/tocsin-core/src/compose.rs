@@ -581,6 +581,9 @@ struct Withheld {
 }
 
 /// The leak gate with its per-threat, per-audience tables built once.
+/// A withheld fact to look for: the rule it breaks, its optional (line, mark) and its text.
+type WithheldItem<'t> = (LeakRule, Option<(usize, String)>, &'t str);
+
 struct Gate {
     audience: String,
     restricted: Vec<(String, Vec<String>)>,
@@ -614,7 +617,7 @@ impl Gate {
         // Releasable sources: what the audience may be told anyway. A gram they contain is not
         // evidence of a leak, and neither is a withheld text they contain whole.
         let mut sources: Vec<&str> = Vec::new();
-        let mut items: Vec<(LeakRule, Option<(usize, String)>, &str)> = Vec::new();
+        let mut items: Vec<WithheldItem<'_>> = Vec::new();
         for p in &threat.portions {
             if is_rel(&p.mark) {
                 sources.push(&p.text);
@@ -815,6 +818,8 @@ pub fn leak_gate(
 /// verbatim; whose TLP is within the audience's ceiling (CLEAR for the public). "Distinctive" and
 /// "releasable source" mean what they mean in [`leak_gate`]; the oracle re-implements the check by
 /// brute-force string search rather than the gate's tables.
+// `Seeded::pick` is generic: without the explicit deref, `cc(rng.pick(..))` infers `T = str`.
+#[allow(clippy::explicit_auto_deref)]
 pub mod proof {
     use super::*;
     use crate::country::CountryCode;

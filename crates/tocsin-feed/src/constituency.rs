@@ -316,7 +316,7 @@ impl Constituency {
                 tlp,
             });
             rows += 1;
-            if rows % 10_000 == 0 {
+            if rows.is_multiple_of(10_000) {
                 progress(rows, rec.position().map(|p| p.byte()).unwrap_or(0));
             }
         }

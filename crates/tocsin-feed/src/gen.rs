@@ -136,7 +136,7 @@ pub fn brute_force_owner(p: &[GenPrefix], addr: u32) -> Option<usize> {
         } else {
             u32::MAX << (32 - u32::from(x.len))
         };
-        if addr & mask == x.bits && best.map_or(true, |b| x.len > b.len) {
+        if addr & mask == x.bits && best.is_none_or(|b| x.len > b.len) {
             best = Some(*x);
         }
     }

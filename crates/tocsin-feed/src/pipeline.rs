@@ -281,7 +281,7 @@ impl<'c> Pipeline<'c> {
                         &self.default_proto,
                         ev,
                     )?;
-                    if self.counts.events % 1_000_000 == 0 {
+                    if self.counts.events.is_multiple_of(1_000_000) {
                         progress(self.counts.events, lines.bytes_read());
                     }
                 }

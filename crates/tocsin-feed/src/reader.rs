@@ -302,7 +302,7 @@ mod tests {
     #[test]
     fn lines_are_numbered_and_overlong_lines_skipped() {
         let mut text = b"a\r\nb\n".to_vec();
-        text.extend(std::iter::repeat(b'x').take(MAX_LINE + 10));
+        text.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
         text.extend(b"\nc");
         let mut r = LineReader::new(&text[..]);
         let mut seen = Vec::new();

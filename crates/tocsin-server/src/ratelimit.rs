@@ -64,7 +64,7 @@ pub fn decide(
     let by_user: Vec<Timestamp> = recent
         .iter()
         .filter(|a| {
-            !a.success && a.username == username && !last_user_success.is_some_and(|s| a.at <= s)
+            !a.success && a.username == username && last_user_success.is_none_or(|s| a.at > s)
         })
         .map(|a| a.at)
         .collect();

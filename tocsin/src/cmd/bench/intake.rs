@@ -124,9 +124,9 @@ fn corpus(bytes: usize) -> Vec<String> {
                         doc.push(' ');
                     }
                     if rng.next_u64() % 12 < 1 {
-                        doc.push_str(*rng.pick(SIGNAL));
+                        doc.push_str(rng.pick(SIGNAL).as_ref());
                     } else {
-                        doc.push_str(*rng.pick(FILLER));
+                        doc.push_str(rng.pick(FILLER).as_ref());
                     }
                     if rng.next_u64() % 15 < 1 {
                         doc.push('.');
