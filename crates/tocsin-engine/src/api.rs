@@ -1,4 +1,4 @@
-//! Operations the full HTTP API (issue 10) adds to the pipeline: threats created from a structured
+//! Operations the full HTTP API adds to the pipeline: threats created from a structured
 //! form or a parsed document, registry deletes, match reviews, and the warning lifecycle steps an
 //! analyst drives by hand (edit a draft, queue now, update, cancel). Each writes through the store
 //! (audited) and leaves a timeline entry like the other stages.

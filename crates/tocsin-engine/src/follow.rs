@@ -1,4 +1,4 @@
-//! Follow-through (issue 5): signed one-time links for recipients, feedback and the analysts'
+//! Follow-through: signed one-time links for recipients, feedback and the analysts'
 //! queue, the delivery SLA, new information that reopens a determination, window extension and
 //! re-warning, and the effectiveness report.
 

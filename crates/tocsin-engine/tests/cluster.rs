@@ -1,4 +1,4 @@
-//! Issue 11: two engines (two processes' worth) on one database keep their match indexes in step
+//! Two engines (two processes' worth) on one database keep their match indexes in step
 //! with the registry through the store's change log.
 
 use chrono::{TimeZone, Utc};

@@ -1,4 +1,4 @@
-//! Issue 5: duty and follow-through, driven through the engine on a simulated clock.
+//! Duty and follow-through, driven through the engine on a simulated clock.
 
 use chrono::{Duration, TimeZone, Utc};
 use std::path::Path;

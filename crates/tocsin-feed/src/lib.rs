@@ -1,4 +1,4 @@
-//! Feeds: the network duty to warn at CERT scale (issue 9).
+//! Feeds: the network duty to warn at CERT scale.
 //!
 //! A CERT's **constituency** ([`constituency`]) lists organisations with their prefixes, ASNs,
 //! domains, contacts, notification interval, inhibitions and TLP. A **feed** (scan or sinkhole

@@ -1,4 +1,4 @@
-//! Write endpoints of the follow-through chain (issue 5) and the recipients' one-time links.
+//! Write endpoints of the follow-through chain and the recipients' one-time links.
 //!
 //! API routes act as the calling principal (`Principal::actor`: the user when the token or session
 //! has one), so the two-person rule compares people: nobody approves what they proposed, whichever

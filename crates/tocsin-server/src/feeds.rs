@@ -1,4 +1,4 @@
-//! Feed runs (issue 9): `GET /api/v1/feeds/runs` (every run with its counts, oldest first) and
+//! Feed runs: `GET /api/v1/feeds/runs` (every run with its counts, oldest first) and
 //! `GET /api/v1/feeds/runs/{id}`. Viewer role. The counts carry no addresses or organisation
 //! names, only numbers and the malformed rows' line numbers and reasons.
 

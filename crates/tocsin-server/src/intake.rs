@@ -1,4 +1,4 @@
-//! Free-text intake over the API (issue 8): propose, then commit a reviewed proposal. The same
+//! Free-text intake over the API: propose, then commit a reviewed proposal. The same
 //! library and rules as `tocsin ingest text` (docs/intake.md); nothing is stored until every item
 //! was accepted or rejected.
 

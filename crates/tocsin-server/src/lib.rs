@@ -1,5 +1,6 @@
-//! Tocsin's HTTP API (axum 0.7): `GET /health`, and read endpoints under `/api/v1/` behind bearer
-//! tokens with roles (viewer < analyst < approver < admin). docs/api.md documents every route.
+//! Tocsin's HTTP API (axum 0.7): `GET /health`, the whole API under `/api/v1/` behind bearer
+//! tokens or console sessions with roles (viewer < analyst < approver < admin), TAXII 2.1, the CAP
+//! feed, the web console and recipients' one-time links. docs/api.md documents every route.
 //!
 //! Architecture invariants:
 //! - Every `/api/v1/` path, including unknown ones, passes [`auth::authenticate`] first; every

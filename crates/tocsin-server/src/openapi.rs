@@ -157,7 +157,7 @@ pub struct FeedRunList {
     pub items: Vec<Value>,
 }
 
-// ---- Routes whose handlers live in modules documented here (feeds: issue 9). ----
+// ---- Routes whose handlers live in modules documented here (feeds). ----
 
 #[utoipa::path(get, path = "/api/v1/feeds/runs", tag = "feeds",
     responses((status = 200, description = "CERT feed runs (docs/feeds.md)", body = FeedRunList)))]

@@ -1,4 +1,4 @@
-//! People and access (issue 10): tokens (missing, malformed, expired, revoked, under-scoped) on
+//! People and access: tokens (missing, malformed, expired, revoked, under-scoped) on
 //! every route group, console sessions (login, cookie attributes, CSRF, logout, expiry), login rate
 //! limiting, the users and tokens admin routes, need to know (portions above a user's clearance
 //! are withheld; approvals above it refused) and the two-person rule across credentials.

@@ -1,4 +1,4 @@
-//! Write routes (issue 5) and recipients' one-time links, over a real engine and store.
+//! Write routes and recipients' one-time links, over a real engine and store.
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};

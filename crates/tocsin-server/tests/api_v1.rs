@@ -1,4 +1,4 @@
-//! The full API of issue 10 over a real engine and (in-memory SQLite) store: every new route
+//! The full API over a real engine and (in-memory SQLite) store: every new route
 //! group's happy path, invalid input as problem+json naming the field, and the role boundaries
 //! (no token 401, role too low 403).
 

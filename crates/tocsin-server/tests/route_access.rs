@@ -1,4 +1,4 @@
-//! The access rule, proved for every operation rather than a sample (issue 10: "every route refuses
+//! The access rule, proved for every operation rather than a sample ("every route refuses
 //! a missing, expired, revoked or under-scoped token").
 //!
 //! The operations come from the generated OpenAPI document (which a unit test in `openapi` keeps

@@ -1,4 +1,4 @@
-//! People and access (issue 10, docs/security.md): users with a role, a clearance and a
+//! People and access (docs/security.md): users with a role, a clearance and a
 //! nationality; scoped, revocable API tokens (hashes only); console sessions (hashes only); login
 //! attempts for rate limiting. Part of the `Store` contract, in its own trait so that each backend
 //! implements it in its own file.

@@ -1,4 +1,4 @@
-//! Several Tocsin processes on one database (issue 11): who runs the scheduler, and how each
+//! Several Tocsin processes on one database: who runs the scheduler, and how each
 //! process keeps its in-memory match index in step with a registry others may change.
 //!
 //! # Contract (every backend)

@@ -1,4 +1,4 @@
-//! Feed storage (issue 9): the constituency of a CERT, the last notification per organisation,
+//! Feed storage: the constituency of a CERT, the last notification per organisation,
 //! and feed runs with their counts. Part of the `Store` contract; kept in its own trait so each
 //! backend implements it in its own file.
 //!

@@ -1,5 +1,5 @@
 //! Persistence behind one trait. SQLite (embedded, the default) implements it here; PostgreSQL
-//! follows behind the same trait.
+//! (`tocsin-store-postgres`) implements the same trait and passes the same conformance suite.
 //!
 //! Architecture invariant: every write appends its audit event in the same transaction, so there is
 //! no state change without its record and no record without its change. Callers pass an

@@ -1,4 +1,4 @@
-//! What the full HTTP API (issue 10) writes beyond the pipeline: deleting registry entities,
+//! What the full HTTP API writes beyond the pipeline: deleting registry entities,
 //! analysts' reviews of matches, editing a draft warning's text, and withdrawing (cancelling) a
 //! warning. Part of the `Store` contract; every write is audited in its own transaction, and
 //! entity deletes append to `registry_changes` like upserts do (see `coordination`).

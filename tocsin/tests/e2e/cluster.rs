@@ -1,4 +1,4 @@
-//! Issue 11: several Tocsin processes on one database.
+//! Several Tocsin processes on one database.
 //!
 //! * `tocsin migrate` moves a replayed case from SQLite to PostgreSQL and back; the chain head
 //!   stays the same and the copy keeps working.

@@ -1,4 +1,4 @@
-//! `tocsin demo --json`: the reference case and the rules its output must show (issue 2).
+//! `tocsin demo --json`: the reference case and the rules its output must show.
 
 use crate::common::{demo_json, examples_dir};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! The routes of the full API (issue 10) beyond the first read endpoints and the follow-through
+//! The routes of the full API beyond the first read endpoints and the follow-through
 //! chain: threat intake by form or document, the registry (CRUD, bulk import as a job), match
 //! reviews, the warning lifecycle an analyst drives, deliveries and the audit export.
 //! Every handler carries its `#[utoipa::path]`, from which `openapi` builds the document.

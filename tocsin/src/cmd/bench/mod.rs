@@ -21,7 +21,7 @@ pub enum BenchCommand {
     Intake(intake::IntakeArgs),
     /// Matcher over a seeded synthetic registry: build time, memory, latency, matches.
     Match(matching::MatchArgs),
-    /// A feed file to queued notifications (issue 9): events/s and peak memory.
+    /// A feed file to queued notifications: events/s and peak memory.
     Feed(feed::FeedArgs),
     /// Seeded inputs for `bench feed`: orgs.csv, prefixes.csv (nested), events.csv.
     FeedGen(feed::FeedGenArgs),
