@@ -2,6 +2,7 @@
 
 mod common;
 
+mod architecture;
 mod audit;
 mod cluster;
 mod compose;
