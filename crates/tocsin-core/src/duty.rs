@@ -1,4 +1,4 @@
-//! The duty to warn (DESIGN §3, modelled on ICD 191): is a warning owed? Policy is data: the
+//! The duty to warn (docs/domain.md, "When a warning is owed", modelled on ICD 191): is a warning owed? Policy is data: the
 //! threshold and the allowed waiver justifications come from a policy file an organisation adapts.
 
 use crate::ids::ThreatId;

@@ -1,5 +1,5 @@
 //! Markings: CAPCO-style portion marks (a documented subset), banner roll-up, TLP 2.0, and the
-//! releasability of a portion to an audience (DESIGN §4).
+//! releasability of a portion to an audience (docs/domain.md, "Markings").
 
 use crate::audience::{Audience, AudienceKind};
 use crate::country::{expand_tetragraph, CountryCode};
@@ -720,7 +720,7 @@ fn tearline(after: &str) -> Result<(PortionMark, &str), (usize, String)> {
 // Banner roll-up
 // ---------------------------------------------------------------------------------------------
 
-/// The overall marking of a set of portions (DESIGN §4).
+/// The overall marking of a set of portions (docs/domain.md, "Markings").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Banner {

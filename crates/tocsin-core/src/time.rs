@@ -6,7 +6,7 @@ use thiserror::Error;
 
 pub type Timestamp = DateTime<Utc>;
 
-/// The default window of an "imminent" threat (DESIGN §2): 48 hours.
+/// The default window of an "imminent" threat (docs/domain.md, "Vocabulary"): 48 hours.
 pub const IMMINENT_HOURS: i64 = 48;
 
 /// A closed-open time interval `[from, until)` during which a threat (or an event) is live.

@@ -1,4 +1,4 @@
-//! The reference case, "Moscow, March 2024" (DESIGN §5), replayed on a simulated clock.
+//! The reference case, "Moscow, March 2024" (docs/domain.md, "The reference case"), replayed on a simulated clock.
 //!
 //! The script supplies only what people outside Tocsin did (the report arriving, analysts
 //! deciding, recipients answering, the attack). Everything else — the public hold, deliveries,

@@ -1,4 +1,4 @@
-//! The reference case (DESIGN §5): Moscow, March 2024, and the parallel Kerman case.
+//! The reference case (docs/domain.md, "The reference case"): Moscow, March 2024, and the parallel Kerman case.
 //! Registry facts are public and approximate; events other than the 22 March concert are
 //! illustrative.
 

@@ -1,7 +1,7 @@
 //! CAP 1.2 (OASIS Common Alerting Protocol): alerts out ([`write_alert`], [`alert_for_warning`])
 //! and in ([`parse_alert`], [`threat_from_alert`]).
 //!
-//! Known pitfalls (DESIGN §6): the elements of `alert`, `info` and `area` are an ordered
+//! Known pitfalls (docs/domain.md, "Standards"): the elements of `alert`, `info` and `area` are an ordered
 //! `xs:sequence`, so the writer emits them in schema order; date-times carry an explicit offset
 //! (`+00:00`, never `Z`) and no fractions. The reader is tolerant of real-world feeds: `Z` times,
 //! fractions, a missing namespace or a prefixed one, missing optional elements.

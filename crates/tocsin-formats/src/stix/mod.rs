@@ -31,7 +31,7 @@ pub const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aa
 /// `created` of the official TLP 2.0 marking definitions.
 pub const TLP2_CREATED: &str = "2022-10-01T00:00:00.000Z";
 
-/// The official TLP 2.0 marking-definition id of a level (DESIGN §6; many public copies are wrong).
+/// The official TLP 2.0 marking-definition id of a level (docs/domain.md, "Standards"; many public copies are wrong).
 pub fn tlp_marking_id(level: TlpLevel) -> &'static str {
     match level {
         TlpLevel::Clear => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn tlp_ids_are_the_official_ones_and_round_trip() {
-        // DESIGN §6 lists the ids; a typo here would mark every export wrongly.
+        // docs/domain.md, "Standards" lists the ids; a typo here would mark every export wrongly.
         assert_eq!(
             tlp_marking_id(TlpLevel::Clear),
             "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
