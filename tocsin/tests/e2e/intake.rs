@@ -3,14 +3,22 @@
 
 use crate::common::{bin, examples_dir, run_ok, TestDb};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// CI lays shared/ beside the clone.
-const NEWS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/examples/crocus-news-reworded.txt"
-);
 const ADVISORY: &str = "The U.S. Embassy is monitoring reports that extremists have imminent plans to target large gatherings in Moscow, to include concerts. U.S. citizens should avoid large gatherings over the next 48 hours.\n";
+
+/// Machine-reworded news copies of the reference case: the repository's own, and the project's
+/// reference copy when a `shared/` checkout lies beside the repository. Every copy must give the
+/// same proposal and commit, so the extractor is held to more than one spinner's output.
+fn news_copies() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut copies = vec![root.join("examples/intake/crocus-news-reworded.txt")];
+    let reference = root.join("../shared/examples/crocus-news-reworded.txt");
+    if reference.exists() {
+        copies.push(reference);
+    }
+    copies
+}
 
 fn propose(file: &Path, date: &str, extra: &[&str]) -> Value {
     let mut c = bin();
@@ -29,9 +37,15 @@ fn find<'a>(p: &'a Value, list: &str, value: &str) -> Option<&'a Value> {
 
 #[test]
 fn news_copy_proposal_has_the_reference_case() {
-    let text = std::fs::read_to_string(NEWS)
-        .expect("shared/examples/crocus-news-reworded.txt beside the clone");
-    let p = propose(Path::new(NEWS), "2024-04-02", &[]);
+    for news in news_copies() {
+        proposal_has_the_reference_case(&news);
+    }
+}
+
+fn proposal_has_the_reference_case(news: &Path) {
+    let text =
+        std::fs::read_to_string(news).unwrap_or_else(|e| panic!("reading {}: {e}", news.display()));
+    let p = propose(news, "2024-04-02", &[]);
     let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -64,21 +78,27 @@ fn news_copy_proposal_has_the_reference_case() {
             assert_eq!(item["decision"], "pending");
         }
     }
+    let at = news.display();
     assert_eq!(
         find(&p, "targets", "Crocus City Hall").unwrap()["entities"][0],
-        "crocus-city-hall"
+        "crocus-city-hall",
+        "{at}"
     );
-    assert!(find(&p, "areas", "Moscow").is_some());
+    assert!(find(&p, "areas", "Moscow").is_some(), "{at}");
     for c in ["concerts", "large gatherings", "synagogues"] {
-        assert!(find(&p, "categories", c).is_some(), "{c}");
+        assert!(find(&p, "categories", c).is_some(), "{at}: {c}");
     }
-    assert_eq!(find(&p, "actors", "ISIS-K").unwrap()["text"], "ISIS-Okay");
+    assert_eq!(
+        find(&p, "actors", "ISIS-K").unwrap()["text"],
+        "ISIS-Okay",
+        "{at}"
+    );
     let w = p["windows"]
         .as_array()
         .unwrap()
         .iter()
         .find(|w| w["text"] == "over the next 48 hours")
-        .expect("48-hour window");
+        .unwrap_or_else(|| panic!("{at}: no 48-hour window"));
     assert_eq!(
         (w["from"].as_str().unwrap(), w["until"].as_str().unwrap()),
         ("2024-03-07T00:00:00Z", "2024-03-09T00:00:00Z")
@@ -87,13 +107,15 @@ fn news_copy_proposal_has_the_reference_case() {
     // The readable form names the items and how to commit.
     let out = run_ok(
         bin()
-            .args(["ingest", "text", NEWS, "--date", "2024-04-02", "--registry"])
+            .args(["ingest", "text"])
+            .arg(news)
+            .args(["--date", "2024-04-02", "--registry"])
             .arg(examples_dir()),
     );
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(
         s.contains("Crocus City Hall") && s.contains("ISIS-Okay") && s.contains("--commit"),
-        "{s}"
+        "{at}: {s}"
     );
 }
 
@@ -224,6 +246,12 @@ fn commit_stores_the_threat_only_after_review() {
 
 #[test]
 fn news_copy_commit_names_crocus_and_the_synagogue() {
+    for news in news_copies() {
+        commit_names_crocus_and_the_synagogue(&news);
+    }
+}
+
+fn commit_names_crocus_and_the_synagogue(news: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::new(dir.path());
     run_ok(
@@ -233,7 +261,7 @@ fn news_copy_commit_names_crocus_and_the_synagogue() {
             .arg("import")
             .arg(examples_dir()),
     );
-    let mut p = propose(Path::new(NEWS), "2024-04-02", &[]);
+    let mut p = propose(news, "2024-04-02", &[]);
     // The analyst's review, by editing the JSON.
     for list in [
         "targets",
@@ -265,15 +293,9 @@ fn news_copy_commit_names_crocus_and_the_synagogue() {
     let mut c = bin();
     c.arg("--db")
         .arg(db.arg())
-        .args([
-            "ingest",
-            "text",
-            NEWS,
-            "--date",
-            "2024-04-02",
-            "--json",
-            "--commit",
-        ])
+        .args(["ingest", "text"])
+        .arg(news)
+        .args(["--date", "2024-04-02", "--json", "--commit"])
         .arg(&proposal);
     let r: Value = serde_json::from_slice(&run_ok(&mut c).stdout).unwrap();
     assert_eq!(r["threat"]["actor"], "ISIS-K");
@@ -288,6 +310,10 @@ fn news_copy_commit_names_crocus_and_the_synagogue() {
         .map(|m| m["entity_id"].as_str().unwrap())
         .collect();
     for e in ["crocus-city-hall", "moscow-choral-synagogue"] {
-        assert!(matched.contains(&e), "{e} not in {matched:?}");
+        assert!(
+            matched.contains(&e),
+            "{}: {e} not in {matched:?}",
+            news.display()
+        );
     }
 }
