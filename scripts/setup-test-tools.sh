@@ -4,6 +4,7 @@
 #   node, npm  whatever is on PATH; Debian's nodejs/npm only when neither is there
 #   xmllint    Debian's libxml2-utils (CAP 1.2 alerts against the OASIS XSD)
 #   fonts      Debian's fonts-dejavu-core, only when the machine has no font at all
+#   curl       Debian's (the browser and schemathesis scripts wait for the server with it)
 #   .venv      a Python virtualenv with the pinned scripts/test-requirements*.txt
 #   tests/browser/node_modules   `npm ci` from tests/browser/package-lock.json
 # Each tool is checked on its own and only a missing one is installed, with its own package: a tool
@@ -64,6 +65,7 @@ elif ! have node || ! have npm; then
   exit 1
 fi
 have xmllint || apt_install xmllint libxml2-utils
+have curl || apt_install curl curl
 # Chromium renders with whatever fonts fontconfig finds; a machine with none gets Debian's DejaVu.
 if ! { have fc-list && [ -n "$(fc-list 2>/dev/null | head -n 1)" ]; }; then
   apt_install fonts fonts-dejavu-core
