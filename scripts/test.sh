@@ -45,7 +45,7 @@ step "schemathesis" bash scripts/schemathesis.sh
 echo "test.sh: summary (${SECONDS}s in all)"
 printf '%s\n' "${summary[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
-  echo "test.sh: ${#failed[@]} step(s) failed: $(printf '%s; ' "${failed[@]}")" >&2
+  echo "test.sh: ${#failed[@]} step(s) failed: $(printf '%s; ' "${failed[@]}" | sed 's/; $//')" >&2
   exit 1
 fi
 echo "test.sh: all steps passed"
