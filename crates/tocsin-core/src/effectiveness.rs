@@ -37,7 +37,8 @@ pub struct EffectivenessReport {
     pub until: Timestamp,
     /// Threats received in the period.
     pub threats: usize,
-    /// Warnings with at least one delivery delivered in the period, by audience kind.
+    /// Warnings with at least one delivery delivered in the period, by audience kind (feed
+    /// notifications apart).
     pub warnings_sent: usize,
     pub warnings_sent_by_kind: BTreeMap<String, usize>,
     /// Of those, acknowledged by the recipient (at any time up to `until`).
@@ -48,6 +49,10 @@ pub struct EffectivenessReport {
     pub posture_kept: usize,
     pub posture_lapsed: usize,
     pub dead_deliveries: usize,
+    /// Feed notifications (a CERT's reports to its constituency) delivered in the period; they
+    /// count in nothing else here: they ask for no acknowledgement or posture.
+    #[serde(default)]
+    pub feed_notifications_sent: usize,
     pub outcomes: BTreeMap<String, usize>,
     /// From a threat's receipt to each warning's first delivery.
     pub intake_to_delivery_minutes: Minutes,
@@ -82,7 +87,7 @@ pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> Eff
             *e = (*e).min(at);
         }
     }
-    let sent: Vec<&Warning> = input
+    let (feed_sent, sent): (Vec<&Warning>, Vec<&Warning>) = input
         .warnings
         .iter()
         .filter(|w| {
@@ -90,6 +95,12 @@ pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> Eff
                 .get(w.id.as_str())
                 .is_some_and(|t| in_period(*t))
         })
+        .partition(|w| w.is_feed_notification());
+    let feed_threats: std::collections::HashSet<&str> = input
+        .warnings
+        .iter()
+        .filter(|w| w.is_feed_notification())
+        .map(|w| w.threat_id.as_str())
         .collect();
     let mut by_kind = BTreeMap::new();
     for w in &sent {
@@ -150,7 +161,7 @@ pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> Eff
         threats: input
             .threats
             .iter()
-            .filter(|t| in_period(t.received))
+            .filter(|t| in_period(t.received) && !feed_threats.contains(t.id.as_str()))
             .count(),
         warnings_sent: sent.len(),
         warnings_sent_by_kind: by_kind,
@@ -163,6 +174,7 @@ pub fn report(input: &ReportInput<'_>, from: Timestamp, until: Timestamp) -> Eff
             .iter()
             .filter(|d| d.status == DeliveryStatus::Dead)
             .count(),
+        feed_notifications_sent: feed_sent.len(),
         outcomes,
         intake_to_delivery_minutes: Minutes {
             count: minutes.len(),

@@ -53,6 +53,79 @@ pub struct Warning {
     pub created_at: Timestamp,
 }
 
+/// Audiences of feed notifications (a CERT's scan and sinkhole reports to its constituency) are
+/// `feed-org:<org_id>`. Such notifications are their own kind: delivered, retried and audited like
+/// any warning, but they ask for no posture, so they are never posture-tracked, reminded or
+/// escalated, and the effectiveness report counts them apart.
+pub const FEED_AUDIENCE_PREFIX: &str = "feed-org:";
+
+/// An attachment carried at the end of a warning's text: a line
+/// `-----BEGIN ATTACHMENT <content type> <file name>-----`, the content, and
+/// `-----END ATTACHMENT-----`. The e-mail channel sends it as a MIME attachment; other channels
+/// pass the text on as it is.
+pub const ATTACHMENT_BEGIN: &str = "-----BEGIN ATTACHMENT ";
+pub const ATTACHMENT_END: &str = "-----END ATTACHMENT-----";
+
+/// One attachment split from a warning's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub content_type: String,
+    pub file_name: String,
+    pub content: String,
+}
+
+impl Warning {
+    /// Whether this is a feed notification ([`FEED_AUDIENCE_PREFIX`]).
+    pub fn is_feed_notification(&self) -> bool {
+        self.audience_id.as_str().starts_with(FEED_AUDIENCE_PREFIX)
+    }
+}
+
+/// Split the attachment blocks from a text: the text without them, and the attachments. A block
+/// whose header is not `<type>/<subtype> <file name>` or that is never closed stays in the text.
+pub fn split_attachments(text: &str) -> (String, Vec<Attachment>) {
+    let mut rest = text;
+    let mut out = String::with_capacity(text.len());
+    let mut atts = Vec::new();
+    while let Some(i) = rest.find(ATTACHMENT_BEGIN) {
+        let after = &rest[i + ATTACHMENT_BEGIN.len()..];
+        let parsed = after.split_once('\n').and_then(|(head, body)| {
+            let head = head.trim_end_matches('\r').strip_suffix("-----")?;
+            let (ct, name) = head.split_once(' ')?;
+            let name = name.trim();
+            let ok_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+            if !ct.contains('/') || !ok_name {
+                return None;
+            }
+            let end = body.find(ATTACHMENT_END)?;
+            Some((ct, name, &body[..end], &body[end + ATTACHMENT_END.len()..]))
+        });
+        match parsed {
+            Some((ct, name, content, tail)) => {
+                out.push_str(&rest[..i]);
+                atts.push(Attachment {
+                    content_type: ct.to_owned(),
+                    file_name: name.to_owned(),
+                    content: content.to_owned(),
+                });
+                rest = tail
+                    .strip_prefix("\r\n")
+                    .or_else(|| tail.strip_prefix('\n'))
+                    .unwrap_or(tail);
+            }
+            None => {
+                out.push_str(&rest[..i + ATTACHMENT_BEGIN.len()]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, atts)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -252,4 +325,29 @@ pub struct TimelineEntry {
     pub event: String,
     pub detail: String,
     pub threat_id: ThreatId,
+}
+
+#[cfg(test)]
+mod attachment_tests {
+    use super::*;
+
+    #[test]
+    fn attachments_are_split_from_the_text() {
+        let text = "Hello.\n-----BEGIN ATTACHMENT text/csv 2026-12-03-scan_rdp.csv-----\na,b\r\n1,\"x\"\"y\"\r\n-----END ATTACHMENT-----\nBye.\n";
+        let (body, atts) = split_attachments(text);
+        assert_eq!(body, "Hello.\nBye.\n");
+        assert_eq!(
+            atts,
+            [Attachment {
+                content_type: "text/csv".into(),
+                file_name: "2026-12-03-scan_rdp.csv".into(),
+                content: "a,b\r\n1,\"x\"\"y\"\r\n".into(),
+            }]
+        );
+        let unclosed = "x\n-----BEGIN ATTACHMENT text/csv a.csv-----\nrow\n";
+        assert_eq!(split_attachments(unclosed), (unclosed.to_owned(), vec![]));
+        let bad_name =
+            "-----BEGIN ATTACHMENT text/csv a b.csv-----\nrow\n-----END ATTACHMENT-----\n";
+        assert!(split_attachments(bad_name).1.is_empty());
+    }
 }

@@ -771,12 +771,15 @@ impl Engine {
                 continue;
             };
             self.advance(&w, WarningEvent::Deliver, &ctx)?;
-            if matches!(
-                w.audience_kind,
-                AudienceKind::Operator
-                    | AudienceKind::PartnerService
-                    | AudienceKind::DomesticAgency
-            ) {
+            // Feed notifications ask for no posture: never tracked, reminded or escalated.
+            if !w.is_feed_notification()
+                && matches!(
+                    w.audience_kind,
+                    AudienceKind::Operator
+                        | AudienceKind::PartnerService
+                        | AudienceKind::DomesticAgency
+                )
+            {
                 let aud = self.store.audience(&w.audience_id)?;
                 let interval = aud
                     .and_then(|a| a.posture_interval_hours)
@@ -826,7 +829,7 @@ impl Engine {
         }
         for (wid, mut track) in self.store.posture_tracks()? {
             let w = self.warning(&wid)?;
-            if w.state.is_terminal() {
+            if w.state.is_terminal() || w.is_feed_notification() {
                 continue;
             }
             while let Some(action) = track.due(at) {
