@@ -8,7 +8,7 @@
 //! `multipart/signed`), before the headers are added.
 
 use crate::{ack_link, Channel, SendError};
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
@@ -143,8 +143,15 @@ impl EmailChannel {
                 address: d.channel.address.clone(),
                 reason: format!("{e}"),
             })?;
-        let (text, html) = bodies(d, w, self.config.ack_url.as_deref());
-        let mut body = MultiPart::alternative()
+        // Attachment blocks at the end of the text (feed notifications' events CSV) become
+        // real attachments beside the text and HTML parts.
+        let (main_text, attachments) = tocsin_core::tracking::split_attachments(&w.text);
+        let shown = Warning {
+            text: main_text,
+            ..w.clone()
+        };
+        let (text, html) = bodies(d, &shown, self.config.ack_url.as_deref());
+        let alternative = MultiPart::alternative()
             .singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_PLAIN)
@@ -155,6 +162,21 @@ impl EmailChannel {
                     .header(ContentType::TEXT_HTML)
                     .body(html),
             );
+        let mut body = if attachments.is_empty() {
+            alternative
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(alternative);
+            for a in attachments {
+                let ct = ContentType::parse(&format!("{}; charset=utf-8", a.content_type))
+                    .map_err(|e| SendError::Permanent {
+                        channel: "email",
+                        address: d.channel.address.clone(),
+                        reason: format!("attachment {}: content type: {e}", a.file_name),
+                    })?;
+                mixed = mixed.singlepart(Attachment::new(a.file_name).body(a.content, ct));
+            }
+            mixed
+        };
         if let Some(signer) = &self.signer {
             body = signer.sign(body)?;
         }
@@ -162,13 +184,13 @@ impl EmailChannel {
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(format!(
-                "[TLP:{}] {} (ref {})",
+            .subject(header_text(&format!(
+                "[{}] {} (ref {})",
                 w.tlp.label(),
                 w.headline,
                 w.id
-            ))
-            .message_id(Some(format!("<{}@{}>", d.idempotency_key, domain)))
+            )))
+            .message_id(Some(message_id(&d.idempotency_key, &domain)))
             .multipart(body)
             .map_err(|e| SendError::Permanent {
                 channel: "email",
@@ -178,16 +200,48 @@ impl EmailChannel {
     }
 }
 
-/// Text and HTML bodies: the banner, the warning, the measures, the reference and the link.
+/// A `Message-ID` (RFC 5322 `msg-id`): a dot-atom left part derived from the idempotency key
+/// (which may hold `@`, `:` or spaces), so a re-sent message keeps its id.
+pub fn message_id(key: &str, domain: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("<{hex}.tocsin@{domain}>")
+}
+
+/// Text that goes into a header: control characters (CR, LF above all) become blanks, so no
+/// warning text can start a header of its own.
+fn header_text(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// A time as recipients read it: to the second.
+fn shown_time(t: &tocsin_core::Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Text and HTML bodies: the banner, the warning, the measures, the reference and the link. The
+/// banner is left out when it is only the TLP marking (feed notifications).
 pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, String) {
     let link = ack_link(ack_url, d);
-    let mut text = format!(
-        "{}\nTLP:{}\n\n{}\n\n{}\n",
-        w.banner,
+    let banner = if w.banner == w.tlp.label() {
+        ""
+    } else {
+        w.banner.as_str()
+    };
+    let mut text = String::new();
+    if !banner.is_empty() {
+        text.push_str(banner);
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "{}\n\n{}\n\n{}\n",
         w.tlp.label(),
         w.headline,
         w.text
-    );
+    ));
     if !w.measures.is_empty() {
         text.push_str("\nRecommended measures:\n");
         for m in &w.measures {
@@ -196,19 +250,21 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
     }
     text.push_str(&format!(
         "\nValid {} to {}.\nReference: {}\n",
-        w.valid.from.to_rfc3339(),
-        w.valid.until.to_rfc3339(),
+        shown_time(&w.valid.from),
+        shown_time(&w.valid.until),
         w.id
     ));
     if let Some(l) = &link {
         text.push_str(&format!("Acknowledge: {l}\n"));
     }
-    text.push_str(&format!("\n{}\n", w.banner));
+    if !banner.is_empty() {
+        text.push_str(&format!("\n{banner}\n"));
+    }
 
     let e = html_escape;
     let mut html = format!(
-        "<!DOCTYPE html><html><body><p><strong>{}</strong><br>TLP:{}</p><h1>{}</h1>",
-        e(&w.banner),
+        "<!DOCTYPE html><html><body><p><strong>{}</strong><br>{}</p><h1>{}</h1>",
+        e(banner),
         e(w.tlp.label()),
         e(&w.headline)
     );
@@ -224,8 +280,8 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
     }
     html.push_str(&format!(
         "<p>Valid {} to {}.<br>Reference: <code>{}</code></p>",
-        e(&w.valid.from.to_rfc3339()),
-        e(&w.valid.until.to_rfc3339()),
+        e(&shown_time(&w.valid.from)),
+        e(&shown_time(&w.valid.until)),
         e(w.id.as_str())
     ));
     if let Some(l) = &link {
@@ -234,10 +290,10 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
             e(l)
         ));
     }
-    html.push_str(&format!(
-        "<p><strong>{}</strong></p></body></html>",
-        e(&w.banner)
-    ));
+    if !banner.is_empty() {
+        html.push_str(&format!("<p><strong>{}</strong></p>", e(banner)));
+    }
+    html.push_str("</body></html>");
     (text, html)
 }
 
@@ -313,5 +369,29 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!("starttls".parse::<SmtpTls>(), Ok(SmtpTls::StartTls));
         assert!("tls".parse::<SmtpTls>().is_err());
+    }
+
+    #[test]
+    fn message_ids_are_dot_atoms_and_headers_take_no_line_breaks() {
+        let key = "feed:run1:klinik:email:it-security@klinik.example";
+        let id = message_id(key, "cert.example");
+        assert_eq!(
+            id,
+            message_id(key, "cert.example"),
+            "stable across re-sends"
+        );
+        assert_ne!(
+            id,
+            message_id("feed:run2:klinik:email:x@y.example", "cert.example")
+        );
+        let inner = id.strip_prefix('<').unwrap().strip_suffix('>').unwrap();
+        let (left, right) = inner.split_once('@').unwrap();
+        assert_eq!(right, "cert.example");
+        assert!(
+            left.split('.')
+                .all(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric())),
+            "{id}"
+        );
+        assert_eq!(header_text("a\r\nBcc: x@y\tz"), "a  Bcc: x@y z");
     }
 }
