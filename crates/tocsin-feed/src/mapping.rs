@@ -69,7 +69,22 @@ pub struct Mapping {
     pub columns: ColumnMap,
     #[serde(default)]
     pub defaults: Defaults,
+    /// Chosen by Tocsin, not named by the user: a CSV header must then be the mapping's own
+    /// layout (a feed in another layout would otherwise be read wrongly without a word).
+    #[serde(skip)]
+    pub guessed: bool,
 }
+
+/// The columns of the `simple` layout.
+pub const SIMPLE_COLUMNS: &[&str] = &[
+    "timestamp",
+    "ip",
+    "port",
+    "protocol",
+    "type",
+    "asn",
+    "domain",
+];
 
 fn one(s: &str) -> Option<Columns> {
     Some(Columns::One(s.into()))
@@ -92,7 +107,39 @@ impl Mapping {
                 domain: one("domain"),
             },
             defaults: Defaults::default(),
+            guessed: false,
         }
+    }
+
+    /// With a guessed mapping, refuse a CSV header that is not its layout (naming what to pass).
+    pub fn check_guess(&self, header: &[&str]) -> Result<()> {
+        if !self.guessed || self.format != Format::Csv {
+            return Ok(());
+        }
+        let has = |n: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(n));
+        let fits = has("ip")
+            && has("type")
+            && header.iter().all(|h| {
+                SIMPLE_COLUMNS
+                    .iter()
+                    .any(|c| h.trim().eq_ignore_ascii_case(c))
+            });
+        if fits {
+            return Ok(());
+        }
+        let hint = if has("tag") || has("infection") || has("src_ip") {
+            "it looks like a Shadowserver report: pass --mapping shadowserver"
+        } else {
+            "pass --mapping shadowserver, jsonl or a mapping file (docs/feeds.md)"
+        };
+        Err(FeedError::Mapping {
+            name: self.name.clone(),
+            reason: format!(
+                "the header {:?} is not the simple layout ({}; ip and type required) and no --mapping was given; {hint}",
+                header.join(","),
+                SIMPLE_COLUMNS.join(",")
+            ),
+        })
     }
 
     /// The Shadowserver report layout. Reports name the event in `tag` (scan reports) or
@@ -119,6 +166,7 @@ impl Mapping {
                 event_type: Some("shadowserver".into()),
                 protocol: None,
             },
+            guessed: false,
         }
     }
 

@@ -3,12 +3,14 @@
 //! (`Feeds::queue_feed_notifications`: each warning with its deliveries in one transaction).
 //!
 //! The notification is a Warning of a Threat that stands for the run (`feed-<run>`, harm
-//! `destructive_attack`, marked `(TLP:AMBER)`), audience `feed-org:<org_id>`, kind `operator`.
-//! The e-mail channel sends the warning text, so the CSV travels inside it between
-//! `-----BEGIN EVENTS CSV-----` and `-----END EVENTS CSV-----`.
+//! `destructive_attack`, marked `(TLP:AMBER)`), audience `feed-org:<org_id>` (which makes it a
+//! feed notification: delivered and audited, never posture-tracked), kind `operator`. The events
+//! CSV travels at the end of the text between `-----BEGIN ATTACHMENT text/csv <file>-----` and
+//! `-----END ATTACHMENT-----`: the e-mail channel sends it as a real attachment, a webhook
+//! receives the text as it is.
 
 use crate::constituency::Constituency;
-use crate::pipeline::{Spill, EVENT_CSV_HEADER};
+use crate::pipeline::Spill;
 use crate::{FeedError, Result};
 use chrono::Duration;
 use std::collections::BTreeMap;
@@ -23,14 +25,18 @@ use tocsin_core::{
 use tocsin_store::feeds::FeedNotification;
 use tocsin_store::{AuditCtx, NewDelivery, Store};
 
-pub const CSV_BEGIN: &str = "-----BEGIN EVENTS CSV-----";
-pub const CSV_END: &str = "-----END EVENTS CSV-----";
+/// Start of the attachment block (followed by `text/csv <file name>-----`).
+pub const CSV_BEGIN: &str = tocsin_core::tracking::ATTACHMENT_BEGIN;
+pub const CSV_END: &str = tocsin_core::tracking::ATTACHMENT_END;
 
 /// How notifications are composed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NotifyOptions {
-    /// The run id (the threat is `feed-<run>`).
-    pub run_id: String,
+    /// The run id (the threat is `feed-<run>`); `None`: the time to the microsecond and the
+    /// file's SHA-256, unique by construction.
+    pub run_id: Option<String>,
+    /// The report type (e.g. `scan_rdp`): intervals are kept per organisation and report type.
+    pub report_type: String,
     /// The feed's name as recipients read it (e.g. the file name).
     pub source: String,
     pub now: Timestamp,
@@ -51,6 +57,7 @@ pub struct Queued {
 }
 
 struct Agg {
+    org: u32,
     events: u64,
     by_type: BTreeMap<u16, u64>,
     csv: Vec<u8>,
@@ -65,15 +72,17 @@ pub fn queue(
     c: &Constituency,
     spill: &Spill,
     opts: &NotifyOptions,
+    run_id: &str,
 ) -> Result<Queued> {
     let mut out = Queued::default();
-    let mut threat_pending = Some(run_threat(opts)?);
+    let mut threat_pending = Some(run_threat(opts, run_id)?);
     let ctx = AuditCtx::new(opts.actor.clone(), opts.now);
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<(FeedNotification, u64)>>>(1);
+        type Batch = Vec<(FeedNotification, String, u64)>;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(1);
         scope.spawn(move || {
             for b in 0..crate::pipeline::BUCKETS {
-                let batch = compose_bucket(c, spill, opts, b);
+                let batch = compose_bucket(c, spill, opts, run_id, b);
                 let failed = batch.is_err();
                 if tx.send(batch).is_err() || failed {
                     return;
@@ -85,11 +94,11 @@ pub fn queue(
             if batch.is_empty() {
                 continue;
             }
-            for (n, events) in &batch {
+            for (n, org, events) in &batch {
                 out.deliveries += n.deliveries.len() as u64;
-                out.per_org.insert(n.org_id.clone(), *events);
+                out.per_org.insert(org.clone(), *events);
             }
-            let notes: Vec<FeedNotification> = batch.into_iter().map(|(n, _)| n).collect();
+            let notes: Vec<FeedNotification> = batch.into_iter().map(|(n, _, _)| n).collect();
             out.notifications +=
                 store.queue_feed_notifications(threat_pending.as_ref(), &notes, &ctx)? as u64;
             threat_pending = None;
@@ -104,13 +113,14 @@ fn compose_bucket(
     c: &Constituency,
     spill: &Spill,
     opts: &NotifyOptions,
+    run_id: &str,
     b: usize,
-) -> Result<Vec<(FeedNotification, u64)>> {
+) -> Result<Vec<(FeedNotification, String, u64)>> {
     let path = spill.bucket_path(b);
     let f = std::fs::File::open(&path).map_err(|e| FeedError::io(path.display(), e))?;
     let mut r = BufReader::with_capacity(256 << 10, f);
     let mut aggs: BTreeMap<u32, Agg> = BTreeMap::new();
-    let mut head = [0u8; 10];
+    let mut head = [0u8; 11];
     let mut line = Vec::new();
     loop {
         match r.read_exact(&mut head) {
@@ -120,11 +130,13 @@ fn compose_bucket(
         }
         let org = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes"));
         let ty = u16::from_le_bytes(head[4..6].try_into().expect("2 bytes"));
-        let len = u32::from_le_bytes(head[6..10].try_into().expect("4 bytes")) as usize;
+        let by = head[6];
+        let len = u32::from_le_bytes(head[7..11].try_into().expect("4 bytes")) as usize;
         line.resize(len, 0);
         r.read_exact(&mut line)
             .map_err(|e| FeedError::io(path.display(), e))?;
         let a = aggs.entry(org).or_insert_with(|| Agg {
+            org,
             events: 0,
             by_type: BTreeMap::new(),
             csv: Vec::new(),
@@ -133,40 +145,67 @@ fn compose_bucket(
         a.events += 1;
         *a.by_type.entry(ty).or_default() += 1;
         if a.attached < opts.attach_limit {
-            a.csv.extend_from_slice(&line);
+            let nul = line.iter().position(|&x| x == 0).unwrap_or(0);
+            let (detail, row) = (&line[..nul], &line[(nul + 1).min(line.len())..]);
+            a.csv.extend_from_slice(row);
+            a.csv.push(b',');
+            let why = matched_by(c, by, detail);
+            crate::pipeline::csv_field(&mut a.csv, why.as_bytes());
+            a.csv.extend_from_slice(b"\r\n");
             a.attached += 1;
         }
     }
-    aggs.into_iter()
-        .map(|(org, a)| Ok((compose(&c.orgs[org as usize], &a, spill, opts)?, a.events)))
+    aggs.into_values()
+        .map(|a| {
+            let o = &c.orgs[a.org as usize];
+            Ok((
+                compose(c, o, &a, spill, opts, run_id)?,
+                o.id.clone(),
+                a.events,
+            ))
+        })
         .collect()
 }
 
-fn run_threat(opts: &NotifyOptions) -> Result<Threat> {
+/// The `matched_by` column: `prefix:192.0.2.0/24`, `domain:example.org` or `asn:64500`.
+fn matched_by(c: &Constituency, by: u8, detail: &[u8]) -> String {
+    let d = String::from_utf8_lossy(detail);
+    match by {
+        crate::pipeline::BY_PREFIX => crate::reader::parse_ip(detail)
+            .and_then(|ip| c.table.longest_match(ip))
+            .map(|(net, _)| format!("prefix:{net}"))
+            .unwrap_or_else(|| "prefix".into()),
+        crate::pipeline::BY_DOMAIN => format!("domain:{d}"),
+        _ => format!("asn:{}", d.trim_start_matches("AS")),
+    }
+}
+
+fn run_threat(opts: &NotifyOptions, run_id: &str) -> Result<Threat> {
+    let now = seconds(opts.now);
     let mark = parse_mark("(TLP:AMBER)").map_err(|e| FeedError::Mapping {
         name: "marking".into(),
         reason: e.to_string(),
     })?;
     Ok(Threat {
-        id: ThreatId::new(format!("feed-{}", opts.run_id)),
-        title: format!("Feed run {} ({})", opts.run_id, opts.source),
+        id: ThreatId::new(format!("feed-{run_id}")),
+        title: format!("Feed run {run_id} ({})", opts.source),
         originator: CountryCode::parse(&opts.originator).map_err(|e| FeedError::Mapping {
             name: "originator".into(),
             reason: e.to_string(),
         })?,
-        received: opts.now,
+        received: now,
         actor: None,
         actor_mark: mark.clone(),
         harms: vec![Harm::DestructiveAttack, Harm::Ransomware],
         credibility: Credibility::Confirmed,
-        window: ThreatWindow::imminent(opts.now, 24),
+        window: ThreatWindow::imminent(now, 24),
         public_advice_hours: 0,
         targets: vec![],
         portions: vec![Portion {
             mark,
             text: format!(
-                "Compromised or exposed hosts reported by {} in run {}.",
-                opts.source, opts.run_id
+                "Compromised or exposed hosts reported by {} in run {run_id}.",
+                opts.source
             ),
             tearline: true,
             line: 1,
@@ -177,18 +216,32 @@ fn run_threat(opts: &NotifyOptions) -> Result<Threat> {
     })
 }
 
+/// A time to the whole second: what recipients read never carries nanoseconds.
+fn seconds(t: Timestamp) -> Timestamp {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(0)
+}
+
+/// One organisation's notification: the warning (text with the summary and the attachment
+/// block) and one delivery per contact. Everything recipients read of it is built here.
 fn compose(
+    c: &Constituency,
     o: &crate::Org,
     a: &Agg,
     spill: &Spill,
     opts: &NotifyOptions,
+    run_id: &str,
 ) -> Result<FeedNotification> {
     use std::fmt::Write;
+    let now = seconds(opts.now);
+    let report = &opts.report_type;
+    let date = now.with_timezone(&c.timezone).format("%Y-%m-%d");
+    let file_name = format!("{date}-{report}.csv");
     let mut text = String::with_capacity(a.csv.len() + 512);
     let _ = writeln!(
         text,
-        "{} events concerning networks of {} were reported by {} (run {}).",
-        a.events, o.name, opts.source, opts.run_id
+        "{} security events concerning networks of {} were reported to us in the {report} report {} (run {run_id}).",
+        a.events, o.name, opts.source
     );
     let _ = writeln!(text, "\nSummary by event type:");
     let mut types: Vec<(&str, u64)> = a
@@ -212,40 +265,58 @@ fn compose(
     if a.attached < a.events as usize {
         let _ = writeln!(
             text,
-            "\nEvents (CSV): the first {} of {} are attached; ask us for the rest.",
+            "\nThe first {} of the {} events are in the attached file {file_name}; ask us for the rest.",
             a.attached, a.events
         );
     } else {
-        let _ = writeln!(text, "\nEvents (CSV, {} rows):", a.events);
+        let _ = writeln!(
+            text,
+            "\nThe {} events are in the attached file {file_name}.",
+            a.events
+        );
     }
-    let _ = writeln!(text, "{CSV_BEGIN}\n{EVENT_CSV_HEADER}");
+    let _ = writeln!(
+        text,
+        "It keeps every column of the report; the last, matched_by, says why an event is yours (prefix, domain or asn)."
+    );
+    let _ = write!(
+        text,
+        "{CSV_BEGIN}text/csv {file_name}-----\n{}\r\n",
+        spill.header
+    );
     text.push_str(&String::from_utf8_lossy(&a.csv));
     let _ = writeln!(text, "{CSV_END}");
-    let audience = AudienceId::new(format!("feed-org:{}", o.id));
-    let wid = WarningId::new(format!("W-FEED-{}-{}", opts.run_id, o.id));
+    let audience = AudienceId::new(format!(
+        "{}{}",
+        tocsin_core::tracking::FEED_AUDIENCE_PREFIX,
+        o.id
+    ));
+    let wid = WarningId::new(format!("W-FEED-{run_id}-{}", o.id));
+    // The headline reaches a mail Subject: nothing in it may break a header line.
+    let headline: String = format!("{} security events in your networks ({report})", a.events)
+        .chars()
+        .map(|ch| if ch.is_control() { ' ' } else { ch })
+        .collect();
     let warning = Warning {
         id: wid.clone(),
-        threat_id: ThreatId::new(format!("feed-{}", opts.run_id)),
+        threat_id: ThreatId::new(format!("feed-{run_id}")),
         audience_id: audience.clone(),
         audience_kind: AudienceKind::Operator,
         version: 1,
         supersedes: None,
         tlp: o.tlp,
-        banner: "UNCLASSIFIED".into(),
+        // A CERT's notice carries a TLP marking, not a classification banner.
+        banner: o.tlp.label().into(),
         specificity: Specificity::NamedTarget,
-        headline: format!(
-            "{} security events in your networks ({})",
-            a.events,
-            types.first().map(|t| t.0).unwrap_or("events")
-        ),
+        headline,
         text,
         measures: vec![
             "Check the listed hosts and clean or patch them".into(),
             "Block the exposed services at your border where they are not needed".into(),
         ],
-        valid: ThreatWindow::imminent(opts.now, 24 * 7),
+        valid: ThreatWindow::imminent(now, 24 * 7),
         state: WarningState::Approved,
-        created_at: opts.now - Duration::seconds(1),
+        created_at: now - Duration::seconds(1),
     };
     let channels = o
         .emails
@@ -259,8 +330,12 @@ fn compose(
                 kind,
                 address: addr.clone(),
             },
-            idempotency_key: format!("feed:{}:{}:{}:{}", opts.run_id, o.id, kind.as_str(), addr),
+            idempotency_key: format!("feed:{run_id}:{}:{}:{}", o.id, kind.as_str(), addr),
         })
         .collect();
-    Ok(FeedNotification::new(o.id.clone(), warning, deliveries)?)
+    Ok(FeedNotification::new(
+        crate::pipeline::interval_key(report, &o.id),
+        warning,
+        deliveries,
+    )?)
 }

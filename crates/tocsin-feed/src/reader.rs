@@ -37,6 +37,11 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// Lines read so far.
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
     /// Bytes consumed so far (for progress).
     pub fn bytes_read(&self) -> u64 {
         self.bytes
@@ -238,6 +243,57 @@ pub fn parse_uint(s: &[u8], max: u64) -> Option<u64> {
     (v <= max).then_some(v)
 }
 
+/// A timestamp as feeds write them: `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`, optionally
+/// with a fraction and `Z`, ` UTC` or an offset (`+01`, `+0100`, `+01:00`); or Unix seconds.
+/// The date must exist (no 31 April) and the time be valid.
+pub fn valid_timestamp(s: &[u8]) -> bool {
+    let s = s.trim_ascii();
+    if (9..=11).contains(&s.len()) && s.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let b = s.get(r)?;
+        b.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| b.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0')))
+    };
+    let sep = |i: usize, c: &[u8]| s.get(i).is_some_and(|x| c.contains(x));
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
+        return false;
+    };
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b" T") && sep(13, b":") && sep(16, b":")) {
+        return false;
+    }
+    if chrono::NaiveDate::from_ymd_opt(y as i32, mo, d).is_none() || h > 23 || mi > 59 || sec > 60 {
+        return false;
+    }
+    let mut rest = &s[19..];
+    if let [b'.', tail @ ..] = rest {
+        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &tail[n..];
+    }
+    match rest {
+        b"" | b"Z" | b"z" | b" UTC" | b" utc" => true,
+        [b'+' | b'-', off @ ..] => {
+            let digits: Vec<u8> = off.iter().copied().filter(|&c| c != b':').collect();
+            (digits.len() == 2 || digits.len() == 4)
+                && digits.iter().all(u8::is_ascii_digit)
+                && off.iter().filter(|&&c| c == b':').count() <= 1
+        }
+        _ => false,
+    }
+}
+
 /// An ASN: `64500` or `AS64500`.
 #[inline]
 pub fn parse_asn(s: &[u8]) -> Option<u32> {
@@ -281,6 +337,31 @@ mod tests {
             Some("2001:db8::1".parse().unwrap())
         );
         assert_eq!(parse_ip(b"2001:db8::g"), None);
+    }
+
+    #[test]
+    fn timestamps_are_validated() {
+        for ok in [
+            "2026-11-27 00:01:02",
+            "2026-11-27T00:01:02Z",
+            "2026-11-27T00:01:02.123456+01:00",
+            "2026-11-27 00:01:02+00",
+            "2026-11-27 00:01:02 UTC",
+            "1764201662",
+        ] {
+            assert!(valid_timestamp(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "t",
+            "2026-11-31 00:01:02",
+            "2026-11-27 24:00:00",
+            "2026-11-27",
+            "2026/11/27 00:01:02",
+            "2026-11-27 00:01:02 CET",
+            "2026-11-27T00:01:02.Z",
+        ] {
+            assert!(!valid_timestamp(bad.as_bytes()), "{bad}");
+        }
     }
 
     #[test]

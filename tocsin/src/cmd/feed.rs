@@ -10,7 +10,7 @@ use tocsin_store::Store;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum FeedCommand {
-    /// Replace the constituency with a CSV file (org_id,name,prefixes,asns,domains,emails,webhooks,interval,tlp,inhibit).
+    /// Replace the constituency with a CSV file (org_id,name,prefixes,asns,domains,emails,webhooks,interval,tlp,inhibit,timezone).
     ImportConstituency(ImportArgs),
     /// Stream a feed file (CSV or JSON lines) through matching, inhibitions and intervals, and
     /// queue one notification per organisation through the outbox.
@@ -32,13 +32,22 @@ pub struct IngestArgs {
     /// Write the events that match no organisation here (CSV), e.g. to forward them.
     #[arg(long)]
     pub unmatched: Option<PathBuf>,
+    /// Write the inhibited events here (CSV: the feed's columns, then org_id and inhibited_by).
+    #[arg(long)]
+    pub inhibited: Option<PathBuf>,
+    /// The report type (e.g. `scan_rdp`): intervals are kept per organisation and report type.
+    /// Default: from a Shadowserver file name (`2026-11-27-scan_rdp-de-geo.csv`), else the
+    /// file's name without extension.
+    #[arg(long)]
+    pub report_type: Option<String>,
     /// Most events attached to one notification (all are counted).
     #[arg(long, default_value_t = 10_000)]
     pub attach_limit: usize,
     /// The CERT's country (ISO 3166-1 alpha-3), recorded as the originator of the run.
     #[arg(long, default_value = "ZZZ")]
     pub originator: String,
-    /// Run id (default: the time of the run, `YYYYMMDDTHHMMSSZ`).
+    /// Run id (default: the time to the microsecond and the file's SHA-256,
+    /// `YYYYMMDDTHHMMSS.ffffffZ-<12 hex>`); must be unused.
     #[arg(long)]
     pub run_id: Option<String>,
     #[arg(long)]
@@ -57,27 +66,20 @@ fn import(a: ImportArgs, g: &Globals) -> Result<()> {
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
     let name = a.file.display().to_string();
-    let (orgs, global) =
-        Constituency::read_csv(std::io::BufReader::new(f), &name, |rows, bytes| {
-            eprintln!(
-                "import-constituency: {rows} organisations read ({:.0}%)",
-                100.0 * bytes as f64 / total as f64
-            );
-        })?;
-    let (c, conflicts) = Constituency::new(orgs, global.clone());
-    for w in &conflicts {
+    let file = Constituency::read_csv(std::io::BufReader::new(f), &name, |rows, bytes| {
+        eprintln!(
+            "import-constituency: {rows} organisations read ({:.0}%)",
+            100.0 * bytes as f64 / total as f64
+        );
+    })?;
+    for w in &file.warnings {
         eprintln!("warning: {w}");
     }
-    let mut rows: Vec<(String, String)> = c
-        .orgs
-        .iter()
-        .map(|o| Ok((o.id.clone(), serde_json::to_string(o)?)))
-        .collect::<Result<_>>()?;
-    if !global.is_empty() {
-        rows.push((
-            "*".into(),
-            serde_json::to_string(&json!({ "inhibitions": global }))?,
-        ));
+    let rows = Constituency::records(&file.orgs, &file.settings)?;
+    let no_contact = file.orgs.iter().filter(|o| !o.has_contact()).count();
+    let (c, conflicts) = Constituency::with_settings(file.orgs, file.settings)?;
+    for w in &conflicts {
+        eprintln!("warning: {w}");
     }
     let store = g.db.open()?;
     let n = store.replace_constituency(
@@ -85,31 +87,20 @@ fn import(a: ImportArgs, g: &Globals) -> Result<()> {
         &tocsin_store::AuditCtx::new("cli", chrono::Utc::now()),
     )?;
     println!(
-        "constituency: {} organisations, {} prefixes, {} global inhibitions ({n} records stored)",
+        "constituency: {} organisations ({no_contact} without a contact), {} prefixes, {} ASNs, {} domains, {} global inhibitions, time zone {} ({n} records stored)",
         c.orgs.len(),
         c.table.len(),
-        global.len()
+        c.asns.len(),
+        c.domains.len(),
+        c.global_inhibitions.len(),
+        c.timezone
     );
     Ok(())
 }
 
-/// The stored constituency (the `*` record holds the global inhibitions).
+/// The stored constituency (the `*` record holds the settings for everyone).
 pub fn load_constituency(store: &dyn Store) -> Result<Constituency> {
-    let mut orgs = Vec::new();
-    let mut global = Vec::new();
-    for (id, js) in store.constituency()? {
-        if id == "*" {
-            let v: serde_json::Value =
-                serde_json::from_str(&js).context("stored global inhibitions")?;
-            global = serde_json::from_value(v["inhibitions"].clone())
-                .context("stored global inhibitions")?;
-        } else {
-            orgs.push(
-                serde_json::from_str(&js).with_context(|| format!("stored organisation {id}"))?,
-            );
-        }
-    }
-    Ok(Constituency::new(orgs, global).0)
+    Ok(Constituency::from_records(store.constituency()?)?)
 }
 
 fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
@@ -123,24 +114,28 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
         Some(m) => Mapping::load(m)?,
         None => {
             let ext = a.file.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if matches!(ext, "jsonl" | "ndjson") {
+            let mut m = if matches!(ext, "jsonl" | "ndjson") {
                 Mapping::jsonl()
             } else {
                 Mapping::simple()
-            }
+            };
+            m.guessed = true;
+            m
         }
     };
     let now = chrono::Utc::now();
+    let source = a
+        .file
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let opts = NotifyOptions {
-        run_id: a
-            .run_id
+        run_id: a.run_id.clone(),
+        report_type: a
+            .report_type
             .clone()
-            .unwrap_or_else(|| now.format("%Y%m%dT%H%M%SZ").to_string()),
-        source: a
-            .file
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+            .unwrap_or_else(|| tocsin_feed::vocabulary::report_type_from_file_name(&source)),
+        source,
         now,
         attach_limit: a.attach_limit,
         originator: a.originator.clone(),
@@ -149,19 +144,25 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
     let f =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
-    let unmatched: Option<Box<dyn std::io::Write>> = match &a.unmatched {
-        Some(p) => Some(Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        ))),
-        None => None,
+    let create = |p: &Option<PathBuf>| -> Result<Option<Box<dyn std::io::Write>>> {
+        Ok(match p {
+            Some(p) => Some(Box::new(std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            ))),
+            None => None,
+        })
+    };
+    let exports = tocsin_feed::Exports {
+        unmatched: create(&a.unmatched)?,
+        inhibited: create(&a.inhibited)?,
     };
     let r = tocsin_feed::run_feed(
         store.as_ref(),
         &c,
-        f,
+        std::io::BufReader::with_capacity(1 << 20, f),
         &mapping,
         &opts,
-        unmatched,
+        exports,
         |rows, bytes| {
             eprintln!(
                 "feed ingest: {rows} rows ({:.0}%)",
@@ -172,24 +173,43 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
     let k = &r.counts;
     let out = json!({
         "run_id": r.run_id,
+        "report_type": k.report_type,
+        "sha256": r.sha256,
         "events": k.events,
         "matched": k.matched,
+        "matched_by_prefix": k.matched_by_prefix,
+        "matched_by_domain": k.matched_by_domain,
+        "matched_by_asn": k.matched_by_asn,
         "unmatched": k.unmatched,
         "malformed": k.malformed,
         "malformed_examples": k.malformed_examples,
         "inhibited": k.inhibited,
         "not_due": k.not_due,
         "never": k.never,
+        "no_contact": k.no_contact,
         "notifications": r.queued.notifications,
         "deliveries": r.queued.deliveries,
+        "organisations": k.organisations,
     });
     if a.json {
         println!("{out}");
     } else {
         println!(
-            "run {}: {} events, {} matched, {} unmatched, {} malformed; {} inhibited, {} not due, {} never; {} notifications queued ({} deliveries)",
-            r.run_id, k.events, k.matched, k.unmatched, k.malformed, k.inhibited, k.not_due, k.never, r.queued.notifications, r.queued.deliveries
+            "run {} ({}): {} events, {} matched ({} by prefix, {} by domain, {} by ASN), {} unmatched, {} malformed; {} inhibited, {} not due, {} never, {} no contact; {} notifications queued ({} deliveries)",
+            r.run_id, k.report_type, k.events, k.matched, k.matched_by_prefix, k.matched_by_domain, k.matched_by_asn, k.unmatched, k.malformed, k.inhibited, k.not_due, k.never, k.no_contact, r.queued.notifications, r.queued.deliveries
         );
+        for o in k.organisations.iter().filter(|o| o.status != "queued") {
+            match (&o.next_due, o.status) {
+                (Some(t), _) => println!(
+                    "  {}: {} events held back (interval) until {t}",
+                    o.org_id, o.matched
+                ),
+                (None, "no_contact") => {
+                    println!("  {}: {} events, no contact", o.org_id, o.matched)
+                }
+                (None, s) => println!("  {}: {} events, {s}", o.org_id, o.matched),
+            }
+        }
         for m in &k.malformed_examples {
             println!("  line {}: {}", m.line, m.reason);
         }

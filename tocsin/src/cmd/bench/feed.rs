@@ -66,7 +66,8 @@ pub fn run(a: FeedArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(&dir.path().join("bench.db"))?;
     let opts = NotifyOptions {
-        run_id: "bench".into(),
+        run_id: Some("bench".into()),
+        report_type: "bench".into(),
         source: a
             .events
             .file_name()
@@ -83,7 +84,7 @@ pub fn run(a: FeedArgs) -> Result<()> {
         open(&a.events)?,
         &Mapping::simple(),
         &opts,
-        None,
+        tocsin_feed::Exports::default(),
         |_, _| {},
     )?;
     let seconds = start.elapsed().as_secs_f64();
