@@ -196,4 +196,90 @@ mod tests {
         assert_eq!(percentile(&[1, 2, 3, 4, 100], 0.5), Some(3));
         assert_eq!(percentile(&[1, 2, 3, 4, 100], 0.9), Some(100));
     }
+
+    #[test]
+    fn feed_notifications_are_counted_apart() {
+        use crate::audience::{AudienceKind, ChannelKind, ChannelSpec};
+        use crate::lifecycle::WarningState;
+        use crate::marking::TlpLevel;
+        use crate::time::ThreatWindow;
+        use crate::tracking::Specificity;
+        use crate::{AudienceId, ThreatId};
+        let at = |h: i64| {
+            chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+                + chrono::Duration::hours(h)
+        };
+        let warning = |id: &str, audience: &str| Warning {
+            id: WarningId::new(id),
+            threat_id: ThreatId::new("t1"),
+            audience_id: AudienceId::new(audience),
+            audience_kind: AudienceKind::Operator,
+            version: 1,
+            supersedes: None,
+            tlp: TlpLevel::Amber,
+            banner: "TLP:AMBER".into(),
+            specificity: Specificity::NamedTarget,
+            headline: "h".into(),
+            text: "t".into(),
+            measures: vec![],
+            valid: ThreatWindow::imminent(at(0), 24 * 7),
+            state: WarningState::Delivered,
+            created_at: at(0),
+        };
+        let delivery = |w: &str, id: i64| Delivery {
+            id,
+            warning_id: WarningId::new(w),
+            audience_id: AudienceId::new("x"),
+            channel: ChannelSpec {
+                kind: ChannelKind::Email,
+                address: "a@b.example".into(),
+            },
+            idempotency_key: format!("k{id}"),
+            status: DeliveryStatus::Delivered,
+            attempts: 1,
+            next_attempt_at: at(1),
+            last_error: None,
+            delivered_at: Some(at(1)),
+            notice: None,
+        };
+        let warnings = [
+            warning("W-1", "venue-ops"),
+            warning("W-FEED-1", "feed-org:klinik"),
+            warning("W-FEED-2", "feed-org:isp"),
+        ];
+        let deliveries = [
+            delivery("W-1", 1),
+            delivery("W-FEED-1", 2),
+            delivery("W-FEED-2", 3),
+        ];
+        // Even a (stale) posture track on a feed notification is not counted as lapsed.
+        let tracks: Vec<(WarningId, PostureTrack)> = warnings
+            .iter()
+            .map(|w| (w.id.clone(), PostureTrack::new(at(1), 1, at(100))))
+            .collect();
+        let r = report(
+            &ReportInput {
+                threats: &[],
+                warnings: &warnings,
+                deliveries: &deliveries,
+                acknowledgements: &[],
+                posture_tracks: &tracks,
+                outcomes: &[],
+            },
+            at(0),
+            at(48),
+        );
+        assert_eq!(
+            (
+                r.warnings_sent,
+                r.feed_notifications_sent,
+                r.posture_tracked,
+                r.posture_lapsed
+            ),
+            (1, 2, 1, 1)
+        );
+        assert_eq!(r.warnings_sent_by_kind["operator"], 1);
+    }
 }

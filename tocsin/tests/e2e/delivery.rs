@@ -310,7 +310,7 @@ fn email_reaches_a_real_smtp_server_with_auth_both_parts_and_the_reference() {
         let h = &m["headers"];
         assert_eq!(
             h["message-id"],
-            format!("<{}@agency.example>", keys[i]),
+            tocsin_deliver::email::message_id(&keys[i], "agency.example"),
             "Message-ID from the idempotency key"
         );
         assert_eq!(h["to"], rcpt);
