@@ -50,6 +50,10 @@ pub struct IngestArgs {
     /// `YYYYMMDDTHHMMSS.ffffffZ-<12 hex>`); must be unused.
     #[arg(long)]
     pub run_id: Option<String>,
+    /// The run's time (RFC 3339), for intervals and the record; default now. For replaying
+    /// a backlog of files in the order they arrived.
+    #[arg(long)]
+    pub at: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -123,7 +127,14 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
             m
         }
     };
-    let now = chrono::Utc::now();
+    let now = match &a.at {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .with_context(|| {
+                format!("--at {t:?}: expected an RFC 3339 time such as 2026-12-04T06:00:00Z")
+            })?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
     let source = a
         .file
         .file_name()

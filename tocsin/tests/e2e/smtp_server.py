@@ -1,7 +1,7 @@
 # A real SMTP server for the e2e tests: aiosmtpd on 127.0.0.1 (a free port, printed as
-# "READY <port>"), writing each accepted message as JSON (envelope, headers, subject, decoded
-# parts) into the directory argv[1]. With argv[2] = "user:password" it requires AUTH.
-# It runs until its standard input closes.
+# "READY <port>"), writing each accepted message as JSON (envelope, headers and the parser's
+# defects, subject, decoded parts with disposition and file name) into the directory argv[1].
+# With argv[2] = "user:password" it requires AUTH. It runs until its standard input closes.
 import json, os, socket, sys
 from email import message_from_bytes, policy
 from aiosmtpd.controller import Controller
@@ -20,7 +20,9 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 class Handler:
     async def handle_DATA(self, server, session, envelope):
         msg = message_from_bytes(envelope.content, policy=policy.default)
-        parts = [{"type": p.get_content_type(), "text": p.get_content()} for p in msg.walk() if not p.is_multipart()]
+        parts = [{"type": p.get_content_type(), "text": p.get_content(),
+                  "disposition": p.get_content_disposition(), "filename": p.get_filename()}
+                 for p in msg.walk() if not p.is_multipart()]
         record = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
@@ -28,6 +30,9 @@ class Handler:
             "content_type": msg.get_content_type(),
             "subject": str(msg["subject"]),
             "headers": {k.lower(): str(v) for k, v in msg.items()},
+            # What the standard parser found wrong (RFC 5322 syntax), per header and overall.
+            "header_defects": {k.lower(): [str(d) for d in v.defects] for k, v in msg.items() if v.defects},
+            "defects": [str(d) for d in msg.defects],
             "parts": parts,
         }
         n = len(os.listdir(out))
