@@ -422,7 +422,7 @@ fn run_ids_are_unique_and_the_same_file_is_refused() {
         )
     };
     // Two files in the same second (same `now`): different ids, both runs stored.
-    let one = format!("{EVENTS}");
+    let one = EVENTS.to_owned();
     let two = format!("{EVENTS}\n");
     let r1 = run(&one, None).unwrap();
     let r2 = run(&two, None).unwrap();
