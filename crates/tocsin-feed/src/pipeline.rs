@@ -571,15 +571,15 @@ impl<'c> Pipeline<'c> {
             Some(a) => c.v4.lookup(a),
             None => c.table.longest_match(addr).map(|(_, &o)| o),
         };
-        let (org, by) = match by_prefix {
-            Some(o) => (o as usize, BY_PREFIX),
+        // `skip`: with a domain match, where the listed domain starts in the host name.
+        let (org, by, skip) = match by_prefix {
+            Some(o) => (o as usize, BY_PREFIX, 0),
             None => match c
                 .domain_owner(domain)
-                .filter(|_| !domain.is_empty())
-                .map(|(o, _)| (o as usize, BY_DOMAIN))
+                .map(|(o, skip)| (o as usize, BY_DOMAIN, skip))
                 .or_else(|| {
                     asn.and_then(|a| c.asns.get(&a))
-                        .map(|&o| (o as usize, BY_ASN))
+                        .map(|&o| (o as usize, BY_ASN, 0))
                 }) {
                 Some(m) => m,
                 None => {
@@ -690,7 +690,6 @@ impl<'c> Pipeline<'c> {
         match by {
             BY_PREFIX => rec.extend_from_slice(ip),
             BY_DOMAIN => {
-                let (_, skip) = c.domain_owner(domain).unwrap_or((0, 0));
                 let d = domain.strip_suffix(b".").unwrap_or(domain);
                 rec.extend_from_slice(&d[skip.min(d.len())..].to_ascii_lowercase());
             }
@@ -712,8 +711,10 @@ impl<'c> Pipeline<'c> {
 
     /// End the intake: counts with the review of each organisation, and the spill for
     /// [`crate::notify`].
-    pub fn finish(mut self) -> Result<(RunCounts, Spill)> {
-        let acc = &mut self.acc;
+    pub fn finish(self) -> Result<(RunCounts, Spill)> {
+        let Pipeline {
+            c, status, mut acc, ..
+        } = self;
         acc.spill.flush()?;
         for (w, what) in [
             (&mut acc.unmatched, "unmatched export"),
@@ -726,9 +727,9 @@ impl<'c> Pipeline<'c> {
         let mut by_rule: HashMap<u32, BTreeMap<String, u64>> = HashMap::new();
         for (&(org, global, i), &n) in &acc.inhibited_by {
             let list = if global {
-                &self.c.global_inhibitions
+                &c.global_inhibitions
             } else {
-                &self.c.orgs[org as usize].inhibitions
+                &c.orgs[org as usize].inhibitions
             };
             if let Some(rule) = list.get(i as usize) {
                 *by_rule
@@ -738,12 +739,12 @@ impl<'c> Pipeline<'c> {
                     .or_default() += n;
             }
         }
-        for (i, o) in self.c.orgs.iter().enumerate() {
+        for (i, o) in c.orgs.iter().enumerate() {
             let matched = acc.counts.per_org_matched[i];
             if matched == 0 {
                 continue;
             }
-            let (status, next_due) = match self.status[i] {
+            let (status, next_due) = match status[i] {
                 Status::Never => ("never", None),
                 Status::NoContact => ("no_contact", None),
                 Status::NotDue(t) => (
@@ -763,9 +764,7 @@ impl<'c> Pipeline<'c> {
                 inhibited_by: by_rule.remove(&(i as u32)).unwrap_or_default(),
             });
         }
-        let counts = std::mem::take(&mut acc.counts);
-        let spill = std::mem::replace(&mut acc.spill, Spill::new()?);
-        Ok((counts, spill))
+        Ok((acc.counts, acc.spill))
     }
 }
 
