@@ -70,17 +70,17 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     let g = &cli.globals;
-    cmd::configure(g)?;
+    let settings = cmd::Settings::from_globals(g)?;
     match cli.command {
-        Command::Import(a) => cmd::import::run(a, g),
-        Command::Demo(a) => cmd::demo::run(a, g),
-        Command::Serve(a) => cmd::serve::run(a, g).await,
+        Command::Import(a) => cmd::import::run(a, g, &settings),
+        Command::Demo(a) => cmd::demo::run(a, &settings),
+        Command::Serve(a) => cmd::serve::run(a, g, &settings).await,
         Command::Verify => cmd::verify::run(g),
         Command::Compose(a) => cmd::compose::run(a),
-        Command::Report(c) => cmd::report::run(c, g),
+        Command::Report(c) => cmd::report::run(c, g, &settings),
         Command::Token(c) => cmd::token::run(c, g),
         Command::User(c) => cmd::user::run(c, g),
-        Command::Ingest(c) => cmd::ingest::run(c, g),
+        Command::Ingest(c) => cmd::ingest::run(c, g, &settings),
         Command::Worker(a) => cmd::worker::run(a, g).await,
         Command::Migrate(a) => cmd::migrate::run(a),
         Command::Bench(c) => cmd::bench::run(c, g),

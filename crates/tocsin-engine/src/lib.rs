@@ -13,6 +13,7 @@ mod api;
 pub mod demo;
 mod follow;
 mod import;
+pub mod scheduler;
 
 pub use api::{leak_verdict, leak_verdicts, LeakVerdict};
 pub use follow::LinkOutcome;

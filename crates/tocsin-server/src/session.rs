@@ -131,7 +131,7 @@ async fn check_session(
 ) -> Result<Principal, Response> {
     let reject = |f: AuthFailure| {
         tracing::info!(%method, %path, reason = ?f, "authentication failed");
-        f.into_problem().into_response()
+        Problem::from(f).into_response()
     };
     if !well_formed(&secret) {
         return Err(reject(AuthFailure::SessionInvalid));

@@ -1,6 +1,6 @@
 //! `tocsin demo`: the reference case in a fresh temporary store.
 
-use super::{open_engine, Globals};
+use super::{open_engine, Settings};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use tocsin_engine::demo::{self, DemoReport};
@@ -78,7 +78,7 @@ pub fn seed_reference(
     )?)
 }
 
-pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
+pub fn run(args: DemoArgs, settings: &Settings) -> Result<()> {
     // Always a fresh store: the demo must never touch the user's database.
     let work = tempfile::tempdir()?;
     let db = match &args.store {
@@ -97,7 +97,7 @@ pub fn run(args: DemoArgs, _g: &Globals) -> Result<()> {
         .map(|d| d.join("outbox"))
         .filter(|_| args.store.is_some())
         .unwrap_or_else(|| work.path().join("outbox"));
-    let engine = open_engine(&super::DbLocation::Sqlite(db), Some(outbox))?;
+    let engine = open_engine(&super::DbLocation::Sqlite(db), Some(outbox), settings)?;
     let report = load_into(&engine, args.examples)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -178,7 +178,11 @@ mod tests {
     fn seed_reference_loads_the_case_matched_but_not_worked() {
         let dir = tempfile::tempdir().unwrap();
         let db = super::super::DbLocation::Sqlite(dir.path().join("t.db"));
-        let engine = open_engine(&db, Some(dir.path().join("outbox"))).unwrap();
+        let settings = Settings {
+            policy: tocsin_core::duty::DutyPolicy::icd191(),
+            public_url: "http://127.0.0.1:8080".into(),
+        };
+        let engine = open_engine(&db, Some(dir.path().join("outbox")), &settings).unwrap();
         let at = chrono::DateTime::parse_from_rfc3339("2024-03-06T08:30:00Z")
             .unwrap()
             .to_utc();

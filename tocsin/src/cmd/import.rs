@@ -1,6 +1,6 @@
 //! `tocsin import DIR`.
 
-use super::{open_engine, Globals};
+use super::{open_engine, Globals, Settings};
 use anyhow::Result;
 use std::path::PathBuf;
 use tocsin_store::AuditCtx;
@@ -11,8 +11,8 @@ pub struct ImportArgs {
     dir: PathBuf,
 }
 
-pub fn run(args: ImportArgs, g: &Globals) -> Result<()> {
-    let engine = open_engine(&g.db, g.outbox.clone())?;
+pub fn run(args: ImportArgs, g: &Globals, settings: &Settings) -> Result<()> {
+    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     let s = engine.import_dir(&args.dir, &AuditCtx::new("cli:import", chrono::Utc::now()))?;
     println!(
         "imported {} venues, {} events, {} audiences, {} reports ({} matches) into {}",

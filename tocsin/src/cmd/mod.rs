@@ -10,7 +10,6 @@ pub mod import;
 pub mod ingest;
 pub mod migrate;
 pub mod report;
-pub mod scheduler;
 pub mod serve;
 pub mod token;
 pub mod user;
@@ -20,7 +19,6 @@ pub mod worker;
 use anyhow::{Context, Result};
 pub use db::DbLocation;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use tocsin_core::duty::DutyPolicy;
 use tocsin_engine::{Engine, EngineConfig};
 
@@ -47,39 +45,44 @@ pub struct Globals {
     pub public_url: String,
 }
 
-/// Engine settings that come from the global options, fixed once at start (`configure`).
-struct Settings {
-    policy: DutyPolicy,
-    public_url: String,
+/// What shapes every engine this process opens, read from the global options once in `main` and
+/// passed by value to each subcommand that opens an engine.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub policy: DutyPolicy,
+    pub public_url: String,
 }
 
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
-
-/// Read the global options that shape every engine (policy file, public URL). Call once in main.
-pub fn configure(g: &Globals) -> Result<()> {
-    let policy = match &g.policy {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading policy {}", p.display()))?;
-            tocsin_formats::policy::parse_policy(&text)
-                .with_context(|| format!("in {}", p.display()))?
-        }
-        None => DutyPolicy::icd191(),
-    };
-    let _ = SETTINGS.set(Settings {
-        policy,
-        public_url: g.public_url.clone(),
-    });
-    Ok(())
+impl Settings {
+    /// Read the policy file (if one is named) and take the public URL.
+    pub fn from_globals(g: &Globals) -> Result<Self> {
+        let policy = match &g.policy {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading policy {}", p.display()))?;
+                tocsin_formats::policy::parse_policy(&text)
+                    .with_context(|| format!("in {}", p.display()))?
+            }
+            None => DutyPolicy::icd191(),
+        };
+        Ok(Self {
+            policy,
+            public_url: g.public_url.clone(),
+        })
+    }
 }
 
-pub fn open_engine(db: &DbLocation, outbox: Option<PathBuf>) -> Result<Engine> {
+/// Open the store at `db` and an engine over it, with `settings`; the file channel writes under
+/// `outbox` (default: beside the database).
+pub fn open_engine(
+    db: &DbLocation,
+    outbox: Option<PathBuf>,
+    settings: &Settings,
+) -> Result<Engine> {
     let store = db.open()?;
     let outbox = outbox.unwrap_or_else(|| db.default_outbox());
     let mut config = EngineConfig::new(outbox);
-    if let Some(s) = SETTINGS.get() {
-        config.policy = s.policy.clone();
-        config.public_url = s.public_url.clone();
-    }
+    config.policy = settings.policy.clone();
+    config.public_url = settings.public_url.clone();
     Ok(Engine::open(store, config)?)
 }

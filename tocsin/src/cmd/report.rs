@@ -1,6 +1,6 @@
 //! `tocsin report …`: reports over the store.
 
-use super::{open_engine, Globals};
+use super::{open_engine, Globals, Settings};
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, TimeZone, Utc};
 
@@ -23,13 +23,13 @@ pub struct EffectivenessArgs {
     json: bool,
 }
 
-pub fn run(cmd: ReportCommand, g: &Globals) -> Result<()> {
+pub fn run(cmd: ReportCommand, g: &Globals, settings: &Settings) -> Result<()> {
     match cmd {
-        ReportCommand::Effectiveness(a) => effectiveness(a, g),
+        ReportCommand::Effectiveness(a) => effectiveness(a, g, settings),
     }
 }
 
-fn effectiveness(a: EffectivenessArgs, g: &Globals) -> Result<()> {
+fn effectiveness(a: EffectivenessArgs, g: &Globals, settings: &Settings) -> Result<()> {
     let to = a.to.unwrap_or_else(|| Utc::now().date_naive());
     let from = a.from.unwrap_or(to - chrono::Duration::days(30));
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
@@ -39,7 +39,7 @@ fn effectiveness(a: EffectivenessArgs, g: &Globals) -> Result<()> {
             .and_hms_opt(0, 0, 0)
             .context("midnight")?,
     );
-    let engine = open_engine(&g.db, g.outbox.clone())?;
+    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     let r = engine.effectiveness(start, end)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

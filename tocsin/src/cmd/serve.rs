@@ -1,9 +1,10 @@
 //! `tocsin serve`: the HTTP API over the store.
 
-use super::{open_engine, Globals};
+use super::{open_engine, Globals, Settings};
 use anyhow::Result;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tocsin_engine::scheduler::SchedulerSettings;
 use tocsin_store::Store;
 
 const SHUTDOWN_GRACE_SECS: u64 = 10;
@@ -38,8 +39,8 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .map_err(|e| format!("{s:?} is not an RFC 3339 instant such as 2024-03-06T08:30:00Z: {e}"))
 }
 
-pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
-    let engine = open_engine(&g.db, g.outbox.clone())?;
+pub async fn run(args: ServeArgs, g: &Globals, settings: &Settings) -> Result<()> {
+    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     if args.demo && engine.store().threat(&"moscow-2024-03".into())?.is_none() {
         super::demo::load_into(&engine, None)?;
         tracing::info!("reference case loaded into {}", g.db);
@@ -65,14 +66,18 @@ pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
         .ok()
         .filter(|s| !s.is_empty());
     if let Some(secret) =
-        tocsin_server::bootstrap_admin_token(store.as_ref(), given.as_deref(), chrono::Utc::now())?
+        tocsin_auth::bootstrap_admin_token(store.as_ref(), given.as_deref(), chrono::Utc::now())?
     {
         // Printed once, on stdout only; the store keeps nothing but its hash.
         println!("admin token (shown once, store it now): {secret}");
     }
     let engine = Arc::new(engine);
     // Several serve processes may share the database: only the leader runs the scheduler.
-    let scheduler = super::scheduler::spawn(engine.clone(), args.tick_secs.max(1), clock);
+    let scheduler = tocsin_engine::scheduler::spawn(
+        engine.clone(),
+        SchedulerSettings::every(std::time::Duration::from_secs(args.tick_secs)),
+        clock,
+    )?;
     tracing::info!("listening on http://{}", args.listen);
     let mut state = tocsin_server::AppState::new(store)
         .with_engine(engine)
@@ -94,6 +99,7 @@ pub async fn run(args: ServeArgs, g: &Globals) -> Result<()> {
             Ok(())
         }
     };
-    scheduler.resign();
+    // Resigning waits for a pass in progress: off the async workers.
+    tokio::task::spawn_blocking(move || scheduler.resign()).await?;
     result
 }

@@ -3,7 +3,7 @@
 
 use super::Globals;
 use anyhow::{Context, Result};
-use tocsin_server::{Role, Scope, TokenSpec};
+use tocsin_auth::{Role, Scope, TokenSpec};
 use tocsin_store::AuditCtx;
 
 #[derive(clap::Subcommand, Debug)]
@@ -60,7 +60,7 @@ fn parse_scopes(s: &str) -> std::result::Result<ScopeList, String> {
 }
 
 fn parse_span(s: &str) -> std::result::Result<chrono::Duration, String> {
-    tocsin_server::parse_duration(s).map_err(|e| e.to_string())
+    tocsin_auth::parse_duration(s).map_err(|e| e.to_string())
 }
 
 pub fn run(cmd: TokenCommand, g: &Globals) -> Result<()> {
@@ -77,7 +77,7 @@ pub fn run(cmd: TokenCommand, g: &Globals) -> Result<()> {
             }
             let user_id = match &a.user {
                 Some(name) => {
-                    let name = tocsin_server::normalize_username(name)?;
+                    let name = tocsin_auth::normalize_username(name)?;
                     Some(
                         store
                             .user_by_name(&name)?
@@ -108,7 +108,7 @@ pub fn run(cmd: TokenCommand, g: &Globals) -> Result<()> {
                     .unwrap_or_else(|| Scope::up_to(a.role)),
                 user_id,
             };
-            let (secret, id) = tocsin_server::issue_scoped_token(store.as_ref(), &spec, &ctx)?;
+            let (secret, id) = tocsin_auth::issue_scoped_token(store.as_ref(), &spec, &ctx)?;
             if let Some(aud) = &a.audience {
                 store.set_token_audience(id, Some(&aud.as_str().into()), &ctx)?;
             }
@@ -126,15 +126,11 @@ pub fn run(cmd: TokenCommand, g: &Globals) -> Result<()> {
                 "ID", "STATUS", "ROLE", "SCOPES", "USER", "EXPIRES", "AUDIENCE"
             );
             for t in store.tokens()? {
-                let v = tocsin_server::accounts::token_json(&t, now);
-                let scopes: Vec<&str> = v["scopes"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
-                    .unwrap_or_default();
+                let scopes = tocsin_auth::token::token_scopes(&t);
                 println!(
                     "{:>4}  {:<8}  {:<8}  {:<24}  {:<12}  {:<20}  {:<14}  {}",
                     t.id,
-                    v["status"].as_str().unwrap_or("?"),
+                    tocsin_auth::token::token_status(&t, now),
                     t.role,
                     scopes.join(","),
                     t.user_id

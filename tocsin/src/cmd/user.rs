@@ -4,8 +4,8 @@
 use super::Globals;
 use anyhow::{Context, Result};
 use std::io::BufRead;
+use tocsin_auth::Role;
 use tocsin_core::{Classification, CountryCode};
-use tocsin_server::Role;
 use tocsin_store::accounts::UserPatch;
 use tocsin_store::AuditCtx;
 
@@ -47,7 +47,7 @@ pub struct DisableArgs {
 }
 
 fn parse_clearance(s: &str) -> std::result::Result<Classification, String> {
-    tocsin_server::parse_clearance(s).map_err(|e| e.to_string())
+    tocsin_auth::parse_clearance(s).map_err(|e| e.to_string())
 }
 
 fn parse_country(s: &str) -> std::result::Result<CountryCode, String> {
@@ -79,7 +79,7 @@ pub fn run(cmd: UserCommand, g: &Globals) -> Result<()> {
     let ctx = AuditCtx::new("cli:user", now);
     match cmd {
         UserCommand::Create(a) => {
-            let u = tocsin_server::create_user(
+            let u = tocsin_auth::create_user(
                 store.as_ref(),
                 &a.username,
                 a.role,
@@ -123,7 +123,7 @@ pub fn run(cmd: UserCommand, g: &Globals) -> Result<()> {
         UserCommand::Disable(a) => {
             let found = match a.user.parse::<i64>() {
                 Ok(id) => store.user(id)?,
-                Err(_) => store.user_by_name(&tocsin_server::normalize_username(&a.user)?)?,
+                Err(_) => store.user_by_name(&tocsin_auth::normalize_username(&a.user)?)?,
             };
             let u = found.with_context(|| {
                 format!("user {:?} is not in the store (tocsin user list)", a.user)

@@ -1,7 +1,7 @@
 //! `tocsin ingest cap FILE`: a CAP 1.2 alert from another authority opens a threat, stored
 //! through the engine and matched against the registry. Prints a summary (or `--json`).
 
-use crate::cmd::{open_engine, Globals};
+use crate::cmd::{open_engine, Globals, Settings};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ pub struct CapArgs {
     json: bool,
 }
 
-pub fn run(a: CapArgs, g: &Globals) -> Result<()> {
+pub fn run(a: CapArgs, g: &Globals, settings: &Settings) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
     let alert = parse_alert(&text).with_context(|| format!("in {}", a.file.display()))?;
@@ -34,7 +34,7 @@ pub fn run(a: CapArgs, g: &Globals) -> Result<()> {
     };
     let threat =
         threat_from_alert(&alert, &opts).with_context(|| format!("in {}", a.file.display()))?;
-    let engine = open_engine(&g.db, g.outbox.clone())?;
+    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     let ctx = AuditCtx::new("cli:ingest-cap", chrono::Utc::now());
     engine.ingest_threat(&threat, &ctx)?;
     let matches = engine.compute_matches(&threat.id, &ctx)?;

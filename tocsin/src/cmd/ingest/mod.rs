@@ -1,7 +1,7 @@
 //! `tocsin ingest …`: turn outside material (free text, STIX, CAP) into threats.
 //! One module per source format; each owns its `Args` and `run`.
 
-use super::Globals;
+use super::{Globals, Settings};
 use anyhow::Result;
 
 pub mod cap;
@@ -19,10 +19,10 @@ pub enum IngestCommand {
     Cap(cap::CapArgs),
 }
 
-pub fn run(cmd: IngestCommand, _g: &Globals) -> Result<()> {
+pub fn run(cmd: IngestCommand, g: &Globals, settings: &Settings) -> Result<()> {
     match cmd {
-        IngestCommand::Text(a) => text::run(a, _g),
-        IngestCommand::Stix(a) => stix::run(a, _g),
-        IngestCommand::Cap(a) => cap::run(a, _g),
+        IngestCommand::Text(a) => text::run(a, g, settings),
+        IngestCommand::Stix(a) => stix::run(a, g, settings),
+        IngestCommand::Cap(a) => cap::run(a, g, settings),
     }
 }

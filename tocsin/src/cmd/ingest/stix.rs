@@ -1,7 +1,7 @@
 //! `tocsin ingest stix FILE`: a STIX 2.1 bundle becomes a threat, stored through the engine and
 //! matched against the registry. Prints a summary (or `--json`).
 
-use crate::cmd::{open_engine, Globals};
+use crate::cmd::{open_engine, Globals, Settings};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -21,13 +21,13 @@ pub struct StixArgs {
     json: bool,
 }
 
-pub fn run(a: StixArgs, g: &Globals) -> Result<()> {
+pub fn run(a: StixArgs, g: &Globals, settings: &Settings) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
     let originator = CountryCode::parse(&a.originator)?;
     let intake = parse_bundle(&text, &StixOptions::new(originator))
         .with_context(|| format!("in {}", a.file.display()))?;
-    let engine = open_engine(&g.db, g.outbox.clone())?;
+    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     let ctx = AuditCtx::new("cli:ingest-stix", chrono::Utc::now());
     engine.ingest_threat(&intake.threat, &ctx)?;
     let matches = engine.compute_matches(&intake.threat.id, &ctx)?;

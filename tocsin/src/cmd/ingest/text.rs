@@ -6,7 +6,7 @@
 //! the engine (ingest + match). `--accept`, `--reject` and `--accept-all` apply review decisions in
 //! either mode.
 
-use super::super::{open_engine, Globals};
+use super::super::{open_engine, Globals, Settings};
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
@@ -56,7 +56,7 @@ pub struct TextArgs {
     credibility: String,
 }
 
-fn registry_entities(args: &TextArgs, g: &Globals) -> Result<Vec<Entity>> {
+fn registry_entities(args: &TextArgs, g: &Globals, settings: &Settings) -> Result<Vec<Entity>> {
     if let Some(dir) = &args.registry {
         let read = |name: &str| -> Result<Option<String>> {
             let p = dir.join(name);
@@ -88,7 +88,7 @@ fn registry_entities(args: &TextArgs, g: &Globals) -> Result<Vec<Entity>> {
         );
         return Ok(vec![]);
     }
-    let engine = open_engine(&g.db, g.outbox.clone())?;
+    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     Ok(engine.store().entities()?)
 }
 
@@ -103,13 +103,13 @@ fn read_text(path: &Path) -> Result<String> {
     })
 }
 
-pub fn run(args: TextArgs, g: &Globals) -> Result<()> {
+pub fn run(args: TextArgs, g: &Globals, settings: &Settings) -> Result<()> {
     let text = read_text(&args.file)?;
     let date = args.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let gazetteer = tocsin_intake::Gazetteer::builtin();
     match &args.commit {
         None => {
-            let entities = registry_entities(&args, g)?;
+            let entities = registry_entities(&args, g, settings)?;
             let x = Extractor::with_builtin(&entities, &gazetteer)?;
             let mut p = x.extract(&text, date);
             p.review(&args.accept, &args.reject, args.accept_all)?;
@@ -148,7 +148,7 @@ pub fn run(args: TextArgs, g: &Globals) -> Result<()> {
             let threat = build_threat(&p, &text, &opts, &gazetteer).with_context(|| {
                 format!("{} (proposal {})", args.file.display(), path.display())
             })?;
-            let engine = open_engine(&g.db, g.outbox.clone())?;
+            let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
             if engine.store().threat(&threat.id)?.is_some() {
                 bail!(
                     "threat {} is already stored in {}: pass --id to store another version",
