@@ -15,30 +15,25 @@
 //!   withheld (docs/security.md). `/api/v1` also accepts the console's session cookie (with its
 //!   CSRF token on unsafe methods); `/auth/login` is the only unauthenticated account route.
 
-pub mod accounts;
-mod actions;
-mod api;
 pub mod auth;
 pub mod cap_feed;
 pub mod console;
-mod feeds;
-mod intake;
 pub mod openapi;
 pub mod problem;
 pub mod ratelimit;
 pub mod redact;
-mod routes;
+pub mod resources;
 pub mod session;
 pub mod taxii;
 
-pub use accounts::{
-    create_user, hash_password, normalize_username, parse_clearance, parse_duration,
-};
 pub use auth::{
     bootstrap_admin_token, generate_token, hash_token, issue_scoped_token, issue_token,
     resolve_token, NeedToKnow, Principal, Role, Scope, TokenError, TokenSpec, TOKEN_PREFIX,
 };
 pub use problem::Problem;
+pub use resources::accounts::{
+    create_user, hash_password, normalize_username, parse_clearance, parse_duration,
+};
 
 use auth::{authenticate, authorize, MinRole};
 use axum::extract::Request;
@@ -47,6 +42,10 @@ use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
+use resources::{
+    accounts, audit, deliveries, determinations, feeds, followup, intake, jobs, links, meta,
+    posture, registry, reports, tasks, threats, warnings,
+};
 use serde_json::Value;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -132,70 +131,79 @@ impl AppState {
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     let viewer = Router::new()
-        .route("/threats", get(api::threats::threats))
-        .route("/threats/:id/matches/reviews", get(api::threats::reviews))
-        .route("/threats/:id", get(routes::threat))
-        .route("/threats/:id/matches", get(routes::threat_matches))
+        .route("/threats", get(threats::threats))
+        .route("/threats/:id/matches/reviews", get(threats::reviews))
+        .route("/threats/:id", get(threats::threat))
+        .route("/threats/:id/matches", get(threats::threat_matches))
         .route(
             "/threats/:id/determinations",
-            get(routes::threat_determinations),
+            get(determinations::threat_determinations),
         )
-        .route("/warnings", get(routes::warnings))
-        .route("/warnings/:id", get(routes::warning))
-        .route("/warnings/:id/deliveries", get(routes::warning_deliveries))
-        .route("/deliveries", get(routes::deliveries))
-        .route("/posture", get(api::posture::posture))
-        .route("/timeline", get(routes::timeline))
-        .route("/audit", get(routes::audit))
-        .route("/entities", get(api::registry::entities))
-        .route("/entities/:id", get(api::registry::entity))
-        .route("/audiences", get(api::registry::audiences))
-        .route("/audiences/:id", get(api::registry::audience))
-        .route("/dead-letters", get(api::deliveries::dead_letters))
-        .route("/jobs/:id", get(api::jobs::job))
-        .route("/tasks", get(actions::tasks))
-        .route("/reports/effectiveness", get(actions::effectiveness))
+        .route("/warnings", get(warnings::warnings))
+        .route("/warnings/:id", get(warnings::warning))
+        .route(
+            "/warnings/:id/deliveries",
+            get(deliveries::warning_deliveries),
+        )
+        .route("/deliveries", get(deliveries::deliveries))
+        .route("/posture", get(posture::posture))
+        .route("/timeline", get(audit::timeline))
+        .route("/audit", get(audit::audit))
+        .route("/entities", get(registry::entities))
+        .route("/entities/:id", get(registry::entity))
+        .route("/audiences", get(registry::audiences))
+        .route("/audiences/:id", get(registry::audience))
+        .route("/dead-letters", get(deliveries::dead_letters))
+        .route("/jobs/:id", get(jobs::job))
+        .route("/tasks", get(tasks::tasks))
+        .route("/reports/effectiveness", get(reports::effectiveness))
         .route("/feeds/runs", get(feeds::runs))
         .route("/feeds/runs/:id", get(feeds::run))
         .route_layer(from_fn_with_state(MinRole(Role::Viewer), authorize));
     let analyst = Router::new()
-        .route("/threats/:id/determinations", post(actions::propose))
-        .route("/threats/:id/determinations/waive", post(actions::waive))
-        .route("/threats/:id/warnings", post(actions::compose))
-        .route("/threats/:id/outcome", post(actions::outcome))
-        .route("/threats/:id/window", post(actions::extend_window))
-        .route("/warnings/:id/acknowledgements", post(actions::acknowledge))
-        .route("/warnings/:id/posture-reports", post(actions::posture))
-        .route("/warnings/:id/feedback", post(actions::feedback))
-        .route("/tasks/:id/close", post(actions::close_task))
+        .route("/threats/:id/determinations", post(determinations::propose))
+        .route(
+            "/threats/:id/determinations/waive",
+            post(determinations::waive),
+        )
+        .route("/threats/:id/warnings", post(warnings::compose))
+        .route("/threats/:id/outcome", post(threats::outcome))
+        .route("/threats/:id/window", post(threats::extend_window))
+        .route(
+            "/warnings/:id/acknowledgements",
+            post(followup::acknowledge),
+        )
+        .route("/warnings/:id/posture-reports", post(followup::posture))
+        .route("/warnings/:id/feedback", post(followup::feedback))
+        .route("/tasks/:id/close", post(tasks::close_task))
         .route("/intake/text", post(intake::propose))
         .route("/intake/commit", post(intake::commit))
-        .route("/threats", post(api::threats::create))
-        .route("/threats/:id/matches", post(api::threats::recompute))
-        .route("/threats/:id/matches/reviews", post(api::threats::review))
-        .route("/entities", post(api::registry::create_entity))
-        .route("/entities/import", post(api::registry::import))
+        .route("/threats", post(threats::create))
+        .route("/threats/:id/matches", post(threats::recompute))
+        .route("/threats/:id/matches/reviews", post(threats::review))
+        .route("/entities", post(registry::create_entity))
+        .route("/entities/import", post(registry::import))
         .route(
             "/entities/:id",
-            put(api::registry::put_entity).delete(api::registry::delete_entity),
+            put(registry::put_entity).delete(registry::delete_entity),
         )
-        .route("/audiences/:id", put(api::registry::put_audience))
-        .route("/warnings/:id", patch(api::warnings::edit))
-        .route("/warnings/:id/update", post(api::warnings::update))
-        .route("/deliveries/:id/retry", post(api::deliveries::retry))
+        .route("/audiences/:id", put(registry::put_audience))
+        .route("/warnings/:id", patch(warnings::edit))
+        .route("/warnings/:id/update", post(warnings::update))
+        .route("/deliveries/:id/retry", post(deliveries::retry))
         .route_layer(from_fn_with_state(MinRole(Role::Analyst), authorize));
     let approver = Router::new()
         .route(
             "/threats/:id/determinations/approve",
-            post(actions::approve_determination),
+            post(determinations::approve_determination),
         )
-        .route("/warnings/:id/approve", post(actions::approve_warning))
-        .route("/warnings/:id/queue", post(api::warnings::queue))
-        .route("/warnings/:id/cancel", post(api::warnings::cancel))
+        .route("/warnings/:id/approve", post(warnings::approve_warning))
+        .route("/warnings/:id/queue", post(warnings::queue))
+        .route("/warnings/:id/cancel", post(warnings::cancel))
         .route_layer(from_fn_with_state(MinRole(Role::Approver), authorize));
     let admin = Router::new()
-        .route("/audit/events", get(routes::audit_events))
-        .route("/audit/export", get(api::deliveries::audit_export))
+        .route("/audit/events", get(audit::audit_events))
+        .route("/audit/export", get(audit::audit_export))
         .route(
             "/users",
             get(accounts::list_users).post(accounts::post_user),
@@ -214,8 +222,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
-        .route("/health", get(routes::health))
-        .route("/r/:token", get(actions::link_info).post(actions::link_use))
+        .route("/health", get(meta::health))
+        .route("/r/:token", get(links::link_info).post(links::link_use))
         // The API document describes the API and holds no data: readable without a token.
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .nest("/api/v1", api)

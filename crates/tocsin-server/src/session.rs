@@ -10,12 +10,12 @@
 //! A session ends when the user logs out, after [`IDLE_TIMEOUT`] without a request, after
 //! [`ABSOLUTE_TIMEOUT`] in any case, or when the user is disabled or their password changes.
 
-use crate::accounts::{normalize_username, verify_dummy, verify_password};
 use crate::auth::{
     user_need_to_know, AuthFailure, Credential, NeedToKnow, Principal, Role, Scope, UserRef,
 };
 use crate::problem::Problem;
 use crate::ratelimit::{decide, LimitedBy, LoginLimits, Verdict};
+use crate::resources::accounts::{normalize_username, verify_dummy, verify_password};
 use crate::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};

@@ -1,8 +1,8 @@
 //! Threats over the API: the filtered list, creation from a structured form or a document (report
-//! file, STIX 2.1 bundle, CAP 1.2 alert), and the analyst's work on matches (recompute, accept or
-//! reject one).
+//! file, STIX 2.1 bundle, CAP 1.2 alert), one threat and its matches, the analyst's work on
+//! matches (recompute, accept or reject one), extending its window and recording its outcome.
 
-use super::{page, QueryMap};
+use super::{list, page, require_threat, threat_value, to_value, with_engine, ApiResult, QueryMap};
 use crate::auth::Principal;
 use crate::problem::{parse_json, ApiJson, Problem};
 use crate::AppState;
@@ -10,9 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::HashMap;
-use tocsin_core::{CountryCode, EntityId, MatchReview, ReviewDecision, Threat, ThreatId};
+use tocsin_core::tracking::OutcomeKind;
+use tocsin_core::{
+    CountryCode, EntityId, MatchReview, ReviewDecision, Threat, ThreatId, Timestamp,
+};
 use utoipa::ToSchema;
 
 /// A threat as listed: the stored record plus its derived state.
@@ -315,6 +318,119 @@ pub async fn reviews(
             items,
         })
         .map_err(|e| Problem::internal(&e))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/threats/{id}", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    responses((status = 200, description = "The threat", body = crate::openapi::ThreatWithCount)))]
+pub async fn threat(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    st.read(p, move |store| {
+        threat_value(&require_threat(store, &ThreatId(id))?)
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/threats/{id}/matches", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    responses((status = 200, description = "Matches, best first", body = crate::openapi::MatchList)))]
+pub async fn threat_matches(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    st.read(p, move |store| {
+        let threat = require_threat(store, &ThreatId(id))?;
+        let mut matches = store.matches(&threat.id)?;
+        matches.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.entity_id.cmp(&b.entity_id))
+        });
+        let mut names: HashMap<EntityId, Option<tocsin_core::Entity>> = HashMap::new();
+        let mut items = Vec::with_capacity(matches.len());
+        for m in &matches {
+            if !names.contains_key(&m.entity_id) {
+                let e = store.entity(&m.entity_id)?;
+                names.insert(m.entity_id.clone(), e);
+            }
+            let entity = names.get(&m.entity_id).and_then(Option::as_ref);
+            items.push(json!({
+                "entity_id": m.entity_id,
+                "entity_name": entity.map(|e| e.name.as_str()),
+                "entity_kind": entity.map(|e| e.kind.as_str()),
+                "target": m.target,
+                "target_label": threat.targets.get(m.target).map(|t| t.label.as_str()),
+                "score": m.score,
+                "reasons": to_value(&m.reasons)?,
+            }));
+        }
+        let mut v = list(items);
+        v["threat_id"] = json!(threat.id);
+        Ok(v)
+    })
+    .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeBody {
+    kind: OutcomeKind,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/threats/{id}/outcome", tag = "outcomes",
+    params(("id" = String, Path, description = "Threat id")),
+    request_body(content = OutcomeBody, content_type = "application/json"),
+    responses((status = 200, description = "Recorded", body = crate::openapi::Recorded)))]
+pub async fn outcome(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<OutcomeBody>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        e.record_outcome(
+            &ThreatId::new(id.clone()),
+            b.kind,
+            b.references,
+            &b.note,
+            &p.actor(),
+            now,
+        )?;
+        Ok(json!({ "threat": id, "recorded": "outcome" }))
+    })
+    .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowBody {
+    #[schema(value_type = String, format = DateTime)]
+    until: Timestamp,
+}
+
+#[utoipa::path(post, path = "/api/v1/threats/{id}/window", tag = "threats",
+    params(("id" = String, Path, description = "Threat id")),
+    request_body(content = WindowBody, content_type = "application/json"),
+    responses((status = 200, description = "Window extended; determination reopened", body = crate::openapi::WindowExtended)))]
+pub async fn extend_window(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<WindowBody>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        e.extend_window(&ThreatId::new(id.clone()), b.until, &p.actor(), now)?;
+        Ok(json!({ "threat": id, "window_until": b.until, "determination": "reopened" }))
     })
     .await
 }

@@ -1,21 +1,25 @@
-//! The warning lifecycle an analyst drives by hand: edit a draft (the leak gate re-runs), queue
-//! an approved warning now, compose an update (a new version that supersedes), cancel.
+//! Warnings: the list and one warning (each with the leak gate's verdict now), composing drafts
+//! from a threat, approving, and the lifecycle an analyst drives by hand: edit a draft (the leak
+//! gate re-runs), queue an approved warning now, compose an update (a new version that
+//! supersedes), cancel.
 //!
 //! Each of them changes or releases what recipients get, so each first checks that the caller may
 //! read the whole warning (`redact::check_release`: 403 `need-to-know` otherwise), and every answer
 //! is shaped for the caller (`shaped`, i.e. `redact::for_principal`).
 
-use super::shaped;
+use super::{
+    list, require_threat, require_warning, shaped, value, with_engine, ApiResult, ThreatFilter,
+};
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tocsin_core::tracking::Warning;
-use tocsin_core::WarningId;
+use tocsin_core::{AudienceId, ThreatId, WarningId};
 use tocsin_store::review::DraftEdit;
 use utoipa::ToSchema;
 
@@ -203,6 +207,100 @@ pub async fn cancel(
                 by: c.by,
             },
         )
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/warnings", tag = "warnings",
+    params(("threat" = Option<String>, Query, description = "Only this threat's warnings", min_length = 1)),
+    responses((status = 200, description = "Warnings in creation order, each with the leak gate's verdict now", body = crate::resources::leak::WarningReadList)))]
+pub async fn warnings(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<ThreatFilter>,
+) -> ApiResult {
+    let global = crate::resources::leak::global_terms(&st);
+    st.read(p, move |store| {
+        let threat = match q.threat {
+            Some(id) => Some(require_threat(store, &ThreatId(id))?.id),
+            None => None,
+        };
+        let ws = store.warnings(threat.as_ref())?;
+        Ok(list(crate::resources::leak::warning_values(
+            store, &ws, &global,
+        )?))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id")),
+    responses((status = 200, description = "The warning, with the leak gate's verdict now", body = crate::resources::leak::WarningRead)))]
+pub async fn warning(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let global = crate::resources::leak::global_terms(&st);
+    st.read(p, move |store| {
+        crate::resources::leak::warning_value(
+            store,
+            &require_warning(store, &WarningId(id))?,
+            &global,
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeBody {
+    /// Compose only for this audience (a new version after feedback or new information).
+    audience: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/threats/{id}/warnings", tag = "warnings",
+    params(("id" = String, Path, description = "Threat id")),
+    request_body(content = ComposeBody, content_type = "application/json"),
+    responses((status = 200, description = "Drafts composed (each passed the leak gate)", body = crate::openapi::WarningList)))]
+pub async fn compose(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Option<ApiJson<ComposeBody>>,
+) -> ApiResult {
+    let only = body.and_then(|ApiJson(b)| b.audience);
+    with_engine(&st, move |e, now| {
+        let tid = ThreatId::new(id);
+        let drafts = match only {
+            Some(a) => vec![e.recompose(&tid, &AudienceId::new(a), &p.actor(), now)?],
+            None => e.compose_warnings(&tid, &p.actor(), now)?,
+        };
+        let mut v = json!({ "count": drafts.len(), "items": value(&drafts)? });
+        // Drafts carry warning text: withheld above the composer's clearance (docs/security.md).
+        crate::redact::for_principal(&mut v, &p, e.store().as_ref())?;
+        Ok(v)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/approve", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id")),
+    responses((status = 200, description = "Approved", body = crate::openapi::WarningStateChange)))]
+pub async fn approve_warning(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        let wid = WarningId::new(id.clone());
+        crate::redact::check_release(
+            e.store().as_ref(),
+            &p,
+            crate::redact::Release::Warning(&wid),
+        )?;
+        e.approve_warning(&wid, &p.actor(), now)?;
+        Ok(json!({ "warning": id, "state": "approved" }))
     })
     .await
 }

@@ -1,18 +1,37 @@
-//! The routes of the full API beyond the first read endpoints and the follow-through
-//! chain: threat intake by form or document, the registry (CRUD, bulk import as a job), match
-//! reviews, the warning lifecycle an analyst drives, deliveries and the audit export.
-//! Every handler carries its `#[utoipa::path]`, from which `openapi` builds the document.
+//! The HTTP API, one module per resource; each holds its routes' handlers, their request bodies
+//! and the typed answers they return, from which `openapi` builds the document (every handler
+//! carries its `#[utoipa::path]`). This module holds what they share: the blocking-pool helpers,
+//! query parsing, paging and the list envelope.
 
+pub mod accounts;
+pub mod audit;
 pub mod deliveries;
+pub mod determinations;
+pub mod feeds;
+pub mod followup;
+pub mod intake;
 pub mod jobs;
 pub mod leak;
+pub mod links;
+pub mod meta;
 pub mod posture;
 pub mod registry;
+pub mod reports;
+pub mod tasks;
 pub mod threats;
 pub mod warnings;
 
 use crate::problem::Problem;
+use crate::AppState;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
+use tocsin_core::{ThreatId, Timestamp, WarningId};
+use tocsin_engine::{Engine, EngineError};
+use tocsin_store::Store;
 
 /// Default and largest page of a filtered list.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -112,6 +131,97 @@ pub fn page<T>(
     items.truncate(limit);
     let next = if more { items.last().map(&key) } else { None };
     (items, next)
+}
+
+pub(crate) type ApiResult = Result<Json<Value>, Problem>;
+
+/// `{"count": n, "items": [...]}`, the envelope of every list.
+pub(crate) fn list(items: Vec<Value>) -> Value {
+    json!({ "count": items.len(), "items": items })
+}
+
+pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Problem> {
+    serde_json::to_value(v).map_err(|e| Problem::internal(&e))
+}
+
+pub(crate) fn to_values<T: serde::Serialize>(vs: &[T]) -> Result<Vec<Value>, Problem> {
+    vs.iter().map(to_value).collect()
+}
+
+pub(crate) fn require_threat(
+    store: &dyn Store,
+    id: &ThreatId,
+) -> Result<tocsin_core::Threat, Problem> {
+    store
+        .threat(id)?
+        .ok_or_else(|| Problem::not_found("threat", id.as_str()))
+}
+
+pub(crate) fn require_warning(
+    store: &dyn Store,
+    id: &WarningId,
+) -> Result<tocsin_core::tracking::Warning, Problem> {
+    store
+        .warning(id)?
+        .ok_or_else(|| Problem::not_found("warning", id.as_str()))
+}
+
+pub(crate) fn threat_value(t: &tocsin_core::Threat) -> Result<Value, Problem> {
+    let mut v = to_value(t)?;
+    if let Value::Object(m) = &mut v {
+        m.insert("target_count".into(), json!(t.targets.len()));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ThreatFilter {
+    pub threat: Option<String>,
+}
+
+impl From<EngineError> for Problem {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Store(s) => s.into(),
+            EngineError::NotFound { kind, id } => Problem::not_found(kind, &id),
+            e @ (EngineError::Duty(_)
+            | EngineError::Transition(_)
+            | EngineError::Precondition(_)) => {
+                Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string())
+            }
+            EngineError::Input { path, message } => Problem::invalid(path, message),
+            e @ (EngineError::Match(_) | EngineError::Compose(_)) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable Content",
+                e.to_string(),
+            ),
+            other => Problem::internal(&other),
+        }
+    }
+}
+
+/// Run an engine call on the blocking pool with the request's time.
+pub(crate) async fn with_engine<F>(st: &AppState, f: F) -> ApiResult
+where
+    F: FnOnce(&Engine, Timestamp) -> Result<Value, Problem> + Send + 'static,
+{
+    let engine: Arc<Engine> = st.engine.clone().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-engine",
+            "Service Unavailable",
+            "this server was started without the pipeline engine",
+        )
+    })?;
+    let now = st.now();
+    tokio::task::spawn_blocking(move || f(&engine, now).map(Json))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+}
+
+pub(crate) fn value<T: serde::Serialize>(v: &T) -> Result<Value, Problem> {
+    serde_json::to_value(v).map_err(|e| Problem::internal(&e))
 }
 
 #[cfg(test)]

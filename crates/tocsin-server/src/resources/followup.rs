@@ -1,0 +1,104 @@
+//! What recipients answered, recorded by an analyst: acknowledgements, posture reports, feedback.
+
+use super::{with_engine, ApiResult};
+use crate::auth::Principal;
+use crate::problem::ApiJson;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::Extension;
+use serde::Deserialize;
+use serde_json::json;
+use tocsin_core::followup::FeedbackKind;
+use tocsin_core::tracking::Measure;
+use tocsin_core::WarningId;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckBody {
+    /// Who acknowledged (the recipient's name, recorded by the analyst).
+    by: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/acknowledgements", tag = "follow-through",
+    params(("id" = String, Path, description = "Warning id")),
+    request_body(content = AckBody, content_type = "application/json"),
+    responses((status = 200, description = "Recorded", body = crate::openapi::Recorded)))]
+pub async fn acknowledge(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AckBody>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        e.acknowledge(
+            &WarningId::new(id.clone()),
+            &format!("{} (recorded by {})", b.by, p.actor()),
+            now,
+        )?;
+        Ok(json!({ "warning": id, "recorded": "acknowledgement" }))
+    })
+    .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostureBody {
+    #[serde(default)]
+    by: Option<String>,
+    measures: Vec<Measure>,
+    #[serde(default)]
+    note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/posture-reports", tag = "follow-through",
+    params(("id" = String, Path, description = "Warning id")),
+    request_body(content = PostureBody, content_type = "application/json"),
+    responses((status = 200, description = "Recorded", body = crate::openapi::Recorded)))]
+pub async fn posture(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PostureBody>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        let by = format!(
+            "{} (recorded by {})",
+            b.by.as_deref().unwrap_or("recipient"),
+            p.actor()
+        );
+        e.report_posture(&WarningId::new(id.clone()), &by, b.measures, &b.note, now)?;
+        Ok(json!({ "warning": id, "recorded": "posture_report" }))
+    })
+    .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackBody {
+    kind: FeedbackKind,
+    #[serde(default)]
+    text: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/feedback", tag = "follow-through",
+    params(("id" = String, Path, description = "Warning id")),
+    request_body(content = FeedbackBody, content_type = "application/json"),
+    responses((status = 200, description = "Recorded (and the task it opened)", body = crate::openapi::Recorded)))]
+pub async fn feedback(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<FeedbackBody>,
+) -> ApiResult {
+    with_engine(&st, move |e, now| {
+        let task = e.feedback(
+            &WarningId::new(id.clone()),
+            &p.actor(),
+            b.kind,
+            &b.text,
+            now,
+        )?;
+        Ok(json!({ "warning": id, "recorded": "feedback", "task": task }))
+    })
+    .await
+}
