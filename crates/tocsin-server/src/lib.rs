@@ -41,12 +41,11 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
-use axum::{Json, Router};
+use axum::Router;
 use resources::{
     accounts, audit, deliveries, determinations, feeds, followup, intake, jobs, links, meta,
     posture, registry, reports, tasks, threats, warnings,
 };
-use serde_json::Value;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,15 +112,21 @@ impl AppState {
     }
 
     /// Run a read on the blocking pool and shape the result for the caller's role.
-    pub(crate) async fn read<F>(&self, principal: Principal, f: F) -> Result<Json<Value>, Problem>
+    pub(crate) async fn read<T, F>(
+        &self,
+        principal: Principal,
+        f: F,
+    ) -> Result<resources::Reply<T>, Problem>
     where
-        F: FnOnce(&dyn Store) -> Result<Value, Problem> + Send + 'static,
+        T: serde::Serialize + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, Problem> + Send + 'static,
     {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
-            let mut v = f(store.as_ref())?;
+            let mut v =
+                serde_json::to_value(f(store.as_ref())?).map_err(|e| Problem::internal(&e))?;
             redact::for_principal(&mut v, &principal, store.as_ref())?;
-            Ok(Json(v))
+            Ok(resources::Reply::shaped(v))
         })
         .await
         .map_err(|e| Problem::internal(&e))?

@@ -14,11 +14,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::OnceLock;
-use tocsin_core::audit::{AuditEvent, ChainBreak};
-use tocsin_core::duty::Determination;
-use tocsin_core::followup::Task;
-use tocsin_core::tracking::{Delivery, TimelineEntry, Warning};
-use tocsin_core::{MatchReason, Threat};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
@@ -28,147 +23,6 @@ use utoipa::{OpenApi, ToSchema};
 
 /// Path of the document itself (no token needed).
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
-
-// ---- Response shapes of handlers that build their JSON by hand (documented here). ----
-
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    pub status: String,
-    pub version: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ThreatWithCount {
-    #[serde(flatten)]
-    pub threat: Threat,
-    pub target_count: usize,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MatchItem {
-    pub entity_id: String,
-    pub entity_name: Option<String>,
-    pub entity_kind: Option<String>,
-    pub target: usize,
-    pub target_label: Option<String>,
-    pub score: f64,
-    pub reasons: Vec<MatchReason>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MatchList {
-    pub threat_id: String,
-    pub count: usize,
-    pub items: Vec<MatchItem>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DeterminationList {
-    pub threat_id: String,
-    pub count: usize,
-    pub items: Vec<Determination>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WarningList {
-    pub count: usize,
-    pub items: Vec<Warning>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WarningDeliveries {
-    pub warning_id: String,
-    pub count: usize,
-    pub items: Vec<Delivery>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TimelineList {
-    pub count: usize,
-    pub items: Vec<TimelineEntry>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AuditEventList {
-    pub count: usize,
-    pub items: Vec<AuditEvent>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AuditSummary {
-    pub count: usize,
-    pub head_hash: String,
-    pub verified: bool,
-    /// Where the chain breaks, when it does.
-    #[serde(rename = "break")]
-    pub chain_break: Option<ChainBreak>,
-}
-
-/// What a follow-through write recorded.
-#[derive(Serialize, ToSchema)]
-pub struct Recorded {
-    /// The warning it concerns (acknowledgements, posture reports, feedback).
-    pub warning: Option<String>,
-    /// The threat it concerns (outcomes).
-    pub threat: Option<String>,
-    /// `acknowledgement`, `posture_report`, `feedback` or `outcome`.
-    pub recorded: String,
-    /// The analysts' task feedback opened, if any.
-    pub task: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WindowExtended {
-    pub threat: String,
-    #[schema(format = DateTime)]
-    pub window_until: String,
-    pub determination: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WarningStateChange {
-    pub warning: String,
-    pub state: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TaskList {
-    pub count: usize,
-    pub items: Vec<Task>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LinkInfo {
-    /// `acknowledge`, `posture` or `feedback`.
-    pub purpose: String,
-    pub method: String,
-    pub example_body: Value,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Committed {
-    pub threat: Threat,
-    pub matches: usize,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct FeedRunList {
-    pub count: usize,
-    pub items: Vec<Value>,
-}
-
-// ---- Routes whose handlers live in modules documented here (feeds). ----
-
-#[utoipa::path(get, path = "/api/v1/feeds/runs", tag = "feeds",
-    responses((status = 200, description = "CERT feed runs (docs/feeds.md)", body = FeedRunList)))]
-#[allow(dead_code)]
-fn feed_runs_doc() {}
-
-#[utoipa::path(get, path = "/api/v1/feeds/runs/{id}", tag = "feeds",
-    params(("id" = String, Path, description = "Feed run id")),
-    responses((status = 200, description = "One feed run with its notifications", body = Object)))]
-#[allow(dead_code)]
-fn feed_run_doc() {}
 
 // ---- Console sessions (docs/security.md; handlers in `session`, documented here). ----
 
@@ -266,7 +120,7 @@ pub async fn openapi_json() -> Response {
         description = "The duty-to-warn engine's HTTP API. docs/api.md explains roles and flows; this document is the reference."
     ),
     paths(
-        crate::resources::meta::health,
+        api::meta::health,
         openapi_json,
         api::threats::threats,
         api::threats::create,
@@ -316,8 +170,8 @@ pub async fn openapi_json() -> Response {
         api::audit::audit,
         api::audit::audit_events,
         api::audit::audit_export,
-        feed_runs_doc,
-        feed_run_doc,
+        api::feeds::runs,
+        api::feeds::run,
         api::accounts::list_users,
         api::accounts::post_user,
         api::accounts::patch_user,

@@ -1,6 +1,6 @@
 //! The record: the human timeline, the audit chain (summary, events) and its export.
 
-use super::{list, require_threat, to_value, to_values, ApiResult, ThreatFilter};
+use super::{require_threat, Reply, ThreatFilter};
 use crate::auth::Principal;
 use crate::problem::Problem;
 use crate::AppState;
@@ -9,21 +9,29 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tocsin_core::audit::GENESIS_HASH;
+use tocsin_core::audit::{AuditEvent, ChainBreak};
+use tocsin_core::tracking::TimelineEntry;
 use tocsin_core::ThreatId;
+use utoipa::ToSchema;
 
 /// Header carrying the hash of the last exported event.
 pub const AUDIT_HEAD_HEADER: &str = "tocsin-audit-head";
 
+#[derive(Serialize, ToSchema)]
+pub struct TimelineList {
+    pub count: usize,
+    pub items: Vec<TimelineEntry>,
+}
+
 #[utoipa::path(get, path = "/api/v1/timeline", tag = "audit",
     params(("threat" = Option<String>, Query, description = "Only this threat's entries", min_length = 1)),
-    responses((status = 200, description = "The human timeline", body = crate::openapi::TimelineList)))]
+    responses((status = 200, description = "The human timeline", body = TimelineList)))]
 pub async fn timeline(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<ThreatFilter>,
-) -> ApiResult {
+) -> Result<Reply<TimelineList>, Problem> {
     st.read(p, move |store| {
         let threat = match q.threat {
             Some(id) => Some(require_threat(store, &ThreatId(id))?.id),
@@ -32,21 +40,50 @@ pub async fn timeline(
         let mut entries = store.timeline(threat.as_ref())?;
         // Stable: entries at the same instant keep the order they were recorded in.
         entries.sort_by_key(|e| e.at);
-        Ok(list(to_values(&entries)?))
+        Ok(TimelineList {
+            count: entries.len(),
+            items: entries,
+        })
     })
     .await
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct AuditSummary {
+    pub count: usize,
+    pub head_hash: String,
+    pub verified: bool,
+    /// Where the chain breaks, when it does.
+    #[serde(rename = "break")]
+    pub chain_break: Option<ChainBreak>,
+}
+
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
-    responses((status = 200, description = "Chain length, head hash and verification", body = crate::openapi::AuditSummary)))]
-pub async fn audit(State(st): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult {
+    responses((status = 200, description = "Chain length, head hash and verification", body = AuditSummary)))]
+pub async fn audit(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Reply<AuditSummary>, Problem> {
     st.read(p, |store| {
         let events = store.audit_events()?;
         let verdict = store.verify_audit()?;
-        let head = events.last().map(|e| e.hash.clone()).unwrap_or_else(|| GENESIS_HASH.to_owned());
+        let head = events
+            .last()
+            .map(|e| e.hash.clone())
+            .unwrap_or_else(|| GENESIS_HASH.to_owned());
         Ok(match verdict {
-            Ok(head_hash) => json!({ "count": events.len(), "head_hash": head_hash, "verified": true, "break": null }),
-            Err(b) => json!({ "count": events.len(), "head_hash": head, "verified": false, "break": to_value(&b)? }),
+            Ok(head_hash) => AuditSummary {
+                count: events.len(),
+                head_hash,
+                verified: true,
+                chain_break: None,
+            },
+            Err(b) => AuditSummary {
+                count: events.len(),
+                head_hash: head,
+                verified: false,
+                chain_break: Some(b),
+            },
         })
     })
     .await
@@ -60,14 +97,20 @@ pub struct AuditPage {
     limit: Option<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventList {
+    pub count: usize,
+    pub items: Vec<AuditEvent>,
+}
+
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit",
     params(("after" = Option<i64>, Query, description = "Only events with seq > after", minimum = 0), ("limit" = Option<i64>, Query, description = "At most this many", minimum = 0)),
-    responses((status = 200, description = "Audit events", body = crate::openapi::AuditEventList)))]
+    responses((status = 200, description = "Audit events", body = AuditEventList)))]
 pub async fn audit_events(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<AuditPage>,
-) -> ApiResult {
+) -> Result<Reply<AuditEventList>, Problem> {
     // Signed in the query so a value beyond i64 is refused rather than silently accepted.
     let after = u64::try_from(q.after.unwrap_or(0))
         .map_err(|_| Problem::bad_request("after must be 0 or more").at("query.after"))?;
@@ -83,7 +126,10 @@ pub async fn audit_events(
             .filter(|e| e.seq > after)
             .take(limit)
             .collect();
-        Ok(list(to_values(&page)?))
+        Ok(AuditEventList {
+            count: page.len(),
+            items: page,
+        })
     })
     .await
 }

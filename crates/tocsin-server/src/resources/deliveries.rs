@@ -1,13 +1,12 @@
 //! Deliveries: all of them or one warning's, the dead letters, and retrying one.
 
-use super::{list, require_warning, to_values, ApiResult};
+use super::{require_warning, Reply};
 use crate::auth::Principal;
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use tocsin_core::tracking::{Delivery, DeliveryStatus};
 use tocsin_core::WarningId;
 use tocsin_store::AuditCtx;
@@ -24,14 +23,13 @@ pub struct DeliveryList {
 pub async fn dead_letters(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<DeliveryList>, Problem> {
     st.read(p, |store| {
         let items = store.dead_letters()?;
-        serde_json::to_value(DeliveryList {
+        Ok(DeliveryList {
             count: items.len(),
             items,
         })
-        .map_err(|e| Problem::internal(&e))
     })
     .await
 }
@@ -55,19 +53,30 @@ pub async fn retry(
     .map_err(|e| Problem::internal(&e))?
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct WarningDeliveries {
+    #[schema(value_type = String)]
+    pub warning_id: WarningId,
+    pub count: usize,
+    pub items: Vec<Delivery>,
+}
+
 #[utoipa::path(get, path = "/api/v1/warnings/{id}/deliveries", tag = "deliveries",
     params(("id" = String, Path, description = "Warning id")),
-    responses((status = 200, description = "Its deliveries", body = crate::openapi::WarningDeliveries)))]
+    responses((status = 200, description = "Its deliveries", body = WarningDeliveries)))]
 pub async fn warning_deliveries(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> Result<Reply<WarningDeliveries>, Problem> {
     st.read(p, move |store| {
         let w = require_warning(store, &WarningId(id))?;
-        let mut v = list(to_values(&store.deliveries(Some(&w.id))?)?);
-        v["warning_id"] = json!(w.id);
-        Ok(v)
+        let items = store.deliveries(Some(&w.id))?;
+        Ok(WarningDeliveries {
+            warning_id: w.id,
+            count: items.len(),
+            items,
+        })
     })
     .await
 }
@@ -79,12 +88,12 @@ pub struct DeliveryFilter {
 
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries",
     params(("status" = Option<tocsin_core::tracking::DeliveryStatus>, Query, description = "Only deliveries in this status")),
-    responses((status = 200, description = "Deliveries", body = crate::resources::deliveries::DeliveryList)))]
+    responses((status = 200, description = "Deliveries", body = DeliveryList)))]
 pub async fn deliveries(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<DeliveryFilter>,
-) -> ApiResult {
+) -> Result<Reply<DeliveryList>, Problem> {
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
@@ -99,7 +108,10 @@ pub async fn deliveries(
         if let Some(status) = status {
             ds.retain(|d| d.status == status);
         }
-        Ok(list(to_values(&ds)?))
+        Ok(DeliveryList {
+            count: ds.len(),
+            items: ds,
+        })
     })
     .await
 }

@@ -2,38 +2,73 @@
 //! `GET /api/v1/feeds/runs/{id}`. Viewer role. The counts carry no addresses or organisation
 //! names, only numbers and the malformed rows' line numbers and reasons.
 
+use super::Reply;
 use crate::auth::Principal;
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
-use serde_json::{json, Value};
+use axum::Extension;
+use serde::Serialize;
+use serde_json::Value;
+use tocsin_core::Timestamp;
 use tocsin_store::feeds::FeedRunRecord;
+use utoipa::ToSchema;
 
-fn run_value(r: &FeedRunRecord) -> Value {
-    json!({ "id": r.id, "at": r.at, "counts": r.summary })
+/// One feed run and its counts (docs/feeds.md).
+#[derive(Serialize, ToSchema)]
+pub struct FeedRun {
+    pub id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// Events read, matched, notifications written, malformed rows (line and reason).
+    #[schema(value_type = Object)]
+    pub counts: Value,
 }
 
+impl From<FeedRunRecord> for FeedRun {
+    fn from(r: FeedRunRecord) -> Self {
+        Self {
+            id: r.id,
+            at: r.at,
+            counts: r.summary,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedRunList {
+    pub count: usize,
+    pub items: Vec<FeedRun>,
+}
+
+#[utoipa::path(get, path = "/api/v1/feeds/runs", tag = "feeds",
+    responses((status = 200, description = "CERT feed runs (docs/feeds.md)", body = FeedRunList)))]
 pub async fn runs(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<FeedRunList>, Problem> {
     st.read(p, |store| {
-        let items: Vec<Value> = store.feed_runs()?.iter().map(run_value).collect();
-        Ok(json!({ "count": items.len(), "items": items }))
+        let items: Vec<FeedRun> = store.feed_runs()?.into_iter().map(FeedRun::from).collect();
+        Ok(FeedRunList {
+            count: items.len(),
+            items,
+        })
     })
     .await
 }
 
+#[utoipa::path(get, path = "/api/v1/feeds/runs/{id}", tag = "feeds",
+    params(("id" = String, Path, description = "Feed run id")),
+    responses((status = 200, description = "One feed run with its counts", body = FeedRun)))]
 pub async fn run(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<FeedRun>, Problem> {
     st.read(p, move |store| {
         store
             .feed_run(&id)?
-            .map(|r| run_value(&r))
+            .map(FeedRun::from)
             .ok_or_else(|| Problem::not_found("feed run", &id))
     })
     .await

@@ -2,6 +2,7 @@
 //! library and rules as `tocsin ingest text` (docs/intake.md); nothing is stored until every item
 //! was accepted or rejected.
 
+use super::Reply;
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
@@ -10,7 +11,9 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use tocsin_core::Threat;
 use tocsin_core::{CountryCode, Credibility};
 use tocsin_intake::{build_threat, CommitOptions, Extractor, Gazetteer, IntakeConfig, Proposal};
 use tocsin_store::AuditCtx;
@@ -31,6 +34,13 @@ pub struct ProposeBody {
     /// The text's date (relative dates count from it); default: today.
     #[serde(default)]
     date: Option<NaiveDate>,
+}
+
+/// A committed proposal: the stored threat and how many entities it matched.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Committed {
+    pub threat: Threat,
+    pub matches: usize,
 }
 
 /// `POST /api/v1/intake/text`: the proposal, every item pending.
@@ -83,12 +93,12 @@ pub struct CommitBody {
 /// `POST /api/v1/intake/commit`: build the threat from a fully reviewed proposal, store and match it.
 #[utoipa::path(post, path = "/api/v1/intake/commit", tag = "threats",
     request_body(content = CommitBody, content_type = "application/json"),
-    responses((status = 200, description = "Stored and matched", body = crate::openapi::Committed)))]
+    responses((status = 200, description = "Stored and matched", body = Committed)))]
 pub async fn commit(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     ApiJson(b): ApiJson<CommitBody>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<Committed>, Problem> {
     let engine = st.engine.clone().ok_or_else(|| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -130,7 +140,10 @@ pub async fn commit(
         let ctx = AuditCtx::new(p.actor(), now);
         engine.ingest_threat(&threat, &ctx)?;
         let matches = engine.compute_matches(&threat.id, &ctx)?;
-        Ok(Json(json!({ "threat": threat, "matches": matches.len() })))
+        Reply::new(&Committed {
+            threat,
+            matches: matches.len(),
+        })
     })
     .await
     .map_err(|e| Problem::internal(&e))?

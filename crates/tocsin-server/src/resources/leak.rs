@@ -6,7 +6,6 @@
 use crate::problem::Problem;
 use crate::AppState;
 use serde::Serialize;
-use serde_json::Value;
 use tocsin_core::compose::LeakError;
 use tocsin_core::tracking::Warning;
 use tocsin_store::Store;
@@ -50,26 +49,43 @@ pub fn global_terms(st: &AppState) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `w` as JSON with its `leak_gate` verdict.
-pub fn warning_value(store: &dyn Store, w: &Warning, global: &[String]) -> Result<Value, Problem> {
-    Ok(warning_values(store, std::slice::from_ref(w), global)?
-        .pop()
-        .unwrap_or(Value::Null))
+impl From<tocsin_engine::LeakVerdict> for LeakGate {
+    fn from(v: tocsin_engine::LeakVerdict) -> Self {
+        Self {
+            passed: v.passed,
+            checked_terms: v.checked_terms,
+            withheld_portions: v.withheld_portions,
+            checked_fields: v.checked_fields,
+            blocked: v.blocked,
+        }
+    }
 }
 
-/// Each of `ws` as JSON with its `leak_gate` verdict (threats and audiences loaded once).
-pub fn warning_values(
+/// `w` with its `leak_gate` verdict.
+pub fn warning_read(
     store: &dyn Store,
-    ws: &[Warning],
+    w: Warning,
     global: &[String],
-) -> Result<Vec<Value>, Problem> {
-    let verdicts = tocsin_engine::leak_verdicts(store, ws, global)?;
-    ws.iter()
+) -> Result<WarningRead, Problem> {
+    let mut reads = warning_reads(store, vec![w], global)?;
+    reads
+        .pop()
+        .ok_or_else(|| Problem::internal(&"the leak gate gave no verdict"))
+}
+
+/// Each of `ws` with its `leak_gate` verdict (threats and audiences loaded once).
+pub fn warning_reads(
+    store: &dyn Store,
+    ws: Vec<Warning>,
+    global: &[String],
+) -> Result<Vec<WarningRead>, Problem> {
+    let verdicts = tocsin_engine::leak_verdicts(store, &ws, global)?;
+    Ok(ws
+        .into_iter()
         .zip(verdicts)
-        .map(|(w, verdict)| {
-            let mut v = serde_json::to_value(w).map_err(|e| Problem::internal(&e))?;
-            v["leak_gate"] = serde_json::to_value(verdict).map_err(|e| Problem::internal(&e))?;
-            Ok(v)
+        .map(|(warning, verdict)| WarningRead {
+            warning,
+            leak_gate: verdict.map(LeakGate::from),
         })
-        .collect()
+        .collect())
 }

@@ -1,23 +1,42 @@
 //! Recipients' one-time links under `/r/{token}`: no account; the signed, single-use link is
 //! the credential.
 
-use super::{value, with_engine, ApiResult};
+use super::{with_engine, Reply};
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use serde::Serialize;
 use serde_json::json;
+use serde_json::Value;
 use tocsin_core::followup::FeedbackKind;
 use tocsin_core::links::LinkPurpose;
 use tocsin_core::tracking::Measure;
 use tocsin_engine::EngineError;
+use tocsin_engine::LinkOutcome;
+use utoipa::ToSchema;
+
+/// What a link is for and what to send to it.
+#[derive(Serialize, ToSchema)]
+pub struct LinkInfo {
+    /// `acknowledge`, `posture` or `feedback`.
+    #[schema(value_type = String)]
+    pub purpose: LinkPurpose,
+    /// Always `POST`.
+    pub method: String,
+    #[schema(value_type = Object)]
+    pub example_body: Value,
+}
 
 /// `GET /r/{token}`: what this link is for and what to send, without spending it.
 #[utoipa::path(get, path = "/r/{token}", tag = "recipients",
     params(("token" = String, Path, description = "The signed one-time link token")),
-    responses((status = 200, description = "What this link is for (not spent)", body = crate::openapi::LinkInfo)))]
-pub async fn link_info(State(st): State<AppState>, Path(token): Path<String>) -> ApiResult {
+    responses((status = 200, description = "What this link is for (not spent)", body = LinkInfo)))]
+pub async fn link_info(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Reply<LinkInfo>, Problem> {
     with_engine(&st, move |e, now| {
         let purpose = e.link_purpose(&token, now).map_err(|err| Problem::new(StatusCode::FORBIDDEN, "link-refused", "Forbidden", err.to_string()))?;
         let body = match purpose {
@@ -25,7 +44,11 @@ pub async fn link_info(State(st): State<AppState>, Path(token): Path<String>) ->
             LinkPurpose::Posture => json!({ "measures": ["extra_screening", "detection_dogs", "staff_briefed"], "note": "free text" }),
             LinkPurpose::Feedback => json!({ "kind": "too_general", "text": "what you need to know to act" }),
         };
-        Ok(json!({ "purpose": purpose, "method": "POST", "example_body": body }))
+        Ok(LinkInfo {
+            purpose,
+            method: "POST".into(),
+            example_body: body,
+        })
     })
     .await
 }
@@ -52,7 +75,7 @@ pub async fn link_use(
     State(st): State<AppState>,
     Path(token): Path<String>,
     body: Option<ApiJson<LinkBody>>,
-) -> ApiResult {
+) -> Result<Reply<LinkOutcome>, Problem> {
     let b = body.map(|ApiJson(b)| b).unwrap_or_default();
     with_engine(&st, move |e, now| {
         let refused = |err: EngineError| match err {
@@ -77,7 +100,7 @@ pub async fn link_use(
             }
         }
         .map_err(refused)?;
-        value(&out)
+        Ok(out)
     })
     .await
 }

@@ -24,10 +24,12 @@ pub mod warnings;
 use crate::problem::Problem;
 use crate::AppState;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use tocsin_core::{ThreatId, Timestamp, WarningId};
 use tocsin_engine::{Engine, EngineError};
@@ -105,14 +107,45 @@ impl QueryMap {
 
 /// A write route's answer shaped for the caller like every read (`redact::for_principal`:
 /// restricted terms below analyst, portions above the caller's clearance withheld).
-pub fn shaped<T: serde::Serialize>(
+pub fn shaped<T: Serialize>(
     store: &dyn tocsin_store::Store,
     principal: &crate::auth::Principal,
     v: &T,
-) -> Result<axum::Json<serde_json::Value>, Problem> {
+) -> Result<Reply<T>, Problem> {
     let mut v = serde_json::to_value(v).map_err(|e| Problem::internal(&e))?;
     crate::redact::for_principal(&mut v, principal, store)?;
-    Ok(axum::Json(v))
+    Ok(Reply::shaped(v))
+}
+
+/// A handler's typed answer: `T` is the struct the handler built and the one its
+/// `#[utoipa::path]` names as the body, so the document describes what is sent. The body is `T`
+/// as JSON, shaped for the caller when it came through [`AppState::read`] or [`shaped`].
+pub struct Reply<T> {
+    body: Value,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize> Reply<T> {
+    /// `v` as it is (answers with nothing to withhold).
+    pub fn new(v: &T) -> Result<Self, Problem> {
+        Ok(Self::shaped(value(v)?))
+    }
+}
+
+impl<T> Reply<T> {
+    /// A body that is already `T` serialised and shaped (`redact`).
+    pub(crate) fn shaped(body: Value) -> Self {
+        Self {
+            body,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        Json(self.body).into_response()
+    }
 }
 
 /// One page of items sorted by a key: those after `cursor`, at most `limit`, and the cursor of the
@@ -133,21 +166,6 @@ pub fn page<T>(
     (items, next)
 }
 
-pub(crate) type ApiResult = Result<Json<Value>, Problem>;
-
-/// `{"count": n, "items": [...]}`, the envelope of every list.
-pub(crate) fn list(items: Vec<Value>) -> Value {
-    json!({ "count": items.len(), "items": items })
-}
-
-pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Problem> {
-    serde_json::to_value(v).map_err(|e| Problem::internal(&e))
-}
-
-pub(crate) fn to_values<T: serde::Serialize>(vs: &[T]) -> Result<Vec<Value>, Problem> {
-    vs.iter().map(to_value).collect()
-}
-
 pub(crate) fn require_threat(
     store: &dyn Store,
     id: &ThreatId,
@@ -164,14 +182,6 @@ pub(crate) fn require_warning(
     store
         .warning(id)?
         .ok_or_else(|| Problem::not_found("warning", id.as_str()))
-}
-
-pub(crate) fn threat_value(t: &tocsin_core::Threat) -> Result<Value, Problem> {
-    let mut v = to_value(t)?;
-    if let Value::Object(m) = &mut v {
-        m.insert("target_count".into(), json!(t.targets.len()));
-    }
-    Ok(v)
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,9 +212,10 @@ impl From<EngineError> for Problem {
 }
 
 /// Run an engine call on the blocking pool with the request's time.
-pub(crate) async fn with_engine<F>(st: &AppState, f: F) -> ApiResult
+pub(crate) async fn with_engine<T, F>(st: &AppState, f: F) -> Result<Reply<T>, Problem>
 where
-    F: FnOnce(&Engine, Timestamp) -> Result<Value, Problem> + Send + 'static,
+    T: Serialize + 'static,
+    F: FnOnce(&Engine, Timestamp) -> Result<T, Problem> + Send + 'static,
 {
     let engine: Arc<Engine> = st.engine.clone().ok_or_else(|| {
         Problem::new(
@@ -215,7 +226,7 @@ where
         )
     })?;
     let now = st.now();
-    tokio::task::spawn_blocking(move || f(&engine, now).map(Json))
+    tokio::task::spawn_blocking(move || f(&engine, now).and_then(|v| Reply::new(&v)))
         .await
         .map_err(|e| Problem::internal(&e))?
 }

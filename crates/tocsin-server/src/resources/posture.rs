@@ -3,13 +3,13 @@
 //! so the console's posture board shows what the scheduler will act on rather than a guess
 //! rebuilt from the timeline.
 
+use super::Reply;
 use crate::auth::Principal;
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::State;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use tocsin_core::posture::PostureTrack;
 use tocsin_core::tracking::Warning;
@@ -174,12 +174,9 @@ pub fn board(store: &dyn Store, now: Timestamp) -> Result<PostureBoard, Problem>
 pub async fn posture(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<PostureBoard>, Problem> {
     let now = st.now();
-    st.read(p, move |store| {
-        serde_json::to_value(board(store, now)?).map_err(|e| Problem::internal(&e))
-    })
-    .await
+    st.read(p, move |store| board(store, now)).await
 }
 
 #[cfg(test)]

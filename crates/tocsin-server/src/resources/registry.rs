@@ -2,7 +2,7 @@
 //! (the recipients: who is told, over which channels).
 
 use super::jobs::{Job, JobError, JobState};
-use super::{page, QueryMap};
+use super::{page, QueryMap, Reply};
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use tocsin_core::{Audience, AudienceId, Entity, EntityId};
 use tocsin_store::AuditCtx;
@@ -57,18 +56,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Problem::internal(&e))?
 }
 
-/// Redacted (for viewers) JSON of a typed read.
-async fn typed_read<T: Serialize>(
-    st: &AppState,
-    p: Principal,
-    f: impl FnOnce(&dyn tocsin_store::Store) -> Result<T, Problem> + Send + 'static,
-) -> Result<Json<Value>, Problem> {
-    st.read(p, move |store| {
-        serde_json::to_value(f(store)?).map_err(|e| Problem::internal(&e))
-    })
-    .await
-}
-
 #[utoipa::path(get, path = "/api/v1/entities", tag = "registry",
     params(
         ("q" = Option<String>, Query, description = "Case-insensitive text in the id, name or an alias"),
@@ -82,7 +69,7 @@ pub async fn entities(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<EntityPage>, Problem> {
     let q = QueryMap(q);
     let limit = q.limit()?;
     let kind = q.choice(
@@ -119,7 +106,7 @@ pub async fn entities(
         }
     };
     let cursor = q.text("cursor").map(str::to_owned);
-    typed_read(&st, p, move |store| {
+    st.read(p, move |store| {
         let mut all = store.entities()?;
         all.retain(|e| {
             kind.is_none_or(|k| e.kind.as_str() == k)
@@ -150,8 +137,8 @@ pub async fn entity(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
-    typed_read(&st, p, move |store| {
+) -> Result<Reply<Entity>, Problem> {
+    st.read(p, move |store| {
         store
             .entity(&EntityId::new(id.clone()))?
             .ok_or_else(|| Problem::not_found("entity", &id))
@@ -397,8 +384,8 @@ pub async fn import(
 pub async fn audiences(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
-) -> Result<Json<Value>, Problem> {
-    typed_read(&st, p, |store| {
+) -> Result<Reply<AudienceList>, Problem> {
+    st.read(p, |store| {
         let items = store.audiences()?;
         Ok(AudienceList {
             count: items.len(),
@@ -415,8 +402,8 @@ pub async fn audience(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
-    typed_read(&st, p, move |store| {
+) -> Result<Reply<Audience>, Problem> {
+    st.read(p, move |store| {
         store
             .audience(&AudienceId::new(id.clone()))?
             .ok_or_else(|| Problem::not_found("audience", &id))

@@ -1,11 +1,12 @@
 //! Reports over the store: the effectiveness report of a period.
 
-use super::{value, with_engine, ApiResult};
+use super::{with_engine, Reply};
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::{Query, State};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
+use tocsin_core::effectiveness::EffectivenessReport;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PeriodQuery {
@@ -15,8 +16,11 @@ pub struct PeriodQuery {
 
 #[utoipa::path(get, path = "/api/v1/reports/effectiveness", tag = "reports",
     params(("from" = Option<String>, Query, description = "First day (YYYY-MM-DD); default 30 days before `to`", format = Date), ("to" = Option<String>, Query, description = "Last day (YYYY-MM-DD); default today", format = Date)),
-    responses((status = 200, description = "The effectiveness report", body = tocsin_core::effectiveness::EffectivenessReport)))]
-pub async fn effectiveness(State(st): State<AppState>, Query(q): Query<PeriodQuery>) -> ApiResult {
+    responses((status = 200, description = "The effectiveness report", body = EffectivenessReport)))]
+pub async fn effectiveness(
+    State(st): State<AppState>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Reply<EffectivenessReport>, Problem> {
     with_engine(&st, move |e, now| {
         let to = q.to.unwrap_or_else(|| now.date_naive());
         let from = q.from.unwrap_or(to - chrono::Duration::days(30));
@@ -35,7 +39,7 @@ pub async fn effectiveness(State(st): State<AppState>, Query(q): Query<PeriodQue
         let end = to.succ_opt().ok_or_else(|| {
             Problem::invalid("query.to", format!("to {to} is the last representable day"))
         })?;
-        value(&e.effectiveness(day(from)?, day(end)?)?)
+        Ok(e.effectiveness(day(from)?, day(end)?)?)
     })
     .await
 }

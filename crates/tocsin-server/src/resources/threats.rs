@@ -2,7 +2,7 @@
 //! file, STIX 2.1 bundle, CAP 1.2 alert), one threat and its matches, the analyst's work on
 //! matches (recompute, accept or reject one), extending its window and recording its outcome.
 
-use super::{list, page, require_threat, threat_value, to_value, with_engine, ApiResult, QueryMap};
+use super::{page, require_threat, with_engine, QueryMap, Reply};
 use crate::auth::Principal;
 use crate::problem::{parse_json, ApiJson, Problem};
 use crate::AppState;
@@ -10,11 +10,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use tocsin_core::tracking::OutcomeKind;
 use tocsin_core::{
-    CountryCode, EntityId, MatchReview, ReviewDecision, Threat, ThreatId, Timestamp,
+    CountryCode, EntityId, MatchReason, MatchReview, ReviewDecision, Threat, ThreatId, Timestamp,
 };
 use utoipa::ToSchema;
 
@@ -48,7 +47,7 @@ pub async fn threats(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<ThreatPage>, Problem> {
     let q = QueryMap(q);
     let limit = q.limit()?;
     let state = q
@@ -100,12 +99,11 @@ pub async fn threats(
         });
         let (items, next_cursor) =
             page(items, |i| i.threat.id.to_string(), cursor.as_deref(), limit);
-        serde_json::to_value(ThreatPage {
+        Ok(ThreatPage {
             count: items.len(),
             items,
             next_cursor,
         })
-        .map_err(|e| Problem::internal(&e))
     })
     .await
 }
@@ -163,7 +161,7 @@ pub async fn create(
     Query(q): Query<CreateQuery>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Reply<ThreatCreated>), Problem> {
     let engine = engine(&st)?;
     let media = headers
         .get(header::CONTENT_TYPE)
@@ -306,44 +304,77 @@ pub async fn reviews(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<ReviewList>, Problem> {
     st.read(p, move |store| {
         let tid = ThreatId::new(id.clone());
         store
             .threat(&tid)?
             .ok_or_else(|| Problem::not_found("threat", &id))?;
         let items = store.match_reviews(&tid)?;
-        serde_json::to_value(ReviewList {
+        Ok(ReviewList {
             count: items.len(),
             items,
         })
-        .map_err(|e| Problem::internal(&e))
     })
     .await
+}
+
+/// One threat: the stored record and how many targets it has.
+#[derive(Serialize, ToSchema)]
+pub struct ThreatWithCount {
+    #[serde(flatten)]
+    pub threat: Threat,
+    pub target_count: usize,
 }
 
 #[utoipa::path(get, path = "/api/v1/threats/{id}", tag = "threats",
     params(("id" = String, Path, description = "Threat id")),
-    responses((status = 200, description = "The threat", body = crate::openapi::ThreatWithCount)))]
+    responses((status = 200, description = "The threat", body = ThreatWithCount)))]
 pub async fn threat(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> Result<Reply<ThreatWithCount>, Problem> {
     st.read(p, move |store| {
-        threat_value(&require_threat(store, &ThreatId(id))?)
+        let threat = require_threat(store, &ThreatId(id))?;
+        Ok(ThreatWithCount {
+            target_count: threat.targets.len(),
+            threat,
+        })
     })
     .await
 }
 
+/// One match, with the names a reader needs (the entity's, the target's).
+#[derive(Serialize, ToSchema)]
+pub struct MatchItem {
+    #[schema(value_type = String)]
+    pub entity_id: EntityId,
+    pub entity_name: Option<String>,
+    pub entity_kind: Option<String>,
+    /// Index of the threat's target spec it matched.
+    pub target: usize,
+    pub target_label: Option<String>,
+    pub score: f64,
+    pub reasons: Vec<MatchReason>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MatchList {
+    #[schema(value_type = String)]
+    pub threat_id: ThreatId,
+    pub count: usize,
+    pub items: Vec<MatchItem>,
+}
+
 #[utoipa::path(get, path = "/api/v1/threats/{id}/matches", tag = "threats",
     params(("id" = String, Path, description = "Threat id")),
-    responses((status = 200, description = "Matches, best first", body = crate::openapi::MatchList)))]
+    responses((status = 200, description = "Matches, best first", body = MatchList)))]
 pub async fn threat_matches(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> Result<Reply<MatchList>, Problem> {
     st.read(p, move |store| {
         let threat = require_threat(store, &ThreatId(id))?;
         let mut matches = store.matches(&threat.id)?;
@@ -360,19 +391,21 @@ pub async fn threat_matches(
                 names.insert(m.entity_id.clone(), e);
             }
             let entity = names.get(&m.entity_id).and_then(Option::as_ref);
-            items.push(json!({
-                "entity_id": m.entity_id,
-                "entity_name": entity.map(|e| e.name.as_str()),
-                "entity_kind": entity.map(|e| e.kind.as_str()),
-                "target": m.target,
-                "target_label": threat.targets.get(m.target).map(|t| t.label.as_str()),
-                "score": m.score,
-                "reasons": to_value(&m.reasons)?,
-            }));
+            items.push(MatchItem {
+                entity_id: m.entity_id.clone(),
+                entity_name: entity.map(|e| e.name.clone()),
+                entity_kind: entity.map(|e| e.kind.as_str().to_owned()),
+                target: m.target,
+                target_label: threat.targets.get(m.target).map(|t| t.label.clone()),
+                score: m.score,
+                reasons: m.reasons.clone(),
+            });
         }
-        let mut v = list(items);
-        v["threat_id"] = json!(threat.id);
-        Ok(v)
+        Ok(MatchList {
+            threat_id: threat.id,
+            count: items.len(),
+            items,
+        })
     })
     .await
 }
@@ -387,16 +420,24 @@ pub struct OutcomeBody {
     note: String,
 }
 
+/// What `POST /api/v1/threats/{id}/outcome` recorded.
+#[derive(Serialize, ToSchema)]
+pub struct OutcomeRecorded {
+    pub threat: String,
+    /// Always `outcome`.
+    pub recorded: String,
+}
+
 #[utoipa::path(post, path = "/api/v1/threats/{id}/outcome", tag = "outcomes",
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = OutcomeBody, content_type = "application/json"),
-    responses((status = 200, description = "Recorded", body = crate::openapi::Recorded)))]
+    responses((status = 200, description = "Recorded", body = OutcomeRecorded)))]
 pub async fn outcome(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<OutcomeBody>,
-) -> ApiResult {
+) -> Result<Reply<OutcomeRecorded>, Problem> {
     with_engine(&st, move |e, now| {
         e.record_outcome(
             &ThreatId::new(id.clone()),
@@ -406,7 +447,10 @@ pub async fn outcome(
             &p.actor(),
             now,
         )?;
-        Ok(json!({ "threat": id, "recorded": "outcome" }))
+        Ok(OutcomeRecorded {
+            threat: id,
+            recorded: "outcome".into(),
+        })
     })
     .await
 }
@@ -418,19 +462,32 @@ pub struct WindowBody {
     until: Timestamp,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct WindowExtended {
+    pub threat: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub window_until: Timestamp,
+    /// Always `reopened`: a longer window needs a new determination.
+    pub determination: String,
+}
+
 #[utoipa::path(post, path = "/api/v1/threats/{id}/window", tag = "threats",
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = WindowBody, content_type = "application/json"),
-    responses((status = 200, description = "Window extended; determination reopened", body = crate::openapi::WindowExtended)))]
+    responses((status = 200, description = "Window extended; determination reopened", body = WindowExtended)))]
 pub async fn extend_window(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<WindowBody>,
-) -> ApiResult {
+) -> Result<Reply<WindowExtended>, Problem> {
     with_engine(&st, move |e, now| {
         e.extend_window(&ThreatId::new(id.clone()), b.until, &p.actor(), now)?;
-        Ok(json!({ "threat": id, "window_until": b.until, "determination": "reopened" }))
+        Ok(WindowExtended {
+            threat: id,
+            window_until: b.until,
+            determination: "reopened".into(),
+        })
     })
     .await
 }

@@ -7,17 +7,15 @@
 //! read the whole warning (`redact::check_release`: 403 `need-to-know` otherwise), and every answer
 //! is shaped for the caller (`shaped`, i.e. `redact::for_principal`).
 
-use super::{
-    list, require_threat, require_warning, shaped, value, with_engine, ApiResult, ThreatFilter,
-};
+use super::leak::{warning_read, warning_reads, WarningRead, WarningReadList};
+use super::{require_threat, require_warning, shaped, with_engine, Reply, ThreatFilter};
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use tocsin_core::tracking::Warning;
 use tocsin_core::{AudienceId, ThreatId, WarningId};
 use tocsin_store::review::DraftEdit;
@@ -73,7 +71,7 @@ pub async fn edit(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<DraftPatch>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<Warning>, Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
         release_check(e, &p, &wid)?;
@@ -99,7 +97,7 @@ pub async fn queue(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<Warning>, Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id);
         release_check(e, &p, &wid)?;
@@ -116,7 +114,7 @@ pub async fn update(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Reply<Warning>), Problem> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id);
         release_check(e, &p, &wid)?;
@@ -171,7 +169,7 @@ pub async fn cancel(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Reply<Cancelled>, Problem> {
     // The body is optional; when there is one it must be a valid `CancelBody`.
     let b: CancelBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null"
     {
@@ -213,12 +211,12 @@ pub async fn cancel(
 
 #[utoipa::path(get, path = "/api/v1/warnings", tag = "warnings",
     params(("threat" = Option<String>, Query, description = "Only this threat's warnings", min_length = 1)),
-    responses((status = 200, description = "Warnings in creation order, each with the leak gate's verdict now", body = crate::resources::leak::WarningReadList)))]
+    responses((status = 200, description = "Warnings in creation order, each with the leak gate's verdict now", body = WarningReadList)))]
 pub async fn warnings(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<ThreatFilter>,
-) -> ApiResult {
+) -> Result<Reply<WarningReadList>, Problem> {
     let global = crate::resources::leak::global_terms(&st);
     st.read(p, move |store| {
         let threat = match q.threat {
@@ -226,28 +224,26 @@ pub async fn warnings(
             None => None,
         };
         let ws = store.warnings(threat.as_ref())?;
-        Ok(list(crate::resources::leak::warning_values(
-            store, &ws, &global,
-        )?))
+        let items = warning_reads(store, ws, &global)?;
+        Ok(WarningReadList {
+            count: items.len(),
+            items,
+        })
     })
     .await
 }
 
 #[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "warnings",
     params(("id" = String, Path, description = "Warning id")),
-    responses((status = 200, description = "The warning, with the leak gate's verdict now", body = crate::resources::leak::WarningRead)))]
+    responses((status = 200, description = "The warning, with the leak gate's verdict now", body = WarningRead)))]
 pub async fn warning(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> Result<Reply<WarningRead>, Problem> {
     let global = crate::resources::leak::global_terms(&st);
     st.read(p, move |store| {
-        crate::resources::leak::warning_value(
-            store,
-            &require_warning(store, &WarningId(id))?,
-            &global,
-        )
+        warning_read(store, require_warning(store, &WarningId(id))?, &global)
     })
     .await
 }
@@ -259,39 +255,57 @@ pub struct ComposeBody {
     audience: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct WarningList {
+    pub count: usize,
+    pub items: Vec<Warning>,
+}
+
 #[utoipa::path(post, path = "/api/v1/threats/{id}/warnings", tag = "warnings",
     params(("id" = String, Path, description = "Threat id")),
     request_body(content = ComposeBody, content_type = "application/json"),
-    responses((status = 200, description = "Drafts composed (each passed the leak gate)", body = crate::openapi::WarningList)))]
+    responses((status = 200, description = "Drafts composed (each passed the leak gate)", body = WarningList)))]
 pub async fn compose(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     body: Option<ApiJson<ComposeBody>>,
-) -> ApiResult {
+) -> Result<Reply<WarningList>, Problem> {
     let only = body.and_then(|ApiJson(b)| b.audience);
-    with_engine(&st, move |e, now| {
+    run(&st, move |e, now| {
         let tid = ThreatId::new(id);
         let drafts = match only {
             Some(a) => vec![e.recompose(&tid, &AudienceId::new(a), &p.actor(), now)?],
             None => e.compose_warnings(&tid, &p.actor(), now)?,
         };
-        let mut v = json!({ "count": drafts.len(), "items": value(&drafts)? });
         // Drafts carry warning text: withheld above the composer's clearance (docs/security.md).
-        crate::redact::for_principal(&mut v, &p, e.store().as_ref())?;
-        Ok(v)
+        shaped(
+            e.store().as_ref(),
+            &p,
+            &WarningList {
+                count: drafts.len(),
+                items: drafts,
+            },
+        )
     })
     .await
 }
 
+/// A warning's new state after an approval.
+#[derive(Serialize, ToSchema)]
+pub struct WarningStateChange {
+    pub warning: String,
+    pub state: String,
+}
+
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/approve", tag = "warnings",
     params(("id" = String, Path, description = "Warning id")),
-    responses((status = 200, description = "Approved", body = crate::openapi::WarningStateChange)))]
+    responses((status = 200, description = "Approved", body = WarningStateChange)))]
 pub async fn approve_warning(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> Result<Reply<WarningStateChange>, Problem> {
     with_engine(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
         crate::redact::check_release(
@@ -300,7 +314,10 @@ pub async fn approve_warning(
             crate::redact::Release::Warning(&wid),
         )?;
         e.approve_warning(&wid, &p.actor(), now)?;
-        Ok(json!({ "warning": id, "state": "approved" }))
+        Ok(WarningStateChange {
+            warning: id,
+            state: "approved".into(),
+        })
     })
     .await
 }
