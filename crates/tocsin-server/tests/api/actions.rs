@@ -1,17 +1,15 @@
 //! Write routes and recipients' one-time links, over a real engine and store.
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use crate::common::{call, reference_engine};
+use axum::http::{Method, StatusCode};
 use axum::Router;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use std::path::Path;
 use std::sync::Arc;
 use tocsin_core::Timestamp;
-use tocsin_engine::{Engine, EngineConfig};
+use tocsin_engine::Engine;
 use tocsin_server::{issue_token, router, AppState, Role};
 use tocsin_store::{AuditCtx, SqliteStore, Store};
-use tower::ServiceExt;
 
 fn now() -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()
@@ -27,22 +25,7 @@ struct Api {
 fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let engine = Engine::open(store.clone(), EngineConfig::new(dir.path().join("outbox"))).unwrap();
-    let examples = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/moscow-2024"
-    ));
-    engine
-        .import_registry(examples, &AuditCtx::new("import", now()))
-        .unwrap();
-    let threat = Engine::parse_report_file(&examples.join("report.txt")).unwrap();
-    engine
-        .ingest_threat(&threat, &AuditCtx::new("analyst", now()))
-        .unwrap();
-    engine
-        .compute_matches(&threat.id, &AuditCtx::new("analyst", now()))
-        .unwrap();
-    let engine = Arc::new(engine);
+    let engine = Arc::new(reference_engine(store.clone(), dir.path(), now(), true));
     let app = router(
         AppState::new(store.clone())
             .with_clock(now)
@@ -75,26 +58,12 @@ impl Api {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let sent = call(method, uri)
+            .bearer_opt(token)
+            .json_opt(body.as_ref())
+            .send(&self.app)
+            .await;
+        (sent.status, sent.json())
     }
 }
 

@@ -1,7 +1,7 @@
-//! The HTTP API against a real (in-memory SQLite) store, through `tower::ServiceExt::oneshot`.
+//! The HTTP API against a real (in-memory SQLite) store, sent in process (`common::call`).
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use crate::common::call;
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::Router;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::Value;
@@ -9,123 +9,47 @@ use std::sync::Arc;
 use tocsin_core::audience::{Audience, AudienceKind, ChannelKind, ChannelSpec};
 use tocsin_core::duty::{Criterion, Decision, Determination};
 use tocsin_core::lifecycle::WarningState;
-use tocsin_core::marking::{Classification, PortionMark, TlpLevel};
+use tocsin_core::marking::{Classification, TlpLevel};
 use tocsin_core::tracking::{Specificity, TimelineEntry, Warning};
-use tocsin_core::{
-    Area, Category, CountryCode, Credibility, Entity, EntityKind, GeoPoint, Harm, Match,
-    MatchReason, Portion, TargetSpec, Threat, ThreatWindow, Timestamp,
-};
+use tocsin_core::{Entity, Match, MatchReason, Threat, Timestamp};
 use tocsin_server::{
     bootstrap_admin_token, hash_token, issue_token, router, AppState, Role, TOKEN_PREFIX,
 };
 use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
-use tower::ServiceExt;
 
-const RESTRICTED: &str = "NIGHTJAR";
+use tocsin_testkit::RESTRICTED;
 
 fn t(day: u32, hour: u32) -> Timestamp {
-    Utc.with_ymd_and_hms(2024, 3, day, hour, 0, 0).unwrap()
-}
-
-fn secret_mark() -> PortionMark {
-    PortionMark {
-        classification: Classification::S,
-        ..PortionMark::unclassified()
-    }
+    tocsin_testkit::march(day, hour)
 }
 
 fn audience() -> Audience {
     Audience {
-        id: "fsb".into(),
         name: "Partner service (RUS)".into(),
-        kind: AudienceKind::PartnerService,
-        country: Some(CountryCode::parse("RUS").unwrap()),
-        clearance: Classification::S,
-        tlp_ceiling: TlpLevel::Red,
-        orcon_approved: false,
-        channels: vec![ChannelSpec {
-            kind: ChannelKind::File,
-            address: "outbox/fsb".into(),
-        }],
-        escalation_contact: None,
-        language: "en".into(),
-        posture_interval_hours: Some(24),
+        ..tocsin_testkit::audience("fsb", AudienceKind::PartnerService, Classification::S)
     }
 }
 
 fn crocus() -> Entity {
     Entity {
-        id: "crocus-city-hall".into(),
-        kind: EntityKind::Venue,
-        name: "Crocus City Hall".into(),
-        aliases: vec!["Crocus".into()],
-        category: Category::parse("venue/entertainment/concert_hall").unwrap(),
-        location: Some(GeoPoint::new(55.826, 37.390).unwrap()),
-        capacity: Some(7500),
-        span: None,
-        venue: None,
-        city: Some("Moscow".into()),
-        country: Some(CountryCode::parse("RUS").unwrap()),
         audiences: vec!["fsb".into()],
-        footprint: Default::default(),
+        ..tocsin_testkit::crocus()
     }
 }
 
 fn threat() -> Threat {
-    Threat {
-        id: "moscow-2024-03".into(),
-        title: "Planned attack on large gatherings in Moscow".into(),
-        originator: CountryCode::parse("USA").unwrap(),
-        received: t(6, 9),
-        actor: Some("ISIS-K".into()),
-        actor_mark: secret_mark(),
-        harms: vec![Harm::Killing],
-        credibility: Credibility::Probable,
-        window: ThreatWindow::new(t(6, 9), t(23, 0)).unwrap(),
-        public_advice_hours: 48,
-        targets: vec![TargetSpec {
-            label: "Crocus City Hall".into(),
-            mark: secret_mark(),
-            name: Some("Crocus City Hall".into()),
-            categories: vec![],
-            min_size: None,
-            area: Some(Area::Named {
-                name: "Moscow".into(),
-            }),
-            window: None,
-            footprint: Default::default(),
-        }],
-        portions: vec![Portion {
-            mark: secret_mark(),
-            text: format!(
-                "Per {RESTRICTED} reporting, extremists plan to attack Crocus City Hall."
-            ),
-            tearline: false,
-            line: 1,
-        }],
-        restricted_terms: vec![RESTRICTED.into()],
-        tlp: None,
-        measures: vec!["Screen visitors".into()],
-    }
+    tocsin_testkit::threat("moscow-2024-03")
 }
 
 fn warning() -> Warning {
     Warning {
         id: "w-fsb-1".into(),
-        threat_id: "moscow-2024-03".into(),
-        audience_id: "fsb".into(),
-        audience_kind: AudienceKind::PartnerService,
-        version: 1,
-        supersedes: None,
         tlp: TlpLevel::Red,
         banner: "SECRET//REL TO USA, RUS".into(),
         specificity: Specificity::NamedTarget,
         headline: "Planned attack on Crocus City Hall".into(),
         text: "Extremists plan to attack Crocus City Hall in the coming days.".into(),
-        measures: vec!["Screen visitors".into()],
-        valid: ThreatWindow::new(t(6, 9), t(23, 0)).unwrap(),
-        state: WarningState::Draft,
-        created_at: t(6, 10),
+        ..tocsin_testkit::warning("moscow-2024-03", &audience())
     }
 }
 
@@ -232,26 +156,17 @@ impl Api {
         uri: &str,
         auth: Option<&str>,
     ) -> (StatusCode, HeaderMap, Value) {
-        let mut req = Request::builder().method(method).uri(uri);
+        let mut c = call(method, uri);
         if let Some(a) = auth {
-            req = req.header(header::AUTHORIZATION, a);
+            c = c.header(header::AUTHORIZATION, a);
         }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let body = if bytes.is_empty() {
+        let sent = c.send(&self.app).await;
+        let body = if sent.bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
+            serde_json::from_slice(&sent.bytes).expect("JSON body")
         };
+        let (status, headers) = (sent.status, sent.headers);
         (status, headers, body)
     }
 
@@ -455,10 +370,11 @@ async fn bootstrap_generates_once_and_stores_only_a_hash() {
     );
 
     let app = router(AppState::new(store.clone()).with_clock(now));
-    let req =
-        Request::get("/api/v1/threats").header(header::AUTHORIZATION, format!("Bearer {secret}"));
-    let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let sent = call(Method::GET, "/api/v1/threats")
+        .bearer(&secret)
+        .send(&app)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -491,15 +407,11 @@ async fn bootstrap_honours_a_given_token_idempotently() {
     assert!(!audit.contains(given));
 
     let app = router(AppState::new(store.clone()).with_clock(now));
-    let req = Request::get("/api/v1/audit/events")
-        .header(header::AUTHORIZATION, format!("Bearer {given}"));
-    assert_eq!(
-        app.oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    let sent = call(Method::GET, "/api/v1/audit/events")
+        .bearer(given)
+        .send(&app)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK);
 
     // Too weak, or already stored with a lower role: refused.
     assert!(bootstrap_admin_token(store.as_ref(), Some("short"), now()).is_err());

@@ -14,21 +14,16 @@
 //! Also: the warning routes that change or release a warning (edit, queue, update, cancel) refuse
 //! a caller who may not read all of it, as approving does (`redact::check_release`).
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use crate::common::{call, reference_engine};
+use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
 use axum::Router;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use tocsin_core::{Classification, CountryCode, Timestamp};
-use tocsin_engine::{Engine, EngineConfig};
 use tocsin_server::auth::{required_role, ROUTE_RULES};
 use tocsin_server::{create_user, issue_scoped_token, router, AppState, Role, Scope, TokenSpec};
 use tocsin_store::{AuditCtx, SqliteStore, Store};
-use tower::ServiceExt;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -61,21 +56,7 @@ struct Resp {
 fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let engine = Engine::open(store.clone(), EngineConfig::new(dir.path().join("outbox"))).unwrap();
-    let examples = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/moscow-2024"
-    ));
-    engine
-        .import_registry(examples, &AuditCtx::new("import", t0()))
-        .unwrap();
-    let threat = Engine::parse_report_file(&examples.join("report.txt")).unwrap();
-    engine
-        .ingest_threat(&threat, &AuditCtx::new("analyst", t0()))
-        .unwrap();
-    engine
-        .compute_matches(&threat.id, &AuditCtx::new("analyst", t0()))
-        .unwrap();
+    let engine = reference_engine(store.clone(), dir.path(), t0(), true);
     let state = AppState::new(store.clone())
         .with_clock(t0)
         .with_engine(Arc::new(engine));
@@ -140,42 +121,30 @@ impl Api {
         auth: &Auth<'_>,
         body: Option<&Value>,
     ) -> Resp {
-        let mut req = Request::builder().method(method.clone()).uri(uri);
-        req = match auth {
-            Auth::None => req,
-            Auth::Raw(v) => req.header(header::AUTHORIZATION, *v),
-            Auth::Bearer(t) => req.header(header::AUTHORIZATION, format!("Bearer {t}")),
+        let mut c = call(method.clone(), uri).client_ip("192.0.2.7");
+        c = match auth {
+            Auth::None => c,
+            Auth::Raw(v) => c.header(header::AUTHORIZATION, v),
+            Auth::Bearer(t) => c.bearer(t),
             Auth::Cookie { secret, csrf } => {
-                let r = req.header(header::COOKIE, format!("tocsin_session={secret}"));
+                let c = c.header(header::COOKIE, &format!("tocsin_session={secret}"));
                 match csrf {
-                    Some(c) => r.header("X-CSRF-Token", *c),
-                    None => r,
+                    Some(token) => c.header(HeaderName::from_static("x-csrf-token"), token),
+                    None => c,
                 }
             }
         };
         if uri.starts_with("/taxii2/") {
-            req = req.header(header::ACCEPT, "application/taxii+json;version=2.1");
+            c = c.header(header::ACCEPT, "application/taxii+json;version=2.1");
         }
-        let mut req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
+        if let Some(b) = body {
+            c = c.json(b);
         }
-        .unwrap();
-        req.extensions_mut().insert(ConnectInfo(
-            "192.0.2.7:40000".parse::<SocketAddr>().unwrap(),
-        ));
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
-            .await
-            .unwrap();
+        let sent = c.send(&self.app).await;
         Resp {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            status: sent.status,
+            body: sent.json(),
+            headers: sent.headers,
         }
     }
 

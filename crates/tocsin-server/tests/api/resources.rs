@@ -2,28 +2,23 @@
 //! group's happy path, invalid input as problem+json naming the field, and the role boundaries
 //! (no token 401, role too low 403).
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use crate::common::{call, reference_engine};
+use axum::http::{Method, StatusCode};
 use axum::Router;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 use tocsin_core::Timestamp;
-use tocsin_engine::{Engine, EngineConfig};
 use tocsin_server::{issue_token, router, AppState, Role};
 use tocsin_store::{AuditCtx, SqliteStore, Store};
-use tower::ServiceExt;
 
 fn now() -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()
 }
 
 fn examples() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/moscow-2024"
-    ))
+    tocsin_testkit::examples_dir()
 }
 
 struct Api {
@@ -36,19 +31,7 @@ struct Api {
 fn api(report: bool) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let engine = Engine::open(store.clone(), EngineConfig::new(dir.path().join("outbox"))).unwrap();
-    engine
-        .import_registry(examples(), &AuditCtx::new("import", now()))
-        .unwrap();
-    if report {
-        let threat = Engine::parse_report_file(&examples().join("report.txt")).unwrap();
-        engine
-            .ingest_threat(&threat, &AuditCtx::new("analyst", now()))
-            .unwrap();
-        engine
-            .compute_matches(&threat.id, &AuditCtx::new("analyst", now()))
-            .unwrap();
-    }
+    let engine = reference_engine(store.clone(), dir.path(), now(), report);
     let app = router(
         AppState::new(store.clone())
             .with_clock(now)
@@ -104,33 +87,17 @@ impl Api {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Resp {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        if let Some(ct) = content_type {
-            req = req.header(header::CONTENT_TYPE, ct);
-        }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
-            .await
-            .unwrap();
+        let mut c = call(method, uri).bearer_opt(token);
+        c = match content_type {
+            Some(ct) => c.body(ct, body),
+            None => c,
+        };
+        let sent = c.send(&self.app).await;
         Resp {
-            status,
-            content_type,
-            headers,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
+            status: sent.status,
+            content_type: sent.content_type(),
+            text: sent.text(),
+            headers: sent.headers,
         }
     }
 

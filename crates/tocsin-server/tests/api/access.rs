@@ -3,21 +3,16 @@
 //! limiting, the users and tokens admin routes, need to know (portions above a user's clearance
 //! are withheld; approvals above it refused) and the two-person rule across credentials.
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use crate::common::{call, reference_engine};
+use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
 use axum::Router;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tocsin_core::{Classification, CountryCode, Timestamp};
-use tocsin_engine::{Engine, EngineConfig};
 use tocsin_server::{create_user, issue_scoped_token, router, AppState, Role, Scope, TokenSpec};
 use tocsin_store::{AuditCtx, SqliteStore, Store};
-use tower::ServiceExt;
 
 const T: &str = "/api/v1/threats/moscow-2024-03";
 const PASSWORD: &str = "correct horse battery staple";
@@ -53,21 +48,7 @@ struct Resp {
 fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let engine = Engine::open(store.clone(), EngineConfig::new(dir.path().join("outbox"))).unwrap();
-    let examples = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/moscow-2024"
-    ));
-    engine
-        .import_registry(examples, &AuditCtx::new("import", t0()))
-        .unwrap();
-    let threat = Engine::parse_report_file(&examples.join("report.txt")).unwrap();
-    engine
-        .ingest_threat(&threat, &AuditCtx::new("analyst", t0()))
-        .unwrap();
-    engine
-        .compute_matches(&threat.id, &AuditCtx::new("analyst", t0()))
-        .unwrap();
+    let engine = reference_engine(store.clone(), dir.path(), t0(), true);
     let offset = Arc::new(AtomicI64::new(0));
     let o = offset.clone();
     let state = AppState::new(store.clone())
@@ -139,43 +120,33 @@ impl Api {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> Resp {
-        let mut req = Request::builder().method(method).uri(uri);
-        req = match auth {
-            Auth::None => req,
-            Auth::Bearer(t) => req.header(header::AUTHORIZATION, format!("Bearer {t}")),
-            Auth::Raw(v) => req.header(header::AUTHORIZATION, v),
+        let mut c = call(method, uri);
+        c = match auth {
+            Auth::None => c,
+            Auth::Bearer(t) => c.bearer(t),
+            Auth::Raw(v) => c.header(header::AUTHORIZATION, v),
             Auth::Cookie { secret, csrf } => {
-                let r = req.header(
+                let c = c.header(
                     header::COOKIE,
-                    format!("theme=dark; tocsin_session={secret}"),
+                    &format!("theme=dark; tocsin_session={secret}"),
                 );
                 match csrf {
-                    Some(c) => r.header("X-CSRF-Token", c),
-                    None => r,
+                    Some(token) => c.header(HeaderName::from_static("x-csrf-token"), token),
+                    None => c,
                 }
             }
         };
-        let mut req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
+        if let Some(b) = &body {
+            c = c.json(b);
         }
-        .unwrap();
         if let Some(ip) = client {
-            let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
-            req.extensions_mut().insert(ConnectInfo(addr));
+            c = c.client_ip(ip);
         }
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
-            .await
-            .unwrap();
+        let sent = c.send(&self.app).await;
         Resp {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            status: sent.status,
+            body: sent.json(),
+            headers: sent.headers,
         }
     }
 
@@ -1108,21 +1079,12 @@ async fn taxii_collections_are_closed_to_tokens_carrying_a_clearance() {
     let taxii = |tok: String| {
         let app = api.app.clone();
         async move {
-            let req = Request::builder()
-                .uri("/taxii2/api/collections/")
-                .header(header::AUTHORIZATION, format!("Bearer {tok}"))
+            let sent = call(Method::GET, "/taxii2/api/collections/")
+                .bearer(&tok)
                 .header(header::ACCEPT, "application/taxii+json;version=2.1")
-                .body(Body::empty())
-                .unwrap();
-            let resp = app.oneshot(req).await.unwrap();
-            let status = resp.status();
-            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-                .await
-                .unwrap();
-            (
-                status,
-                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-            )
+                .send(&app)
+                .await;
+            (sent.status, sent.json())
         }
     };
     let (s, staff) = taxii(api.full(Role::Viewer, None)).await;

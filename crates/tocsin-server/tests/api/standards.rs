@@ -1,8 +1,8 @@
 //! TAXII 2.1 and CAP routes against an in-memory store: collections per audience, partner
 //! scoping, media types, paging headers, versions, restricted CAP alerts.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use crate::common;
+use axum::http::{header, Method, StatusCode};
 use axum::Router;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::Value;
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use tocsin_core::audience::{Audience, AudienceKind};
 use tocsin_core::entity::Footprint;
 use tocsin_core::lifecycle::WarningState;
-use tocsin_core::marking::{Classification, PortionMark, TlpLevel};
-use tocsin_core::tracking::{Specificity, Warning};
+use tocsin_core::marking::{Classification, PortionMark};
+use tocsin_core::tracking::Warning;
 use tocsin_core::{
     Area, CountryCode, Credibility, GeoPoint, Harm, Portion, TargetSpec, Threat, ThreatWindow,
     Timestamp,
@@ -19,7 +19,6 @@ use tocsin_core::{
 use tocsin_server::taxii::collection_id;
 use tocsin_server::{issue_token, router, AppState, Role};
 use tocsin_store::{AuditCtx, Exchange, SqliteStore, Store};
-use tower::ServiceExt;
 
 const TAXII: &str = "application/taxii+json;version=2.1";
 
@@ -29,42 +28,23 @@ fn t(day: u32, hour: u32) -> Timestamp {
 
 fn aud(id: &str, kind: AudienceKind, clearance: Classification) -> Audience {
     Audience {
-        id: id.into(),
-        name: format!("{id} name"),
-        kind,
-        country: Some(CountryCode::parse("RUS").unwrap()),
-        clearance,
-        tlp_ceiling: TlpLevel::Red,
-        orcon_approved: false,
         channels: vec![],
         escalation_contact: Some("duty desk".into()),
-        language: "en".into(),
-        posture_interval_hours: Some(24),
+        ..tocsin_testkit::audience(id, kind, clearance)
     }
 }
 
 fn warning(aud: &Audience, version: u32, state: WarningState) -> Warning {
     Warning {
         id: format!("th.{}.v{version}", aud.id).as_str().into(),
-        threat_id: "th".into(),
-        audience_id: aud.id.clone(),
-        audience_kind: aud.kind,
         version,
         supersedes: (version > 1)
             .then(|| format!("th.{}.v{}", aud.id, version - 1).as_str().into()),
-        tlp: if aud.kind == AudienceKind::Public {
-            TlpLevel::Clear
-        } else {
-            TlpLevel::Amber
-        },
-        banner: "UNCLASSIFIED".into(),
-        specificity: Specificity::CategoryAndArea,
         headline: format!("Warning for {} v{version}", aud.id),
-        text: "Avoid large gatherings in Moscow.\n".into(),
-        measures: vec!["Screen visitors".into()],
         valid: ThreatWindow::new(t(6, 9), t(9, 9)).unwrap(),
         state,
         created_at: t(6, 9) + Duration::hours(version as i64),
+        ..tocsin_testkit::warning("th", aud)
     }
 }
 
@@ -165,28 +145,19 @@ async fn call(
     accept: Option<&str>,
     body: Option<(&str, &str)>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut b = Request::builder().method(method).uri(uri);
-    if let Some(tok) = token {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {tok}"));
-    }
+    let method: Method = method
+        .parse()
+        .unwrap_or_else(|e| panic!("method {method:?}: {e}"));
+    let mut c = common::call(method, uri).bearer_opt(token);
     if let Some(a) = accept {
-        b = b.header(header::ACCEPT, a);
+        c = c.header(header::ACCEPT, a);
     }
-    let req = match body {
-        Some((ct, text)) => b
-            .header(header::CONTENT_TYPE, ct)
-            .body(Body::from(text.to_owned()))
-            .unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    };
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 22).await.unwrap();
-    (
-        parts.status,
-        parts.headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    if let Some((ct, text)) = body {
+        c = c.body(ct, text.as_bytes().to_vec());
+    }
+    let sent = c.send(app).await;
+    let text = sent.text();
+    (sent.status, sent.headers, text)
 }
 
 fn json(s: &str) -> Value {

@@ -2,8 +2,8 @@
 //! end (notices through the outbox, the CAP feed), over a real engine and SQLite store with a
 //! clock the test moves.
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use crate::common::{call, reference_engine};
+use axum::http::{Method, StatusCode};
 use axum::Router;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -11,19 +11,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tocsin_core::Timestamp;
-use tocsin_engine::{Engine, EngineConfig};
+use tocsin_engine::Engine;
 use tocsin_server::{issue_token, router, AppState, Role};
 use tocsin_store::{AuditCtx, SqliteStore, Store};
-use tower::ServiceExt;
 
 const T: &str = "/api/v1/threats/moscow-2024-03";
-
-fn examples() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/moscow-2024"
-    ))
-}
 
 struct Case {
     app: Router,
@@ -39,19 +31,7 @@ impl Case {
         let start = Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap();
         let clock = Arc::new(AtomicI64::new(start.timestamp()));
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let engine = Arc::new(
-            Engine::open(store.clone(), EngineConfig::new(dir.path().join("outbox"))).unwrap(),
-        );
-        engine
-            .import_registry(examples(), &AuditCtx::new("import", start))
-            .unwrap();
-        let threat = Engine::parse_report_file(&examples().join("report.txt")).unwrap();
-        engine
-            .ingest_threat(&threat, &AuditCtx::new("analyst", start))
-            .unwrap();
-        engine
-            .compute_matches(&threat.id, &AuditCtx::new("analyst", start))
-            .unwrap();
+        let engine = Arc::new(reference_engine(store.clone(), dir.path(), start, true));
         let c = clock.clone();
         let state = AppState::new(store.clone())
             .with_clock(move || Utc.timestamp_opt(c.load(Ordering::SeqCst), 0).unwrap())
@@ -92,28 +72,12 @@ impl Case {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, String) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let body = match body {
-            Some(b) => {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
-            .await
-            .unwrap();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        let sent = call(method, uri)
+            .bearer_opt(token)
+            .json_opt(body.as_ref())
+            .send(&self.app)
+            .await;
+        (sent.status, sent.text())
     }
 
     async fn json(&self, method: Method, uri: &str, token: &str, body: Option<Value>) -> Value {

@@ -1,0 +1,12 @@
+//! The server's integration tests: one binary, a module per area, the request helpers and the
+//! reference-case set-up they share in `common`.
+
+mod common;
+
+mod access;
+mod actions;
+mod basics;
+mod posture_cancel;
+mod resources;
+mod route_access;
+mod standards;
