@@ -11,7 +11,7 @@
 
 use crate::common::{bin, examples_dir, run_ok, TestDb};
 use crate::delivery::{sigterm, wait_for, worker_with, MAX_IN_FLIGHT};
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
@@ -27,7 +27,7 @@ use tocsin_store::coordination::SCHEDULER_ROLE;
 use tocsin_store::{AuditCtx, Store};
 
 fn t(day: u32, hour: u32, min: u32) -> Timestamp {
-    Utc.with_ymd_and_hms(2024, 3, day, hour, min, 0).unwrap()
+    tocsin_testkit::march_at(day, hour, min)
 }
 
 /// `tocsin --db DB verify`'s head hash (a separate process reading the store from scratch).

@@ -28,10 +28,7 @@ pub fn demo_json() -> Value {
 }
 
 pub fn examples_dir() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/moscow-2024"
-    ))
+    tocsin_testkit::examples_dir()
 }
 
 /// The Python with the test tools (scripts/setup-test-tools.sh); a missing one fails the test.
