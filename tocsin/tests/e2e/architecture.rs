@@ -18,8 +18,8 @@ const LAYERS: &[(&str, u8)] = &[
     // Free-text intake (uses the matcher's tables); the store contract.
     ("tocsin-intake", 2),
     ("tocsin-store", 2),
-    ("tocsin-auth", 2),
-    // Adapters: store backends, channels, feeds.
+    // Adapters: store backends, channels, feeds; identity and accounts over the store contract.
+    ("tocsin-auth", 3),
     ("tocsin-store-sqlite", 3),
     ("tocsin-store-postgres", 3),
     ("tocsin-deliver", 3),

@@ -7,7 +7,7 @@ use tocsin_auth::principal::Role;
 /// ([`Scope::for_role`](tocsin_auth::principal::Scope::for_role)). This is the one
 /// table the server enforces ([`authorize`](super::authorize) looks every request up here, and refuses a route that
 /// is missing), the OpenAPI document states (each operation's `security` scope and
-/// `x-required-role`), and `tests/route_access.rs` checks operation by operation.
+/// `x-required-role`), and `tests/api/route_access.rs` checks operation by operation.
 pub const ROUTE_RULES: &[(&str, &str, Role)] = &[
     // Reading (viewer, scope `read`).
     ("GET", "/api/v1/threats", Role::Viewer),
