@@ -184,7 +184,7 @@ fn serve(db: &TestDb, outbox: &Path, log: &Path) -> (Child, String) {
         ])
         .args(["--tick-secs", "1", "--clock-start", "2024-03-07T12:00:00Z"])
         .env("TOCSIN_ADMIN_TOKEN", TOKEN)
-        .env("TOCSIN_LOG", "info,tocsin::cmd::scheduler=debug")
+        .env("TOCSIN_LOG", "info,tocsin_engine::scheduler=debug")
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
         .spawn()
