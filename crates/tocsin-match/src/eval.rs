@@ -331,7 +331,7 @@ fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
             (d <= *radius_km).then(|| {
                 (
                     proximity(d, *radius_km),
-                    format!("{d:.1} km from its centre (radius {radius_km} km)"),
+                    format!("{d:.1} km from its centre (centroid + radius {radius_km} km)"),
                 )
             })
         }
@@ -343,7 +343,7 @@ fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
             let d = p.distance_km(&c);
             Some((
                 proximity(d, reach),
-                format!("inside its outline, {d:.1} km from its centre"),
+                format!("inside its polygon, {d:.1} km from its centre"),
             ))
         }
     }

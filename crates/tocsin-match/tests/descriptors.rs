@@ -303,7 +303,7 @@ fn named_city_covers_the_ring_road_and_matches_cities() {
     );
     assert!(
         detail(&m, "crocus-city-hall", "area")
-            .starts_with("in Москва (Moscow): 16.2 km from its centre (radius 40 km)"),
+            .starts_with("in Москва (Moscow): 16.2 km from its centre (centroid + radius 40 km)"),
         "{}",
         detail(&m, "crocus-city-hall", "area")
     );

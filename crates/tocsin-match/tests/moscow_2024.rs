@@ -139,7 +139,7 @@ fn the_march_2024_report_reaches_crocus_city_hall_and_the_synagogue() {
         [
             "category: category venue/entertainment/concert_hall",
             "size: capacity 7500 >= 1000",
-            "area: in Moscow: 16.2 km from its centre (radius 40 km)",
+            "area: in Moscow: 16.2 km from its centre (centroid + radius 40 km)",
             "time: always present (no time span) during the threat window 2024-03-07 00:00 – 2024-03-09 00:00 UTC",
         ]
     );
