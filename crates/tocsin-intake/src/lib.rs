@@ -518,4 +518,6 @@ impl Extractor {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

@@ -14,3 +14,4 @@ mod intake;
 mod matching;
 mod serve;
 mod standards;
+mod world;
