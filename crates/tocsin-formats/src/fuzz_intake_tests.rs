@@ -81,7 +81,8 @@ proptest! {
                 if let Ok(r) = read_alert(&a, &opts(), &known) {
                     // A reading is a threat with a window, areas or the needs_area flag.
                     prop_assert!(r.threat.window.from < r.threat.window.until);
-                    prop_assert!(r.needs_area || !r.threat.targets.is_empty() || matches!(r.action, crate::cap::CapAction::Cancel { .. }));
+                    let cancel = matches!(r.action, crate::cap::CapAction::Cancel { .. });
+                    prop_assert!(r.needs_area || !r.threat.targets.is_empty() || cancel);
                 }
             }
         }
