@@ -6,6 +6,7 @@ mod architecture;
 mod audit;
 mod cluster;
 mod compose;
+mod corpus;
 mod delivery;
 mod demo;
 mod feed;
