@@ -150,10 +150,7 @@ pub fn evaluate(
         .harms
         .iter()
         .any(|h| h.is_bodily() || policy.network_harms_count);
-    let specific = threat
-        .targets
-        .iter()
-        .any(|t| t.name.is_some() || (!t.categories.is_empty() && t.area.is_some()));
+    let specific = threat.targets.iter().any(crate::specificity::is_specific);
     vec![
         Criterion {
             name: "intentional_harm".into(),
@@ -179,9 +176,9 @@ pub fn evaluate(
                 "{} target spec(s); {}",
                 threat.targets.len(),
                 if specific {
-                    "at least one names a target or a category in an area"
+                    "at least one names a target (a name, network, ASN or domain) or a category or sector in an area"
                 } else {
-                    "none names a target or a category in an area"
+                    "none names a target (a name, network, ASN or domain) or a category or sector in an area"
                 }
             ),
         },
@@ -274,4 +271,64 @@ pub fn approve(
     d.approver = Some(approver.into());
     d.approved_at = Some(now);
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::{DomainName, Footprint, IpNet};
+    use crate::threat::{Harm, TargetSpec};
+    use crate::{CountryCode, PortionMark, ThreatWindow};
+    use chrono::TimeZone;
+
+    fn threat(footprint: Footprint) -> Threat {
+        let at = chrono::Utc.with_ymd_and_hms(2024, 5, 1, 8, 0, 0).unwrap();
+        Threat {
+            id: "pre-ransomware".into(),
+            title: "Pre-ransomware activity".into(),
+            originator: CountryCode::parse("USA").unwrap(),
+            received: at,
+            actor: None,
+            actor_mark: PortionMark::unclassified(),
+            harms: vec![Harm::Ransomware],
+            credibility: Credibility::Probable,
+            window: ThreatWindow::imminent(at, 72),
+            public_advice_hours: 72,
+            targets: vec![TargetSpec {
+                label: "networks".into(),
+                mark: PortionMark::unclassified(),
+                name: None,
+                categories: vec![],
+                min_size: None,
+                area: None,
+                window: None,
+                footprint,
+            }],
+            portions: vec![],
+            restricted_terms: vec![],
+            tlp: None,
+            measures: vec![],
+        }
+    }
+
+    #[test]
+    fn networks_and_a_domain_are_specific() {
+        let mut fp = Footprint::EMPTY;
+        fp.networks.push(IpNet::parse("203.0.113.7/32").unwrap());
+        fp.domains
+            .push(DomainName::parse("st-example-hospital.org").unwrap());
+        let t = threat(fp);
+        let policy = DutyPolicy {
+            network_harms_count: true,
+            ..DutyPolicy::icd191()
+        };
+        let c = evaluate(&t, 1, &policy, t.received);
+        let specific = c.iter().find(|c| c.name == "specific").unwrap();
+        assert!(specific.held, "{}", specific.why);
+        assert!(c.iter().all(|c| c.held), "{c:?}");
+
+        let bare = threat(Footprint::EMPTY);
+        let c = evaluate(&bare, 1, &policy, bare.received);
+        assert!(!c.iter().find(|c| c.name == "specific").unwrap().held);
+    }
 }

@@ -42,6 +42,8 @@ pub enum TaskKind {
     SlaBreach,
     /// New information arrived: the determination must be made again.
     Redetermine,
+    /// A threat was stored without any area Tocsin could resolve: an analyst must give one.
+    NeedsArea,
 }
 
 impl TaskKind {
@@ -51,6 +53,7 @@ impl TaskKind {
             TaskKind::FeedbackFollowUp => "feedback_follow_up",
             TaskKind::SlaBreach => "sla_breach",
             TaskKind::Redetermine => "redetermine",
+            TaskKind::NeedsArea => "needs_area",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod marking;
 pub mod matching;
 pub mod posture;
 pub mod seeded;
+pub mod specificity;
 pub mod threat;
 pub mod time;
 pub mod tracking;

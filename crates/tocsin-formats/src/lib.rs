@@ -19,4 +19,6 @@ pub use registry::{parse_audiences_toml, parse_events_csv, parse_venues_csv, Reg
 pub use report::{parse_report, ReportFileError};
 
 #[cfg(test)]
+mod fuzz_intake_tests;
+#[cfg(test)]
 mod fuzz_tests;

@@ -16,6 +16,13 @@ fn opts() -> StixOptions {
     StixOptions::new(CountryCode::parse("USA").unwrap())
 }
 
+fn strict() -> StixOptions {
+    StixOptions {
+        strict: true,
+        ..opts()
+    }
+}
+
 #[test]
 fn reference_bundle_becomes_a_threat_with_targets_marks_and_indicators() {
     let got = parse_bundle(BUNDLE, &opts()).expect("valid bundle");
@@ -110,7 +117,22 @@ fn errors_name_the_object_and_the_field() {
             }
         }
     });
-    let e = parse_bundle(&text, &opts()).unwrap_err();
+    // Lenient (the default): the three objects are skipped with their reasons, the rest is read.
+    let got = parse_bundle(&text, &opts()).expect("valid objects are kept");
+    let skipped: Vec<&str> = got.skipped.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(skipped.len(), 3, "{:?}", got.skipped);
+    for id in [
+        "indicator--6a7d5f1e-8888-4a8e-9f57-0d6f6a5b1a08",
+        "location--4e7d5f1e-6666-4a8e-9f57-0d6f6a5b1a06",
+        "campaign--1b7d5f1e-3333-4a8e-9f57-0d6f6a5b1a03",
+    ] {
+        assert!(skipped.contains(&id), "{id} not in {skipped:?}");
+    }
+    assert!(got.skipped.iter().any(|s| s.reason.contains("IPv4")));
+    assert!(got.indicators.is_empty());
+    assert!(!got.threat.targets.is_empty());
+
+    let e = parse_bundle(&text, &strict()).unwrap_err();
     let has = |obj: &str, field: &str| e.0.iter().any(|i| i.object == obj && i.field == field);
     assert!(
         has("indicator--6a7d5f1e-8888-4a8e-9f57-0d6f6a5b1a08", "pattern"),
@@ -138,7 +160,7 @@ fn unreadable_markings_fail_closed() {
             }
         }
     });
-    let e = parse_bundle(&text, &opts()).unwrap_err();
+    let e = parse_bundle(&text, &strict()).unwrap_err();
     assert!(
         e.0.iter().any(|i| i.field == "object_marking_refs[0]"),
         "{e}"
@@ -148,6 +170,60 @@ fn unreadable_markings_fail_closed() {
             .any(|i| i.field == "granular_markings[0].selectors[0]"),
         "{e}"
     );
+}
+
+#[test]
+fn unknown_markings_make_their_objects_releasable_to_nobody() {
+    let text = with_objects(|objs| {
+        objs.push(json!({
+            "type": "marking-definition", "spec_version": "2.1",
+            "id": "marking-definition--00000000-0000-4000-8000-0000000000aa",
+            "created": "2024-03-01T00:00:00.000Z", "name": "ACME internal handling",
+            "definition_type": "acme-handling", "definition": { "handling": "internal" }
+        }));
+        objs.push(json!({
+            "type": "marking-definition", "spec_version": "2.1",
+            "id": "marking-definition--00000000-0000-4000-8000-0000000000bb",
+            "created": "2024-03-01T00:00:00.000Z", "name": "PAP:AMBER",
+            "extensions": { "extension-definition--f8d78575-edfd-406e-8e84-6162a8450f5b":
+                { "extension_type": "property-extension", "pap": "amber" } }
+        }));
+        for o in objs.iter_mut() {
+            if o["type"] == "identity" {
+                o["object_marking_refs"] =
+                    json!(["marking-definition--00000000-0000-4000-8000-0000000000aa"]);
+            }
+            if o["type"] == "report" {
+                o["object_marking_refs"] =
+                    json!(["marking-definition--00000000-0000-4000-8000-0000000000bb"]);
+            }
+        }
+    });
+    let got = parse_bundle(&text, &opts())
+        .expect("an unknown marking fails closed on release, not on intake");
+    assert!(got.skipped.is_empty(), "{:?}", got.skipped);
+    let t = &got.threat;
+    let named = t
+        .targets
+        .iter()
+        .find(|s| s.name.is_some())
+        .expect("the identity is kept");
+    assert_eq!(named.mark.tlp, Some(TlpLevel::Red));
+    assert!(named.mark.noforn && named.mark.orcon);
+    assert_eq!(named.mark.rel_to.as_ref().map(|r| r.len()), Some(0));
+    assert!(
+        got.notes.iter().any(|n| n.contains("releasable to nobody")),
+        "{:?}",
+        got.notes
+    );
+    assert!(
+        got.notes.iter().any(|n| n.contains("PAP:AMBER")),
+        "{:?}",
+        got.notes
+    );
+    // PAP restricts no release: the report's portions keep their own marks.
+    assert!(t.portions.iter().all(|p| !p.mark.noforn));
+    assert!(parse_bundle(&text, &strict()).is_err());
 }
 
 #[test]

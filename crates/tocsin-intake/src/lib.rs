@@ -28,6 +28,7 @@ pub mod dict;
 pub mod indicators;
 mod lexicon;
 pub mod norm;
+pub mod places;
 pub mod proposal;
 pub mod when;
 
@@ -84,6 +85,9 @@ impl Default for IntakeConfig {
         }
     }
 }
+
+/// Confidence of a named place found by its head noun but not in the registry.
+pub const CONF_UNREGISTERED_PLACE: f64 = 0.6;
 
 /// Place confidences by how the text names it.
 pub const CONF_PLACE_IN: f64 = 0.85;
@@ -413,11 +417,47 @@ impl Extractor {
                     end: h.end,
                     conf,
                     notes,
-                    detail: TargetDetail { entities: ids },
+                    detail: TargetDetail {
+                        entities: ids,
+                        category: None,
+                    },
                 });
             }
         }
+        // Named places the registry does not know, where no registry name was found.
+        for np in places::find_named_places(text) {
+            let overlaps = targets
+                .iter()
+                .any(|t: &Raw<TargetDetail>| t.start < np.end && np.start < t.end);
+            if overlaps {
+                continue;
+            }
+            targets.push(Raw {
+                value: np.name.clone(),
+                start: np.start,
+                end: np.end,
+                conf: CONF_UNREGISTERED_PLACE,
+                notes: vec![format!(
+                    "not in registry; category {} from the head noun {:?}",
+                    np.category
+                        .as_ref()
+                        .map(|c| c.as_str().to_owned())
+                        .unwrap_or_else(|| "unknown".into()),
+                    np.head
+                )],
+                detail: TargetDetail {
+                    entities: vec![],
+                    category: np.category,
+                },
+            });
+        }
         self.find_places(text, &n, &hits, &mut areas);
+        // A place inside a proposed named target ("Kerman" in "Kerman Martyrs' Cemetery") is
+        // part of its name, unless "in"/"near" introduce it.
+        areas.retain(|a| {
+            a.detail.relation != Relation::Mention
+                || !targets.iter().any(|t| t.start <= a.start && a.end <= t.end)
+        });
 
         let windows = self
             .time
@@ -477,5 +517,7 @@ impl Extractor {
     }
 }
 
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod tests;

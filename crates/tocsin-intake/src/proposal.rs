@@ -55,8 +55,13 @@ pub struct Item<D> {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetDetail {
-    /// Registry ids of the entities this name or alias belongs to.
+    /// Registry ids of the entities this name or alias belongs to (empty for a named place the
+    /// registry does not know: its notes say `not in registry`).
     pub entities: Vec<String>,
+    /// For a place not in the registry: the category its head noun implies ("Hall" → a concert
+    /// hall, "Cemetery" → `venue/cemetery`), for the analyst adding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

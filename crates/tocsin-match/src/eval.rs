@@ -14,6 +14,33 @@ use tocsin_core::{
     Area, Category, Entity, EntityKind, GeoPoint, MatchReason, TargetSpec, Threat, ThreatWindow,
 };
 
+/// Identity factor of an event matched through the name of the venue it is held at.
+pub const HELD_AT_FACTOR: f64 = 0.9;
+
+/// The best-scoring of `names` (index, comparison), each name also read as its parenthesised
+/// alternates ([`crate::normalize::name_variants`]).
+fn best_name<'n>(
+    key: &NameKey,
+    names: impl Iterator<Item = &'n str>,
+    config: &MatchConfig,
+) -> Option<(usize, NameComparison)> {
+    let mut best: Option<(usize, NameComparison)> = None;
+    for (i, cand) in names.enumerate() {
+        for v in crate::normalize::name_variants(cand) {
+            if let Some(c) = compare_names(key, &NameKey::new(&v), config.max_edit_ratio) {
+                let better = match &best {
+                    None => true,
+                    Some((_, b)) => b.score() < c.score(),
+                };
+                if better {
+                    best = Some((i, c));
+                }
+            }
+        }
+    }
+    best
+}
+
 /// Identity factor when the spec states no name but states categories.
 pub const UNNAMED_CATEGORY_FACTOR: f64 = 0.5;
 /// Identity factor when the spec states neither name nor categories (size, area, time only).
@@ -229,6 +256,9 @@ pub(crate) struct EntityView<'a> {
     pub location: Option<GeoPoint>,
     /// The venue id, when the location is the venue's.
     pub location_from: Option<&'a str>,
+    /// For an event, its venue's name and aliases (an event held at a named venue is a target of
+    /// that name too).
+    pub venue_names: Vec<&'a str>,
     /// Own city, else the venue's, and its place key.
     pub city: Option<(&'a str, &'a str)>,
     pub footprint: Cow<'a, Footprint>,
@@ -249,6 +279,12 @@ impl<'a> EntityView<'a> {
             span: e.span,
             location,
             location_from: location_from.map(|v| v.as_str()),
+            venue_names: match venue {
+                Some(v) if e.kind == EntityKind::Event => std::iter::once(v.name.as_str())
+                    .chain(v.aliases.iter().map(String::as_str))
+                    .collect(),
+                _ => Vec::new(),
+            },
             city: city.zip(city_key).filter(|(_, k)| !k.is_empty()),
             footprint: Cow::Borrowed(&e.footprint),
         }
@@ -331,7 +367,7 @@ fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
             (d <= *radius_km).then(|| {
                 (
                     proximity(d, *radius_km),
-                    format!("{d:.1} km from its centre (radius {radius_km} km)"),
+                    format!("{d:.1} km from its centre (centroid + radius {radius_km} km)"),
                 )
             })
         }
@@ -343,7 +379,7 @@ fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
             let d = p.distance_km(&c);
             Some((
                 proximity(d, reach),
-                format!("inside its outline, {d:.1} km from its centre"),
+                format!("inside its polygon, {d:.1} km from its centre"),
             ))
         }
     }
@@ -478,6 +514,9 @@ fn best_domain(targets: &[(&DomainName, bool)], owned: &[DomainName]) -> Option<
 
 /// Does `view` satisfy every descriptor of `spec`? If so, its score and one reason per descriptor
 /// (name, category, size, area, network, asn, domain, sector, time — in that order).
+///
+/// A named spec matches an event held at a venue of that name (reason `held at "…"`) when the
+/// event's own names do not match; its time check keeps it to events inside the window.
 pub(crate) fn evaluate(
     spec: &PreparedSpec,
     view: &EntityView,
@@ -486,34 +525,36 @@ pub(crate) fn evaluate(
     let mut reasons = Vec::with_capacity(5);
 
     let identity = if let Some((asked, key)) = &spec.name {
-        let mut best: Option<(usize, NameComparison)> = None;
-        let names = std::iter::once(view.name).chain(view.aliases.iter().copied());
-        for (i, cand) in names.enumerate() {
-            if let Some(c) = compare_names(key, &NameKey::new(cand), config.max_edit_ratio) {
-                let better = match &best {
-                    None => true,
-                    Some((_, b)) => b.score() < c.score(),
-                };
-                if better {
-                    best = Some((i, c));
-                }
+        let own = std::iter::once(view.name).chain(view.aliases.iter().copied());
+        let (held_at, (i, c)) = match best_name(key, own, config) {
+            Some(b) => (false, b),
+            None => {
+                let venue = view.venue_names.iter().copied();
+                (true, best_name(key, venue, config)?)
             }
-        }
-        let (i, c) = best?;
-        let (label, matched) = if i == 0 {
-            (String::new(), view.name)
-        } else {
-            ("alias ".to_owned(), view.aliases[i - 1])
+        };
+        let names: &[&str] = if held_at { &view.venue_names } else { &[] };
+        let (label, matched) = match (held_at, i) {
+            (true, 0) => (String::new(), names[0]),
+            (true, _) => ("alias ".to_owned(), names[i]),
+            (false, 0) => (String::new(), view.name),
+            (false, _) => ("alias ".to_owned(), view.aliases[i - 1]),
         };
         let op = if c.exact { "=" } else { "~" };
+        let detail = format!(
+            "name \"{asked}\" {op} {label}\"{matched}\" ({})",
+            c.describe()
+        );
         reasons.push(reason(
             "name",
-            format!(
-                "name \"{asked}\" {op} {label}\"{matched}\" ({})",
-                c.describe()
-            ),
+            if held_at {
+                format!("held at \"{}\": {detail}", view.venue_names[0])
+            } else {
+                detail
+            },
         ));
-        c.score()
+        // An event at the named venue is a target through the venue: a little less sure.
+        c.score() * if held_at { HELD_AT_FACTOR } else { 1.0 }
     } else if !spec.categories.is_empty() {
         UNNAMED_CATEGORY_FACTOR
     } else {

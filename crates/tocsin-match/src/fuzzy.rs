@@ -104,7 +104,7 @@ pub fn deletion_neighbourhood(token: &str, k: u32) -> HashSet<String> {
 }
 
 /// How a query name compared to one candidate name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NameComparison {
     /// Normalised tokens equal, in order.
     pub exact: bool,
@@ -112,33 +112,141 @@ pub struct NameComparison {
     pub cost: u32,
     /// The best assignment is not the in-order one.
     pub reordered: bool,
+    /// `Some(share)` when the query names only part of the candidate (fewer tokens, each found in
+    /// it): the rarity-weighted share of the candidate's tokens it covers, in [0.6, 1).
+    pub contained: Option<f64>,
 }
 
+/// Words so common in names of places and organisations that they say little about which one
+/// is meant ("City", "Hall", "Cemetery"): a token's rarity weight is 0.25 for these, 1 otherwise.
+pub const COMMON_NAME_WORDS: &[&str] = &[
+    "the",
+    "of",
+    "and",
+    "de",
+    "la",
+    "le",
+    "du",
+    "des",
+    "del",
+    "city",
+    "hall",
+    "centre",
+    "center",
+    "arena",
+    "stadium",
+    "theatre",
+    "theater",
+    "club",
+    "house",
+    "park",
+    "square",
+    "street",
+    "cemetery",
+    "mosque",
+    "masjid",
+    "church",
+    "cathedral",
+    "synagogue",
+    "temple",
+    "shrine",
+    "hospital",
+    "clinic",
+    "school",
+    "university",
+    "college",
+    "airport",
+    "station",
+    "market",
+    "mall",
+    "hotel",
+    "museum",
+    "palace",
+    "tower",
+    "bridge",
+    "port",
+    "national",
+    "central",
+    "new",
+    "saint",
+    "st",
+    "international",
+    "memorial",
+    "martyrs",
+    "grand",
+    "great",
+    "main",
+    "north",
+    "south",
+    "east",
+    "west",
+    "upper",
+    "lower",
+    "old",
+];
+
+/// The rarity weight of a folded token (see [`COMMON_NAME_WORDS`]).
+pub fn token_weight(folded: &str) -> f64 {
+    use crate::normalize::fold_token;
+    use std::sync::OnceLock;
+    static COMMON: OnceLock<HashSet<String>> = OnceLock::new();
+    let common = COMMON.get_or_init(|| COMMON_NAME_WORDS.iter().map(|w| fold_token(w)).collect());
+    if common.contains(folded) {
+        0.25
+    } else {
+        1.0
+    }
+}
+
+/// Least rarity-weighted share of a candidate a contained query must cover.
+pub const MIN_CONTAINED_SHARE: f64 = 0.6;
+
 impl NameComparison {
-    /// Name score: 1.0 exact, else `0.65 + 0.30 / (1 + cost + 0.5·reordered)` — in (0.65, 0.95].
+    /// Name score: 1.0 exact, else `0.65 + 0.30 / (1 + cost + 0.5·reordered)` — in (0.65, 0.95];
+    /// a contained name scales that by its covered share (so at least 0.39).
     pub fn score(&self) -> f64 {
         if self.exact {
             1.0
         } else {
-            0.65 + 0.30 / (1.0 + f64::from(self.cost) + if self.reordered { 0.5 } else { 0.0 })
+            let s =
+                0.65 + 0.30 / (1.0 + f64::from(self.cost) + if self.reordered { 0.5 } else { 0.0 });
+            match self.contained {
+                Some(share) => s * share,
+                None => s,
+            }
         }
     }
 
-    /// "exact", "spelling variant", "edit cost 2", "word order, edit cost 1".
+    /// "exact", "spelling variant", "edit cost 2", "word order, edit cost 1", "contained, 71%
+    /// of the name by rarity".
     pub fn describe(&self) -> String {
-        match (self.exact, self.reordered, self.cost) {
+        let base = match (self.exact, self.reordered, self.cost) {
             (true, _, _) => "exact".to_owned(),
             (false, false, 0) => "spelling variant".to_owned(),
             (false, true, 0) => "word order".to_owned(),
             (false, false, c) => format!("edit cost {c}"),
             (false, true, c) => format!("word order, edit cost {c}"),
+        };
+        match self.contained {
+            Some(share) if self.cost == 0 => {
+                format!("contained, {:.0}% of the name by rarity", share * 100.0)
+            }
+            Some(share) => format!(
+                "contained with edit cost {}, {:.0}% of the name by rarity",
+                self.cost,
+                share * 100.0
+            ),
+            None => base,
         }
     }
 }
 
 /// Compare a query name with a candidate: exact on normalised tokens, else the cheapest one-to-one
-/// assignment of folded tokens in which every pair is within its budget. Names with different
-/// numbers of tokens never match (aliases cover short forms).
+/// assignment of folded tokens (transliteration particles dropped, see [`NameKey`]) in which
+/// every pair is within its budget, word order free. A query with fewer tokens than the candidate
+/// matches when each of its tokens is found in the candidate and what it covers is at least
+/// [`MIN_CONTAINED_SHARE`] of the candidate by rarity weight ([`token_weight`]), with at least one
+/// rare token: "Crocus" is most of "Crocus City Hall", "City Hall" is not.
 pub fn compare_names(query: &NameKey, cand: &NameKey, ratio: f64) -> Option<NameComparison> {
     if query.norm.is_empty() || cand.norm.is_empty() {
         return None;
@@ -148,9 +256,13 @@ pub fn compare_names(query: &NameKey, cand: &NameKey, ratio: f64) -> Option<Name
             exact: true,
             cost: 0,
             reordered: false,
+            contained: None,
         });
     }
     let n = query.folded.len();
+    if cand.folded.len() > n && n <= MAX_ASSIGN_TOKENS && cand.folded.len() <= 16 {
+        return contained(query, cand, ratio);
+    }
     if cand.folded.len() != n {
         return None;
     }
@@ -175,6 +287,90 @@ pub fn compare_names(query: &NameKey, cand: &NameKey, ratio: f64) -> Option<Name
         exact: false,
         cost: best,
         reordered: identity != Some(best),
+        contained: None,
+    })
+}
+
+/// The query's tokens each assigned to a distinct candidate token (cheapest assignment, ties to
+/// the rarer candidate tokens), judged by the rarity-weighted share covered.
+fn contained(query: &NameKey, cand: &NameKey, ratio: f64) -> Option<NameComparison> {
+    if !query.folded.iter().any(|q| token_weight(q) >= 1.0) {
+        return None;
+    }
+    let m = cand.folded.len();
+    let cost: Vec<Vec<Option<u32>>> = query
+        .folded
+        .iter()
+        .map(|q| {
+            cand.folded
+                .iter()
+                .map(|c| token_distance(q, c, ratio))
+                .collect()
+        })
+        .collect();
+    let weights: Vec<f64> = cand.folded.iter().map(|c| token_weight(c)).collect();
+    let total: f64 = weights.iter().sum();
+    // Search (cost, -covered weight) lexicographically over injective assignments.
+    let mut best: Option<(u32, f64, bool)> = None;
+    let mut used = vec![false; m];
+    let mut order = Vec::with_capacity(query.folded.len());
+    fn search(
+        i: usize,
+        cost: &[Vec<Option<u32>>],
+        weights: &[f64],
+        used: &mut [bool],
+        order: &mut Vec<usize>,
+        acc: (u32, f64),
+        best: &mut Option<(u32, f64, bool)>,
+    ) {
+        if i == cost.len() {
+            let in_order = order.windows(2).all(|w| w[0] < w[1]);
+            let better = match best {
+                None => true,
+                Some((c, w, _)) => acc.0 < *c || (acc.0 == *c && acc.1 > *w + 1e-12),
+            };
+            if better {
+                *best = Some((acc.0, acc.1, !in_order));
+            }
+            return;
+        }
+        for j in 0..cost[i].len() {
+            if used[j] {
+                continue;
+            }
+            if let Some(c) = cost[i][j] {
+                used[j] = true;
+                order.push(j);
+                search(
+                    i + 1,
+                    cost,
+                    weights,
+                    used,
+                    order,
+                    (acc.0 + c, acc.1 + weights[j]),
+                    best,
+                );
+                order.pop();
+                used[j] = false;
+            }
+        }
+    }
+    search(
+        0,
+        &cost,
+        &weights,
+        &mut used,
+        &mut order,
+        (0, 0.0),
+        &mut best,
+    );
+    let (c, w, reordered) = best?;
+    let share = w / total;
+    (share >= MIN_CONTAINED_SHARE).then_some(NameComparison {
+        exact: false,
+        cost: c,
+        reordered,
+        contained: Some(share),
     })
 }
 
@@ -247,9 +443,27 @@ mod tests {
         let w = cmp("City Hall Crocus", "Crocus City Hall").unwrap();
         assert_eq!((w.cost, w.reordered), (0, true));
         assert_eq!(cmp("Crocsu City Hall", "Crocus City Hall").unwrap().cost, 1);
-        assert!(cmp("Crocus", "Crocus City Hall").is_none());
+        let c = cmp("Crocus", "Crocus City Hall").unwrap();
+        assert!(c.contained.is_some_and(|s| s > 0.6 && s < 1.0), "{c:?}");
+        assert!(c.score() < cmp("Crocus City Hall", "Crocus City Hall").unwrap().score());
+        assert!(
+            cmp("City Hall", "Crocus City Hall").is_none(),
+            "common words only"
+        );
+        assert!(cmp("Crocus Moscow", "Crocus City Hall").is_none());
         assert!(cmp("Cat", "Bat").is_none());
         assert!(cmp("Crocodile Hall", "Crocus Hall").is_none());
+    }
+
+    #[test]
+    fn transliteration_variants_compare() {
+        assert!(cmp("Golzar-e Shohada", "Golzar Shohada").is_some());
+        assert!(cmp("Golzar-e Shohada", "Golzar-i-Shohada").is_some());
+        assert!(cmp("al-Aqsa Mosque", "El Aqsa Mosque").is_some());
+        assert!(cmp("Masjid al-Haram", "Masjid Haram").is_some());
+        assert!(cmp("Martyrs' Cemetery", "Martyrs Cemetery").unwrap().exact);
+        assert!(cmp("Shohada Golzar", "Golzar-e Shohada").unwrap().reordered);
+        assert!(cmp("Golzar-e Shohada", "Kerman Martyrs' Cemetery").is_none());
     }
 
     #[test]
@@ -258,30 +472,35 @@ mod tests {
             exact: true,
             cost: 0,
             reordered: false,
+            contained: None,
         }
         .score();
         let variant = NameComparison {
             exact: false,
             cost: 0,
             reordered: false,
+            contained: None,
         }
         .score();
         let reordered = NameComparison {
             exact: false,
             cost: 0,
             reordered: true,
+            contained: None,
         }
         .score();
         let one = NameComparison {
             exact: false,
             cost: 1,
             reordered: false,
+            contained: None,
         }
         .score();
         let two = NameComparison {
             exact: false,
             cost: 2,
             reordered: false,
+            contained: None,
         }
         .score();
         assert!(

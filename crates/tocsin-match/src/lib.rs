@@ -77,7 +77,7 @@ mod registry;
 pub use eval::{
     AREA_EDGE_FACTOR, NETWORK_MIN_FACTOR, UNNAMED_CATEGORY_FACTOR, UNNAMED_OTHER_FACTOR,
 };
-pub use gazetteer::{Gazetteer, GazetteerError, Place, PlaceShape};
+pub use gazetteer::{Gazetteer, GazetteerError, Place, PlaceKind, PlaceShape};
 pub use reference::reference_match;
 pub use registry::Registry;
 

@@ -176,10 +176,68 @@ pub struct NameKey {
     pub folded: Vec<String>,
 }
 
+/// Particles that transliterations write or omit at will: the Persian ezafe (`Golzar-e
+/// Shohada`, `Golzar Shohada`, `Golzar-i-Shohada`), `ye` after a vowel, and the Arabic article (`al-Aqsa`,
+/// `el-Aqsa`, `Aqsa`). Dropped from the folded tokens (never from a name made only of them).
+pub const NAME_PARTICLES: &[&str] = &["e", "i", "ye", "al", "el", "ul", "ol"];
+
+/// The names a written name stands for: itself, and when it carries a parenthesised alternate
+/// (`Kerman Martyrs' Cemetery (Golzar-e Shohada)`), the part outside and each part inside the
+/// parentheses. Names without parentheses give just themselves.
+pub fn name_variants(s: &str) -> Vec<String> {
+    let mut out = vec![s.to_owned()];
+    if !s.contains('(') {
+        return out;
+    }
+    let mut outside = String::new();
+    let mut inside = Vec::new();
+    let mut depth = 0usize;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                if depth == 1 {
+                    cur.clear();
+                    outside.push(' ');
+                    continue;
+                }
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    inside.push(std::mem::take(&mut cur));
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        if depth > 0 {
+            cur.push(c);
+        } else {
+            outside.push(c);
+        }
+    }
+    for v in std::iter::once(outside).chain(inside) {
+        let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !normalize(&v).is_empty() && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
 impl NameKey {
     pub fn new(s: &str) -> Self {
         let norm = normalize(s);
-        let folded = norm.iter().map(|t| fold_token(t)).collect();
+        let mut folded: Vec<String> = norm
+            .iter()
+            .filter(|t| !NAME_PARTICLES.contains(&t.as_str()))
+            .map(|t| fold_token(t))
+            .collect();
+        if folded.is_empty() {
+            folded = norm.iter().map(|t| fold_token(t)).collect();
+        }
         Self { norm, folded }
     }
 

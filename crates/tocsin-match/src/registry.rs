@@ -470,9 +470,21 @@ impl Registry {
                 )
             })
             .filter(|(_, k)| !k.is_empty());
+        let kind = KINDS[self.cols.kind[i] as usize];
+        let venue_names = match r.venue {
+            Some(v) if kind == tocsin_core::EntityKind::Event => match self.find(v) {
+                Some(vs) => {
+                    let vr = record::decode(self.rec_bytes(vs));
+                    std::iter::once(vr.name).chain(vr.aliases).collect()
+                }
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
         EntityView {
             id: r.id,
-            kind: KINDS[self.cols.kind[i] as usize],
+            kind,
+            venue_names,
             name: r.name,
             category: &self.cats[self.cols.cat[i] as usize],
             capacity: (f & HAS_CAP != 0).then(|| self.cols.cap[i]),
@@ -1016,7 +1028,18 @@ impl Registry {
     /// Candidate slots for `spec` (may hold duplicates and dead or non-matching slots).
     fn candidates(&self, spec: &PreparedSpec, out: &mut Vec<u32>) {
         if let Some((_, key)) = &spec.name {
+            let start = out.len();
             self.names.candidates(key, out);
+            // Events held at a venue of that name are candidates too.
+            let named: Vec<u32> = out[start..].to_vec();
+            for s in named {
+                let id = record::id_of(self.rec_bytes(s));
+                let mut cur = self.dep_head.get(&hash_str(id)).copied().unwrap_or(NONE);
+                while cur != NONE {
+                    out.push(cur);
+                    cur = self.cols.dep_next[cur as usize];
+                }
+            }
             return;
         }
         let count = |visit: &ListVisitor| {

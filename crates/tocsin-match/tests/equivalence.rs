@@ -11,6 +11,11 @@ use tocsin_core::{Area, Entity, EntityId, EntityKind, Match, TargetSpec, Threat,
 use tocsin_match::{reference_match, Gazetteer, MatchConfig, MatchError, Registry};
 
 const PIECES: &[&str] = &[
+    "Golzar-e",
+    "Shohada",
+    "al-Aqsa",
+    "(Golzar Shohada)",
+    "Martyrs'",
     "Crocus",
     "Krokus",
     "Крокус",
@@ -456,6 +461,8 @@ fn generated_cases_exercise_every_descriptor() {
                 for m in &ms {
                     for r in &m.reasons {
                         let key = match r.descriptor.as_str() {
+                            "name" if r.detail.starts_with("held at") => "name held at",
+                            "name" if r.detail.contains("contained") => "name contained",
                             "name" if r.detail.ends_with("(exact)") => "name exact",
                             "name" => "name fuzzy",
                             "area" if r.detail.starts_with("city") => "area by city",
@@ -488,6 +495,8 @@ fn generated_cases_exercise_every_descriptor() {
     for k in [
         "name exact",
         "name fuzzy",
+        "name contained",
+        "name held at",
         "category",
         "size",
         "area",

@@ -117,8 +117,22 @@ fn the_example_registry_and_report() {
             .collect::<BTreeSet<_>>()
     };
 
-    // The named target: the concert hall only (not Crocus Expo, not Vegas Crocus City).
-    assert_eq!(by_target(0), BTreeSet::from(["crocus-city-hall"]));
+    // The named target: the concert hall (not Crocus Expo, not Vegas Crocus City) and the events
+    // held there inside the window.
+    assert_eq!(
+        by_target(0),
+        BTreeSet::from([
+            "crocus-city-hall",
+            "crocus-concert-2024-03-08",
+            "piknik-2024-03-22"
+        ])
+    );
+    assert!(m
+        .iter()
+        .filter(|x| x.target == 0 && x.entity_id.as_str() != "crocus-city-hall")
+        .all(|x| x.reasons[0]
+            .detail
+            .starts_with("held at \"Crocus City Hall\"")));
     assert_eq!(m[0].entity_id.as_str(), "crocus-city-hall");
     assert_eq!(m[0].score, 1.0);
 
@@ -159,7 +173,7 @@ fn the_example_registry_and_report() {
     }
     let piknik = m
         .iter()
-        .find(|x| x.entity_id.as_str() == "piknik-2024-03-22")
+        .find(|x| x.entity_id.as_str() == "piknik-2024-03-22" && x.target != 0)
         .unwrap();
     let reasons: Vec<&str> = piknik
         .reasons

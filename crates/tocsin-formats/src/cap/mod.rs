@@ -6,9 +6,11 @@
 //! (`+00:00`, never `Z`) and no fractions. The reader is tolerant of real-world feeds: `Z` times,
 //! fractions, a missing namespace or a prefixed one, missing optional elements.
 
+mod intake;
 mod read;
 mod write;
 
+pub use intake::{decode_xml, parse_alert_bytes, read_alert, threat_id_for, CapAction, CapReading};
 pub use read::{parse_alert, threat_from_alert, CapIntakeOptions};
 pub use write::{alert_for_warning, identifier, sent_at, write_alert, CapInput, WarningArea};
 

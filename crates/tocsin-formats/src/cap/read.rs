@@ -11,12 +11,7 @@ use super::{
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
 use roxmltree::{Document, Node};
-use tocsin_core::entity::Footprint;
-use tocsin_core::threat::{Area, Credibility, Portion};
-use tocsin_core::{
-    CountryCode, GeoPoint, PortionMark, TargetSpec, Threat, ThreatId, ThreatWindow, Timestamp,
-    TlpLevel,
-};
+use tocsin_core::{CountryCode, GeoPoint, Threat, Timestamp};
 
 fn err(path: impl Into<String>, message: impl Into<String>) -> CapError {
     CapError {
@@ -260,8 +255,9 @@ pub struct CapIntakeOptions {
     pub default_window_hours: i64,
 }
 
-/// Open a threat from an alert. Cancels, non-actual messages (tests, exercises) and alerts with no
-/// info or no area are refused with the reason.
+/// Open a threat from an alert, with every `areaDesc` taken as a place name (the caller's
+/// matcher resolves it). Cancels, non-actual messages and alerts without info are refused with the
+/// reason; [`super::read_alert`] is the full reading (Update/Cancel, geocodes, notes).
 pub fn threat_from_alert(a: &Alert, opts: &CapIntakeOptions) -> Result<Threat, CapError> {
     if a.msg_type == MsgType::Cancel {
         return Err(err(
@@ -276,146 +272,12 @@ pub fn threat_from_alert(a: &Alert, opts: &CapIntakeOptions) -> Result<Threat, C
             ),
         ));
     }
-    if !matches!(a.msg_type, MsgType::Alert | MsgType::Update) {
+    let reading = super::read_alert(a, opts, &|_| true)?;
+    if reading.needs_area {
         return Err(err(
-            "alert/msgType",
-            format!("a {} message opens no threat", a.msg_type.as_str()),
+            "alert/info/area",
+            "no area with a circle, polygon, geocode or description: nothing to match",
         ));
     }
-    if a.status != Status::Actual {
-        return Err(err(
-            "alert/status",
-            format!(
-                "a {} message opens no threat (only Actual alerts do)",
-                a.status.as_str()
-            ),
-        ));
-    }
-    let (idx, info) = a
-        .infos
-        .iter()
-        .enumerate()
-        .find(|(_, i)| i.language.to_ascii_lowercase().starts_with("en"))
-        .or_else(|| a.infos.iter().enumerate().next())
-        .ok_or_else(|| {
-            err(
-                "alert/info",
-                "the alert has no info block: nothing to act on",
-            )
-        })?;
-    let path = format!("alert/info[{idx}]");
-    let mark = match a.scope {
-        Scope::Public => PortionMark {
-            tlp: Some(TlpLevel::Clear),
-            ..PortionMark::unclassified()
-        },
-        // Restricted and private alerts are not for the public: at least TLP:AMBER here.
-        _ => PortionMark {
-            tlp: Some(TlpLevel::Amber),
-            ..PortionMark::unclassified()
-        },
-    };
-    let mut targets = Vec::new();
-    for (j, area) in info.areas.iter().enumerate() {
-        let label = if area.desc.is_empty() {
-            format!("area {}", j + 1)
-        } else {
-            area.desc.clone()
-        };
-        let mut shapes: Vec<Area> = area
-            .circles
-            .iter()
-            .map(|(c, r)| Area::Circle {
-                center: *c,
-                radius_km: r.max(0.1),
-            })
-            .collect();
-        shapes.extend(
-            area.polygons
-                .iter()
-                .map(|ring| Area::Polygon { ring: ring.clone() }),
-        );
-        if shapes.is_empty() && !area.desc.is_empty() {
-            shapes.push(Area::Named {
-                name: area.desc.clone(),
-            });
-        }
-        for shape in shapes {
-            targets.push(TargetSpec {
-                label: label.clone(),
-                mark: mark.clone(),
-                name: None,
-                categories: vec![],
-                min_size: None,
-                area: Some(shape),
-                window: None,
-                footprint: Footprint::EMPTY,
-            });
-        }
-    }
-    if targets.is_empty() {
-        return Err(err(
-            format!("{path}/area"),
-            "no area with a circle, polygon or description: nothing to match",
-        ));
-    }
-    let from = info.onset.or(info.effective).unwrap_or(a.sent);
-    let window = info
-        .expires
-        .and_then(|u| ThreatWindow::new(from, u).ok())
-        .unwrap_or_else(|| ThreatWindow::imminent(from, opts.default_window_hours));
-    let mut portions = Vec::new();
-    for text in [&info.description, &info.instruction].into_iter().flatten() {
-        portions.push(Portion {
-            mark: mark.clone(),
-            text: text.clone(),
-            tearline: false,
-            line: 0,
-        });
-    }
-    let harms = crate::stix::harms_from_text(&format!(
-        "{} {} {}",
-        info.event,
-        info.headline.as_deref().unwrap_or(""),
-        info.description.as_deref().unwrap_or("")
-    ));
-    let id: String = a
-        .identifier
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Ok(Threat {
-        id: ThreatId::new(format!("cap-{id}")),
-        title: info.headline.clone().unwrap_or_else(|| info.event.clone()),
-        originator: opts.originator,
-        received: a.sent,
-        actor: None,
-        actor_mark: PortionMark::unclassified(),
-        harms,
-        credibility: match info.certainty {
-            Certainty::Observed => Credibility::Confirmed,
-            Certainty::Likely => Credibility::Probable,
-            _ => Credibility::Possible,
-        },
-        window,
-        public_advice_hours: (window.until - window.from).num_hours().max(1),
-        targets,
-        portions,
-        restricted_terms: Vec::new(),
-        tlp: mark.tlp,
-        measures: info
-            .instruction
-            .iter()
-            .flat_map(|i| i.lines())
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    })
+    Ok(reading.threat)
 }

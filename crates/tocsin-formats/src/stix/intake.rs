@@ -38,6 +38,10 @@ pub struct StixOptions {
     pub default_window_hours: i64,
     /// `received` when the bundle has no report `published`/`created` time.
     pub received: Option<Timestamp>,
+    /// All or nothing: any invalid object, or any marking Tocsin cannot read, refuses the whole
+    /// bundle. Otherwise invalid objects are skipped (listed in [`StixIntake::skipped`]) and
+    /// unreadable markings make what they mark releasable to nobody.
+    pub strict: bool,
 }
 
 impl StixOptions {
@@ -46,8 +50,17 @@ impl StixOptions {
             originator,
             default_window_hours: tocsin_core::time::IMMINENT_HOURS,
             received: None,
+            strict: false,
         }
     }
+}
+
+/// An object left out of the threat, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Skipped {
+    /// The object's id (`objects[i]` when it has none).
+    pub id: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,20 +89,78 @@ pub struct StixIntake {
     pub indicators: Vec<NetworkIndicator>,
     /// Objects Tocsin does not interpret, kept whole (custom types, sightings, malware, …).
     pub unknown_objects: Vec<Value>,
-    /// What was read loosely or skipped, for the analyst (never silent).
+    /// What was read loosely, for the analyst (never silent).
     pub notes: Vec<String>,
+    /// Invalid objects left out (never in strict mode, which refuses the bundle instead).
+    pub skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct MarkingDef {
     tlp: Option<TlpLevel>,
     mark: Option<PortionMark>,
+    /// A marking Tocsin cannot read: what it marks is releasable to nobody.
+    unreadable: bool,
+}
+
+impl MarkingDef {
+    fn tlp(t: TlpLevel) -> Self {
+        Self {
+            tlp: Some(t),
+            ..Self::default()
+        }
+    }
+}
+
+/// The strictest mark there is: what an unreadable marking covers goes to no audience Tocsin
+/// composes for (TLP:RED, TOP SECRET with SCI, NOFORN, ORCON, REL TO nobody).
+fn releasable_to_nobody() -> PortionMark {
+    PortionMark {
+        classification: tocsin_core::Classification::TS,
+        sci: [
+            tocsin_core::marking::SciControl::SI,
+            tocsin_core::marking::SciControl::TK,
+            tocsin_core::marking::SciControl::HCS,
+        ]
+        .into_iter()
+        .collect(),
+        fouo: false,
+        cui: false,
+        noforn: true,
+        orcon: true,
+        rel_to: Some(BTreeSet::new()),
+        tlp: Some(TlpLevel::Red),
+    }
+}
+
+/// PAP (Permissible Actions Protocol) level of a marking definition, if it is one: the
+/// `definition_type` `pap`, a `pap` property in an extension, or a `PAP:…` name.
+fn pap_level(o: &Value) -> Option<String> {
+    let from_def = (str_field(o, "definition_type") == Some("pap"))
+        .then(|| o.get("definition").and_then(|d| str_field(d, "pap")))
+        .flatten();
+    let from_ext = o
+        .get("extensions")
+        .and_then(Value::as_object)
+        .and_then(|e| e.values().find_map(|x| str_field(x, "pap")));
+    let from_name = str_field(o, "name").and_then(|n| {
+        n.trim()
+            .strip_prefix("PAP:")
+            .or(n.trim().strip_prefix("pap:"))
+    });
+    from_def
+        .or(from_ext)
+        .or(from_name)
+        .map(|l| l.trim().to_ascii_uppercase())
+        .filter(|l| ["CLEAR", "WHITE", "GREEN", "AMBER", "RED"].contains(&l.as_str()))
 }
 
 struct Ctx<'a> {
     issues: Vec<StixIssue>,
     by_id: BTreeMap<&'a str, &'a Value>,
     markings: BTreeMap<&'a str, MarkingDef>,
+    strict: bool,
+    notes: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -181,6 +252,10 @@ fn statement_mark(statement: &str) -> Option<PortionMark> {
 }
 
 fn combine(into: &mut PortionMark, def: &MarkingDef) {
+    if def.unreadable {
+        *into = releasable_to_nobody();
+        return;
+    }
     if let Some(t) = def.tlp {
         into.tlp = Some(into.tlp.map_or(t, |x| x.max(t)));
     }
@@ -210,7 +285,84 @@ pub fn parse_bundle(text: &str, opts: &StixOptions) -> Result<StixIntake, StixEr
             message: format!("not JSON: line {} column {}: {e}", e.line(), e.column()),
         }])
     })?;
-    read(&root, opts)
+    if opts.strict {
+        return read(&root, opts);
+    }
+    read_lenient(root, opts)
+}
+
+/// Skip the objects a problem names and read again, until what is left is valid. Problems of the
+/// bundle itself (not JSON, no `objects`) and a bundle with nothing usable left are errors.
+fn read_lenient(mut root: Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
+    let bundle_id = str_field(&root, "id").unwrap_or("bundle").to_owned();
+    let mut skipped: Vec<Skipped> = Vec::new();
+    let mut all_issues: Vec<StixIssue> = Vec::new();
+    // Each round removes at least one object, so this ends; the bound only guards the cost.
+    for _ in 0..64 {
+        let issues = match read(&root, opts) {
+            Ok(mut intake) => {
+                let t = &intake.threat;
+                if !skipped.is_empty()
+                    && t.targets.is_empty()
+                    && t.portions.is_empty()
+                    && intake.indicators.is_empty()
+                {
+                    return Err(StixError(all_issues));
+                }
+                intake.skipped = skipped;
+                return Ok(intake);
+            }
+            Err(StixError(issues)) => issues,
+        };
+        let Some(objects) = root.get_mut("objects").and_then(Value::as_array_mut) else {
+            return Err(StixError(issues));
+        };
+        let mut drop_ids: BTreeSet<String> = BTreeSet::new();
+        let mut drop_index: BTreeSet<usize> = BTreeSet::new();
+        for i in &issues {
+            if i.object == bundle_id && i.field != "id" {
+                return Err(StixError(issues.clone()));
+            }
+            let reason = format!("{}: {}", i.field, i.message);
+            match skipped.iter_mut().find(|s| s.id == i.object) {
+                Some(s) => {
+                    if !s.reason.contains(&reason) {
+                        s.reason = format!("{}; {reason}", s.reason);
+                    }
+                }
+                None => skipped.push(Skipped {
+                    id: i.object.clone(),
+                    reason,
+                }),
+            }
+            match i
+                .object
+                .strip_prefix("objects[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(n) => {
+                    drop_index.insert(n);
+                }
+                None => {
+                    drop_ids.insert(i.object.clone());
+                }
+            }
+        }
+        all_issues.extend(issues);
+        let before = objects.len();
+        let mut n = 0;
+        objects.retain(|o| {
+            let keep = !drop_index.contains(&n)
+                && !str_field(o, "id").is_some_and(|id| drop_ids.contains(id));
+            n += 1;
+            keep
+        });
+        if objects.len() == before || objects.is_empty() {
+            return Err(StixError(all_issues));
+        }
+    }
+    Err(StixError(all_issues))
 }
 
 fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
@@ -240,6 +392,8 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         issues: Vec::new(),
         by_id: BTreeMap::new(),
         markings: BTreeMap::new(),
+        strict: opts.strict,
+        notes: Vec::new(),
     };
     let mut notes = Vec::new();
 
@@ -327,8 +481,16 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         let id = str_field(o, "id").unwrap_or_default();
         let mut def = MarkingDef {
             tlp: tlp_of_marking_id(id),
-            mark: None,
+            ..MarkingDef::default()
         };
+        if let Some(level) = pap_level(o) {
+            // PAP says what a recipient may do with the information, not who may receive it.
+            notes.push(format!(
+                "{id}: PAP:{level} (permissible actions) recorded; it restricts no release"
+            ));
+            cx.markings.insert(id, def);
+            continue;
+        }
         if let Some(exts) = o.get("extensions").and_then(Value::as_object) {
             for ext in exts.values() {
                 if let Some(level) = str_field(ext, "tlp_2_0") {
@@ -377,7 +539,17 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
             _ => {}
         }
         if def.tlp.is_none() && def.mark.is_none() && dtype != Some("statement") {
-            cx.issue(id, "definition", "a marking Tocsin cannot read (neither TLP nor a statement); refusing to guess what it allows");
+            if cx.strict {
+                cx.issue(id, "definition", "a marking Tocsin cannot read (neither TLP nor a statement); refusing to guess what it allows");
+            } else {
+                notes.push(format!(
+                    "{id}: a marking Tocsin cannot read ({}); what it marks is releasable to nobody",
+                    str_field(o, "name")
+                        .or(dtype)
+                        .unwrap_or("neither TLP nor a statement")
+                ));
+                def.unreadable = true;
+            }
         }
         cx.markings.insert(id, def);
     }
@@ -458,11 +630,13 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
             if let Some(def) = cx.markings.get(r) {
                 combine(&mut m, def);
             } else if let Some(t) = tlp_of_marking_id(r) {
+                combine(&mut m, &MarkingDef::tlp(t));
+            } else {
                 combine(
                     &mut m,
                     &MarkingDef {
-                        tlp: Some(t),
-                        mark: None,
+                        unreadable: true,
+                        ..MarkingDef::default()
                     },
                 );
             }
@@ -488,11 +662,13 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                     if let Some(def) = cx.markings.get(r) {
                         combine(&mut m, def);
                     } else if let Some(t) = tlp_of_marking_id(r) {
+                        combine(&mut m, &MarkingDef::tlp(t));
+                    } else {
                         combine(
                             &mut m,
                             &MarkingDef {
-                                tlp: Some(t),
-                                mark: None,
+                                unreadable: true,
+                                ..MarkingDef::default()
                             },
                         );
                     }
@@ -710,8 +886,8 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                     combine(
                         &mut mark,
                         &MarkingDef {
-                            tlp: None,
                             mark: Some(mark_of(&cx, loc, None)),
+                            ..MarkingDef::default()
                         },
                     );
                 }
@@ -880,18 +1056,21 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         tlp,
         measures,
     };
+    notes.append(&mut cx.notes);
     Ok(StixIntake {
         threat,
         indicators,
         unknown_objects: unknown,
         notes,
+        skipped: Vec::new(),
     })
 }
 
 fn check_marking_ref(cx: &mut Ctx<'_>, id: &str, field: &str, r: &Value) {
     match r.as_str() {
         Some(s) if cx.markings.contains_key(s) || tlp_of_marking_id(s).is_some() => {}
-        Some(s) => cx.issue(id, field, format!("marking definition {s} is neither in the bundle nor a TLP marking; refusing to guess what it allows")),
+        Some(s) if cx.strict => cx.issue(id, field, format!("marking definition {s} is neither in the bundle nor a TLP marking; refusing to guess what it allows")),
+        Some(s) => cx.notes.push(format!("{id}: {field}: marking definition {s} is neither in the bundle nor a TLP marking; the object is releasable to nobody")),
         None => cx.issue(id, field, "expected a marking-definition id"),
     }
 }

@@ -18,7 +18,7 @@ pub use export::{
     to_bytes, warning_bundle, ExportInput, NamedAreaResolver, ResolvedArea, STIX_CAPABLE,
 };
 pub(crate) use intake::harms_from_text;
-pub use intake::{parse_bundle, NetworkIndicator, NetworkKind, StixIntake, StixOptions};
+pub use intake::{parse_bundle, NetworkIndicator, NetworkKind, Skipped, StixIntake, StixOptions};
 
 use chrono::SecondsFormat;
 use thiserror::Error;

@@ -16,17 +16,24 @@ pub struct StixArgs {
     /// Country of the service the bundle comes from (ISO 3166-1 alpha-3).
     #[arg(long, default_value = "USA")]
     originator: String,
-    /// Print one JSON object: threat, matches, indicators, unknown_objects, notes.
+    /// Print one JSON object: threat, matches, indicators, unknown_objects, notes, skipped.
     #[arg(long)]
     json: bool,
+    /// All or nothing: refuse the whole bundle for one invalid object or unreadable marking
+    /// (by default invalid objects are skipped and listed, unreadable markings release to nobody).
+    #[arg(long)]
+    strict: bool,
 }
 
 pub fn run(a: StixArgs, g: &Globals, settings: &Settings) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
     let originator = CountryCode::parse(&a.originator)?;
-    let intake = parse_bundle(&text, &StixOptions::new(originator))
-        .with_context(|| format!("in {}", a.file.display()))?;
+    let opts = StixOptions {
+        strict: a.strict,
+        ..StixOptions::new(originator)
+    };
+    let intake = parse_bundle(&text, &opts).with_context(|| format!("in {}", a.file.display()))?;
     let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     let ctx = AuditCtx::new("cli:ingest-stix", chrono::Utc::now());
     engine.ingest_threat(&intake.threat, &ctx)?;
@@ -38,6 +45,7 @@ pub fn run(a: StixArgs, g: &Globals, settings: &Settings) -> Result<()> {
             "indicators": intake.indicators,
             "unknown_objects": intake.unknown_objects,
             "notes": intake.notes,
+            "skipped": intake.skipped,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -81,6 +89,9 @@ pub fn run(a: StixArgs, g: &Globals, settings: &Settings) -> Result<()> {
     );
     for n in &intake.notes {
         println!("  note: {n}");
+    }
+    for s in &intake.skipped {
+        println!("  skipped {}: {}", s.id, s.reason);
     }
     Ok(())
 }
