@@ -10,7 +10,8 @@ use std::sync::Arc;
 use tocsin_core::Timestamp;
 use tocsin_engine::{Engine, EngineConfig};
 use tocsin_server::{issue_token, router, AppState, Role};
-use tocsin_store::{AuditCtx, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Store};
+use tocsin_store_sqlite::SqliteStore;
 use tower::ServiceExt;
 
 fn now() -> Timestamp {

@@ -18,7 +18,8 @@ use tocsin_core::{
 use tocsin_server::{
     bootstrap_admin_token, hash_token, issue_token, router, AppState, Role, TOKEN_PREFIX,
 };
-use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
+use tocsin_store::{AuditCtx, NewDelivery, Store};
+use tocsin_store_sqlite::SqliteStore;
 use tower::ServiceExt;
 
 const RESTRICTED: &str = "NIGHTJAR";

@@ -27,7 +27,8 @@ use tocsin_core::{Classification, CountryCode, Timestamp};
 use tocsin_engine::{Engine, EngineConfig};
 use tocsin_server::auth::{required_role, ROUTE_RULES};
 use tocsin_server::{create_user, issue_scoped_token, router, AppState, Role, Scope, TokenSpec};
-use tocsin_store::{AuditCtx, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Store};
+use tocsin_store_sqlite::SqliteStore;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "correct horse battery staple";

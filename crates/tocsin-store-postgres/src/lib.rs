@@ -52,7 +52,9 @@ use tocsin_core::tracking::{
 use tocsin_core::{
     Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId,
 };
-use tocsin_store::record::{actions, bulk_subject, canonical_json, parse_time, time_text};
+use tocsin_store::record::{
+    actions, bulk_subject, canonical_json, insert_error, parse_time, time_text,
+};
 use tocsin_store::{AuditCtx, NewDelivery, Result, Store, StoreError, TokenRecord};
 
 /// Advisory lock key of the audit chain: every write transaction holds it until commit (shown in
@@ -108,13 +110,7 @@ pub(crate) fn conflict(
     id: impl Into<String>,
 ) -> impl FnOnce(postgres::Error) -> StoreError {
     let id = id.into();
-    move |e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict { kind, id }
-        } else {
-            StoreError::Db(describe(&e))
-        }
-    }
+    move |e| insert_error(kind, id, is_unique_violation(&e), describe(&e))
 }
 
 /// The PostgreSQL store: a pool of connections to one database.

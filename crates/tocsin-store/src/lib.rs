@@ -1,5 +1,8 @@
-//! Persistence behind one trait. SQLite (embedded, the default) implements it here; PostgreSQL
-//! (`tocsin-store-postgres`) implements the same trait and passes the same conformance suite.
+//! Persistence behind one trait. This crate holds the contract (the [`Store`] trait and its parts),
+//! the records, the logic every backend shares (checks before a write, audit payloads, error
+//! mapping: [`record`]), the migrations and the conformance suite. The backends are their own
+//! crates: `tocsin-store-sqlite` (embedded, the default) and `tocsin-store-postgres`; both pass the
+//! same conformance suite.
 //!
 //! Architecture invariant: every write appends its audit event in the same transaction, so there is
 //! no state change without its record and no record without its change. Callers pass an
@@ -18,7 +21,6 @@ pub mod followup;
 pub mod migrations;
 pub mod record;
 pub mod review;
-mod sqlite;
 
 pub use accounts::Accounts;
 pub use coordination::Coordination;
@@ -28,7 +30,6 @@ pub use feeds::Feeds;
 pub use followup::FollowUps;
 pub use record::actions;
 pub use review::Review;
-pub use sqlite::SqliteStore;
 
 use tocsin_core::audit::{AuditEvent, ChainBreak};
 use tocsin_core::duty::Determination;

@@ -2,13 +2,15 @@
 
 use super::rows::{query_json, query_one_json};
 use super::{audit, require_threat, require_warning, SqliteStore};
-use crate::followup::FollowUps;
-use crate::record::{actions, canonical_json, time_text};
-use crate::{AuditCtx, Result, StoreError};
+#[allow(unused_imports)]
+use crate::Db;
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 use tocsin_core::followup::{Feedback, Resolution, Task, TaskKind};
 use tocsin_core::{Threat, ThreatId, WarningId};
+use tocsin_store::followup::FollowUps;
+use tocsin_store::record::{actions, canonical_json, time_text};
+use tocsin_store::{AuditCtx, Result, StoreError};
 
 impl FollowUps for SqliteStore {
     fn insert_feedback(&self, f: &Feedback, ctx: &AuditCtx) -> Result<()> {
@@ -17,7 +19,8 @@ impl FollowUps for SqliteStore {
             tx.execute(
                 "INSERT INTO feedback (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![f.warning_id.as_str(), time_text(&f.at), canonical_json(f)?],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -54,7 +57,7 @@ impl FollowUps for SqliteStore {
                 "INSERT INTO tasks (kind, threat_id, open, opened_at, json) VALUES (?1, ?2, TRUE, ?3, '{}') RETURNING id",
                 params![kind.as_str(), threat_id.as_str(), time_text(&ctx.at)],
                 |r| r.get(0),
-            )?;
+            ).db()?;
             let task = Task {
                 id,
                 kind,
@@ -66,7 +69,7 @@ impl FollowUps for SqliteStore {
                 closed_by: None,
                 resolution: None,
             };
-            tx.execute("UPDATE tasks SET json = ?2 WHERE id = ?1", params![id, canonical_json(&task)?])?;
+            tx.execute("UPDATE tasks SET json = ?2 WHERE id = ?1", params![id, canonical_json(&task)?]).db()?;
             audit(tx, ctx, actions::TASK_OPEN, &format!("task:{id}"), &task)?;
             Ok(id)
         })
@@ -94,7 +97,8 @@ impl FollowUps for SqliteStore {
             tx.execute(
                 "UPDATE tasks SET open = FALSE, json = ?2 WHERE id = ?1",
                 params![id, canonical_json(&task)?],
-            )?;
+            )
+            .db()?;
             audit(tx, ctx, actions::TASK_CLOSE, &format!("task:{id}"), &task)?;
             Ok(task)
         })
@@ -107,7 +111,7 @@ impl FollowUps for SqliteStore {
     fn enqueue_notice(
         &self,
         warning_id: &WarningId,
-        deliveries: &[crate::NewDelivery],
+        deliveries: &[tocsin_store::NewDelivery],
         notice: &tocsin_core::tracking::Notice,
         ctx: &AuditCtx,
     ) -> Result<Vec<i64>> {
@@ -123,7 +127,7 @@ impl FollowUps for SqliteStore {
                         params![warning_id.as_str(), d.audience_id.as_str(), d.channel.kind.as_str(), d.channel.address, d.idempotency_key, time_text(&ctx.at), json],
                         |r| r.get(0),
                     )
-                    .map_err(|e| if super::rows::is_unique_violation(&e) { StoreError::Conflict { kind: "delivery", id: d.idempotency_key.clone() } } else { e.into() })?;
+                    .map_err(crate::conflict("delivery", d.idempotency_key.clone()))?;
                 ids.push(id);
             }
             audit(tx, ctx, actions::NOTICE_QUEUE, &format!("warning:{warning_id}"), &json!({"warning_id": warning_id, "notice": notice, "deliveries": ids}))?;
@@ -137,7 +141,8 @@ impl FollowUps for SqliteStore {
                 c.query_row("SELECT 1 FROM link_uses WHERE nonce = ?1", [nonce], |_| {
                     Ok(())
                 })
-                .optional()?
+                .optional()
+                .db()?
                 .is_some(),
             )
         })
@@ -155,7 +160,7 @@ impl FollowUps for SqliteStore {
             let inserted = tx.execute(
                 "INSERT INTO link_uses (nonce, warning_id, purpose, used_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (nonce) DO NOTHING",
                 params![nonce, warning_id.as_str(), purpose, time_text(&ctx.at)],
-            )?;
+            ).db()?;
             if inserted == 1 {
                 audit(tx, ctx, actions::LINK_USE, &format!("warning:{warning_id}"), &json!({"nonce": nonce, "purpose": purpose}))?;
             }
@@ -176,7 +181,8 @@ impl FollowUps for SqliteStore {
                     [name],
                     |r| r.get(0),
                 )
-                .optional()?;
+                .optional()
+                .db()?;
             if let Some(h) = existing {
                 return hex_decode(&h).ok_or_else(|| StoreError::Corrupt {
                     kind: "secret",
@@ -188,7 +194,8 @@ impl FollowUps for SqliteStore {
             tx.execute(
                 "INSERT INTO secrets (name, value_hex, created_at) VALUES (?1, ?2, ?3)",
                 params![name, hex_encode(&value), time_text(&ctx.at)],
-            )?;
+            )
+            .db()?;
             // Only the fact of creation is audited: the value never leaves the secrets table.
             audit(
                 tx,
@@ -207,7 +214,8 @@ impl FollowUps for SqliteStore {
             tx.execute(
                 "UPDATE threats SET json = ?2 WHERE id = ?1",
                 params![threat.id.as_str(), canonical_json(threat)?],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -237,8 +245,8 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
     use chrono::{TimeZone, Utc};
+    use tocsin_store::Store;
 
     fn ctx(h: u32) -> AuditCtx {
         AuditCtx::new("t", Utc.with_ymd_and_hms(2024, 3, 6, h, 0, 0).unwrap())

@@ -7,12 +7,14 @@
 
 use super::rows::{delivery_row, DELIVERY_COLS};
 use super::{audit, load_delivery, SqliteStore};
-use crate::record::{actions, bulk_subject, parse_time, time_text};
-use crate::{AuditCtx, DisabledChannel, Result, StoreError};
+#[allow(unused_imports)]
+use crate::Db;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
 use tocsin_core::tracking::{Delivery, DeliveryStatus};
 use tocsin_core::{ChannelKind, ChannelSpec, Timestamp};
+use tocsin_store::record::{actions, bulk_subject, parse_time, time_text};
+use tocsin_store::{AuditCtx, DisabledChannel, Result, StoreError};
 
 fn id_texts(ids: &[i64]) -> Vec<String> {
     ids.iter().map(i64::to_string).collect()
@@ -43,22 +45,26 @@ pub(super) fn claim(
     s.write(|tx| {
         let mut claimed = Vec::new();
         {
-            let mut stmt = tx.prepare_cached(&format!(
-                "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, claims = claims + 1
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2, claims = claims + 1
                  WHERE id IN (
                      SELECT id FROM deliveries
                      WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?3
                        AND (lease_until IS NULL OR lease_until <= ?3)
                      ORDER BY next_attempt_at, id LIMIT ?4)
                  RETURNING {DELIVERY_COLS}"
-            ))?;
-            let mut rows = stmt.query(params![
-                worker_id,
-                time_text(&until),
-                time_text(&now),
-                limit_i64(limit)
-            ])?;
-            while let Some(row) = rows.next()? {
+                ))
+                .db()?;
+            let mut rows = stmt
+                .query(params![
+                    worker_id,
+                    time_text(&until),
+                    time_text(&now),
+                    limit_i64(limit)
+                ])
+                .db()?;
+            while let Some(row) = rows.next().db()? {
                 claimed.push(delivery_row(row)?);
             }
         }
@@ -93,9 +99,9 @@ pub(super) fn renew(
         {
             let mut stmt = tx.prepare_cached(
                 "UPDATE deliveries SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND status IN ('pending', 'retrying')",
-            )?;
+            ).db()?;
             for id in ids {
-                if stmt.execute(params![id, worker_id, time_text(&until)])? == 1 {
+                if stmt.execute(params![id, worker_id, time_text(&until)]).db()? == 1 {
                     renewed.push(*id);
                 }
             }
@@ -118,9 +124,9 @@ pub(super) fn delivered_batch(s: &SqliteStore, ids: &[i64], ctx: &AuditCtx) -> R
             let mut stmt = tx.prepare_cached(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?2, lease_owner = NULL, lease_until = NULL
                  WHERE id = ?1 AND status IN ('pending', 'retrying')",
-            )?;
+            ).db()?;
             for id in ids {
-                if stmt.execute(params![id, at])? == 1 {
+                if stmt.execute(params![id, at]).db()? == 1 {
                     marked.push(*id);
                 }
             }
@@ -152,7 +158,7 @@ pub(super) fn fail_claimed(
                     next_attempt_at = COALESCE(?5, next_attempt_at), lease_owner = NULL, lease_until = NULL
              WHERE id = ?1 AND lease_owner = ?2 AND status IN ('pending', 'retrying')",
             params![id, worker_id, status.as_str(), error, retry_at.as_ref().map(time_text)],
-        )?;
+        ).db()?;
         if changed == 0 {
             return Ok(false);
         }
@@ -176,14 +182,14 @@ pub(super) fn unsubscribe(
             "INSERT INTO disabled_channels (channel_kind, channel_address, reason, disabled_at, delivery_id) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (channel_kind, channel_address) DO UPDATE SET reason = excluded.reason, disabled_at = excluded.disabled_at, delivery_id = excluded.delivery_id",
             params![kind, d.channel.address, reason, at, id],
-        )?;
+        ).db()?;
         let error = format!("channel unsubscribed: {reason}");
         let mut dead = Vec::new();
         if tx.execute(
             "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = ?2, lease_owner = NULL, lease_until = NULL
              WHERE id = ?1 AND status IN ('pending', 'retrying')",
             params![id, error],
-        )? == 1
+        ).db()? == 1
         {
             dead.push(id);
         }
@@ -195,10 +201,10 @@ pub(super) fn unsubscribe(
                  WHERE channel_kind = ?1 AND channel_address = ?2 AND id <> ?3 AND status IN ('pending', 'retrying')
                    AND (lease_until IS NULL OR lease_until <= ?5)
                  RETURNING id",
-            )?;
-            let mut rows = stmt.query(params![kind, d.channel.address, id, error, at])?;
-            while let Some(row) = rows.next()? {
-                dead.push(row.get(0)?);
+            ).db()?;
+            let mut rows = stmt.query(params![kind, d.channel.address, id, error, at]).db()?;
+            while let Some(row) = rows.next().db()? {
+                dead.push(row.get(0).db()?);
             }
         }
         dead.sort_unstable();
@@ -217,21 +223,21 @@ pub(super) fn disabled_channels(s: &SqliteStore) -> Result<Vec<DisabledChannel>>
     s.read(|c: &Connection| {
         let mut stmt = c.prepare_cached(
             "SELECT channel_kind, channel_address, reason, disabled_at, delivery_id FROM disabled_channels ORDER BY disabled_at, channel_kind, channel_address",
-        )?;
-        let mut rows = stmt.query([])?;
+        ).db()?;
+        let mut rows = stmt.query([]).db()?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let kind_text: String = row.get(0)?;
-            let address: String = row.get(1)?;
+        while let Some(row) = rows.next().db()? {
+            let kind_text: String = row.get(0).db()?;
+            let address: String = row.get(1).db()?;
             let key = format!("{kind_text}:{address}");
             let kind: ChannelKind = serde_json::from_value(serde_json::Value::String(kind_text.clone()))
                 .map_err(|_| StoreError::Corrupt { kind: "disabled_channel", id: key.clone(), reason: format!("unknown channel kind {kind_text:?}") })?;
-            let at: String = row.get(3)?;
+            let at: String = row.get(3).db()?;
             out.push(DisabledChannel {
                 channel: ChannelSpec { kind, address },
-                reason: row.get(2)?,
+                reason: row.get(2).db()?,
                 disabled_at: parse_time("disabled_channel", &key, &at)?,
-                delivery_id: row.get(4)?,
+                delivery_id: row.get(4).db()?,
             });
         }
         Ok(out)
@@ -254,7 +260,7 @@ pub(super) fn retry(s: &SqliteStore, id: i64, ctx: &AuditCtx) -> Result<Delivery
         if before.notice.is_none() {
             let cancelled: Option<i64> = tx
                 .query_row("SELECT 1 FROM warning_cancellations WHERE warning_id = ?1", [before.warning_id.as_str()], |r| r.get(0))
-                .optional()?;
+                .optional().db()?;
             if cancelled.is_some() {
                 return Err(StoreError::InvalidState { kind: "delivery", id: id.to_string(), state: "withdrawn (its warning was cancelled)".into(), expected: "a delivery of a warning in force".into() });
             }
@@ -262,11 +268,11 @@ pub(super) fn retry(s: &SqliteStore, id: i64, ctx: &AuditCtx) -> Result<Delivery
         let enabled = tx.execute(
             "DELETE FROM disabled_channels WHERE channel_kind = ?1 AND channel_address = ?2",
             params![before.channel.kind.as_str(), before.channel.address],
-        )? > 0;
+        ).db()? > 0;
         tx.execute(
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2, lease_owner = NULL, lease_until = NULL WHERE id = ?1",
             params![id, time_text(&ctx.at)],
-        )?;
+        ).db()?;
         let after = load_delivery(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: id.to_string() })?;
         audit(tx, ctx, actions::DELIVERY_RETRY, &format!("delivery:{id}"), &json!({"before": before, "after": after, "channel_enabled": enabled}))?;
         Ok(after)

@@ -1,14 +1,16 @@
 //! Reading rows back: JSON records, deliveries, audit events. Anything that does not decode is
 //! reported as [`StoreError::Corrupt`] naming the record kind and its id, never silently skipped.
 
-use crate::record::{decode, parse_time};
-use crate::{Result, StoreError};
+#[allow(unused_imports)]
+use crate::Db;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 use serde::de::DeserializeOwned;
 use tocsin_core::audit::AuditEvent;
 use tocsin_core::tracking::{Delivery, DeliveryStatus};
 use tocsin_core::{AudienceId, ChannelKind, ChannelSpec, WarningId};
+use tocsin_store::record::{decode, parse_time};
+use tocsin_store::{Result, StoreError};
 
 pub(crate) const DELIVERY_COLS: &str =
     "id, warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error, delivered_at, notice";
@@ -24,7 +26,7 @@ pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 /// A key cell (text or integer) as text, for error messages.
 fn key_text(row: &Row<'_>, idx: usize) -> Result<String> {
-    Ok(match row.get_ref(idx)? {
+    Ok(match row.get_ref(idx).db()? {
         ValueRef::Integer(n) => n.to_string(),
         ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
         ValueRef::Real(f) => f.to_string(),
@@ -40,7 +42,7 @@ pub(crate) fn json_cell<T: DeserializeOwned>(
     kind: &'static str,
     id: &str,
 ) -> Result<T> {
-    match row.get_ref(idx)? {
+    match row.get_ref(idx).db()? {
         ValueRef::Text(t) => {
             let s = std::str::from_utf8(t).map_err(|e| StoreError::Corrupt {
                 kind,
@@ -64,10 +66,10 @@ pub(crate) fn query_json<T: DeserializeOwned>(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let mut rows = stmt.query(params).db()?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
+    while let Some(row) = rows.next().db()? {
         let id = key_text(row, 0)?;
         out.push(json_cell(row, 1, kind, &id)?);
     }
@@ -81,9 +83,9 @@ pub(crate) fn query_one_json<T: DeserializeOwned>(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Option<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    match rows.next()? {
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let mut rows = stmt.query(params).db()?;
+    match rows.next().db()? {
         Some(row) => {
             let id = key_text(row, 0)?;
             Ok(Some(json_cell(row, 1, kind, &id)?))
@@ -103,20 +105,20 @@ fn corrupt(kind: &'static str, id: &str, reason: String) -> StoreError {
 /// A row selected with [`DELIVERY_COLS`].
 pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
     const KIND: &str = "delivery";
-    let id: i64 = row.get(0)?;
+    let id: i64 = row.get(0).db()?;
     let sid = id.to_string();
-    let channel_kind: String = row.get(3)?;
+    let channel_kind: String = row.get(3).db()?;
     let kind: ChannelKind = serde_json::from_value(serde_json::Value::String(channel_kind.clone()))
         .map_err(|_| corrupt(KIND, &sid, format!("unknown channel kind {channel_kind:?}")))?;
-    let status: String = row.get(6)?;
+    let status: String = row.get(6).db()?;
     let status = DeliveryStatus::parse(&status)
         .ok_or_else(|| corrupt(KIND, &sid, format!("unknown status {status:?}")))?;
-    let attempts: i64 = row.get(7)?;
+    let attempts: i64 = row.get(7).db()?;
     let attempts = u32::try_from(attempts)
         .map_err(|_| corrupt(KIND, &sid, format!("attempts out of range: {attempts}")))?;
-    let next: String = row.get(8)?;
-    let delivered: Option<String> = row.get(10)?;
-    let notice: Option<String> = row.get(11)?;
+    let next: String = row.get(8).db()?;
+    let delivered: Option<String> = row.get(10).db()?;
+    let notice: Option<String> = row.get(11).db()?;
     let notice = notice
         .map(|n| {
             serde_json::from_str(&n)
@@ -125,17 +127,17 @@ pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
         .transpose()?;
     Ok(Delivery {
         id,
-        warning_id: WarningId::new(row.get::<_, String>(1)?),
-        audience_id: AudienceId::new(row.get::<_, String>(2)?),
+        warning_id: WarningId::new(row.get::<_, String>(1).db()?),
+        audience_id: AudienceId::new(row.get::<_, String>(2).db()?),
         channel: ChannelSpec {
             kind,
-            address: row.get(4)?,
+            address: row.get(4).db()?,
         },
-        idempotency_key: row.get(5)?,
+        idempotency_key: row.get(5).db()?,
         status,
         attempts,
         next_attempt_at: parse_time(KIND, &sid, &next)?,
-        last_error: row.get(9)?,
+        last_error: row.get(9).db()?,
         delivered_at: delivered.map(|s| parse_time(KIND, &sid, &s)).transpose()?,
         notice,
     })
@@ -144,11 +146,11 @@ pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
 /// A row selected with [`AUDIT_COLS`].
 pub(crate) fn audit_row(row: &Row<'_>) -> Result<AuditEvent> {
     const KIND: &str = "audit_event";
-    let seq: i64 = row.get(0)?;
+    let seq: i64 = row.get(0).db()?;
     let sid = seq.to_string();
     let seq = u64::try_from(seq).map_err(|_| corrupt(KIND, &sid, "negative seq".into()))?;
     let text = |i: usize| -> Result<String> {
-        match row.get_ref(i)? {
+        match row.get_ref(i).db()? {
             ValueRef::Text(t) => String::from_utf8(t.to_vec())
                 .map_err(|e| corrupt(KIND, &sid, format!("column {i} is not UTF-8: {e}"))),
             other => Err(corrupt(

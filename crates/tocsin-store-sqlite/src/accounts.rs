@@ -1,18 +1,19 @@
 //! SQLite implementation of [`Accounts`]. Plain portable SQL (`RETURNING`, `CAST`), statement for
 //! statement what the PostgreSQL twin runs.
 
-use super::rows::is_unique_violation;
 use super::{audit, SqliteStore};
-use crate::accounts::{
-    actions, Accounts, LoginAttempt, NewSession, NewToken, NewUser, SessionRecord, TokenInfo,
-    UserPatch, UserRecord,
-};
-use crate::record::{parse_time, time_text};
-use crate::{AuditCtx, Result, StoreError};
+#[allow(unused_imports)]
+use crate::Db;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::json;
 use tocsin_core::marking::Classification;
 use tocsin_core::{AudienceId, CountryCode, Timestamp};
+use tocsin_store::accounts::{
+    actions, Accounts, LoginAttempt, NewSession, NewToken, NewUser, SessionRecord, TokenInfo,
+    UserPatch, UserRecord,
+};
+use tocsin_store::record::{parse_time, time_text};
+use tocsin_store::{AuditCtx, Result, StoreError};
 
 const USER_COLS: &str =
     "id, username, role, clearance, nationality, password_hash, disabled, created_at";
@@ -43,23 +44,23 @@ pub(crate) fn parse_clearance(id: &str, s: &str) -> Result<Classification> {
 }
 
 fn user_row(r: &Row<'_>) -> Result<UserRecord> {
-    let id: i64 = r.get(0)?;
+    let id: i64 = r.get(0).db()?;
     let sid = id.to_string();
-    let clearance: String = r.get(3)?;
-    let nationality: String = r.get(4)?;
-    let created: String = r.get(7)?;
+    let clearance: String = r.get(3).db()?;
+    let nationality: String = r.get(4).db()?;
+    let created: String = r.get(7).db()?;
     Ok(UserRecord {
         id,
-        username: r.get(1)?,
-        role: r.get(2)?,
+        username: r.get(1).db()?,
+        role: r.get(2).db()?,
         clearance: parse_clearance(&sid, &clearance)?,
         nationality: CountryCode::parse(&nationality).map_err(|e| StoreError::Corrupt {
             kind: "user",
             id: sid.clone(),
             reason: e.to_string(),
         })?,
-        password_hash: r.get(5)?,
-        disabled: r.get(6)?,
+        password_hash: r.get(5).db()?,
+        disabled: r.get(6).db()?,
         created_at: parse_time("user", &sid, &created)?,
     })
 }
@@ -79,40 +80,40 @@ fn parse_scopes(s: Option<String>) -> Option<Vec<String>> {
 }
 
 fn token_row(r: &Row<'_>) -> Result<TokenInfo> {
-    let id: i64 = r.get(0)?;
+    let id: i64 = r.get(0).db()?;
     let sid = id.to_string();
-    let created: String = r.get(3)?;
-    let expires: Option<String> = r.get(4)?;
-    let audience: Option<String> = r.get(8)?;
+    let created: String = r.get(3).db()?;
+    let expires: Option<String> = r.get(4).db()?;
+    let audience: Option<String> = r.get(8).db()?;
     Ok(TokenInfo {
         id,
-        role: r.get(1)?,
-        label: r.get(2)?,
+        role: r.get(1).db()?,
+        label: r.get(2).db()?,
         created_at: parse_time("token", &sid, &created)?,
         expires_at: expires.map(|s| parse_time("token", &sid, &s)).transpose()?,
-        revoked: r.get(5)?,
-        scopes: parse_scopes(r.get(6)?),
-        user_id: r.get(7)?,
+        revoked: r.get(5).db()?,
+        scopes: parse_scopes(r.get(6).db()?),
+        user_id: r.get(7).db()?,
         audience_id: audience.map(AudienceId::new),
     })
 }
 
 fn session_row(r: &Row<'_>) -> Result<SessionRecord> {
-    let id: i64 = r.get(0)?;
+    let id: i64 = r.get(0).db()?;
     let sid = id.to_string();
     let t = |i: usize| -> Result<Timestamp> {
-        let s: String = r.get(i)?;
+        let s: String = r.get(i).db()?;
         parse_time("session", &sid, &s)
     };
     Ok(SessionRecord {
         id,
-        session_hash: r.get(1)?,
-        user_id: r.get(2)?,
-        csrf_hash: r.get(3)?,
+        session_hash: r.get(1).db()?,
+        user_id: r.get(2).db()?,
+        csrf_hash: r.get(3).db()?,
         created_at: t(4)?,
         last_seen_at: t(5)?,
         expires_at: t(6)?,
-        revoked: r.get(7)?,
+        revoked: r.get(7).db()?,
     })
 }
 
@@ -122,7 +123,8 @@ fn load_user(c: &Connection, id: i64) -> Result<Option<UserRecord>> {
         [id],
         |r| Ok(user_row(r)),
     )
-    .optional()?
+    .optional()
+    .db()?
     .transpose()
 }
 
@@ -150,7 +152,7 @@ impl Accounts for SqliteStore {
                     params![u.username, u.role, clearance_text(u.clearance), u.nationality.as_str(), u.password_hash, time_text(&ctx.at)],
                     |r| r.get(0),
                 )
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "user", id: u.username.clone() } } else { e.into() })?;
+                .map_err(crate::conflict("user", u.username.clone()))?;
             let rec = load_user(tx, id)?.ok_or_else(|| StoreError::NotFound { kind: "user", id: id.to_string() })?;
             audit(tx, ctx, actions::USER_CREATE, &format!("user:{id}"), &user_payload(&rec))?;
             Ok(id)
@@ -168,18 +170,20 @@ impl Accounts for SqliteStore {
                 [username],
                 |r| Ok(user_row(r)),
             )
-            .optional()?
+            .optional()
+            .db()?
             .transpose()
         })
     }
 
     fn users(&self) -> Result<Vec<UserRecord>> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = c
+                .prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY id"))
+                .db()?;
+            let mut rows = stmt.query([]).db()?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
+            while let Some(r) = rows.next().db()? {
                 out.push(user_row(r)?);
             }
             Ok(out)
@@ -199,10 +203,10 @@ impl Accounts for SqliteStore {
                     p.password_hash.as_deref().or(old.password_hash.as_deref()),
                     p.disabled.unwrap_or(old.disabled),
                 ],
-            )?;
+            ).db()?;
             // A disabled user, or one whose password changed, keeps no open console session.
             let ended = if p.disabled == Some(true) || p.password_hash.is_some() {
-                tx.execute("UPDATE sessions SET revoked = TRUE WHERE user_id = ?1 AND revoked = FALSE", [id])?
+                tx.execute("UPDATE sessions SET revoked = TRUE WHERE user_id = ?1 AND revoked = FALSE", [id]).db()?
             } else {
                 0
             };
@@ -230,7 +234,7 @@ impl Accounts for SqliteStore {
                     params![t.token_hash, t.role, t.label, time_text(&ctx.at), t.expires_at.as_ref().map(time_text), scopes, t.user_id],
                     |r| r.get(0),
                 )
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "token", id: t.label.clone() } } else { e.into() })?;
+                .map_err(crate::conflict("token", t.label.clone()))?;
             // The hash is not a secret (the store never sees secrets); recording it binds the event to the row.
             let payload = json!({
                 "id": id,
@@ -255,18 +259,20 @@ impl Accounts for SqliteStore {
                 [id],
                 |r| Ok(token_row(r)),
             )
-            .optional()?
+            .optional()
+            .db()?
             .transpose()
         })
     }
 
     fn tokens(&self) -> Result<Vec<TokenInfo>> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = c
+                .prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))
+                .db()?;
+            let mut rows = stmt.query([]).db()?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
+            while let Some(r) = rows.next().db()? {
                 out.push(token_row(r)?);
             }
             Ok(out)
@@ -279,7 +285,8 @@ impl Accounts for SqliteStore {
                 .query_row("SELECT revoked FROM api_tokens WHERE id = ?1", [id], |r| {
                     r.get(0)
                 })
-                .optional()?;
+                .optional()
+                .db()?;
             match revoked {
                 None => Err(StoreError::NotFound {
                     kind: "token",
@@ -287,7 +294,8 @@ impl Accounts for SqliteStore {
                 }),
                 Some(true) => Ok(false),
                 Some(false) => {
-                    tx.execute("UPDATE api_tokens SET revoked = TRUE WHERE id = ?1", [id])?;
+                    tx.execute("UPDATE api_tokens SET revoked = TRUE WHERE id = ?1", [id])
+                        .db()?;
                     audit(
                         tx,
                         ctx,
@@ -311,12 +319,12 @@ impl Accounts for SqliteStore {
                     params![s.session_hash, s.user_id, s.csrf_hash, now, time_text(&s.expires_at)],
                     |r| r.get(0),
                 )
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "session", id: "(hash)".into() } } else { e.into() })?;
-            let username: Option<String> = tx.query_row("SELECT username FROM users WHERE id = ?1", [s.user_id], |r| r.get(0)).optional()?;
+                .map_err(crate::conflict("session", "(hash)"))?;
+            let username: Option<String> = tx.query_row("SELECT username FROM users WHERE id = ?1", [s.user_id], |r| r.get(0)).optional().db()?;
             tx.execute(
                 "INSERT INTO login_attempts (username, client, at, success) VALUES (?1, ?2, ?3, TRUE)",
                 params![username.unwrap_or_default(), s.client, now],
-            )?;
+            ).db()?;
             let payload = json!({ "id": id, "session_hash": s.session_hash, "user_id": s.user_id, "client": s.client, "expires_at": time_text(&s.expires_at) });
             audit(tx, ctx, actions::SESSION_CREATE, &format!("session:{id}"), &payload)?;
             Ok(id)
@@ -330,17 +338,20 @@ impl Accounts for SqliteStore {
                 [hash],
                 |r| Ok(session_row(r)),
             )
-            .optional()?
+            .optional()
+            .db()?
             .transpose()
         })
     }
 
     fn touch_session(&self, id: i64, ctx: &AuditCtx) -> Result<()> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
-                params![id, time_text(&ctx.at)],
-            )?;
+            let n = tx
+                .execute(
+                    "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
+                    params![id, time_text(&ctx.at)],
+                )
+                .db()?;
             if n == 0 {
                 return Err(StoreError::NotFound {
                     kind: "session",
@@ -364,7 +375,8 @@ impl Accounts for SqliteStore {
                 .query_row("SELECT revoked FROM sessions WHERE id = ?1", [id], |r| {
                     r.get(0)
                 })
-                .optional()?;
+                .optional()
+                .db()?;
             match revoked {
                 None => Err(StoreError::NotFound {
                     kind: "session",
@@ -372,7 +384,8 @@ impl Accounts for SqliteStore {
                 }),
                 Some(true) => Ok(()),
                 Some(false) => {
-                    tx.execute("UPDATE sessions SET revoked = TRUE WHERE id = ?1", [id])?;
+                    tx.execute("UPDATE sessions SET revoked = TRUE WHERE id = ?1", [id])
+                        .db()?;
                     audit(
                         tx,
                         ctx,
@@ -395,7 +408,7 @@ impl Accounts for SqliteStore {
     ) -> Result<()> {
         self.write(|tx| {
             let at = time_text(&ctx.at);
-            tx.execute("INSERT INTO login_attempts (username, client, at, success) VALUES (?1, ?2, ?3, ?4)", params![username, client, at, success])?;
+            tx.execute("INSERT INTO login_attempts (username, client, at, success) VALUES (?1, ?2, ?3, ?4)", params![username, client, at, success]).db()?;
             let action = if success { actions::LOGIN_SUCCEEDED } else { actions::LOGIN_FAILED };
             audit(tx, ctx, action, &format!("login:{username}"), &json!({ "username": username, "client": client, "at": at, "success": success }))?;
             Ok(())
@@ -411,12 +424,12 @@ impl Accounts for SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT username, client, at, success FROM login_attempts WHERE (username = ?1 OR client = ?2) AND at >= ?3 ORDER BY at, id",
-            )?;
-            let mut rows = stmt.query(params![username, client, time_text(&since)])?;
+            ).db()?;
+            let mut rows = stmt.query(params![username, client, time_text(&since)]).db()?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let at: String = r.get(2)?;
-                out.push(LoginAttempt { username: r.get(0)?, client: r.get(1)?, at: parse_time("login attempt", username, &at)?, success: r.get(3)? });
+            while let Some(r) = rows.next().db()? {
+                let at: String = r.get(2).db()?;
+                out.push(LoginAttempt { username: r.get(0).db()?, client: r.get(1).db()?, at: parse_time("login attempt", username, &at)?, success: r.get(3).db()? });
             }
             Ok(out)
         })
@@ -429,7 +442,7 @@ mod tests {
 
     #[test]
     fn accounts_contract() {
-        crate::accounts::check_contract(&SqliteStore::open_in_memory().unwrap());
+        tocsin_store::accounts::check_contract(&SqliteStore::open_in_memory().unwrap());
     }
 
     #[test]
@@ -447,8 +460,8 @@ mod tests {
             password_hash: None,
         };
         s.insert_user(&u, &ctx).unwrap();
-        let n = crate::Store::audit_events(&s).unwrap().len();
+        let n = tocsin_store::Store::audit_events(&s).unwrap().len();
         assert!(s.insert_user(&u, &ctx).is_err());
-        assert_eq!(crate::Store::audit_events(&s).unwrap().len(), n);
+        assert_eq!(tocsin_store::Store::audit_events(&s).unwrap().len(), n);
     }
 }

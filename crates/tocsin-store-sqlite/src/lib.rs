@@ -18,8 +18,6 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use crate::record::{actions, bulk_subject, canonical_json, time_text};
-use crate::{AuditCtx, NewDelivery, Result, Store, StoreError, TokenRecord};
 use rows::{
     audit_row, delivery_row, is_unique_violation, query_json, query_one_json, AUDIT_COLS,
     DELIVERY_COLS,
@@ -40,14 +38,31 @@ use tocsin_core::tracking::{
 use tocsin_core::{
     Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId,
 };
+use tocsin_store::record::{actions, bulk_subject, canonical_json, insert_error, time_text};
+use tocsin_store::{AuditCtx, NewDelivery, Result, Store, StoreError, TokenRecord};
 
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Db(e.to_string())
+/// `?` for driver results (`From` cannot be implemented here: both types are foreign).
+pub(crate) trait Db<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> Db<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T> {
+        self.map_err(|e| StoreError::Db(e.to_string()))
     }
+}
+
+/// The error of an insert that may collide with a stored `kind` named `id` (the mapping itself is
+/// [`tocsin_store::record::insert_error`], shared by every backend).
+pub(crate) fn conflict(
+    kind: &'static str,
+    id: impl Into<String>,
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    let id = id.into();
+    move |e| insert_error(kind, id, is_unique_violation(&e), e.to_string())
 }
 
 /// The default store: an embedded SQLite database.
@@ -76,7 +91,11 @@ impl SqliteStore {
 
     /// A private, empty database that lives as long as the store (tests, `demo`).
     pub fn open_in_memory() -> Result<Self> {
-        Self::init(Connection::open_in_memory()?, None, migrate::MIGRATIONS)
+        Self::init(
+            Connection::open_in_memory().db()?,
+            None,
+            migrate::MIGRATIONS,
+        )
     }
 
     fn init(
@@ -84,12 +103,13 @@ impl SqliteStore {
         path: Option<PathBuf>,
         migrations: &[migrate::Migration],
     ) -> Result<Self> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(BUSY_TIMEOUT).db()?;
+        conn.pragma_update(None, "foreign_keys", "ON").db()?;
         // In-memory databases answer "memory"; files switch to WAL (readers never block the writer).
-        let _mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let _mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .db()?;
+        conn.pragma_update(None, "synchronous", "NORMAL").db()?;
         migrate::apply(&mut conn, migrations)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -123,9 +143,11 @@ impl SqliteStore {
     /// Run `f` in one write transaction; commit on `Ok`, roll back on `Err`.
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
         let out = f(&tx)?;
-        tx.commit()?;
+        tx.commit().db()?;
         Ok(out)
     }
 
@@ -150,7 +172,8 @@ fn audit<P: Serialize + ?Sized>(
             [],
             |r| Ok(audit_row(r)),
         )
-        .optional()?
+        .optional()
+        .db()?
         .transpose()?;
     let ev = AuditEvent::next(
         prev.as_ref(),
@@ -165,12 +188,16 @@ fn audit<P: Serialize + ?Sized>(
     tx.execute(
         "INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![seq, time_text(&ev.at), ev.actor, ev.action, ev.subject, ev.payload_digest, ev.prev_hash, ev.hash],
-    )?;
+    ).db()?;
     Ok(ev)
 }
 
 fn exists(tx: &Connection, sql: &str, id: &str) -> Result<bool> {
-    Ok(tx.query_row(sql, [id], |_| Ok(())).optional()?.is_some())
+    Ok(tx
+        .query_row(sql, [id], |_| Ok(()))
+        .optional()
+        .db()?
+        .is_some())
 }
 
 fn require_threat(tx: &Connection, id: &ThreatId) -> Result<()> {
@@ -209,16 +236,19 @@ fn write_warning_state(tx: &Connection, w: &Warning) -> Result<()> {
     tx.execute(
         "UPDATE warnings SET state = ?2, json = ?3 WHERE id = ?1",
         params![w.id.as_str(), w.state.as_str(), canonical_json(w)?],
-    )?;
+    )
+    .db()?;
     Ok(())
 }
 
 fn load_delivery(conn: &Connection, id: i64) -> Result<Option<Delivery>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?1"
-    ))?;
-    let mut rows = stmt.query([id])?;
-    match rows.next()? {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE id = ?1"
+        ))
+        .db()?;
+    let mut rows = stmt.query([id]).db()?;
+    match rows.next().db()? {
         Some(row) => Ok(Some(delivery_row(row)?)),
         None => Ok(None),
     }
@@ -229,10 +259,10 @@ fn query_deliveries(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Delivery>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let mut rows = stmt.query(params).db()?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
+    while let Some(row) = rows.next().db()? {
         out.push(delivery_row(row)?);
     }
     Ok(out)
@@ -267,12 +297,12 @@ impl Store for SqliteStore {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO entities (id, kind, name, json) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, json = excluded.json",
-            )?;
+            ).db()?;
             for e in entities {
-                stmt.execute(params![e.id.as_str(), e.kind.as_str(), e.name, canonical_json(e)?])?;
+                stmt.execute(params![e.id.as_str(), e.kind.as_str(), e.name, canonical_json(e)?]).db()?;
             }
             let ids: Vec<&str> = entities.iter().map(|e| e.id.as_str()).collect();
-            coordination::record_changes(tx, &ids, crate::coordination::change::UPSERT, ctx.at)?;
+            coordination::record_changes(tx, &ids, tocsin_store::coordination::change::UPSERT, ctx.at)?;
             audit(tx, ctx, actions::ENTITY_UPSERT, &bulk_subject("entity", "entities", &ids), entities)?;
             Ok(())
         })
@@ -298,9 +328,9 @@ impl Store for SqliteStore {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO audiences (id, kind, name, json) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, json = excluded.json",
-            )?;
+            ).db()?;
             for a in audiences {
-                stmt.execute(params![a.id.as_str(), a.kind.as_str(), a.name, canonical_json(a)?])?;
+                stmt.execute(params![a.id.as_str(), a.kind.as_str(), a.name, canonical_json(a)?]).db()?;
             }
             let ids: Vec<&str> = audiences.iter().map(|a| a.id.as_str()).collect();
             audit(tx, ctx, actions::AUDIENCE_UPSERT, &bulk_subject("audience", "audiences", &ids), audiences)?;
@@ -339,16 +369,7 @@ impl Store for SqliteStore {
                 "INSERT INTO threats (id, received_at, json) VALUES (?1, ?2, ?3)",
                 params![threat.id.as_str(), time_text(&threat.received), json],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict {
-                        kind: "threat",
-                        id: threat.id.to_string(),
-                    }
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(crate::conflict("threat", threat.id.to_string()))?;
             audit(
                 tx,
                 ctx,
@@ -394,13 +415,13 @@ impl Store for SqliteStore {
         }
         self.write(|tx| {
             require_threat(tx, threat_id)?;
-            tx.execute("DELETE FROM matches WHERE threat_id = ?1", [threat_id.as_str()])?;
+            tx.execute("DELETE FROM matches WHERE threat_id = ?1", [threat_id.as_str()]).db()?;
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO matches (threat_id, ord, entity_id, target, score, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
+            ).db()?;
             for (ord, m) in matches.iter().enumerate() {
                 let target = i64::try_from(m.target).map_err(|_| StoreError::Db(format!("match target index {} too large", m.target)))?;
-                stmt.execute(params![threat_id.as_str(), ord as i64, m.entity_id.as_str(), target, m.score, canonical_json(m)?])?;
+                stmt.execute(params![threat_id.as_str(), ord as i64, m.entity_id.as_str(), target, m.score, canonical_json(m)?]).db()?;
             }
             audit(tx, ctx, actions::MATCHES_REPLACE, &format!("threat:{threat_id}"), matches)?;
             Ok(())
@@ -427,7 +448,7 @@ impl Store for SqliteStore {
                 "INSERT INTO determinations (threat_id, decision, proposed_at, json) VALUES (?1, ?2, ?3, ?4) RETURNING id",
                 params![d.threat_id.as_str(), d.decision.label(), time_text(&d.proposed_at), canonical_json(d)?],
                 |r| r.get(0),
-            )?;
+            ).db()?;
             audit(tx, ctx, actions::DETERMINATION_RECORD, &format!("determination:{id}"), d)?;
             Ok(id)
         })
@@ -453,7 +474,7 @@ impl Store for SqliteStore {
                 "INSERT INTO warnings (id, threat_id, audience_id, version, state, created_at, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![w.id.as_str(), w.threat_id.as_str(), w.audience_id.as_str(), w.version, w.state.as_str(), time_text(&w.created_at), canonical_json(w)?],
             )
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "warning", id: w.id.to_string() } } else { e.into() })?;
+            .map_err(crate::conflict("warning", w.id.to_string()))?;
             audit(tx, ctx, actions::WARNING_CREATE, &format!("warning:{}", w.id), w)?;
             Ok(())
         })
@@ -548,14 +569,14 @@ impl Store for SqliteStore {
                             CASE WHEN dc.reason IS NULL THEN NULL ELSE 'channel unsubscribed: ' || dc.reason END
                      FROM (SELECT 1) LEFT JOIN disabled_channels dc ON dc.channel_kind = ?3 AND dc.channel_address = ?4
                      RETURNING id",
-                )?;
+                ).db()?;
                 for d in deliveries {
                     let did: i64 = stmt
                         .query_row(
                             params![id.as_str(), d.audience_id.as_str(), d.channel.kind.as_str(), d.channel.address, d.idempotency_key, due],
                             |r| r.get(0),
                         )
-                        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "delivery", id: d.idempotency_key.clone() } } else { e.into() })?;
+                        .map_err(crate::conflict("delivery", d.idempotency_key.clone()))?;
                     created.push(did);
                 }
             }
@@ -595,7 +616,7 @@ impl Store for SqliteStore {
             tx.execute(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?2, lease_owner = NULL, lease_until = NULL WHERE id = ?1",
                 params![delivery_id, time_text(&ctx.at)],
-            )?;
+            ).db()?;
             let d = load_delivery(tx, delivery_id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: delivery_id.to_string() })?;
             audit(tx, ctx, actions::DELIVERY_DELIVERED, &format!("delivery:{delivery_id}"), &d)?;
             Ok(())
@@ -618,7 +639,7 @@ impl Store for SqliteStore {
             tx.execute(
                 "UPDATE deliveries SET status = ?2, attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4, lease_owner = NULL, lease_until = NULL WHERE id = ?1",
                 params![delivery_id, status.as_str(), error, time_text(&next)],
-            )?;
+            ).db()?;
             let d = load_delivery(tx, delivery_id)?.ok_or_else(|| StoreError::NotFound { kind: "delivery", id: delivery_id.to_string() })?;
             audit(tx, ctx, action, &format!("delivery:{delivery_id}"), &d)?;
             Ok(())
@@ -666,7 +687,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<i64>> {
         outbox::unsubscribe(self, delivery_id, reason, ctx)
     }
-    fn disabled_channels(&self) -> Result<Vec<crate::DisabledChannel>> {
+    fn disabled_channels(&self) -> Result<Vec<tocsin_store::DisabledChannel>> {
         outbox::disabled_channels(self)
     }
     fn dead_letters(&self) -> Result<Vec<Delivery>> {
@@ -696,7 +717,8 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO acknowledgements (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![a.warning_id.as_str(), time_text(&a.at), canonical_json(a)?],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -725,7 +747,8 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO posture_reports (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![r.warning_id.as_str(), time_text(&r.at), canonical_json(r)?],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -760,7 +783,8 @@ impl Store for SqliteStore {
                 "INSERT INTO posture_tracks (warning_id, json) VALUES (?1, ?2)
                  ON CONFLICT (warning_id) DO UPDATE SET json = excluded.json",
                 params![warning_id.as_str(), canonical_json(track)?],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -774,13 +798,13 @@ impl Store for SqliteStore {
 
     fn posture_tracks(&self) -> Result<Vec<(WarningId, PostureTrack)>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT warning_id, json FROM posture_tracks ORDER BY warning_id",
-            )?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = c
+                .prepare_cached("SELECT warning_id, json FROM posture_tracks ORDER BY warning_id")
+                .db()?;
+            let mut rows = stmt.query([]).db()?;
             let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                let id: String = row.get(0)?;
+            while let Some(row) = rows.next().db()? {
+                let id: String = row.get(0).db()?;
                 let track = rows::json_cell(row, 1, "posture_track", &id)?;
                 out.push((WarningId::new(id), track));
             }
@@ -803,7 +827,8 @@ impl Store for SqliteStore {
                     time_text(&o.at),
                     canonical_json(o)?
                 ],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -836,7 +861,8 @@ impl Store for SqliteStore {
                     entry.event,
                     canonical_json(entry)?
                 ],
-            )?;
+            )
+            .db()?;
             Ok(())
         })
     }
@@ -856,12 +882,14 @@ impl Store for SqliteStore {
 
     fn audit_events(&self) -> Result<Vec<AuditEvent>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
-            ))?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
+                ))
+                .db()?;
+            let mut rows = stmt.query([]).db()?;
             let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
+            while let Some(row) = rows.next().db()? {
                 out.push(audit_row(row)?);
             }
             Ok(out)
@@ -870,12 +898,14 @@ impl Store for SqliteStore {
 
     fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
-            ))?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
+                ))
+                .db()?;
+            let mut rows = stmt.query([]).db()?;
             let mut events = Vec::new();
-            while let Some(row) = rows.next()? {
+            while let Some(row) = rows.next().db()? {
                 match audit_row(row) {
                     Ok(e) => events.push(e),
                     // An unreadable row is a break in the chain, not a failure to verify: report
@@ -913,7 +943,7 @@ impl Store for SqliteStore {
                     params![token_hash, role, label, time_text(&ctx.at), expires_at.as_ref().map(time_text)],
                     |r| r.get(0),
                 )
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict { kind: "token", id: label.to_owned() } } else { e.into() })?;
+                .map_err(crate::conflict("token", label.to_owned()))?;
             // The hash is not a secret (the store never sees secrets); recording it binds the event to the row.
             let payload = json!({
                 "id": id,
@@ -933,28 +963,30 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, token_hash, role, label, created_at, expires_at, revoked FROM api_tokens WHERE token_hash = ?1",
-            )?;
-            let mut rows = stmt.query([token_hash])?;
-            let Some(row) = rows.next()? else { return Ok(None) };
-            let id: i64 = row.get(0)?;
+            ).db()?;
+            let mut rows = stmt.query([token_hash]).db()?;
+            let Some(row) = rows.next().db()? else { return Ok(None) };
+            let id: i64 = row.get(0).db()?;
             let sid = id.to_string();
-            let created: String = row.get(4)?;
-            let expires: Option<String> = row.get(5)?;
+            let created: String = row.get(4).db()?;
+            let expires: Option<String> = row.get(5).db()?;
             Ok(Some(TokenRecord {
                 id,
-                token_hash: row.get(1)?,
-                role: row.get(2)?,
-                label: row.get(3)?,
-                created_at: crate::record::parse_time("token", &sid, &created)?,
-                expires_at: expires.map(|s| crate::record::parse_time("token", &sid, &s)).transpose()?,
-                revoked: row.get(6)?,
+                token_hash: row.get(1).db()?,
+                role: row.get(2).db()?,
+                label: row.get(3).db()?,
+                created_at: tocsin_store::record::parse_time("token", &sid, &created)?,
+                expires_at: expires.map(|s| tocsin_store::record::parse_time("token", &sid, &s)).transpose()?,
+                revoked: row.get(6).db()?,
             }))
         })
     }
 
     fn token_count(&self) -> Result<usize> {
         self.read(|c| {
-            let n: i64 = c.query_row("SELECT COUNT(*) FROM api_tokens", [], |r| r.get(0))?;
+            let n: i64 = c
+                .query_row("SELECT COUNT(*) FROM api_tokens", [], |r| r.get(0))
+                .db()?;
             Ok(usize::try_from(n).unwrap_or(0))
         })
     }

@@ -2,14 +2,16 @@
 
 use super::rows::{query_json, query_one_json};
 use super::{audit, exists, load_warning, require_threat, require_warning, SqliteStore};
-use crate::record::{canonical_json, time_text};
-use crate::review::{review_actions, Cancellation, DraftEdit, Review};
-use crate::{AuditCtx, Result, StoreError};
+#[allow(unused_imports)]
+use crate::Db;
 use rusqlite::params;
 use serde_json::json;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::tracking::Warning;
 use tocsin_core::{EntityId, MatchReview, ThreatId, WarningId};
+use tocsin_store::record::{canonical_json, time_text};
+use tocsin_store::review::{review_actions, Cancellation, DraftEdit, Review};
+use tocsin_store::{AuditCtx, Result, StoreError};
 
 impl Review for SqliteStore {
     fn delete_entity(&self, id: &EntityId, ctx: &AuditCtx) -> Result<()> {
@@ -21,16 +23,21 @@ impl Review for SqliteStore {
                 });
             }
             // Matches of a threat are one ordered set: renumbering is not needed, gaps are fine.
-            let matches = tx.execute("DELETE FROM matches WHERE entity_id = ?1", [id.as_str()])?;
+            let matches = tx
+                .execute("DELETE FROM matches WHERE entity_id = ?1", [id.as_str()])
+                .db()?;
             tx.execute(
                 "DELETE FROM match_reviews WHERE entity_id = ?1",
                 [id.as_str()],
-            )?;
-            tx.execute("DELETE FROM entities WHERE id = ?1", [id.as_str()])?;
+            )
+            .db()?;
+            tx.execute("DELETE FROM entities WHERE id = ?1", [id.as_str()])
+                .db()?;
             tx.execute(
                 "INSERT INTO registry_changes (entity_id, change, at) VALUES (?1, 'delete', ?2)",
                 params![id.as_str(), time_text(&ctx.at)],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -47,9 +54,9 @@ impl Review for SqliteStore {
             require_threat(tx, &r.threat_id)?;
             let target = i64::try_from(r.target).map_err(|_| StoreError::Invalid { kind: "match review", id: r.threat_id.to_string(), reason: "target out of range".into() })?;
             let stored: Option<i64> = {
-                let mut stmt = tx.prepare_cached("SELECT 1 FROM matches WHERE threat_id = ?1 AND entity_id = ?2 AND target = ?3")?;
-                let mut rows = stmt.query(params![r.threat_id.as_str(), r.entity_id.as_str(), target])?;
-                rows.next()?.map(|row| row.get(0)).transpose()?
+                let mut stmt = tx.prepare_cached("SELECT 1 FROM matches WHERE threat_id = ?1 AND entity_id = ?2 AND target = ?3").db()?;
+                let mut rows = stmt.query(params![r.threat_id.as_str(), r.entity_id.as_str(), target]).db()?;
+                rows.next().db()?.map(|row| row.get(0)).transpose().db()?
             };
             if stored.is_none() {
                 return Err(StoreError::NotFound { kind: "match", id: format!("{}/{}/{}", r.threat_id, r.entity_id, r.target) });
@@ -58,7 +65,7 @@ impl Review for SqliteStore {
                 "INSERT INTO match_reviews (threat_id, entity_id, target, decision, at, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (threat_id, entity_id, target) DO UPDATE SET decision = excluded.decision, at = excluded.at, json = excluded.json",
                 params![r.threat_id.as_str(), r.entity_id.as_str(), target, r.decision.as_str(), time_text(&r.at), canonical_json(r)?],
-            )?;
+            ).db()?;
             audit(tx, ctx, review_actions::MATCH_REVIEW, &format!("threat:{}", r.threat_id), r)?;
             Ok(())
         })
@@ -101,7 +108,8 @@ impl Review for SqliteStore {
             tx.execute(
                 "UPDATE warnings SET json = ?2 WHERE id = ?1",
                 params![id.as_str(), canonical_json(&w)?],
-            )?;
+            )
+            .db()?;
             audit(
                 tx,
                 ctx,
@@ -122,14 +130,14 @@ impl Review for SqliteStore {
             tx.execute(
                 "INSERT INTO warning_cancellations (warning_id, at, json) VALUES (?1, ?2, ?3)",
                 params![c.warning_id.as_str(), time_text(&c.at), canonical_json(c)?],
-            )?;
+            ).db()?;
             // Deliveries of the warning not yet sent are withdrawn with it (a lease still running
             // means a worker may be sending it right now: that one goes out and gets the notice).
             tx.execute(
                 "UPDATE deliveries SET status = 'dead', last_error = ?3 WHERE warning_id = ?1 AND notice IS NULL
                    AND status IN ('pending', 'retrying') AND (lease_until IS NULL OR lease_until <= ?2)",
-                params![c.warning_id.as_str(), time_text(&c.at), crate::review::WITHDRAWN],
-            )?;
+                params![c.warning_id.as_str(), time_text(&c.at), tocsin_store::review::WITHDRAWN],
+            ).db()?;
             audit(tx, ctx, review_actions::WARNING_CANCEL, &format!("warning:{}", c.warning_id), c)?;
             Ok(())
         })

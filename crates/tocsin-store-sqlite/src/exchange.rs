@@ -1,12 +1,14 @@
 //! SQLite implementation of [`Exchange`].
 
 use super::{audit, SqliteStore};
-use crate::exchange::{actions, Exchange, NewSharedObject, SharedObject};
-use crate::record::{parse_time, time_text};
-use crate::{AuditCtx, Result, StoreError};
+#[allow(unused_imports)]
+use crate::Db;
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 use tocsin_core::AudienceId;
+use tocsin_store::exchange::{actions, Exchange, NewSharedObject, SharedObject};
+use tocsin_store::record::{parse_time, time_text};
+use tocsin_store::{AuditCtx, Result, StoreError};
 
 impl Exchange for SqliteStore {
     fn set_token_audience(
@@ -16,10 +18,12 @@ impl Exchange for SqliteStore {
         ctx: &AuditCtx,
     ) -> Result<()> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE api_tokens SET audience_id = ?2 WHERE id = ?1",
-                params![token_id, audience.map(AudienceId::as_str)],
-            )?;
+            let n = tx
+                .execute(
+                    "UPDATE api_tokens SET audience_id = ?2 WHERE id = ?1",
+                    params![token_id, audience.map(AudienceId::as_str)],
+                )
+                .db()?;
             if n == 0 {
                 return Err(StoreError::NotFound {
                     kind: "token",
@@ -45,7 +49,8 @@ impl Exchange for SqliteStore {
                     [token_id],
                     |r| r.get(0),
                 )
-                .optional()?;
+                .optional()
+                .db()?;
             Ok(a.flatten().map(AudienceId::new))
         })
     }
@@ -65,10 +70,10 @@ impl Exchange for SqliteStore {
                     "INSERT INTO taxii_objects (collection, object_id, version, added_at, json) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (collection, object_id, version) DO NOTHING",
                     params![collection, o.object_id, o.version, time_text(&ctx.at), o.json],
-                )?;
+                ).db()?;
                 out.push(n == 1);
             }
-            tx.execute("INSERT INTO taxii_status (id, at, json) VALUES (?1, ?2, ?3)", params![status_id, time_text(&ctx.at), status_json])?;
+            tx.execute("INSERT INTO taxii_status (id, at, json) VALUES (?1, ?2, ?3)", params![status_id, time_text(&ctx.at), status_json]).db()?;
             let ids: Vec<(&str, &str)> = objects.iter().map(|o| (o.object_id.as_str(), o.version.as_str())).collect();
             audit(tx, ctx, actions::TAXII_ADD, &format!("collection:{collection}"), &json!({ "status": status_id, "objects": ids, "added": out }))?;
             Ok(out)
@@ -77,18 +82,18 @@ impl Exchange for SqliteStore {
 
     fn shared_objects(&self, collection: &str) -> Result<Vec<SharedObject>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT seq, object_id, version, added_at, json FROM taxii_objects WHERE collection = ?1 ORDER BY added_at, seq")?;
-            let mut rows = stmt.query([collection])?;
+            let mut stmt = c.prepare_cached("SELECT seq, object_id, version, added_at, json FROM taxii_objects WHERE collection = ?1 ORDER BY added_at, seq").db()?;
+            let mut rows = stmt.query([collection]).db()?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let seq: i64 = r.get(0)?;
-                let added: String = r.get(3)?;
+            while let Some(r) = rows.next().db()? {
+                let seq: i64 = r.get(0).db()?;
+                let added: String = r.get(3).db()?;
                 out.push(SharedObject {
                     collection: collection.to_owned(),
-                    object_id: r.get(1)?,
-                    version: r.get(2)?,
+                    object_id: r.get(1).db()?,
+                    version: r.get(2).db()?,
                     added_at: parse_time("taxii object", &seq.to_string(), &added)?,
-                    json: r.get(4)?,
+                    json: r.get(4).db()?,
                 });
             }
             Ok(out)
@@ -101,7 +106,8 @@ impl Exchange for SqliteStore {
                 c.query_row("SELECT json FROM taxii_status WHERE id = ?1", [id], |r| {
                     r.get(0)
                 })
-                .optional()?,
+                .optional()
+                .db()?,
             )
         })
     }
@@ -110,8 +116,8 @@ impl Exchange for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
     use chrono::TimeZone;
+    use tocsin_store::Store;
 
     #[test]
     fn token_audience_shared_objects_and_status() {
