@@ -24,23 +24,6 @@ fn head(c: &Connection) -> Result<i64> {
     .db()?)
 }
 
-/// Append one change row per entity, inside the caller's write transaction.
-pub(super) fn record_changes(
-    tx: &Connection,
-    ids: &[&str],
-    change: &str,
-    at: Timestamp,
-) -> Result<()> {
-    let mut stmt = tx
-        .prepare_cached("INSERT INTO registry_changes (entity_id, change, at) VALUES (?1, ?2, ?3)")
-        .db()?;
-    let at = time_text(&at);
-    for id in ids {
-        stmt.execute(params![id, change, at]).db()?;
-    }
-    Ok(())
-}
-
 impl Coordination for SqliteStore {
     fn try_lead(
         &self,

@@ -7,13 +7,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 use serde::de::DeserializeOwned;
 use tocsin_core::audit::AuditEvent;
-use tocsin_core::tracking::{Delivery, DeliveryStatus};
-use tocsin_core::{AudienceId, ChannelKind, ChannelSpec, WarningId};
 use tocsin_store::record::{decode, parse_time};
 use tocsin_store::{Result, StoreError};
-
-pub(crate) const DELIVERY_COLS: &str =
-    "id, warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error, delivered_at, notice";
 
 pub(crate) const AUDIT_COLS: &str =
     "seq, at, actor, action, subject, payload_digest, prev_hash, hash";
@@ -100,47 +95,6 @@ fn corrupt(kind: &'static str, id: &str, reason: String) -> StoreError {
         id: id.to_owned(),
         reason,
     }
-}
-
-/// A row selected with [`DELIVERY_COLS`].
-pub(crate) fn delivery_row(row: &Row<'_>) -> Result<Delivery> {
-    const KIND: &str = "delivery";
-    let id: i64 = row.get(0).db()?;
-    let sid = id.to_string();
-    let channel_kind: String = row.get(3).db()?;
-    let kind: ChannelKind = serde_json::from_value(serde_json::Value::String(channel_kind.clone()))
-        .map_err(|_| corrupt(KIND, &sid, format!("unknown channel kind {channel_kind:?}")))?;
-    let status: String = row.get(6).db()?;
-    let status = DeliveryStatus::parse(&status)
-        .ok_or_else(|| corrupt(KIND, &sid, format!("unknown status {status:?}")))?;
-    let attempts: i64 = row.get(7).db()?;
-    let attempts = u32::try_from(attempts)
-        .map_err(|_| corrupt(KIND, &sid, format!("attempts out of range: {attempts}")))?;
-    let next: String = row.get(8).db()?;
-    let delivered: Option<String> = row.get(10).db()?;
-    let notice: Option<String> = row.get(11).db()?;
-    let notice = notice
-        .map(|n| {
-            serde_json::from_str(&n)
-                .map_err(|e| corrupt(KIND, &sid, format!("notice is not valid JSON: {e}")))
-        })
-        .transpose()?;
-    Ok(Delivery {
-        id,
-        warning_id: WarningId::new(row.get::<_, String>(1).db()?),
-        audience_id: AudienceId::new(row.get::<_, String>(2).db()?),
-        channel: ChannelSpec {
-            kind,
-            address: row.get(4).db()?,
-        },
-        idempotency_key: row.get(5).db()?,
-        status,
-        attempts,
-        next_attempt_at: parse_time(KIND, &sid, &next)?,
-        last_error: row.get(9).db()?,
-        delivered_at: delivered.map(|s| parse_time(KIND, &sid, &s)).transpose()?,
-        notice,
-    })
 }
 
 /// A row selected with [`AUDIT_COLS`].

@@ -5,8 +5,10 @@ use crate::Db;
 use chrono::{TimeZone, Utc};
 use rusqlite::types::ValueRef;
 use tocsin_core::{CountryCode, Credibility, Harm, Portion, PortionMark, ThreatWindow, TlpLevel};
+use tocsin_core::{Threat, Timestamp};
 use tocsin_store::conformance::TestStore;
 use tocsin_store::dump::SqlValue;
+use tocsin_store::Store;
 
 // The backend-independent contract: tocsin_store::conformance, run here against SQLite (in memory).
 struct Sqlite(SqliteStore);

@@ -19,8 +19,11 @@ pub mod exchange;
 pub mod feeds;
 pub mod followup;
 pub mod migrations;
+pub mod ops;
+mod outbox_ops;
 pub mod record;
 pub mod review;
+pub mod sql;
 
 pub use accounts::Accounts;
 pub use coordination::Coordination;
