@@ -15,17 +15,11 @@
 //! * **Sync from async.** The trait is sync and is called from axum handlers; every call goes
 //!   through a bridge that keeps the sync driver off tokio's worker threads (`pool::blocking`).
 
-mod accounts;
 mod coordination;
 mod dump;
-mod exchange;
-mod feeds;
-mod followup;
 mod migrate;
 mod pool;
 mod portable;
-mod review;
-mod rows;
 mod sql;
 pub mod testing;
 mod url;
@@ -35,16 +29,10 @@ pub use url::{redact, DEFAULT_POOL_SIZE};
 use pool::{blocking, Pool};
 use postgres::error::SqlState;
 use postgres::Client;
-use rows::{audit_row, query_one_json, AUDIT_COLS};
-use serde::Serialize;
-use sql::{Cx, Sql, Tx};
-use tocsin_core::audit::AuditEvent;
-use tocsin_core::tracking::Warning;
-use tocsin_core::{ThreatId, WarningId};
+use sql::{Cx, Tx};
 use tocsin_store::ops::Backend;
-use tocsin_store::record::{canonical_json, insert_error, time_text};
 use tocsin_store::sql::Conn;
-use tocsin_store::{AuditCtx, Result, StoreError};
+use tocsin_store::{Result, StoreError};
 
 /// Advisory lock key of the audit chain: every write transaction holds it until commit (shown in
 /// `pg_locks` as `objid`/`classid` halves of this number while a write is in progress).
@@ -91,15 +79,6 @@ impl<T> Db<T> for std::result::Result<T, postgres::Error> {
 /// A UNIQUE or PRIMARY KEY constraint failed.
 pub(crate) fn is_unique_violation(e: &postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-}
-
-/// Map a unique violation to [`StoreError::Conflict`], anything else to [`StoreError::Db`].
-pub(crate) fn conflict(
-    kind: &'static str,
-    id: impl Into<String>,
-) -> impl FnOnce(postgres::Error) -> StoreError {
-    let id = id.into();
-    move |e| insert_error(kind, id, is_unique_violation(&e), describe(&e))
 }
 
 /// The PostgreSQL store: a pool of connections to one database.
@@ -235,94 +214,6 @@ impl Drop for PgStore {
         });
     }
 }
-
-/// The head of the chain (inside a write transaction, which holds the chain lock).
-pub(crate) fn chain_head(tx: &mut Tx<'_>) -> Result<Option<AuditEvent>> {
-    tx.query_opt(
-        &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"),
-        &[],
-    )
-    .db()?
-    .as_ref()
-    .map(audit_row)
-    .transpose()
-}
-
-pub(crate) fn insert_event(tx: &mut Tx<'_>, ev: &AuditEvent) -> Result<()> {
-    let seq =
-        i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
-    tx.execute(
-        "INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[&seq, &time_text(&ev.at), &ev.actor, &ev.action, &ev.subject, &ev.payload_digest, &ev.prev_hash, &ev.hash],
-    )
-    .db()?;
-    Ok(())
-}
-
-/// Append the audit event of a write, inside the write's transaction.
-pub(crate) fn audit<P: Serialize + ?Sized>(
-    tx: &mut Tx<'_>,
-    ctx: &AuditCtx,
-    action: &str,
-    subject: &str,
-    payload: &P,
-) -> Result<AuditEvent> {
-    let payload = canonical_json(payload)?;
-    let prev = chain_head(tx)?;
-    let ev = AuditEvent::next(
-        prev.as_ref(),
-        ctx.at,
-        &ctx.actor,
-        action,
-        subject,
-        payload.as_bytes(),
-    );
-    insert_event(tx, &ev)?;
-    Ok(ev)
-}
-
-fn exists(c: &mut impl Sql, sql: &str, id: &str) -> Result<bool> {
-    Ok(c.query_opt(sql, &[&id]).db()?.is_some())
-}
-
-pub(crate) fn require_threat(c: &mut impl Sql, id: &ThreatId) -> Result<()> {
-    if exists(c, "SELECT 1 FROM threats WHERE id = $1", id.as_str())? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound {
-            kind: "threat",
-            id: id.to_string(),
-        })
-    }
-}
-
-pub(crate) fn require_warning(c: &mut impl Sql, id: &WarningId) -> Result<()> {
-    if exists(c, "SELECT 1 FROM warnings WHERE id = $1", id.as_str())? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound {
-            kind: "warning",
-            id: id.to_string(),
-        })
-    }
-}
-
-pub(crate) fn load_warning(c: &mut impl Sql, id: &WarningId) -> Result<Option<Warning>> {
-    query_one_json(
-        c,
-        "warning",
-        "SELECT id, json FROM warnings WHERE id = $1",
-        &[&id.as_str()],
-    )
-}
-
-/// Insert one new delivery of a warning (dead at once when its channel is disabled); its id.
-/// Shared by queue_warning and queue_feed_notifications, as in SQLite.
-pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error)
-     SELECT $1, $2, $3, $4, $5, CASE WHEN dc.reason IS NULL THEN 'pending' ELSE 'dead' END, 0, $6,
-            CASE WHEN dc.reason IS NULL THEN NULL ELSE 'channel unsubscribed: ' || dc.reason END
-     FROM (SELECT 1) AS one LEFT JOIN disabled_channels dc ON dc.channel_kind = $3 AND dc.channel_address = $4
-     RETURNING id";
 
 impl Backend for PgStore {
     fn write_tx<T: Send>(

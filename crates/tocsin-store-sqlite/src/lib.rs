@@ -9,31 +9,22 @@ mod accounts;
 mod coordination;
 mod dump;
 mod exchange;
-mod feeds;
 mod followup;
 mod migrate;
 #[cfg(test)]
 mod outbox_tests;
 mod portable;
-mod review;
-mod rows;
 #[cfg(test)]
 mod tests;
 
 use portable::Lite;
-use rows::{audit_row, is_unique_violation, query_one_json, AUDIT_COLS};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use serde::Serialize;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-use tocsin_core::audit::AuditEvent;
-use tocsin_core::tracking::Warning;
-use tocsin_core::{ThreatId, WarningId};
 use tocsin_store::ops::Backend;
-use tocsin_store::record::{canonical_json, insert_error, time_text};
 use tocsin_store::sql::Conn;
-use tocsin_store::{AuditCtx, Result, StoreError};
+use tocsin_store::{Result, StoreError};
 
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,16 +38,6 @@ impl<T> Db<T> for rusqlite::Result<T> {
     fn db(self) -> Result<T> {
         self.map_err(|e| StoreError::Db(e.to_string()))
     }
-}
-
-/// The error of an insert that may collide with a stored `kind` named `id` (the mapping itself is
-/// [`tocsin_store::record::insert_error`], shared by every backend).
-pub(crate) fn conflict(
-    kind: &'static str,
-    id: impl Into<String>,
-) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    let id = id.into();
-    move |e| insert_error(kind, id, is_unique_violation(&e), e.to_string())
 }
 
 /// The default store: an embedded SQLite database.
@@ -149,80 +130,6 @@ impl SqliteStore {
         let conn = self.lock();
         f(&conn)
     }
-}
-
-/// Append the audit event of a write, inside the write's transaction.
-fn audit<P: Serialize + ?Sized>(
-    tx: &Connection,
-    ctx: &AuditCtx,
-    action: &str,
-    subject: &str,
-    payload: &P,
-) -> Result<AuditEvent> {
-    let payload = canonical_json(payload)?;
-    let prev = tx
-        .query_row(
-            &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"),
-            [],
-            |r| Ok(audit_row(r)),
-        )
-        .optional()
-        .db()?
-        .transpose()?;
-    let ev = AuditEvent::next(
-        prev.as_ref(),
-        ctx.at,
-        &ctx.actor,
-        action,
-        subject,
-        payload.as_bytes(),
-    );
-    let seq =
-        i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
-    tx.execute(
-        "INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![seq, time_text(&ev.at), ev.actor, ev.action, ev.subject, ev.payload_digest, ev.prev_hash, ev.hash],
-    ).db()?;
-    Ok(ev)
-}
-
-fn exists(tx: &Connection, sql: &str, id: &str) -> Result<bool> {
-    Ok(tx
-        .query_row(sql, [id], |_| Ok(()))
-        .optional()
-        .db()?
-        .is_some())
-}
-
-fn require_threat(tx: &Connection, id: &ThreatId) -> Result<()> {
-    if exists(tx, "SELECT 1 FROM threats WHERE id = ?1", id.as_str())? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound {
-            kind: "threat",
-            id: id.to_string(),
-        })
-    }
-}
-
-fn require_warning(tx: &Connection, id: &WarningId) -> Result<()> {
-    if exists(tx, "SELECT 1 FROM warnings WHERE id = ?1", id.as_str())? {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound {
-            kind: "warning",
-            id: id.to_string(),
-        })
-    }
-}
-
-fn load_warning(conn: &Connection, id: &WarningId) -> Result<Option<Warning>> {
-    query_one_json(
-        conn,
-        "warning",
-        "SELECT id, json FROM warnings WHERE id = ?1",
-        [id.as_str()],
-    )
 }
 
 impl Backend for SqliteStore {

@@ -12,9 +12,15 @@ pub(crate) struct Lite<'c>(pub(crate) &'c Connection);
 
 fn failure(e: &rusqlite::Error) -> DbFailure {
     DbFailure {
-        unique_violation: crate::rows::is_unique_violation(e),
+        unique_violation: is_unique_violation(e),
         text: e.to_string(),
     }
+}
+
+/// A UNIQUE or PRIMARY KEY constraint failed (a duplicate id or idempotency key).
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == SQLITE_CONSTRAINT_UNIQUE || f.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 struct Bind<'a>(Arg<'a>);

@@ -4,10 +4,12 @@ use super::*;
 use crate::Db;
 use chrono::{TimeZone, Utc};
 use rusqlite::types::ValueRef;
+use rusqlite::OptionalExtension;
 use tocsin_core::{CountryCode, Credibility, Harm, Portion, PortionMark, ThreatWindow, TlpLevel};
-use tocsin_core::{Threat, Timestamp};
+use tocsin_core::{Threat, ThreatId, Timestamp};
 use tocsin_store::conformance::TestStore;
 use tocsin_store::dump::SqlValue;
+use tocsin_store::AuditCtx;
 use tocsin_store::Store;
 
 // The backend-independent contract: tocsin_store::conformance, run here against SQLite (in memory).

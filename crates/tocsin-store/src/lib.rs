@@ -11,18 +11,23 @@
 //! Architecture invariant: the store never reads the clock; every time comes from the caller.
 
 pub mod accounts;
+mod accounts_ops;
 #[doc(hidden)]
 pub mod conformance;
 pub mod coordination;
 pub mod dump;
 pub mod exchange;
+mod exchange_ops;
 pub mod feeds;
+mod feeds_ops;
 pub mod followup;
+mod followup_ops;
 pub mod migrations;
 pub mod ops;
 mod outbox_ops;
 pub mod record;
 pub mod review;
+mod review_ops;
 pub mod sql;
 
 pub use accounts::Accounts;

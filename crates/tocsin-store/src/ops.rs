@@ -62,40 +62,76 @@ pub fn audit<P: Serialize + ?Sized>(
     action: &str,
     subject: &str,
     payload: &P,
-) -> Result<AuditEvent> {
-    let payload = canonical_json(payload)?;
-    let prev = tx
-        .row(
-            &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"),
-            &[],
-        )?
-        .as_ref()
-        .map(audit_row)
-        .transpose()?;
-    let ev = AuditEvent::next(
-        prev.as_ref(),
-        ctx.at,
-        &ctx.actor,
-        action,
-        subject,
-        payload.as_bytes(),
-    );
-    let seq =
-        i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
-    tx.exec(
-        "INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        &[
-            seq.into(),
-            time_text(&ev.at).as_str().into(),
-            ev.actor.as_str().into(),
-            ev.action.as_str().into(),
-            ev.subject.as_str().into(),
-            ev.payload_digest.as_str().into(),
-            ev.prev_hash.as_str().into(),
-            ev.hash.as_str().into(),
-        ],
-    )?;
-    Ok(ev)
+) -> Result<()> {
+    Chain::start(tx)?.append(tx, ctx, action, subject, payload)
+}
+
+/// The audit chain inside one write transaction: the head is read once (the transaction
+/// serialises with every other audited write, so it cannot move underneath), then each event is
+/// appended after the previous one. A feed batch appends thousands this way.
+pub struct Chain {
+    prev: Option<AuditEvent>,
+}
+
+impl Chain {
+    pub fn start(tx: &mut dyn Conn) -> Result<Self> {
+        let prev = tx
+            .row(
+                &format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq DESC LIMIT 1"),
+                &[],
+            )?
+            .as_ref()
+            .map(audit_row)
+            .transpose()?;
+        Ok(Self { prev })
+    }
+
+    pub fn append<P: Serialize + ?Sized>(
+        &mut self,
+        tx: &mut dyn Conn,
+        ctx: &AuditCtx,
+        action: &str,
+        subject: &str,
+        payload: &P,
+    ) -> Result<()> {
+        self.append_canonical(tx, ctx, action, subject, &canonical_json(payload)?)
+    }
+
+    /// `payload` already in canonical JSON (a large record serialised once for row and digest).
+    pub fn append_canonical(
+        &mut self,
+        tx: &mut dyn Conn,
+        ctx: &AuditCtx,
+        action: &str,
+        subject: &str,
+        payload: &str,
+    ) -> Result<()> {
+        let ev = AuditEvent::next(
+            self.prev.as_ref(),
+            ctx.at,
+            &ctx.actor,
+            action,
+            subject,
+            payload.as_bytes(),
+        );
+        let seq =
+            i64::try_from(ev.seq).map_err(|_| StoreError::Db("audit sequence overflow".into()))?;
+        tx.exec(
+            "INSERT INTO audit_events (seq, at, actor, action, subject, payload_digest, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                seq.into(),
+                time_text(&ev.at).as_str().into(),
+                ev.actor.as_str().into(),
+                ev.action.as_str().into(),
+                ev.subject.as_str().into(),
+                ev.payload_digest.as_str().into(),
+                ev.prev_hash.as_str().into(),
+                ev.hash.as_str().into(),
+            ],
+        )?;
+        self.prev = Some(ev);
+        Ok(())
+    }
 }
 
 /// [`StoreError::NotFound`] of a `kind` named `id`.
