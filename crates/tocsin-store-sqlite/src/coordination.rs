@@ -2,7 +2,6 @@
 //! from `registry_changes` (written by `upsert_entities` in its transaction).
 
 use super::SqliteStore;
-#[allow(unused_imports)]
 use crate::Db;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::atomic::Ordering;
@@ -16,12 +15,12 @@ use tocsin_store::Result;
 const POLL: Duration = Duration::from_millis(100);
 
 fn head(c: &Connection) -> Result<i64> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT COALESCE(MAX(seq), 0) FROM registry_changes",
         [],
         |r| r.get(0),
     )
-    .db()?)
+    .db()
 }
 
 impl Coordination for SqliteStore {
@@ -61,13 +60,13 @@ impl Coordination for SqliteStore {
 
     fn leader(&self, role: &str, now: Timestamp) -> Result<Option<String>> {
         self.read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT holder FROM leaders WHERE role = ?1 AND lease_until > ?2",
                 params![role, time_text(&now)],
                 |r| r.get(0),
             )
             .optional()
-            .db()?)
+            .db()
         })
     }
 

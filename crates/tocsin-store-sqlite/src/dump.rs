@@ -2,7 +2,6 @@
 //! `pragma_table_info`, so every migration's tables are covered.
 
 use super::SqliteStore;
-#[allow(unused_imports)]
 use crate::Db;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;

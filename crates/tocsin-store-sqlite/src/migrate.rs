@@ -1,7 +1,6 @@
 //! Schema migrations: SQL files embedded at build time, applied in order at open, each in its own
 //! transaction and recorded in `schema_migrations`.
 
-#[allow(unused_imports)]
 use crate::Db;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
@@ -69,5 +68,5 @@ pub(crate) fn recorded(conn: &Connection) -> Result<BTreeMap<u32, String>> {
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))
         .db()?;
-    Ok(rows.collect::<rusqlite::Result<_>>().db()?)
+    rows.collect::<rusqlite::Result<_>>().db()
 }

@@ -1,8 +1,6 @@
 //! The leased outbox on a file: leases survive the process. The backend-independent outbox tests
 //! are in tocsin_store::conformance.
 
-#[allow(unused_imports)]
-use crate::Db;
 use crate::SqliteStore;
 use chrono::{Duration, TimeZone, Utc};
 use tocsin_core::Timestamp;

@@ -1,7 +1,5 @@
 use super::migrate::{self, Migration, MIGRATIONS};
 use super::*;
-#[allow(unused_imports)]
-use crate::Db;
 use chrono::{TimeZone, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::OptionalExtension;
