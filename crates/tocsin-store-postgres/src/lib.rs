@@ -1,5 +1,7 @@
-//! The PostgreSQL backend of Tocsin's store: the same [`Store`] contract as SQLite, statement for
-//! statement, for several Tocsin processes sharing one database (docs/storage.md).
+//! The PostgreSQL backend of Tocsin's store: the same [`tocsin_store::Store`] contract as SQLite,
+//! for several Tocsin processes sharing one database (docs/storage.md). The operations are written
+//! once in `tocsin_store` (`ops` and its siblings); this crate is the driver they run on
+//! ([`tocsin_store::ops::Backend`], [`tocsin_store::sql::Conn`]), plus what differs by nature:
 //!
 //! * **One schema source.** Migrations are `tocsin_store::migrations::MIGRATIONS` in their
 //!   PostgreSQL spelling ([`tocsin_store::migrations::postgres_sql`]), recorded in

@@ -1,9 +1,11 @@
-//! The SQLite backend: one embedded database file (WAL), one connection behind a mutex.
+//! The SQLite backend of Tocsin's store: one embedded database file (WAL), one connection behind a
+//! mutex.
 //!
-//! Every write runs in one `BEGIN IMMEDIATE` transaction that also appends its audit event (read the
-//! chain head, [`AuditEvent::next`], insert), so a write and its record commit or roll back together.
-//! The SQL is kept portable (`ON CONFLICT … DO UPDATE`, `RETURNING`, `CAST`) so the PostgreSQL twin
-//! can mirror it statement for statement.
+//! The operations of the contract are written once in `tocsin_store` (`ops` and its siblings);
+//! this crate is the driver they run on ([`tocsin_store::ops::Backend`] and
+//! [`tocsin_store::sql::Conn`] over rusqlite), the migrations at open, `Coordination` (leadership
+//! as a lease row) and `Dump`. Every audited write runs in one `BEGIN IMMEDIATE` transaction that
+//! also appends its audit event, so a write and its record commit or roll back together.
 
 mod accounts;
 mod coordination;

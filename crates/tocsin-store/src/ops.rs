@@ -266,7 +266,7 @@ pub fn record_registry_changes(
     }
     let at = time_text(at);
     match tx.dialect() {
-        // One statement for the whole batch: a round trip per row made bulk loads slow.
+        // One statement for the whole batch: a round trip per row would make bulk loads slow.
         Dialect::Postgres => {
             tx.exec(
                 "INSERT INTO registry_changes (entity_id, change, at)
