@@ -19,17 +19,18 @@ const LAYERS: &[(&str, u8)] = &[
     ("tocsin-intake", 2),
     ("tocsin-store", 2),
     ("tocsin-auth", 2),
-    // Adapters: store backends, channels, feeds.
+    // The store backends.
     ("tocsin-store-sqlite", 3),
     ("tocsin-store-postgres", 3),
-    ("tocsin-deliver", 3),
-    ("tocsin-feed", 3),
+    // Adapters over the store: channels, feeds (their tests run on a real backend).
+    ("tocsin-deliver", 4),
+    ("tocsin-feed", 4),
     // The pipeline over the store and channels.
-    ("tocsin-engine", 4),
+    ("tocsin-engine", 5),
     // HTTP at the edge.
-    ("tocsin-server", 5),
+    ("tocsin-server", 6),
     // The binary.
-    ("tocsin", 6),
+    ("tocsin", 7),
 ];
 
 /// What the pure layers (0 and 1) may use from crates.io: data structures, encodings, hashing,
