@@ -19,10 +19,11 @@ const LAYERS: &[(&str, u8)] = &[
     ("tocsin-intake", 2),
     ("tocsin-store", 2),
     ("tocsin-auth", 2),
-    // The store backends.
+    // The embedded store backend.
     ("tocsin-store-sqlite", 3),
-    ("tocsin-store-postgres", 3),
-    // Adapters over the store: channels, feeds (their tests run on a real backend).
+    // Adapters over the store: the PostgreSQL backend (its tests copy stores to and from
+    // SQLite), channels, feeds (their tests run on SQLite).
+    ("tocsin-store-postgres", 4),
     ("tocsin-deliver", 4),
     ("tocsin-feed", 4),
     // The pipeline over the store and channels.
