@@ -15,7 +15,8 @@ use tocsin_deliver::{
     Channel, ChannelLimits, OutboxWorker, RetryPolicy, SendError, WebhookChannel, WebhookConfig,
     WebhookKeys, WebhookSecret, WorkerConfig,
 };
-use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
+use tocsin_store::{AuditCtx, NewDelivery, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 fn t(sec: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, 7, 12, 0, 0).unwrap() + Duration::seconds(sec)

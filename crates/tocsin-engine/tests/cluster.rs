@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use tocsin_core::{EntityId, ThreatId, Timestamp};
 use tocsin_engine::{Engine, EngineConfig};
-use tocsin_store::{AuditCtx, Coordination, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Coordination, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 fn t(day: u32, hour: u32) -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, day, hour, 0, 0).unwrap()

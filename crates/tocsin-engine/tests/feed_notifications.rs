@@ -12,7 +12,8 @@ use tocsin_core::{
 };
 use tocsin_engine::{Engine, EngineConfig};
 use tocsin_store::feeds::FeedNotification;
-use tocsin_store::{AuditCtx, Feeds, NewDelivery, SqliteStore};
+use tocsin_store::{AuditCtx, Feeds, NewDelivery};
+use tocsin_store_sqlite::SqliteStore;
 
 #[test]
 fn feed_notifications_are_delivered_but_never_posture_tracked() {

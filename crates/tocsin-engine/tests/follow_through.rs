@@ -9,7 +9,8 @@ use tocsin_core::lifecycle::WarningState;
 use tocsin_core::tracking::Measure;
 use tocsin_core::{ThreatId, Timestamp, WarningId};
 use tocsin_engine::{Engine, EngineConfig, EngineError};
-use tocsin_store::{AuditCtx, SqliteStore};
+use tocsin_store::AuditCtx;
+use tocsin_store_sqlite::SqliteStore;
 
 const ANALYST: &str = "analyst:a";
 const APPROVER: &str = "approver:b";

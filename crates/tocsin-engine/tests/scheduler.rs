@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tocsin_engine::scheduler::{self, SchedulerSettings};
 use tocsin_engine::{Engine, EngineConfig};
-use tocsin_store::{SqliteStore, Store};
+use tocsin_store::Store;
+use tocsin_store_sqlite::SqliteStore;
 
 fn engine_on(db: &std::path::Path, dir: &std::path::Path, name: &str) -> Arc<Engine> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).unwrap());

@@ -9,7 +9,8 @@ use tocsin_feed::notify::{NotifyOptions, CSV_BEGIN, CSV_END};
 use tocsin_feed::{
     gen, run_feed, Constituency, Exports, InhibitionKind, Interval, Mapping, Org, Settings,
 };
-use tocsin_store::{Feeds, SqliteStore, Store};
+use tocsin_store::{Feeds, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 fn opts(run: &str, now: &str) -> NotifyOptions {
     NotifyOptions {

@@ -122,7 +122,7 @@ mod tests {
     use tower::ServiceExt;
 
     fn state() -> AppState {
-        let store = tocsin_store::SqliteStore::open_in_memory().unwrap();
+        let store = tocsin_store_sqlite::SqliteStore::open_in_memory().unwrap();
         AppState::new(std::sync::Arc::new(store)).with_clock(|| {
             chrono::DateTime::parse_from_rfc3339("2024-03-06T08:30:00Z")
                 .unwrap()

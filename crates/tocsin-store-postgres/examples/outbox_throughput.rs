@@ -15,9 +15,10 @@ use tocsin_core::{
     AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
     PortionMark, Threat, ThreatId, ThreatWindow, TlpLevel, WarningId,
 };
-use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
+use tocsin_store::{AuditCtx, NewDelivery, Store};
 use tocsin_store_postgres::testing::TempDb;
 use tocsin_store_postgres::PgStore;
+use tocsin_store_sqlite::SqliteStore;
 
 fn fill(s: &dyn Store, n: usize) {
     let t0 = Utc.with_ymd_and_hms(2024, 3, 7, 12, 0, 0).unwrap();

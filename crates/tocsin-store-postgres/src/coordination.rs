@@ -8,7 +8,7 @@
 //!   chain lock, so `seq` order is commit order), plus `pg_notify('tocsin_registry')`, delivered at
 //!   commit to every process that LISTENs.
 
-use crate::sql::{Sql, Tx};
+use crate::sql::Sql;
 use crate::{describe, Db, PgStore};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
@@ -18,7 +18,7 @@ use std::time::Duration;
 use tocsin_core::{EntityId, Timestamp};
 use tocsin_store::coordination::Coordination;
 use tocsin_store::record::time_text;
-use tocsin_store::{AuditCtx, Result};
+use tocsin_store::Result;
 
 /// The NOTIFY channel of registry changes.
 pub const REGISTRY_CHANNEL: &str = "tocsin_registry";
@@ -68,31 +68,6 @@ fn role_key(role: &str) -> i32 {
 const REGISTRY_CHANGES_SINCE: &str = "SELECT entity_id, MAX(seq) AS last FROM registry_changes
      WHERE seq > $1 AND seq <= (SELECT MAX(seq) FROM registry_changes)
      GROUP BY entity_id ORDER BY last";
-
-/// Append one change row per entity and wake the other processes, inside the caller's write
-/// transaction (the notification is delivered at commit, never for a rolled-back write).
-pub(crate) fn record_registry_changes<'a>(
-    tx: &mut Tx<'_>,
-    ids: impl Iterator<Item = &'a str>,
-    change: &str,
-    ctx: &AuditCtx,
-) -> Result<()> {
-    let at = time_text(&ctx.at);
-    let ids: Vec<&str> = ids.collect();
-    if !ids.is_empty() {
-        // One statement for the whole batch (a round trip per row made bulk loads slow); rows are
-        // inserted in input order, so `seq` order is still the order of the change.
-        tx.execute(
-            "INSERT INTO registry_changes (entity_id, change, at)
-             SELECT u.id, $2, $3 FROM UNNEST($1::TEXT[]) WITH ORDINALITY AS u(id, n) ORDER BY u.n",
-            &[&ids, &change, &at],
-        )
-        .db()?;
-        tx.execute("SELECT pg_notify($1, '')", &[&REGISTRY_CHANNEL])
-            .db()?;
-    }
-    Ok(())
-}
 
 impl PgStore {
     fn write_leader_row(

@@ -49,6 +49,8 @@ pub(crate) trait Sql {
     fn raw_query_one(&mut self, st: &Statement, p: Params<'_>) -> PgResult<Row>;
     fn raw_query_opt(&mut self, st: &Statement, p: Params<'_>) -> PgResult<Option<Row>>;
     fn raw_execute(&mut self, st: &Statement, p: Params<'_>) -> PgResult<u64>;
+    /// Simple-protocol statements, no parameters (`SET LOCAL` planner settings).
+    fn raw_batch(&mut self, sql: &str) -> PgResult<()>;
 
     /// The prepared statement of `sql` on this connection.
     fn prepare(&mut self, sql: &str) -> PgResult<Statement> {
@@ -56,12 +58,17 @@ pub(crate) trait Sql {
             return Ok(st.clone());
         }
         let st = self.raw_prepare(sql)?;
+        self.remember(sql, st.clone());
+        Ok(st)
+    }
+
+    /// Keep `st` as the prepared statement of `sql` on this connection.
+    fn remember(&mut self, sql: &str, st: Statement) {
         let cache = self.cache();
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(sql.to_owned(), st.clone());
-        Ok(st)
+        cache.insert(sql.to_owned(), st);
     }
 
     fn resolve(&mut self, q: Q<'_>) -> PgResult<Statement> {
@@ -123,11 +130,6 @@ impl<'a> Tx<'a> {
         Ok(tx)
     }
 
-    /// Simple-protocol statements inside the transaction (`SET LOCAL` planner settings).
-    pub(crate) fn batch(&mut self, sql: &str) -> PgResult<()> {
-        self.client.batch_execute(sql)
-    }
-
     pub(crate) fn commit(mut self) -> PgResult<()> {
         self.open = false;
         self.client.batch_execute("COMMIT")
@@ -163,6 +165,9 @@ macro_rules! delegate {
             }
             fn raw_execute(&mut self, st: &Statement, p: Params<'_>) -> PgResult<u64> {
                 self.$field.execute(st, p)
+            }
+            fn raw_batch(&mut self, sql: &str) -> PgResult<()> {
+                self.$field.batch_execute(sql)
             }
         }
     };

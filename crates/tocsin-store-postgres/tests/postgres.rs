@@ -12,11 +12,10 @@ use tocsin_core::tracking::DeliveryStatus;
 use tocsin_core::{Entity, EntityId, Timestamp};
 use tocsin_store::conformance::{copy_store, dump_all, fill_busy, fill_more};
 use tocsin_store::migrations::MIGRATIONS;
-use tocsin_store::{
-    Accounts, AuditCtx, Coordination, Dump, Review, SqliteStore, Store, StoreError,
-};
+use tocsin_store::{Accounts, AuditCtx, Coordination, Dump, Review, Store, StoreError};
 use tocsin_store_postgres::testing::TempDb;
 use tocsin_store_postgres::PgStore;
+use tocsin_store_sqlite::SqliteStore;
 
 fn t(min: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, 7, 12, 0, 0).unwrap() + Duration::minutes(min)

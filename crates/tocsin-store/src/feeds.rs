@@ -7,6 +7,7 @@
 //! the organisation's last-notified time in one transaction.
 
 use crate::{AuditCtx, NewDelivery, Result};
+use tocsin_core::lifecycle::WarningEvent;
 use tocsin_core::tracking::Warning;
 use tocsin_core::{Threat, Timestamp};
 
@@ -31,8 +32,10 @@ pub struct FeedNotification {
 }
 
 impl FeedNotification {
+    /// The warning must be one that may be queued (`approved`): it is stored in the state the
+    /// lifecycle gives it for [`WarningEvent::Queue`] ([`crate::StoreError::InvalidState`] otherwise).
     pub fn new(org_id: String, mut warning: Warning, deliveries: Vec<NewDelivery>) -> Result<Self> {
-        warning.state = tocsin_core::lifecycle::WarningState::Queued;
+        warning.state = crate::ops::warning_transition(&warning, WarningEvent::Queue)?;
         let json = crate::record::canonical_json(&warning)?;
         Ok(Self {
             org_id,

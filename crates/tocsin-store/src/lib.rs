@@ -1,5 +1,8 @@
-//! Persistence behind one trait. SQLite (embedded, the default) implements it here; PostgreSQL
-//! (`tocsin-store-postgres`) implements the same trait and passes the same conformance suite.
+//! Persistence behind one trait. This crate holds the contract (the [`Store`] trait and its parts),
+//! the records, the logic every backend shares (checks before a write, audit payloads, error
+//! mapping: [`record`]), the migrations and the conformance suite. The backends are their own
+//! crates: `tocsin-store-sqlite` (embedded, the default) and `tocsin-store-postgres`; both pass the
+//! same conformance suite.
 //!
 //! Architecture invariant: every write appends its audit event in the same transaction, so there is
 //! no state change without its record and no record without its change. Callers pass an
@@ -8,17 +11,24 @@
 //! Architecture invariant: the store never reads the clock; every time comes from the caller.
 
 pub mod accounts;
+mod accounts_ops;
 #[doc(hidden)]
 pub mod conformance;
 pub mod coordination;
 pub mod dump;
 pub mod exchange;
+mod exchange_ops;
 pub mod feeds;
+mod feeds_ops;
 pub mod followup;
+mod followup_ops;
 pub mod migrations;
+pub mod ops;
+mod outbox_ops;
 pub mod record;
 pub mod review;
-mod sqlite;
+mod review_ops;
+pub mod sql;
 
 pub use accounts::Accounts;
 pub use coordination::Coordination;
@@ -28,7 +38,6 @@ pub use feeds::Feeds;
 pub use followup::FollowUps;
 pub use record::actions;
 pub use review::Review;
-pub use sqlite::SqliteStore;
 
 use tocsin_core::audit::{AuditEvent, ChainBreak};
 use tocsin_core::duty::Determination;

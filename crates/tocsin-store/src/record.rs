@@ -102,6 +102,22 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The error of an insert that failed: a broken UNIQUE or PRIMARY KEY constraint means the record
+/// (`kind` named `id`) is already stored ([`StoreError::Conflict`]); anything else is the driver's
+/// error as text.
+pub fn insert_error(
+    kind: &'static str,
+    id: String,
+    unique_violation: bool,
+    driver_text: String,
+) -> StoreError {
+    if unique_violation {
+        StoreError::Conflict { kind, id }
+    } else {
+        StoreError::Db(driver_text)
+    }
+}
+
 /// Subject of a bulk write: `entity:<id>` for one record, `entities:<n>` otherwise.
 #[doc(hidden)]
 pub fn bulk_subject(singular: &str, plural: &str, ids: &[&str]) -> String {

@@ -9,7 +9,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
-use tocsin_store::{Dump, SqliteStore, Store};
+use tocsin_store::{Dump, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum DbLocation {

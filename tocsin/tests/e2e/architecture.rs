@@ -18,18 +18,21 @@ const LAYERS: &[(&str, u8)] = &[
     // Free-text intake (uses the matcher's tables); the store contract.
     ("tocsin-intake", 2),
     ("tocsin-store", 2),
-    // Adapters: store backends, channels, feeds; identity and accounts over the store contract.
-    ("tocsin-auth", 3),
+    // The embedded store backend.
     ("tocsin-store-sqlite", 3),
-    ("tocsin-store-postgres", 3),
-    ("tocsin-deliver", 3),
-    ("tocsin-feed", 3),
+    // Adapters over the store: the PostgreSQL backend (its tests copy stores to and from
+    // SQLite), channels, feeds (their tests run on SQLite).
+    ("tocsin-store-postgres", 4),
+    ("tocsin-deliver", 4),
+    ("tocsin-feed", 4),
+    // Identity and accounts over the store contract.
+    ("tocsin-auth", 4),
     // The pipeline over the store and channels.
-    ("tocsin-engine", 4),
+    ("tocsin-engine", 5),
     // HTTP at the edge.
-    ("tocsin-server", 5),
+    ("tocsin-server", 6),
     // The binary.
-    ("tocsin", 6),
+    ("tocsin", 7),
 ];
 
 /// What the pure layers (0 and 1) may use from crates.io: data structures, encodings, hashing,

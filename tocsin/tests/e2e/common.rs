@@ -167,7 +167,7 @@ impl TestDb {
     pub fn open(&self) -> std::sync::Arc<dyn tocsin_store::Store> {
         match &self.sqlite {
             Some(p) => std::sync::Arc::new(
-                tocsin_store::SqliteStore::open(p).expect("open the test SQLite store"),
+                tocsin_store_sqlite::SqliteStore::open(p).expect("open the test SQLite store"),
             ),
             None => std::sync::Arc::new(
                 tocsin_store_postgres::PgStore::connect(&self.arg)

@@ -82,7 +82,8 @@ mod tests {
     use serde_json::{json, Value};
     use std::sync::Arc;
     use tocsin_store::feeds::FeedRunRecord;
-    use tocsin_store::{AuditCtx, SqliteStore, Store};
+    use tocsin_store::{AuditCtx, Store};
+    use tocsin_store_sqlite::SqliteStore;
     use tower::ServiceExt;
 
     async fn get(app: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCode, Value) {

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use tocsin_core::{Classification, CountryCode, Timestamp};
 use tocsin_server::{create_user, issue_scoped_token, router, AppState, Role, Scope, TokenSpec};
-use tocsin_store::{AuditCtx, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 const T: &str = "/api/v1/threats/moscow-2024-03";
 const PASSWORD: &str = "correct horse battery staple";

@@ -15,7 +15,8 @@ use tocsin_core::{Entity, Match, MatchReason, Threat, Timestamp};
 use tocsin_server::{
     bootstrap_admin_token, hash_token, issue_token, router, AppState, Role, TOKEN_PREFIX,
 };
-use tocsin_store::{AuditCtx, NewDelivery, SqliteStore, Store};
+use tocsin_store::{AuditCtx, NewDelivery, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 use tocsin_testkit::RESTRICTED;
 

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 use tocsin_core::Timestamp;
 use tocsin_server::{issue_token, router, AppState, Role};
-use tocsin_store::{AuditCtx, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 fn now() -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()

@@ -23,7 +23,8 @@ use std::sync::Arc;
 use tocsin_core::{Classification, CountryCode, Timestamp};
 use tocsin_server::auth::{required_role, ROUTE_RULES};
 use tocsin_server::{create_user, issue_scoped_token, router, AppState, Role, Scope, TokenSpec};
-use tocsin_store::{AuditCtx, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -18,7 +18,8 @@ use tocsin_core::{
 };
 use tocsin_server::taxii::collection_id;
 use tocsin_server::{issue_token, router, AppState, Role};
-use tocsin_store::{AuditCtx, Exchange, SqliteStore, Store};
+use tocsin_store::{AuditCtx, Exchange, Store};
+use tocsin_store_sqlite::SqliteStore;
 
 const TAXII: &str = "application/taxii+json;version=2.1";
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use tocsin_feed::notify::NotifyOptions;
 use tocsin_feed::{gen, Constituency, Mapping};
-use tocsin_store::SqliteStore;
+use tocsin_store_sqlite::SqliteStore;
 
 #[derive(clap::Args, Debug)]
 pub struct FeedArgs {

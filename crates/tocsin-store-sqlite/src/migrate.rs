@@ -1,12 +1,13 @@
 //! Schema migrations: SQL files embedded at build time, applied in order at open, each in its own
 //! transaction and recorded in `schema_migrations`.
 
-use crate::record::time_text;
-use crate::{Result, StoreError};
+use crate::Db;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
+use tocsin_store::record::time_text;
+use tocsin_store::{Result, StoreError};
 
-pub(crate) use crate::migrations::{check_recorded, Migration, MIGRATIONS};
+pub(crate) use tocsin_store::migrations::{check_recorded, Migration, MIGRATIONS};
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
@@ -17,7 +18,7 @@ const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// Apply every migration not yet recorded. Returns the versions applied now (empty when the schema
 /// was already current).
 pub(crate) fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<Vec<u32>> {
-    conn.execute_batch(CREATE_LEDGER)?;
+    conn.execute_batch(CREATE_LEDGER).db()?;
     let applied = recorded(conn)?;
     check_recorded(&applied, migrations)?;
 
@@ -61,7 +62,11 @@ pub(crate) fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<V
 
 /// The migrations recorded in the database, by version.
 pub(crate) fn recorded(conn: &Connection) -> Result<BTreeMap<u32, String>> {
-    let mut stmt = conn.prepare("SELECT version, name FROM schema_migrations ORDER BY version")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn
+        .prepare("SELECT version, name FROM schema_migrations ORDER BY version")
+        .db()?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))
+        .db()?;
+    rows.collect::<rusqlite::Result<_>>().db()
 }

@@ -1,9 +1,10 @@
 //! The leased outbox on a file: leases survive the process. The backend-independent outbox tests
-//! are in crate::conformance.
+//! are in tocsin_store::conformance.
 
-use crate::{AuditCtx, SqliteStore, Store};
+use crate::SqliteStore;
 use chrono::{Duration, TimeZone, Utc};
 use tocsin_core::Timestamp;
+use tocsin_store::{AuditCtx, Store};
 
 fn t(min: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2024, 3, 7, 12, 0, 0).unwrap() + Duration::minutes(min)
@@ -33,7 +34,7 @@ fn a_file_store_carries_the_lease_columns_and_reopening_keeps_claims() {
     for c in ["lease_owner", "lease_until", "claims"] {
         assert!(cols.iter().any(|x| x == c), "{c} missing: {cols:?}");
     }
-    let all = crate::conformance::fill(&s, 2);
+    let all = tocsin_store::conformance::fill(&s, 2);
     s.claim_deliveries(t(0), "A", Duration::minutes(5), 1, &ctx(0))
         .unwrap();
     drop(s); // worker A's process dies

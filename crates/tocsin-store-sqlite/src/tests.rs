@@ -1,19 +1,23 @@
 use super::migrate::{self, Migration, MIGRATIONS};
 use super::*;
-use crate::conformance::TestStore;
-use crate::dump::SqlValue;
 use chrono::{TimeZone, Utc};
 use rusqlite::types::ValueRef;
+use rusqlite::OptionalExtension;
 use tocsin_core::{CountryCode, Credibility, Harm, Portion, PortionMark, ThreatWindow, TlpLevel};
+use tocsin_core::{Threat, ThreatId, Timestamp};
+use tocsin_store::conformance::TestStore;
+use tocsin_store::dump::SqlValue;
+use tocsin_store::AuditCtx;
+use tocsin_store::Store;
 
-// The backend-independent contract: crate::conformance, run here against SQLite (in memory).
+// The backend-independent contract: tocsin_store::conformance, run here against SQLite (in memory).
 struct Sqlite(SqliteStore);
 
 impl TestStore for Sqlite {
     fn store(&self) -> &(dyn Store + 'static) {
         &self.0
     }
-    fn dump(&self) -> &(dyn crate::Dump + 'static) {
+    fn dump(&self) -> &(dyn tocsin_store::Dump + 'static) {
         &self.0
     }
     fn sql(&self, sql: &str) -> Vec<Vec<SqlValue>> {
@@ -41,10 +45,10 @@ impl TestStore for Sqlite {
     }
 }
 
-crate::store_conformance_tests!(|| -> Box<dyn TestStore> {
+tocsin_store::store_conformance_tests!(|| -> Box<dyn TestStore> {
     Box::new(Sqlite(SqliteStore::open_in_memory().unwrap()))
 });
-crate::review_conformance_tests!(|| -> Box<dyn TestStore> {
+tocsin_store::review_conformance_tests!(|| -> Box<dyn TestStore> {
     Box::new(Sqlite(SqliteStore::open_in_memory().unwrap()))
 });
 

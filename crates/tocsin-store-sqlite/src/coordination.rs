@@ -2,40 +2,25 @@
 //! from `registry_changes` (written by `upsert_entities` in its transaction).
 
 use super::SqliteStore;
-use crate::coordination::Coordination;
-use crate::record::time_text;
-use crate::Result;
+use crate::Db;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tocsin_core::{EntityId, Timestamp};
+use tocsin_store::coordination::Coordination;
+use tocsin_store::record::time_text;
+use tocsin_store::Result;
 
 /// How often `wait_registry_change` looks at the head while it waits.
 const POLL: Duration = Duration::from_millis(100);
 
 fn head(c: &Connection) -> Result<i64> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT COALESCE(MAX(seq), 0) FROM registry_changes",
         [],
         |r| r.get(0),
-    )?)
-}
-
-/// Append one change row per entity, inside the caller's write transaction.
-pub(super) fn record_changes(
-    tx: &Connection,
-    ids: &[&str],
-    change: &str,
-    at: Timestamp,
-) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO registry_changes (entity_id, change, at) VALUES (?1, ?2, ?3)",
-    )?;
-    let at = time_text(&at);
-    for id in ids {
-        stmt.execute(params![id, change, at])?;
-    }
-    Ok(())
+    )
+    .db()
 }
 
 impl Coordination for SqliteStore {
@@ -57,7 +42,7 @@ impl Coordination for SqliteStore {
                      lease_until = excluded.lease_until
                  WHERE leaders.holder = excluded.holder OR leaders.lease_until <= excluded.since",
                 params![role, holder, time_text(&now), time_text(&until)],
-            )?;
+            ).db()?;
             Ok(n == 1)
         })
     }
@@ -67,19 +52,21 @@ impl Coordination for SqliteStore {
             tx.execute(
                 "DELETE FROM leaders WHERE role = ?1 AND holder = ?2",
                 params![role, holder],
-            )?;
+            )
+            .db()?;
             Ok(())
         })
     }
 
     fn leader(&self, role: &str, now: Timestamp) -> Result<Option<String>> {
         self.read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT holder FROM leaders WHERE role = ?1 AND lease_until > ?2",
                 params![role, time_text(&now)],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
+            .db()
         })
     }
 
@@ -91,13 +78,13 @@ impl Coordination for SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT entity_id, MAX(seq) AS last FROM registry_changes WHERE seq > ?1 GROUP BY entity_id ORDER BY last",
-            )?;
-            let mut rows = stmt.query([seq])?;
+            ).db()?;
+            let mut rows = stmt.query([seq]).db()?;
             let mut ids = Vec::new();
             let mut high = seq;
-            while let Some(row) = rows.next()? {
-                ids.push(EntityId::new(row.get::<_, String>(0)?));
-                high = high.max(row.get::<_, i64>(1)?);
+            while let Some(row) = rows.next().db()? {
+                ids.push(EntityId::new(row.get::<_, String>(0).db()?));
+                high = high.max(row.get::<_, i64>(1).db()?);
             }
             Ok((high, ids))
         })
@@ -131,11 +118,11 @@ impl Coordination for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AuditCtx, Store};
     use chrono::{TimeZone, Utc};
     use std::sync::Arc;
     use tocsin_core::entity::{Category, EntityKind};
     use tocsin_core::Entity;
+    use tocsin_store::{AuditCtx, Store};
 
     fn t(min: i64) -> Timestamp {
         Utc.with_ymd_and_hms(2024, 3, 7, 12, 0, 0).unwrap() + chrono::Duration::minutes(min)

@@ -2,19 +2,22 @@
 //! `pragma_table_info`, so every migration's tables are covered.
 
 use super::SqliteStore;
-use crate::dump::{dependency_order, order_clause, quote_ident, Dump, SqlValue};
-use crate::{Result, StoreError};
+use crate::Db;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
+use tocsin_store::dump::{dependency_order, order_clause, quote_ident, Dump, SqlValue};
+use tocsin_store::{Result, StoreError};
 
 fn table_names(c: &Connection) -> Result<Vec<String>> {
     let mut stmt = c.prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name",
-    )?;
+    ).db()?;
     let names = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
+        .query_map([], |r| r.get(0))
+        .db()?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .db()?;
     Ok(names)
 }
 
@@ -32,12 +35,16 @@ fn known_table(c: &Connection, table: &str) -> Result<()> {
 /// (columns in schema order, primary-key columns in key order).
 fn columns_and_keys(c: &Connection, table: &str) -> Result<(Vec<String>, Vec<String>)> {
     known_table(c, table)?;
-    let mut stmt = c.prepare("SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid")?;
+    let mut stmt = c
+        .prepare("SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid")
+        .db()?;
     let rows = stmt
         .query_map([table], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        })
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
     let mut keys: Vec<(i64, String)> = rows
         .iter()
         .filter(|(_, pk)| *pk > 0)
@@ -89,11 +96,14 @@ impl Dump for SqliteStore {
             let names = table_names(c)?;
             let mut refs = BTreeMap::new();
             for t in &names {
-                let mut stmt =
-                    c.prepare("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1)")?;
+                let mut stmt = c
+                    .prepare("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1)")
+                    .db()?;
                 let parents = stmt
-                    .query_map([t], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()?;
+                    .query_map([t], |r| r.get(0))
+                    .db()?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+                    .db()?;
                 refs.insert(t.clone(), parents);
             }
             Ok(dependency_order(names, &refs))
@@ -104,11 +114,13 @@ impl Dump for SqliteStore {
         self.read(|c| {
             let mut out = BTreeMap::new();
             for t in table_names(c)? {
-                let n: i64 = c.query_row(
-                    &format!("SELECT COUNT(*) FROM {}", quote_ident(&t)),
-                    [],
-                    |r| r.get(0),
-                )?;
+                let n: i64 = c
+                    .query_row(
+                        &format!("SELECT COUNT(*) FROM {}", quote_ident(&t)),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .db()?;
                 out.insert(t, u64::try_from(n).unwrap_or(0));
             }
             Ok(out)
@@ -131,16 +143,18 @@ impl Dump for SqliteStore {
                 .map(|c| quote_ident(c))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut stmt = c.prepare(&format!(
-                "SELECT {list} FROM {} ORDER BY {}",
-                quote_ident(table),
-                order_clause(&keys, &cols)
-            ))?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {list} FROM {} ORDER BY {}",
+                    quote_ident(table),
+                    order_clause(&keys, &cols)
+                ))
+                .db()?;
+            let mut rows = stmt.query([]).db()?;
+            while let Some(row) = rows.next().db()? {
                 let mut cells = Vec::with_capacity(cols.len());
                 for i in 0..cols.len() {
-                    cells.push(to_value(table, row.get_ref(i)?)?);
+                    cells.push(to_value(table, row.get_ref(i).db()?)?);
                 }
                 sink(cells)?;
             }
@@ -163,11 +177,13 @@ impl Dump for SqliteStore {
                     reason: "not in the target schema".into(),
                 });
             }
-            let present: i64 = tx.query_row(
-                &format!("SELECT COUNT(*) FROM {}", quote_ident(table)),
-                [],
-                |r| r.get(0),
-            )?;
+            let present: i64 = tx
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM {}", quote_ident(table)),
+                    [],
+                    |r| r.get(0),
+                )
+                .db()?;
             if present > 0 {
                 return Err(StoreError::Conflict {
                     kind: "table (not empty)",
@@ -183,10 +199,12 @@ impl Dump for SqliteStore {
                 .map(|i| format!("?{i}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut stmt = tx.prepare(&format!(
-                "INSERT INTO {} ({list}) VALUES ({marks})",
-                quote_ident(table)
-            ))?;
+            let mut stmt = tx
+                .prepare(&format!(
+                    "INSERT INTO {} ({list}) VALUES ({marks})",
+                    quote_ident(table)
+                ))
+                .db()?;
             let mut n = 0u64;
             for (i, row) in rows.enumerate() {
                 if row.len() != columns.len() {
@@ -197,7 +215,7 @@ impl Dump for SqliteStore {
                     });
                 }
                 let values: Vec<Value> = row.into_iter().map(from_value).collect();
-                stmt.execute(rusqlite::params_from_iter(values))?;
+                stmt.execute(rusqlite::params_from_iter(values)).db()?;
                 n += 1;
             }
             // AUTOINCREMENT counters (sqlite_sequence) follow explicit keys by themselves.
