@@ -461,38 +461,46 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
 /// A normalised word of a text and its byte span there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
-    /// Lower-cased and stemmed ([`stem`]).
+    /// Folded under [`Key::Spelling`](crate::fold::Key) and stemmed ([`stem`]).
     pub norm: String,
+    /// Folded under [`Key::LookAlike`](crate::fold::Key) and stemmed.
+    pub alt: String,
     pub start: usize,
     pub end: usize,
 }
 
-/// Split a text into words (runs of letters and digits; everything else separates) and normalise
-/// each: lower case, then [`stem`]. "Attacks," "ATTACK" and "attacked" all become `attack`, and
-/// "ISIS-K" becomes `isis k`, so punctuation, case and inflection do not hide a copy.
+impl Word {
+    /// The same word under either key.
+    pub fn same(&self, other: &Word) -> bool {
+        self.norm == other.norm
+            || self.alt == other.alt
+            || self.norm == other.alt
+            || self.alt == other.norm
+    }
+}
+
+/// Split a text into words ([`crate::fold::words`]: runs of letters and digits, folded across
+/// scripts and spellings) and stem each. "Attacks," "ATTACK" and "attacked" all become `attack`,
+/// "ISIS-K" becomes `isis k`, and `CANOPÉE`, `Canopee` and `Сanopee` (Cyrillic С) meet, so
+/// punctuation, case, inflection and spelling do not hide a copy. Spans are in `text`.
 pub fn normalized_words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
-    let mut start = None;
-    let push = |s: usize, e: usize, out: &mut Vec<Word>| {
-        out.push(Word {
-            norm: stem(&text[s..e].to_lowercase()),
-            start: s,
-            end: e,
-        })
-    };
-    for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
-            if start.is_none() {
-                start = Some(i);
+    crate::fold::words(text)
+        .into_iter()
+        .map(|w| {
+            let norm = stem(&w.spelling);
+            let alt = if w.look_alike == w.spelling {
+                norm.clone()
+            } else {
+                stem(&w.look_alike)
+            };
+            Word {
+                norm,
+                alt,
+                start: w.start,
+                end: w.end,
             }
-        } else if let Some(s) = start.take() {
-            push(s, i, &mut out);
-        }
-    }
-    if let Some(s) = start {
-        push(s, text.len(), &mut out);
-    }
-    out
+        })
+        .collect()
 }
 
 /// A small suffix-stripping stemmer for English (a subset of Porter's step 1): plural `-s`/`-es`/
@@ -544,11 +552,15 @@ pub const STOPWORDS: &[&str] = &[
     "also", "about", "than", "then", "such",
 ];
 
+fn is_stopword(w: &Word) -> bool {
+    STOPWORDS.contains(&w.norm.as_str())
+}
+
 /// The content words (normalised, stop words removed) of a text.
 pub fn content_words(text: &str) -> Vec<Word> {
     normalized_words(text)
         .into_iter()
-        .filter(|w| !STOPWORDS.contains(&w.norm.as_str()))
+        .filter(|w| !is_stopword(w))
         .collect()
 }
 
@@ -569,14 +581,38 @@ fn join(ws: &[Word]) -> String {
         .join(" ")
 }
 
+fn join_alt(ws: &[Word]) -> String {
+    ws.iter()
+        .map(|w| w.alt.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The gram of `ws` under each key (one string when both keys agree).
+fn grams_of(ws: &[Word]) -> impl Iterator<Item = String> {
+    let (a, b) = (join(ws), join_alt(ws));
+    let b = (a != b).then_some(b);
+    std::iter::once(a).chain(b)
+}
+
+/// Where `seq` occurs in `tw` as consecutive words (each the same under either key).
+fn find_seq(tw: &[Word], seq: &[Word]) -> Option<(usize, usize)> {
+    if seq.is_empty() {
+        return None;
+    }
+    tw.windows(seq.len())
+        .find(|w| w.iter().zip(seq).all(|(a, b)| a.same(b)))
+        .map(|w| (w[0].start, w[w.len() - 1].end))
+}
+
 /// One withheld, marked fact the gate watches for.
 struct Withheld {
     rule: LeakRule,
     /// Rule reported for n-gram (not whole) matches of a portion.
     ngram_rule: Option<(usize, String)>,
     /// All normalised words, stop words included: the verbatim form.
-    words: Vec<String>,
-    /// Content-word grams that no releasable source contains.
+    words: Vec<Word>,
+    /// Content-word grams (under each key) that no releasable source contains.
     distinctive: Vec<String>,
 }
 
@@ -586,7 +622,7 @@ type WithheldItem<'t> = (LeakRule, Option<(usize, String)>, &'t str);
 
 struct Gate {
     audience: String,
-    restricted: Vec<(String, Vec<String>)>,
+    restricted: Vec<(String, Vec<Word>)>,
     withheld: Vec<Withheld>,
 }
 
@@ -602,15 +638,7 @@ impl Gate {
             .restricted_terms
             .iter()
             .chain(global_restricted)
-            .map(|t| {
-                (
-                    t.clone(),
-                    normalized_words(t)
-                        .into_iter()
-                        .map(|w| w.norm)
-                        .collect::<Vec<_>>(),
-                )
-            })
+            .map(|t| (t.clone(), normalized_words(t)))
             .filter(|(_, ws)| !ws.is_empty())
             .collect();
 
@@ -666,37 +694,39 @@ impl Gate {
         sources.extend(allowed_phrases.iter().copied());
 
         let mut allowed_grams: HashSet<String> = HashSet::new();
-        let mut source_seqs: Vec<String> = Vec::new();
+        let mut source_words: Vec<Vec<Word>> = Vec::new();
         for s in &sources {
             let cw = content_words(s);
             for k in 1..=NGRAM {
-                allowed_grams.extend(cw.windows(k).map(join));
+                for win in cw.windows(k) {
+                    allowed_grams.extend(grams_of(win));
+                }
             }
-            source_seqs.push(format!(" {} ", join(&normalized_words(s))));
+            source_words.push(normalized_words(s));
         }
         let withheld = items
             .into_iter()
             .filter_map(|(rule, ngram_rule, text)| {
-                let words: Vec<String> =
-                    normalized_words(text).into_iter().map(|w| w.norm).collect();
+                let words = normalized_words(text);
                 if words.is_empty() {
                     return None;
                 }
-                let seq = format!(" {} ", words.join(" "));
-                if source_seqs.iter().any(|s| s.contains(&seq)) {
+                if source_words.iter().any(|s| find_seq(s, &words).is_some()) {
                     // Released whole elsewhere in the report: nothing of it is secret from this audience.
                     return None;
                 }
                 let cw = content_words(text);
                 let k = gram_len(cw.len());
-                let distinctive: Vec<String> = if k == 0 {
-                    Vec::new()
-                } else {
-                    cw.windows(k)
-                        .map(join)
-                        .filter(|g| !allowed_grams.contains(g))
-                        .collect()
-                };
+                let mut distinctive: Vec<String> = Vec::new();
+                if k > 0 {
+                    for win in cw.windows(k) {
+                        for g in grams_of(win) {
+                            if !allowed_grams.contains(&g) && !distinctive.contains(&g) {
+                                distinctive.push(g);
+                            }
+                        }
+                    }
+                }
                 Some(Withheld {
                     rule,
                     ngram_rule,
@@ -714,10 +744,9 @@ impl Gate {
 
     fn has_restricted(&self, text: &str) -> bool {
         let tw = normalized_words(text);
-        self.restricted.iter().any(|(_, seq)| {
-            tw.windows(seq.len())
-                .any(|w| w.iter().zip(seq).all(|(a, b)| &a.norm == b))
-        })
+        self.restricted
+            .iter()
+            .any(|(_, seq)| find_seq(&tw, seq).is_some())
     }
 
     fn check(&self, field: &str, text: &str) -> Result<(), LeakError> {
@@ -730,13 +759,8 @@ impl Gate {
             excerpt: text.get(start..end).unwrap_or("").to_owned(),
         };
         let tw = normalized_words(text);
-        let find_seq = |seq: &[String]| {
-            tw.windows(seq.len())
-                .find(|w| w.iter().zip(seq).all(|(a, b)| &a.norm == b))
-                .map(|w| (w[0].start, w[w.len() - 1].end))
-        };
         for (term, seq) in &self.restricted {
-            if let Some((s, e)) = find_seq(seq) {
+            if let Some((s, e)) = find_seq(&tw, seq) {
                 return Err(block(LeakRule::RestrictedTerm { term: term.clone() }, s, e));
             }
         }
@@ -744,21 +768,22 @@ impl Gate {
             return Ok(());
         }
         for w in &self.withheld {
-            if let Some((s, e)) = find_seq(&w.words) {
+            if let Some((s, e)) = find_seq(&tw, &w.words) {
                 return Err(block(w.rule.clone(), s, e));
             }
         }
-        // Every gram of the text (lengths 1..=NGRAM), with the span of its first occurrence.
+        // Every gram of the text (lengths 1..=NGRAM, under each key), with the span of its
+        // first occurrence.
         let cw: Vec<Word> = tw
             .into_iter()
-            .filter(|w| !STOPWORDS.contains(&w.norm.as_str()))
+            .filter(|w| !is_stopword(w))
             .collect();
         let mut grams: HashMap<String, (usize, usize)> = HashMap::new();
         for k in 1..=NGRAM {
             for win in cw.windows(k) {
-                grams
-                    .entry(join(win))
-                    .or_insert((win[0].start, win[k - 1].end));
+                for g in grams_of(win) {
+                    grams.entry(g).or_insert((win[0].start, win[k - 1].end));
+                }
             }
         }
         for w in &self.withheld {
