@@ -957,9 +957,19 @@ pub mod proof {
         "access",
         "external",
         "operations",
+        "Zürich",
+        "Straße",
+        "Москва",
+        "вокзал",
+        "Αθήνα",
+        "πλατεία",
+        "القاهرة",
+        "Kraków",
+        "Ærø",
     ];
     const STOPS: &[&str] = &["the", "a", "of", "in", "to", "and", "with", "at", "by"];
-    const CODE_NAMES: &[&str] = &[
+    /// Restricted terms of the generated cases, in several scripts and spellings.
+    pub const CODE_NAMES: &[&str] = &[
         "CARDINAL SPARROW",
         "LANTERN GLASS",
         "Herat facilitation network",
@@ -968,6 +978,16 @@ pub mod proof {
         "ORCHID",
         "IRON VEIL",
         "SILVER FERN",
+        "CANOPÉE",
+        "Zürich Relay",
+        "ЛАНТЕРН",
+        "Kraków Line",
+        "SØNDERBORG",
+        "Straße Sieben",
+        "ΑΘΗΝΑ ΝΥΧΤΑ",
+        "الصقر الأزرق",
+        "Łódź Gate",
+        "Ærøskøbing Watch",
     ];
     const COUNTRIES: &[&str] = &["USA", "RUS", "GBR", "IRN", "AUS", "CAN", "NZL"];
 
@@ -1083,14 +1103,229 @@ pub mod proof {
         m
     }
 
-    /// A variant of a restricted term as an author might slip it in: other case, hyphenated, plural.
+    /// A variant of a restricted term as an author might slip it in: other case, hyphenated,
+    /// plural, or another spelling ([`spelling_variant`]).
     fn term_variant(rng: &mut Rng, term: &str) -> String {
-        match rng.index(5) {
+        match rng.index(8) {
             0 => term.to_lowercase(),
             1 => term.to_uppercase(),
             2 => term.replace(' ', "-"),
             3 => format!("{term}s"),
-            _ => term.to_owned(),
+            4 => term.to_owned(),
+            _ => spelling_variant(rng, term).1,
+        }
+    }
+
+    /// The spelling variant classes the gate folds (docs/formats.md, "The leak gate").
+    pub const VARIANT_CLASSES: &[&str] = &[
+        "case",
+        "accents_removed",
+        "accents_added",
+        "nfd",
+        "look_alikes",
+        "invisible",
+        "fullwidth",
+        "expansions",
+        "transliterated",
+    ];
+
+    /// Latin letters and their Cyrillic and Greek look-alikes (UTS #39 confusables).
+    const LOOK_ALIKES: &[(char, char)] = &[
+        ('A', 'А'), ('A', 'Α'), ('B', 'В'), ('B', 'Β'), ('C', 'С'), ('E', 'Е'), ('E', 'Ε'),
+        ('H', 'Н'), ('H', 'Η'), ('I', 'Ι'), ('K', 'К'), ('K', 'Κ'), ('M', 'М'), ('M', 'Μ'),
+        ('N', 'Ν'), ('O', 'О'), ('O', 'Ο'), ('P', 'Р'), ('P', 'Ρ'), ('T', 'Т'), ('T', 'Τ'),
+        ('X', 'Х'), ('X', 'Χ'), ('Y', 'У'), ('Y', 'Υ'), ('Z', 'Ζ'), ('a', 'а'), ('c', 'с'),
+        ('e', 'е'), ('o', 'о'), ('o', 'ο'), ('p', 'р'), ('x', 'х'), ('y', 'у'), ('i', 'і'),
+        ('i', 'ι'), ('j', 'ј'), ('s', 'ѕ'), ('v', 'ν'), ('u', 'υ'),
+    ];
+
+    /// Latin letters written one for one in Cyrillic and in Greek (and back by [`TRANSLIT`]).
+    const LATIN_TO_CYRILLIC: &[(char, char)] = &[
+        ('a', 'а'), ('b', 'б'), ('v', 'в'), ('g', 'г'), ('d', 'д'), ('e', 'е'), ('z', 'з'),
+        ('i', 'и'), ('k', 'к'), ('l', 'л'), ('m', 'м'), ('n', 'н'), ('o', 'о'), ('p', 'п'),
+        ('r', 'р'), ('s', 'с'), ('t', 'т'), ('u', 'у'), ('f', 'ф'),
+    ];
+    const LATIN_TO_GREEK: &[(char, char)] = &[
+        ('a', 'α'), ('v', 'β'), ('g', 'γ'), ('d', 'δ'), ('e', 'ε'), ('z', 'ζ'), ('i', 'ι'),
+        ('k', 'κ'), ('l', 'λ'), ('m', 'μ'), ('n', 'ν'), ('x', 'ξ'), ('o', 'ο'), ('p', 'π'),
+        ('r', 'ρ'), ('s', 'σ'), ('t', 'τ'), ('y', 'υ'), ('f', 'φ'),
+    ];
+
+    /// Lower-case letters and their Latin spelling, for the oracle's own folding and the
+    /// generator's transliterations: Cyrillic, Greek and Arabic letter by letter (Arabic alef
+    /// and the unwritten short vowels give nothing), and the letters that expand.
+    const TRANSLIT: &[(char, &str)] = &[
+        ('а', "a"), ('б', "b"), ('в', "v"), ('г', "g"), ('д', "d"), ('е', "e"), ('ё', "e"),
+        ('ж', "zh"), ('з', "z"), ('и', "i"), ('й', "y"), ('к', "k"), ('л', "l"), ('м', "m"),
+        ('н', "n"), ('о', "o"), ('п', "p"), ('р', "r"), ('с', "s"), ('т', "t"), ('у', "u"),
+        ('ф', "f"), ('х', "kh"), ('ц', "ts"), ('ч', "ch"), ('ш', "sh"), ('щ', "shch"),
+        ('ъ', ""), ('ы', "y"), ('ь', ""), ('э', "e"), ('ю', "yu"), ('я', "ya"), ('і', "i"),
+        ('ј', "j"), ('ѕ', "dz"), ('α', "a"), ('β', "v"), ('γ', "g"), ('δ', "d"), ('ε', "e"),
+        ('ζ', "z"), ('η', "i"), ('θ', "th"), ('ι', "i"), ('κ', "k"), ('λ', "l"), ('μ', "m"),
+        ('ν', "n"), ('ξ', "x"), ('ο', "o"), ('π', "p"), ('ρ', "r"), ('σ', "s"), ('ς', "s"),
+        ('τ', "t"), ('υ', "y"), ('φ', "f"), ('χ', "ch"), ('ψ', "ps"), ('ω', "o"), ('ا', ""),
+        ('ب', "b"), ('ت', "t"), ('د', "d"), ('ر', "r"), ('ز', "z"), ('س', "s"), ('ص', "s"),
+        ('ق', "q"), ('ك', "k"), ('ل', "l"), ('م', "m"), ('ن', "n"), ('ه', "h"), ('و', "w"),
+        ('ي', "y"), ('ß', "ss"), ('æ', "ae"), ('œ', "oe"), ('ø', "o"), ('ł', "l"), ('đ', "d"),
+        ('þ', "th"), ('ı', "i"),
+    ];
+
+    /// Invisible characters an author or a tool may leave inside a word.
+    const INVISIBLE: &[char] = &[
+        '\u{200B}', '\u{AD}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{200E}',
+        '\u{FE0F}', '\u{202C}',
+    ];
+
+    fn strip_marks(s: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        s.nfd()
+            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+            .nfc()
+            .collect()
+    }
+
+    fn case_like(c: char, like: char) -> String {
+        if like.is_uppercase() {
+            c.to_uppercase().collect()
+        } else {
+            c.to_string()
+        }
+    }
+
+    /// `text` in a spelling of one of [`VARIANT_CLASSES`] (chosen at random; the class is
+    /// returned too). Every class is one the gate folds: the result means the same text.
+    pub fn spelling_variant(rng: &mut Rng, text: &str) -> (&'static str, String) {
+        let class = *rng.pick(VARIANT_CLASSES);
+        (class, variant_of(rng, class, text))
+    }
+
+    /// `text` spelt as the variant class `class` ([`VARIANT_CLASSES`]) has it.
+    pub fn variant_of(rng: &mut Rng, class: &str, text: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        match class {
+            "case" => match rng.index(3) {
+                0 => text.to_uppercase(),
+                1 => text.to_lowercase(),
+                _ => text
+                    .split(' ')
+                    .map(|w| capitalise(&w.to_lowercase()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            },
+            "accents_removed" => strip_marks(text),
+            "accents_added" => {
+                // Diacritics on Latin vowels, harakat on Arabic letters: marks the gate drops.
+                let mut out = String::new();
+                for c in text.chars() {
+                    out.push(c);
+                    if "aeiouAEIOU".contains(c) && rng.percent(50) {
+                        out.push(*rng.pick(&['\u{301}', '\u{300}', '\u{308}', '\u{302}']));
+                    } else if ('\u{620}'..='\u{64A}').contains(&c) && rng.percent(50) {
+                        out.push(*rng.pick(&['\u{64E}', '\u{650}', '\u{651}', '\u{652}']));
+                    }
+                }
+                out.nfc().collect()
+            }
+            "nfd" => text.nfd().collect(),
+            "look_alikes" => text
+                .chars()
+                .map(|c| {
+                    let pairs: Vec<char> = LOOK_ALIKES
+                        .iter()
+                        .filter_map(|&(l, o)| {
+                            if l == c {
+                                Some(o)
+                            } else if o == c {
+                                Some(l)
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
+                    if pairs.is_empty() || rng.percent(30) {
+                        c
+                    } else {
+                        *rng.pick(&pairs)
+                    }
+                })
+                .collect(),
+            "invisible" => {
+                let chars: Vec<char> = text.chars().collect();
+                let mut out = String::new();
+                for (i, &c) in chars.iter().enumerate() {
+                    out.push(c);
+                    let inside = c.is_alphanumeric()
+                        && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+                    if inside && rng.percent(30) {
+                        // Arabic is stretched with the tatweel; any script may carry the rest.
+                        if ('\u{620}'..='\u{64A}').contains(&c) && rng.percent(50) {
+                            out.push('\u{640}');
+                        } else {
+                            out.push(*rng.pick(INVISIBLE));
+                        }
+                    }
+                }
+                out
+            }
+            "fullwidth" => text
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c)
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+            "expansions" => {
+                let had_sharp_s = text.contains('ß');
+                let mut out = String::new();
+                for c in text.chars() {
+                    match c {
+                        'ß' => out.push_str("ss"),
+                        'Ø' => out.push('O'),
+                        'ø' => out.push('o'),
+                        'Æ' => out.push_str("AE"),
+                        'æ' => out.push_str("ae"),
+                        'Ł' => out.push('L'),
+                        'ł' => out.push('l'),
+                        'o' if rng.percent(30) => out.push('ø'),
+                        'O' if rng.percent(30) => out.push('Ø'),
+                        'l' if rng.percent(30) => out.push('ł'),
+                        _ => out.push(c),
+                    }
+                }
+                if had_sharp_s {
+                    out
+                } else {
+                    out.replace("ss", "ß")
+                }
+            }
+            _ => {
+                // Transliterated: Latin letters into Cyrillic or Greek where one letter stands
+                // for one; Cyrillic, Greek and Arabic letters into Latin.
+                let to = if rng.percent(50) {
+                    LATIN_TO_CYRILLIC
+                } else {
+                    LATIN_TO_GREEK
+                };
+                let mut out = String::new();
+                for c in text.chars() {
+                    let lower = c.to_lowercase().next().unwrap_or(c);
+                    if let Some(&(_, o)) = to.iter().find(|(l, _)| *l == lower) {
+                        out.push_str(&case_like(o, c));
+                    } else if let Some(&(_, l)) = TRANSLIT.iter().find(|(o, _)| *o == lower) {
+                        if c.is_uppercase() {
+                            out.push_str(&l.to_uppercase());
+                        } else {
+                            out.push_str(l);
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }
         }
     }
 
@@ -1318,6 +1553,11 @@ pub mod proof {
             } else {
                 reword(rng, &src)
             };
+            let copy = if rng.percent(40) {
+                spelling_variant(rng, &copy).1
+            } else {
+                copy
+            };
             plant(rng, &mut case, &copy);
         }
         case
@@ -1370,40 +1610,83 @@ pub mod proof {
         })
     }
 
-    fn norm_seq(s: &str) -> String {
-        format!(
-            " {} ",
-            normalized_words(s)
-                .iter()
-                .map(|w| w.norm.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        )
+    /// The oracle's own folding, written apart from [`crate::fold`] so that a bug there cannot
+    /// hide a leak here: the words of `s` under the spelling key and under the look-alike key.
+    /// Invisible characters are dropped, look-alikes replaced by their Latin letter (look-alike
+    /// key only), then compatibility decomposition, marks dropped, lower case, and the letters
+    /// of [`TRANSLIT`] spelt in Latin.
+    pub fn oracle_words(s: &str) -> [Vec<String>; 2] {
+        use unicode_normalization::UnicodeNormalization;
+        let invisible = |c: char| {
+            matches!(c as u32, 0xAD | 0x34F | 0x61C | 0x640 | 0x115F | 0x1160 | 0x17B4 | 0x17B5
+                | 0x180B..=0x180F | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F
+                | 0x3164 | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xE0000..=0xE0FFF)
+        };
+        let visible: String = s.chars().filter(|c| !invisible(*c)).collect();
+        let mut out: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        for (k, slot) in out.iter_mut().enumerate() {
+            let text: String = if k == 1 {
+                visible
+                    .chars()
+                    .map(|c| {
+                        LOOK_ALIKES
+                            .iter()
+                            .find(|(_, o)| *o == c)
+                            .map(|(l, _)| *l)
+                            .unwrap_or(c)
+                    })
+                    .collect()
+            } else {
+                visible.clone()
+            };
+            let mut latin = String::new();
+            for c in text
+                .nfkd()
+                .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+                .flat_map(char::to_lowercase)
+            {
+                match TRANSLIT.iter().find(|(o, _)| *o == c) {
+                    Some((_, l)) => latin.push_str(l),
+                    None => latin.push(c),
+                }
+            }
+            *slot = latin
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        out
     }
 
-    fn content_seq(s: &str) -> String {
-        format!(
-            " {} ",
-            content_words(s)
-                .iter()
-                .map(|w| w.norm.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        )
+    /// `s` under each key as `" w1 w2 … "`: words stemmed (`stem`), optionally without stop
+    /// words, or raw (no stemmer, so a bug there cannot hide a verbatim copy).
+    fn seqs(s: &str, how: Seq) -> [String; 2] {
+        oracle_words(s).map(|ws| {
+            let ws: Vec<String> = ws
+                .into_iter()
+                .map(|w| if how == Seq::Raw { w } else { stem(&w) })
+                .filter(|w| how != Seq::Content || !STOPWORDS.contains(&w.as_str()))
+                .collect();
+            format!(" {} ", ws.join(" "))
+        })
     }
 
-    /// Lower case, every non-alphanumeric character a space, padded: word-bounded like
-    /// `norm_seq` but without the stemmer, so a bug there cannot hide a verbatim copy.
-    fn raw_seq(s: &str) -> String {
-        let spaced: String = s
-            .to_lowercase()
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-            .collect();
-        format!(
-            " {} ",
-            spaced.split_whitespace().collect::<Vec<_>>().join(" ")
-        )
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Seq {
+        Norm,
+        Content,
+        Raw,
+    }
+
+    /// Does any of `hay` (each under both keys) contain `needle` under either key?
+    fn any_contains(hay: &[[String; 2]], needle: &[String; 2]) -> bool {
+        hay.iter()
+            .any(|h| h.iter().any(|h| needle.iter().any(|n| h.contains(n.as_str()))))
+    }
+
+    fn is_blank(s: &[String; 2]) -> bool {
+        s.iter().all(|x| x.trim().is_empty())
     }
 
     /// The oracle: `Some(description)` if the composed warning breaks the property.
@@ -1419,18 +1702,16 @@ pub mod proof {
         let mut fields: Vec<&str> = vec![&c.text, &c.headline, &c.banner];
         fields.extend(c.measures.iter().map(String::as_str));
         fields.extend(c.targets.iter().map(String::as_str));
-        let norm: Vec<String> = fields.iter().map(|f| norm_seq(f)).collect();
-        let content: Vec<String> = fields.iter().map(|f| content_seq(f)).collect();
-        let raw: Vec<String> = fields.iter().map(|f| raw_seq(f)).collect();
+        let norm: Vec<[String; 2]> = fields.iter().map(|f| seqs(f, Seq::Norm)).collect();
+        let content: Vec<[String; 2]> = fields.iter().map(|f| seqs(f, Seq::Content)).collect();
+        let raw: Vec<[String; 2]> = fields.iter().map(|f| seqs(f, Seq::Raw)).collect();
 
         for term in t.restricted_terms.iter().chain(&case.global_restricted) {
-            let tn = norm_seq(term);
-            if tn.trim().is_empty() {
+            let tn = seqs(term, Seq::Norm);
+            if is_blank(&tn) {
                 continue;
             }
-            if norm.iter().any(|f| f.contains(&tn))
-                || raw.iter().any(|f| f.contains(&raw_seq(term)))
-            {
+            if any_contains(&norm, &tn) || any_contains(&raw, &seqs(term, Seq::Raw)) {
                 return Some(format!("restricted term {term:?} in the warning"));
             }
         }
@@ -1466,38 +1747,45 @@ pub mod proof {
         }
         sources.push(&a.name);
         sources.extend(a.escalation_contact.as_deref());
-        let src_norm: Vec<String> = sources.iter().map(|s| norm_seq(s)).collect();
-        let src_content: Vec<String> = sources.iter().map(|s| content_seq(s)).collect();
-        let src_raw: Vec<String> = sources.iter().map(|s| raw_seq(s)).collect();
+        let src_norm: Vec<[String; 2]> = sources.iter().map(|s| seqs(s, Seq::Norm)).collect();
+        let src_content: Vec<[String; 2]> =
+            sources.iter().map(|s| seqs(s, Seq::Content)).collect();
+        let src_raw: Vec<[String; 2]> = sources.iter().map(|s| seqs(s, Seq::Raw)).collect();
 
         for (what, text) in withheld {
-            let wn = norm_seq(text);
-            let wr = raw_seq(text);
-            if wr.trim().is_empty() || src_norm.iter().any(|s| s.contains(&wn)) {
+            let wn = seqs(text, Seq::Norm);
+            let wr = seqs(text, Seq::Raw);
+            if is_blank(&wr) || any_contains(&src_norm, &wn) {
                 continue;
             }
-            if !src_raw.iter().any(|s| s.contains(&wr)) && raw.iter().any(|f| f.contains(&wr)) {
+            if !any_contains(&src_raw, &wr) && any_contains(&raw, &wr) {
                 return Some(format!("{what} verbatim in the warning: {text:?}"));
             }
-            if wn.trim().is_empty() {
+            if is_blank(&wn) {
                 continue;
             }
-            if norm.iter().any(|f| f.contains(&wn)) {
+            if any_contains(&norm, &wn) {
                 return Some(format!("{what} (normalised) in the warning: {text:?}"));
             }
-            let cw: Vec<String> = content_words(text).into_iter().map(|w| w.norm).collect();
-            let k = gram_len(cw.len());
-            if k == 0 {
+            let cw = oracle_words(text).map(|ws| {
+                ws.into_iter()
+                    .map(|w| stem(&w))
+                    .filter(|w| !STOPWORDS.contains(&w.as_str()))
+                    .collect::<Vec<_>>()
+            });
+            let k = gram_len(cw[0].len().min(cw[1].len()));
+            if k == 0 || cw[0].len() != cw[1].len() {
                 continue;
             }
-            for g in cw.windows(k) {
-                let g = format!(" {} ", g.join(" "));
-                if !src_content.iter().any(|s| s.contains(&g))
-                    && content.iter().any(|f| f.contains(&g))
-                {
+            for i in 0..=cw[0].len() - k {
+                let g = [
+                    format!(" {} ", cw[0][i..i + k].join(" ")),
+                    format!(" {} ", cw[1][i..i + k].join(" ")),
+                ];
+                if !any_contains(&src_content, &g) && any_contains(&content, &g) {
                     return Some(format!(
                         "distinctive n-gram {:?} of {what} in the warning",
-                        g.trim()
+                        g[0].trim()
                     ));
                 }
             }
@@ -1967,6 +2255,46 @@ mod tests {
         ] {
             assert!(reasons.contains(r), "{r} never happened: {reasons:?}");
         }
+    }
+
+    #[test]
+    fn every_spelling_variant_is_blocked_by_the_gate_and_seen_by_the_oracle() {
+        let mut rng = proof::Rng::new(21);
+        let mut blocked = 0;
+        for term in proof::CODE_NAMES {
+            for class in proof::VARIANT_CLASSES {
+                for _ in 0..4 {
+                    let v = proof::variant_of(&mut rng, class, term);
+                    let mut t = moscow();
+                    t.restricted_terms = vec![(*term).to_owned()];
+                    t.portions[4].text =
+                        format!("Per operation {v}, extremists may target large gatherings in Moscow.");
+                    t.targets[2].label = format!("large gatherings in Moscow near {v}");
+                    let l = leak(run(&t, &public()));
+                    assert_eq!(l.rule.name(), "restricted_term", "{class}: {v:?}");
+                    assert!(
+                        crate::fold::contains(&l.excerpt, term),
+                        "{class}: {v:?} → excerpt {:?}",
+                        l.excerpt
+                    );
+                    // The oracle sees the same variant in a warning without the gate's help.
+                    let case = proof::Case {
+                        threat: t.clone(),
+                        audience: public(),
+                        entities: vec![],
+                        global_restricted: vec![],
+                    };
+                    let mut c = run(&moscow(), &public()).unwrap();
+                    c.text.push_str(&format!("Per {v} now\n"));
+                    assert!(
+                        proof::violation(&case, &c).is_some_and(|x| x.contains("restricted term")),
+                        "oracle missed {class}: {v:?}"
+                    );
+                    blocked += 1;
+                }
+            }
+        }
+        assert_eq!(blocked, proof::CODE_NAMES.len() * proof::VARIANT_CLASSES.len() * 4);
     }
 
     #[test]
