@@ -186,7 +186,8 @@ pub fn fold_str(text: &str, key: Key) -> String {
 /// Does `haystack` contain `needle` once both are folded (under either key)? An empty needle
 /// is contained everywhere.
 pub fn contains(haystack: &str, needle: &str) -> bool {
-    KEYS.iter().any(|&k| fold_str(haystack, k).contains(&fold_str(needle, k)))
+    KEYS.iter()
+        .any(|&k| fold_str(haystack, k).contains(&fold_str(needle, k)))
 }
 
 /// Every span of the original `text` where one of `needles` occurs once folded (under either

@@ -201,7 +201,10 @@ fn spelling_is_caught(term: &str, written: &str) {
         .arg(&public)
         .output()
         .unwrap();
-    assert!(!out.status.success(), "{written:?} in the label must be refused");
+    assert!(
+        !out.status.success(),
+        "{written:?} in the label must be refused"
+    );
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rule: restricted_term"), "{err}");

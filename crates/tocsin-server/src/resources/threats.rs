@@ -91,7 +91,10 @@ pub async fn threats(
                 && text.as_deref().is_none_or(|q| {
                     tocsin_core::fold::contains(i.threat.id.as_str(), q)
                         || tocsin_core::fold::contains(&i.threat.title, q)
-                        || i.threat.targets.iter().any(|t| tocsin_core::fold::contains(&t.label, q))
+                        || i.threat
+                            .targets
+                            .iter()
+                            .any(|t| tocsin_core::fold::contains(&t.label, q))
                 })
         });
         let (items, next_cursor) =

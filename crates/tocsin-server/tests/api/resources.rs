@@ -641,7 +641,11 @@ async fn threats_from_documents_and_filters() {
     assert_eq!(r.json()["count"], 1, "{}", r.text);
     assert_eq!(r.json()["items"][0]["state"], "open");
     // The search folds as the leak gate does: accents, fullwidth and look-alikes do not matter.
-    for q in ["ENT%C3%89RED", "%EF%BC%A6%EF%BC%AF%EF%BC%B2%EF%BC%AD", "f%D0%BErm"] {
+    for q in [
+        "ENT%C3%89RED",
+        "%EF%BC%A6%EF%BC%AF%EF%BC%B2%EF%BC%AD",
+        "f%D0%BErm",
+    ] {
         let r = api
             .call(
                 Method::GET,
