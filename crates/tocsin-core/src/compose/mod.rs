@@ -454,4 +454,6 @@ pub use gate::*;
 pub mod proof;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-//! The leak-proof property, shared by the property tests (`crates/tocsin-core/tests/compose_props.rs`)
+//! The leak-proof property, shared by the property tests (`compose/props.rs`)
 //! and `tocsin bench leakproof`: a deterministic generator of random (threat, audience) cases from a
 //! seed, and an oracle that checks what [`compose`] produced.
 //!

@@ -1,10 +1,11 @@
 //! The leak-proof property in the normal suite (a modest number of cases; the long run is
-//! `tocsin bench leakproof --cases 1000000`). Generator and oracle: `tocsin_core::compose::proof`.
+//! `tocsin bench leakproof --cases 1000000`). Generator and oracle: [`super::proof`]. Unit tests,
+//! so the `proof` module needs no feature here.
 
+use crate::compose::{leak_gate, proof};
+use crate::fold;
+use crate::marking::parse_mark;
 use proptest::prelude::*;
-use tocsin_core::compose::{leak_gate, proof};
-use tocsin_core::fold;
-use tocsin_core::marking::parse_mark;
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
