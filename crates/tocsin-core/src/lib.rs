@@ -10,6 +10,7 @@ pub mod country;
 pub mod duty;
 pub mod effectiveness;
 pub mod entity;
+pub mod fold;
 pub mod followup;
 pub mod ids;
 pub mod lifecycle;

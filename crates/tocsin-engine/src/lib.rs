@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use tocsin_core::compose::{compose, ComposeError, ComposeInput};
+use tocsin_core::compose::{compose, ComposeError, ComposeInput, WarningHead};
 use tocsin_core::duty::{self, Decision, Determination, DutyError, DutyPolicy};
 use tocsin_core::lifecycle::{transition, TransitionError, WarningEvent, WarningState};
 use tocsin_core::marking::releasable_to;
@@ -555,26 +555,23 @@ impl Engine {
                     continue;
                 }
             };
-            let w = Warning {
-                id,
-                threat_id: threat_id.clone(),
-                audience_id: aud.id.clone(),
-                audience_kind: aud.kind,
-                version,
-                supersedes: existing
-                    .iter()
-                    .rfind(|w| w.audience_id == aud.id)
-                    .map(|w| w.id.clone()),
-                tlp: c.tlp,
-                banner: c.banner,
-                specificity: c.specificity,
-                headline: c.headline,
-                text: c.text,
-                measures: c.measures,
-                valid: c.valid,
-                state: WarningState::Draft,
-                created_at: at,
-            };
+            let withheld_portions = c.withheld_portions();
+            let w = Warning::from_composed(
+                c,
+                WarningHead {
+                    id,
+                    threat_id: threat_id.clone(),
+                    audience_id: aud.id.clone(),
+                    audience_kind: aud.kind,
+                    version,
+                    supersedes: existing
+                        .iter()
+                        .rfind(|w| w.audience_id == aud.id)
+                        .map(|w| w.id.clone()),
+                    state: WarningState::Draft,
+                    created_at: at,
+                },
+            );
             self.store.insert_warning(&w, &ctx)?;
             self.timeline(
                 threat_id,
@@ -586,7 +583,7 @@ impl Engine {
                     aud.kind.as_str(),
                     w.tlp,
                     w.specificity.as_str(),
-                    c.withheld_portions,
+                    withheld_portions,
                     w.headline
                 ),
             )?;

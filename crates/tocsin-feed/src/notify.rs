@@ -15,12 +15,13 @@ use crate::{FeedError, Result};
 use chrono::Duration;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
+use tocsin_core::compose::{pass_gate_with_attachment, WarningFields, WarningHead};
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::marking::parse_mark;
 use tocsin_core::tracking::{Specificity, Warning};
 use tocsin_core::{
-    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
-    Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
+    Audience, AudienceId, AudienceKind, ChannelKind, ChannelSpec, Classification, CountryCode,
+    Credibility, Harm, Portion, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
 };
 use tocsin_store::feeds::FeedNotification;
 use tocsin_store::{AuditCtx, NewDelivery, Store};
@@ -75,14 +76,15 @@ pub fn queue(
     run_id: &str,
 ) -> Result<Queued> {
     let mut out = Queued::default();
-    let mut threat_pending = Some(run_threat(opts, run_id)?);
+    let run = run_threat(opts, run_id)?;
+    let mut threat_pending = Some(run.clone());
     let ctx = AuditCtx::new(opts.actor.clone(), opts.now);
     std::thread::scope(|scope| -> Result<()> {
         type Batch = Vec<(FeedNotification, String, u64)>;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(1);
         scope.spawn(move || {
             for b in 0..crate::pipeline::BUCKETS {
-                let batch = compose_bucket(c, spill, opts, run_id, b);
+                let batch = compose_bucket(c, spill, opts, run_id, &run, b);
                 let failed = batch.is_err();
                 if tx.send(batch).is_err() || failed {
                     return;
@@ -114,6 +116,7 @@ fn compose_bucket(
     spill: &Spill,
     opts: &NotifyOptions,
     run_id: &str,
+    run: &Threat,
     b: usize,
 ) -> Result<Vec<(FeedNotification, String, u64)>> {
     let path = spill.bucket_path(b);
@@ -159,7 +162,7 @@ fn compose_bucket(
         .map(|a| {
             let o = &c.orgs[a.org as usize];
             Ok((
-                compose(c, o, &a, spill, opts, run_id)?,
+                compose(c, o, &a, spill, opts, run_id, run)?,
                 o.id.clone(),
                 a.events,
             ))
@@ -231,6 +234,7 @@ fn compose(
     spill: &Spill,
     opts: &NotifyOptions,
     run_id: &str,
+    run: &Threat,
 ) -> Result<FeedNotification> {
     use std::fmt::Write;
     let now = seconds(opts.now);
@@ -279,13 +283,16 @@ fn compose(
         text,
         "It keeps every column of the report; the last, matched_by, says why an event is yours (prefix, domain or asn)."
     );
+    // The events are the organisation's own data: they travel as an attachment the gate does
+    // not read (docs/feeds.md); everything said about them passes the gate.
+    let mut csv = String::with_capacity(a.csv.len() + 256);
     let _ = write!(
-        text,
+        csv,
         "{CSV_BEGIN}text/csv {file_name}-----\n{}\r\n",
         spill.header
     );
-    text.push_str(&String::from_utf8_lossy(&a.csv));
-    let _ = writeln!(text, "{CSV_END}");
+    csv.push_str(&String::from_utf8_lossy(&a.csv));
+    let _ = writeln!(csv, "{CSV_END}");
     let audience = AudienceId::new(format!(
         "{}{}",
         tocsin_core::tracking::FEED_AUDIENCE_PREFIX,
@@ -297,13 +304,7 @@ fn compose(
         .chars()
         .map(|ch| if ch.is_control() { ' ' } else { ch })
         .collect();
-    let warning = Warning {
-        id: wid.clone(),
-        threat_id: ThreatId::new(format!("feed-{run_id}")),
-        audience_id: audience.clone(),
-        audience_kind: AudienceKind::Operator,
-        version: 1,
-        supersedes: None,
+    let fields = WarningFields {
         tlp: o.tlp,
         // A CERT's notice carries a TLP marking, not a classification banner.
         banner: o.tlp.label().into(),
@@ -315,9 +316,46 @@ fn compose(
             "Block the exposed services at your border where they are not needed".into(),
         ],
         valid: ThreatWindow::imminent(now, 24 * 7),
-        state: WarningState::Approved,
-        created_at: now - Duration::seconds(1),
+        withheld_portions: 0,
+        summarised_portions: 0,
+        targets: vec![],
     };
+    let recipient = Audience {
+        id: audience.clone(),
+        name: o.name.clone(),
+        kind: AudienceKind::Operator,
+        country: None,
+        clearance: Classification::U,
+        tlp_ceiling: o.tlp,
+        orcon_approved: false,
+        channels: vec![],
+        escalation_contact: None,
+        language: "en".into(),
+        posture_interval_hours: None,
+    };
+    // The run's one portion is what every notification of the run reports, to each recipient
+    // at its own TLP: a source, not a withheld fact.
+    let allowed: Vec<&str> = run.portions.iter().map(|p| p.text.as_str()).collect();
+    let passed =
+        pass_gate_with_attachment(fields, &csv, run, &recipient, &[], &allowed).map_err(|e| {
+            FeedError::Mapping {
+                name: format!("notification for {}", o.id),
+                reason: e.to_string(),
+            }
+        })?;
+    let warning = Warning::from_composed(
+        passed,
+        WarningHead {
+            id: wid.clone(),
+            threat_id: run.id.clone(),
+            audience_id: audience.clone(),
+            audience_kind: AudienceKind::Operator,
+            version: 1,
+            supersedes: None,
+            state: WarningState::Approved,
+            created_at: now - Duration::seconds(1),
+        },
+    );
     let channels = o
         .emails
         .iter()

@@ -4,7 +4,9 @@
 //! and above. For a viewer every response is shaped here, in one place, so no route can forget it:
 //! `restricted_terms` members are removed (the object gets `"withheld": ["restricted_terms"]`), and
 //! every occurrence of any stored threat's restricted term in any string is replaced by
-//! [`WITHHELD`] (case-insensitive, fail closed: also inside longer words).
+//! [`WITHHELD`] (compared as the leak gate compares, after `tocsin_core::fold`: case, accents,
+//! look-alike letters, zero-width characters and script do not matter; fail closed: also inside
+//! longer words).
 //!
 //! Need to know (docs/security.md): a principal with a clearance and a nationality (a user, or a
 //! user's token) is judged like an audience by `tocsin_core::marking::releasable_to`. Every portion,
@@ -27,20 +29,21 @@ pub const WITHHELD: &str = "[withheld]";
 /// The member removed from objects for viewers.
 const TERMS_KEY: &str = "restricted_terms";
 
-/// Case-insensitive matcher for a set of terms (longest first, so overlapping terms are fully hidden).
+/// Matcher for a set of terms, folded (`tocsin_core::fold`) so every spelling of a term is hidden;
+/// overlapping occurrences are hidden as one.
 pub struct Redactor {
-    terms: Vec<Vec<char>>,
+    terms: Vec<String>,
 }
 
 impl Redactor {
     pub fn new<'a>(terms: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut terms: Vec<Vec<char>> = terms
+        let mut terms: Vec<String> = terms
             .into_iter()
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .map(|t| t.chars().collect())
+            .map(str::to_owned)
             .collect();
-        terms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        terms.sort();
         terms.dedup();
         Self { terms }
     }
@@ -72,33 +75,20 @@ impl Redactor {
         if self.terms.is_empty() {
             return None;
         }
-        let chars: Vec<char> = s.chars().collect();
-        let mut out = String::with_capacity(s.len());
-        let mut changed = false;
-        let mut i = 0;
-        'outer: while i < chars.len() {
-            for t in &self.terms {
-                if i + t.len() <= chars.len()
-                    && chars[i..i + t.len()]
-                        .iter()
-                        .zip(t)
-                        .all(|(a, b)| same_ci(*a, *b))
-                {
-                    out.push_str(WITHHELD);
-                    i += t.len();
-                    changed = true;
-                    continue 'outer;
-                }
-            }
-            out.push(chars[i]);
-            i += 1;
+        let spans = tocsin_core::fold::find_all(s, self.terms.iter().map(String::as_str));
+        if spans.is_empty() {
+            return None;
         }
-        changed.then_some(out)
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for (start, end) in spans {
+            out.push_str(&s[at..start]);
+            out.push_str(WITHHELD);
+            at = end;
+        }
+        out.push_str(&s[at..]);
+        Some(out)
     }
-}
-
-fn same_ci(a: char, b: char) -> bool {
-    a == b || a.to_lowercase().eq(b.to_lowercase())
 }
 
 /// Shape a response for `principal`: restricted terms hidden below analyst, portions above the
@@ -425,6 +415,30 @@ mod tests {
         );
         assert_eq!(r.redact_str("КРОКУС сити"), Some("[withheld] сити".into()));
         assert_eq!(r.redact_str("nothing here"), None);
+    }
+
+    #[test]
+    fn every_spelling_of_a_term_is_hidden() {
+        let r = Redactor::new(["CANOPÉE"]);
+        for (text, hidden) in [
+            ("Per operation Canopee, go", "Canopee"),
+            ("Per operation canope\u{301}e, go", "canope\u{301}e"),
+            ("Per operation Cano\u{AD}pée, go", "Cano\u{AD}pée"),
+            ("Per operation Сanopee, go", "Сanopee"),
+            ("Per operation ＣＡＮＯＰＥＥ, go", "ＣＡＮＯＰＥＥ"),
+        ] {
+            assert_eq!(
+                r.redact_str(text),
+                Some(text.replace(hidden, WITHHELD)),
+                "{text:?}"
+            );
+        }
+        let r = Redactor::new(["ЛАНТЕРН", "Straße Sieben"]);
+        assert_eq!(
+            r.redact_str("via Lantern at STRASSE SIEBEN").unwrap(),
+            "via [withheld] at [withheld]"
+        );
+        assert_eq!(r.redact_str("via Canopy"), None);
     }
 
     #[test]

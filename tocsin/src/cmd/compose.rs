@@ -132,27 +132,27 @@ pub fn run(a: ComposeArgs) -> Result<()> {
         let v = serde_json::json!({
             "audience": aud.id,
             "audience_kind": aud.kind,
-            "tlp": c.tlp,
-            "banner": c.banner,
-            "specificity": c.specificity,
-            "headline": c.headline,
-            "text": c.text,
-            "withheld_portions": c.withheld_portions,
+            "tlp": c.tlp(),
+            "banner": c.banner(),
+            "specificity": c.specificity(),
+            "headline": c.headline(),
+            "text": c.text(),
+            "withheld_portions": c.withheld_portions(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("audience:    {} ({})", aud.id, aud.kind.as_str());
-        println!("marking:     {} / {}", c.banner, c.tlp);
+        println!("marking:     {} / {}", c.banner(), c.tlp());
         println!(
             "specificity: {}",
-            serde_json::to_value(c.specificity)?
+            serde_json::to_value(c.specificity())?
                 .as_str()
                 .unwrap_or_default()
         );
-        println!("withheld:    {} portion(s) (not releasable, or naming a restricted term); {} summarised by a tearline", c.withheld_portions, c.summarised_portions);
-        println!("headline:    {}", c.headline);
+        println!("withheld:    {} portion(s) (not releasable, or naming a restricted term); {} summarised by a tearline", c.withheld_portions(), c.summarised_portions());
+        println!("headline:    {}", c.headline());
         println!();
-        print!("{}", c.text);
+        print!("{}", c.text());
     }
     Ok(())
 }

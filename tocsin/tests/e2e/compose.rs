@@ -147,3 +147,126 @@ fn a_leak_is_refused_with_rule_and_span() {
     );
     assert!(err.contains("span: bytes "), "{err}");
 }
+
+/// The reference report with the restricted term `term` named in a withheld (S//NF) portion and
+/// `written` (another spelling of it) in the (U) tearline and, if `in_label`, in the (U) target
+/// label the public advisory must print.
+fn report_naming(dir: &std::path::Path, term: &str, written: &str, in_label: bool) -> PathBuf {
+    let mut text = std::fs::read_to_string(report())
+        .unwrap()
+        .replace(
+            "restricted_terms = [\"CARDINAL SPARROW\"",
+            &format!("restricted_terms = [{term:?}, \"CARDINAL SPARROW\""),
+        )
+        .replace(
+            "TEARLINE (U): Extremists have",
+            &format!("(S//NF) Operation {term} reporting covers this cell.\nTEARLINE (U): Per operation {written}, extremists have"),
+        );
+    if in_label {
+        text = text.replace(
+            "label = \"large gatherings in Moscow, including concerts\"",
+            &format!("label = \"large gatherings in Moscow, including {written} concerts\""),
+        );
+    }
+    let path = dir.join("report.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `written` never reaches the public advisory: the tearline that carries it is withheld, and a
+/// target label that must be printed with it is refused with the rule and the exact span.
+fn spelling_is_caught(term: &str, written: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let public = root().join("examples/compose/public.toml");
+    let path = report_naming(dir.path(), term, written, false);
+    let mut cmd = bin();
+    cmd.args(["compose", "--json", "--report"])
+        .arg(&path)
+        .arg("--audience")
+        .arg(&public);
+    let v: Value = serde_json::from_slice(&run_ok(&mut cmd).stdout).unwrap();
+    let text = v["text"].as_str().unwrap();
+    assert!(
+        !text.contains(written) && !text.contains("operation"),
+        "{written:?} reached the public advisory:\n{text}"
+    );
+    // Four withheld before, the new (S//NF) portion, and the tearline that names the term.
+    assert_eq!(v["withheld_portions"], 6, "{v}");
+
+    let path = report_naming(dir.path(), term, written, true);
+    let out = bin()
+        .args(["compose", "--report"])
+        .arg(&path)
+        .arg("--audience")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "{written:?} in the label must be refused"
+    );
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rule: restricted_term"), "{err}");
+    assert!(err.contains(&format!("excerpt: {written:?}")), "{err}");
+}
+
+#[test]
+fn a_term_with_its_accents_removed_is_caught() {
+    spelling_is_caught("CANOPÉE", "Canopee");
+    spelling_is_caught("CANOPEE", "Canopée");
+    spelling_is_caught("Kraków Line", "Krakow Line");
+}
+
+#[test]
+fn a_term_with_decomposed_accents_is_caught() {
+    spelling_is_caught("CANOPÉE", "CANOPE\u{301}E");
+    spelling_is_caught("Zürich Relay", "Zu\u{308}rich Relay");
+}
+
+#[test]
+fn a_term_in_cyrillic_or_greek_look_alikes_is_caught() {
+    // С, А, О, Р, Е below are Cyrillic; Ν and Ο Greek.
+    spelling_is_caught("CANOPÉE", "САNОРЕЕ");
+    spelling_is_caught("CANOPEE", "CAΝΟPEE");
+    spelling_is_caught("LANTERN GLASS", "LANTERN GLАSS");
+}
+
+#[test]
+fn a_term_with_invisible_characters_inside_is_caught() {
+    spelling_is_caught("CANOPÉE", "Cano\u{200B}pee");
+    spelling_is_caught("CANOPÉE", "Cano\u{AD}pée");
+    spelling_is_caught("CANOPÉE", "Can\u{200D}op\u{2060}ee");
+    spelling_is_caught("Zürich Relay", "Zürich Re\u{200E}lay");
+}
+
+#[test]
+fn a_term_in_fullwidth_letters_is_caught() {
+    spelling_is_caught("CANOPÉE", "ＣＡＮＯＰＥＥ");
+}
+
+#[test]
+fn a_term_with_sharp_s_written_ss_is_caught() {
+    spelling_is_caught("Straße Sieben", "Strasse Sieben");
+    spelling_is_caught("Strasse Sieben", "STRAẞE SIEBEN");
+}
+
+#[test]
+fn a_term_with_o_slash_written_o_is_caught() {
+    spelling_is_caught("SØNDERBORG", "Sonderborg");
+    spelling_is_caught("Łódź Gate", "Lodz Gate");
+}
+
+#[test]
+fn a_term_transliterated_between_cyrillic_greek_and_latin_is_caught() {
+    spelling_is_caught("ЛАНТЕРН", "Lantern");
+    spelling_is_caught("LANTERN", "лантерн");
+    spelling_is_caught("ΑΘΗΝΑ", "Athina");
+}
+
+#[test]
+fn a_term_in_another_case_is_caught() {
+    spelling_is_caught("CANOPÉE", "canopée");
+    spelling_is_caught("canopée", "CANOPÉE");
+    spelling_is_caught("ЛАНТЕРН", "лантерн");
+}

@@ -36,7 +36,7 @@ pub struct ThreatPage {
 
 #[utoipa::path(get, path = "/api/v1/threats", tag = "threats",
     params(
-        ("q" = Option<String>, Query, description = "Case-insensitive text in the id, title or a target label"),
+        ("q" = Option<String>, Query, description = "Text in the id, title or a target label, compared folded as the leak gate compares (case, accents, look-alike letters and script do not matter)"),
         ("state" = Option<ThreatState>, Query, description = "open, expired or closed"),
         ("since" = Option<String>, Query, format = DateTime, description = "Only threats received at or after this RFC 3339 instant"),
         ("limit" = Option<usize>, Query, description = "Page size, 1 to 1000 (default 100)", minimum = 1, maximum = 1000),
@@ -58,7 +58,7 @@ pub async fn threats(
             _ => ThreatState::Closed,
         });
     let since = q.time("since")?;
-    let text = q.text("q").map(str::to_lowercase);
+    let text = q.text("q").map(str::to_owned);
     let cursor = q.text("cursor").map(str::to_owned);
     let now = st.now();
     st.read(p, move |store| {
@@ -89,12 +89,12 @@ pub async fn threats(
             state.is_none_or(|s| i.state == s)
                 && since.is_none_or(|s| i.threat.received >= s)
                 && text.as_deref().is_none_or(|q| {
-                    i.threat.id.as_str().to_lowercase().contains(q)
-                        || i.threat.title.to_lowercase().contains(q)
+                    tocsin_core::fold::contains(i.threat.id.as_str(), q)
+                        || tocsin_core::fold::contains(&i.threat.title, q)
                         || i.threat
                             .targets
                             .iter()
-                            .any(|t| t.label.to_lowercase().contains(q))
+                            .any(|t| tocsin_core::fold::contains(&t.label, q))
                 })
         });
         let (items, next_cursor) =

@@ -641,6 +641,22 @@ async fn threats_from_documents_and_filters() {
         .await;
     assert_eq!(r.json()["count"], 1, "{}", r.text);
     assert_eq!(r.json()["items"][0]["state"], "open");
+    // The search folds as the leak gate does: accents, fullwidth and look-alikes do not matter.
+    for q in [
+        "ENT%C3%89RED",
+        "%EF%BC%A6%EF%BC%AF%EF%BC%B2%EF%BC%AD",
+        "f%D0%BErm",
+    ] {
+        let r = api
+            .call(
+                Method::GET,
+                &format!("/api/v1/threats?q={q}"),
+                Some(&viewer),
+                None,
+            )
+            .await;
+        assert_eq!(r.json()["count"], 1, "q={q}: {}", r.text);
+    }
     let r = api
         .call(
             Method::GET,
@@ -746,6 +762,79 @@ async fn matches_are_recomputed_and_reviewed() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+}
+
+/// A draft edit that adds any spelling of a restricted term is refused: 422 at the field, naming
+/// the rule and the byte span of what was typed.
+#[tokio::test]
+async fn a_draft_edit_adding_a_spelling_variant_of_a_term_is_refused() {
+    let api = api(true);
+    let analyst = api.token(Role::Analyst, "a");
+    let a1 = api.token(Role::Approver, "a1");
+    let a2 = api.token(Role::Approver, "a2");
+    const T: &str = "/api/v1/threats/moscow-2024-03";
+    for step in ["determinations", "determinations/approve"] {
+        let who = if step == "determinations" { &a1 } else { &a2 };
+        let r = api
+            .call(Method::POST, &format!("{T}/{step}"), Some(who), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let drafts = api
+        .call(Method::POST, &format!("{T}/warnings"), Some(&analyst), None)
+        .await
+        .json();
+    let w = drafts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["audience_id"] == "op-crocus")
+        .unwrap()
+        .clone();
+    let uri = format!("/api/v1/warnings/{}", w["id"].as_str().unwrap());
+    let base = w["text"].as_str().unwrap();
+    // One per spelling class: case, accents added, NFD, Cyrillic look-alikes, invisible
+    // characters, fullwidth, letter expansions, transliteration into Cyrillic.
+    for (class, written) in [
+        ("case", "cardinal sparrow"),
+        ("accents", "CÁRDINAL SPÁRROW"),
+        ("nfd", "CA\u{301}RDINAL SPA\u{301}RROW"),
+        ("look_alikes", "CАRDINАL SPАRRОW"),
+        ("invisible", "CARD\u{200B}INAL SPAR\u{AD}ROW"),
+        ("fullwidth", "ＣＡＲＤＩＮＡＬ ＳＰＡＲＲＯＷ"),
+        ("expansions", "LANTERN GLAẞ"),
+        ("o_slash", "CARDINAL SPARRØW"),
+        ("transliterated", "ЛАНТЕРН ГЛАСС"),
+    ] {
+        let text = format!("{base}\nSource: {written}.");
+        let start = base.len() + "\nSource: ".len();
+        let end = start + written.len();
+        let r = api
+            .call(
+                Method::PATCH,
+                &uri,
+                Some(&analyst),
+                Some(json!({ "text": text })),
+            )
+            .await;
+        r.problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/text");
+        let detail = r.json()["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            detail.contains("rule restricted_term")
+                && detail.contains(&format!("at bytes {start}..{end}")),
+            "{class}: {written:?} → {}",
+            r.text
+        );
+        let m = format!("Brief staff on {written}");
+        api.call(
+            Method::PATCH,
+            &uri,
+            Some(&analyst),
+            Some(json!({ "measures": ["Screen bags", m] })),
+        )
+        .await
+        .problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/measures/1");
+    }
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 //! The leak-proof property in the normal suite (a modest number of cases; the long run is
-//! `tocsin bench leakproof --cases 1000000`). Generator and oracle: `tocsin_core::compose::proof`.
+//! `tocsin bench leakproof --cases 1000000`). Generator and oracle: [`super::proof`]. Unit tests,
+//! so the `proof` module needs no feature here.
 
+use crate::compose::{leak_gate, proof};
+use crate::fold;
+use crate::marking::parse_mark;
 use proptest::prelude::*;
-use tocsin_core::compose::{leak_gate, proof};
-use tocsin_core::marking::parse_mark;
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
@@ -14,7 +16,7 @@ proptest! {
     fn composed_warnings_never_leak(seed in any::<u64>()) {
         let case = proof::gen_case(seed);
         if let Ok(c) = proof::compose_case(&case) {
-            prop_assert_eq!(proof::violation(&case, &c), None, "seed {}: {:#?}\n{}", seed, case.threat, c.text);
+            prop_assert_eq!(proof::violation(&case, c.fields()), None, "seed {}: {:#?}\n{}", seed, case.threat, c.text());
         }
     }
 
@@ -43,5 +45,32 @@ proptest! {
             prop_assert!(e.start < e.end && e.end <= text.len());
             prop_assert_eq!(text.get(e.start..e.end), Some(e.excerpt.as_str()));
         }
+    }
+
+    /// Folding never panics, and every span it reports cuts the original on char boundaries.
+    #[test]
+    fn fold_spans_are_valid(text in "\\PC{0,200}") {
+        for w in fold::words(&text) {
+            prop_assert!(w.start < w.end && text.get(w.start..w.end).is_some());
+        }
+        for (s, e) in fold::find_all(&text, ["a", "ss", "É", "Л"]) {
+            prop_assert!(s < e && text.get(s..e).is_some());
+        }
+    }
+
+    /// Every spelling the generator writes of a term is found where it is written, and the span
+    /// covers it.
+    #[test]
+    fn every_spelling_of_a_term_is_found(seed in any::<u64>(), pick in 0usize..100, around in "[a-z ]{0,20}") {
+        let mut rng = proof::Rng::new(seed);
+        let term = proof::CODE_NAMES[pick % proof::CODE_NAMES.len()];
+        let (class, v) = proof::spelling_variant(&mut rng, term);
+        let text = format!("{around} {v} {around}");
+        let spans = fold::find_all(&text, [term]);
+        let at = around.len() + 1;
+        prop_assert!(
+            spans.iter().any(|&(s, e)| s <= at && e >= at + v.trim_end().len().min(1)),
+            "{} variant {:?} of {:?} not found in {:?}: {:?}", class, v, term, text, spans
+        );
     }
 }

@@ -1,0 +1,459 @@
+//! The composer: one sanitized warning per (threat, audience), then the leak gate.
+//!
+//! Architecture invariant: every composed text passes [`leak_gate`] before it leaves this module;
+//! the gate blocks (returns an error naming the span and the rule), it never merely warns.
+//!
+//! Rules (documented for users in docs/formats.md, "Composing a warning"):
+//! - **Selection.** Only portions, target specs and the actor whose marks are releasable to the
+//!   audience ([`releasable_to`]) are used. No releasable target spec → [`ComposeError::NothingActionable`].
+//! - **Tearlines.** A report is read as sections: each tearline closes a section made of the
+//!   non-tearline portions since the previous tearline (or the start). For a *non-cleared*
+//!   audience (clearance U: operators, the public, an uncleared agency) a releasable tearline
+//!   *replaces* the releasable detail portions of its section — they are counted as
+//!   `summarised_portions` and not copied. Cleared audiences (C and above) get the tearline first
+//!   and then the releasable detail. Portions after the last tearline have no summary and are used
+//!   as they are when releasable.
+//! - **Specificity** is the best any releasable target spec reaches: a named target (or a network,
+//!   ASN or domain), else a category (or sector) in an area, else area only (also for specs with
+//!   only a category or only a time).
+//! - **Leak gate**: see [`leak_gate`].
+
+use crate::audience::{Audience, AudienceKind};
+use crate::entity::Entity;
+use crate::marking::{banner, releasable_to, Classification, PortionMark, TlpLevel};
+use crate::threat::{Portion, TargetSpec, Threat};
+use crate::time::{ThreatWindow, Timestamp};
+use crate::tracking::Specificity;
+use chrono::SecondsFormat;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use thiserror::Error;
+
+/// What the composer needs beyond the threat and the audience.
+#[derive(Debug, Clone)]
+pub struct ComposeInput<'a> {
+    pub threat: &'a Threat,
+    pub audience: &'a Audience,
+    /// For operators: their own entities that matched a target spec releasable to them.
+    pub entities: &'a [&'a Entity],
+    /// Restricted terms that apply to every report (source names, platforms, code words).
+    pub global_restricted: &'a [String],
+    pub now: Timestamp,
+    pub posture_interval_hours: i64,
+    /// Where recipients acknowledge and report posture (a signed link, or instructions).
+    pub ack_instructions: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ComposeError {
+    #[error("nothing actionable is releasable to audience {audience}: none of the {targets} target spec(s) may be told to it ({withheld} of {portions} portions withheld); refusing to send a blank warning")]
+    NothingActionable {
+        audience: String,
+        targets: usize,
+        portions: usize,
+        withheld: usize,
+    },
+    #[error(transparent)]
+    Leak(#[from] LeakError),
+}
+
+impl ComposeError {
+    /// A short, stable name of the reason: `nothing_actionable` or the leak rule's name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ComposeError::NothingActionable { .. } => "nothing_actionable",
+            ComposeError::Leak(l) => l.rule.name(),
+        }
+    }
+}
+
+fn fmt_time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+        .replace('T', " ")
+        .replace('Z', " UTC")
+}
+
+fn spec_specificity(t: &TargetSpec) -> Specificity {
+    let fp = &t.footprint;
+    // A network, ASN or domain names its target as precisely as a venue name does; a sector is a
+    // kind of target, like a category.
+    if t.name.is_some() || !fp.networks.is_empty() || !fp.asns.is_empty() || !fp.domains.is_empty()
+    {
+        Specificity::NamedTarget
+    } else if (!t.categories.is_empty() || !fp.sectors.is_empty()) && t.area.is_some() {
+        Specificity::CategoryAndArea
+    } else {
+        Specificity::AreaOnly
+    }
+}
+
+/// The local emergency number named in operator warnings (112 works across Europe and Russia).
+fn emergency_number(aud: &Audience) -> &'static str {
+    match aud.country.as_ref().map(|c| c.as_str()) {
+        Some("USA") | Some("CAN") => "911",
+        Some("GBR") => "999 or 112",
+        Some("AUS") => "000",
+        None => "the local emergency number",
+        Some(_) => "112",
+    }
+}
+
+/// The body portions for an audience under the tearline rule (see the module docs): returns the
+/// portions in the order they are written, and how many releasable ones a tearline summarised.
+fn select_portions<'t>(
+    threat: &'t Threat,
+    aud: &Audience,
+    usable: &dyn Fn(&Portion) -> bool,
+) -> (Vec<&'t Portion>, usize) {
+    let cleared = aud.clearance > Classification::U;
+    let mut tearlines = Vec::new();
+    let mut detail = Vec::new();
+    let mut summarised = 0;
+    let mut section: Vec<&Portion> = Vec::new();
+    for p in &threat.portions {
+        if !p.tearline {
+            section.push(p);
+            continue;
+        }
+        let rel_detail: Vec<&Portion> = section.drain(..).filter(|d| usable(d)).collect();
+        if usable(p) {
+            tearlines.push(p);
+            if cleared {
+                detail.extend(rel_detail);
+            } else {
+                summarised += rel_detail.len();
+            }
+        } else {
+            detail.extend(rel_detail);
+        }
+    }
+    detail.extend(section.into_iter().filter(|d| usable(d)));
+    tearlines.extend(detail);
+    (tearlines, summarised)
+}
+
+/// Compose the warning for one audience and run the leak gate on every field of it.
+pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
+    let threat = input.threat;
+    let aud = input.audience;
+    let is_rel = |m: &PortionMark| releasable_to(m, aud, threat.originator).is_ok();
+    let targets: Vec<&TargetSpec> = threat.targets.iter().filter(|t| is_rel(&t.mark)).collect();
+    // The audience's own sites were matched by a spec it may be told about, so their names are
+    // not evidence of a leak even where a withheld portion also names them; nor are the audience's
+    // own name and contact, which it knows ("Crocus Group security (Crocus City Hall)").
+    let own_names: Vec<&str> = input
+        .entities
+        .iter()
+        .flat_map(|e| std::iter::once(e.name.as_str()).chain(e.aliases.iter().map(String::as_str)))
+        .chain(std::iter::once(aud.name.as_str()))
+        .chain(aud.escalation_contact.as_deref())
+        .collect();
+    let gate = Gate::new(threat, aud, input.global_restricted, &own_names);
+    // Sanitize first: a portion that names a restricted term is never copied, whatever its mark.
+    let usable = |p: &Portion| is_rel(&p.mark) && !gate.has_restricted(&p.text);
+    let withheld = threat.portions.iter().filter(|p| !usable(p)).count();
+    let Some(spec) = targets.iter().map(|t| spec_specificity(t)).max() else {
+        return Err(ComposeError::NothingActionable {
+            audience: aud.id.to_string(),
+            targets: threat.targets.len(),
+            portions: threat.portions.len(),
+            withheld,
+        });
+    };
+    let (body, summarised) = select_portions(threat, aud, &usable);
+    let actor_ok = threat.actor.is_some() && is_rel(&threat.actor_mark);
+    let actor_text = if actor_ok {
+        threat.actor.clone().unwrap_or_default()
+    } else {
+        "extremists".to_owned()
+    };
+    let harms: Vec<&str> = threat.harms.iter().map(|h| h.label()).collect();
+    let harms_text = if harms.is_empty() {
+        "violence".to_owned()
+    } else {
+        harms.join(", ")
+    };
+
+    let mut used_marks: Vec<&PortionMark> = body
+        .iter()
+        .map(|p| &p.mark)
+        .chain(targets.iter().map(|t| &t.mark))
+        .collect();
+    if actor_ok && aud.kind != AudienceKind::Public && aud.kind != AudienceKind::Operator {
+        used_marks.push(&threat.actor_mark);
+    }
+    let banner_text = banner(&used_marks).to_string();
+    let used_tlp = used_marks.iter().filter_map(|m| m.tlp).max();
+    // The warning's own TLP: the kind's usual level, never above what the audience accepts, and
+    // never below the most restrictive TLP of what it carries (which releasability kept within
+    // the ceiling).
+    let default_tlp = match aud.kind {
+        AudienceKind::Public => TlpLevel::Clear,
+        AudienceKind::Operator => TlpLevel::Amber,
+        AudienceKind::DomesticAgency => TlpLevel::AmberStrict,
+        AudienceKind::PartnerService => TlpLevel::Red,
+    };
+    let tlp = default_tlp
+        .min(aud.tlp_ceiling)
+        .max(used_tlp.unwrap_or(TlpLevel::Clear));
+
+    let valid = match aud.kind {
+        AudienceKind::Public => ThreatWindow::imminent(input.now, threat.public_advice_hours),
+        _ => threat.window,
+    };
+    // The public is told where and how long to stay away; protective measures are for those who
+    // run the sites.
+    let measures: Vec<String> = if aud.kind == AudienceKind::Public {
+        Vec::new()
+    } else {
+        threat.measures.clone()
+    };
+    let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
+    let draft = Draft {
+        input,
+        targets,
+        labels: &labels,
+        body: &body,
+        actor_text: &actor_text,
+        harms_text: &harms_text,
+        banner_text: &banner_text,
+        tlp,
+        measures: &measures,
+    };
+    let mut text = Lines::default();
+    let headline = match aud.kind {
+        AudienceKind::PartnerService | AudienceKind::DomesticAgency => {
+            render_agency(&draft, &mut text)
+        }
+        AudienceKind::Operator => render_operator(&draft, &mut text),
+        AudienceKind::Public => render_public(&draft, &mut text),
+    };
+    let fields = WarningFields {
+        tlp,
+        banner: banner_text,
+        specificity: spec,
+        headline,
+        text: text.0.trim_end().to_owned() + "\n",
+        measures,
+        valid,
+        withheld_portions: withheld,
+        summarised_portions: summarised,
+        targets: labels,
+    };
+    Ok(gate.pass(fields)?)
+}
+
+/// What the templates may print for one audience: only what selection kept.
+struct Draft<'a> {
+    input: &'a ComposeInput<'a>,
+    targets: Vec<&'a TargetSpec>,
+    labels: &'a [String],
+    body: &'a [&'a Portion],
+    actor_text: &'a str,
+    harms_text: &'a str,
+    banner_text: &'a str,
+    tlp: TlpLevel,
+    measures: &'a [String],
+}
+
+/// A warning text, written line by line.
+#[derive(Default)]
+struct Lines(String);
+
+impl Lines {
+    fn line(&mut self, s: &str) {
+        self.0.push_str(s);
+        self.0.push('\n');
+    }
+}
+
+/// Partner services and domestic agencies: a numbered message under the banner. Returns the
+/// headline.
+fn render_agency(d: &Draft<'_>, out: &mut Lines) -> String {
+    let (input, threat) = (d.input, d.input.threat);
+    let headline = format!(
+        "Threat warning: planned {} by {} against {}",
+        d.harms_text,
+        d.actor_text,
+        d.labels.join("; ")
+    );
+    out.line(d.banner_text);
+    out.line(&format!("TO: {}", input.audience.name));
+    out.line(&format!("SUBJECT: {headline}"));
+    out.line("");
+    out.line(&format!(
+        "1. Threat: {} by {} ({} credibility).",
+        d.harms_text,
+        d.actor_text,
+        format!("{:?}", threat.credibility).to_lowercase()
+    ));
+    out.line(&format!(
+        "2. Window: {} to {}.",
+        fmt_time(threat.window.from),
+        fmt_time(threat.window.until)
+    ));
+    out.line("3. Targets:");
+    for t in &d.targets {
+        match t.window {
+            Some(w) => out.line(&format!(
+                "   - {} (from {} to {})",
+                t.label,
+                fmt_time(w.from),
+                fmt_time(w.until)
+            )),
+            None => out.line(&format!("   - {}", t.label)),
+        }
+    }
+    if !d.body.is_empty() {
+        out.line("4. Detail:");
+        for p in d.body {
+            out.line(&format!("   {}", p.text));
+        }
+    }
+    if !d.measures.is_empty() {
+        out.line("5. Recommended measures:");
+        for m in d.measures {
+            out.line(&format!("   - {m}"));
+        }
+    }
+    out.line(&format!(
+        "Please acknowledge receipt and confirm protective posture every {} hours until {}. {}",
+        input.posture_interval_hours,
+        fmt_time(threat.window.until),
+        input.ack_instructions
+    ));
+    out.line(d.banner_text);
+    headline
+}
+
+/// Operators: what to check, where to take people and whom to call, under the TLP. Returns the
+/// headline.
+fn render_operator(d: &Draft<'_>, out: &mut Lines) -> String {
+    let (input, threat, aud) = (d.input, d.input.threat, d.input.audience);
+    let names: BTreeSet<&str> = input.entities.iter().map(|e| e.name.as_str()).collect();
+    let names = names.into_iter().collect::<Vec<_>>().join(", ");
+    let headline = format!(
+        "Security warning for {}: credible threat to {}",
+        if names.is_empty() {
+            aud.name.as_str()
+        } else {
+            names.as_str()
+        },
+        d.labels.join("; ")
+    );
+    out.line(d.tlp.label());
+    out.line(&format!("TO: {}", aud.name));
+    out.line(&format!("SUBJECT: {headline}"));
+    out.line("");
+    for p in d.body {
+        out.line(&p.text);
+    }
+    if !names.is_empty() {
+        out.line(&format!(
+            "Your site(s) {names} fall within this threat. Expected harm: {}.",
+            d.harms_text
+        ));
+    } else {
+        out.line(&format!("Expected harm: {}.", d.harms_text));
+    }
+    out.line(&format!(
+        "The threat is considered live from {} until {}.",
+        fmt_time(threat.window.from),
+        fmt_time(threat.window.until)
+    ));
+    out.line("What to check:");
+    if d.measures.is_empty() {
+        out.line("  - Screen visitors and bags at every entrance, and report reconnaissance of the site to the police");
+    }
+    for m in d.measures {
+        out.line(&format!("  - {m}"));
+    }
+    out.line("Where to take people: brief every steward on the evacuation routes and on assembly points away from the building and its car parks; keep all emergency exits unlocked and clear during events.");
+    out.line(&format!(
+        "Whom to call: in an emergency {}; to report suspicious activity or ask for support, {}.",
+        emergency_number(aud),
+        aud.escalation_contact.as_deref().unwrap_or("the police")
+    ));
+    out.line(&format!(
+        "Keep these measures in place until the window closes, even if nothing happens for days, and confirm your posture every {} hours. {}",
+        input.posture_interval_hours, input.ack_instructions
+    ));
+    headline
+}
+
+/// The public: what to avoid and for how long, and where updates are. Returns the headline.
+fn render_public(d: &Draft<'_>, out: &mut Lines) -> String {
+    let (input, threat) = (d.input, d.input.threat);
+    let avoid = d.labels.join("; ");
+    let headline = format!(
+        "Security alert: avoid {avoid} over the next {} hours",
+        threat.public_advice_hours
+    );
+    out.line(d.tlp.label());
+    out.line(&headline);
+    out.line("");
+    for p in d.body {
+        out.line(&p.text);
+    }
+    let sep = if avoid.contains(',') { "," } else { "" };
+    // No absolute end time in the text: the advisory is held until partners were warned,
+    // and its 48 hours count from publication (the engine fixes `valid` at release; CAP
+    // carries it as `expires`).
+    out.line(&format!(
+        "Avoid {avoid}{sep} over the next {} hours. Be aware of your surroundings, monitor local media for updates and follow the instructions of local authorities.",
+        threat.public_advice_hours,
+    ));
+    out.line(&format!("Updates: {}", input.ack_instructions));
+    headline
+}
+
+/// Everything of a sendable [`Warning`](crate::tracking::Warning) that is not its text: whom it
+/// is for, its version and state.
+#[derive(Debug, Clone)]
+pub struct WarningHead {
+    pub id: crate::ids::WarningId,
+    pub threat_id: crate::ids::ThreatId,
+    pub audience_id: crate::ids::AudienceId,
+    pub audience_kind: AudienceKind,
+    pub version: u32,
+    pub supersedes: Option<crate::ids::WarningId>,
+    pub state: crate::lifecycle::WarningState,
+    pub created_at: Timestamp,
+}
+
+impl crate::tracking::Warning {
+    /// The constructor of a warning to send: its text, marking and validity come from the gate's
+    /// proof ([`Composed`]), which only [`compose`] and [`pass_gate`] make.
+    pub fn from_composed(c: Composed, head: WarningHead) -> Self {
+        let f = c.into_fields();
+        Self {
+            id: head.id,
+            threat_id: head.threat_id,
+            audience_id: head.audience_id,
+            audience_kind: head.audience_kind,
+            version: head.version,
+            supersedes: head.supersedes,
+            tlp: f.tlp,
+            banner: f.banner,
+            specificity: f.specificity,
+            headline: f.headline,
+            text: f.text,
+            measures: f.measures,
+            valid: f.valid,
+            state: head.state,
+            created_at: head.created_at,
+        }
+    }
+}
+
+mod gate;
+pub use gate::*;
+
+#[cfg(any(test, feature = "proof"))]
+pub mod proof;
+
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod tests;
