@@ -287,25 +287,29 @@ pub fn gram_len(n: usize) -> usize {
     n.min(NGRAM)
 }
 
-fn join(ws: &[Word]) -> String {
-    ws.iter()
-        .map(|w| w.norm.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn join_alt(ws: &[Word]) -> String {
-    ws.iter()
-        .map(|w| w.alt.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The gram of `ws` under each key (one string when both keys agree).
+/// The gram of `ws` with each word under either key: every mix, not only all-spelling and
+/// all-look-alike, because one copied phrase may spell one word in look-alikes of another script
+/// and transliterate the next ("Ηοtelѕ AΘΉNA"). Words whose keys agree add no variant, so a gram
+/// has one form in the ordinary case and at most 2^NGRAM.
 fn grams_of(ws: &[Word]) -> impl Iterator<Item = String> {
-    let (a, b) = (join(ws), join_alt(ws));
-    let b = (a != b).then_some(b);
-    std::iter::once(a).chain(b)
+    let mut out: Vec<String> = vec![String::new()];
+    for (i, w) in ws.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " " };
+        if w.norm == w.alt {
+            for g in &mut out {
+                g.push_str(sep);
+                g.push_str(&w.norm);
+            }
+        } else {
+            let mut next = Vec::with_capacity(out.len() * 2);
+            for g in &out {
+                next.push(format!("{g}{sep}{}", w.norm));
+                next.push(format!("{g}{sep}{}", w.alt));
+            }
+            out = next;
+        }
+    }
+    out.into_iter()
 }
 
 /// Where `seq` occurs in `tw` as consecutive words (each the same under either key).

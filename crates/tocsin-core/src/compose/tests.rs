@@ -529,3 +529,15 @@ fn prepared_warnings_pass_the_gate_field_by_field_and_attachments_unread() {
     leaking.headline.push_str(" (cardinal sparrow)");
     assert!(pass_gate_with_attachment(leaking, "", &t, &public(), &[], &[]).is_err());
 }
+
+/// Case 42512 of seed 2024 spelt a withheld "Hotel, Αθήνα by airport." as "Ηοtelѕ AΘΉNA аіrроrts":
+/// the first word in Greek/Cyrillic look-alikes, the second transliterated. The gate then
+/// compared grams under one key at a time and let it through.
+#[test]
+fn a_gram_mixing_look_alikes_and_transliteration_is_caught() {
+    use super::proof::{case_seed, run_case, Outcome};
+    match run_case(case_seed(2024, 42512)) {
+        Outcome::Violation(v) => panic!("leak: {v}"),
+        Outcome::Composed | Outcome::Refused(_) => {}
+    }
+}
