@@ -15,32 +15,18 @@ const EVENTS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../examples/moscow-2024/events.csv"
 ));
-/// Machine-reworded news copies of the reference case, as (path, text): the repository's own, and
-/// the project's reference copy when a `shared/` checkout lies beside the repository. Read at run
-/// time (not `include_str!`) so that the optional copy needs no build-time presence.
+/// The repository's machine-reworded news copy of the reference case, as (path, text).
 fn news_copies() -> &'static [(String, String)] {
+    const OWN: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/intake/crocus-news-reworded.txt"
+    );
     static COPIES: OnceLock<Vec<(String, String)>> = OnceLock::new();
     COPIES.get_or_init(|| {
-        let own = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/intake/crocus-news-reworded.txt"
-        );
-        let reference = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/examples/crocus-news-reworded.txt"
-        );
-        let mut paths = vec![own];
-        if std::path::Path::new(reference).exists() {
-            paths.push(reference);
-        }
-        paths
-            .into_iter()
-            .map(|path| {
-                let text =
-                    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-                (path.to_owned(), text)
-            })
-            .collect()
+        vec![(
+            OWN.to_owned(),
+            include_str!("../../../examples/intake/crocus-news-reworded.txt").to_owned(),
+        )]
     })
 }
 /// The US Embassy Moscow advisory of 7 March 2024.

@@ -7,17 +7,10 @@ use std::path::{Path, PathBuf};
 
 const ADVISORY: &str = "The U.S. Embassy is monitoring reports that extremists have imminent plans to target large gatherings in Moscow, to include concerts. U.S. citizens should avoid large gatherings over the next 48 hours.\n";
 
-/// Machine-reworded news copies of the reference case: the repository's own, and the project's
-/// reference copy when a `shared/` checkout lies beside the repository. Every copy must give the
-/// same proposal and commit, so the extractor is held to more than one spinner's output.
+/// The repository's machine-reworded news copy of the reference case (`examples/intake/`).
 fn news_copies() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut copies = vec![root.join("examples/intake/crocus-news-reworded.txt")];
-    let reference = root.join("../shared/examples/crocus-news-reworded.txt");
-    if reference.exists() {
-        copies.push(reference);
-    }
-    copies
+    vec![root.join("examples/intake/crocus-news-reworded.txt")]
 }
 
 fn propose(file: &Path, date: &str, extra: &[&str]) -> Value {
