@@ -10,7 +10,6 @@
 mod accounts;
 mod coordination;
 mod dump;
-mod exchange;
 mod followup;
 mod migrate;
 #[cfg(test)]
