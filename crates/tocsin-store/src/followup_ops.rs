@@ -1,7 +1,10 @@
 //! [`FollowUps`] written once for every backend ([`Backend`]).
 
 use crate::followup::FollowUps;
-use crate::ops::{audit, not_found, require_threat, require_warning, Backend};
+use crate::ops::{
+    audit, insert_warning_record, not_found, require_threat, require_warning, warning_records,
+    Backend, RecipientRecord,
+};
 use crate::record::{actions, canonical_json, time_text};
 use crate::sql::{self, query_json, query_one_json, Conn};
 use crate::{AuditCtx, NewDelivery, Result, StoreError};
@@ -31,37 +34,18 @@ fn stored_secret(c: &mut dyn Conn, name: &str) -> Result<Option<Vec<u8>>> {
 
 impl<B: Backend> FollowUps for B {
     fn insert_feedback(&self, f: &Feedback, ctx: &AuditCtx) -> Result<()> {
-        let json = canonical_json(f)?;
-        self.write_tx(&mut |tx| {
-            require_warning(tx, &f.warning_id)?;
-            tx.exec(
-                "INSERT INTO feedback (warning_id, at, json) VALUES (?1, ?2, ?3)",
-                &[
-                    f.warning_id.as_str().into(),
-                    time_text(&f.at).as_str().into(),
-                    json.as_str().into(),
-                ],
-            )?;
-            audit(
-                tx,
-                ctx,
-                actions::FEEDBACK_RECORD,
-                &format!("warning:{}", f.warning_id),
-                f,
-            )?;
-            Ok(())
-        })
+        insert_warning_record(
+            self,
+            RecipientRecord::FEEDBACK,
+            &f.warning_id,
+            &f.at,
+            f,
+            ctx,
+        )
     }
 
     fn feedback(&self, warning_id: Option<&WarningId>) -> Result<Vec<Feedback>> {
-        self.read_conn(&|c| {
-            query_json(
-                c,
-                "feedback",
-                "SELECT id, json FROM feedback WHERE (CAST(?1 AS TEXT) IS NULL OR warning_id = ?1) ORDER BY at, id",
-                &[warning_id.map(WarningId::as_str).into()],
-            )
-        })
+        warning_records(self, RecipientRecord::FEEDBACK, warning_id)
     }
 
     fn open_task(

@@ -397,6 +397,91 @@ fn upsert_keyed(tx: &mut dyn Conn, table: &str, rows: &[(&str, &str, &str, Strin
 }
 
 /// An optional key filter: `(CAST(?1 AS TEXT) IS NULL OR col = ?1)` takes this.
+/// What a recipient sends back about one warning (an acknowledgement, a posture report,
+/// feedback): each kind has its own table, record kind and audit action, and is otherwise written
+/// and read the same way, so the rule lives in [`insert_warning_record`] and [`warning_records`].
+#[derive(Clone, Copy)]
+pub(crate) struct RecipientRecord {
+    /// Table with columns `(id, warning_id, at, json)`; a constant, never user input.
+    table: &'static str,
+    /// The record kind named in decoding errors.
+    kind: &'static str,
+    action: &'static str,
+}
+
+impl RecipientRecord {
+    pub(crate) const ACK: Self = Self {
+        table: "acknowledgements",
+        kind: "acknowledgement",
+        action: actions::ACK_RECORD,
+    };
+    pub(crate) const POSTURE: Self = Self {
+        table: "posture_reports",
+        kind: "posture_report",
+        action: actions::POSTURE_REPORT,
+    };
+    pub(crate) const FEEDBACK: Self = Self {
+        table: "feedback",
+        kind: "feedback",
+        action: actions::FEEDBACK_RECORD,
+    };
+}
+
+/// Store one [`RecipientRecord`] of an existing warning, audited with the record as payload.
+pub(crate) fn insert_warning_record<B: Backend + ?Sized, T: Serialize + Sync>(
+    backend: &B,
+    what: RecipientRecord,
+    warning_id: &WarningId,
+    at: &Timestamp,
+    record: &T,
+    ctx: &AuditCtx,
+) -> Result<()> {
+    let json = canonical_json(record)?;
+    let at = time_text(at);
+    let insert = format!(
+        "INSERT INTO {} (warning_id, at, json) VALUES (?1, ?2, ?3)",
+        what.table
+    );
+    backend.write_tx(&mut |tx| {
+        require_warning(tx, warning_id)?;
+        tx.exec(
+            &insert,
+            &[
+                warning_id.as_str().into(),
+                at.as_str().into(),
+                json.as_str().into(),
+            ],
+        )?;
+        audit(
+            tx,
+            ctx,
+            what.action,
+            &format!("warning:{warning_id}"),
+            record,
+        )
+    })
+}
+
+/// Every [`RecipientRecord`] of one warning (or of all), oldest first.
+pub(crate) fn warning_records<B: Backend + ?Sized, T: serde::de::DeserializeOwned + Send>(
+    backend: &B,
+    what: RecipientRecord,
+    warning_id: Option<&WarningId>,
+) -> Result<Vec<T>> {
+    let select = format!(
+        "SELECT id, json FROM {} WHERE (CAST(?1 AS TEXT) IS NULL OR warning_id = ?1) ORDER BY at, id",
+        what.table
+    );
+    backend.read_conn(&|c| {
+        query_json(
+            c,
+            what.kind,
+            &select,
+            &filter(warning_id.map(WarningId::as_str)),
+        )
+    })
+}
+
 fn filter(id: Option<&str>) -> [Arg<'_>; 1] {
     [id.into()]
 }
@@ -933,71 +1018,19 @@ where
     }
 
     fn insert_acknowledgement(&self, a: &Acknowledgement, ctx: &AuditCtx) -> Result<()> {
-        let json = canonical_json(a)?;
-        self.write_tx(&mut |tx| {
-            require_warning(tx, &a.warning_id)?;
-            tx.exec(
-                "INSERT INTO acknowledgements (warning_id, at, json) VALUES (?1, ?2, ?3)",
-                &[
-                    a.warning_id.as_str().into(),
-                    time_text(&a.at).as_str().into(),
-                    json.as_str().into(),
-                ],
-            )?;
-            audit(
-                tx,
-                ctx,
-                actions::ACK_RECORD,
-                &format!("warning:{}", a.warning_id),
-                a,
-            )?;
-            Ok(())
-        })
+        insert_warning_record(self, RecipientRecord::ACK, &a.warning_id, &a.at, a, ctx)
     }
 
     fn acknowledgements(&self, warning_id: Option<&WarningId>) -> Result<Vec<Acknowledgement>> {
-        self.read_conn(&|c| {
-            query_json(
-                c,
-                "acknowledgement",
-                "SELECT id, json FROM acknowledgements WHERE (CAST(?1 AS TEXT) IS NULL OR warning_id = ?1) ORDER BY at, id",
-                &filter(warning_id.map(WarningId::as_str)),
-            )
-        })
+        warning_records(self, RecipientRecord::ACK, warning_id)
     }
 
     fn insert_posture_report(&self, r: &PostureReport, ctx: &AuditCtx) -> Result<()> {
-        let json = canonical_json(r)?;
-        self.write_tx(&mut |tx| {
-            require_warning(tx, &r.warning_id)?;
-            tx.exec(
-                "INSERT INTO posture_reports (warning_id, at, json) VALUES (?1, ?2, ?3)",
-                &[
-                    r.warning_id.as_str().into(),
-                    time_text(&r.at).as_str().into(),
-                    json.as_str().into(),
-                ],
-            )?;
-            audit(
-                tx,
-                ctx,
-                actions::POSTURE_REPORT,
-                &format!("warning:{}", r.warning_id),
-                r,
-            )?;
-            Ok(())
-        })
+        insert_warning_record(self, RecipientRecord::POSTURE, &r.warning_id, &r.at, r, ctx)
     }
 
     fn posture_reports(&self, warning_id: Option<&WarningId>) -> Result<Vec<PostureReport>> {
-        self.read_conn(&|c| {
-            query_json(
-                c,
-                "posture_report",
-                "SELECT id, json FROM posture_reports WHERE (CAST(?1 AS TEXT) IS NULL OR warning_id = ?1) ORDER BY at, id",
-                &filter(warning_id.map(WarningId::as_str)),
-            )
-        })
+        warning_records(self, RecipientRecord::POSTURE, warning_id)
     }
 
     fn upsert_posture_track(
