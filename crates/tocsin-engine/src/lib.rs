@@ -203,9 +203,7 @@ impl Engine {
     }
 
     fn advance(&self, w: &Warning, event: WarningEvent, ctx: &AuditCtx) -> Result<WarningState> {
-        let to = transition(w.state, event)?;
-        self.store.set_warning_state(&w.id, to, ctx)?;
-        Ok(to)
+        Ok(self.store.advance_warning(&w.id, event, ctx)?)
     }
 
     /// Add or replace registry entities, in the store and in the match index.

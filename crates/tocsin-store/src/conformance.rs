@@ -29,7 +29,7 @@ use tocsin_core::audit::{digest, GENESIS_HASH};
 use tocsin_core::duty::{Criterion, Decision, Determination};
 use tocsin_core::entity::{Category, EntityKind, GeoPoint};
 use tocsin_core::followup::{Feedback, FeedbackKind, Resolution, TaskKind};
-use tocsin_core::lifecycle::WarningState;
+use tocsin_core::lifecycle::{WarningEvent, WarningState};
 use tocsin_core::posture::PostureTrack;
 use tocsin_core::tracking::{
     Acknowledgement, Delivery, DeliveryStatus, Measure, Notice, NoticeKind, Outcome, OutcomeKind,
@@ -405,15 +405,30 @@ pub fn warnings_round_trip_in_creation_order(make: Make<'_>) {
         Err(StoreError::NotFound { kind: "threat", .. })
     ));
 
-    s.set_warning_state(&w1.id, WarningState::Approved, &ctx(6, 15))
+    s.advance_warning(&w1.id, WarningEvent::Approve, &ctx(6, 15))
         .unwrap();
+    assert_eq!(
+        s.warning(&w1.id).unwrap().unwrap().state,
+        WarningState::Approved
+    );
+    // The store asks the lifecycle: approving an approved warning, or delivering one that was
+    // never queued, is refused and changes nothing.
+    for event in [WarningEvent::Approve, WarningEvent::Deliver] {
+        assert!(matches!(
+            s.advance_warning(&w1.id, event, &ctx(6, 16)),
+            Err(StoreError::InvalidState {
+                kind: "warning",
+                ..
+            })
+        ));
+    }
     assert_eq!(
         s.warning(&w1.id).unwrap().unwrap().state,
         WarningState::Approved
     );
     assert_eq!(s.warning(&WarningId::new("nope")).unwrap(), None);
     assert!(matches!(
-        s.set_warning_state(&WarningId::new("nope"), WarningState::Approved, &ctx(6, 15)),
+        s.advance_warning(&WarningId::new("nope"), WarningEvent::Approve, &ctx(6, 15)),
         Err(StoreError::NotFound {
             kind: "warning",
             ..
@@ -889,7 +904,7 @@ pub fn fill_busy(s: &dyn Store) {
         &ctx(6, 12),
     )
     .unwrap();
-    s.set_warning_state(&w, WarningState::Approved, &ctx(6, 13))
+    s.advance_warning(&w, WarningEvent::Approve, &ctx(6, 13))
         .unwrap();
     let ds = s
         .queue_warning(
@@ -2232,7 +2247,7 @@ pub fn reviews_edits_cancellations_and_entity_deletes(make: Make<'_>) {
         .unwrap();
     assert_eq!((w.headline.as_str(), w.text.as_str()), ("New", "Clearer"));
     assert_eq!(s.warning(&WarningId::new("W1")).unwrap(), Some(w));
-    s.set_warning_state(&WarningId::new("W1"), WarningState::Approved, &ctx(6, 18))
+    s.advance_warning(&WarningId::new("W1"), WarningEvent::Approve, &ctx(6, 18))
         .unwrap();
     assert!(matches!(
         s.edit_draft_warning(&WarningId::new("W1"), &edit, &ctx(6, 19)),

@@ -41,7 +41,7 @@ pub use review::Review;
 
 use tocsin_core::audit::{AuditEvent, ChainBreak};
 use tocsin_core::duty::Determination;
-use tocsin_core::lifecycle::WarningState;
+use tocsin_core::lifecycle::{WarningEvent, WarningState};
 use tocsin_core::posture::PostureTrack;
 use tocsin_core::tracking::{
     Acknowledgement, Delivery, Outcome, PostureReport, TimelineEntry, Warning,
@@ -168,13 +168,16 @@ pub trait Store:
     fn warning(&self, id: &WarningId) -> Result<Option<Warning>>;
     /// All warnings, or those of one threat, in creation order.
     fn warnings(&self, threat_id: Option<&ThreatId>) -> Result<Vec<Warning>>;
-    /// Set a warning's lifecycle state (the caller has checked the transition).
-    fn set_warning_state(
+    /// Apply a lifecycle event to a warning: the state it leads to comes from
+    /// [`tocsin_core::lifecycle::transition`], checked in the write's transaction (so two
+    /// concurrent events cannot both pass); [`StoreError::InvalidState`] when the event does not
+    /// apply to the stored state. Returns the new state.
+    fn advance_warning(
         &self,
         id: &WarningId,
-        state: WarningState,
+        event: WarningEvent,
         audit: &AuditCtx,
-    ) -> Result<()>;
+    ) -> Result<WarningState>;
     /// Fix when a warning's advice applies (a public advisory's 48 hours start at its release).
     fn set_warning_validity(
         &self,

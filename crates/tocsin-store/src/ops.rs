@@ -806,10 +806,16 @@ where
         })
     }
 
-    fn set_warning_state(&self, id: &WarningId, state: WarningState, ctx: &AuditCtx) -> Result<()> {
+    fn advance_warning(
+        &self,
+        id: &WarningId,
+        event: WarningEvent,
+        ctx: &AuditCtx,
+    ) -> Result<WarningState> {
         self.write_tx(&mut |tx| {
             let mut w = stored_warning(tx, id)?;
             let from = w.state;
+            let state = warning_transition(&w, event)?;
             w.state = state;
             write_warning(tx, &w)?;
             audit(
@@ -819,7 +825,7 @@ where
                 &format!("warning:{id}"),
                 &json!({"warning_id": id, "from": from, "to": state}),
             )?;
-            Ok(())
+            Ok(state)
         })
     }
 

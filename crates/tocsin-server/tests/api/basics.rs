@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use tocsin_core::audience::{Audience, AudienceKind, ChannelKind, ChannelSpec};
 use tocsin_core::duty::{Criterion, Decision, Determination};
-use tocsin_core::lifecycle::WarningState;
+use tocsin_core::lifecycle::WarningEvent;
 use tocsin_core::marking::{Classification, TlpLevel};
 use tocsin_core::tracking::{Specificity, TimelineEntry, Warning};
 use tocsin_core::{Entity, Match, MatchReason, Threat, Timestamp};
@@ -101,7 +101,7 @@ fn seeded_store() -> Arc<dyn Store> {
         idempotency_key: "w-fsb-1:fsb:file".into(),
     };
     store
-        .set_warning_state(&"w-fsb-1".into(), WarningState::Approved, &a)
+        .advance_warning(&"w-fsb-1".into(), WarningEvent::Approve, &a)
         .unwrap();
     store
         .queue_warning(&"w-fsb-1".into(), &[nd], &AuditCtx::new("test", t(6, 11)))
