@@ -53,6 +53,37 @@ pub struct Warning {
     pub created_at: Timestamp,
 }
 
+/// A new warning that came out of the leak gate: the only thing `Store::insert_warning` accepts.
+/// The field is private and there is no `Deserialize`; it is made only from the gate's proof
+/// ([`GatedWarning::from_composed`]) or by running the gate on a whole warning
+/// ([`GatedWarning::gate`]). A stored warning read back is a plain [`Warning`]; writing it again
+/// as new means gating it again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct GatedWarning(pub(crate) Warning);
+
+impl GatedWarning {
+    pub fn warning(&self) -> &Warning {
+        &self.0
+    }
+    pub fn into_warning(self) -> Warning {
+        self.0
+    }
+}
+
+impl PartialEq<GatedWarning> for Warning {
+    fn eq(&self, other: &GatedWarning) -> bool {
+        *self == other.0
+    }
+}
+
+impl std::ops::Deref for GatedWarning {
+    type Target = Warning;
+    fn deref(&self) -> &Warning {
+        &self.0
+    }
+}
+
 /// Audiences of feed notifications (a CERT's scan and sinkhole reports to its constituency) are
 /// `feed-org:<org_id>`. Such notifications are their own kind: delivered, retried and audited like
 /// any warning, but they ask for no posture, so they are never posture-tracked, reminded or

@@ -371,10 +371,10 @@ mod tests {
 pub mod synthetic {
     use chrono::Duration;
     use tocsin_core::lifecycle::WarningState;
-    use tocsin_core::tracking::{Delivery, Specificity, Warning};
+    use tocsin_core::tracking::{Delivery, GatedWarning, Specificity, Warning};
     use tocsin_core::{
-        AudienceId, AudienceKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
-        PortionMark, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
+        Audience, AudienceId, AudienceKind, ChannelSpec, Classification, CountryCode, Credibility,
+        Harm, Portion, PortionMark, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
     };
     use tocsin_store::{AuditCtx, NewDelivery, Store, StoreError};
 
@@ -428,6 +428,21 @@ pub mod synthetic {
             state: WarningState::Approved,
             created_at: at - Duration::seconds(1),
         };
+        let audience = Audience {
+            id: warning.audience_id.clone(),
+            name: "Synthetic recipients".into(),
+            kind: AudienceKind::Operator,
+            country: None,
+            clearance: Classification::U,
+            tlp_ceiling: TlpLevel::Amber,
+            orcon_approved: false,
+            channels: channels.to_vec(),
+            escalation_contact: None,
+            language: "en".into(),
+            posture_interval_hours: None,
+        };
+        let warning = GatedWarning::gate(warning, &threat, &audience, &[])
+            .map_err(|e| StoreError::Db(format!("the synthetic warning: {e}")))?;
         store.insert_warning(&warning, &ctx)?;
         let new: Vec<NewDelivery> = channels
             .iter()

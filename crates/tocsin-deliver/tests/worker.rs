@@ -46,33 +46,31 @@ fn warning(id: &str) -> Warning {
 fn store_with(channels: &[(ChannelKind, String)]) -> (SqliteStore, Vec<Delivery>) {
     let s = SqliteStore::open_in_memory().unwrap();
     let ctx = AuditCtx::new("test", t(0));
-    s.insert_threat(
-        &Threat {
-            id: ThreatId::new("T1"),
-            title: "t".into(),
-            originator: CountryCode::parse("USA").unwrap(),
-            received: t(0),
-            actor: None,
-            actor_mark: PortionMark::unclassified(),
-            harms: vec![Harm::Killing],
-            credibility: Credibility::Probable,
-            window: ThreatWindow::new(t(0), t(3600 * 48)).unwrap(),
-            public_advice_hours: 48,
-            targets: vec![],
-            portions: vec![Portion {
-                mark: PortionMark::unclassified(),
-                text: "x".into(),
-                tearline: true,
-                line: 1,
-            }],
-            restricted_terms: vec![],
-            tlp: None,
-            measures: vec![],
-        },
-        &ctx,
-    )
-    .unwrap();
-    s.insert_warning(&warning("W1"), &ctx).unwrap();
+    let threat = Threat {
+        id: ThreatId::new("T1"),
+        title: "t".into(),
+        originator: CountryCode::parse("USA").unwrap(),
+        received: t(0),
+        actor: None,
+        actor_mark: PortionMark::unclassified(),
+        harms: vec![Harm::Killing],
+        credibility: Credibility::Probable,
+        window: ThreatWindow::new(t(0), t(3600 * 48)).unwrap(),
+        public_advice_hours: 48,
+        targets: vec![],
+        portions: vec![Portion {
+            mark: PortionMark::unclassified(),
+            text: "x".into(),
+            tearline: true,
+            line: 1,
+        }],
+        restricted_terms: vec![],
+        tlp: None,
+        measures: vec![],
+    };
+    s.insert_threat(&threat, &ctx).unwrap();
+    s.insert_warning(&tocsin_testkit::gated(warning("W1"), &threat), &ctx)
+        .unwrap();
     let nd: Vec<NewDelivery> = channels
         .iter()
         .enumerate()

@@ -31,7 +31,8 @@ use tocsin_core::lifecycle::{transition, TransitionError, WarningEvent, WarningS
 use tocsin_core::marking::releasable_to;
 use tocsin_core::posture::{PostureAction, PostureTrack};
 use tocsin_core::tracking::{
-    Acknowledgement, Measure, Outcome, OutcomeKind, PostureReport, TimelineEntry, Warning,
+    Acknowledgement, GatedWarning, Measure, Outcome, OutcomeKind, PostureReport, TimelineEntry,
+    Warning,
 };
 use tocsin_core::{
     Audience, AudienceKind, Entity, EntityId, Match, Threat, ThreatId, Timestamp, WarningId,
@@ -554,7 +555,7 @@ impl Engine {
                 }
             };
             let withheld_portions = c.withheld_portions();
-            let w = Warning::from_composed(
+            let w = GatedWarning::from_composed(
                 c,
                 WarningHead {
                     id,
@@ -585,7 +586,7 @@ impl Engine {
                     w.headline
                 ),
             )?;
-            drafts.push(w);
+            drafts.push(w.into_warning());
         }
         // Nobody to tell is a gap an analyst must see, not a silent omission.
         let unrouted: BTreeSet<String> = entities

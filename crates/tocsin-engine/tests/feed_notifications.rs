@@ -48,23 +48,26 @@ fn feed_notifications_are_delivered_but_never_posture_tracked() {
         let audience = AudienceId::new(audience);
         FeedNotification::new(
             format!("scan_rdp:{org}"),
-            Warning {
-                id: WarningId::new(format!("W-FEED-run1-{org}")),
-                threat_id: threat.id.clone(),
-                audience_id: audience.clone(),
-                audience_kind: AudienceKind::Operator,
-                version: 1,
-                supersedes: None,
-                tlp: TlpLevel::Amber,
-                banner: "TLP:AMBER".into(),
-                specificity: Specificity::NamedTarget,
-                headline: "3 security events in your networks (scan_rdp)".into(),
-                text: "…".into(),
-                measures: vec![],
-                valid: ThreatWindow::imminent(now, 24 * 7),
-                state: WarningState::Approved,
-                created_at: now - Duration::seconds(1),
-            },
+            tocsin_testkit::gated(
+                Warning {
+                    id: WarningId::new(format!("W-FEED-run1-{org}")),
+                    threat_id: threat.id.clone(),
+                    audience_id: audience.clone(),
+                    audience_kind: AudienceKind::Operator,
+                    version: 1,
+                    supersedes: None,
+                    tlp: TlpLevel::Amber,
+                    banner: "TLP:AMBER".into(),
+                    specificity: Specificity::NamedTarget,
+                    headline: "3 security events in your networks (scan_rdp)".into(),
+                    text: "…".into(),
+                    measures: vec![],
+                    valid: ThreatWindow::imminent(now, 24 * 7),
+                    state: WarningState::Approved,
+                    created_at: now - Duration::seconds(1),
+                },
+                &threat,
+            ),
             vec![NewDelivery {
                 audience_id: audience,
                 channel: ChannelSpec {

@@ -18,7 +18,7 @@ use std::io::{BufReader, Read};
 use tocsin_core::compose::{pass_gate_with_attachment, WarningFields, WarningHead};
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::marking::parse_mark;
-use tocsin_core::tracking::{Specificity, Warning};
+use tocsin_core::tracking::{GatedWarning, Specificity};
 use tocsin_core::{
     Audience, AudienceId, AudienceKind, ChannelKind, ChannelSpec, Classification, CountryCode,
     Credibility, Harm, Portion, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
@@ -343,7 +343,7 @@ fn compose(
                 reason: e.to_string(),
             }
         })?;
-    let warning = Warning::from_composed(
+    let warning = GatedWarning::from_composed(
         passed,
         WarningHead {
             id: wid.clone(),

@@ -24,32 +24,29 @@ fn fill(s: &dyn Store, n: usize) {
     let t0 = Utc.with_ymd_and_hms(2024, 3, 7, 12, 0, 0).unwrap();
     let ctx = AuditCtx::new("bench", t0);
     let window = ThreatWindow::new(t0, t0 + Duration::hours(48)).unwrap();
-    s.insert_threat(
-        &Threat {
-            id: ThreatId::new("T1"),
-            title: "t".into(),
-            originator: CountryCode::parse("USA").unwrap(),
-            received: t0,
-            actor: None,
-            actor_mark: PortionMark::unclassified(),
-            harms: vec![Harm::Killing],
-            credibility: Credibility::Probable,
-            window,
-            public_advice_hours: 48,
-            targets: vec![],
-            portions: vec![Portion {
-                mark: PortionMark::unclassified(),
-                text: "x".into(),
-                tearline: true,
-                line: 1,
-            }],
-            restricted_terms: vec![],
-            tlp: None,
-            measures: vec![],
-        },
-        &ctx,
-    )
-    .unwrap();
+    let threat = Threat {
+        id: ThreatId::new("T1"),
+        title: "t".into(),
+        originator: CountryCode::parse("USA").unwrap(),
+        received: t0,
+        actor: None,
+        actor_mark: PortionMark::unclassified(),
+        harms: vec![Harm::Killing],
+        credibility: Credibility::Probable,
+        window,
+        public_advice_hours: 48,
+        targets: vec![],
+        portions: vec![Portion {
+            mark: PortionMark::unclassified(),
+            text: "x".into(),
+            tearline: true,
+            line: 1,
+        }],
+        restricted_terms: vec![],
+        tlp: None,
+        measures: vec![],
+    };
+    s.insert_threat(&threat, &ctx).unwrap();
     for (w, chunk) in (0..n).collect::<Vec<_>>().chunks(1000).enumerate() {
         let warning = Warning {
             id: WarningId::new(format!("W{w}")),
@@ -68,6 +65,7 @@ fn fill(s: &dyn Store, n: usize) {
             state: WarningState::Approved,
             created_at: t0,
         };
+        let warning = tocsin_testkit::gated(warning, &threat);
         s.insert_warning(&warning, &ctx).unwrap();
         let ds: Vec<NewDelivery> = chunk
             .iter()

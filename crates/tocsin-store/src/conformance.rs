@@ -32,8 +32,8 @@ use tocsin_core::followup::{Feedback, FeedbackKind, Resolution, TaskKind};
 use tocsin_core::lifecycle::{WarningEvent, WarningState};
 use tocsin_core::posture::PostureTrack;
 use tocsin_core::tracking::{
-    Acknowledgement, Delivery, DeliveryStatus, Measure, Notice, NoticeKind, Outcome, OutcomeKind,
-    PostureReport, Specificity, TimelineEntry, Warning,
+    Acknowledgement, Delivery, DeliveryStatus, GatedWarning, Measure, Notice, NoticeKind, Outcome,
+    OutcomeKind, PostureReport, Specificity, TimelineEntry, Warning,
 };
 use tocsin_core::{
     Audience, AudienceId, AudienceKind, ChannelKind, ChannelSpec, Classification, CountryCode,
@@ -165,8 +165,9 @@ fn threat(id: &str) -> Threat {
     }
 }
 
-fn warning(id: &str, threat_id: &str, state: WarningState, created: Timestamp) -> Warning {
-    Warning {
+/// A warning as the engine would store it: it passed the leak gate against [`threat`].
+fn warning(id: &str, threat_id: &str, state: WarningState, created: Timestamp) -> GatedWarning {
+    let w = Warning {
         id: WarningId::new(id),
         threat_id: ThreatId::new(threat_id),
         audience_id: AudienceId::new("crocus-security"),
@@ -182,7 +183,15 @@ fn warning(id: &str, threat_id: &str, state: WarningState, created: Timestamp) -
         valid: ThreatWindow::new(t(7, 0), t(9, 0)).unwrap(),
         state,
         created_at: created,
-    }
+    };
+    gated(w)
+}
+
+/// `w` through the leak gate against [`threat`] (of its threat id), read by [`audience`].
+pub(crate) fn gated(w: Warning) -> GatedWarning {
+    let t = threat(w.threat_id.as_str());
+    GatedWarning::gate(w, &t, &audience("crocus-security"), &[])
+        .expect("the fixture warning passes the leak gate")
 }
 
 fn determination(threat_id: &str, decision: Decision) -> Determination {
@@ -1227,7 +1236,7 @@ pub fn fill(s: &dyn Store, n: usize) -> Vec<i64> {
         state: WarningState::Approved,
         created_at: tm(0),
     };
-    s.insert_warning(&w, &cm(0)).unwrap();
+    s.insert_warning(&gated(w.clone()), &cm(0)).unwrap();
     let ds: Vec<NewDelivery> = (0..n)
         .map(|i| NewDelivery {
             audience_id: AudienceId::new(format!("r{i}")),
@@ -1401,7 +1410,7 @@ pub fn unsubscribe_disables_the_channel_and_new_deliveries_to_it_are_dead(make: 
     let mut w2 = s.warning(&WarningId::new("W1")).unwrap().unwrap();
     w2.id = WarningId::new("W2");
     w2.state = WarningState::Approved;
-    s.insert_warning(&w2, &cm(2)).unwrap();
+    s.insert_warning(&gated(w2.clone()), &cm(2)).unwrap();
     let nd = |i: usize| NewDelivery {
         audience_id: AudienceId::new(format!("r{i}")),
         channel: ChannelSpec {
@@ -1424,7 +1433,7 @@ pub fn unsubscribe_dead_letters_other_open_unleased_deliveries_to_the_channel(ma
     let mut w2 = s.warning(&WarningId::new("W1")).unwrap().unwrap();
     w2.id = WarningId::new("W2");
     w2.state = WarningState::Approved;
-    s.insert_warning(&w2, &cm(0)).unwrap();
+    s.insert_warning(&gated(w2.clone()), &cm(0)).unwrap();
     let same = |k: &str| NewDelivery {
         audience_id: AudienceId::new("r"),
         channel: ChannelSpec {

@@ -8,7 +8,7 @@
 
 use crate::{AuditCtx, NewDelivery, Result};
 use tocsin_core::lifecycle::WarningEvent;
-use tocsin_core::tracking::Warning;
+use tocsin_core::tracking::{GatedWarning, Warning};
 use tocsin_core::{Threat, Timestamp};
 
 /// A feed run as recorded: its id, when it ran, and its counts (JSON object).
@@ -34,7 +34,12 @@ pub struct FeedNotification {
 impl FeedNotification {
     /// The warning must be one that may be queued (`approved`): it is stored in the state the
     /// lifecycle gives it for [`WarningEvent::Queue`] ([`crate::StoreError::InvalidState`] otherwise).
-    pub fn new(org_id: String, mut warning: Warning, deliveries: Vec<NewDelivery>) -> Result<Self> {
+    pub fn new(
+        org_id: String,
+        warning: GatedWarning,
+        deliveries: Vec<NewDelivery>,
+    ) -> Result<Self> {
+        let mut warning = warning.into_warning();
         warning.state = crate::ops::warning_transition(&warning, WarningEvent::Queue)?;
         let json = crate::record::canonical_json(&warning)?;
         Ok(Self {

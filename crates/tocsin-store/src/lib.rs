@@ -44,7 +44,7 @@ use tocsin_core::duty::Determination;
 use tocsin_core::lifecycle::{WarningEvent, WarningState};
 use tocsin_core::posture::PostureTrack;
 use tocsin_core::tracking::{
-    Acknowledgement, Delivery, Outcome, PostureReport, TimelineEntry, Warning,
+    Acknowledgement, Delivery, GatedWarning, Outcome, PostureReport, TimelineEntry, Warning,
 };
 use tocsin_core::{
     Audience, AudienceId, ChannelSpec, Entity, EntityId, Match, Threat, ThreatId, Timestamp,
@@ -164,7 +164,9 @@ pub trait Store:
     fn determinations(&self, threat_id: &ThreatId) -> Result<Vec<Determination>>;
 
     // Warnings and the outbox.
-    fn insert_warning(&self, w: &Warning, audit: &AuditCtx) -> Result<()>;
+    /// Store a new warning; only one that passed the leak gate can be passed
+    /// ([`tocsin_core::tracking::GatedWarning`]).
+    fn insert_warning(&self, w: &GatedWarning, audit: &AuditCtx) -> Result<()>;
     fn warning(&self, id: &WarningId) -> Result<Option<Warning>>;
     /// All warnings, or those of one threat, in creation order.
     fn warnings(&self, threat_id: Option<&ThreatId>) -> Result<Vec<Warning>>;

@@ -23,7 +23,7 @@ use tocsin_core::duty::Determination;
 use tocsin_core::lifecycle::{self, DeliveryEvent, WarningEvent, WarningState};
 use tocsin_core::posture::PostureTrack;
 use tocsin_core::tracking::{
-    Acknowledgement, Delivery, Outcome, PostureReport, TimelineEntry, Warning,
+    Acknowledgement, Delivery, GatedWarning, Outcome, PostureReport, TimelineEntry, Warning,
 };
 use tocsin_core::{
     Audience, AudienceId, Entity, EntityId, Match, Threat, ThreatId, ThreatWindow, Timestamp,
@@ -763,7 +763,8 @@ where
         })
     }
 
-    fn insert_warning(&self, w: &Warning, ctx: &AuditCtx) -> Result<()> {
+    fn insert_warning(&self, w: &GatedWarning, ctx: &AuditCtx) -> Result<()> {
+        let w = w.warning();
         let json = canonical_json(w)?;
         self.write_tx(&mut |tx| {
             require_threat(tx, &w.threat_id)?;

@@ -75,7 +75,7 @@ pub mod conformance {
     use chrono::{TimeZone, Utc};
     use tocsin_core::entity::{Category, EntityKind};
     use tocsin_core::lifecycle::WarningState;
-    use tocsin_core::tracking::{DeliveryStatus, Specificity, Warning};
+    use tocsin_core::tracking::{DeliveryStatus, GatedWarning, Specificity, Warning};
     use tocsin_core::{
         AudienceId, AudienceKind, CountryCode, Credibility, Entity, EntityId, Harm, Match,
         MatchReview, PortionMark, ReviewDecision, Threat, ThreatId, ThreatWindow, Timestamp,
@@ -128,8 +128,8 @@ pub mod conformance {
         }
     }
 
-    fn warning(id: &str, state: WarningState) -> Warning {
-        Warning {
+    fn warning(id: &str, state: WarningState) -> GatedWarning {
+        crate::conformance::gated(Warning {
             id: WarningId::new(id),
             threat_id: ThreatId::new("T1"),
             audience_id: AudienceId::new("a"),
@@ -145,7 +145,7 @@ pub mod conformance {
             valid: ThreatWindow::new(t(1), t(20)).unwrap(),
             state,
             created_at: t(2),
-        }
+        })
     }
 
     /// A store with threat T1, entities e1 and e2, and a match of each to target 0.

@@ -8,7 +8,7 @@
 use chrono::{TimeZone, Utc};
 use std::path::{Path, PathBuf};
 use tocsin_core::lifecycle::WarningState;
-use tocsin_core::tracking::{Specificity, Warning};
+use tocsin_core::tracking::{GatedWarning, Specificity, Warning};
 use tocsin_core::{
     Area, Audience, AudienceKind, Category, ChannelKind, ChannelSpec, Classification, CountryCode,
     Credibility, Entity, EntityKind, GeoPoint, Harm, Portion, PortionMark, TargetSpec, Threat,
@@ -177,6 +177,14 @@ pub fn warning(threat_id: &str, audience: &Audience) -> Warning {
         state: WarningState::Draft,
         created_at: march(6, 10),
     }
+}
+
+/// `w` as the engine stores it: through the leak gate against `threat`, read by an audience with
+/// `w`'s id and kind cleared for unclassified text. Panics when the gate blocks the fixture.
+pub fn gated(w: Warning, threat: &Threat) -> GatedWarning {
+    let reader = audience(w.audience_id.as_str(), w.audience_kind, Classification::U);
+    GatedWarning::gate(w, threat, &reader, &[])
+        .unwrap_or_else(|e| panic!("the fixture warning does not pass the leak gate: {e}"))
 }
 
 #[cfg(test)]

@@ -422,12 +422,12 @@ pub struct WarningHead {
     pub created_at: Timestamp,
 }
 
-impl crate::tracking::Warning {
+impl crate::tracking::GatedWarning {
     /// The constructor of a warning to send: its text, marking and validity come from the gate's
     /// proof ([`Composed`]), which only [`compose`] and [`pass_gate`] make.
     pub fn from_composed(c: Composed, head: WarningHead) -> Self {
         let f = c.into_fields();
-        Self {
+        Self(crate::tracking::Warning {
             id: head.id,
             threat_id: head.threat_id,
             audience_id: head.audience_id,
@@ -443,7 +443,44 @@ impl crate::tracking::Warning {
             valid: f.valid,
             state: head.state,
             created_at: head.created_at,
-        }
+        })
+    }
+
+    /// Run the gate on a warning written whole elsewhere (a bench's synthetic warning, a test's
+    /// fixture), against `threat` as read by `audience`: `Ok` only when every field passes, with
+    /// the warning's own id, version, state and times kept.
+    pub fn gate(
+        w: crate::tracking::Warning,
+        threat: &Threat,
+        audience: &Audience,
+        global_restricted: &[String],
+    ) -> Result<Self, LeakError> {
+        let fields = WarningFields {
+            tlp: w.tlp,
+            banner: w.banner,
+            specificity: w.specificity,
+            headline: w.headline,
+            text: w.text,
+            measures: w.measures,
+            valid: w.valid,
+            withheld_portions: 0,
+            summarised_portions: 0,
+            targets: Vec::new(),
+        };
+        let head = WarningHead {
+            id: w.id,
+            threat_id: w.threat_id,
+            audience_id: w.audience_id,
+            audience_kind: w.audience_kind,
+            version: w.version,
+            supersedes: w.supersedes,
+            state: w.state,
+            created_at: w.created_at,
+        };
+        Ok(Self::from_composed(
+            pass_gate(fields, threat, audience, global_restricted, &[])?,
+            head,
+        ))
     }
 }
 

@@ -10,7 +10,7 @@ use tocsin_core::audience::{Audience, AudienceKind, ChannelKind, ChannelSpec};
 use tocsin_core::duty::{Criterion, Decision, Determination};
 use tocsin_core::lifecycle::WarningEvent;
 use tocsin_core::marking::{Classification, TlpLevel};
-use tocsin_core::tracking::{Specificity, TimelineEntry, Warning};
+use tocsin_core::tracking::{GatedWarning, Specificity, TimelineEntry, Warning};
 use tocsin_core::{Entity, Match, MatchReason, Threat, Timestamp};
 use tocsin_server::{
     bootstrap_admin_token, hash_token, issue_token, router, AppState, Role, TOKEN_PREFIX,
@@ -38,12 +38,19 @@ fn crocus() -> Entity {
     }
 }
 
+/// The reference-shaped threat with its target and portion released to the partner (RUS), as
+/// the partner's warning's banner says.
 fn threat() -> Threat {
-    tocsin_testkit::threat("moscow-2024-03")
+    let rel = tocsin_core::marking::parse_mark("(S//REL TO USA, RUS)").unwrap();
+    let mut t = tocsin_testkit::threat("moscow-2024-03");
+    t.targets[0].mark = rel.clone();
+    t.portions[0].mark = rel;
+    t
 }
 
-fn warning() -> Warning {
-    Warning {
+/// The partner's warning as the engine stores it: through the leak gate against [`threat`].
+fn warning() -> GatedWarning {
+    let w = Warning {
         id: "w-fsb-1".into(),
         tlp: TlpLevel::Red,
         banner: "SECRET//REL TO USA, RUS".into(),
@@ -51,7 +58,9 @@ fn warning() -> Warning {
         headline: "Planned attack on Crocus City Hall".into(),
         text: "Extremists plan to attack Crocus City Hall in the coming days.".into(),
         ..tocsin_testkit::warning("moscow-2024-03", &audience())
-    }
+    };
+    GatedWarning::gate(w, &threat(), &audience(), &[])
+        .expect("the fixture warning passes the leak gate")
 }
 
 /// A store with one audience, one venue, one threat (matched), a determination, one queued

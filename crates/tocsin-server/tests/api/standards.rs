@@ -11,7 +11,7 @@ use tocsin_core::audience::{Audience, AudienceKind};
 use tocsin_core::entity::Footprint;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::marking::{Classification, PortionMark};
-use tocsin_core::tracking::Warning;
+use tocsin_core::tracking::{GatedWarning, Warning};
 use tocsin_core::{
     Area, CountryCode, Credibility, GeoPoint, Harm, Portion, TargetSpec, Threat, ThreatWindow,
     Timestamp,
@@ -35,8 +35,9 @@ fn aud(id: &str, kind: AudienceKind, clearance: Classification) -> Audience {
     }
 }
 
-fn warning(aud: &Audience, version: u32, state: WarningState) -> Warning {
-    Warning {
+/// A warning to `aud` as the engine stores it: through the leak gate against `threat`.
+fn warning(threat: &Threat, aud: &Audience, version: u32, state: WarningState) -> GatedWarning {
+    let w = Warning {
         id: format!("th.{}.v{version}", aud.id).as_str().into(),
         version,
         supersedes: (version > 1)
@@ -46,7 +47,8 @@ fn warning(aud: &Audience, version: u32, state: WarningState) -> Warning {
         state,
         created_at: t(6, 9) + Duration::hours(version as i64),
         ..tocsin_testkit::warning("th", aud)
-    }
+    };
+    GatedWarning::gate(w, threat, aud, &[]).expect("the fixture warning passes the leak gate")
 }
 
 struct Fixture {
@@ -108,11 +110,11 @@ fn fixture() -> Fixture {
     };
     store.insert_threat(&threat, &ctx).unwrap();
     for w in [
-        warning(&fsb, 1, WarningState::Superseded),
-        warning(&fsb, 2, WarningState::Delivered),
-        warning(&op, 1, WarningState::Delivered),
-        warning(&public, 1, WarningState::Delivered),
-        warning(&public, 2, WarningState::Draft),
+        warning(&threat, &fsb, 1, WarningState::Superseded),
+        warning(&threat, &fsb, 2, WarningState::Delivered),
+        warning(&threat, &op, 1, WarningState::Delivered),
+        warning(&threat, &public, 1, WarningState::Delivered),
+        warning(&threat, &public, 2, WarningState::Draft),
     ] {
         store.insert_warning(&w, &ctx).unwrap();
     }
