@@ -46,6 +46,20 @@ else
   export ANALYST_TOKEN APPROVER_TOKEN
 fi
 
+# One CERT feed run for the console's Feeds page: an organisation without a contact, one never
+# notified, one whose events are all inhibited, and a row matching nobody (nothing is sent).
+printf '%s\n' 'org_id,name,prefixes,asns,domains,emails,webhooks,interval,tlp,inhibit,timezone' \
+  'stumm,Stumm AG,203.0.113.0/24,,,,,,AMBER,,' \
+  'ruhig,Ruhig GmbH,198.51.100.0/24,,,soc@ruhig.example,,-1,AMBER,,' \
+  'gesperrt,Gesperrt KG,192.0.2.0/24,,,cert@gesperrt.example,,daily,AMBER,org,' >"$work/constituency.csv"
+printf '%s\n' '"timestamp","ip","protocol","port","hostname","tag","asn","geo"' \
+  '"2024-03-06 00:01:02","203.0.113.5","tcp","3389","","rdp","64503","DE"' \
+  '"2024-03-06 00:01:03","198.51.100.7","tcp","3389","","rdp","64501","DE"' \
+  '"2024-03-06 00:01:04","192.0.2.10","tcp","3389","","rdp","64500","DE"' \
+  '"2024-03-06 00:01:05","100.99.0.1","tcp","3389","","rdp","64599","FR"' >"$work/scan_rdp.csv"
+"$bin" feed import-constituency "$work/constituency.csv" >/dev/null
+"$bin" feed ingest --mapping shadowserver --at 2024-03-06T07:00:00Z "$work/scan_rdp.csv" >/dev/null
+
 # The reference case's own clock (6 March 2024, after the report came in), one scheduler pass a
 # second so deliveries go out while the test waits.
 "$bin" serve --listen "127.0.0.1:$port" --seed-reference --clock-start 2024-03-06T08:30:00Z --tick-secs 1 \

@@ -324,6 +324,22 @@ test("two people work the reference case end to end in the console", async (t) =
     await screenshot(b, "audit");
   });
 
+  await t.test("the feeds page shows each organisation of a run and why it was held back", async () => {
+    await b.getByRole("link", { name: "Feeds" }).click();
+    await b.locator("#feed-runs").waitFor();
+    const run = b.locator("#feed-runs tbody tr").first();
+    assert.match(await run.innerText(), /scan_rdp/);
+    await run.getByRole("link").click();
+    await b.locator("#feed-run-orgs").waitFor();
+    const status = async (org) => b.locator(`[data-org="${org}"]`).getAttribute("data-status");
+    assert.equal(await status("stumm"), "no_contact");
+    assert.equal(await status("ruhig"), "never");
+    assert.equal(await status("gesperrt"), "inhibited");
+    assert.match(await b.locator("#feed-run-summary").innerText(), /4 events, 3 matched/);
+    assert.match(await b.locator("#feed-run-summary").innerText(), /1 unmatched/);
+    await screenshot(b, "feed-run");
+  });
+
   await t.test("logging out ends the session", async () => {
     await a.getByRole("button", { name: "Log out" }).click();
     await a.locator("#login-form").waitFor();

@@ -1,7 +1,7 @@
 // Entry point: hash routing, login and the header. Pages live in views.js.
 import { h, fill, announce, alertError, clearAlert } from "./dom.js";
 import { session, login, loginWithToken, logout, refreshMe } from "./api.js";
-import { renderThreats, renderThreat, renderPosture, renderRegistry, renderAudit } from "./views.js";
+import { renderThreats, renderThreat, renderPosture, renderRegistry, renderAudit, renderFeeds } from "./views.js";
 
 const main = document.getElementById("main");
 let stopPage = null;
@@ -86,6 +86,7 @@ async function route() {
       case "posture": stopPage = await renderPosture(main); break;
       case "registry": stopPage = await renderRegistry(main); break;
       case "audit": stopPage = await renderAudit(main); break;
+      case "feeds": stopPage = await renderFeeds(main, parts[1]); break;
       case "threats":
       case "":
         stopPage = parts[1] ? await renderThreat(main, parts[1], parts[2]) : await renderThreats(main);

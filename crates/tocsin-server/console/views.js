@@ -596,3 +596,48 @@ export async function renderAudit(main) {
     h("section", { "aria-labelledby": "ev-h" }, h("h2", { id: "ev-h" }, "Events"), events, moreBtn));
   await more();
 }
+
+// ---------- CERT feed runs ----------
+
+const RUN_STATUS = { queued: "ok", not_due: "warn", never: "", no_contact: "bad", inhibited: "" };
+
+/** `#/feeds`: every run, newest first; `#/feeds/<id>`: one run, organisation by organisation. */
+export async function renderFeeds(main, runId) {
+  loading(main, "feed runs");
+  if (runId) return renderFeedRun(main, runId);
+  const runs = await get("/feeds/runs");
+  const n = (c, k) => String(c?.[k] ?? 0);
+  const rows = [...runs.items].reverse().map((r) => [
+    h("a", { href: `#/feeds/${encodeURIComponent(r.id)}` }, r.id), when(r.at), r.counts?.report_type ?? "—",
+    n(r.counts, "events"), n(r.counts, "matched"), n(r.counts, "notifications"), n(r.counts, "not_due"),
+    n(r.counts, "inhibited"), n(r.counts, "no_contact"), n(r.counts, "unmatched"), n(r.counts, "malformed")]);
+  fill(main,
+    pageHeader("Feed runs"),
+    h("p", { class: "muted" }, "Each file ingested with tocsin feed ingest, newest first. Open a run to see, organisation by organisation, what was sent and what was held back and why."),
+    table("Feed runs, newest first", ["Run", "At", "Report type", "Events", "Matched", "Notifications", "Not due", "Inhibited", "No contact", "Unmatched", "Malformed"], rows,
+      { empty: "No feed run yet: see docs/feeds.md for tocsin feed ingest.", id: "feed-runs" }));
+}
+
+async function renderFeedRun(main, id) {
+  const r = await get(`/feeds/runs/${encodeURIComponent(id)}`);
+  const c = r.counts ?? {};
+  const orgs = (c.organisations ?? []).map((o) => [
+    o.org_id,
+    h("span", { "data-org": o.org_id, "data-status": o.status }, badge(label(o.status), RUN_STATUS[o.status] ?? "")),
+    String(o.matched ?? 0), String(o.queued ?? 0), String(o.inhibited ?? 0),
+    o.next_due ? when(o.next_due) : "—",
+    Object.entries(o.inhibited_by ?? {}).map(([rule, k]) => `${rule} (${k})`).join(", ") || "—"]);
+  const malformed = (c.malformed_examples ?? []).map((m) => [String(m.line), m.reason]);
+  fill(main,
+    pageHeader(`Feed run ${r.id}`, h("a", { href: "#/feeds" }, "All feed runs")),
+    h("p", { id: "feed-run-summary" },
+      `${c.report_type ?? "?"} · ingested `, when(r.at), ` · ${c.events ?? 0} events, ${c.matched ?? 0} matched `,
+      `(${c.matched_by_prefix ?? 0} by prefix, ${c.matched_by_domain ?? 0} by domain, ${c.matched_by_asn ?? 0} by ASN), `,
+      `${c.unmatched ?? 0} unmatched, ${c.malformed ?? 0} malformed · ${c.notifications ?? 0} notifications, ${c.deliveries ?? 0} deliveries`),
+    c.sha256 ? h("p", { class: "muted small" }, "File SHA-256 ", h("code", {}, c.sha256)) : "",
+    h("h2", {}, "Organisations"),
+    table("Organisations with matched events: sent, or held back and why", ["Organisation", "Status", "Matched", "Sent", "Inhibited", "Next due", "Inhibited by rule"], orgs,
+      { empty: "No organisation had matched events in this run.", id: "feed-run-orgs" }),
+    h("h2", {}, "Malformed rows"),
+    table("First malformed rows of the file", ["Line", "Reason"], malformed, { empty: "No malformed rows." }));
+}

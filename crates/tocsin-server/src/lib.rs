@@ -164,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/effectiveness", get(reports::effectiveness))
         .route("/feeds/runs", get(feeds::runs))
         .route("/feeds/runs/:id", get(feeds::run))
+        .route("/feeds/constituency", get(feeds::constituency))
         .route_layer(from_fn_with_state(MinRole(Role::Viewer), authorize));
     let analyst = Router::new()
         .route("/threats/:id/determinations", post(determinations::propose))

@@ -172,6 +172,7 @@ pub async fn openapi_json() -> Response {
         api::audit::audit_export,
         api::feeds::runs,
         api::feeds::run,
+        api::feeds::constituency,
         api::accounts::list_users,
         api::accounts::post_user,
         api::accounts::patch_user,

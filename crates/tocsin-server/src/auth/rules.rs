@@ -32,6 +32,8 @@ pub const ROUTE_RULES: &[(&str, &str, Role)] = &[
     ("GET", "/api/v1/reports/effectiveness", Role::Viewer),
     ("GET", "/api/v1/feeds/runs", Role::Viewer),
     ("GET", "/api/v1/feeds/runs/:id", Role::Viewer),
+    // Contacts and networks of every organisation: not for every reader.
+    ("GET", "/api/v1/feeds/constituency", Role::Analyst),
     // Working a case (analyst, scope `write`).
     ("POST", "/api/v1/threats", Role::Analyst),
     ("POST", "/api/v1/threats/:id/determinations", Role::Analyst),

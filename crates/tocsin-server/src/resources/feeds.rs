@@ -1,6 +1,9 @@
 //! Feed runs: `GET /api/v1/feeds/runs` (every run with its counts, oldest first) and
 //! `GET /api/v1/feeds/runs/{id}`. Viewer role. The counts carry no addresses or organisation
-//! names, only numbers and the malformed rows' line numbers and reasons.
+//! names, only numbers, organisation ids and the malformed rows' line numbers and reasons.
+//!
+//! The constituency: `GET /api/v1/feeds/constituency`, analyst role, because it lists every
+//! organisation's contacts and networks.
 
 use super::Reply;
 use crate::auth::Principal;
@@ -74,6 +77,46 @@ pub async fn run(
     .await
 }
 
+/// The stored constituency (docs/feeds.md, "The constituency file"), by organisation id.
+#[derive(Serialize, ToSchema)]
+pub struct Constituency {
+    pub count: usize,
+    /// One object per organisation as imported: `id`, `name`, `networks`, `asns`, `domains`,
+    /// `emails`, `webhooks`, `interval`, `interval_by_type`, `inhibitions`, `tlp`; the `*` row's
+    /// settings under id `*`.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+}
+
+#[utoipa::path(get, path = "/api/v1/feeds/constituency", tag = "feeds",
+    responses((status = 200, description = "The CERT's constituency as last imported (docs/feeds.md)", body = Constituency)))]
+pub async fn constituency(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Reply<Constituency>, Problem> {
+    st.read(p, |store| {
+        let items = store
+            .constituency()?
+            .into_iter()
+            .map(|(id, json)| {
+                serde_json::from_str::<Value>(&json).map_err(|e| {
+                    tocsin_store::StoreError::Corrupt {
+                        kind: "organisation",
+                        id,
+                        reason: e.to_string(),
+                    }
+                    .into()
+                })
+            })
+            .collect::<Result<Vec<Value>, Problem>>()?;
+        Ok(Constituency {
+            count: items.len(),
+            items,
+        })
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{issue_token, router, AppState, Role};
@@ -132,5 +175,26 @@ mod tests {
             get(&app, "/api/v1/feeds/runs/nope", Some(&viewer)).await.0,
             StatusCode::NOT_FOUND
         );
+    }
+
+    #[tokio::test]
+    async fn the_constituency_is_shown_to_analysts_not_viewers() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let ctx = AuditCtx::new("test", chrono::Utc::now());
+        let org = json!({"id": "klinik", "name": "Klinikum", "emails": ["it@klinik.example"],
+            "networks": ["198.51.100.0/24"], "tlp": "red"});
+        store
+            .replace_constituency(&[("klinik".into(), org.to_string())], &ctx)
+            .unwrap();
+        let viewer = issue_token(store.as_ref(), Role::Viewer, "v", None, &ctx).unwrap();
+        let analyst = issue_token(store.as_ref(), Role::Analyst, "a", None, &ctx).unwrap();
+        let app = router(AppState::new(store));
+        let uri = "/api/v1/feeds/constituency";
+        assert_eq!(get(&app, uri, None).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(get(&app, uri, Some(&viewer)).await.0, StatusCode::FORBIDDEN);
+        let (s, v) = get(&app, uri, Some(&analyst)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["count"], 1);
+        assert_eq!(v["items"][0], org);
     }
 }
