@@ -265,8 +265,10 @@ pub const STOPWORDS: &[&str] = &[
     "also", "about", "than", "then", "such",
 ];
 
+/// A stop word under either key: `bу` with a Cyrillic `у` reads as "by" and is skipped like it,
+/// so it cannot break up a gram of the words around it ("Planned seating bу the Road").
 fn is_stopword(w: &Word) -> bool {
-    STOPWORDS.contains(&w.norm.as_str())
+    STOPWORDS.contains(&w.norm.as_str()) || STOPWORDS.contains(&w.alt.as_str())
 }
 
 /// The content words (normalised, stop words removed) of a text.

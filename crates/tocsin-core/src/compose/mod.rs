@@ -74,20 +74,6 @@ fn fmt_time(t: Timestamp) -> String {
         .replace('Z', " UTC")
 }
 
-fn spec_specificity(t: &TargetSpec) -> Specificity {
-    let fp = &t.footprint;
-    // A network, ASN or domain names its target as precisely as a venue name does; a sector is a
-    // kind of target, like a category.
-    if t.name.is_some() || !fp.networks.is_empty() || !fp.asns.is_empty() || !fp.domains.is_empty()
-    {
-        Specificity::NamedTarget
-    } else if (!t.categories.is_empty() || !fp.sectors.is_empty()) && t.area.is_some() {
-        Specificity::CategoryAndArea
-    } else {
-        Specificity::AreaOnly
-    }
-}
-
 /// The local emergency number named in operator warnings (112 works across Europe and Russia).
 fn emergency_number(aud: &Audience) -> &'static str {
     match aud.country.as_ref().map(|c| c.as_str()) {
@@ -153,7 +139,11 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     // Sanitize first: a portion that names a restricted term is never copied, whatever its mark.
     let usable = |p: &Portion| is_rel(&p.mark) && !gate.has_restricted(&p.text);
     let withheld = threat.portions.iter().filter(|p| !usable(p)).count();
-    let Some(spec) = targets.iter().map(|t| spec_specificity(t)).max() else {
+    let Some(spec) = targets
+        .iter()
+        .map(|t| crate::specificity::specificity(t))
+        .max()
+    else {
         return Err(ComposeError::NothingActionable {
             audience: aud.id.to_string(),
             targets: threat.targets.len(),

@@ -73,4 +73,41 @@ proptest! {
             "{} variant {:?} of {:?} not found in {:?}: {:?}", class, v, term, text, spans
         );
     }
+
+    /// Any code points — every script, combining marks, format and control characters, private
+    /// use, unassigned — weighted towards the scripts and characters folding treats specially:
+    /// folding never panics and is idempotent under each key (a folded text folds to itself), its
+    /// words' spans cut the text on character boundaries, and the gate never panics on it.
+    #[test]
+    fn folding_any_text_is_idempotent_and_the_gate_never_panics(
+        seed in any::<u64>(),
+        cs in prop::collection::vec(prop_oneof![
+            any::<char>(),
+            prop::char::range('a', 'z'),
+            prop::char::range('\u{300}', '\u{36F}'),
+            prop::char::range('\u{370}', '\u{3FF}'),
+            prop::char::range('\u{400}', '\u{4FF}'),
+            prop::char::range('\u{600}', '\u{6FF}'),
+            prop::char::range('\u{1E00}', '\u{1EFF}'),
+            prop::char::range('\u{2000}', '\u{206F}'),
+            prop::char::range('\u{FB00}', '\u{FFFF}'),
+            prop::char::range('\u{1D400}', '\u{1D7FF}'),
+            prop::char::range('\u{E0000}', '\u{E007F}'),
+        ], 0..80),
+    ) {
+        let text: String = cs.into_iter().collect();
+        for key in fold::KEYS {
+            let once = fold::fold_str(&text, key);
+            let twice = fold::fold_str(&once, key);
+            prop_assert_eq!(&twice, &once, "{:?} under {:?}", text, key);
+        }
+        for w in fold::words(&text) {
+            prop_assert!(w.start < w.end && text.get(w.start..w.end).is_some());
+        }
+        let case = proof::gen_case(seed);
+        if let Err(e) = leak_gate(&text, &case.threat, &case.audience, &case.global_restricted, &[]) {
+            prop_assert!(e.start < e.end && e.end <= text.len());
+            prop_assert_eq!(text.get(e.start..e.end), Some(e.excerpt.as_str()));
+        }
+    }
 }

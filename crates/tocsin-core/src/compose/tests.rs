@@ -541,3 +541,98 @@ fn a_gram_mixing_look_alikes_and_transliteration_is_caught() {
         Outcome::Composed | Outcome::Refused(_) => {}
     }
 }
+
+/// `bench leakproof` case 166785: "Planned seating by the Road" rewritten in look-alikes, with
+/// `bу` (Cyrillic у) for "by". The gate skipped stop words by the spelling key only (`bu`), so
+/// `bу` stood between "seating" and "Road" and the gram "plan seat road" never formed.
+#[test]
+fn a_stop_word_in_look_alikes_does_not_split_a_gram() {
+    use super::proof::{case_seed, run_case, Outcome};
+    let mut t = moscow();
+    t.targets
+        .push(target("Planned seating by the Road", "(S//NF)", None));
+    t.measures.push("Ρlаnnеd ѕеаtιng; bу Rоаd".into());
+    let l = leak(run(&t, &fsb()));
+    assert_eq!(
+        l.rule,
+        LeakRule::WithheldTarget {
+            label: "Planned seating by the Road".into(),
+            mark: "(S//NF)".into()
+        }
+    );
+    assert_eq!(l.excerpt, "Ρlаnnеd ѕеаtιng; bу Rоаd");
+    // The same with a plain "by" was always caught; the partner may not read the target either way.
+    t.measures.pop();
+    t.measures.push("Planned seating; by Road".into());
+    assert_eq!(leak(run(&t, &fsb())).excerpt, "Planned seating; by Road");
+    assert!(matches!(
+        run_case(case_seed(2024, 166785)),
+        Outcome::Refused("withheld_target")
+    ));
+}
+
+/// `bench leakproof` cases 226063 and 269990: a withheld label with `القاهرة` (Cairo, ending in
+/// teh marbuta `ة`) is also written, in the plural, in a releasable label, so it is not secret
+/// from the audience and the gate rightly lets its copy through. The oracle did not spell `ة`
+/// (it kept `lqhrة`, which its stemmer, ASCII only, left with its `s`) and so did not see the
+/// releasable copy: the oracle was wrong, not the gate.
+#[test]
+fn a_withheld_label_released_in_the_plural_with_teh_marbuta_is_no_leak() {
+    use super::proof::{case_seed, oracle_words, run_case, violation, Case, Outcome};
+    assert_eq!(oracle_words("القاهرةs")[0], vec!["lqhrhs".to_owned()]);
+    let withheld = "القاهرة with transfer tasked incendiary district";
+    let mut t = moscow();
+    t.targets.push(target(withheld, "(S//NF)", None));
+    t.measures.push(withheld.into());
+    // Not released anywhere: the copy is blocked, and the oracle sees it too.
+    let l = leak(run(&t, &operator()));
+    assert!(matches!(l.rule, LeakRule::WithheldTarget { .. }), "{l}");
+    let case = |t: &Threat| Case {
+        threat: t.clone(),
+        audience: operator(),
+        entities: vec![],
+        global_restricted: vec![],
+    };
+    let mut c = run(&moscow(), &operator()).unwrap();
+    c.text.push_str(withheld);
+    assert!(violation(&case(&t), &c).is_some());
+    // Released in a plural spelling: the audience may read it, and the oracle agrees.
+    t.targets.push(target(
+        "Guards القاهرةs WITH transfer tasked incendiarys districts",
+        "(U)",
+        None,
+    ));
+    let c = run(&t, &operator()).unwrap();
+    assert!(c.text.contains(withheld));
+    assert_eq!(violation(&case(&t), &c), None);
+    for n in [226063, 269990] {
+        assert!(
+            !matches!(run_case(case_seed(2024, n)), Outcome::Violation(_)),
+            "case {n}"
+        );
+    }
+}
+
+/// `bench leakproof` case 740106: the restricted term `ΑΘΗΝΑ ΝΥΧΤΑ` with Latin look-alikes put
+/// in and then lower-cased (`αθhνá NYXTAs`). The look-alike key read `Θ` as `O` (its UTS #39
+/// prototype `O̵` with the bar dropped), so the term was `aohna` there and met neither key of
+/// the copy (`athhna`, spelt, with `θ` as `th`). `Θ` is a theta to a reader, not an `O`.
+#[test]
+fn a_greek_term_lower_cased_after_look_alikes_is_caught() {
+    use super::proof::{case_seed, run_case, Outcome};
+    let mut t = moscow();
+    t.restricted_terms = vec!["ΑΘΗΝΑ ΝΥΧΤΑ".into()];
+    t.targets[2].label = "large gatherings in Moscow near αθhνá NYXTAs".into();
+    let l = leak(run(&t, &public()));
+    assert_eq!(
+        l.rule,
+        LeakRule::RestrictedTerm {
+            term: "ΑΘΗΝΑ ΝΥΧΤΑ".into()
+        }
+    );
+    assert_eq!(l.excerpt, "αθhνá NYXTAs");
+    assert!(matches!(
+        run_case(case_seed(2024, 740106)),
+        Outcome::Refused("restricted_term")
+    ));
+}
