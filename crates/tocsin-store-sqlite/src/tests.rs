@@ -1,10 +1,7 @@
 use super::migrate::{self, Migration, MIGRATIONS};
 use super::*;
-use chrono::{TimeZone, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::OptionalExtension;
-use tocsin_core::{CountryCode, Credibility, Harm, Portion, PortionMark, ThreatWindow, TlpLevel};
-use tocsin_core::{Threat, ThreatId, Timestamp};
 use tocsin_store::conformance::TestStore;
 use tocsin_store::dump::SqlValue;
 use tocsin_store::AuditCtx;
@@ -52,39 +49,6 @@ tocsin_store::review_conformance_tests!(|| -> Box<dyn TestStore> {
     Box::new(Sqlite(SqliteStore::open_in_memory().unwrap()))
 });
 
-fn t(d: u32, h: u32) -> Timestamp {
-    Utc.with_ymd_and_hms(2024, 3, d, h, 0, 0).unwrap()
-}
-
-fn ctx(d: u32, h: u32) -> AuditCtx {
-    AuditCtx::new("analyst", t(d, h))
-}
-
-fn threat(id: &str) -> Threat {
-    Threat {
-        id: ThreatId::new(id),
-        title: "Extremists plan to attack large gatherings in Moscow".into(),
-        originator: CountryCode::parse("USA").unwrap(),
-        received: t(6, 9),
-        actor: Some("ISIS-K".into()),
-        actor_mark: PortionMark::unclassified(),
-        harms: vec![Harm::Killing, Harm::ArsonBombing],
-        credibility: Credibility::Probable,
-        window: ThreatWindow::new(t(7, 0), t(9, 0)).unwrap(),
-        public_advice_hours: 48,
-        targets: vec![],
-        portions: vec![Portion {
-            mark: PortionMark::unclassified(),
-            text: "Large gatherings in Moscow may be attacked.".into(),
-            tearline: true,
-            line: 1,
-        }],
-        restricted_terms: vec!["SOURCE-X".into()],
-        tlp: Some(TlpLevel::Amber),
-        measures: vec!["Avoid large gatherings".into()],
-    }
-}
-
 fn raw(s: &SqliteStore) -> MutexGuard<'_, Connection> {
     s.lock()
 }
@@ -116,7 +80,11 @@ fn migrations_apply_on_a_fresh_file_and_reopen_is_a_no_op() {
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
-        s.insert_threat(&threat("T1"), &ctx(6, 9)).unwrap();
+        s.insert_threat(
+            &tocsin_testkit::threat("T1"),
+            &AuditCtx::new("analyst", tocsin_testkit::march(6, 9)),
+        )
+        .unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(count(&s, "schema_migrations"), MIGRATIONS.len() as i64);
