@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::tracking::{Delivery, DeliveryStatus, Specificity, Warning};
 use tocsin_core::{
-    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
-    PortionMark, Threat, ThreatId, ThreatWindow, Timestamp, TlpLevel, WarningId,
+    AudienceId, AudienceKind, ChannelKind, ChannelSpec, ThreatId, ThreatWindow, Timestamp,
+    TlpLevel, WarningId,
 };
 use tocsin_deliver::receiver::{Answer, Receiver};
 use tocsin_deliver::{
@@ -46,28 +46,7 @@ fn warning(id: &str) -> Warning {
 fn store_with(channels: &[(ChannelKind, String)]) -> (SqliteStore, Vec<Delivery>) {
     let s = SqliteStore::open_in_memory().unwrap();
     let ctx = AuditCtx::new("test", t(0));
-    let threat = Threat {
-        id: ThreatId::new("T1"),
-        title: "t".into(),
-        originator: CountryCode::parse("USA").unwrap(),
-        received: t(0),
-        actor: None,
-        actor_mark: PortionMark::unclassified(),
-        harms: vec![Harm::Killing],
-        credibility: Credibility::Probable,
-        window: ThreatWindow::new(t(0), t(3600 * 48)).unwrap(),
-        public_advice_hours: 48,
-        targets: vec![],
-        portions: vec![Portion {
-            mark: PortionMark::unclassified(),
-            text: "x".into(),
-            tearline: true,
-            line: 1,
-        }],
-        restricted_terms: vec![],
-        tlp: None,
-        measures: vec![],
-    };
+    let threat = tocsin_testkit::plain_threat("T1", ThreatWindow::new(t(0), t(3600 * 48)).unwrap());
     s.insert_threat(&threat, &ctx).unwrap();
     s.insert_warning(&tocsin_testkit::gated(warning("W1"), &threat), &ctx)
         .unwrap();

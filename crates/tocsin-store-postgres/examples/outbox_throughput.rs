@@ -12,8 +12,7 @@ use std::time::Instant;
 use tocsin_core::lifecycle::WarningState;
 use tocsin_core::tracking::{Specificity, Warning};
 use tocsin_core::{
-    AudienceId, AudienceKind, ChannelKind, ChannelSpec, CountryCode, Credibility, Harm, Portion,
-    PortionMark, Threat, ThreatId, ThreatWindow, TlpLevel, WarningId,
+    AudienceId, AudienceKind, ChannelKind, ChannelSpec, ThreatId, ThreatWindow, TlpLevel, WarningId,
 };
 use tocsin_store::{AuditCtx, NewDelivery, Store};
 use tocsin_store_postgres::testing::TempDb;
@@ -24,28 +23,7 @@ fn fill(s: &dyn Store, n: usize) {
     let t0 = Utc.with_ymd_and_hms(2024, 3, 7, 12, 0, 0).unwrap();
     let ctx = AuditCtx::new("bench", t0);
     let window = ThreatWindow::new(t0, t0 + Duration::hours(48)).unwrap();
-    let threat = Threat {
-        id: ThreatId::new("T1"),
-        title: "t".into(),
-        originator: CountryCode::parse("USA").unwrap(),
-        received: t0,
-        actor: None,
-        actor_mark: PortionMark::unclassified(),
-        harms: vec![Harm::Killing],
-        credibility: Credibility::Probable,
-        window,
-        public_advice_hours: 48,
-        targets: vec![],
-        portions: vec![Portion {
-            mark: PortionMark::unclassified(),
-            text: "x".into(),
-            tearline: true,
-            line: 1,
-        }],
-        restricted_terms: vec![],
-        tlp: None,
-        measures: vec![],
-    };
+    let threat = tocsin_testkit::plain_threat("T1", window);
     s.insert_threat(&threat, &ctx).unwrap();
     for (w, chunk) in (0..n).collect::<Vec<_>>().chunks(1000).enumerate() {
         let warning = Warning {

@@ -148,6 +148,33 @@ pub fn threat(id: &str) -> Threat {
     }
 }
 
+/// A threat with nothing to withhold, for tests of what happens after composing (the outbox,
+/// delivery): one unclassified tearline portion, no targets, actor or restricted terms.
+pub fn plain_threat(id: &str, window: ThreatWindow) -> Threat {
+    Threat {
+        id: id.into(),
+        title: "Plain threat".into(),
+        originator: country("USA"),
+        received: window.from,
+        actor: None,
+        actor_mark: PortionMark::unclassified(),
+        harms: vec![Harm::Killing],
+        credibility: Credibility::Probable,
+        window,
+        public_advice_hours: 48,
+        targets: vec![],
+        portions: vec![Portion {
+            mark: PortionMark::unclassified(),
+            text: "Large gatherings may be attacked.".into(),
+            tearline: true,
+            line: 1,
+        }],
+        restricted_terms: vec![],
+        tlp: None,
+        measures: vec![],
+    }
+}
+
 /// A window from `from` to `until`.
 pub fn window(from: Timestamp, until: Timestamp) -> ThreatWindow {
     ThreatWindow::new(from, until).unwrap_or_else(|e| panic!("window: {e}"))
