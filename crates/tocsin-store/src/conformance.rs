@@ -187,10 +187,11 @@ fn warning(id: &str, threat_id: &str, state: WarningState, created: Timestamp) -
     gated(w)
 }
 
-/// `w` through the leak gate against [`threat`] (of its threat id), read by [`audience`].
+/// `w` through the leak gate against [`threat`] and [`audience`] of its own ids.
 pub(crate) fn gated(w: Warning) -> GatedWarning {
     let t = threat(w.threat_id.as_str());
-    GatedWarning::gate(w, &t, &audience("crocus-security"), &[])
+    let reader = audience(w.audience_id.as_str());
+    GatedWarning::gate(w, &t, &reader, &[])
         .expect("the fixture warning passes the leak gate")
 }
 

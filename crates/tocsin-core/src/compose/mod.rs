@@ -437,14 +437,17 @@ impl crate::tracking::GatedWarning {
     }
 
     /// Run the gate on a warning written whole elsewhere (a bench's synthetic warning, a test's
-    /// fixture), against `threat` as read by `audience`: `Ok` only when every field passes, with
-    /// the warning's own id, version, state and times kept.
+    /// fixture), against its own `threat` as read by its own `audience` (the ids must be the
+    /// warning's: gating against another threat proves nothing): `Ok` only when every field
+    /// passes, with the warning's own id, version, state and times kept.
     pub fn gate(
         w: crate::tracking::Warning,
         threat: &Threat,
         audience: &Audience,
         global_restricted: &[String],
     ) -> Result<Self, LeakError> {
+        debug_assert_eq!(w.threat_id, threat.id, "gated against another threat");
+        debug_assert_eq!(w.audience_id, audience.id, "gated for another audience");
         let fields = WarningFields {
             tlp: w.tlp,
             banner: w.banner,
