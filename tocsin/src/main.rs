@@ -43,6 +43,9 @@ enum Command {
     /// Reports over the store (`report effectiveness`).
     #[command(subcommand)]
     Report(cmd::report::ReportCommand),
+    /// Say what this process would do with these settings: the store, the deployment's clock and
+    /// the delivery channels it can send (`doctor [--channels FILE] [--webhook-keys F] [--smtp-…]`).
+    Doctor(cmd::doctor::DoctorArgs),
     /// Run the outbox worker against the store until SIGTERM/SIGINT (several may run at once).
     Worker(cmd::worker::WorkerArgs),
     /// Copy the whole store into an empty one on another backend and verify it
@@ -81,6 +84,7 @@ async fn main() -> Result<()> {
         Command::Token(c) => cmd::token::run(c, g),
         Command::User(c) => cmd::user::run(c, g),
         Command::Ingest(c) => cmd::ingest::run(c, g, &settings),
+        Command::Doctor(a) => cmd::doctor::run(a, g),
         Command::Worker(a) => cmd::worker::run(a, g).await,
         Command::Migrate(a) => cmd::migrate::run(a),
         Command::Bench(c) => cmd::bench::run(c, g),

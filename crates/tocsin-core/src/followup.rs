@@ -44,6 +44,9 @@ pub enum TaskKind {
     Redetermine,
     /// A threat was stored without any area Tocsin could resolve: an analyst must give one.
     NeedsArea,
+    /// A recipient missed two posture check-ins and has an escalation contact: a person must
+    /// telephone it (the detail names the number). Tocsin itself calls no one.
+    CallContact,
 }
 
 impl TaskKind {
@@ -54,6 +57,7 @@ impl TaskKind {
             TaskKind::SlaBreach => "sla_breach",
             TaskKind::Redetermine => "redetermine",
             TaskKind::NeedsArea => "needs_area",
+            TaskKind::CallContact => "call_contact",
         }
     }
 }

@@ -198,6 +198,10 @@ pub struct Notice {
     pub kind: NoticeKind,
     pub headline: String,
     pub text: String,
+    /// The fresh one-time posture link a reminder or escalation carries (also in `text`), for
+    /// channels that give links as fields (the webhook's `data.posture_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -23,13 +23,14 @@ pub mod worker;
 pub use email::{EmailChannel, SmtpConfig, SmtpTls};
 pub use file::FileChannel;
 pub use webhook::{WebhookChannel, WebhookConfig, WebhookKeys, WebhookSecret};
-pub use worker::{ChannelLimits, OutboxWorker, WorkReport, WorkerConfig, WorkerError};
+pub use worker::{ChannelLimits, Clock, OutboxWorker, WorkReport, WorkerConfig, WorkerError};
 
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use tocsin_core::tracking::{Delivery, Warning};
 use tocsin_core::{ChannelKind, Timestamp};
+pub use tocsin_store::{Addresses, ClaimScope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -110,6 +111,10 @@ impl SendError {
 /// One way to reach a recipient. Implementations are called from several threads at once.
 pub trait Channel: Send + Sync {
     fn kind(&self) -> ChannelKind;
+    /// The addresses this channel can send to; the worker claims no delivery outside them.
+    fn addresses(&self) -> Addresses {
+        Addresses::Any
+    }
     fn send(&self, delivery: &Delivery, warning: &Warning) -> Result<(), SendError>;
 }
 

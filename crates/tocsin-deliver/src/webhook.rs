@@ -12,7 +12,7 @@
 //! Answers: 2xx delivered; 410 unsubscribes the channel; 429 and 5xx (and anything else) retry,
 //! not before `Retry-After`; timeouts and connection failures retry.
 
-use crate::{ack_link, error_chain, Channel, SendError};
+use crate::{ack_link, error_chain, Addresses, Channel, SendError};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use chrono::Duration;
@@ -213,6 +213,30 @@ impl WebhookKeys {
         self.by_url.insert(url.into(), secrets);
     }
 
+    /// The URLs this configuration can sign for: [`Addresses::Any`] with a default secret, else
+    /// exactly the endpoints that have one (a process claims no other webhook delivery).
+    pub fn addresses(&self) -> Addresses {
+        if !self.default.is_empty() {
+            return Addresses::Any;
+        }
+        let mut urls: Vec<String> = self
+            .by_url
+            .iter()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(u, _)| u.clone())
+            .collect();
+        urls.sort();
+        Addresses::Only(urls)
+    }
+
+    /// How many endpoints have their own secrets, and whether a default is set (for `doctor`).
+    pub fn summary(&self) -> (usize, bool) {
+        (
+            self.by_url.values().filter(|s| !s.is_empty()).count(),
+            !self.default.is_empty(),
+        )
+    }
+
     /// The secrets to sign a request to `url` with (empty: none configured).
     pub fn for_url(&self, url: &str) -> &[WebhookSecret] {
         self.by_url
@@ -302,44 +326,60 @@ fn common_members(w: &Warning) -> String {
     s[1..s.len() - 1].to_owned()
 }
 
+/// The body's `type`: what the receiver is asked to act on. A reminder or escalation is not a new
+/// warning, a cancel withdraws one, and a CERT's feed notification is not a threat warning.
+pub fn event_type(d: &Delivery, w: &Warning) -> &'static str {
+    use tocsin_core::tracking::NoticeKind;
+    match d.notice.as_ref().map(|n| n.kind) {
+        Some(NoticeKind::Cancel) => "warning.cancelled",
+        Some(NoticeKind::Reminder) => "posture.reminder",
+        Some(NoticeKind::Escalation) => "posture.escalation",
+        None if w.is_feed_notification() => "feed.notification",
+        None => "warning.issued",
+    }
+}
+
 fn assemble(
     common: &str,
+    event: &str,
     d: &Delivery,
     sent_at: chrono::DateTime<chrono::Utc>,
     ack_url: Option<&str>,
 ) -> Vec<u8> {
     let js = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
-    let ack = ack_link(ack_url, d)
-        .map(|l| js(&l))
-        .unwrap_or_else(|| "null".into());
-    // Receivers act on `type`: a cancel must not look like a new warning to act upon.
-    let kind = if d.is_cancel() {
-        "warning.cancelled"
+    let link = |l: Option<String>| l.map(|l| js(&l)).unwrap_or_else(|| "null".into());
+    // A reminder or escalation asks for a posture report, not an acknowledgement.
+    let ack = link(if d.notice.is_some() {
+        None
     } else {
-        "warning.issued"
-    };
+        ack_link(ack_url, d)
+    });
+    let posture = link(d.notice.as_ref().and_then(|n| n.posture_url.clone()));
     format!(
-        r#"{{"type":"{}","timestamp":{},"data":{{{},"idempotency_key":{},"audience":{},"ack_url":{}}}}}"#,
-        kind,
+        r#"{{"type":"{}","timestamp":{},"data":{{{},"kind":{},"idempotency_key":{},"audience":{},"ack_url":{},"posture_url":{}}}}}"#,
+        event,
         js(&sent_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         common,
+        js(d.notice.as_ref().map_or("warning", |n| n.kind.as_str())),
         js(&d.idempotency_key),
         js(d.audience_id.as_str()),
-        ack
+        ack,
+        posture
     )
     .into_bytes()
 }
 
 /// The JSON body of a warning webhook (Standard Webhooks' `type` / `timestamp` / `data`
 /// envelope): `data` holds `reference`, `version`, `supersedes`, `tlp`, `banner`, `headline`,
-/// `text`, `measures`, `valid_from`, `valid_until`, `idempotency_key`, `audience`, `ack_url`.
+/// `text`, `measures`, `valid_from`, `valid_until`, `kind`, `idempotency_key`, `audience`,
+/// `ack_url`, `posture_url`; `type` by [`event_type`].
 pub fn payload(
     d: &Delivery,
     w: &Warning,
     sent_at: chrono::DateTime<chrono::Utc>,
     ack_url: Option<&str>,
 ) -> Vec<u8> {
-    assemble(&common_members(w), d, sent_at, ack_url)
+    assemble(&common_members(w), event_type(d, w), d, sent_at, ack_url)
 }
 
 /// Parse `Retry-After`: delay-seconds or an HTTP-date (relative to `now`).
@@ -402,6 +442,10 @@ impl Channel for WebhookChannel {
         ChannelKind::Webhook
     }
 
+    fn addresses(&self) -> Addresses {
+        self.config.keys.addresses()
+    }
+
     fn send(&self, d: &Delivery, w: &Warning) -> Result<(), SendError> {
         let url = &d.channel.address;
         let bad = |reason: String| SendError::BadAddress {
@@ -438,7 +482,13 @@ impl Channel for WebhookChannel {
                     .or_insert_with(|| Arc::new(common_members(w))),
             )
         };
-        let body = assemble(&common, d, now, self.config.ack_url.as_deref());
+        let body = assemble(
+            &common,
+            event_type(d, w),
+            d,
+            now,
+            self.config.ack_url.as_deref(),
+        );
         let signature = sign(secrets, &d.idempotency_key, ts, &body);
         let resp = self
             .client(d.id.unsigned_abs() as usize)?
@@ -696,7 +746,9 @@ mod tests {
         assert_eq!(data["version"], 2);
         assert_eq!(data["idempotency_key"], "k1");
         assert_eq!(data["ack_url"], "https://t/ack/W\"1?k=k1");
-        assert_eq!(data.as_object().unwrap().len(), 13);
+        assert_eq!(data["kind"], "warning");
+        assert!(data["posture_url"].is_null());
+        assert_eq!(data.as_object().unwrap().len(), 15);
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(&payload(&d, &w, now, None)).unwrap()
                 ["data"]["ack_url"],
@@ -716,6 +768,7 @@ mod tests {
             kind: NoticeKind::Cancel,
             headline: "CANCELLED: h".into(),
             text: "Warning W1 is CANCELLED".into(),
+            posture_url: None,
         });
         let w: Warning = serde_json::from_value(serde_json::json!({
             "id": "W1", "threat_id": "T", "audience_id": "ops", "audience_kind": "operator", "version": 1,
@@ -742,20 +795,40 @@ mod tests {
             body["data"]["ack_url"].is_null(),
             "a withdrawn warning cannot be acknowledged"
         );
-        // A reminder stays a warning with a link.
-        d.notice.as_mut().unwrap().kind = NoticeKind::Reminder;
-        let body: serde_json::Value = serde_json::from_slice(&payload(
-            &d,
-            &d.render(&w),
-            now,
-            Some("https://t/ack/{key}"),
-        ))
-        .unwrap();
-        assert_eq!(body["type"], "warning.issued");
-        assert_eq!(
-            body["data"]["measures"],
-            serde_json::json!(["Screen visitors"])
-        );
+        // A reminder or an escalation is typed as such, keeps the measures and carries its
+        // posture link as a field (not an acknowledgement link).
+        for (kind, ty) in [
+            (NoticeKind::Reminder, "posture.reminder"),
+            (NoticeKind::Escalation, "posture.escalation"),
+        ] {
+            let n = d.notice.as_mut().unwrap();
+            n.kind = kind;
+            n.posture_url = Some("https://t/r/p1".into());
+            let body: serde_json::Value = serde_json::from_slice(&payload(
+                &d,
+                &d.render(&w),
+                now,
+                Some("https://t/ack/{key}"),
+            ))
+            .unwrap();
+            assert_eq!(body["type"], ty);
+            assert_eq!(body["data"]["kind"], kind.as_str());
+            assert_eq!(body["data"]["posture_url"], "https://t/r/p1");
+            assert!(body["data"]["ack_url"].is_null(), "{ty}");
+            assert_eq!(
+                body["data"]["measures"],
+                serde_json::json!(["Screen visitors"])
+            );
+        }
+        // A feed notification is not a threat warning.
+        d.notice = None;
+        let mut feed = w.clone();
+        feed.audience_id = tocsin_core::AudienceId::new(format!(
+            "{}uni-a",
+            tocsin_core::tracking::FEED_AUDIENCE_PREFIX
+        ));
+        assert_eq!(event_type(&d, &feed), "feed.notification");
+        assert_eq!(event_type(&d, &w), "warning.issued");
     }
 
     #[test]

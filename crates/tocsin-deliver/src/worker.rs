@@ -15,7 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 use tocsin_core::tracking::{Delivery, Warning};
 use tocsin_core::{ChannelKind, Timestamp, WarningId};
-use tocsin_store::{AuditCtx, Store, StoreError};
+use tocsin_store::{AuditCtx, ClaimScope, Store, StoreError};
 
 /// Limits for one channel kind.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,23 +120,27 @@ struct Done {
     sent: bool,
 }
 
+/// The clock a running worker reads: the deployment's clock (wall time, or a replay of a past
+/// case shifted by the offset the store records), never a process-local one.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
 #[derive(Clone, Copy)]
 enum Mode<'a> {
     /// At a fixed (possibly simulated) time, at most `limit` deliveries, until none is due.
     Once { now: Timestamp, limit: usize },
-    /// On the real clock until `stop` is set.
-    Until(&'a AtomicBool),
+    /// On the worker's clock until `stop` is set.
+    Until(&'a AtomicBool, &'a Clock),
 }
 
 impl Mode<'_> {
     fn now(&self) -> Timestamp {
         match self {
             Mode::Once { now, .. } => *now,
-            Mode::Until(_) => chrono::Utc::now(),
+            Mode::Until(_, clock) => clock(),
         }
     }
     fn stopping(&self) -> bool {
-        matches!(self, Mode::Until(stop) if stop.load(Ordering::SeqCst))
+        matches!(self, Mode::Until(stop, _) if stop.load(Ordering::SeqCst))
     }
 }
 
@@ -177,6 +181,10 @@ pub struct OutboxWorker {
     pub config: WorkerConfig,
     /// The actor of the audit events this worker writes.
     pub actor: String,
+    /// What this worker claims: the deliveries its channels can send.
+    scope: ClaimScope,
+    /// The clock of [`OutboxWorker::run`] (default: wall time).
+    clock: Clock,
 }
 
 impl OutboxWorker {
@@ -185,14 +193,32 @@ impl OutboxWorker {
     }
 
     pub fn with_config(channels: Vec<Box<dyn Channel>>, config: WorkerConfig) -> Self {
+        let channels: HashMap<ChannelKind, Arc<dyn Channel>> = channels
+            .into_iter()
+            .map(|c| (c.kind(), Arc::from(c)))
+            .collect();
+        let mut scope = ClaimScope {
+            channels: channels.iter().map(|(k, c)| (*k, c.addresses())).collect(),
+        };
+        scope.channels.sort_by_key(|(k, _)| k.as_str());
         Self {
-            channels: channels
-                .into_iter()
-                .map(|c| (c.kind(), Arc::from(c)))
-                .collect(),
+            channels,
             actor: format!("worker:{}", config.worker_id),
             config,
+            scope,
+            clock: Arc::new(chrono::Utc::now),
         }
+    }
+
+    /// Run on `clock` (the deployment's clock) instead of wall time.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The deliveries this worker claims: per channel kind, the addresses it can send to.
+    pub fn scope(&self) -> &ClaimScope {
+        &self.scope
     }
 
     fn limits(&self, kind: ChannelKind) -> ChannelLimits {
@@ -228,7 +254,7 @@ impl OutboxWorker {
         stop: &AtomicBool,
         on_batch: &mut dyn FnMut(&WorkReport),
     ) -> Result<(), WorkerError> {
-        self.pump(store, Mode::Until(stop), &mut |r| on_batch(&r))
+        self.pump(store, Mode::Until(stop, &self.clock), &mut |r| on_batch(&r))
     }
 
     fn pump(
@@ -240,7 +266,7 @@ impl OutboxWorker {
         let max = self.config.max_in_flight.max(1);
         let once_limit = match mode {
             Mode::Once { limit, .. } => Some(limit),
-            Mode::Until(_) => None,
+            Mode::Until(..) => None,
         };
         let first_want = once_limit.map_or(max, |l| l.min(max));
         let first = self.claim(store, mode.now(), first_want)?;
@@ -488,11 +514,12 @@ impl OutboxWorker {
         now: Timestamp,
         want: usize,
     ) -> Result<Vec<Delivery>, WorkerError> {
-        Ok(store.claim_deliveries(
+        Ok(store.claim_deliveries_within(
             now,
             &self.config.worker_id,
             self.config.lease,
             want,
+            &self.scope,
             &AuditCtx::new(self.actor.clone(), now),
         )?)
     }

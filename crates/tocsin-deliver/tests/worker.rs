@@ -235,9 +235,25 @@ fn gone_unsubscribes_the_channel_and_dead_letters_its_deliveries() {
     );
 }
 
+/// An e-mail channel whose server is always down.
+struct DownChannel;
+
+impl Channel for DownChannel {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Email
+    }
+    fn send(&self, d: &Delivery, _: &Warning) -> Result<(), SendError> {
+        Err(SendError::Transport {
+            channel: "email",
+            address: d.channel.address.clone(),
+            reason: "connection refused".into(),
+        })
+    }
+}
+
 #[test]
 fn after_max_attempts_a_delivery_is_dead_and_visible() {
-    // No e-mail channel on this worker: every attempt fails, then the dead letters.
+    // The SMTP server never answers: every attempt fails, then the dead letters.
     let (s, ds) = store_with(&[(ChannelKind::Email, "security@crocus.example".into())]);
     let retry = RetryPolicy {
         base: Duration::seconds(1),
@@ -245,8 +261,8 @@ fn after_max_attempts_a_delivery_is_dead_and_visible() {
         jitter: 0.0,
         ..Default::default()
     };
-    let worker = webhook_worker(
-        vec![],
+    let worker = OutboxWorker::with_config(
+        vec![Box::new(DownChannel)],
         WorkerConfig {
             retry,
             ..Default::default()
@@ -266,7 +282,7 @@ fn after_max_attempts_a_delivery_is_dead_and_visible() {
         .last_error
         .as_deref()
         .unwrap()
-        .contains("email is not configured"));
+        .contains("connection refused"));
     // An analyst retries it: it is claimable again.
     s.retry_delivery(d.id, &AuditCtx::new("analyst", now))
         .unwrap();
@@ -274,19 +290,48 @@ fn after_max_attempts_a_delivery_is_dead_and_visible() {
 }
 
 #[test]
-fn a_webhook_without_a_signing_secret_is_not_sent() {
-    let rx = Receiver::start(vec![WebhookSecret::generate()]).unwrap();
-    let (s, ds) = store_with(&[(ChannelKind::Webhook, rx.url("/x"))]);
-    let worker = webhook_worker(vec![], WorkerConfig::default());
-    assert_eq!(
-        worker.run_once(&s, t(0), 10).unwrap().retrying,
-        vec![ds[0].id]
-    );
+fn a_worker_claims_no_channel_it_cannot_send_and_leaves_it_for_one_that_can() {
+    // One webhook, one e-mail; this worker has neither a signing secret nor SMTP.
+    let secret = WebhookSecret::generate();
+    let rx = Receiver::start(vec![secret.clone()]).unwrap();
+    let (s, ds) = store_with(&[
+        (ChannelKind::Webhook, rx.url("/x")),
+        (ChannelKind::Email, "security@crocus.example".into()),
+    ]);
+    let bare = webhook_worker(vec![], WorkerConfig::default());
+    for i in 0..5 {
+        let r = bare.run_once(&s, t(i * 100), 10).unwrap();
+        assert_eq!(r, Default::default(), "nothing claimed, nothing tried");
+    }
     assert_eq!(rx.received().requests, 0);
-    assert!(status_of(&s, ds[0].id)
-        .last_error
-        .unwrap()
-        .contains("no signing secret"));
+    for d in &ds {
+        let d = status_of(&s, d.id);
+        assert_eq!(d.status, DeliveryStatus::Pending);
+        assert_eq!(d.attempts, 0, "no attempt spent");
+        assert!(
+            d.last_error.is_none(),
+            "no error written: {:?}",
+            d.last_error
+        );
+    }
+    // A secret for another URL only does not make this one sendable either.
+    let mut keys = WebhookKeys::default();
+    keys.set("https://elsewhere.example/hook", vec![secret.clone()]);
+    let other = OutboxWorker::with_config(
+        vec![Box::new(WebhookChannel::new(WebhookConfig {
+            keys,
+            ..Default::default()
+        }))],
+        WorkerConfig::default(),
+    );
+    assert!(other.run_once(&s, t(600), 10).unwrap().delivered.is_empty());
+    // A process with the secret sends the webhook on its first attempt; the e-mail still waits.
+    let able = webhook_worker(vec![secret], WorkerConfig::default());
+    let r = able.run_once(&s, t(700), 10).unwrap();
+    assert_eq!(r.delivered, vec![ds[0].id]);
+    assert_eq!(status_of(&s, ds[0].id).attempts, 1);
+    assert!(status_of(&s, ds[0].id).last_error.is_none());
+    assert_eq!(status_of(&s, ds[1].id).status, DeliveryStatus::Pending);
 }
 
 /// A channel that records how many sends run at once.

@@ -281,6 +281,7 @@ impl Engine {
             kind: NoticeKind::Cancel,
             headline: format!("CANCELLED: {}", w.headline),
             text,
+            posture_url: None,
         })
     }
 }

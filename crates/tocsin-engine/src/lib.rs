@@ -833,11 +833,8 @@ impl Engine {
                 track.record(action, at);
                 self.store.upsert_posture_track(&wid, &track, &ctx)?;
                 let aud = self.store.audience(&w.audience_id)?;
-                let contact = aud
-                    .as_ref()
-                    .and_then(|a| a.escalation_contact.clone())
-                    .unwrap_or_else(|| "no escalation contact on file".into());
-                let sent = self.send_notice(&w, aud.as_ref(), action, &contact, &ctx)?;
+                let contact = aud.as_ref().and_then(|a| a.escalation_contact.clone());
+                let sent = self.send_notice(&w, aud.as_ref(), action, contact.as_deref(), &ctx)?;
                 match action {
                     PostureAction::Remind { due } => self.timeline(
                         &w.threat_id,
@@ -851,13 +848,27 @@ impl Engine {
                         ),
                     )?,
                     PostureAction::Escalate { due } => {
-                        let detail = format!(
-                            "{} missed a second check-in (due {}): escalated to {} and to the analysts' queue; escalation notice queued via {sent} channel(s)",
-                            w.audience_id,
-                            due.to_rfc3339(),
-                            contact
-                        );
-                        self.store.open_task(tocsin_core::followup::TaskKind::PostureEscalation, &w.threat_id, Some(&w.id), &detail, &ctx)?;
+                        // Say what was done: a notice to the same channels and a task for a
+                        // person. Nobody has been phoned until an analyst closes the task.
+                        let (kind, detail) = match &contact {
+                            Some(c) => (
+                                tocsin_core::followup::TaskKind::CallContact,
+                                format!(
+                                    "{} missed a second check-in (due {}): telephone the escalation contact {c}; escalation notice queued via {sent} channel(s) (the warning's own)",
+                                    w.audience_id,
+                                    due.to_rfc3339(),
+                                ),
+                            ),
+                            None => (
+                                tocsin_core::followup::TaskKind::PostureEscalation,
+                                format!(
+                                    "{} missed a second check-in (due {}): no escalation contact on file, find another way to reach it; escalation notice queued via {sent} channel(s) (the warning's own)",
+                                    w.audience_id,
+                                    due.to_rfc3339(),
+                                ),
+                            ),
+                        };
+                        self.store.open_task(kind, &w.threat_id, Some(&w.id), &detail, &ctx)?;
                         self.timeline(&w.threat_id, at, "posture_escalated", detail)?
                     }
                 }
@@ -873,7 +884,7 @@ impl Engine {
         w: &Warning,
         aud: Option<&Audience>,
         action: PostureAction,
-        contact: &str,
+        contact: Option<&str>,
         ctx: &AuditCtx,
     ) -> Result<usize> {
         use tocsin_core::tracking::{Notice, NoticeKind};
@@ -897,7 +908,15 @@ impl Engine {
             ),
             PostureAction::Escalate { .. } => (
                 format!("ESCALATION: second missed posture check-in — {}", w.headline),
-                format!("Two posture check-ins for warning {} were missed (the last was due {}); {} and the analysts have been alerted.", w.id, due.to_rfc3339(), contact),
+                format!(
+                    "Two posture check-ins for warning {} were missed (the last was due {}). This notice goes to the same channels as the warning; {}",
+                    w.id,
+                    due.to_rfc3339(),
+                    match contact {
+                        Some(c) => format!("an analyst has been asked to telephone your escalation contact ({c})."),
+                        None => "an analyst has been asked to reach you another way.".into(),
+                    }
+                ),
             ),
         };
         let text = format!(
@@ -927,6 +946,7 @@ impl Engine {
                 kind,
                 headline,
                 text,
+                posture_url: Some(link),
             },
             ctx,
         )?;

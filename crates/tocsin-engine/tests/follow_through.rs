@@ -386,3 +386,55 @@ fn effectiveness_counts_the_replayed_case() {
     let empty = engine.effectiveness(t(1, 0), t(2, 0)).unwrap();
     assert_eq!((empty.threats, empty.warnings_sent), (0, 0));
 }
+
+#[test]
+fn an_escalation_says_what_was_done_and_asks_a_person_to_call_the_contact() {
+    let c = delivered_case();
+    let w = crocus(&c);
+    // Nobody checks in: one reminder, then the escalation (24-hour check-ins).
+    let mut at = t(6, 10);
+    while at < t(8, 12) {
+        at += Duration::hours(1);
+        c.engine.tick(at).unwrap();
+    }
+    let store = c.engine.store();
+    let tasks: Vec<_> = store
+        .tasks(false)
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.warning_id.as_ref() == Some(&w))
+        .collect();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].kind, TaskKind::CallContact);
+    assert!(
+        tasks[0].detail.contains("+7 495 000 00 00") && tasks[0].detail.contains("telephone"),
+        "{}",
+        tasks[0].detail
+    );
+    let notices: Vec<_> = store
+        .deliveries(Some(&w))
+        .unwrap()
+        .into_iter()
+        .filter_map(|d| d.notice)
+        .collect();
+    let kinds: Vec<&str> = notices.iter().map(|n| n.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"reminder") && kinds.contains(&"escalation"),
+        "{kinds:?}"
+    );
+    let esc = notices
+        .iter()
+        .find(|n| n.kind.as_str() == "escalation")
+        .unwrap();
+    assert!(!esc.text.contains("have been alerted"), "{}", esc.text);
+    assert!(
+        esc.text
+            .contains("asked to telephone your escalation contact"),
+        "{}",
+        esc.text
+    );
+    for n in &notices {
+        let link = n.posture_url.as_deref().expect("posture link as a field");
+        assert!(n.text.contains(link), "the field is the link in the text");
+    }
+}

@@ -1288,6 +1288,106 @@ pub fn a_claimed_delivery_is_not_claimed_again_until_its_lease_expires(make: Mak
     assert!(s.verify_audit().unwrap().is_ok());
 }
 
+/// A process claims only what it can send: a kind it lacks, or a webhook URL it has no secret
+/// for, stays pending for another process, with no attempt, lease or error written.
+pub fn a_claim_takes_only_the_channels_in_scope(make: Make<'_>) {
+    use crate::{Addresses, ClaimScope};
+    let (s, all) = store_with(make, 3);
+    let nothing = ClaimScope {
+        channels: vec![
+            (ChannelKind::File, Addresses::Any),
+            (ChannelKind::Webhook, Addresses::Only(vec![])),
+        ],
+    };
+    assert!(s
+        .claim_deliveries_within(tm(1), "A", Duration::minutes(5), 10, &nothing, &cm(1))
+        .unwrap()
+        .is_empty());
+    let one_url = ClaimScope {
+        channels: vec![(
+            ChannelKind::Webhook,
+            Addresses::Only(vec!["https://r1.example/hook".into()]),
+        )],
+    };
+    let got = s
+        .claim_deliveries_within(tm(1), "A", Duration::minutes(5), 10, &one_url, &cm(1))
+        .unwrap();
+    assert_eq!(ids(&got), vec![all[1]], "only the URL with a secret");
+    assert!(one_url.covers(ChannelKind::Webhook, "https://r1.example/hook"));
+    assert!(!one_url.covers(ChannelKind::Webhook, "https://r0.example/hook"));
+    assert!(!one_url.covers(ChannelKind::Email, "https://r1.example/hook"));
+    let untouched: Vec<_> = s
+        .deliveries(None)
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.id != all[1])
+        .collect();
+    assert_eq!(untouched.len(), 2);
+    for d in &untouched {
+        assert_eq!(d.attempts, 0, "no attempt spent on {}", d.id);
+        assert!(d.last_error.is_none(), "no error written on {}", d.id);
+    }
+    let rest = s
+        .claim_deliveries_within(
+            tm(2),
+            "B",
+            Duration::minutes(5),
+            10,
+            &ClaimScope::all(),
+            &cm(2),
+        )
+        .unwrap();
+    assert_eq!(
+        ids(&rest),
+        vec![all[0], all[2]],
+        "left for a process that can"
+    );
+    assert!(s.verify_audit().unwrap().is_ok());
+}
+
+/// The deployment's clock is one row every process reads: set, replaced, cleared, audited.
+pub fn the_deployment_clock_is_recorded_for_every_process(make: Make<'_>) {
+    use crate::ClockAnchor;
+    let s = make();
+    assert_eq!(
+        s.deployment_clock().unwrap(),
+        None,
+        "no row: the wall clock"
+    );
+    let a = ClockAnchor {
+        clock: tm(0),
+        wall: tm(60 * 24 * 365),
+    };
+    s.set_deployment_clock(Some(&a), &cm(1)).unwrap();
+    assert_eq!(s.deployment_clock().unwrap(), Some(a));
+    assert_eq!(
+        a.at(a.wall + Duration::minutes(5)),
+        tm(5),
+        "advances with the wall"
+    );
+    assert_eq!(a.offset(), -Duration::days(365));
+    let b = ClockAnchor {
+        clock: tm(10),
+        wall: tm(20),
+    };
+    s.set_deployment_clock(Some(&b), &cm(2)).unwrap();
+    assert_eq!(
+        s.deployment_clock().unwrap(),
+        Some(b),
+        "replaced, not added"
+    );
+    s.set_deployment_clock(None, &cm(3)).unwrap();
+    assert_eq!(s.deployment_clock().unwrap(), None);
+    let sets = s
+        .audit_events()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == actions::CLOCK_SET)
+        .count();
+    assert_eq!(sets, 3);
+    assert!(s.verify_audit().unwrap().is_ok());
+}
+
 pub fn renewal_extends_only_the_holders_leases(make: Make<'_>) {
     let (s, all) = store_with(make, 2);
     s.claim_deliveries(tm(0), "A", Duration::minutes(5), 1, &cm(0))
@@ -1634,6 +1734,7 @@ pub fn notices_travel_through_the_outbox(make: Make<'_>) {
         kind: NoticeKind::Reminder,
         headline: "Still on guard?".into(),
         text: "Please confirm".into(),
+        posture_url: Some("https://t.example/r/abc".into()),
     };
     let ids = s
         .enqueue_notice(
@@ -2021,6 +2122,14 @@ pub fn fill_more(s: &dyn Store) {
         .unwrap();
     s.try_lead("scheduler", "host:1:x", Duration::seconds(30), t(9, 9))
         .unwrap();
+    s.set_deployment_clock(
+        Some(&crate::ClockAnchor {
+            clock: t(6, 8),
+            wall: t(9, 9),
+        }),
+        &ctx(9, 9),
+    )
+    .unwrap();
 }
 
 /// Copy every table of `from` into `to` (fresh), in dependency order.
@@ -2347,6 +2456,8 @@ macro_rules! store_conformance_tests {
             a_corrupt_delivery_row_is_reported_with_its_id,
             tokens_are_found_by_hash,
             a_claimed_delivery_is_not_claimed_again_until_its_lease_expires,
+            a_claim_takes_only_the_channels_in_scope,
+            the_deployment_clock_is_recorded_for_every_process,
             renewal_extends_only_the_holders_leases,
             batched_marks_skip_closed_deliveries_and_write_one_event,
             only_the_lease_holder_records_a_failure,

@@ -53,6 +53,15 @@ pub trait FollowUps {
         audit: &AuditCtx,
     ) -> Result<Vec<u8>>;
 
+    /// The deployment's clock, if one was set (`None`: the wall clock).
+    fn deployment_clock(&self) -> Result<Option<crate::ClockAnchor>>;
+    /// Record the deployment's clock (`None`: back to the wall clock). Audited as `clock.set`.
+    fn set_deployment_clock(
+        &self,
+        anchor: Option<&crate::ClockAnchor>,
+        audit: &AuditCtx,
+    ) -> Result<()>;
+
     /// Replace a threat with newer information (same id). The previous version stays in the audit
     /// payload history; determinations are re-made by the engine.
     fn update_threat(&self, threat: &Threat, audit: &AuditCtx) -> Result<()>;

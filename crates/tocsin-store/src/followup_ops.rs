@@ -5,7 +5,7 @@ use crate::ops::{
     audit, insert_warning_record, not_found, require_threat, require_warning, warning_records,
     Backend, RecipientRecord,
 };
-use crate::record::{actions, canonical_json, time_text};
+use crate::record::{actions, canonical_json, parse_time, time_text};
 use crate::sql::{self, query_json, query_one_json, Conn};
 use crate::{AuditCtx, NewDelivery, Result, StoreError};
 use serde_json::json;
@@ -239,6 +239,48 @@ impl<B: Backend> FollowUps for B {
                 &json!({"name": name, "bytes": value.len()}),
             )?;
             Ok(value.clone())
+        })
+    }
+
+    fn deployment_clock(&self) -> Result<Option<crate::ClockAnchor>> {
+        self.read_conn(&|c| {
+            let Some(row) = c.row(
+                "SELECT clock_at, wall_at FROM deployment_clock WHERE name = 'clock'",
+                &[],
+            )?
+            else {
+                return Ok(None);
+            };
+            let clock = sql::text(&row, 0, "deployment clock", "clock")?;
+            let wall = sql::text(&row, 1, "deployment clock", "clock")?;
+            Ok(Some(crate::ClockAnchor {
+                clock: parse_time("deployment clock", "clock", &clock)?,
+                wall: parse_time("deployment clock", "clock", &wall)?,
+            }))
+        })
+    }
+
+    fn set_deployment_clock(
+        &self,
+        anchor: Option<&crate::ClockAnchor>,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
+        let at = time_text(&ctx.at);
+        let texts = anchor.map(|a| (time_text(&a.clock), time_text(&a.wall)));
+        self.write_tx(&mut |tx| {
+            tx.exec("DELETE FROM deployment_clock WHERE name = 'clock'", &[])?;
+            if let Some((clock, wall)) = &texts {
+                tx.exec(
+                    "INSERT INTO deployment_clock (name, clock_at, wall_at, set_at) VALUES ('clock', ?1, ?2, ?3)",
+                    &[clock.as_str().into(), wall.as_str().into(), at.as_str().into()],
+                )?;
+            }
+            let payload = match &texts {
+                Some((clock, wall)) => json!({"clock_at": clock, "wall_at": wall}),
+                None => json!({"clock_at": null, "wall_at": null}),
+            };
+            audit(tx, ctx, actions::CLOCK_SET, "clock", &payload)?;
+            Ok(())
         })
     }
 

@@ -111,6 +111,70 @@ pub struct NewDelivery {
     pub idempotency_key: String,
 }
 
+/// The deployment's clock as the store records it: at wall time `wall` it read `clock`, and it
+/// advances with the wall clock from there (a replay of a past case). Every process computes the
+/// same time from it; the store itself never reads a clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ClockAnchor {
+    pub clock: Timestamp,
+    pub wall: Timestamp,
+}
+
+impl ClockAnchor {
+    /// The deployment's time when the wall clock reads `wall_now`.
+    pub fn at(&self, wall_now: Timestamp) -> Timestamp {
+        self.clock + (wall_now - self.wall)
+    }
+
+    /// How far the deployment's clock is from the wall clock (negative: a replay of the past).
+    pub fn offset(&self) -> chrono::Duration {
+        self.clock - self.wall
+    }
+}
+
+/// Which deliveries a process can send: per channel kind, any address or only some. A process
+/// claims only deliveries inside its scope, so a channel it cannot send (no SMTP server, no
+/// signing secret for a URL) is left for a process that can, without spending an attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimScope {
+    pub channels: Vec<(tocsin_core::ChannelKind, Addresses)>,
+}
+
+/// The addresses of one channel kind a process can send to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addresses {
+    Any,
+    /// Exactly these addresses (a webhook URL with a signing secret); empty: none.
+    Only(Vec<String>),
+}
+
+impl ClaimScope {
+    /// Every channel kind, any address (the store's own view: tests, tools).
+    pub fn all() -> Self {
+        Self {
+            channels: [
+                tocsin_core::ChannelKind::File,
+                tocsin_core::ChannelKind::Webhook,
+                tocsin_core::ChannelKind::Email,
+            ]
+            .into_iter()
+            .map(|k| (k, Addresses::Any))
+            .collect(),
+        }
+    }
+
+    /// Whether a delivery on `kind` to `address` is inside the scope.
+    pub fn covers(&self, kind: tocsin_core::ChannelKind, address: &str) -> bool {
+        self.channels.iter().any(|(k, a)| {
+            *k == kind
+                && match a {
+                    Addresses::Any => true,
+                    Addresses::Only(list) => list.iter().any(|x| x == address),
+                }
+        })
+    }
+}
+
 /// A channel that takes no deliveries any more: its receiver unsubscribed (HTTP 410 Gone).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DisabledChannel {
@@ -223,6 +287,17 @@ pub trait Store:
         worker_id: &str,
         lease: chrono::Duration,
         limit: usize,
+        audit: &AuditCtx,
+    ) -> Result<Vec<Delivery>>;
+    /// [`Store::claim_deliveries`] limited to the deliveries `scope` covers: what this process can
+    /// send. Deliveries outside it stay unclaimed (no attempt, no lease, no error written).
+    fn claim_deliveries_within(
+        &self,
+        now: Timestamp,
+        worker_id: &str,
+        lease: chrono::Duration,
+        limit: usize,
+        scope: &ClaimScope,
         audit: &AuditCtx,
     ) -> Result<Vec<Delivery>>;
     /// Extend the leases `worker_id` still holds on `ids` to `until`; returns the ids renewed

@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "api",
         sql: include_str!("../migrations/0009_api.sql"),
     },
+    Migration {
+        version: 10,
+        name: "deployment_clock",
+        sql: include_str!("../migrations/0010_deployment_clock.sql"),
+    },
 ];
 
 /// Refuse a database whose recorded migrations this build does not know (written by a newer

@@ -959,7 +959,27 @@ where
         limit: usize,
         ctx: &AuditCtx,
     ) -> Result<Vec<Delivery>> {
-        crate::outbox_ops::claim(self, now, worker_id, lease, limit, ctx)
+        crate::outbox_ops::claim(
+            self,
+            now,
+            worker_id,
+            lease,
+            limit,
+            &crate::ClaimScope::all(),
+            ctx,
+        )
+    }
+
+    fn claim_deliveries_within(
+        &self,
+        now: Timestamp,
+        worker_id: &str,
+        lease: chrono::Duration,
+        limit: usize,
+        scope: &crate::ClaimScope,
+        ctx: &AuditCtx,
+    ) -> Result<Vec<Delivery>> {
+        crate::outbox_ops::claim(self, now, worker_id, lease, limit, scope, ctx)
     }
 
     fn renew_leases(

@@ -13,7 +13,7 @@
 use crate::ops::{audit, delivery_for, failure_action, not_found, status_list, Backend};
 use crate::record::{actions, bulk_subject, parse_time, time_text};
 use crate::sql::{self, query_deliveries, Arg, Conn, Dialect, DELIVERY_COLS};
-use crate::{AuditCtx, DisabledChannel, Result, StoreError};
+use crate::{Addresses, AuditCtx, ClaimScope, DisabledChannel, Result, StoreError};
 use serde_json::json;
 use std::collections::HashSet;
 use tocsin_core::lifecycle::{delivery_transition, DeliveryEvent};
@@ -87,11 +87,41 @@ pub(crate) fn claim(
     worker_id: &str,
     lease: chrono::Duration,
     limit: usize,
+    scope: &ClaimScope,
     ctx: &AuditCtx,
 ) -> Result<Vec<Delivery>> {
     if limit == 0 {
         return Ok(Vec::new());
     }
+    // The deliveries this process can send, as a condition over (channel_kind, channel_address)
+    // whose parameters follow the claim's own four.
+    let mut texts: Vec<String> = Vec::new();
+    let mut alternatives: Vec<String> = Vec::new();
+    for (kind, addresses) in &scope.channels {
+        if matches!(addresses, Addresses::Only(list) if list.is_empty()) {
+            continue;
+        }
+        texts.push(kind.as_str().to_string());
+        let k = format!("channel_kind = ?{}", 4 + texts.len());
+        match addresses {
+            Addresses::Any => alternatives.push(k),
+            Addresses::Only(list) => {
+                let mut marks = Vec::new();
+                for a in list {
+                    texts.push(a.clone());
+                    marks.push(format!("?{}", 4 + texts.len()));
+                }
+                alternatives.push(format!(
+                    "({k} AND channel_address IN ({}))",
+                    marks.join(", ")
+                ));
+            }
+        }
+    }
+    if alternatives.is_empty() {
+        return Ok(Vec::new());
+    }
+    let within = alternatives.join(" OR ");
     let until = time_text(&(now + lease));
     let now = time_text(&now);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -108,6 +138,13 @@ pub(crate) fn claim(
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
         };
+        let mut args: Vec<Arg<'_>> = vec![
+            worker_id.into(),
+            until.as_str().into(),
+            now.as_str().into(),
+            limit.into(),
+        ];
+        args.extend(texts.iter().map(|t| Arg::Text(t.as_str())));
         let mut claimed = query_deliveries(
             tx,
             &format!(
@@ -116,16 +153,12 @@ pub(crate) fn claim(
                      SELECT id FROM deliveries
                      WHERE status IN ({open}) AND next_attempt_at <= ?3
                        AND (lease_until IS NULL OR lease_until <= ?3)
+                     AND ({within})
                      ORDER BY next_attempt_at, id LIMIT ?4
                      {skip_locked})
                  RETURNING {DELIVERY_COLS}"
             ),
-            &[
-                worker_id.into(),
-                until.as_str().into(),
-                now.as_str().into(),
-                limit.into(),
-            ],
+            &args,
         )?;
         // RETURNING gives no order: restore the claim order (oldest due first).
         claimed.sort_by_key(|d| (d.next_attempt_at, d.id));

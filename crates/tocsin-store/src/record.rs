@@ -46,6 +46,7 @@ pub mod actions {
     pub const LINK_USE: &str = "link.use";
     pub const NOTICE_QUEUE: &str = "notice.queue";
     pub const SECRET_CREATE: &str = "secret.create";
+    pub const CLOCK_SET: &str = "clock.set";
 }
 
 /// Canonical JSON: serde's encoding with every object's keys sorted (by code point), no whitespace.

@@ -88,7 +88,7 @@ fn import(a: ImportArgs, g: &Globals) -> Result<()> {
     let store = g.db.open()?;
     let n = store.replace_constituency(
         &rows,
-        &tocsin_store::AuditCtx::new("cli", chrono::Utc::now()),
+        &tocsin_store::AuditCtx::new("cli", super::clock::now(store.as_ref())?),
     )?;
     println!(
         "constituency: {} organisations ({no_contact} without a contact), {} prefixes, {} ASNs, {} domains, {} global inhibitions, time zone {} ({n} records stored)",
@@ -133,7 +133,7 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
                 format!("--at {t:?}: expected an RFC 3339 time such as 2026-12-04T06:00:00Z")
             })?
             .with_timezone(&chrono::Utc),
-        None => chrono::Utc::now(),
+        None => super::clock::now(store.as_ref())?,
     };
     let source = a
         .file

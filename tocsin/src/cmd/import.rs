@@ -13,7 +13,8 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs, g: &Globals, settings: &Settings) -> Result<()> {
     let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
-    let s = engine.import_dir(&args.dir, &AuditCtx::new("cli:import", chrono::Utc::now()))?;
+    let now = super::clock::now(engine.store().as_ref())?;
+    let s = engine.import_dir(&args.dir, &AuditCtx::new("cli:import", now))?;
     println!(
         "imported {} venues, {} events, {} audiences, {} reports ({} matches) into {}",
         s.venues, s.events, s.audiences, s.threats, s.matches, g.db

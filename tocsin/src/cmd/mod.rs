@@ -1,9 +1,12 @@
 //! One module per subcommand; each has an `Args` struct and a `run`.
 
 pub mod bench;
+pub mod channels;
+pub mod clock;
 pub mod compose;
 pub mod db;
 pub mod demo;
+pub mod doctor;
 pub mod export;
 pub mod feed;
 pub mod import;
@@ -73,15 +76,32 @@ impl Settings {
 }
 
 /// Open the store at `db` and an engine over it, with `settings`; the file channel writes under
-/// `outbox` (default: beside the database).
+/// `outbox` (default: beside the database). The engine delivers only through the file channel:
+/// see [`open_engine_with`] for one that has the webhook and SMTP settings (`serve`).
 pub fn open_engine(
     db: &DbLocation,
     outbox: Option<PathBuf>,
     settings: &Settings,
 ) -> Result<Engine> {
+    open_engine_with(
+        db,
+        outbox,
+        settings,
+        tocsin_deliver::DeliveryConfig::default(),
+    )
+}
+
+/// [`open_engine`] whose in-process outbox sends through `delivery`'s channels.
+pub fn open_engine_with(
+    db: &DbLocation,
+    outbox: Option<PathBuf>,
+    settings: &Settings,
+    delivery: tocsin_deliver::DeliveryConfig,
+) -> Result<Engine> {
     let store = db.open()?;
     let outbox = outbox.unwrap_or_else(|| db.default_outbox());
     let mut config = EngineConfig::new(outbox);
+    config.delivery = delivery;
     config.policy = settings.policy.clone();
     config.public_url = settings.public_url.clone();
     Ok(Engine::open(store, config)?)

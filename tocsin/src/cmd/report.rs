@@ -30,7 +30,11 @@ pub fn run(cmd: ReportCommand, g: &Globals, settings: &Settings) -> Result<()> {
 }
 
 fn effectiveness(a: EffectivenessArgs, g: &Globals, settings: &Settings) -> Result<()> {
-    let to = a.to.unwrap_or_else(|| Utc::now().date_naive());
+    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
+    let to = match a.to {
+        Some(d) => d,
+        None => super::clock::now(engine.store().as_ref())?.date_naive(),
+    };
     let from = a.from.unwrap_or(to - chrono::Duration::days(30));
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
     let start = Utc.from_utc_datetime(&from.and_hms_opt(0, 0, 0).context("midnight")?);
@@ -39,7 +43,6 @@ fn effectiveness(a: EffectivenessArgs, g: &Globals, settings: &Settings) -> Resu
             .and_hms_opt(0, 0, 0)
             .context("midnight")?,
     );
-    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
     let r = engine.effectiveness(start, end)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -1,6 +1,7 @@
 //! `tocsin serve`: the HTTP API over the store.
 
-use super::{open_engine, Globals, Settings};
+use super::channels::ChannelArgs;
+use super::{open_engine_with, Globals, Settings};
 use anyhow::Result;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,14 +24,22 @@ pub struct ServeArgs {
     /// determination), for working it by hand in the console (skipped if it is already there).
     #[arg(long, conflicts_with = "demo")]
     seed_reference: bool,
-    /// Run the server's clock from this instant (RFC 3339) instead of now, advancing with the wall
-    /// clock: replays a past case such as the reference case (`2024-03-06T08:30:00Z`) live.
-    #[arg(long, value_parser = parse_instant)]
+    /// Run the deployment's clock from this instant (RFC 3339) instead of now, advancing with the
+    /// wall clock: replays a past case such as the reference case (`2024-03-06T08:30:00Z`) live.
+    /// Recorded in the store, so `worker` and the CLI commands run on the same clock, and a later
+    /// `serve` without it continues the replay.
+    #[arg(long, value_parser = parse_instant, conflicts_with = "wall_clock")]
     clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Clear a recorded replay clock: the deployment runs on the wall clock again.
+    #[arg(long)]
+    wall_clock: bool,
     /// Mark the console's session cookie Secure (`true`/`false`). Default: Secure unless listening
     /// on a loopback address; set `true` behind a TLS proxy on the same host (docs/security.md).
     #[arg(long, env = "TOCSIN_COOKIE_SECURE")]
     cookie_secure: Option<bool>,
+    /// The delivery channels this process sends (the same settings as `tocsin worker`).
+    #[command(flatten)]
+    channels: ChannelArgs,
 }
 
 fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
@@ -40,17 +49,34 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 }
 
 pub async fn run(args: ServeArgs, g: &Globals, settings: &Settings) -> Result<()> {
-    let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
+    let delivery = args.channels.config()?;
+    let outbox = g.outbox.clone().unwrap_or_else(|| g.db.default_outbox());
+    for line in super::channels::describe(&delivery, &outbox) {
+        tracing::info!("delivery channel {line}");
+    }
+    let engine = open_engine_with(&g.db, Some(outbox), settings, delivery)?;
     if args.demo && engine.store().threat(&"moscow-2024-03".into())?.is_none() {
         super::demo::load_into(&engine, None)?;
         tracing::info!("reference case loaded into {}", g.db);
     }
-    // The clock every request and scheduler pass reads: wall time, shifted if --clock-start.
-    let offset = args
-        .clock_start
-        .map(|t| t - chrono::Utc::now())
-        .unwrap_or_else(chrono::Duration::zero);
-    let clock = move || chrono::Utc::now() + offset;
+    // The clock every request and scheduler pass reads: the deployment's, as the store records it
+    // (--clock-start records a replay, --wall-clock clears it); workers read the same record.
+    let store: Arc<dyn Store> = engine.store().clone();
+    let wall = chrono::Utc::now();
+    if let Some(start) = args.clock_start {
+        let anchor = tocsin_store::ClockAnchor { clock: start, wall };
+        store.set_deployment_clock(
+            Some(&anchor),
+            &tocsin_store::AuditCtx::new("cli:serve", start),
+        )?;
+    } else if args.wall_clock && store.deployment_clock()?.is_some() {
+        store.set_deployment_clock(None, &tocsin_store::AuditCtx::new("cli:serve", wall))?;
+    }
+    tracing::info!(
+        "clock: {}",
+        super::clock::DeploymentClock::load(store.as_ref())?.describe()
+    );
+    let clock = super::clock::DeploymentClock::live(store.clone())?;
     if args.seed_reference && engine.store().threat(&"moscow-2024-03".into())?.is_none() {
         let s = super::demo::seed_reference(&engine, clock())?;
         tracing::info!(
@@ -61,7 +87,6 @@ pub async fn run(args: ServeArgs, g: &Globals, settings: &Settings) -> Result<()
             "reference case seeded (not yet worked)"
         );
     }
-    let store: Arc<dyn Store> = engine.store().clone();
     let given = std::env::var("TOCSIN_ADMIN_TOKEN")
         .ok()
         .filter(|s| !s.is_empty());
@@ -76,12 +101,15 @@ pub async fn run(args: ServeArgs, g: &Globals, settings: &Settings) -> Result<()
     let scheduler = tocsin_engine::scheduler::spawn(
         engine.clone(),
         SchedulerSettings::every(std::time::Duration::from_secs(args.tick_secs)),
-        clock,
+        {
+            let clock = clock.clone();
+            move || clock()
+        },
     )?;
     tracing::info!("listening on http://{}", args.listen);
     let mut state = tocsin_server::AppState::new(store)
         .with_engine(engine)
-        .with_clock(clock);
+        .with_clock(move || clock());
     if let Some(secure) = args.cookie_secure {
         state = state.with_secure_cookies(secure);
     }

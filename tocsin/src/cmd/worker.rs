@@ -3,22 +3,20 @@
 //! Several workers may run against one store: each claims deliveries with a lease, so none is
 //! sent twice by design, and a killed worker's deliveries are taken over when its leases expire.
 
+use super::channels::ChannelArgs;
 use super::Globals;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tocsin_core::ChannelKind;
-use tocsin_deliver::{ChannelLimits, DeliveryConfig, SmtpConfig, SmtpTls, WebhookKeys};
+use tocsin_deliver::{ChannelLimits, DeliveryConfig};
 
 /// Channel and worker settings (shared by `worker` and `bench deliver`).
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeliveryArgs {
-    /// Webhook signing secrets (TOML: `default = [...]`, `[[endpoint]] url, secrets`; see
-    /// docs/delivery.md). Without it webhooks are not sent (they retry, then dead-letter).
-    #[arg(long, env = "TOCSIN_WEBHOOK_KEYS")]
-    pub webhook_keys: Option<PathBuf>,
+    #[command(flatten)]
+    pub channels: ChannelArgs,
     /// Deliveries sent but not yet recorded, at most (bounds the duplicates a crash causes).
     #[arg(long, default_value_t = 64)]
     pub max_in_flight: usize,
@@ -43,54 +41,11 @@ pub struct DeliveryArgs {
     /// Seconds of the first retry delay (doubling, capped at one hour, with jitter).
     #[arg(long, default_value_t = 30)]
     pub retry_base_secs: i64,
-    /// Acknowledgement link template carried in e-mails and webhooks (`{warning}`, `{key}`).
-    #[arg(long, env = "TOCSIN_ACK_URL")]
-    pub ack_url: Option<String>,
-    /// SMTP server; e-mail is sent only when it is set.
-    #[arg(long, env = "TOCSIN_SMTP_HOST")]
-    pub smtp_host: Option<String>,
-    #[arg(long, env = "TOCSIN_SMTP_PORT", default_value_t = 587)]
-    pub smtp_port: u16,
-    /// starttls (587), implicit (465) or none (a relay on this host only).
-    #[arg(long, env = "TOCSIN_SMTP_TLS", default_value = "starttls")]
-    pub smtp_tls: SmtpTls,
-    /// SMTP AUTH user; the password comes only from TOCSIN_SMTP_PASSWORD (never a flag, so it
-    /// does not show in the process list).
-    #[arg(long, env = "TOCSIN_SMTP_USER")]
-    pub smtp_user: Option<String>,
-    #[arg(
-        long,
-        env = "TOCSIN_SMTP_FROM",
-        default_value = "Tocsin <warnings@tocsin.invalid>"
-    )]
-    pub smtp_from: String,
-    /// Accept self-signed SMTP certificates (test servers only).
-    #[arg(long)]
-    pub smtp_insecure: bool,
 }
 
 impl DeliveryArgs {
     pub fn config(&self) -> Result<DeliveryConfig> {
-        let mut c = DeliveryConfig::default();
-        if let Some(p) = &self.webhook_keys {
-            c.webhook.keys = WebhookKeys::load(p)?;
-        }
-        c.webhook.ack_url = self.ack_url.clone();
-        if let Some(host) = &self.smtp_host {
-            c.smtp = Some(SmtpConfig {
-                host: host.clone(),
-                port: self.smtp_port,
-                tls: self.smtp_tls,
-                accept_invalid_certs: self.smtp_insecure,
-                username: self.smtp_user.clone(),
-                password: std::env::var("TOCSIN_SMTP_PASSWORD")
-                    .ok()
-                    .filter(|p| !p.is_empty()),
-                from: self.smtp_from.clone(),
-                ack_url: self.ack_url.clone(),
-                timeout: std::time::Duration::from_secs(30),
-            });
-        }
+        let mut c = self.channels.config()?;
         let w = &mut c.worker;
         w.max_in_flight = self.max_in_flight.max(1);
         w.lease = chrono::Duration::seconds(self.lease_secs.max(1));
@@ -139,7 +94,15 @@ pub async fn run(args: WorkerArgs, g: &Globals) -> Result<()> {
     if let Some(id) = args.worker_id {
         config.worker.worker_id = id;
     }
-    let worker = config.worker(outbox)?;
+    for line in super::channels::describe(&config, &outbox) {
+        tracing::info!("delivery channel {line}");
+    }
+    let clock = super::clock::DeploymentClock::live(store.clone())?;
+    tracing::info!(
+        "clock: {}",
+        super::clock::DeploymentClock::load(store.as_ref())?.describe()
+    );
+    let worker = config.worker(outbox)?.with_clock(clock);
     let id = worker.config.worker_id.clone();
     tracing::info!(worker = %id, db = %g.db, max_in_flight = worker.config.max_in_flight, "outbox worker started");
 

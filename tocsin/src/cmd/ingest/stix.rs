@@ -35,7 +35,10 @@ pub fn run(a: StixArgs, g: &Globals, settings: &Settings) -> Result<()> {
     };
     let intake = parse_bundle(&text, &opts).with_context(|| format!("in {}", a.file.display()))?;
     let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
-    let ctx = AuditCtx::new("cli:ingest-stix", chrono::Utc::now());
+    let ctx = AuditCtx::new(
+        "cli:ingest-stix",
+        crate::cmd::clock::now(engine.store().as_ref())?,
+    );
     engine.ingest_threat(&intake.threat, &ctx)?;
     let matches = engine.compute_matches(&intake.threat.id, &ctx)?;
     if a.json {

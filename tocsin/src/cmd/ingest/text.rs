@@ -156,7 +156,10 @@ pub fn run(args: TextArgs, g: &Globals, settings: &Settings) -> Result<()> {
                     g.db
                 );
             }
-            let ctx = AuditCtx::new("cli:ingest-text", chrono::Utc::now());
+            let ctx = AuditCtx::new(
+                "cli:ingest-text",
+                crate::cmd::clock::now(engine.store().as_ref())?,
+            );
             engine.ingest_threat(&threat, &ctx)?;
             let matches = engine.compute_matches(&threat.id, &ctx)?;
             if args.json {
