@@ -52,7 +52,11 @@ pub async fn run(args: ServeArgs, g: &Globals, settings: &Settings) -> Result<()
     let delivery = args.channels.config()?;
     let outbox = g.outbox.clone().unwrap_or_else(|| g.db.default_outbox());
     for line in super::channels::describe(&delivery, &outbox) {
-        tracing::info!("delivery channel {line}");
+        if line.contains("NOT configured") {
+            tracing::warn!("delivery channel {line}");
+        } else {
+            tracing::info!("delivery channel {line}");
+        }
     }
     let engine = open_engine_with(&g.db, Some(outbox), settings, delivery)?;
     if args.demo && engine.store().threat(&"moscow-2024-03".into())?.is_none() {

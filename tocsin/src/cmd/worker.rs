@@ -95,7 +95,11 @@ pub async fn run(args: WorkerArgs, g: &Globals) -> Result<()> {
         config.worker.worker_id = id;
     }
     for line in super::channels::describe(&config, &outbox) {
-        tracing::info!("delivery channel {line}");
+        if line.contains("NOT configured") {
+            tracing::warn!("delivery channel {line}");
+        } else {
+            tracing::info!("delivery channel {line}");
+        }
     }
     let clock = super::clock::DeploymentClock::live(store.clone())?;
     tracing::info!(

@@ -13,6 +13,7 @@ mod feed;
 mod follow;
 mod intake;
 mod matching;
+mod replay;
 mod serve;
 mod standards;
 mod world;
