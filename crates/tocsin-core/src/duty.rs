@@ -1,6 +1,7 @@
 //! The duty to warn (docs/domain.md, "When a warning is owed", modelled on ICD 191): is a warning owed? Policy is data: the
 //! threshold and the allowed waiver justifications come from a policy file an organisation adapts.
 
+use crate::audience::AudienceKind;
 use crate::ids::ThreatId;
 use crate::threat::{Credibility, Threat};
 use crate::time::Timestamp;
@@ -36,6 +37,67 @@ pub struct DutyPolicy {
     /// Default posture check-in interval for operators and partners.
     pub posture_interval_hours: i64,
     pub waivers: Vec<WaiverJustification>,
+    /// Per audience kind: whether releasing a warning needs a second person — the approver may
+    /// not be whoever composed or edited the draft (the determination's two-person rule, applied
+    /// to releases). Default: partner services and the public.
+    #[serde(default)]
+    pub release_requires_second_person: SecondPerson,
+}
+
+/// [`DutyPolicy::release_requires_second_person`]: one flag per audience kind. In a policy file
+/// a kind left out is `false`; without the table the default holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SecondPerson {
+    #[serde(default)]
+    pub partner_service: bool,
+    #[serde(default)]
+    pub domestic_agency: bool,
+    #[serde(default)]
+    pub operator: bool,
+    #[serde(default)]
+    pub public: bool,
+}
+
+impl Default for SecondPerson {
+    fn default() -> Self {
+        Self {
+            partner_service: true,
+            domestic_agency: false,
+            operator: false,
+            public: true,
+        }
+    }
+}
+
+impl SecondPerson {
+    pub fn requires(&self, kind: AudienceKind) -> bool {
+        match kind {
+            AudienceKind::PartnerService => self.partner_service,
+            AudienceKind::DomesticAgency => self.domestic_agency,
+            AudienceKind::Operator => self.operator,
+            AudienceKind::Public => self.public,
+        }
+    }
+}
+
+/// Check that `approver` may release a warning to an audience of `kind` whose draft `authors`
+/// composed or edited: under the policy's two-person rule for that kind, none of them.
+pub fn check_release(
+    policy: &DutyPolicy,
+    kind: AudienceKind,
+    authors: &[String],
+    approver: &str,
+) -> Result<(), DutyError> {
+    if policy.release_requires_second_person.requires(kind) && authors.iter().any(|a| a == approver)
+    {
+        return Err(DutyError::SelfRelease {
+            who: approver.into(),
+            kind: kind.as_str().into(),
+        });
+    }
+    Ok(())
 }
 
 impl DutyPolicy {
@@ -60,6 +122,7 @@ impl DutyPolicy {
                 w("no_reasonable_way", "There is no reasonable way to warn the victim."),
                 w("liaison_partner_endangered", "The information came from a foreign liaison partner and warning would unduly endanger that partner's personnel, sources, methods or operations."),
             ],
+            release_requires_second_person: SecondPerson::default(),
         }
     }
 
@@ -131,6 +194,8 @@ pub enum DutyError {
     EmptyRationale,
     #[error("{who} proposed this determination and cannot also approve it (two-person rule)")]
     SelfApproval { who: String },
+    #[error("{who} composed or edited this draft and cannot also release it to a {kind} audience (two-person rule, policy release_requires_second_person)")]
+    SelfRelease { who: String, kind: String },
     #[error("the determination is already approved by {0}")]
     AlreadyApproved(String),
     #[error("the threshold is not met, so a warning cannot be owed: {0}")]
@@ -309,6 +374,30 @@ mod tests {
             tlp: None,
             measures: vec![],
         }
+    }
+
+    #[test]
+    fn a_release_needs_a_second_person_for_partners_and_the_public_by_default() {
+        let p = DutyPolicy::icd191();
+        let authors = vec!["analyst:a".to_string(), "analyst:c".to_string()];
+        for kind in [AudienceKind::PartnerService, AudienceKind::Public] {
+            for who in &authors {
+                let e = check_release(&p, kind, &authors, who).unwrap_err();
+                assert!(e.to_string().contains(who.as_str()), "{e}");
+            }
+            assert!(check_release(&p, kind, &authors, "approver:b").is_ok());
+        }
+        for kind in [AudienceKind::Operator, AudienceKind::DomesticAgency] {
+            assert!(check_release(&p, kind, &authors, "analyst:a").is_ok());
+        }
+        let strict = DutyPolicy {
+            release_requires_second_person: SecondPerson {
+                operator: true,
+                ..SecondPerson::default()
+            },
+            ..DutyPolicy::icd191()
+        };
+        assert!(check_release(&strict, AudienceKind::Operator, &authors, "analyst:a").is_err());
     }
 
     #[test]

@@ -611,10 +611,32 @@ impl Engine {
     }
 
     /// Approve a draft warning for release.
+    ///
+    /// Under the policy's `release_requires_second_person` for the audience's kind, the approver
+    /// may not be anyone who composed or edited the draft (read from the audit chain).
     pub fn approve_warning(&self, id: &WarningId, approver: &str, at: Timestamp) -> Result<()> {
         let w = self.warning(id)?;
+        let authors = self.draft_authors(id)?;
+        duty::check_release(&self.config.policy, w.audience_kind, &authors, approver)?;
         self.advance(&w, WarningEvent::Approve, &AuditCtx::new(approver, at))?;
         Ok(())
+    }
+
+    /// Who composed or edited a warning's draft: the actors of its `warning.create` and
+    /// `warning.edit` audit events.
+    pub fn draft_authors(&self, id: &WarningId) -> Result<Vec<String>> {
+        let mut authors: Vec<String> = self
+            .store
+            .audit_events_about(&format!("warning:{id}"))?
+            .into_iter()
+            .filter(|e| {
+                e.action == tocsin_store::actions::WARNING_CREATE
+                    || e.action == tocsin_store::review::review_actions::WARNING_EDIT
+            })
+            .map(|e| e.actor)
+            .collect();
+        authors.dedup();
+        Ok(authors)
     }
 
     fn queue(&self, w: &Warning, ctx: &AuditCtx) -> Result<()> {

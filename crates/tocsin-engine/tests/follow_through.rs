@@ -438,3 +438,70 @@ fn an_escalation_says_what_was_done_and_asks_a_person_to_call_the_contact() {
         assert!(n.text.contains(link), "the field is the link in the text");
     }
 }
+
+#[test]
+fn releasing_to_partners_and_the_public_needs_a_second_person() {
+    let c = case_until_determination();
+    c.engine
+        .propose_determination(&c.tid, ANALYST, t(6, 9))
+        .unwrap();
+    c.engine
+        .approve_determination(&c.tid, APPROVER, t(6, 9))
+        .unwrap();
+    let drafts = c.engine.compose_warnings(&c.tid, ANALYST, t(6, 9)).unwrap();
+    let of = |kind: tocsin_core::AudienceKind| {
+        drafts
+            .iter()
+            .find(|w| w.audience_kind == kind)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let partner = of(tocsin_core::AudienceKind::PartnerService);
+    let public = of(tocsin_core::AudienceKind::Public);
+    let operator = of(tocsin_core::AudienceKind::Operator);
+    // The composer cannot release to a partner or the public…
+    for w in [&partner, &public] {
+        let e = c.engine.approve_warning(w, ANALYST, t(6, 9)).unwrap_err();
+        assert!(
+            matches!(e, EngineError::Duty(DutyError::SelfRelease { .. })),
+            "{e}"
+        );
+        assert_eq!(
+            c.engine.store().warning(w).unwrap().unwrap().state,
+            WarningState::Draft
+        );
+    }
+    // …an operator's warning is not under the rule by default.
+    c.engine
+        .approve_warning(&operator, ANALYST, t(6, 9))
+        .unwrap();
+    // An approver who edited the public draft became an author of it: a third person releases.
+    let w = c.engine.store().warning(&public).unwrap().unwrap();
+    c.engine
+        .edit_draft(
+            &public,
+            &tocsin_store::review::DraftEdit {
+                headline: w.headline.clone(),
+                text: format!("{} Stay alert.", w.text),
+                measures: w.measures.clone(),
+            },
+            APPROVER,
+            t(6, 9),
+        )
+        .unwrap();
+    assert!(c
+        .engine
+        .approve_warning(&public, APPROVER, t(6, 9))
+        .is_err());
+    c.engine
+        .approve_warning(&public, "approver:c", t(6, 9))
+        .unwrap();
+    c.engine
+        .approve_warning(&partner, APPROVER, t(6, 9))
+        .unwrap();
+    assert_eq!(
+        c.engine.draft_authors(&public).unwrap(),
+        vec![ANALYST.to_string(), APPROVER.to_string()]
+    );
+}

@@ -61,6 +61,33 @@ mod tests {
     }
 
     #[test]
+    fn the_release_rule_is_per_audience_kind_and_misspellings_are_errors() {
+        let base = "name = \"p\"\nmin_credibility = \"probable\"\ndelivery_sla_hours = 24\npublic_hold_hours = 24\nposture_interval_hours = 24\n";
+        let waiver = "[[waivers]]\ncode = \"x\"\ndescription = \"y\"\n";
+        let p = parse_policy(&format!("{base}{waiver}")).unwrap();
+        assert_eq!(
+            p.release_requires_second_person,
+            tocsin_core::duty::SecondPerson::default(),
+            "absent: partners and the public"
+        );
+        let p = parse_policy(&format!(
+            "{base}[release_requires_second_person]\noperator = true\n{waiver}"
+        ))
+        .unwrap();
+        let r = p.release_requires_second_person;
+        assert!(r.operator && !r.partner_service && !r.public);
+        let e = parse_policy(&format!(
+            "{base}[release_requires_second_person]\noprator = true\n{waiver}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("release_requires_second_person") && e.contains("oprator"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let text = include_str!("../../../policy/icd191.toml").replace(
             "min_credibility = \"probable\"",

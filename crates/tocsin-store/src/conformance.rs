@@ -1385,6 +1385,14 @@ pub fn the_deployment_clock_is_recorded_for_every_process(make: Make<'_>) {
         .filter(|e| e.action == actions::CLOCK_SET)
         .count();
     assert_eq!(sets, 3);
+    let about = s.audit_events_about("clock").unwrap();
+    assert_eq!(
+        about.len(),
+        3,
+        "the events about one subject, and only those"
+    );
+    assert!(about.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(s.audit_events_about("nothing").unwrap().is_empty());
     assert!(s.verify_audit().unwrap().is_ok());
 }
 

@@ -363,6 +363,8 @@ pub trait Store:
 
     // Audit chain.
     fn audit_events(&self) -> Result<Vec<AuditEvent>>;
+    /// The audit events about one subject (e.g. `warning:<id>`), in chain order.
+    fn audit_events_about(&self, subject: &str) -> Result<Vec<AuditEvent>>;
     /// Verify the whole chain; `Ok(head_hash)` or where it breaks.
     fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>>;
 

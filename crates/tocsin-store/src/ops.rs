@@ -1180,6 +1180,18 @@ where
         })
     }
 
+    fn audit_events_about(&self, subject: &str) -> Result<Vec<AuditEvent>> {
+        self.read_conn(&|c| {
+            c.rows(
+                &format!("SELECT {AUDIT_COLS} FROM audit_events WHERE subject = ?1 ORDER BY seq"),
+                &[subject.into()],
+            )?
+            .iter()
+            .map(audit_row)
+            .collect()
+        })
+    }
+
     fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>> {
         self.read_conn(&|c| {
             let rows = c.rows(
