@@ -17,8 +17,47 @@ use tocsin_store::AuditCtx;
 /// Links stay valid this long after the threat window closes (late acknowledgements still count).
 const LINK_GRACE_DAYS: i64 = 7;
 
-/// What a recipient gets back after using a link: the next one-time link to use.
+/// A used link answers the same request again, with the same answer and next link, this long
+/// after its use (a client that timed out retries without losing the next link).
+pub const LINK_REPLAY_MINUTES: i64 = 15;
+
+/// Whether a link can still be used (`GET /r/{token}`).
 #[derive(Debug, Clone, serde::Serialize)]
+pub struct LinkStatus {
+    pub purpose: LinkPurpose,
+    /// `valid`, `spent` or `expired`.
+    pub state: &'static str,
+    pub expires_at: Option<Timestamp>,
+    /// When it was used (spent links).
+    pub used_at: Option<Timestamp>,
+    /// Until when the same request is answered again (spent links within the grace period).
+    pub replay_until: Option<Timestamp>,
+}
+
+/// A link spent now, or the answer it gave to the same request within the grace period.
+enum Spend {
+    Fresh(LinkClaims),
+    Replay(LinkOutcome),
+}
+
+fn recorded_name(s: &str) -> Option<&'static str> {
+    ["acknowledgement", "posture_report", "feedback"]
+        .into_iter()
+        .find(|r| *r == s)
+}
+
+fn request_digest(parts: &[&str]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// What a recipient gets back after using a link: the next one-time link to use.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LinkOutcome {
     pub warning_id: WarningId,
     pub recorded: &'static str,
@@ -69,14 +108,19 @@ impl Engine {
     }
 
     /// Verify a link token, check that what it asks for is allowed now, then spend it (single
-    /// use). A refused action leaves the link usable.
-    fn spend_link(&self, token: &str, purpose: LinkPurpose, at: Timestamp) -> Result<LinkClaims> {
+    /// use). A refused action leaves the link usable. A spent link asked the same request
+    /// (`digest`) again within [`LINK_REPLAY_MINUTES`] gives back the answer it gave.
+    fn spend_link(
+        &self,
+        token: &str,
+        purpose: LinkPurpose,
+        digest: &str,
+        at: Timestamp,
+    ) -> Result<Spend> {
         let claims = links::verify(token, self.link_secret(at)?, purpose, at)
             .map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
-        if self.store.link_nonce_used(&claims.nonce)? {
-            return Err(EngineError::Precondition(
-                "recipient link refused: it was already used".into(),
-            ));
+        if let Some(u) = self.store.link_use(&claims.nonce)? {
+            return self.replay(&claims, &u, digest, at).map(Spend::Replay);
         }
         let w = self.warning(&claims.warning_id)?;
         let event = match purpose {
@@ -94,11 +138,96 @@ impl Engine {
             &AuditCtx::new("recipient-link", at),
         )?;
         if !fresh {
+            // Used by a concurrent request meanwhile: answer as that one did, if it is the same.
+            if let Some(u) = self.store.link_use(&claims.nonce)? {
+                return self.replay(&claims, &u, digest, at).map(Spend::Replay);
+            }
             return Err(EngineError::Precondition(
                 "recipient link refused: it was already used".into(),
             ));
         }
-        Ok(claims)
+        Ok(Spend::Fresh(claims))
+    }
+
+    /// The stored answer of a used link, for the same request within the grace period.
+    fn replay(
+        &self,
+        claims: &LinkClaims,
+        u: &tocsin_store::followup::LinkUse,
+        digest: &str,
+        at: Timestamp,
+    ) -> Result<LinkOutcome> {
+        let until = u.used_at + Duration::minutes(LINK_REPLAY_MINUTES);
+        let spent = |why: &str| {
+            EngineError::Precondition(format!(
+                "recipient link refused: it was already used at {}{why}",
+                u.used_at.to_rfc3339()
+            ))
+        };
+        if at > until {
+            return Err(spent(""));
+        }
+        if u.request_digest.as_deref() != Some(digest) {
+            return Err(spent(" for another request"));
+        }
+        let answer: serde_json::Value = u
+            .answer
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .ok_or_else(|| spent(" and its answer is not kept"))?;
+        Ok(LinkOutcome {
+            warning_id: claims.warning_id.clone(),
+            recorded: answer["recorded"]
+                .as_str()
+                .and_then(recorded_name)
+                .ok_or_else(|| spent(" and its answer is not kept"))?,
+            next_posture_link: answer["next_posture_link"].as_str().map(str::to_owned),
+        })
+    }
+
+    /// Keep what a fresh use answered, for a repeat of the same request.
+    fn keep_answer(
+        &self,
+        claims: &LinkClaims,
+        digest: &str,
+        out: &LinkOutcome,
+        at: Timestamp,
+    ) -> Result<()> {
+        let answer = serde_json::json!({
+            "recorded": out.recorded,
+            "next_posture_link": out.next_posture_link,
+        });
+        self.store.record_link_answer(
+            &claims.nonce,
+            digest,
+            &answer.to_string(),
+            &AuditCtx::new("recipient-link", at),
+        )?;
+        Ok(())
+    }
+
+    /// Whether a link is valid, spent or expired (does not use it). A link whose signature does
+    /// not verify is refused.
+    pub fn link_status(&self, token: &str, at: Timestamp) -> Result<LinkStatus> {
+        let claims = links::verify_signature(token, self.link_secret(at)?)
+            .map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))?;
+        let expires_at = links::expires_at(&claims);
+        let used = self.store.link_use(&claims.nonce)?;
+        let (state, used_at, replay_until) = match &used {
+            Some(u) => {
+                let until = u.used_at + Duration::minutes(LINK_REPLAY_MINUTES);
+                ("spent", Some(u.used_at), (at <= until).then_some(until))
+            }
+            None if at.timestamp() > claims.expires => ("expired", None, None),
+            None => ("valid", None, None),
+        };
+        Ok(LinkStatus {
+            purpose: claims.purpose,
+            state,
+            expires_at,
+            used_at,
+            replay_until,
+        })
     }
 
     /// Which purpose a token was issued for (without spending it), so one URL can serve all.
@@ -121,14 +250,20 @@ impl Engine {
     }
 
     pub fn acknowledge_via_link(&self, token: &str, at: Timestamp) -> Result<LinkOutcome> {
-        let c = self.spend_link(token, LinkPurpose::Acknowledge, at)?;
+        let digest = request_digest(&["acknowledge"]);
+        let c = match self.spend_link(token, LinkPurpose::Acknowledge, &digest, at)? {
+            Spend::Replay(out) => return Ok(out),
+            Spend::Fresh(c) => c,
+        };
         self.acknowledge(&c.warning_id, &format!("link:{}", c.warning_id), at)?;
         let w = self.warning(&c.warning_id)?;
-        Ok(LinkOutcome {
-            warning_id: c.warning_id,
+        let out = LinkOutcome {
+            warning_id: c.warning_id.clone(),
             recorded: "acknowledgement",
             next_posture_link: self.next_posture_link(&w, at)?,
-        })
+        };
+        self.keep_answer(&c, &digest, &out, at)?;
+        Ok(out)
     }
 
     pub fn posture_via_link(
@@ -138,7 +273,12 @@ impl Engine {
         note: &str,
         at: Timestamp,
     ) -> Result<LinkOutcome> {
-        let c = self.spend_link(token, LinkPurpose::Posture, at)?;
+        let listed = serde_json::to_string(&measures).unwrap_or_default();
+        let digest = request_digest(&["posture", &listed, note]);
+        let c = match self.spend_link(token, LinkPurpose::Posture, &digest, at)? {
+            Spend::Replay(out) => return Ok(out),
+            Spend::Fresh(c) => c,
+        };
         self.report_posture(
             &c.warning_id,
             &format!("link:{}", c.warning_id),
@@ -147,11 +287,13 @@ impl Engine {
             at,
         )?;
         let w = self.warning(&c.warning_id)?;
-        Ok(LinkOutcome {
-            warning_id: c.warning_id,
+        let out = LinkOutcome {
+            warning_id: c.warning_id.clone(),
             recorded: "posture_report",
             next_posture_link: self.next_posture_link(&w, at)?,
-        })
+        };
+        self.keep_answer(&c, &digest, &out, at)?;
+        Ok(out)
     }
 
     pub fn feedback_via_link(
@@ -161,7 +303,12 @@ impl Engine {
         text: &str,
         at: Timestamp,
     ) -> Result<LinkOutcome> {
-        let c = self.spend_link(token, LinkPurpose::Feedback, at)?;
+        let kind_name = serde_json::to_string(&kind).unwrap_or_default();
+        let digest = request_digest(&["feedback", &kind_name, text]);
+        let c = match self.spend_link(token, LinkPurpose::Feedback, &digest, at)? {
+            Spend::Replay(out) => return Ok(out),
+            Spend::Fresh(c) => c,
+        };
         self.feedback(
             &c.warning_id,
             &format!("link:{}", c.warning_id),
@@ -169,11 +316,13 @@ impl Engine {
             text,
             at,
         )?;
-        Ok(LinkOutcome {
-            warning_id: c.warning_id,
+        let out = LinkOutcome {
+            warning_id: c.warning_id.clone(),
             recorded: "feedback",
             next_posture_link: None,
-        })
+        };
+        self.keep_answer(&c, &digest, &out, at)?;
+        Ok(out)
     }
 
     /// A recipient's feedback. "Too general" opens a follow-up for the analysts.

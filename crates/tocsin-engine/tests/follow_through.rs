@@ -505,3 +505,75 @@ fn releasing_to_partners_and_the_public_needs_a_second_person() {
         vec![ANALYST.to_string(), APPROVER.to_string()]
     );
 }
+
+#[test]
+fn a_retried_link_gets_the_same_answer_within_the_grace_and_get_says_spent_or_expired() {
+    let c = delivered_case();
+    let w = crocus(&c);
+    let ack = link_in(&c, &w, "Acknowledge receipt: ");
+    let status = c.engine.link_status(&ack, t(6, 11)).unwrap();
+    assert_eq!(status.state, "valid");
+    let at = t(6, 11);
+    let first = c.engine.acknowledge_via_link(&ack, at).unwrap();
+    // The client timed out and sends the same request again: same answer, same next link.
+    let again = c
+        .engine
+        .acknowledge_via_link(&ack, at + Duration::minutes(5))
+        .unwrap();
+    assert_eq!(again, first);
+    assert!(first.next_posture_link.is_some());
+    assert_eq!(
+        c.engine.store().acknowledgements(Some(&w)).unwrap().len(),
+        1,
+        "recorded once"
+    );
+    let s = c
+        .engine
+        .link_status(&ack, at + Duration::minutes(5))
+        .unwrap();
+    assert_eq!((s.state, s.used_at), ("spent", Some(at)));
+    assert_eq!(s.replay_until, Some(at + Duration::minutes(15)));
+    // After the grace period: refused, and GET still says spent.
+    let late = c
+        .engine
+        .acknowledge_via_link(&ack, at + Duration::minutes(16))
+        .unwrap_err()
+        .to_string();
+    assert!(late.contains("already used"), "{late}");
+    let s = c
+        .engine
+        .link_status(&ack, at + Duration::minutes(16))
+        .unwrap();
+    assert_eq!((s.state, s.replay_until), ("spent", None));
+    // A posture link: the same report again is the same answer, another report is refused.
+    let posture = first
+        .next_posture_link
+        .unwrap()
+        .rsplit("/r/")
+        .next()
+        .unwrap()
+        .to_owned();
+    let report = |note: &str, at| {
+        c.engine
+            .posture_via_link(&posture, vec![Measure::StaffBriefed], note, at)
+    };
+    let p1 = report("briefed", t(6, 12)).unwrap();
+    let p2 = report("briefed", t(6, 12) + Duration::minutes(1)).unwrap();
+    assert_eq!(p1, p2);
+    let other = report("something else", t(6, 12) + Duration::minutes(2))
+        .unwrap_err()
+        .to_string();
+    assert!(other.contains("another request"), "{other}");
+    assert_eq!(c.engine.store().posture_reports(Some(&w)).unwrap().len(), 1);
+    // An unused link past its expiry says expired.
+    let feedback = link_in(&c, &w, "Tell us: ");
+    let s = c
+        .engine
+        .link_status(&feedback, t(6, 12) + Duration::days(400))
+        .unwrap();
+    assert_eq!(s.state, "expired");
+    // A forged link is refused, not described.
+    let mut forged = ack.clone();
+    forged.insert(3, 'x');
+    assert!(c.engine.link_status(&forged, t(6, 12)).is_err());
+}

@@ -8,3 +8,9 @@ CREATE TABLE deployment_clock (
     wall_at     TEXT NOT NULL,
     set_at      TEXT NOT NULL
 );
+
+-- A used recipient link keeps the request it answered (a digest) and the answer, so the same
+-- request again within a short grace period (a client that timed out) gets the same answer and
+-- the same next link instead of a refusal.
+ALTER TABLE link_uses ADD COLUMN request_digest TEXT;
+ALTER TABLE link_uses ADD COLUMN answer TEXT;

@@ -1735,6 +1735,29 @@ pub fn tasks_feedback_nonces_and_threat_updates(make: Make<'_>) {
     assert!(s.verify_audit().unwrap().is_ok());
 }
 
+/// A used link keeps the request it answered and the answer (for the replay grace period).
+pub fn a_used_link_keeps_its_answer(make: Make<'_>) {
+    let s = store_with_approved_warning(make);
+    let w = WarningId::new("W1");
+    assert_eq!(s.link_use("n1").unwrap(), None);
+    assert!(s.use_link_nonce("n1", &w, "posture", &ctx(7, 1)).unwrap());
+    let u = s.link_use("n1").unwrap().unwrap();
+    assert_eq!(
+        (u.used_at, u.request_digest, u.answer),
+        (t(7, 1), None, None)
+    );
+    s.record_link_answer("n1", "d1", "{\"next\":\"x\"}", &ctx(7, 1))
+        .unwrap();
+    let u = s.link_use("n1").unwrap().unwrap();
+    assert_eq!(u.request_digest.as_deref(), Some("d1"));
+    assert_eq!(u.answer.as_deref(), Some("{\"next\":\"x\"}"));
+    assert!(matches!(
+        s.record_link_answer("nope", "d", "{}", &ctx(7, 2)),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(s.verify_audit().unwrap().is_ok());
+}
+
 pub fn notices_travel_through_the_outbox(make: Make<'_>) {
     let s = store_with_approved_warning(make);
     let w = WarningId::new("W1");
@@ -2475,6 +2498,7 @@ macro_rules! store_conformance_tests {
             secret_is_created_once_and_never_audited,
             tasks_feedback_nonces_and_threat_updates,
             notices_travel_through_the_outbox,
+            a_used_link_keeps_its_answer,
             token_audience_shared_objects_and_status,
             feeds_constituency_notifications_and_runs,
             a_dump_copies_every_table_and_the_chain,

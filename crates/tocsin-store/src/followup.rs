@@ -6,6 +6,16 @@ use crate::{AuditCtx, Result};
 use tocsin_core::followup::{Feedback, Resolution, Task, TaskKind};
 use tocsin_core::{Threat, ThreatId, WarningId};
 
+/// A used one-time link, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkUse {
+    pub used_at: tocsin_core::Timestamp,
+    /// What was asked (a digest of the purpose and body), once the answer is recorded.
+    pub request_digest: Option<String>,
+    /// The answer given (JSON), once recorded.
+    pub answer: Option<String>,
+}
+
 pub trait FollowUps {
     fn insert_feedback(&self, f: &Feedback, audit: &AuditCtx) -> Result<()>;
     fn feedback(&self, warning_id: Option<&WarningId>) -> Result<Vec<Feedback>>;
@@ -43,6 +53,19 @@ pub trait FollowUps {
         purpose: &str,
         audit: &AuditCtx,
     ) -> Result<bool>;
+
+    /// How a one-time link was used, if it was.
+    fn link_use(&self, nonce: &str) -> Result<Option<LinkUse>>;
+    /// Keep the answer a used link gave (`request_digest` names the request), so the same
+    /// request can be answered again within the grace period. Audited as `link.answer` (the
+    /// answer itself, which holds the next link, is not in the audit payload).
+    fn record_link_answer(
+        &self,
+        nonce: &str,
+        request_digest: &str,
+        answer: &str,
+        audit: &AuditCtx,
+    ) -> Result<()>;
 
     /// A named server secret, created from `generate` on first use. The value is never audited
     /// or logged; only its creation is recorded.

@@ -205,6 +205,50 @@ impl<B: Backend> FollowUps for B {
         })
     }
 
+    fn link_use(&self, nonce: &str) -> Result<Option<crate::followup::LinkUse>> {
+        self.read_conn(&|c| {
+            let Some(row) = c.row(
+                "SELECT used_at, request_digest, answer FROM link_uses WHERE nonce = ?1",
+                &[nonce.into()],
+            )?
+            else {
+                return Ok(None);
+            };
+            let used_at = sql::text(&row, 0, "link use", nonce)?;
+            Ok(Some(crate::followup::LinkUse {
+                used_at: parse_time("link use", nonce, &used_at)?,
+                request_digest: sql::opt_text(&row, 1, "link use", nonce)?,
+                answer: sql::opt_text(&row, 2, "link use", nonce)?,
+            }))
+        })
+    }
+
+    fn record_link_answer(
+        &self,
+        nonce: &str,
+        request_digest: &str,
+        answer: &str,
+        ctx: &AuditCtx,
+    ) -> Result<()> {
+        self.write_tx(&mut |tx| {
+            let n = tx.exec(
+                "UPDATE link_uses SET request_digest = ?2, answer = ?3 WHERE nonce = ?1",
+                &[nonce.into(), request_digest.into(), answer.into()],
+            )?;
+            if n != 1 {
+                return Err(not_found("link use", nonce));
+            }
+            audit(
+                tx,
+                ctx,
+                actions::LINK_ANSWER,
+                &format!("link:{nonce}"),
+                &json!({"nonce": nonce, "request_digest": request_digest}),
+            )?;
+            Ok(())
+        })
+    }
+
     fn secret(
         &self,
         name: &str,

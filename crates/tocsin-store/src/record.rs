@@ -47,6 +47,7 @@ pub mod actions {
     pub const NOTICE_QUEUE: &str = "notice.queue";
     pub const SECRET_CREATE: &str = "secret.create";
     pub const CLOCK_SET: &str = "clock.set";
+    pub const LINK_ANSWER: &str = "link.answer";
 }
 
 /// Canonical JSON: serde's encoding with every object's keys sorted (by code point), no whitespace.

@@ -23,22 +23,36 @@ pub struct LinkInfo {
     /// `acknowledge`, `posture` or `feedback`.
     #[schema(value_type = String)]
     pub purpose: LinkPurpose,
+    /// `valid` (usable), `spent` (used; the same request is answered again until
+    /// `replay_until`) or `expired`.
+    pub state: String,
+    /// When the link stops working.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<tocsin_core::Timestamp>,
+    /// When it was used (`spent`).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub used_at: Option<tocsin_core::Timestamp>,
+    /// Until when the same request gets the same answer and next link again (`spent`).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub replay_until: Option<tocsin_core::Timestamp>,
     /// Always `POST`.
     pub method: String,
     #[schema(value_type = Object)]
     pub example_body: Value,
 }
 
-/// `GET /r/{token}`: what this link is for and what to send, without spending it.
+/// `GET /r/{token}`: what this link is for, whether it is valid, spent or expired, and what to
+/// send, without spending it.
 #[utoipa::path(get, path = "/r/{token}", tag = "recipients",
     params(("token" = String, Path, description = "The signed one-time link token")),
-    responses((status = 200, description = "What this link is for (not spent)", body = LinkInfo)))]
+    responses((status = 200, description = "What this link is for and its state (the GET does not spend it)", body = LinkInfo)))]
 pub async fn link_info(
     State(st): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Reply<LinkInfo>, Problem> {
     with_engine(&st, move |e, now| {
-        let purpose = e.link_purpose(&token, now).map_err(|err| Problem::new(StatusCode::FORBIDDEN, "link-refused", "Forbidden", err.to_string()))?;
+        let status = e.link_status(&token, now).map_err(|err| Problem::new(StatusCode::FORBIDDEN, "link-refused", "Forbidden", err.to_string()))?;
+        let purpose = status.purpose;
         let body = match purpose {
             LinkPurpose::Acknowledge => json!({}),
             LinkPurpose::Posture => json!({ "measures": ["extra_screening", "detection_dogs", "staff_briefed"], "note": "free text" }),
@@ -46,6 +60,10 @@ pub async fn link_info(
         };
         Ok(LinkInfo {
             purpose,
+            state: status.state.into(),
+            expires_at: status.expires_at,
+            used_at: status.used_at,
+            replay_until: status.replay_until,
             method: "POST".into(),
             example_body: body,
         })
@@ -66,7 +84,8 @@ pub struct LinkBody {
     text: String,
 }
 
-/// `POST /r/{token}`: acknowledge, report posture or give feedback, as the link says. Single use.
+/// `POST /r/{token}`: acknowledge, report posture or give feedback, as the link says. Single use;
+/// the same request again within 15 minutes of the use gets the same answer (and next link).
 #[utoipa::path(post, path = "/r/{token}", tag = "recipients",
     params(("token" = String, Path, description = "The signed one-time link token")),
     request_body(content = LinkBody, content_type = "application/json"),

@@ -232,9 +232,16 @@ async fn recipient_links_work_once_without_a_token() {
     let (s, out) = api.call(Method::POST, path, None, Some(json!({}))).await;
     assert_eq!(s, StatusCode::OK, "{out}");
     assert_eq!(out["recorded"], "acknowledgement");
+    assert_eq!(info["state"], "valid");
+    // A client that timed out sends the same request again: the same answer and next link.
     let (s, again) = api.call(Method::POST, path, None, Some(json!({}))).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{again}");
-    assert!(again["detail"].as_str().unwrap().contains("already used"));
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again, out);
+    assert_eq!(api.store.acknowledgements(None).unwrap().len(), 1);
+    let (s, info) = api.call(Method::GET, path, None, None).await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["state"], "spent");
+    assert!(info["used_at"].is_string() && info["replay_until"].is_string());
     // The returned posture link reports measures once.
     let next = out["next_posture_link"].as_str().unwrap();
     let ppath = &next[next.find("/r/").unwrap()..];
