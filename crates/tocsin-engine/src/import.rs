@@ -12,6 +12,9 @@ pub struct ImportSummary {
     pub audiences: usize,
     pub threats: usize,
     pub matches: usize,
+    /// What was accepted but looks wrong, one sentence each naming the file, row id and value
+    /// (e.g. an `operator` that names no audience: that site's warnings could reach no one).
+    pub notes: Vec<String>,
 }
 
 fn read(path: &Path) -> Result<Option<String>> {
@@ -61,6 +64,35 @@ impl Engine {
             ));
         }
         let all: Vec<_> = venues.iter().chain(events.iter()).cloned().collect();
+        let mut known: std::collections::BTreeSet<String> = self
+            .store
+            .audiences()?
+            .into_iter()
+            .map(|a| a.id.to_string())
+            .collect();
+        known.extend(audiences.iter().map(|a| a.id.to_string()));
+        let mut notes = Vec::new();
+        for (file, list) in [("venues.csv", &venues), ("events.csv", &events)] {
+            let unknown: Vec<String> = list
+                .iter()
+                .flat_map(|e| {
+                    e.audiences
+                        .iter()
+                        .filter(|a| !known.contains(a.as_str()))
+                        .map(move |a| format!("{} ({})", e.id, a))
+                })
+                .collect();
+            if !unknown.is_empty() {
+                const SHOWN: usize = 20;
+                let more = unknown.len().saturating_sub(SHOWN);
+                notes.push(format!(
+                    "{file}: {} row(s) name an operator that is no audience (in audiences.toml or the store), so nobody is warned about them until it exists: {}{}",
+                    unknown.len(),
+                    unknown[..unknown.len().min(SHOWN)].join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ));
+            }
+        }
         if !all.is_empty() {
             self.upsert_entities(&all, ctx)?;
         }
@@ -71,6 +103,7 @@ impl Engine {
             venues: venues.len(),
             events: events.len(),
             audiences: audiences.len(),
+            notes,
             ..Default::default()
         })
     }

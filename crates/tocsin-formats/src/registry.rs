@@ -83,6 +83,11 @@ const EVENT_COLUMNS: &[&str] = &[
 /// Optional columns of `venues.csv` and `events.csv`: the entity's network and organisational
 /// footprint, each a `;`-separated list (absent column = empty list for every row).
 const FOOTPRINT_COLUMNS: &[&str] = &["networks", "asns", "domains", "sectors"];
+/// Optional columns of `events.csv`: the footprint, and a location of its own for an event
+/// without a venue (a festival in a park, a march).
+const EVENT_OPTIONAL: &[&str] = &[
+    "networks", "asns", "domains", "sectors", "lat", "lon", "city", "country",
+];
 
 /// One CSV record with its fields in the order of the expected columns, then the optional ones
 /// (empty when the file lacks the column).
@@ -157,6 +162,34 @@ impl Row {
                     )
                 })
             })
+            .transpose()
+    }
+
+    /// `lat` and `lon`: both given (a valid point) or both empty.
+    fn location(&self) -> Result<Option<GeoPoint>, RegistryError> {
+        match (
+            self.number::<f64>("lat", "a latitude in degrees")?,
+            self.number::<f64>("lon", "a longitude in degrees")?,
+        ) {
+            (Some(lat), Some(lon)) => {
+                let field = if (-90.0..=90.0).contains(&lat) {
+                    "lon"
+                } else {
+                    "lat"
+                };
+                Ok(Some(
+                    GeoPoint::new(lat, lon).map_err(|e| at(self.line, field, e.to_string()))?,
+                ))
+            }
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(at(self.line, "lon", "lat is given, so lon must be too")),
+            (None, Some(_)) => Err(at(self.line, "lat", "lon is given, so lat must be too")),
+        }
+    }
+
+    fn country(&self) -> Result<Option<CountryCode>, RegistryError> {
+        self.opt("country")
+            .map(|c| CountryCode::parse(c).map_err(|e| at(self.line, "country", e.to_string())))
             .transpose()
     }
 
@@ -383,26 +416,8 @@ pub fn parse_venues_csv(text: &str) -> Result<Vec<Entity>, RegistryError> {
     for row in read_csv(text, VENUE_COLUMNS, FOOTPRINT_COLUMNS)? {
         let id = row.required("id")?;
         check_unique(&mut seen, &row, "venue")?;
-        let location = match (
-            row.number::<f64>("lat", "a latitude in degrees")?,
-            row.number::<f64>("lon", "a longitude in degrees")?,
-        ) {
-            (Some(lat), Some(lon)) => {
-                let field = if (-90.0..=90.0).contains(&lat) {
-                    "lon"
-                } else {
-                    "lat"
-                };
-                Some(GeoPoint::new(lat, lon).map_err(|e| at(row.line, field, e.to_string()))?)
-            }
-            (None, None) => None,
-            (Some(_), None) => return Err(at(row.line, "lon", "lat is given, so lon must be too")),
-            (None, Some(_)) => return Err(at(row.line, "lat", "lon is given, so lat must be too")),
-        };
-        let country = row
-            .opt("country")
-            .map(|c| CountryCode::parse(c).map_err(|e| at(row.line, "country", e.to_string())))
-            .transpose()?;
+        let location = row.location()?;
+        let country = row.country()?;
         out.push(Entity {
             id: EntityId::new(id),
             kind: EntityKind::Venue,
@@ -422,14 +437,16 @@ pub fn parse_venues_csv(text: &str) -> Result<Vec<Entity>, RegistryError> {
     Ok(out)
 }
 
-/// Parse `events.csv`: columns `id,name,aliases,category,venue_id,starts,ends,expected_attendance,operator`.
+/// Parse `events.csv`: columns `id,name,aliases,category,venue_id,starts,ends,expected_attendance,operator`,
+/// optionally the footprint columns and, for an event without a venue, `lat`, `lon`, `city`,
+/// `country` of its own.
 /// `starts`/`ends` are RFC 3339 times with an offset; `venue_id` (optional) must name one of
 /// `venues`, whose location, city and country the event takes on.
 pub fn parse_events_csv(text: &str, venues: &[Entity]) -> Result<Vec<Entity>, RegistryError> {
     let by_id: HashMap<&str, &Entity> = venues.iter().map(|v| (v.id.as_str(), v)).collect();
     let mut seen = HashMap::new();
     let mut out = Vec::new();
-    for row in read_csv(text, EVENT_COLUMNS, FOOTPRINT_COLUMNS)? {
+    for row in read_csv(text, EVENT_COLUMNS, EVENT_OPTIONAL)? {
         let id = row.required("id")?;
         check_unique(&mut seen, &row, "event")?;
         if by_id.contains_key(id) {
@@ -454,18 +471,32 @@ pub fn parse_events_csv(text: &str, venues: &[Entity]) -> Result<Vec<Entity>, Re
         let (starts, ends) = (row.time("starts")?, row.time("ends")?);
         let span =
             ThreatWindow::new(starts, ends).map_err(|e| at(row.line, "ends", e.to_string()))?;
+        // An event at a venue is where the venue is; one without a venue may say where it is.
+        let (own_location, own_country) = (row.location()?, row.country()?);
+        if venue.is_some() {
+            if let Some(col) = ["lat", "lon", "city", "country"]
+                .into_iter()
+                .find(|c| row.opt(c).is_some())
+            {
+                return Err(at(
+                    row.line,
+                    col,
+                    "an event with a venue_id is where its venue is: leave lat, lon, city and country empty (or drop venue_id)",
+                ));
+            }
+        }
         out.push(Entity {
             id: EntityId::new(id),
             kind: EntityKind::Event,
             name: row.required("name")?.to_owned(),
             aliases: row.aliases(),
             category: row.category()?,
-            location: venue.and_then(|v| v.location),
+            location: venue.map_or(own_location, |v| v.location),
             capacity: row.number("expected_attendance", "a whole number of people")?,
             span: Some(span),
             venue: venue.map(|v| v.id.clone()),
-            city: venue.and_then(|v| v.city.clone()),
-            country: venue.and_then(|v| v.country),
+            city: venue.map_or_else(|| row.opt("city").map(str::to_owned), |v| v.city.clone()),
+            country: venue.map_or(own_country, |v| v.country),
             audiences: row.operator(),
             footprint: row.footprint()?,
         });
@@ -719,6 +750,33 @@ rally,Street rally,,event/rally,,2024-03-23T10:00:00Z,2024-03-23T12:00:00Z,,
         );
         assert_eq!(p.audiences, vec![AudienceId::new("crocus-ops")]);
         assert!(e[1].venue.is_none() && e[1].location.is_none());
+    }
+
+    #[test]
+    fn an_event_without_a_venue_may_say_where_it_is() {
+        let text = "id,name,aliases,category,venue_id,starts,ends,expected_attendance,operator,lat,lon,city,country\n\
+fete,Fête de la musique,,event/festival,,2024-06-21T16:00:00Z,2024-06-21T23:00:00Z,20000,,48.8566,2.3522,Paris,FRA\n";
+        let e = parse_events_csv(text, &venues()).unwrap();
+        assert_eq!(
+            e[0].location,
+            Some(GeoPoint {
+                lat: 48.8566,
+                lon: 2.3522
+            })
+        );
+        assert_eq!(e[0].city.as_deref(), Some("Paris"));
+        assert_eq!(e[0].country.map(|c| c.to_string()).as_deref(), Some("FRA"));
+        // Half a location, a bad country, or a location beside a venue: errors naming the field.
+        let half = text.replace(",2.3522,", ",,");
+        let err = parse_events_csv(&half, &venues()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("lon"), "{err}");
+        let bad = text.replace(",FRA", ",France");
+        let err = parse_events_csv(&bad, &venues()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("country"), "{err}");
+        let both = text.replace(",event/festival,,", ",event/festival,crocus,");
+        let err = parse_events_csv(&both, &venues()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("lat"), "{err}");
+        assert!(err.to_string().contains("venue"), "{err}");
     }
 
     fn venue_err(text: &str) -> String {

@@ -19,5 +19,8 @@ pub fn run(args: ImportArgs, g: &Globals, settings: &Settings) -> Result<()> {
         "imported {} venues, {} events, {} audiences, {} reports ({} matches) into {}",
         s.venues, s.events, s.audiences, s.threats, s.matches, g.db
     );
+    for n in &s.notes {
+        eprintln!("note: {n}");
+    }
     Ok(())
 }
