@@ -619,6 +619,18 @@ impl Engine {
         let authors = self.draft_authors(id)?;
         duty::check_release(&self.config.policy, w.audience_kind, &authors, approver)?;
         self.advance(&w, WarningEvent::Approve, &AuditCtx::new(approver, at))?;
+        self.timeline(
+            &w.threat_id,
+            at,
+            "warning_approved",
+            format!(
+                "{} ({}, version {}): approved for release by {approver} (drafted by {})",
+                w.audience_id,
+                w.audience_kind.as_str(),
+                w.version,
+                authors.join(", ")
+            ),
+        )?;
         Ok(())
     }
 

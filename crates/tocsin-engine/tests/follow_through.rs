@@ -504,6 +504,20 @@ fn releasing_to_partners_and_the_public_needs_a_second_person() {
         c.engine.draft_authors(&public).unwrap(),
         vec![ANALYST.to_string(), APPROVER.to_string()]
     );
+    // Each release is on the timeline, with who approved it.
+    let approved: Vec<String> = c
+        .engine
+        .store()
+        .timeline(Some(&c.tid))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "warning_approved")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(approved.len(), 3, "{approved:?}");
+    assert!(approved
+        .iter()
+        .any(|d| d.contains("public") && d.contains("approved for release by approver:c")));
 }
 
 #[test]

@@ -359,6 +359,17 @@ fn via_venue(view: &EntityView) -> String {
     }
 }
 
+/// A distance for people: one decimal, none when it is whole (`40`, `15.1`, not
+/// `15.063442782757551`).
+fn km(x: f64) -> String {
+    let r = (x * 10.0).round() / 10.0;
+    if r.fract() == 0.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
 /// Geometric test of a point against a shape: `Some((factor, detail))` when inside.
 fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
     match shape {
@@ -367,7 +378,10 @@ fn in_shape(p: &GeoPoint, shape: &PlaceShape) -> Option<(f64, String)> {
             (d <= *radius_km).then(|| {
                 (
                     proximity(d, *radius_km),
-                    format!("{d:.1} km from its centre (centroid + radius {radius_km} km)"),
+                    format!(
+                        "{d:.1} km from its centre (centroid + radius {} km)",
+                        km(*radius_km)
+                    ),
                 )
             })
         }
@@ -394,9 +408,10 @@ fn check_area(area: &PreparedArea, view: &EntityView) -> Option<(f64, String)> {
                 (
                     proximity(d, *radius_km),
                     format!(
-                        "{d:.1} km from {:.4}, {:.4} (radius {radius_km} km){}",
+                        "{d:.1} km from {:.4}, {:.4} (radius {} km){}",
                         center.lat,
                         center.lon,
+                        km(*radius_km),
                         via_venue(view)
                     ),
                 )
@@ -644,4 +659,16 @@ pub(crate) fn evaluate(
     reasons.push(reason("time", detail));
 
     Some((identity * area_factor.min(net_factor), reasons))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::km;
+
+    #[test]
+    fn radii_read_as_people_write_them() {
+        assert_eq!(km(40.0), "40");
+        assert_eq!(km(15.063442782757551), "15.1");
+        assert_eq!(km(0.04), "0");
+    }
 }
