@@ -93,6 +93,28 @@ impl Engine {
                 ));
             }
         }
+        for (file, list) in [("venues.csv", &venues), ("events.csv", &events)] {
+            let mut unknown: std::collections::BTreeMap<&tocsin_core::Category, Vec<&str>> =
+                Default::default();
+            for e in list
+                .iter()
+                .filter(|e| !self.config.taxonomy.knows(&e.category))
+            {
+                unknown.entry(&e.category).or_default().push(e.id.as_str());
+            }
+            for (c, ids) in unknown {
+                let whose = format!(
+                    "{file}: {}{}",
+                    ids[..ids.len().min(5)].join(", "),
+                    if ids.len() > 5 {
+                        format!(" and {} more", ids.len() - 5)
+                    } else {
+                        String::new()
+                    }
+                );
+                notes.extend(self.config.taxonomy.note(c, &whose));
+            }
+        }
         if !all.is_empty() {
             self.upsert_entities(&all, ctx)?;
         }
@@ -128,6 +150,12 @@ impl Engine {
             if self.store.threat(&threat.id)?.is_some() {
                 continue; // importing the same directory twice must not fail or duplicate
             }
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            summary.notes.extend(
+                self.category_notes(&threat)
+                    .into_iter()
+                    .map(|n| format!("{}: {n}", name.as_deref().unwrap_or("report"))),
+            );
             self.ingest_threat(&threat, ctx)?;
             summary.matches += self.compute_matches(&threat.id, ctx)?.len();
             summary.threats += 1;

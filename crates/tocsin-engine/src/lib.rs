@@ -84,6 +84,9 @@ pub struct EngineConfig {
     pub public_url: String,
     /// Channels (webhook keys, SMTP) and the outbox worker's settings (leases, limits, retries).
     pub delivery: tocsin_deliver::DeliveryConfig,
+    /// The known categories (`data/taxonomy.toml` plus a deployment's own): an unknown one in a
+    /// registry row or a target spec is a note.
+    pub taxonomy: tocsin_formats::taxonomy::Taxonomy,
 }
 
 impl EngineConfig {
@@ -95,6 +98,7 @@ impl EngineConfig {
             global_restricted: Vec::new(),
             public_url: "http://127.0.0.1:8080".into(),
             delivery: tocsin_deliver::DeliveryConfig::default(),
+            taxonomy: tocsin_formats::taxonomy::Taxonomy::builtin(),
         }
     }
 }
@@ -632,6 +636,23 @@ impl Engine {
             ),
         )?;
         Ok(())
+    }
+
+    /// Notes for the categories of a threat's target specs that are not in the taxonomy (a
+    /// misspelt category matches nothing, silently otherwise).
+    pub fn category_notes(&self, threat: &Threat) -> Vec<String> {
+        threat
+            .targets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| {
+                t.categories.iter().filter_map(move |c| {
+                    self.config
+                        .taxonomy
+                        .note(c, &format!("target {} ({})", i + 1, t.label))
+                })
+            })
+            .collect()
     }
 
     /// Who composed or edited a warning's draft: the actors of its `warning.create` and

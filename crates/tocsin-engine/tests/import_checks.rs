@@ -28,7 +28,8 @@ fn an_unknown_operator_is_a_note_and_a_venueless_event_with_a_location_matches()
     std::fs::write(
         case.join("venues.csv"),
         format!(
-            "{header}\nvegas-city-hall,Vegas City Hall,,venue/entertainment/concert_hall,55.58,37.72,6000,Moscow,RUS,op-vegas\n{rows}"
+            "{header}\nvegas-city-hall,Vegas City Hall,,venue/entertainment/concert_hall,55.58,37.72,6000,Moscow,RUS,op-vegas\n\
+             sport-palace,Sport Palace,,venue/sport,55.70,37.60,8000,Moscow,RUS,op-crocus\n{rows}"
         ),
     )
     .unwrap();
@@ -45,7 +46,7 @@ fn an_unknown_operator_is_a_note_and_a_venueless_event_with_a_location_matches()
         .import_dir(&case, &AuditCtx::new("import", at))
         .unwrap();
     // The reference registry names operators of its own that have no audience (56 of them).
-    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert_eq!(s.notes.len(), 2, "{:?}", s.notes);
     assert!(
         s.notes[0].starts_with("venues.csv: 57 row(s)")
             && s.notes[0].contains("vegas-city-hall (op-vegas)")
@@ -54,6 +55,31 @@ fn an_unknown_operator_is_a_note_and_a_venueless_event_with_a_location_matches()
         s.notes[0]
     );
     assert!(!s.notes[0].contains("crocus-city-hall"), "op-crocus exists");
+    // A misspelt category is named, with the closest known one.
+    assert!(
+        s.notes[1].starts_with("venues.csv: sport-palace: category \"venue/sport\"")
+            && s.notes[1].contains("did you mean \"venue/sports\""),
+        "{}",
+        s.notes[1]
+    );
+    // The same in a target spec.
+    let mut threat = engine
+        .store()
+        .threat(&"moscow-2024-03".into())
+        .unwrap()
+        .unwrap();
+    assert!(
+        engine.category_notes(&threat).is_empty(),
+        "the reference report is clean"
+    );
+    threat.targets[2].categories[2] = tocsin_core::Category::parse("venue/sport").unwrap();
+    let notes = engine.category_notes(&threat);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].starts_with("target 3 (large gatherings"),
+        "{}",
+        notes[0]
+    );
     let matches = engine.store().matches(&"moscow-2024-03".into()).unwrap();
     let m = matches
         .iter()

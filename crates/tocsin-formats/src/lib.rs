@@ -13,6 +13,7 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod stix;
+pub mod taxonomy;
 mod toml_util;
 
 pub use registry::{parse_audiences_toml, parse_events_csv, parse_venues_csv, RegistryError};

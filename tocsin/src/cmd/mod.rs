@@ -46,6 +46,9 @@ pub struct Globals {
         default_value = "http://127.0.0.1:8080"
     )]
     pub public_url: String,
+    /// A deployment's own categories, added to the shipped taxonomy (`data/taxonomy.toml`).
+    #[arg(long, global = true, env = "TOCSIN_TAXONOMY")]
+    pub taxonomy: Option<PathBuf>,
 }
 
 /// What shapes every engine this process opens, read from the global options once in `main` and
@@ -54,6 +57,7 @@ pub struct Globals {
 pub struct Settings {
     pub policy: DutyPolicy,
     pub public_url: String,
+    pub taxonomy: tocsin_formats::taxonomy::Taxonomy,
 }
 
 impl Settings {
@@ -68,9 +72,18 @@ impl Settings {
             }
             None => DutyPolicy::icd191(),
         };
+        let mut taxonomy = tocsin_formats::taxonomy::Taxonomy::builtin();
+        if let Some(p) = &g.taxonomy {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading taxonomy {}", p.display()))?;
+            taxonomy
+                .extend_from_toml(&text)
+                .with_context(|| format!("in {}", p.display()))?;
+        }
         Ok(Self {
             policy,
             public_url: g.public_url.clone(),
+            taxonomy,
         })
     }
 }
@@ -104,5 +117,6 @@ pub fn open_engine_with(
     config.delivery = delivery;
     config.policy = settings.policy.clone();
     config.public_url = settings.public_url.clone();
+    config.taxonomy = settings.taxonomy.clone();
     Ok(Engine::open(store, config)?)
 }

@@ -124,7 +124,8 @@ pub struct ThreatCreated {
     pub threat: Threat,
     /// Registry entities matched (per target spec).
     pub matches: usize,
-    /// What a STIX bundle held that was read loosely or skipped (empty otherwise).
+    /// What a STIX bundle held that was read loosely or skipped, and target categories outside
+    /// the taxonomy (each naming the target and the closest known category); empty otherwise.
     pub notes: Vec<String>,
 }
 
@@ -203,6 +204,9 @@ pub async fn create(
         }
     };
     let now = st.now();
+    let mut notes = notes;
+    // A category outside the taxonomy matches only its exact spelling: say so.
+    notes.extend(engine.category_notes(&threat));
     tokio::task::spawn_blocking(move || {
         let matches = engine.create_threat(&threat, &p.actor(), now)?;
         let created = ThreatCreated {

@@ -38,6 +38,7 @@ pub fn run(a: CapArgs, g: &Globals, settings: &Settings) -> Result<()> {
         .with_context(|| format!("in {}", a.file.display()))?;
     let mut notes = reading.notes.clone();
     let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
+    notes.extend(engine.category_notes(&reading.threat));
     let now = crate::cmd::clock::now(engine.store().as_ref())?;
     let actor = "cli:ingest-cap";
     let ctx = AuditCtx::new(actor, now);

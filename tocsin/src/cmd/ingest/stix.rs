@@ -33,8 +33,11 @@ pub fn run(a: StixArgs, g: &Globals, settings: &Settings) -> Result<()> {
         strict: a.strict,
         ..StixOptions::new(originator)
     };
-    let intake = parse_bundle(&text, &opts).with_context(|| format!("in {}", a.file.display()))?;
+    let mut intake =
+        parse_bundle(&text, &opts).with_context(|| format!("in {}", a.file.display()))?;
     let engine = open_engine(&g.db, g.outbox.clone(), settings)?;
+    let category_notes = engine.category_notes(&intake.threat);
+    intake.notes.extend(category_notes);
     let ctx = AuditCtx::new(
         "cli:ingest-stix",
         crate::cmd::clock::now(engine.store().as_ref())?,
