@@ -47,6 +47,9 @@ pub enum TaskKind {
     /// A recipient missed two posture check-ins and has an escalation contact: a person must
     /// telephone it (the detail names the number). Tocsin itself calls no one.
     CallContact,
+    /// An analyst asked the originator for a tearline or a REL TO so that an audience's warning
+    /// can name what the threat names (the detail says which marks withhold which facts).
+    ReleaseRequest,
 }
 
 impl TaskKind {
@@ -58,6 +61,7 @@ impl TaskKind {
             TaskKind::Redetermine => "redetermine",
             TaskKind::NeedsArea => "needs_area",
             TaskKind::CallContact => "call_contact",
+            TaskKind::ReleaseRequest => "release_request",
         }
     }
 }

@@ -121,6 +121,35 @@ fn not_found(kind: &'static str, id: impl ToString) -> EngineError {
     }
 }
 
+/// Why a warning of `specificity` to `aud` says less than the threat: every named target whose
+/// mark the audience may not read (public advisories never name a target, so none for them).
+fn specificity_advice(
+    threat: &Threat,
+    aud: &Audience,
+    specificity: tocsin_core::tracking::Specificity,
+) -> Vec<String> {
+    if specificity == tocsin_core::tracking::Specificity::NamedTarget
+        || aud.kind == AudienceKind::Public
+    {
+        return Vec::new();
+    }
+    threat
+        .targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let name = t.name.as_ref()?;
+            let denial =
+                tocsin_core::marking::releasable_to(&t.mark, aud, threat.originator).err()?;
+            Some(format!(
+                "target {} names {name:?} but is marked {} ({denial})",
+                i + 1,
+                t.mark
+            ))
+        })
+        .collect()
+}
+
 /// Stable idempotency key for one (warning, audience, channel).
 fn idempotency_key(w: &WarningId, a: &Audience, kind: &str, address: &str) -> String {
     audience_key(w, &a.id, kind, address)
@@ -576,6 +605,22 @@ impl Engine {
                 },
             );
             self.store.insert_warning(&w, &ctx)?;
+            let advice = specificity_advice(&threat, aud, w.specificity);
+            if !advice.is_empty() {
+                self.timeline(
+                    threat_id,
+                    at,
+                    "specificity_advice",
+                    format!(
+                        "{} ({}): the warning is {} although the threat knows more: {}. A release request (task release_request) asks {} for a tearline or a REL TO for this audience",
+                        w.id,
+                        aud.id,
+                        w.specificity.as_str(),
+                        advice.join("; "),
+                        threat.originator
+                    ),
+                )?;
+            }
             self.timeline(
                 threat_id,
                 at,
@@ -636,6 +681,55 @@ impl Engine {
             ),
         )?;
         Ok(())
+    }
+
+    /// Why a draft is less specific than the threat: per named target the audience may not
+    /// read, its label, mark and the rule that withholds it (empty when nothing is withheld).
+    pub fn specificity_advice(&self, id: &WarningId) -> Result<Vec<String>> {
+        let w = self.warning(id)?;
+        let threat = self.threat(&w.threat_id)?;
+        let aud = self
+            .store
+            .audience(&w.audience_id)?
+            .ok_or_else(|| not_found("audience", &w.audience_id))?;
+        Ok(specificity_advice(&threat, &aud, w.specificity))
+    }
+
+    /// Record a *release request*: the analyst asks the originator for a tearline or a REL TO so
+    /// that this warning's audience can be told what the threat names. Opens a
+    /// `release_request` task with the advice; refused when nothing is withheld.
+    pub fn request_release(&self, id: &WarningId, actor: &str, at: Timestamp) -> Result<i64> {
+        let w = self.warning(id)?;
+        let advice = self.specificity_advice(id)?;
+        if advice.is_empty() {
+            return Err(EngineError::Precondition(format!(
+                "warning {id} withholds no named target from its audience: nothing to request"
+            )));
+        }
+        let threat = self.threat(&w.threat_id)?;
+        let detail = format!(
+            "Ask {} for a tearline or a REL TO for audience {} ({}) so that warning {id} ({}) can name its target: {}",
+            threat.originator,
+            w.audience_id,
+            w.audience_kind.as_str(),
+            w.specificity.as_str(),
+            advice.join("; ")
+        );
+        let ctx = AuditCtx::new(actor, at);
+        let task = self.store.open_task(
+            tocsin_core::followup::TaskKind::ReleaseRequest,
+            &w.threat_id,
+            Some(id),
+            &detail,
+            &ctx,
+        )?;
+        self.timeline(
+            &w.threat_id,
+            at,
+            "release_requested",
+            format!("by {actor}: {detail}"),
+        )?;
+        Ok(task)
     }
 
     /// Notes for the categories of a threat's target specs that are not in the taxonomy (a

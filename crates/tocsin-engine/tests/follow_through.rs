@@ -591,3 +591,61 @@ fn a_retried_link_gets_the_same_answer_within_the_grace_and_get_says_spent_or_ex
     forged.insert(3, 'x');
     assert!(c.engine.link_status(&forged, t(6, 12)).is_err());
 }
+
+#[test]
+fn a_vaguer_warning_says_which_marks_withhold_what_and_offers_a_release_request() {
+    let c = case_until_determination();
+    c.engine
+        .propose_determination(&c.tid, ANALYST, t(6, 9))
+        .unwrap();
+    c.engine
+        .approve_determination(&c.tid, APPROVER, t(6, 9))
+        .unwrap();
+    let drafts = c.engine.compose_warnings(&c.tid, ANALYST, t(6, 9)).unwrap();
+    let op = crocus(&c);
+    let op_draft = drafts.iter().find(|w| w.id == op).unwrap();
+    assert_ne!(
+        op_draft.specificity,
+        tocsin_core::tracking::Specificity::NamedTarget
+    );
+    let advice = c.engine.specificity_advice(&op).unwrap();
+    assert_eq!(advice.len(), 1, "{advice:?}");
+    assert!(
+        advice[0].contains("\"Crocus City Hall\"") && advice[0].contains("(S//REL TO USA, RUS)"),
+        "{}",
+        advice[0]
+    );
+    let timeline = c.engine.store().timeline(Some(&c.tid)).unwrap();
+    let said = timeline
+        .iter()
+        .find(|e| e.event == "specificity_advice" && e.detail.contains("op-crocus"))
+        .expect("the draft says why it is vague");
+    assert!(said.detail.contains("release request"), "{}", said.detail);
+    // The partner's warning names the target: nothing to advise or request.
+    let fsb = drafts
+        .iter()
+        .find(|w| w.audience_kind == tocsin_core::AudienceKind::PartnerService)
+        .unwrap();
+    assert!(c.engine.specificity_advice(&fsb.id).unwrap().is_empty());
+    assert!(c
+        .engine
+        .request_release(&fsb.id, ANALYST, t(6, 10))
+        .is_err());
+    // The analyst asks the originator: a recorded task with the marks and the audience.
+    let id = c.engine.request_release(&op, ANALYST, t(6, 10)).unwrap();
+    let task = c
+        .engine
+        .store()
+        .tasks(true)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id == id)
+        .unwrap();
+    assert_eq!(task.kind, TaskKind::ReleaseRequest);
+    assert!(
+        task.detail
+            .starts_with("Ask USA for a tearline or a REL TO for audience op-crocus"),
+        "{}",
+        task.detail
+    );
+}
