@@ -33,11 +33,14 @@ fn report_example_parses() {
 #[test]
 fn registry_examples_parse() {
     let csv = blocks("csv");
-    assert_eq!(csv.len(), 2);
+    assert_eq!(csv.len(), 3);
     let venues = parse_venues_csv(&csv[0]).unwrap_or_else(|e| panic!("docs venues example: {e}"));
     let events =
         parse_events_csv(&csv[1], &venues).unwrap_or_else(|e| panic!("docs events example: {e}"));
     assert_eq!((venues.len(), events.len()), (2, 1));
+    let own = parse_events_csv(&csv[2], &venues)
+        .unwrap_or_else(|e| panic!("docs venue-less event example: {e}"));
+    assert!(own[0].venue.is_none() && own[0].location.is_some());
     let toml = blocks("toml");
     assert_eq!(toml.len(), 1);
     let audiences =
