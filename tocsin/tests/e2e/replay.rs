@@ -227,3 +227,69 @@ fn a_worker_process_delivers_what_serve_cannot_on_the_replayed_clock() {
         "intake to delivery within the replay, not years: {report}"
     );
 }
+
+/// `serve` with SMTP settings (here from a `--channels` file) sends e-mail itself: no worker.
+#[test]
+fn serve_with_smtp_settings_sends_email_without_a_worker() {
+    use crate::common::SmtpServer;
+    use tocsin_core::ChannelSpec;
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let smtp = SmtpServer::start(dir.path(), None);
+    let channels = dir.path().join("channels.toml");
+    std::fs::write(
+        &channels,
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"CERT <cert@cert.example>\"\n",
+            smtp.port
+        ),
+    )
+    .unwrap();
+    let store = db.open();
+    let queued = tocsin_deliver::synthetic::queue_fanout(
+        store.as_ref(),
+        &[ChannelSpec {
+            kind: ChannelKind::Email,
+            address: "it-security@klinikum.example".into(),
+        }],
+        Utc::now(),
+    )
+    .unwrap();
+    let port = free_port();
+    let _serve = Proc(
+        bin()
+            .args(["--db", db.arg(), "serve"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--tick-secs", "1"])
+            .args(["--channels", channels.to_str().unwrap()])
+            .env_remove("TOCSIN_SMTP_HOST")
+            .env("TOCSIN_ADMIN_TOKEN", "tcn_test_admin_token_0123456789")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait("serve sends the e-mail", Duration::from_secs(60), || {
+        smtp.count() == 1
+    });
+    let d = store
+        .deliveries(None)
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == queued[0].id)
+        .unwrap();
+    wait("the delivery is recorded", Duration::from_secs(30), || {
+        store
+            .deliveries(None)
+            .unwrap()
+            .iter()
+            .any(|x| x.id == d.id && x.status == DeliveryStatus::Delivered)
+    });
+    let d = store
+        .deliveries(None)
+        .unwrap()
+        .into_iter()
+        .find(|x| x.id == d.id)
+        .unwrap();
+    assert_eq!(d.attempts, 1, "sent on the first attempt");
+    assert!(d.last_error.is_none());
+}
