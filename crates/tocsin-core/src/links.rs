@@ -109,6 +109,22 @@ pub fn verify_signature(token: &str, secret: &[u8]) -> Result<LinkClaims, LinkEr
         .map_err(|_| LinkError::Malformed("payload is not valid claims"))
 }
 
+/// The recipient links (`…/r/<token>`) in a text Tocsin wrote, with what each is for, in order.
+/// The claims are read, not verified: this only labels links in our own outgoing messages (a
+/// webhook's `ack_url`, `feedback_url`, `posture_url`); using a link verifies it.
+pub fn links_in(text: &str) -> Vec<(LinkPurpose, String)> {
+    text.split_whitespace()
+        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .filter_map(|w| {
+            let w = w.trim_end_matches(['.', ',', ';', ')']);
+            let token = w.rsplit_once("/r/")?.1;
+            let payload = unb64url(token.split_once('.')?.0)?;
+            let claims: LinkClaims = serde_json::from_slice(&payload).ok()?;
+            Some((claims.purpose, w.to_owned()))
+        })
+        .collect()
+}
+
 /// When a link stops working.
 pub fn expires_at(claims: &LinkClaims) -> Option<Timestamp> {
     chrono::DateTime::from_timestamp(claims.expires, 0)
@@ -145,6 +161,33 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_in_a_text_are_found_with_their_purpose() {
+        let secret = b"k";
+        let ack = sign(&claims(), secret);
+        let fb = sign(
+            &LinkClaims {
+                purpose: LinkPurpose::Feedback,
+                ..claims()
+            },
+            secret,
+        );
+        let text = format!(
+            "Reference W1. Acknowledge receipt: https://t.example/r/{ack} . Too general? Tell us: https://t.example/r/{fb}. See https://other.example/page ."
+        );
+        assert_eq!(
+            links_in(&text),
+            vec![
+                (
+                    LinkPurpose::Acknowledge,
+                    format!("https://t.example/r/{ack}")
+                ),
+                (LinkPurpose::Feedback, format!("https://t.example/r/{fb}")),
+            ]
+        );
+        assert!(links_in("https://t.example/r/not-a-token").is_empty());
+    }
     use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 

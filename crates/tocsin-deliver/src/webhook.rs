@@ -343,20 +343,35 @@ fn assemble(
     common: &str,
     event: &str,
     d: &Delivery,
+    text: &str,
     sent_at: chrono::DateTime<chrono::Utc>,
     ack_url: Option<&str>,
 ) -> Vec<u8> {
+    use tocsin_core::links::{links_in, LinkPurpose};
     let js = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
     let link = |l: Option<String>| l.map(|l| js(&l)).unwrap_or_else(|| "null".into());
+    // The signed one-time links the text carries, as fields; a withdrawn warning offers none.
+    let found = if d.is_cancel() {
+        Vec::new()
+    } else {
+        links_in(text)
+    };
+    let first = |p: LinkPurpose| found.iter().find(|(q, _)| *q == p).map(|(_, l)| l.clone());
     // A reminder or escalation asks for a posture report, not an acknowledgement.
     let ack = link(if d.notice.is_some() {
         None
     } else {
-        ack_link(ack_url, d)
+        ack_link(ack_url, d).or_else(|| first(LinkPurpose::Acknowledge))
     });
-    let posture = link(d.notice.as_ref().and_then(|n| n.posture_url.clone()));
+    let posture = link(
+        d.notice
+            .as_ref()
+            .and_then(|n| n.posture_url.clone())
+            .or_else(|| first(LinkPurpose::Posture)),
+    );
+    let feedback = link(first(LinkPurpose::Feedback));
     format!(
-        r#"{{"type":"{}","timestamp":{},"data":{{{},"kind":{},"idempotency_key":{},"audience":{},"ack_url":{},"posture_url":{}}}}}"#,
+        r#"{{"type":"{}","timestamp":{},"data":{{{},"kind":{},"idempotency_key":{},"audience":{},"ack_url":{},"posture_url":{},"feedback_url":{}}}}}"#,
         event,
         js(&sent_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         common,
@@ -364,7 +379,8 @@ fn assemble(
         js(&d.idempotency_key),
         js(d.audience_id.as_str()),
         ack,
-        posture
+        posture,
+        feedback
     )
     .into_bytes()
 }
@@ -372,14 +388,22 @@ fn assemble(
 /// The JSON body of a warning webhook (Standard Webhooks' `type` / `timestamp` / `data`
 /// envelope): `data` holds `reference`, `version`, `supersedes`, `tlp`, `banner`, `headline`,
 /// `text`, `measures`, `valid_from`, `valid_until`, `kind`, `idempotency_key`, `audience`,
-/// `ack_url`, `posture_url`; `type` by [`event_type`].
+/// `ack_url` (the configured template, else the text's signed acknowledgement link), `posture_url`,
+/// `feedback_url` (the text's signed links); `type` by [`event_type`].
 pub fn payload(
     d: &Delivery,
     w: &Warning,
     sent_at: chrono::DateTime<chrono::Utc>,
     ack_url: Option<&str>,
 ) -> Vec<u8> {
-    assemble(&common_members(w), event_type(d, w), d, sent_at, ack_url)
+    assemble(
+        &common_members(w),
+        event_type(d, w),
+        d,
+        &w.text,
+        sent_at,
+        ack_url,
+    )
 }
 
 /// Parse `Retry-After`: delay-seconds or an HTTP-date (relative to `now`).
@@ -486,6 +510,7 @@ impl Channel for WebhookChannel {
             &common,
             event_type(d, w),
             d,
+            &w.text,
             now,
             self.config.ack_url.as_deref(),
         );
@@ -747,8 +772,8 @@ mod tests {
         assert_eq!(data["idempotency_key"], "k1");
         assert_eq!(data["ack_url"], "https://t/ack/W\"1?k=k1");
         assert_eq!(data["kind"], "warning");
-        assert!(data["posture_url"].is_null());
-        assert_eq!(data.as_object().unwrap().len(), 15);
+        assert!(data["posture_url"].is_null() && data["feedback_url"].is_null());
+        assert_eq!(data.as_object().unwrap().len(), 16);
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(&payload(&d, &w, now, None)).unwrap()
                 ["data"]["ack_url"],
@@ -846,5 +871,61 @@ mod tests {
             Some(Duration::zero())
         );
         assert_eq!(parse_retry_after("soonish", now), None);
+    }
+}
+
+#[cfg(test)]
+mod link_field_tests {
+    use super::*;
+    use tocsin_core::links::{sign, LinkClaims, LinkPurpose};
+
+    #[test]
+    fn the_texts_signed_links_are_fields_unless_the_warning_is_cancelled() {
+        let link = |p| {
+            format!(
+                "https://t.example/r/{}",
+                sign(
+                    &LinkClaims {
+                        warning_id: "W1".into(),
+                        purpose: p,
+                        expires: 1_900_000_000,
+                        nonce: format!("{p:?}"),
+                    },
+                    b"k"
+                )
+            )
+        };
+        let (ack, fb) = (link(LinkPurpose::Acknowledge), link(LinkPurpose::Feedback));
+        let mut d: Delivery = serde_json::from_value(serde_json::json!({
+            "id": 1, "warning_id": "W1", "audience_id": "ops", "channel": {"kind": "webhook", "address": "https://x"},
+            "idempotency_key": "k1", "status": "pending", "attempts": 0, "next_attempt_at": "2024-03-07T12:00:00Z"
+        }))
+        .unwrap();
+        let w: Warning = serde_json::from_value(serde_json::json!({
+            "id": "W1", "threat_id": "T", "audience_id": "ops", "audience_kind": "operator", "version": 1,
+            "tlp": "AMBER", "banner": "UNCLASSIFIED", "specificity": "named_target", "headline": "h",
+            "text": format!("Act now. Reference W1. Acknowledge receipt: {ack} . Too general to act on? Tell us: {fb} ."),
+            "measures": [], "valid": {"from": "2024-03-07T12:00:00Z", "until": "2024-03-09T12:00:00Z"}, "state": "queued",
+            "created_at": "2024-03-07T12:00:00Z"
+        }))
+        .unwrap();
+        let now = chrono::Utc::now();
+        let body: serde_json::Value = serde_json::from_slice(&payload(&d, &w, now, None)).unwrap();
+        assert_eq!(body["data"]["ack_url"], ack.as_str());
+        assert_eq!(body["data"]["feedback_url"], fb.as_str());
+        // A configured template wins for the acknowledgement.
+        let body: serde_json::Value =
+            serde_json::from_slice(&payload(&d, &w, now, Some("https://a/{key}"))).unwrap();
+        assert_eq!(body["data"]["ack_url"], "https://a/k1");
+        // A cancel offers no link at all.
+        d.notice = Some(tocsin_core::tracking::Notice {
+            kind: tocsin_core::tracking::NoticeKind::Cancel,
+            headline: "CANCELLED: h".into(),
+            text: format!("Cancelled.\n{}", w.text),
+            posture_url: None,
+        });
+        let body: serde_json::Value =
+            serde_json::from_slice(&payload(&d, &d.render(&w), now, None)).unwrap();
+        assert!(body["data"]["ack_url"].is_null() && body["data"]["feedback_url"].is_null());
     }
 }

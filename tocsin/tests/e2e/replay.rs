@@ -208,6 +208,14 @@ fn a_worker_process_delivers_what_serve_cannot_on_the_replayed_clock() {
         serde_json::from_slice(got.last_body.values().next().unwrap()).unwrap();
     assert_eq!(body["type"], "warning.issued");
     assert_eq!(body["data"]["reference"], crocus.as_str());
+    // The signed one-time links are fields, not only inside the text.
+    for field in ["ack_url", "feedback_url"] {
+        let url = body["data"][field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}: {body}"));
+        assert!(url.contains("/r/"), "{field}: {url}");
+        assert!(body["data"]["text"].as_str().unwrap().contains(url));
+    }
     // The effectiveness report on the replayed month counts the operator's warning as delivered.
     let out = run_ok(bin().args([
         "--db",
