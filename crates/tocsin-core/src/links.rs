@@ -93,8 +93,9 @@ pub fn sign(claims: &LinkClaims, secret: &[u8]) -> String {
     format!("{}.{}", b64url(&payload), b64url(&mac(secret, &payload)))
 }
 
-/// Verify a token's signature and expiry, whatever its purpose (single use is the store's job).
-pub fn verify_any(token: &str, secret: &[u8], now: Timestamp) -> Result<LinkClaims, LinkError> {
+/// Verify a token's signature only, whatever its purpose and expiry: the claims of a link this
+/// server signed (the recipient's page names the warning's language even for an expired link).
+pub fn verify_signature(token: &str, secret: &[u8]) -> Result<LinkClaims, LinkError> {
     let (p, s) = token
         .split_once('.')
         .ok_or(LinkError::Malformed("expected payload.signature"))?;
@@ -104,8 +105,13 @@ pub fn verify_any(token: &str, secret: &[u8], now: Timestamp) -> Result<LinkClai
     m.update(&payload);
     // Constant-time comparison: a timing side channel must not reveal the signature.
     m.verify_slice(&sig).map_err(|_| LinkError::BadSignature)?;
-    let claims: LinkClaims = serde_json::from_slice(&payload)
-        .map_err(|_| LinkError::Malformed("payload is not valid claims"))?;
+    serde_json::from_slice(&payload)
+        .map_err(|_| LinkError::Malformed("payload is not valid claims"))
+}
+
+/// Verify a token's signature and expiry, whatever its purpose (single use is the store's job).
+pub fn verify_any(token: &str, secret: &[u8], now: Timestamp) -> Result<LinkClaims, LinkError> {
+    let claims = verify_signature(token, secret)?;
     if now.timestamp() > claims.expires {
         return Err(LinkError::Expired(
             chrono::DateTime::from_timestamp(claims.expires, 0).unwrap_or(now),

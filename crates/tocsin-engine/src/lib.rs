@@ -16,7 +16,7 @@ mod import;
 pub mod scheduler;
 
 pub use api::{leak_verdict, leak_verdicts, LeakVerdict};
-pub use follow::LinkOutcome;
+pub use follow::{LinkOutcome, LinkRefusal, LinkView};
 
 pub use import::ImportSummary;
 

@@ -1,0 +1,60 @@
+# Tocsin message catalogue: Arabic, right to left (keys as in en.ftl).
+
+## التاريخ والوقت
+month-1 = يناير
+month-2 = فبراير
+month-3 = مارس
+month-4 = أبريل
+month-5 = مايو
+month-6 = يونيو
+month-7 = يوليو
+month-8 = أغسطس
+month-9 = سبتمبر
+month-10 = أكتوبر
+month-11 = نوفمبر
+month-12 = ديسمبر
+date-time = { $day } { $month } { $year }، { $time }
+
+## صفحة المستلم
+page-title-acknowledge = أكِّد استلام هذا التحذير
+page-title-posture = أبلِغ عن إجراءات الحماية
+page-title-feedback = عام أكثر من اللازم؟ أخبرنا بما تحتاجه
+page-intro-acknowledge = يؤكد هذا الرابط أنك استلمت التحذير أدناه. يصلح لمرة واحدة.
+page-intro-posture = يبلغ هذا الرابط عن إجراءات الحماية المطبقة الآن. يصلح لمرة واحدة.
+page-intro-feedback = إذا كان التحذير أدناه عامًا أكثر من أن تتصرف بناءً عليه، فأخبرنا بما تحتاج إلى معرفته. يصلح هذا الرابط لمرة واحدة.
+page-warning = التحذير الذي استلمته
+page-reference = المرجع
+page-valid = ساري من { $from } حتى { $until }
+page-expires = يمكن استخدام هذا الرابط حتى { $when }.
+form-acknowledge = تأكيد الاستلام
+form-measures = الإجراءات المطبقة الآن
+form-other = إجراء آخر (اختياري)
+form-note = ملاحظة (اختيارية)
+form-report = الإبلاغ عن الإجراءات
+form-feedback-text = ما الذي تحتاج إلى معرفته لتتصرف؟
+form-too-general = إرسال: عام أكثر من اللازم، أحتاج إلى المزيد
+measure-extra-screening = تفتيش مشدد للزوار والحقائب
+measure-detection-dogs = كلاب الكشف
+measure-staff-briefed = إحاطة الموظفين
+measure-evacuation-routes = طرق الإخلاء مفحوصة وخالية
+measure-armed-guards = حراس مسلحون
+measure-access-control = التحكم في الدخول
+measure-police-liaison = التنسيق مع الشرطة
+measure-event-cancelled = إلغاء الفعالية
+done-title = شكرًا: تم التسجيل
+done-acknowledgement = تم تسجيل تأكيد استلامك للتحذير { $warning }.
+done-posture = تم تسجيل بلاغك عن الإجراءات للتحذير { $warning }.
+done-feedback = تم تسجيل رسالتك بشأن التحذير { $warning }. سيتابع معك أحد المحللين.
+done-measures = الإجراءات المبلغ عنها
+done-note = ملاحظة
+done-next = موعد البلاغ التالي عن الإجراءات: { $due }.
+done-next-link = أبلِغ عن الإجراءات الآن
+done-no-next = لا توجد بلاغات أخرى مطلوبة.
+refused-title = لا يمكن استخدام هذا الرابط
+refused-forged = هذا الرابط غير صالح. ربما نُسخ بشكل ناقص: استخدم الرابط كما استلمته تمامًا، أو اتصل بمرسل التحذير.
+refused-expired = انتهت صلاحية هذا الرابط في { $when }. اتصل بمرسل التحذير.
+refused-spent = استُخدم هذا الرابط من قبل. كل رابط يصلح لمرة واحدة؛ تجد رابطًا جديدًا في صفحة التأكيد أو في الرسالة التالية.
+refused-conflict = لا يمكن تسجيل هذا لهذا التحذير الآن (ربما لم يُسلَّم بعد أو أُلغي). لم يُستخدم الرابط: حاول مرة أخرى لاحقًا.
+error-title = لم يُفهم النموذج
+error-empty-posture = اختر إجراءً واحدًا على الأقل أو اكتب ملاحظة.
+error-form = تعذرت قراءة النموذج: { $detail }

@@ -1,0 +1,60 @@
+# Tocsin message catalogue: German (keys as in en.ftl).
+
+## Datum und Uhrzeit
+month-1 = Januar
+month-2 = Februar
+month-3 = März
+month-4 = April
+month-5 = Mai
+month-6 = Juni
+month-7 = Juli
+month-8 = August
+month-9 = September
+month-10 = Oktober
+month-11 = November
+month-12 = Dezember
+date-time = { $day }. { $month } { $year }, { $time }
+
+## Die Empfängerseite
+page-title-acknowledge = Empfang dieser Warnung bestätigen
+page-title-posture = Schutzmaßnahmen melden
+page-title-feedback = Zu allgemein? Sagen Sie uns, was Sie brauchen
+page-intro-acknowledge = Mit diesem Link bestätigen Sie, dass Sie die Warnung unten erhalten haben. Er gilt einmal.
+page-intro-posture = Mit diesem Link melden Sie, welche Schutzmaßnahmen jetzt bestehen. Er gilt einmal.
+page-intro-feedback = Wenn die Warnung unten zu allgemein ist, um zu handeln, sagen Sie uns, was Sie wissen müssen. Dieser Link gilt einmal.
+page-warning = Die Warnung, die Sie erhalten haben
+page-reference = Aktenzeichen
+page-valid = Gültig vom { $from } bis { $until }
+page-expires = Dieser Link ist bis { $when } gültig.
+form-acknowledge = Empfang bestätigen
+form-measures = Jetzt bestehende Maßnahmen
+form-other = Andere Maßnahme (optional)
+form-note = Anmerkung (optional)
+form-report = Maßnahmen melden
+form-feedback-text = Was müssen Sie wissen, um handeln zu können?
+form-too-general = Senden: zu allgemein, mehr nötig
+measure-extra-screening = Verstärkte Kontrolle von Besuchern und Taschen
+measure-detection-dogs = Spürhunde
+measure-staff-briefed = Personal unterwiesen
+measure-evacuation-routes = Fluchtwege geprüft und frei
+measure-armed-guards = Bewaffneter Wachdienst
+measure-access-control = Zugangskontrolle
+measure-police-liaison = Verbindung zur Polizei
+measure-event-cancelled = Veranstaltung abgesagt
+done-title = Danke: erfasst
+done-acknowledgement = Ihre Empfangsbestätigung für Warnung { $warning } wurde erfasst.
+done-posture = Ihre Meldung der Maßnahmen zu Warnung { $warning } wurde erfasst.
+done-feedback = Ihre Nachricht zu Warnung { $warning } wurde erfasst. Eine Analystin oder ein Analyst meldet sich.
+done-measures = Gemeldete Maßnahmen
+done-note = Anmerkung
+done-next = Nächste Meldung der Maßnahmen fällig: { $due }.
+done-next-link = Maßnahmen jetzt melden
+done-no-next = Es sind keine weiteren Meldungen fällig.
+refused-title = Dieser Link kann nicht verwendet werden
+refused-forged = Dieser Link ist ungültig. Vielleicht wurde er unvollständig kopiert: Verwenden Sie den Link genau so, wie Sie ihn erhalten haben, oder wenden Sie sich an den Absender der Warnung.
+refused-expired = Dieser Link ist am { $when } abgelaufen. Wenden Sie sich an den Absender der Warnung.
+refused-spent = Dieser Link wurde bereits verwendet. Jeder Link gilt einmal; einen neuen finden Sie auf der Bestätigungsseite oder in der nächsten Nachricht.
+refused-conflict = Das kann für diese Warnung jetzt nicht erfasst werden (vielleicht ist sie noch nicht zugestellt oder wurde zurückgezogen). Der Link wurde nicht verbraucht: Versuchen Sie es später erneut.
+error-title = Das Formular wurde nicht verstanden
+error-empty-posture = Wählen Sie mindestens eine Maßnahme oder schreiben Sie eine Anmerkung.
+error-form = Das Formular konnte nicht gelesen werden: { $detail }

@@ -1,0 +1,60 @@
+# Tocsin message catalogue: Spanish (keys as in en.ftl).
+
+## Fechas y horas
+month-1 = enero
+month-2 = febrero
+month-3 = marzo
+month-4 = abril
+month-5 = mayo
+month-6 = junio
+month-7 = julio
+month-8 = agosto
+month-9 = septiembre
+month-10 = octubre
+month-11 = noviembre
+month-12 = diciembre
+date-time = { $day } de { $month } de { $year }, { $time }
+
+## La página del destinatario
+page-title-acknowledge = Confirme la recepción de esta alerta
+page-title-posture = Informe de sus medidas de protección
+page-title-feedback = ¿Demasiado general? Díganos qué necesita
+page-intro-acknowledge = Este enlace confirma que recibió la alerta de abajo. Sirve una sola vez.
+page-intro-posture = Este enlace informa de las medidas de protección vigentes ahora. Sirve una sola vez.
+page-intro-feedback = Si la alerta de abajo es demasiado general para actuar, díganos qué necesita saber. Este enlace sirve una sola vez.
+page-warning = La alerta que recibió
+page-reference = Referencia
+page-valid = Válida del { $from } al { $until }
+page-expires = Este enlace puede usarse hasta el { $when }.
+form-acknowledge = Confirmar recepción
+form-measures = Medidas vigentes ahora
+form-other = Otra medida (opcional)
+form-note = Nota (opcional)
+form-report = Informar de las medidas
+form-feedback-text = ¿Qué necesita saber para actuar?
+form-too-general = Enviar: demasiado general, necesito más
+measure-extra-screening = Control reforzado de visitantes y bolsos
+measure-detection-dogs = Perros detectores
+measure-staff-briefed = Personal informado
+measure-evacuation-routes = Rutas de evacuación revisadas y despejadas
+measure-armed-guards = Guardias armados
+measure-access-control = Control de acceso
+measure-police-liaison = Enlace con la policía
+measure-event-cancelled = Evento cancelado
+done-title = Gracias: registrado
+done-acknowledgement = Se registró su confirmación de recepción de la alerta { $warning }.
+done-posture = Se registró su informe de medidas para la alerta { $warning }.
+done-feedback = Se registró su mensaje sobre la alerta { $warning }. Un analista le responderá.
+done-measures = Medidas informadas
+done-note = Nota
+done-next = Próximo informe de medidas: { $due }.
+done-next-link = Informar de las medidas ahora
+done-no-next = No se esperan más informes.
+refused-title = Este enlace no se puede usar
+refused-forged = Este enlace no es válido. Quizá se copió de forma incompleta: use el enlace exactamente como lo recibió o contacte con quien le envió la alerta.
+refused-expired = Este enlace caducó el { $when }. Contacte con quien le envió la alerta.
+refused-spent = Este enlace ya se usó. Cada enlace sirve una sola vez; la página de confirmación o el próximo mensaje le dan uno nuevo.
+refused-conflict = Esto no se puede registrar ahora para esta alerta (quizá aún no se entregó o se canceló). El enlace no se usó: inténtelo más tarde.
+error-title = No se entendió el formulario
+error-empty-posture = Elija al menos una medida o escriba una nota.
+error-form = No se pudo leer el formulario: { $detail }

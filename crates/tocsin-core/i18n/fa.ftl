@@ -1,0 +1,60 @@
+# Tocsin message catalogue: Persian, right to left (keys as in en.ftl).
+
+## تاریخ و ساعت
+month-1 = ژانویه
+month-2 = فوریه
+month-3 = مارس
+month-4 = آوریل
+month-5 = مه
+month-6 = ژوئن
+month-7 = ژوئیه
+month-8 = اوت
+month-9 = سپتامبر
+month-10 = اکتبر
+month-11 = نوامبر
+month-12 = دسامبر
+date-time = { $day } { $month } { $year }، { $time }
+
+## صفحهٔ گیرنده
+page-title-acknowledge = دریافت این هشدار را تأیید کنید
+page-title-posture = اقدامات حفاظتی خود را گزارش دهید
+page-title-feedback = بیش از حد کلی است؟ بگویید چه نیاز دارید
+page-intro-acknowledge = این پیوند تأیید می‌کند که هشدار زیر را دریافت کرده‌اید. فقط یک بار کار می‌کند.
+page-intro-posture = این پیوند گزارش می‌دهد که اکنون کدام اقدامات حفاظتی برقرار است. فقط یک بار کار می‌کند.
+page-intro-feedback = اگر هشدار زیر برای اقدام بیش از حد کلی است، بگویید چه چیزی باید بدانید. این پیوند فقط یک بار کار می‌کند.
+page-warning = هشداری که دریافت کردید
+page-reference = شمارهٔ مرجع
+page-valid = معتبر از { $from } تا { $until }
+page-expires = این پیوند تا { $when } قابل استفاده است.
+form-acknowledge = تأیید دریافت
+form-measures = اقدامات برقرار در حال حاضر
+form-other = اقدام دیگر (اختیاری)
+form-note = یادداشت (اختیاری)
+form-report = گزارش اقدامات
+form-feedback-text = برای اقدام چه چیزی باید بدانید؟
+form-too-general = ارسال: بیش از حد کلی است، اطلاعات بیشتر لازم است
+measure-extra-screening = بازرسی بیشتر بازدیدکنندگان و کیف‌ها
+measure-detection-dogs = سگ‌های ردیاب
+measure-staff-briefed = توجیه کارکنان
+measure-evacuation-routes = مسیرهای تخلیه بررسی و باز است
+measure-armed-guards = نگهبانان مسلح
+measure-access-control = کنترل ورود
+measure-police-liaison = هماهنگی با پلیس
+measure-event-cancelled = رویداد لغو شد
+done-title = سپاس: ثبت شد
+done-acknowledgement = تأیید دریافت شما برای هشدار { $warning } ثبت شد.
+done-posture = گزارش اقدامات شما برای هشدار { $warning } ثبت شد.
+done-feedback = پیام شما دربارهٔ هشدار { $warning } ثبت شد. یک تحلیلگر پیگیری خواهد کرد.
+done-measures = اقدامات گزارش‌شده
+done-note = یادداشت
+done-next = موعد گزارش بعدی اقدامات: { $due }.
+done-next-link = اکنون اقدامات را گزارش دهید
+done-no-next = گزارش دیگری لازم نیست.
+refused-title = این پیوند قابل استفاده نیست
+refused-forged = این پیوند معتبر نیست. شاید ناقص کپی شده باشد: پیوند را دقیقاً همان‌طور که دریافت کردید به کار ببرید یا با فرستندهٔ هشدار تماس بگیرید.
+refused-expired = اعتبار این پیوند در { $when } به پایان رسید. با فرستندهٔ هشدار تماس بگیرید.
+refused-spent = از این پیوند قبلاً استفاده شده است. هر پیوند فقط یک بار کار می‌کند؛ پیوند تازه را در صفحهٔ تأیید یا پیام بعدی می‌یابید.
+refused-conflict = اکنون نمی‌توان این را برای این هشدار ثبت کرد (شاید هنوز تحویل نشده یا لغو شده است). پیوند مصرف نشد: بعداً دوباره تلاش کنید.
+error-title = فرم فهمیده نشد
+error-empty-posture = دست‌کم یک اقدام را انتخاب کنید یا یادداشتی بنویسید.
+error-form = فرم خوانده نشد: { $detail }

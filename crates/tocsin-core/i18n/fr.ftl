@@ -1,0 +1,60 @@
+# Tocsin message catalogue: French (keys as in en.ftl).
+
+## Dates et heures
+month-1 = janvier
+month-2 = février
+month-3 = mars
+month-4 = avril
+month-5 = mai
+month-6 = juin
+month-7 = juillet
+month-8 = août
+month-9 = septembre
+month-10 = octobre
+month-11 = novembre
+month-12 = décembre
+date-time = { $day } { $month } { $year }, { $time }
+
+## La page du destinataire
+page-title-acknowledge = Accuser réception de cet avertissement
+page-title-posture = Signaler vos mesures de protection
+page-title-feedback = Trop général ? Dites-nous ce qu'il vous faut
+page-intro-acknowledge = Ce lien confirme que vous avez reçu l'avertissement ci-dessous. Il ne sert qu'une fois.
+page-intro-posture = Ce lien signale les mesures de protection en place maintenant. Il ne sert qu'une fois.
+page-intro-feedback = Si l'avertissement ci-dessous est trop général pour agir, dites-nous ce que vous devez savoir. Ce lien ne sert qu'une fois.
+page-warning = L'avertissement que vous avez reçu
+page-reference = Référence
+page-valid = Valable du { $from } au { $until }
+page-expires = Ce lien est utilisable jusqu'au { $when }.
+form-acknowledge = Accuser réception
+form-measures = Mesures en place maintenant
+form-other = Autre mesure (facultatif)
+form-note = Remarque (facultatif)
+form-report = Signaler les mesures
+form-feedback-text = Que devez-vous savoir pour agir ?
+form-too-general = Envoyer : trop général, il faut plus
+measure-extra-screening = Contrôle renforcé des visiteurs et des sacs
+measure-detection-dogs = Chiens détecteurs
+measure-staff-briefed = Personnel informé
+measure-evacuation-routes = Itinéraires d'évacuation vérifiés et dégagés
+measure-armed-guards = Gardes armés
+measure-access-control = Contrôle d'accès
+measure-police-liaison = Liaison avec la police
+measure-event-cancelled = Événement annulé
+done-title = Merci : enregistré
+done-acknowledgement = Votre accusé de réception de l'avertissement { $warning } est enregistré.
+done-posture = Votre signalement des mesures pour l'avertissement { $warning } est enregistré.
+done-feedback = Votre message sur l'avertissement { $warning } est enregistré. Un analyste vous répondra.
+done-measures = Mesures signalées
+done-note = Remarque
+done-next = Prochain signalement des mesures attendu : { $due }.
+done-next-link = Signaler les mesures maintenant
+done-no-next = Aucun autre signalement n'est attendu.
+refused-title = Ce lien ne peut pas être utilisé
+refused-forged = Ce lien n'est pas valide. Il a peut-être été copié incomplètement : utilisez le lien exactement tel que vous l'avez reçu, ou contactez l'expéditeur de l'avertissement.
+refused-expired = Ce lien a expiré le { $when }. Contactez l'expéditeur de l'avertissement.
+refused-spent = Ce lien a déjà été utilisé. Chaque lien ne sert qu'une fois ; la page de confirmation ou le prochain message vous en donne un nouveau.
+refused-conflict = Cela ne peut pas être enregistré pour cet avertissement maintenant (il n'a peut-être pas encore été remis, ou il a été annulé). Le lien n'a pas été utilisé : réessayez plus tard.
+error-title = Le formulaire n'a pas été compris
+error-empty-posture = Choisissez au moins une mesure ou écrivez une remarque.
+error-form = Le formulaire n'a pas pu être lu : { $detail }
