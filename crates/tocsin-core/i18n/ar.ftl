@@ -58,3 +58,67 @@ refused-conflict = لا يمكن تسجيل هذا لهذا التحذير ال�
 error-title = لم يُفهم النموذج
 error-empty-posture = اختر إجراءً واحدًا على الأقل أو اكتب ملاحظة.
 error-form = تعذرت قراءة النموذج: { $detail }
+
+## التحذيرات: كلمات مشتركة (نص التقرير لا يُترجم أبدًا)
+warn-to = إلى: { $name }
+warn-subject = الموضوع: { $headline }
+actor-unknown = متطرفون
+harm-unknown = عنف
+harm-killing = قتل
+harm-serious-injury = إصابات خطيرة
+harm-kidnapping = اختطاف
+harm-hostage-taking = احتجاز رهائن
+harm-arson-bombing = حرق متعمد أو تفجير
+harm-destructive-attack = هجوم تخريبي
+harm-ransomware = برمجية فدية
+harm-disruption = تعطيل خدمات أساسية
+credibility-possible = محتملة
+credibility-probable = مرجحة
+credibility-confirmed = مؤكدة
+
+## الأجهزة الشريكة والجهات الحكومية
+agency-headline = تحذير من تهديد: { $harms } مخطط من قبل { $actor } ضد { $targets }
+agency-threat = 1. التهديد: { $harms } من قبل { $actor } (المصداقية: { $credibility }).
+agency-window = 2. الفترة: من { $from } إلى { $until }.
+agency-targets = 3. الأهداف:
+agency-target-window = { $target } (من { $from } إلى { $until })
+agency-detail = 4. التفاصيل:
+agency-measures = 5. الإجراءات الموصى بها:
+agency-posture = يرجى تأكيد الاستلام وتأكيد إجراءات الحماية كل { $hours } ساعة حتى { $until }. { $instructions }
+
+## المشغلون
+operator-headline = تحذير أمني لـ { $sites }: تهديد موثوق ضد { $targets }
+operator-sites = مواقعكم ({ $sites }) تقع ضمن هذا التهديد. الضرر المتوقع: { $harms }.
+operator-harm = الضرر المتوقع: { $harms }.
+operator-window = يُعد التهديد قائمًا من { $from } حتى { $until }.
+operator-check = ما يجب فحصه:
+operator-check-default = فتشوا الزوار والحقائب عند كل مدخل، وأبلغوا الشرطة عن أي استطلاع للموقع
+operator-evacuate = إلى أين تُخرجون الناس: أطلعوا كل منظم على طرق الإخلاء ونقاط التجمع البعيدة عن المبنى ومواقف سياراته؛ وأبقوا جميع مخارج الطوارئ مفتوحة وخالية أثناء الفعاليات.
+operator-call = بمن تتصلون: في حالة الطوارئ { $emergency }؛ للإبلاغ عن نشاط مريب أو طلب الدعم: { $contact }.
+operator-emergency-local = رقم الطوارئ المحلي
+operator-emergency-or = { $first } أو { $second }
+operator-police = الشرطة
+operator-posture = حافظوا على هذه الإجراءات حتى انتهاء الفترة، حتى لو لم يحدث شيء لأيام، وأكدوا إجراءات الحماية كل { $hours } ساعة. { $instructions }
+
+## الجمهور
+public-headline = تنبيه أمني: تجنبوا { $avoid } خلال الساعات الـ { $hours } القادمة
+public-advice = تجنبوا { $avoid } خلال الساعات الـ { $hours } القادمة. انتبهوا لما حولكم، وتابعوا وسائل الإعلام المحلية، واتبعوا تعليمات السلطات المحلية.
+public-updates = المستجدات: { $instructions }
+
+## روابط التحذير
+links-recipient = المرجع { $id }. تأكيد الاستلام: { $ack } . عام أكثر من أن تتصرفوا بناءً عليه؟ أخبرونا: { $feedback } .
+links-public = المرجع { $id }. ستُنشر التنبيهات اللاحقة عبر القناة نفسها.
+
+## التذكيرات والتصعيد والإلغاء
+reminder-headline = تذكير: أكدوا إجراءات الحماية — { $headline }
+reminder-opening = كان موعد تأكيد الإجراءات للتحذير { $id } في { $due }.
+escalation-headline = تصعيد: فات تأكيد الإجراءات للمرة الثانية — { $headline }
+escalation-opening = فات تأكيدان للإجراءات للتحذير { $id } (كان آخرهما في { $due })؛ وتم تنبيه { $contact } والمحللين.
+notice-window = تبقى فترة التهديد قائمة حتى { $until }: حافظوا على إجراءاتكم حتى لو لم يحدث شيء لأيام.
+notice-report = أبلغوا عن إجراءاتكم الحالية: { $link } .
+notice-warning = --- التحذير ---
+cancel-headline = أُلغي: { $headline }
+cancel-opening = التحذير { $id } (الإصدار { $version }، الصادر في { $issued }) أُلغي اعتبارًا من { $at }: تجاهلوه.
+cancel-reason = السبب: { $reason }
+cancel-other = إذا كان تحذير آخر منا لا يزال ساريًا، فإن توصياته تبقى قائمة.
+cancel-warning = --- التحذير الملغى ---

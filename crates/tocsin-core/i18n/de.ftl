@@ -58,3 +58,67 @@ refused-conflict = Das kann für diese Warnung jetzt nicht erfasst werden (viell
 error-title = Das Formular wurde nicht verstanden
 error-empty-posture = Wählen Sie mindestens eine Maßnahme oder schreiben Sie eine Anmerkung.
 error-form = Das Formular konnte nicht gelesen werden: { $detail }
+
+## Warnungen: gemeinsame Wörter (der Text der Meldung wird nie übersetzt)
+warn-to = AN: { $name }
+warn-subject = BETREFF: { $headline }
+actor-unknown = Extremisten
+harm-unknown = Gewalt
+harm-killing = Tötung
+harm-serious-injury = schwere Körperverletzung
+harm-kidnapping = Entführung
+harm-hostage-taking = Geiselnahme
+harm-arson-bombing = Brand- oder Sprengstoffanschlag
+harm-destructive-attack = zerstörerischer Angriff
+harm-ransomware = Ransomware
+harm-disruption = Störung lebenswichtiger Dienste
+credibility-possible = möglich
+credibility-probable = wahrscheinlich
+credibility-confirmed = bestätigt
+
+## Partnerdienste und Behörden
+agency-headline = Gefährdungswarnung: geplant { $harms } durch { $actor } gegen { $targets }
+agency-threat = 1. Gefahr: { $harms } durch { $actor } (Glaubwürdigkeit: { $credibility }).
+agency-window = 2. Zeitraum: { $from } bis { $until }.
+agency-targets = 3. Ziele:
+agency-target-window = { $target } (von { $from } bis { $until })
+agency-detail = 4. Einzelheiten:
+agency-measures = 5. Empfohlene Maßnahmen:
+agency-posture = Bitte bestätigen Sie den Empfang und melden Sie Ihre Schutzmaßnahmen alle { $hours } Stunden bis { $until }. { $instructions }
+
+## Betreiber
+operator-headline = Sicherheitswarnung für { $sites }: glaubwürdige Gefahr für { $targets }
+operator-sites = Ihre Standorte ({ $sites }) sind von dieser Gefahr betroffen. Erwarteter Schaden: { $harms }.
+operator-harm = Erwarteter Schaden: { $harms }.
+operator-window = Die Gefahr gilt als akut von { $from } bis { $until }.
+operator-check = Was zu prüfen ist:
+operator-check-default = Kontrollieren Sie Besucher und Taschen an jedem Eingang und melden Sie Ausspähung des Standorts der Polizei
+operator-evacuate = Wohin mit den Menschen: Weisen Sie jede Ordnerin und jeden Ordner in die Fluchtwege und in Sammelplätze abseits des Gebäudes und seiner Parkplätze ein; halten Sie während Veranstaltungen alle Notausgänge unverschlossen und frei.
+operator-call = Wen anrufen: im Notfall { $emergency }; um verdächtige Aktivitäten zu melden oder Unterstützung anzufordern: { $contact }.
+operator-emergency-local = die örtliche Notrufnummer
+operator-emergency-or = { $first } oder { $second }
+operator-police = die Polizei
+operator-posture = Halten Sie diese Maßnahmen aufrecht, bis der Zeitraum endet, auch wenn tagelang nichts geschieht, und melden Sie Ihre Schutzmaßnahmen alle { $hours } Stunden. { $instructions }
+
+## Die Öffentlichkeit
+public-headline = Sicherheitshinweis: meiden Sie { $avoid } in den nächsten { $hours } Stunden
+public-advice = Meiden Sie { $avoid } in den nächsten { $hours } Stunden. Achten Sie auf Ihre Umgebung, verfolgen Sie die örtlichen Medien und folgen Sie den Anweisungen der örtlichen Behörden.
+public-updates = Aktuelles: { $instructions }
+
+## Die Links einer Warnung
+links-recipient = Aktenzeichen { $id }. Empfang bestätigen: { $ack } . Zu allgemein, um zu handeln? Sagen Sie es uns: { $feedback } .
+links-public = Aktenzeichen { $id }. Weitere Hinweise werden über denselben Kanal veröffentlicht.
+
+## Erinnerungen, Eskalationen und Widerrufe
+reminder-headline = ERINNERUNG: Schutzmaßnahmen bestätigen — { $headline }
+reminder-opening = Ihre Meldung der Schutzmaßnahmen zu Warnung { $id } war fällig am { $due }.
+escalation-headline = ESKALATION: zweite versäumte Meldung der Schutzmaßnahmen — { $headline }
+escalation-opening = Zwei Meldungen der Schutzmaßnahmen zu Warnung { $id } wurden versäumt (die letzte war fällig am { $due }); { $contact } und die Analysten wurden benachrichtigt.
+notice-window = Der Gefahrenzeitraum dauert bis { $until }: Halten Sie Ihre Maßnahmen aufrecht, auch wenn tagelang nichts geschehen ist.
+notice-report = Melden Sie Ihre aktuellen Schutzmaßnahmen: { $link } .
+notice-warning = --- Die Warnung ---
+cancel-headline = WIDERRUFEN: { $headline }
+cancel-opening = Warnung { $id } (Version { $version }, ausgegeben { $issued }) ist seit { $at } WIDERRUFEN: Beachten Sie sie nicht mehr.
+cancel-reason = Grund: { $reason }
+cancel-other = Gilt noch eine andere Warnung von uns, bleiben deren Hinweise bestehen.
+cancel-warning = --- Die widerrufene Warnung ---

@@ -60,3 +60,67 @@ refused-conflict = This cannot be recorded for this warning now (it may not have
 error-title = The form was not understood
 error-empty-posture = Choose at least one measure or write a note.
 error-form = The form could not be read: { $detail }
+
+## Warnings: shared words (report text itself is never translated)
+warn-to = TO: { $name }
+warn-subject = SUBJECT: { $headline }
+actor-unknown = extremists
+harm-unknown = violence
+harm-killing = killing
+harm-serious-injury = serious injury
+harm-kidnapping = kidnapping
+harm-hostage-taking = hostage-taking
+harm-arson-bombing = arson or bombing
+harm-destructive-attack = destructive attack
+harm-ransomware = ransomware
+harm-disruption = disruption of essential services
+credibility-possible = possible
+credibility-probable = probable
+credibility-confirmed = confirmed
+
+## Partner services and domestic agencies
+agency-headline = Threat warning: planned { $harms } by { $actor } against { $targets }
+agency-threat = 1. Threat: { $harms } by { $actor } ({ $credibility } credibility).
+agency-window = 2. Window: { $from } to { $until }.
+agency-targets = 3. Targets:
+agency-target-window = { $target } (from { $from } to { $until })
+agency-detail = 4. Detail:
+agency-measures = 5. Recommended measures:
+agency-posture = Please acknowledge receipt and confirm protective posture every { $hours } hours until { $until }. { $instructions }
+
+## Operators
+operator-headline = Security warning for { $sites }: credible threat to { $targets }
+operator-sites = Your site(s) { $sites } fall within this threat. Expected harm: { $harms }.
+operator-harm = Expected harm: { $harms }.
+operator-window = The threat is considered live from { $from } until { $until }.
+operator-check = What to check:
+operator-check-default = Screen visitors and bags at every entrance, and report reconnaissance of the site to the police
+operator-evacuate = Where to take people: brief every steward on the evacuation routes and on assembly points away from the building and its car parks; keep all emergency exits unlocked and clear during events.
+operator-call = Whom to call: in an emergency { $emergency }; to report suspicious activity or ask for support, { $contact }.
+operator-emergency-local = the local emergency number
+operator-emergency-or = { $first } or { $second }
+operator-police = the police
+operator-posture = Keep these measures in place until the window closes, even if nothing happens for days, and confirm your posture every { $hours } hours. { $instructions }
+
+## The public
+public-headline = Security alert: avoid { $avoid } over the next { $hours } hours
+public-advice = Avoid { $avoid } over the next { $hours } hours. Be aware of your surroundings, monitor local media for updates and follow the instructions of local authorities.
+public-updates = Updates: { $instructions }
+
+## The links in a warning
+links-recipient = Reference { $id }. Acknowledge receipt: { $ack } . Too general to act on? Tell us: { $feedback } .
+links-public = Reference { $id }. Further alerts will be published through the same channel.
+
+## Reminders, escalations and cancels
+reminder-headline = REMINDER: confirm your protective posture — { $headline }
+reminder-opening = Your posture check-in for warning { $id } was due { $due }.
+escalation-headline = ESCALATION: second missed posture check-in — { $headline }
+escalation-opening = Two posture check-ins for warning { $id } were missed (the last was due { $due }); { $contact } and the analysts have been alerted.
+notice-window = The threat window stays open until { $until }: keep your measures in place even if nothing has happened for days.
+notice-report = Report your current posture: { $link } .
+notice-warning = --- The warning ---
+cancel-headline = CANCELLED: { $headline }
+cancel-opening = Warning { $id } (version { $version }, issued { $issued }) is CANCELLED as of { $at }: disregard it.
+cancel-reason = Reason: { $reason }
+cancel-other = If another warning from us is still in force, its advice stands.
+cancel-warning = --- The cancelled warning ---

@@ -58,3 +58,67 @@ refused-conflict = Esto no se puede registrar ahora para esta alerta (quizá aú
 error-title = No se entendió el formulario
 error-empty-posture = Elija al menos una medida o escriba una nota.
 error-form = No se pudo leer el formulario: { $detail }
+
+## Alertas: palabras comunes (el texto del informe nunca se traduce)
+warn-to = PARA: { $name }
+warn-subject = ASUNTO: { $headline }
+actor-unknown = extremistas
+harm-unknown = violencia
+harm-killing = asesinato
+harm-serious-injury = lesiones graves
+harm-kidnapping = secuestro
+harm-hostage-taking = toma de rehenes
+harm-arson-bombing = incendio o atentado con explosivos
+harm-destructive-attack = ataque destructivo
+harm-ransomware = ransomware
+harm-disruption = interrupción de servicios esenciales
+credibility-possible = posible
+credibility-probable = probable
+credibility-confirmed = confirmada
+
+## Servicios asociados y organismos
+agency-headline = Alerta de amenaza: { $harms } planeado por { $actor } contra { $targets }
+agency-threat = 1. Amenaza: { $harms } por { $actor } (credibilidad { $credibility }).
+agency-window = 2. Periodo: del { $from } al { $until }.
+agency-targets = 3. Objetivos:
+agency-target-window = { $target } (del { $from } al { $until })
+agency-detail = 4. Detalles:
+agency-measures = 5. Medidas recomendadas:
+agency-posture = Confirme la recepción y sus medidas de protección cada { $hours } horas hasta el { $until }. { $instructions }
+
+## Operadores
+operator-headline = Alerta de seguridad para { $sites }: amenaza creíble contra { $targets }
+operator-sites = Sus instalaciones ({ $sites }) están dentro de esta amenaza. Daño esperado: { $harms }.
+operator-harm = Daño esperado: { $harms }.
+operator-window = La amenaza se considera activa del { $from } al { $until }.
+operator-check = Qué revisar:
+operator-check-default = Revise a los visitantes y los bolsos en cada entrada, y comunique a la policía cualquier reconocimiento del lugar
+operator-evacuate = Adónde llevar a las personas: informe a cada auxiliar de las rutas de evacuación y de los puntos de reunión alejados del edificio y de sus aparcamientos; durante los eventos, mantenga todas las salidas de emergencia abiertas y despejadas.
+operator-call = A quién llamar: en una emergencia { $emergency }; para informar de actividad sospechosa o pedir apoyo: { $contact }.
+operator-emergency-local = el número de emergencias local
+operator-emergency-or = { $first } o { $second }
+operator-police = la policía
+operator-posture = Mantenga estas medidas hasta que cierre el periodo, aunque no ocurra nada durante días, y confirme sus medidas cada { $hours } horas. { $instructions }
+
+## El público
+public-headline = Alerta de seguridad: evite { $avoid } durante las próximas { $hours } horas
+public-advice = Evite { $avoid } durante las próximas { $hours } horas. Esté atento a su entorno, siga los medios locales y las instrucciones de las autoridades locales.
+public-updates = Novedades: { $instructions }
+
+## Los enlaces de una alerta
+links-recipient = Referencia { $id }. Confirmar recepción: { $ack } . ¿Demasiado general para actuar? Díganoslo: { $feedback } .
+links-public = Referencia { $id }. Las próximas alertas se publicarán por el mismo canal.
+
+## Recordatorios, escalados y cancelaciones
+reminder-headline = RECORDATORIO: confirme sus medidas de protección — { $headline }
+reminder-opening = Su confirmación de medidas para la alerta { $id } vencía el { $due }.
+escalation-headline = ESCALADO: segunda confirmación de medidas omitida — { $headline }
+escalation-opening = Se omitieron dos confirmaciones de medidas para la alerta { $id } (la última vencía el { $due }); se avisó a { $contact } y a los analistas.
+notice-window = El periodo de amenaza sigue abierto hasta el { $until }: mantenga sus medidas aunque no haya ocurrido nada en días.
+notice-report = Informe de sus medidas actuales: { $link } .
+notice-warning = --- La alerta ---
+cancel-headline = CANCELADA: { $headline }
+cancel-opening = La alerta { $id } (versión { $version }, emitida el { $issued }) queda CANCELADA desde el { $at }: no la tenga en cuenta.
+cancel-reason = Motivo: { $reason }
+cancel-other = Si sigue vigente otra alerta nuestra, sus indicaciones se mantienen.
+cancel-warning = --- La alerta cancelada ---

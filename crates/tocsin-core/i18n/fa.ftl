@@ -58,3 +58,66 @@ refused-conflict = اکنون نمی‌توان این را برای این هش
 error-title = فرم فهمیده نشد
 error-empty-posture = دست‌کم یک اقدام را انتخاب کنید یا یادداشتی بنویسید.
 error-form = فرم خوانده نشد: { $detail }
+
+## هشدارها: واژه‌های مشترک (متن گزارش هرگز ترجمه نمی‌شود)
+warn-to = به: { $name }
+warn-subject = موضوع: { $headline }
+actor-unknown = افراطیون
+harm-unknown = خشونت
+harm-killing = قتل
+harm-serious-injury = جراحت شدید
+harm-kidnapping = آدم‌ربایی
+harm-hostage-taking = گروگان‌گیری
+harm-arson-bombing = آتش‌سوزی عمدی یا بمب‌گذاری
+harm-destructive-attack = حملهٔ تخریبی
+harm-ransomware = باج‌افزار
+harm-disruption = اختلال در خدمات حیاتی
+credibility-possible = ممکن
+credibility-probable = محتمل
+credibility-confirmed = تأییدشده
+## سرویس‌های همکار و نهادها
+agency-headline = هشدار تهدید: { $harms } برنامه‌ریزی‌شده از سوی { $actor } علیه { $targets }
+agency-threat = ۱. تهدید: { $harms } از سوی { $actor } (اعتبار: { $credibility }).
+agency-window = ۲. بازه: از { $from } تا { $until }.
+agency-targets = ۳. اهداف:
+agency-target-window = { $target } (از { $from } تا { $until })
+agency-detail = ۴. جزئیات:
+agency-measures = ۵. اقدامات توصیه‌شده:
+agency-posture = لطفاً دریافت را تأیید کنید و اقدامات حفاظتی را هر { $hours } ساعت تا { $until } تأیید کنید. { $instructions }
+
+## بهره‌برداران
+operator-headline = هشدار امنیتی برای { $sites }: تهدید معتبر علیه { $targets }
+operator-sites = مکان‌های شما ({ $sites }) در محدودهٔ این تهدید است. آسیب مورد انتظار: { $harms }.
+operator-harm = آسیب مورد انتظار: { $harms }.
+operator-window = تهدید از { $from } تا { $until } فعال شمرده می‌شود.
+operator-check = چه چیزی را بررسی کنید:
+operator-check-default = بازدیدکنندگان و کیف‌ها را در هر ورودی بازرسی کنید و هر شناسایی مکان را به پلیس گزارش دهید
+operator-evacuate = مردم را به کجا ببرید: همهٔ مسئولان نظم را با مسیرهای تخلیه و نقاط تجمع دور از ساختمان و پارکینگ‌هایش آشنا کنید؛ در طول رویدادها همهٔ خروجی‌های اضطراری را باز و خالی نگه دارید.
+operator-call = با چه کسی تماس بگیرید: در وضعیت اضطراری { $emergency }؛ برای گزارش فعالیت مشکوک یا درخواست پشتیبانی: { $contact }.
+operator-emergency-local = شمارهٔ اضطراری محلی
+operator-emergency-or = { $first } یا { $second }
+operator-police = پلیس
+operator-posture = این اقدامات را تا پایان بازه حفظ کنید، حتی اگر روزها اتفاقی نیفتد، و اقدامات حفاظتی را هر { $hours } ساعت تأیید کنید. { $instructions }
+
+## عموم مردم
+public-headline = هشدار امنیتی: در { $hours } ساعت آینده از { $avoid } دوری کنید
+public-advice = در { $hours } ساعت آینده از { $avoid } دوری کنید. مراقب اطراف خود باشید، رسانه‌های محلی را دنبال کنید و از دستورهای مقامات محلی پیروی کنید.
+public-updates = اخبار تازه: { $instructions }
+
+## پیوندهای هشدار
+links-recipient = شمارهٔ مرجع { $id }. تأیید دریافت: { $ack } . برای اقدام بیش از حد کلی است؟ به ما بگویید: { $feedback } .
+links-public = شمارهٔ مرجع { $id }. هشدارهای بعدی از همین مسیر منتشر می‌شود.
+
+## یادآوری‌ها، ارجاع‌ها و لغوها
+reminder-headline = یادآوری: اقدامات حفاظتی خود را تأیید کنید — { $headline }
+reminder-opening = موعد تأیید اقدامات برای هشدار { $id } در { $due } بود.
+escalation-headline = ارجاع: دومین تأیید اقدامات از دست رفت — { $headline }
+escalation-opening = دو تأیید اقدامات برای هشدار { $id } از دست رفت (آخرین موعد { $due } بود)؛ به { $contact } و تحلیلگران اطلاع داده شد.
+notice-window = بازهٔ تهدید تا { $until } باز است: اقدامات خود را حفظ کنید، حتی اگر روزها اتفاقی نیفتاده باشد.
+notice-report = اقدامات فعلی خود را گزارش دهید: { $link } .
+notice-warning = --- هشدار ---
+cancel-headline = لغو شد: { $headline }
+cancel-opening = هشدار { $id } (نسخهٔ { $version }، صادرشده در { $issued }) از { $at } لغو شده است: آن را نادیده بگیرید.
+cancel-reason = دلیل: { $reason }
+cancel-other = اگر هشدار دیگری از ما هنوز معتبر است، توصیه‌های آن پابرجاست.
+cancel-warning = --- هشدار لغوشده ---

@@ -58,3 +58,67 @@ refused-conflict = Cela ne peut pas être enregistré pour cet avertissement mai
 error-title = Le formulaire n'a pas été compris
 error-empty-posture = Choisissez au moins une mesure ou écrivez une remarque.
 error-form = Le formulaire n'a pas pu être lu : { $detail }
+
+## Avertissements : mots communs (le texte du rapport n'est jamais traduit)
+warn-to = À : { $name }
+warn-subject = OBJET : { $headline }
+actor-unknown = des extrémistes
+harm-unknown = violences
+harm-killing = meurtre
+harm-serious-injury = blessures graves
+harm-kidnapping = enlèvement
+harm-hostage-taking = prise d'otages
+harm-arson-bombing = incendie ou attentat à l'explosif
+harm-destructive-attack = attaque destructrice
+harm-ransomware = rançongiciel
+harm-disruption = perturbation de services essentiels
+credibility-possible = possible
+credibility-probable = probable
+credibility-confirmed = confirmée
+
+## Services partenaires et administrations
+agency-headline = Avertissement de menace : { $harms } prévu par { $actor } contre { $targets }
+agency-threat = 1. Menace : { $harms } par { $actor } (crédibilité { $credibility }).
+agency-window = 2. Période : du { $from } au { $until }.
+agency-targets = 3. Cibles :
+agency-target-window = { $target } (du { $from } au { $until })
+agency-detail = 4. Détails :
+agency-measures = 5. Mesures recommandées :
+agency-posture = Merci d'accuser réception et de confirmer vos mesures de protection toutes les { $hours } heures jusqu'au { $until }. { $instructions }
+
+## Exploitants
+operator-headline = Avertissement de sécurité pour { $sites } : menace crédible contre { $targets }
+operator-sites = Vos sites ({ $sites }) sont concernés par cette menace. Atteinte attendue : { $harms }.
+operator-harm = Atteinte attendue : { $harms }.
+operator-window = La menace est considérée comme active du { $from } au { $until }.
+operator-check = À vérifier :
+operator-check-default = Contrôlez les visiteurs et les sacs à chaque entrée, et signalez à la police tout repérage du site
+operator-evacuate = Où emmener les personnes : informez chaque agent d'accueil des itinéraires d'évacuation et des points de rassemblement éloignés du bâtiment et de ses parkings ; pendant les événements, gardez toutes les issues de secours déverrouillées et dégagées.
+operator-call = Qui appeler : en cas d'urgence { $emergency } ; pour signaler une activité suspecte ou demander un appui : { $contact }.
+operator-emergency-local = le numéro d'urgence local
+operator-emergency-or = { $first } ou { $second }
+operator-police = la police
+operator-posture = Maintenez ces mesures jusqu'à la fin de la période, même s'il ne se passe rien pendant des jours, et confirmez vos mesures toutes les { $hours } heures. { $instructions }
+
+## Le public
+public-headline = Alerte de sécurité : évitez { $avoid } pendant les { $hours } prochaines heures
+public-advice = Évitez { $avoid } pendant les { $hours } prochaines heures. Restez attentif à votre environnement, suivez les médias locaux et les consignes des autorités locales.
+public-updates = Mises à jour : { $instructions }
+
+## Les liens d'un avertissement
+links-recipient = Référence { $id }. Accuser réception : { $ack } . Trop général pour agir ? Dites-le-nous : { $feedback } .
+links-public = Référence { $id }. Les prochaines alertes seront publiées par le même canal.
+
+## Rappels, escalades et annulations
+reminder-headline = RAPPEL : confirmez vos mesures de protection — { $headline }
+reminder-opening = Votre confirmation des mesures pour l'avertissement { $id } était attendue le { $due }.
+escalation-headline = ESCALADE : deuxième confirmation des mesures manquée — { $headline }
+escalation-opening = Deux confirmations des mesures pour l'avertissement { $id } ont été manquées (la dernière était attendue le { $due }) ; { $contact } et les analystes ont été alertés.
+notice-window = La période de menace reste ouverte jusqu'au { $until } : maintenez vos mesures même s'il ne s'est rien passé depuis des jours.
+notice-report = Signalez vos mesures actuelles : { $link } .
+notice-warning = --- L'avertissement ---
+cancel-headline = ANNULÉ : { $headline }
+cancel-opening = L'avertissement { $id } (version { $version }, émis le { $issued }) est ANNULÉ depuis le { $at } : n'en tenez plus compte.
+cancel-reason = Motif : { $reason }
+cancel-other = Si un autre de nos avertissements est encore en vigueur, ses consignes restent valables.
+cancel-warning = --- L'avertissement annulé ---

@@ -58,3 +58,67 @@ refused-conflict = Сейчас это нельзя записать для да
 error-title = Форма не распознана
 error-empty-posture = Выберите хотя бы одну меру или напишите примечание.
 error-form = Не удалось прочитать форму: { $detail }
+
+## Предупреждения: общие слова (текст донесения не переводится)
+warn-to = КОМУ: { $name }
+warn-subject = ТЕМА: { $headline }
+actor-unknown = экстремисты
+harm-unknown = насилие
+harm-killing = убийство
+harm-serious-injury = тяжкие телесные повреждения
+harm-kidnapping = похищение людей
+harm-hostage-taking = захват заложников
+harm-arson-bombing = поджог или взрыв
+harm-destructive-attack = разрушительная атака
+harm-ransomware = программа-вымогатель
+harm-disruption = нарушение работы жизненно важных служб
+credibility-possible = возможная
+credibility-probable = вероятная
+credibility-confirmed = подтверждённая
+
+## Партнёрские службы и ведомства
+agency-headline = Предупреждение об угрозе: планируется { $harms } ({ $actor }), цель: { $targets }
+agency-threat = 1. Угроза: { $harms } ({ $actor }); достоверность: { $credibility }.
+agency-window = 2. Период: с { $from } до { $until }.
+agency-targets = 3. Цели:
+agency-target-window = { $target } (с { $from } до { $until })
+agency-detail = 4. Подробности:
+agency-measures = 5. Рекомендуемые меры:
+agency-posture = Просим подтвердить получение и подтверждать меры защиты каждые { $hours } ч до { $until }. { $instructions }
+
+## Операторы объектов
+operator-headline = Предупреждение об угрозе для { $sites }: достоверная угроза, цель: { $targets }
+operator-sites = Ваши объекты ({ $sites }) попадают под эту угрозу. Ожидаемый вред: { $harms }.
+operator-harm = Ожидаемый вред: { $harms }.
+operator-window = Угроза считается актуальной с { $from } до { $until }.
+operator-check = Что проверить:
+operator-check-default = Досматривайте посетителей и сумки на каждом входе и сообщайте в полицию о признаках разведки объекта
+operator-evacuate = Куда выводить людей: проинструктируйте каждого распорядителя о путях эвакуации и о местах сбора вдали от здания и его парковок; во время мероприятий все аварийные выходы должны быть открыты и свободны.
+operator-call = Куда звонить: в экстренном случае { $emergency }; чтобы сообщить о подозрительной активности или запросить поддержку: { $contact }.
+operator-emergency-local = местный номер экстренных служб
+operator-emergency-or = { $first } или { $second }
+operator-police = полиция
+operator-posture = Сохраняйте эти меры до закрытия периода угрозы, даже если несколько дней ничего не происходит, и подтверждайте меры защиты каждые { $hours } ч. { $instructions }
+
+## Население
+public-headline = Предупреждение о безопасности: избегайте мест ({ $avoid }) в ближайшие { $hours } ч
+public-advice = Избегайте мест ({ $avoid }) в ближайшие { $hours } ч. Будьте внимательны к окружающей обстановке, следите за сообщениями местных СМИ и выполняйте указания местных властей.
+public-updates = Новости: { $instructions }
+
+## Ссылки в предупреждении
+links-recipient = Номер { $id }. Подтвердить получение: { $ack } . Слишком общее, чтобы действовать? Напишите нам: { $feedback } .
+links-public = Номер { $id }. Дальнейшие предупреждения будут опубликованы по тому же каналу.
+
+## Напоминания, эскалации и отмены
+reminder-headline = НАПОМИНАНИЕ: подтвердите меры защиты — { $headline }
+reminder-opening = Подтверждение мер по предупреждению { $id } ожидалось { $due }.
+escalation-headline = ЭСКАЛАЦИЯ: второе пропущенное подтверждение мер — { $headline }
+escalation-opening = Пропущены два подтверждения мер по предупреждению { $id } (последнее ожидалось { $due }); оповещены { $contact } и аналитики.
+notice-window = Период угрозы продолжается до { $until }: сохраняйте меры, даже если несколько дней ничего не происходит.
+notice-report = Сообщите о текущих мерах: { $link } .
+notice-warning = --- Предупреждение ---
+cancel-headline = ОТМЕНЕНО: { $headline }
+cancel-opening = Предупреждение { $id } (версия { $version }, выпущено { $issued }) ОТМЕНЕНО с { $at }: не руководствуйтесь им.
+cancel-reason = Причина: { $reason }
+cancel-other = Если действует другое наше предупреждение, его рекомендации остаются в силе.
+cancel-warning = --- Отменённое предупреждение ---

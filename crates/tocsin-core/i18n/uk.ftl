@@ -58,3 +58,67 @@ refused-conflict = Зараз це не можна записати для ць�
 error-title = Форму не розпізнано
 error-empty-posture = Оберіть хоча б один захід або напишіть примітку.
 error-form = Не вдалося прочитати форму: { $detail }
+
+## Попередження: спільні слова (текст донесення не перекладається)
+warn-to = КОМУ: { $name }
+warn-subject = ТЕМА: { $headline }
+actor-unknown = екстремісти
+harm-unknown = насильство
+harm-killing = вбивство
+harm-serious-injury = тяжкі тілесні ушкодження
+harm-kidnapping = викрадення людей
+harm-hostage-taking = захоплення заручників
+harm-arson-bombing = підпал або вибух
+harm-destructive-attack = руйнівна атака
+harm-ransomware = програма-вимагач
+harm-disruption = порушення роботи життєво важливих служб
+credibility-possible = можлива
+credibility-probable = ймовірна
+credibility-confirmed = підтверджена
+
+## Партнерські служби та відомства
+agency-headline = Попередження про загрозу: планується { $harms } ({ $actor }), ціль: { $targets }
+agency-threat = 1. Загроза: { $harms } ({ $actor }); достовірність: { $credibility }.
+agency-window = 2. Період: з { $from } до { $until }.
+agency-targets = 3. Цілі:
+agency-target-window = { $target } (з { $from } до { $until })
+agency-detail = 4. Подробиці:
+agency-measures = 5. Рекомендовані заходи:
+agency-posture = Просимо підтвердити отримання й підтверджувати заходи захисту кожні { $hours } год до { $until }. { $instructions }
+
+## Оператори об'єктів
+operator-headline = Попередження про загрозу для { $sites }: достовірна загроза, ціль: { $targets }
+operator-sites = Ваші об'єкти ({ $sites }) підпадають під цю загрозу. Очікувана шкода: { $harms }.
+operator-harm = Очікувана шкода: { $harms }.
+operator-window = Загроза вважається актуальною з { $from } до { $until }.
+operator-check = Що перевірити:
+operator-check-default = Оглядайте відвідувачів і сумки на кожному вході та повідомляйте поліцію про ознаки розвідки об'єкта
+operator-evacuate = Куди виводити людей: проінструктуйте кожного розпорядника про шляхи евакуації та місця збору далеко від будівлі та її парковок; під час заходів усі аварійні виходи мають бути відчинені й вільні.
+operator-call = Куди дзвонити: у надзвичайній ситуації { $emergency }; щоб повідомити про підозрілу активність або попросити підтримки: { $contact }.
+operator-emergency-local = місцевий номер екстрених служб
+operator-emergency-or = { $first } або { $second }
+operator-police = поліція
+operator-posture = Зберігайте ці заходи до закриття періоду загрози, навіть якщо кілька днів нічого не відбувається, і підтверджуйте заходи захисту кожні { $hours } год. { $instructions }
+
+## Населення
+public-headline = Попередження про безпеку: уникайте місць ({ $avoid }) найближчі { $hours } год
+public-advice = Уникайте місць ({ $avoid }) найближчі { $hours } год. Будьте уважні до оточення, стежте за повідомленнями місцевих ЗМІ та виконуйте вказівки місцевої влади.
+public-updates = Оновлення: { $instructions }
+
+## Посилання в попередженні
+links-recipient = Номер { $id }. Підтвердити отримання: { $ack } . Надто загальне, щоб діяти? Напишіть нам: { $feedback } .
+links-public = Номер { $id }. Подальші попередження буде опубліковано тим самим каналом.
+
+## Нагадування, ескалації та скасування
+reminder-headline = НАГАДУВАННЯ: підтвердіть заходи захисту — { $headline }
+reminder-opening = Підтвердження заходів щодо попередження { $id } очікувалося { $due }.
+escalation-headline = ЕСКАЛАЦІЯ: друге пропущене підтвердження заходів — { $headline }
+escalation-opening = Пропущено два підтвердження заходів щодо попередження { $id } (останнє очікувалося { $due }); сповіщено { $contact } та аналітиків.
+notice-window = Період загрози триває до { $until }: зберігайте заходи, навіть якщо кілька днів нічого не відбувається.
+notice-report = Повідомте про поточні заходи: { $link } .
+notice-warning = --- Попередження ---
+cancel-headline = СКАСОВАНО: { $headline }
+cancel-opening = Попередження { $id } (версія { $version }, видано { $issued }) СКАСОВАНО з { $at }: не керуйтеся ним.
+cancel-reason = Причина: { $reason }
+cancel-other = Якщо діє інше наше попередження, його рекомендації залишаються в силі.
+cancel-warning = --- Скасоване попередження ---

@@ -1301,6 +1301,7 @@ TEARLINE (U): text written for release ...
             escalation_contact: None,
             language: "en".into(),
             posture_interval_hours: None,
+            timezone: None,
         }
     }
 

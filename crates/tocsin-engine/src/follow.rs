@@ -175,11 +175,7 @@ impl Engine {
     /// The zone an audience's times are shown in: its own, else its country's (single-zone
     /// countries), else UTC.
     pub fn audience_zone(&self, a: &tocsin_core::Audience) -> Result<tocsin_core::i18n::Tz> {
-        Ok(tocsin_core::i18n::audience_zone(
-            None,
-            a.country.as_ref().map(|c| c.as_str()),
-            None,
-        ))
+        Ok(tocsin_core::compose::audience_zone(a))
     }
 
     /// When the warning's next posture check-in falls due, if one does before the window closes.

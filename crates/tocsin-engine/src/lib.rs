@@ -526,12 +526,32 @@ impl Engine {
             }
             let version = existing.iter().filter(|w| w.audience_id == aud.id).count() as u32 + 1;
             let id = WarningId::new(format!("{}.{}.v{}", threat.id, aud.id, version));
+            let cat = tocsin_core::i18n::catalogue(&aud.language);
             let ack = match aud.kind {
-                AudienceKind::Public => format!("Reference {id}. Further alerts will be published through the same channel."),
-                _ => format!(
-                    "Reference {id}. Acknowledge receipt: {} . Too general to act on? Tell us: {} .",
-                    self.recipient_link(&id, threat.window.until, tocsin_core::links::LinkPurpose::Acknowledge, at)?,
-                    self.recipient_link(&id, threat.window.until, tocsin_core::links::LinkPurpose::Feedback, at)?
+                AudienceKind::Public => cat.fmt("links-public", &[("id", id.as_str())]),
+                _ => cat.fmt(
+                    "links-recipient",
+                    &[
+                        ("id", id.as_str()),
+                        (
+                            "ack",
+                            &self.recipient_link(
+                                &id,
+                                threat.window.until,
+                                tocsin_core::links::LinkPurpose::Acknowledge,
+                                at,
+                            )?,
+                        ),
+                        (
+                            "feedback",
+                            &self.recipient_link(
+                                &id,
+                                threat.window.until,
+                                tocsin_core::links::LinkPurpose::Feedback,
+                                at,
+                            )?,
+                        ),
+                    ],
                 ),
             };
             let interval = aud
@@ -890,19 +910,38 @@ impl Engine {
             tocsin_core::links::LinkPurpose::Posture,
             ctx.at,
         )?;
+        // In the audience's language and zone (docs/recipients.md).
+        let cat = tocsin_core::i18n::catalogue(&aud.language);
+        let zone = self.audience_zone(aud)?;
+        let due_text = cat.local_time(due, zone);
         let (headline, opening) = match action {
             PostureAction::Remind { .. } => (
-                format!("REMINDER: confirm your protective posture — {}", w.headline),
-                format!("Your posture check-in for warning {} was due {}.", w.id, due.to_rfc3339()),
+                cat.fmt("reminder-headline", &[("headline", &w.headline)]),
+                cat.fmt(
+                    "reminder-opening",
+                    &[("id", w.id.as_str()), ("due", &due_text)],
+                ),
             ),
             PostureAction::Escalate { .. } => (
-                format!("ESCALATION: second missed posture check-in — {}", w.headline),
-                format!("Two posture check-ins for warning {} were missed (the last was due {}); {} and the analysts have been alerted.", w.id, due.to_rfc3339(), contact),
+                cat.fmt("escalation-headline", &[("headline", &w.headline)]),
+                cat.fmt(
+                    "escalation-opening",
+                    &[
+                        ("id", w.id.as_str()),
+                        ("due", &due_text),
+                        ("contact", contact),
+                    ],
+                ),
             ),
         };
         let text = format!(
-            "{opening}\nThe threat window stays open until {}: keep your measures in place even if nothing has happened for days.\nReport your current posture: {link} .\n\n--- The warning ---\n{}",
-            w.valid.until.to_rfc3339(),
+            "{opening}\n{}\n{}\n\n{}\n{}",
+            cat.fmt(
+                "notice-window",
+                &[("until", &cat.local_time(w.valid.until, zone))]
+            ),
+            cat.fmt("notice-report", &[("link", &link)]),
+            cat.get("notice-warning"),
             w.text
         );
         let tag = format!("{}:{}", kind.as_str(), due.to_rfc3339());

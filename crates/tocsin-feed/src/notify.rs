@@ -332,6 +332,7 @@ fn compose(
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: None,
+        timezone: None,
     };
     // The run's one portion is what every notification of the run reports, to each recipient
     // at its own TLP: a source, not a withheld fact.

@@ -117,6 +117,7 @@ fn alerts_are_in_schema_order_with_offsets_and_update_references() {
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: None,
+        timezone: None,
     };
     let t = threat();
     let v1 = warning(1, AudienceKind::Public);

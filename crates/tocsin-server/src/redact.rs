@@ -134,6 +134,7 @@ pub fn user_audience(clearance: Classification, nationality: CountryCode) -> Aud
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: None,
+        timezone: None,
     }
 }
 

@@ -125,6 +125,7 @@ fn audience(id: &str) -> Audience {
         escalation_contact: Some("duty-officer@crocus.example".into()),
         language: "ru".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     }
 }
 
@@ -191,8 +192,7 @@ fn warning(id: &str, threat_id: &str, state: WarningState, created: Timestamp) -
 pub(crate) fn gated(w: Warning) -> GatedWarning {
     let t = threat(w.threat_id.as_str());
     let reader = audience(w.audience_id.as_str());
-    GatedWarning::gate(w, &t, &reader, &[])
-        .expect("the fixture warning passes the leak gate")
+    GatedWarning::gate(w, &t, &reader, &[]).expect("the fixture warning passes the leak gate")
 }
 
 fn determination(threat_id: &str, decision: Decision) -> Determination {

@@ -74,6 +74,7 @@ pub fn audience(id: &str, kind: AudienceKind, clearance: Classification) -> Audi
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     }
 }
 

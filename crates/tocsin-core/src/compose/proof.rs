@@ -784,6 +784,7 @@ pub fn gen_case(seed: u64) -> Case {
         escalation_contact: rng.percent(70).then(|| words(rng, 1, 5)),
         language: "en".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     };
     let entities: Vec<Entity> = if kind == AudienceKind::Operator {
         (0..rng.index(3))

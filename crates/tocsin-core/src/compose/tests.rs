@@ -90,6 +90,7 @@ fn aud(kind: AudienceKind, country: &str, clearance: Classification, tlp: TlpLev
         escalation_contact: Some("the duty officer".into()),
         language: "en".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     }
 }
 
@@ -635,4 +636,73 @@ fn a_greek_term_lower_cased_after_look_alikes_is_caught() {
         run_case(case_seed(2024, 740106)),
         Outcome::Refused("restricted_term")
     ));
+}
+
+#[test]
+fn every_kind_is_written_in_the_audience_language_and_time_zone() {
+    let t = moscow();
+    // English keeps its sentences; times are in the country's zone or UTC.
+    let en = run(&t, &operator()).unwrap();
+    assert!(en.text.contains(" UTC"), "{}", en.text);
+    for (lang, needles, absent) in [
+        (
+            "ru",
+            &[
+                "КОМУ:",
+                "Что проверить:",
+                "Куда звонить: в экстренном случае 112",
+                " MSK (",
+            ][..],
+            &["What to check", "Whom to call", "Expected harm"][..],
+        ),
+        (
+            "de",
+            &["Was zu prüfen ist:", "Wen anrufen:", " MSK ("][..],
+            &["What to check"][..],
+        ),
+        (
+            "ar",
+            &["ما يجب فحصه:", " MSK ("][..],
+            &["What to check"][..],
+        ),
+    ] {
+        let mut a = operator();
+        a.language = lang.into();
+        a.timezone = Some("Europe/Moscow".into());
+        let o = run(&t, &a).unwrap();
+        for n in needles {
+            assert!(o.text.contains(n), "{lang}: {n:?} missing from {}", o.text);
+        }
+        for n in absent {
+            assert!(
+                !o.text.contains(n),
+                "{lang}: English {n:?} left in {}",
+                o.text
+            );
+        }
+        // The report's own words stay as written (the measures come from the report).
+        assert!(o.text.contains(&t.measures[0]), "{}", o.text);
+    }
+    let mut p = fsb();
+    p.language = "fr".into();
+    p.timezone = Some("Europe/Moscow".into());
+    let w = run(&t, &p).unwrap();
+    assert!(
+        w.headline.starts_with("Avertissement de menace"),
+        "{}",
+        w.headline
+    );
+    assert!(
+        w.text.contains("2. Période : du ") && w.text.contains("MSK"),
+        "{}",
+        w.text
+    );
+    let mut u = public();
+    u.language = "uk".into();
+    let w = run(&t, &u).unwrap();
+    assert!(
+        w.headline.starts_with("Попередження про безпеку"),
+        "{}",
+        w.headline
+    );
 }

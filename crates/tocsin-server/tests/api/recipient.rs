@@ -134,8 +134,8 @@ fn assert_html_page(s: &Sent, status: StatusCode) -> String {
 async fn a_browser_acknowledges_reports_posture_and_says_too_general_in_russian() {
     let (api, crocus) = delivered().await;
     let text = crocus["text"].as_str().unwrap();
-    let ack = link_after(text, "Acknowledge receipt: ");
-    let too_general = link_after(text, "Tell us: ");
+    let ack = link_after(text, "Подтвердить получение: ");
+    let too_general = link_after(text, "Напишите нам: ");
 
     // API clients still get JSON.
     let s = call(Method::GET, &ack)
@@ -285,7 +285,7 @@ async fn forged_expired_and_arabic_links_get_clear_pages() {
     api.store
         .upsert_audiences(&[aud], &AuditCtx::new("test", now()))
         .unwrap();
-    let ack = link_after(crocus["text"].as_str().unwrap(), "Acknowledge receipt: ");
+    let ack = link_after(crocus["text"].as_str().unwrap(), "Подтвердить получение: ");
     let page = assert_html_page(&api.page(&ack).await, StatusCode::OK);
     assert!(page.contains("<html lang=\"ar\" dir=\"rtl\">"), "{page}");
     assert!(page.contains("تأكيد الاستلام"), "{page}");
