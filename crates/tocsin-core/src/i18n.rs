@@ -141,13 +141,18 @@ pub fn sources() -> &'static [(&'static str, &'static str)] {
     SOURCES
 }
 
-/// The catalogue for a language tag (`ru`, `ru-RU`, `RU`); English when there is none.
-pub fn catalogue(lang: &str) -> &'static Catalogue {
-    let primary = lang
-        .split(['-', '_'])
+/// The primary subtag of a language tag, lower-cased (`pt-BR` → `pt`).
+pub fn primary_language(lang: &str) -> String {
+    lang.split(['-', '_'])
         .next()
         .unwrap_or("")
-        .to_ascii_lowercase();
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The catalogue for a language tag (`ru`, `ru-RU`, `RU`); English when there is none.
+pub fn catalogue(lang: &str) -> &'static Catalogue {
+    let primary = primary_language(lang);
     let cats = all();
     cats.iter().find(|c| c.code == primary).unwrap_or(&cats[0])
 }

@@ -391,6 +391,7 @@ pub mod synthetic {
             mark: PortionMark::unclassified(),
             text: "Extremists plan to attack large gatherings.".into(),
             tearline: true,
+            lang: None,
             line: 1,
         };
         let threat = Threat {

@@ -211,6 +211,7 @@ fn run_threat(opts: &NotifyOptions, run_id: &str) -> Result<Threat> {
                 opts.source
             ),
             tearline: true,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec![],

@@ -574,6 +574,7 @@ mod tests {
                 mark: mark(m),
                 text: "x".into(),
                 tearline: false,
+                lang: None,
                 line: 1,
             }],
             restricted_terms: vec![],

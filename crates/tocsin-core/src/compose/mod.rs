@@ -108,31 +108,57 @@ fn emergency_number(aud: &Audience, cat: &Catalogue) -> String {
 
 /// The body portions for an audience under the tearline rule (see the module docs): returns the
 /// portions in the order they are written, and how many releasable ones a tearline summarised.
+///
+/// Language versions: in a run of consecutive tearlines, those tagged with the audience's language
+/// (`TEARLINE (U) [ru]: …`) stand in for the untagged ones when at least one of them is usable;
+/// otherwise the untagged ones are used. Tearlines tagged with another language are never used.
+/// Every version passes the same `usable` test (releasable, no restricted term) before it can be
+/// chosen, and the composed text then passes the gate whatever its language.
 fn select_portions<'t>(
     threat: &'t Threat,
     aud: &Audience,
     usable: &dyn Fn(&Portion) -> bool,
 ) -> (Vec<&'t Portion>, usize) {
     let cleared = aud.clearance > Classification::U;
+    let lang = crate::i18n::primary_language(&aud.language);
+    let of_lang =
+        |p: &Portion| p.lang.as_deref().map(crate::i18n::primary_language) == Some(lang.clone());
     let mut tearlines = Vec::new();
     let mut detail = Vec::new();
     let mut summarised = 0;
     let mut section: Vec<&Portion> = Vec::new();
-    for p in &threat.portions {
-        if !p.tearline {
-            section.push(p);
+    let ps = &threat.portions;
+    let mut i = 0;
+    while i < ps.len() {
+        if !ps[i].tearline {
+            section.push(&ps[i]);
+            i += 1;
             continue;
         }
-        let rel_detail: Vec<&Portion> = section.drain(..).filter(|d| usable(d)).collect();
-        if usable(p) {
-            tearlines.push(p);
-            if cleared {
-                detail.extend(rel_detail);
-            } else {
-                summarised += rel_detail.len();
-            }
+        let start = i;
+        while i < ps.len() && ps[i].tearline {
+            i += 1;
+        }
+        let run = &ps[start..i];
+        let mine: Vec<&Portion> = run.iter().filter(|p| of_lang(p)).collect();
+        let versions: Vec<&Portion> = if mine.iter().any(|p| usable(p)) {
+            mine
         } else {
-            detail.extend(rel_detail);
+            run.iter().filter(|p| p.lang.is_none()).collect()
+        };
+        // Each tearline closes the section before it, as it always did.
+        for p in versions {
+            let rel_detail: Vec<&Portion> = section.drain(..).filter(|d| usable(d)).collect();
+            if usable(p) {
+                tearlines.push(p);
+                if cleared {
+                    detail.extend(rel_detail);
+                } else {
+                    summarised += rel_detail.len();
+                }
+            } else {
+                detail.extend(rel_detail);
+            }
         }
     }
     detail.extend(section.into_iter().filter(|d| usable(d)));

@@ -707,6 +707,7 @@ pub fn gen_case(seed: u64) -> Case {
                 mark: gen_mark(rng, tearline),
                 text: sentence(rng),
                 tearline,
+                lang: None,
                 line: 20 + i,
             }
         })

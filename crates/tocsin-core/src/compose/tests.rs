@@ -14,6 +14,7 @@ fn portion(mark: &str, text: &str, line: usize) -> Portion {
         mark: m(mark),
         text: text.into(),
         tearline: false,
+        lang: None,
         line,
     }
 }
@@ -21,6 +22,7 @@ fn portion(mark: &str, text: &str, line: usize) -> Portion {
 fn tearline(mark: &str, text: &str, line: usize) -> Portion {
     Portion {
         tearline: true,
+        lang: None,
         ..portion(mark, text, line)
     }
 }
@@ -704,5 +706,67 @@ fn every_kind_is_written_in_the_audience_language_and_time_zone() {
         w.headline.starts_with("Попередження про безпеку"),
         "{}",
         w.headline
+    );
+}
+
+#[test]
+fn tearlines_in_the_audience_language_are_preferred() {
+    let mut t = moscow();
+    let ru = "Экстремисты намерены в ближайшее время напасть на места массового скопления людей в Москве, включая концерты.";
+    t.portions.push(Portion {
+        lang: Some("ru".into()),
+        ..tearline("(U)", ru, 35)
+    });
+    t.portions.push(Portion {
+        lang: Some("de".into()),
+        ..tearline("(U)", "Extremisten planen Anschläge.", 36)
+    });
+    let english = "Extremists have imminent plans";
+    // English readers: the untagged tearline only.
+    let en = run(&t, &operator()).unwrap();
+    assert!(
+        en.text.contains(english) && !en.text.contains(ru) && !en.text.contains("Extremisten"),
+        "{}",
+        en.text
+    );
+    // Russian readers (`ru-RU` too): the Russian version in its place.
+    let mut op_ru = operator();
+    op_ru.language = "ru-RU".into();
+    let r = run(&t, &op_ru).unwrap();
+    assert!(
+        r.text.contains(ru) && !r.text.contains(english),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.summarised_portions, en.summarised_portions);
+    let mut pub_ru = public();
+    pub_ru.language = "ru".into();
+    assert!(run(&t, &pub_ru).unwrap().text.contains(ru));
+    // A cleared partner reading Russian: the Russian tearline first, then the detail.
+    let mut fsb_ru = fsb();
+    fsb_ru.language = "ru".into();
+    let p = run(&t, &fsb_ru).unwrap();
+    let (a, b) = (
+        p.text.find(ru).unwrap(),
+        p.text.find("armed attack on Crocus").unwrap(),
+    );
+    assert!(a < b, "{}", p.text);
+    // Every language version is checked like any portion: a Russian version naming a
+    // restricted term is never used, and the untagged one stands instead.
+    t.portions[5].text = format!("{ru} Источник: CARDINAL SPARROW.");
+    let r = run(&t, &op_ru).unwrap();
+    assert!(
+        r.text.contains(english) && !r.text.contains("CARDINAL"),
+        "{}",
+        r.text
+    );
+    // A version marked above what the audience may read is not used either.
+    t.portions[5].text = ru.into();
+    t.portions[5].mark = m("(S//NF)");
+    let r = run(&t, &op_ru).unwrap();
+    assert!(
+        r.text.contains(english) && !r.text.contains(ru),
+        "{}",
+        r.text
     );
 }
