@@ -441,6 +441,7 @@ pub mod synthetic {
             escalation_contact: None,
             language: "en".into(),
             posture_interval_hours: None,
+            timezone: None,
         };
         let warning = GatedWarning::gate(warning, &threat, &audience, &[])
             .map_err(|e| StoreError::Db(format!("the synthetic warning: {e}")))?;
