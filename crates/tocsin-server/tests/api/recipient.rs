@@ -298,4 +298,33 @@ async fn forged_expired_and_arabic_links_get_clear_pages() {
     assert_eq!(s.status, StatusCode::OK, "{}", s.text());
     assert_eq!(s.json()["recorded"], "acknowledgement");
     assert!(s.json()["next_posture_due"].is_string(), "{}", s.text());
+
+    // An API client may post the page's form too, and gets JSON back.
+    let next = s.json()["next_posture_link"].as_str().unwrap().to_owned();
+    let next = &next[next.find("/r/").unwrap()..];
+    let bad = call(Method::POST, next)
+        .header(header::ACCEPT, "application/json")
+        .body(FORM, b"measures=lasers".to_vec())
+        .send(&api.app)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+    assert!(bad.content_type().starts_with("application/problem+json"));
+    assert!(
+        bad.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"lasers\""),
+        "{}",
+        bad.text()
+    );
+    let ok = call(Method::POST, next)
+        .header(header::ACCEPT, "application/json")
+        .body(FORM, b"measures=detection_dogs&note=at+the+gates".to_vec())
+        .send(&api.app)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    assert_eq!(ok.json()["recorded"], "posture_report");
+    let reports = api.store.posture_reports(None).unwrap();
+    assert_eq!(reports.last().unwrap().measures, [Measure::DetectionDogs]);
+    assert_eq!(reports.last().unwrap().note, "at the gates");
 }
