@@ -100,11 +100,81 @@ async function until(what, f, ms = 30000) {
   }
 }
 
+/** A recipient on a phone: a small touch screen, in their own locale; every request stays on BASE. */
+async function phone(browser, locale) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale });
+  const page = await context.newPage();
+  page.offsite = [];
+  page.cspErrors = [];
+  page.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) page.offsite.push(r.url()); });
+  page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) page.cspErrors.push(m.text()); });
+  page.on("pageerror", (e) => page.cspErrors.push(`page error: ${e.message}`));
+  page.person = { role: `recipient (${locale})` };
+  return page;
+}
+
+/**
+ * The accessibility checks the recipient's page must pass (in place of axe-core, which is not
+ * installed here): the document's language and direction, a title and a heading, a label for
+ * every form control, a name for every button and link, 44 px touch targets, no script, and a
+ * WCAG AA contrast ratio (4.5:1) for every piece of text against its background.
+ */
+async function recipientPageIsAccessible(page, lang, dir) {
+  const r = await page.evaluate(() => {
+    const lum = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number);
+      if (a === 0) return null;
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const bg = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const l = lum(getComputedStyle(e).backgroundColor);
+        if (l !== null) return l;
+      }
+      return 1;
+    };
+    const lowContrast = [];
+    for (const el of document.querySelectorAll("h1, h2, h3, p, label, legend, li, button, a, .text, .banner")) {
+      if (!el.textContent.trim()) continue;
+      const fg = lum(getComputedStyle(el).color);
+      const b = bg(el);
+      const ratio = (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+      if (ratio < 4.5) lowContrast.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)}`);
+    }
+    const controls = [...document.querySelectorAll("input:not([type=hidden]), textarea, select")];
+    return {
+      lang: document.documentElement.lang,
+      dir: document.documentElement.dir,
+      title: document.title,
+      h1: document.querySelectorAll("h1").length,
+      unlabelled: controls.filter((e) => !e.labels?.length && !e.getAttribute("aria-label")).map((e) => e.name),
+      unnamed: [...document.querySelectorAll("button, a")].filter((e) => !e.textContent.trim()).length,
+      small: [...document.querySelectorAll("button, a.button, .check")].filter((e) => e.getBoundingClientRect().height < 44).map((e) => e.textContent.trim()),
+      scripts: document.scripts.length,
+      lowContrast,
+    };
+  });
+  assert.equal(r.lang, lang);
+  assert.equal(r.dir, dir);
+  assert.ok(r.title && r.h1 === 1, `title ${r.title}, ${r.h1} h1`);
+  assert.deepEqual(r.unlabelled, [], "every control is labelled");
+  assert.equal(r.unnamed, 0, "every button and link has a name");
+  assert.deepEqual(r.small, [], "touch targets are at least 44 px high");
+  assert.equal(r.scripts, 0, "the page runs no script");
+  assert.deepEqual(r.lowContrast, [], "text contrast is at least 4.5:1");
+}
+
 test("two people work the reference case end to end in the console", async (t) => {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   t.after(() => browser.close());
   const a = await person(browser, analyst);
   const b = await person(browser, approver);
+  // The recipients' phones (their pages are checked for other origins and CSP errors at the end).
+  const recipientPages = [];
+  let recipientNextPosture = null;
 
   await t.test("the console is served with a self-only Content-Security-Policy", async () => {
     const resp = await a.goto(`${BASE}/`);
@@ -255,9 +325,55 @@ test("two people work the reference case end to end in the console", async (t) =
     for (const address of ["liaison/fsb", "operators/crocus"]) {
       inbox[address] = await until(`a delivery in ${address}`, async () => delivered(address)[0]);
     }
+    // The operator's warning is in Russian (op-crocus: language = "ru"), with Moscow times and
+    // UTC beside them; the liaison's is in English.
+    const ru = inbox["operators/crocus"].text;
+    assert.match(ru, /Что проверить:/, ru);
+    assert.match(ru, /\d{1,2} марта 2024, \d\d:\d\d MSK \(\d\d:\d\d UTC\)/, ru);
+    assert.doesNotMatch(ru, /What to check|Acknowledge receipt/, ru);
     for (const [address, msg] of Object.entries(inbox)) {
-      const link = msg.text.match(/Acknowledge receipt: (\S+)/)?.[1];
+      const link = msg.text.match(/(?:Acknowledge receipt|Подтвердить получение): (\S+)/)?.[1];
       assert.ok(link, `${address}: no acknowledgement link in ${msg.text}`);
+      if (address === "operators/crocus") {
+        // The venue's security manager opens the link on a phone: a Russian page, one form.
+        const r = await phone(browser, "ru-RU");
+        recipientPages.push(r);
+        const resp = await r.goto(link);
+        assert.equal(resp.status(), 200);
+        assert.match(resp.headers()["content-security-policy"] ?? "", /^default-src 'self'/);
+        await r.getByRole("heading", { level: 1 }).waitFor();
+        assert.match(await r.locator("h1").innerText(), /Подтвердите получение/);
+        assert.ok((await r.locator(".text").innerText()).includes("Что проверить:"), "the warning as the operator received it");
+        await recipientPageIsAccessible(r, "ru", "ltr");
+        await screenshot(r, "recipient-acknowledge-ru-phone");
+        await r.getByRole("button", { name: "Подтвердить получение" }).click();
+        await r.locator(".done").waitFor();
+        assert.match(await r.locator(".done").innerText(), /Подтверждение получения предупреждения .* записано/);
+        const next = await r.locator(".next").innerText();
+        assert.match(next, /Следующее подтверждение мер: .*MSK \(.*UTC\)/, next);
+        await screenshot(r, "recipient-acknowledged-ru-phone");
+        // From the confirmation straight to the posture report.
+        await r.getByRole("link", { name: "Сообщить о мерах сейчас" }).click();
+        await r.getByRole("button", { name: "Сообщить о мерах" }).waitFor();
+        await recipientPageIsAccessible(r, "ru", "ltr");
+        await r.getByLabel("Усиленный досмотр посетителей и сумок").check();
+        await r.getByLabel("Персонал проинструктирован").check();
+        await r.getByLabel("Примечание (необязательно)").fill("Кинологи на всех входах");
+        await screenshot(r, "recipient-posture-ru-phone");
+        await r.getByRole("button", { name: "Сообщить о мерах" }).click();
+        await r.locator(".done").waitFor();
+        const done = await r.locator("main").innerText();
+        assert.match(done, /Усиленный досмотр посетителей и сумок/);
+        assert.match(done, /Кинологи на всех входах/);
+        recipientNextPosture = await r.getByRole("link", { name: "Сообщить о мерах сейчас" }).getAttribute("href");
+        await screenshot(r, "recipient-posture-recorded-ru-phone");
+        // The spent link: a clear page, not JSON; and for API clients still 403.
+        const spent = await r.goto(link);
+        assert.equal(spent.status(), 410);
+        assert.match(await r.locator(".refused").innerText(), /уже воспользовались/);
+        assert.equal((await fetch(link, { method: "POST" })).status, 403);
+        continue;
+      }
       assert.ok(link.startsWith(BASE), `${address}: link ${link} does not point at this server`);
       const resp = await fetch(link, { method: "POST" });
       assert.equal(resp.status, 200, `${address}: acknowledging answered ${resp.status} ${await resp.text()}`);
@@ -266,6 +382,9 @@ test("two people work the reference case end to end in the console", async (t) =
     }
     await openTab(a, "timeline");
     await until("two acknowledgements in the console", async () => (await a.locator("#timeline li.ev-acknowledged").count()) >= 2);
+    // The operator's posture report from the phone is on the analysts' timeline too.
+    await until("the posture report in the console", async () => (await a.locator("#timeline li.ev-posture_confirmed").count()) >= 1);
+    assert.match(await a.locator("#timeline li.ev-posture_confirmed").first().innerText(), /op-crocus.*extra screening, staff briefed; Кинологи на всех входах/);
     assert.match(await a.locator("#ack-count").innerText(), /^2 acknowledgement/);
     assert.match(await a.locator("#deliveries").innerText(), /delivered/);
     await screenshot(a, "timeline-acknowledged");
@@ -285,6 +404,53 @@ test("two people work the reference case end to end in the console", async (t) =
     const tableText = await a.locator("#posture-table").innerText();
     for (const i of board.items) assert.ok(tableText.includes(i.warning_id), `${i.warning_id} missing from the board`);
     await screenshot(a, "posture-board");
+  });
+
+  await t.test("a recipient says 'too general' on a phone, and an Arabic audience reads right to left", async () => {
+    const msg = delivered("operators/crocus").find((m) => !m.notice);
+    const feedback = msg.text.match(/Напишите нам: (\S+)/)?.[1];
+    assert.ok(feedback, `no feedback link in ${msg.text}`);
+    const r = await phone(browser, "ru-RU");
+    recipientPages.push(r);
+    await r.goto(feedback);
+    await recipientPageIsAccessible(r, "ru", "ltr");
+    await r.getByLabel("Что вам нужно знать, чтобы действовать?").fill("Какой вход и какое время?");
+    await screenshot(r, "recipient-too-general-ru-phone");
+    await r.getByRole("button", { name: "Отправить: слишком общее, нужно больше" }).click();
+    await r.locator(".done").waitFor();
+    assert.match(await r.locator("main").innerText(), /Какой вход и какое время\?/);
+    // The analysts get a follow-up task from it.
+    const headers = a.person.token ? { authorization: `Bearer ${a.person.token}` } : {};
+    let csrf = {};
+    if (!a.person.token) {
+      const me = await (await a.context().request.get(`${BASE}/auth/me`)).json();
+      csrf = { "x-csrf-token": me.csrf_token };
+    }
+    const tasks = await (await a.context().request.get(`${BASE}/api/v1/tasks`, { headers })).json();
+    assert.ok(tasks.items.some((t) => /too general|Какой вход/i.test(JSON.stringify(t))), JSON.stringify(tasks));
+
+    // The same audience switched to Arabic: its next posture page is right to left.
+    const audUrl = `${BASE}/api/v1/audiences/op-crocus`;
+    const aud = await (await a.context().request.get(audUrl, { headers })).json();
+    const put = await a.context().request.put(audUrl, { headers: { ...headers, ...csrf, "content-type": "application/json" }, data: { ...aud, language: "ar" } });
+    assert.equal(put.status(), 200, await put.text());
+    assert.ok(recipientNextPosture?.startsWith("/r/"), `next posture link ${recipientNextPosture}`);
+    const ar = await phone(browser, "ar");
+    recipientPages.push(ar);
+    await ar.goto(`${BASE}${recipientNextPosture}`);
+    await recipientPageIsAccessible(ar, "ar", "rtl");
+    assert.equal(await ar.locator("h1").innerText(), "أبلِغ عن إجراءات الحماية");
+    // Right to left: the heading's text sits at the right edge.
+    const [left, right, width] = await ar.locator("h1").evaluate((h) => { const r = document.createRange(); r.selectNodeContents(h); const b = r.getBoundingClientRect(); return [b.left, b.right, window.innerWidth]; });
+    assert.ok(width - right < left, `h1 at ${left}..${right} of ${width}: not right-aligned`);
+    await ar.getByLabel("كلاب الكشف").check();
+    await screenshot(ar, "recipient-posture-ar-phone-rtl");
+    await ar.getByRole("button", { name: "الإبلاغ عن الإجراءات" }).click();
+    await ar.locator(".done").waitFor();
+    assert.match(await ar.locator("main").innerText(), /كلاب الكشف/);
+    await screenshot(ar, "recipient-posture-recorded-ar-phone-rtl");
+    const back = await a.context().request.put(audUrl, { headers: { ...headers, ...csrf, "content-type": "application/json" }, data: aud });
+    assert.equal(back.status(), 200, await back.text());
   });
 
   await t.test("self-approval is refused in the UI (two-person rule)", async () => {
@@ -350,7 +516,7 @@ test("two people work the reference case end to end in the console", async (t) =
   });
 
   await t.test("nothing left this origin and the policy blocked nothing", async () => {
-    for (const p of [a, b]) {
+    for (const p of [a, b, ...recipientPages]) {
       assert.deepEqual(p.offsite, [], `${p.person.role} requested other origins`);
       assert.deepEqual(p.cspErrors, [], `${p.person.role} page errors`);
     }

@@ -12,6 +12,7 @@ pub mod effectiveness;
 pub mod entity;
 pub mod fold;
 pub mod followup;
+pub mod i18n;
 pub mod ids;
 pub mod lifecycle;
 pub mod links;

@@ -93,8 +93,9 @@ pub fn sign(claims: &LinkClaims, secret: &[u8]) -> String {
     format!("{}.{}", b64url(&payload), b64url(&mac(secret, &payload)))
 }
 
-/// Verify a token's signature only (not its expiry): what a link is, to say whether it is spent
-/// or expired.
+/// Verify a token's signature only, whatever its purpose and expiry: the claims of a link this
+/// server signed, to say whether it is spent or expired (the recipient's page names the warning's
+/// language even for an expired link).
 pub fn verify_signature(token: &str, secret: &[u8]) -> Result<LinkClaims, LinkError> {
     let (p, s) = token
         .split_once('.')

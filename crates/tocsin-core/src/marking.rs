@@ -624,15 +624,17 @@ pub fn parse_portions(text: &str, first_line: usize) -> Result<Vec<Portion>, Rep
                 mark,
                 text: rest.trim().to_owned(),
                 tearline: false,
+                lang: None,
                 line: line_no,
             })
         } else if let Some(after) = body.strip_prefix("TEARLINE") {
-            let (mark, rest) =
+            let (mark, lang, rest) =
                 tearline(after).map_err(|(col, msg)| err(indent + "TEARLINE".len() + col, msg))?;
             Some(Portion {
                 mark,
                 text: rest.trim().to_owned(),
                 tearline: true,
+                lang,
                 line: line_no,
             })
         } else {
@@ -698,21 +700,54 @@ fn mark_prefix(s: &str) -> Result<(PortionMark, &str), (usize, String)> {
     Ok((mark, &s[close + 1..]))
 }
 
-/// Parse what follows `TEARLINE`: ` (mark): text`.
-fn tearline(after: &str) -> Result<(PortionMark, &str), (usize, String)> {
-    const FORM: &str = "expected a tearline of the form \"TEARLINE (U): text\"";
+/// Parse what follows `TEARLINE`: ` (mark): text`, or ` (mark) [lang]: text` for a tearline in
+/// another language (ISO 639-1, two or three lowercase letters, optionally `-REGION`).
+#[allow(clippy::type_complexity)]
+fn tearline(after: &str) -> Result<(PortionMark, Option<String>, &str), (usize, String)> {
+    const FORM: &str =
+        "expected a tearline of the form \"TEARLINE (U): text\" or \"TEARLINE (U) [ru]: text\"";
     let trimmed = after.trim_start();
     let gap = after.chars().count() - trimmed.chars().count();
     if !trimmed.starts_with('(') {
         return Err((gap + 1, FORM.to_owned()));
     }
     let (mark, rest) = mark_prefix(trimmed).map_err(|(col, msg)| (gap + col, msg))?;
-    match rest.strip_prefix(':') {
-        Some(text) => Ok((mark, text)),
-        None => {
-            let col = gap + trimmed.chars().count() - rest.chars().count() + 1;
-            Err((col, format!("{FORM}: a \":\" must follow the mark")))
+    // Column (1-based, relative to `after`) of a position in `rest`.
+    let col_of = |r: &str| gap + trimmed.chars().count() - r.chars().count() + 1;
+    let (lang, rest) = match rest.trim_start().strip_prefix('[') {
+        Some(inner) => {
+            let Some(close) = inner.find(']') else {
+                return Err((
+                    col_of(rest),
+                    format!("{FORM}: the language tag needs a closing \"]\""),
+                ));
+            };
+            let tag = &inner[..close];
+            let (primary, region) = match tag.split_once('-') {
+                Some((p, r)) => (p, Some(r)),
+                None => (tag, None),
+            };
+            let ok = (2..=3).contains(&primary.len())
+                && primary.chars().all(|c| c.is_ascii_lowercase())
+                && region.is_none_or(|r| {
+                    (2..=3).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric())
+                });
+            if !ok {
+                return Err((
+                    col_of(inner),
+                    format!("{tag:?} is not a language tag such as ru, ar or pt-BR"),
+                ));
+            }
+            (Some(tag.to_owned()), &inner[close + 1..])
         }
+        None => (None, rest),
+    };
+    match rest.strip_prefix(':') {
+        Some(text) => Ok((mark, lang, text)),
+        None => Err((
+            col_of(rest),
+            format!("{FORM}: a \":\" must follow the mark"),
+        )),
     }
 }
 
@@ -1179,6 +1214,31 @@ TEARLINE (U): text written for release ...
     }
 
     #[test]
+    fn tearlines_may_name_their_language() {
+        let ps = parse_portions(
+            "TEARLINE (U): Extremists plan attacks.\nTEARLINE (U) [ru]: Экстремисты планируют нападения.\nTEARLINE (U) [pt-BR]: x\n",
+            1,
+        )
+        .unwrap();
+        assert_eq!(ps.len(), 3);
+        assert_eq!(ps[0].lang, None);
+        assert_eq!(ps[1].lang.as_deref(), Some("ru"));
+        assert_eq!(ps[1].text, "Экстремисты планируют нападения.");
+        assert!(ps[1].tearline);
+        assert_eq!(ps[2].lang.as_deref(), Some("pt-BR"));
+        let e = parse_portions("TEARLINE (U) [Russian]: t\n", 4).unwrap_err();
+        assert_eq!((e.line, e.column), (4, 15));
+        assert!(
+            e.message.contains("\"Russian\" is not a language tag"),
+            "{e}"
+        );
+        let e = parse_portions("TEARLINE (U) [ru: t\n", 4).unwrap_err();
+        assert!(e.message.contains("closing \"]\""), "{e}");
+        let e = parse_portions("TEARLINE (U) [ru] t\n", 4).unwrap_err();
+        assert!(e.message.contains("\":\" must follow"), "{e}");
+    }
+
+    #[test]
     fn unmarked_text_is_refused() {
         let e = parse_portions("(U) one\n\nloose text\n", 5).unwrap_err();
         assert_eq!((e.line, e.column), (7, 1));
@@ -1301,6 +1361,7 @@ TEARLINE (U): text written for release ...
             escalation_contact: None,
             language: "en".into(),
             posture_interval_hours: None,
+            timezone: None,
         }
     }
 

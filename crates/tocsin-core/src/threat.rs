@@ -124,6 +124,10 @@ pub struct Portion {
     /// True for tearline text: the substance without sources or methods, written for release.
     #[serde(default)]
     pub tearline: bool,
+    /// A tearline's language (`TEARLINE (U) [ru]: …`, ISO 639-1): the composer prefers it for
+    /// audiences of that language. `None`: the report's own language, for everyone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// 1-based line in the report file where the portion starts.
     #[serde(default)]
     pub line: usize,

@@ -271,6 +271,22 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
     for para in w.text.split("\n\n") {
         html.push_str(&format!("<p>{}</p>", e(para).replace('\n', "<br>")));
     }
+    // The recipient's one-time links (acknowledge, too general, report posture) as buttons to
+    // the recipient's page; a cancel notice has none to offer.
+    if !d.is_cancel() {
+        let buttons = recipient_buttons(&w.text);
+        if !buttons.is_empty() {
+            html.push_str("<p>");
+            for (label, url) in buttons {
+                html.push_str(&format!(
+                    "<a href=\"{}\" style=\"display:inline-block;margin:0 .5em .5em 0;padding:.6em 1.2em;background:#0b5cad;color:#ffffff;border-radius:4px;font-weight:bold;text-decoration:none\">{}</a>",
+                    e(&url),
+                    e(&label)
+                ));
+            }
+            html.push_str("</p>");
+        }
+    }
     if !w.measures.is_empty() {
         html.push_str("<h2>Recommended measures</h2><ul>");
         for m in &w.measures {
@@ -295,6 +311,46 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
     }
     html.push_str("</body></html>");
     (text, html)
+}
+
+/// The recipient links (`…/r/<token>`) in a warning's or notice's own text (not in a quoted
+/// warning after a `--- ` line), each with the words before it on its line as its label:
+/// `Acknowledge receipt: <url> .` gives ("Acknowledge receipt", url), in whatever language the
+/// text was written.
+pub fn recipient_buttons(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("--- ") {
+            break;
+        }
+        let mut prev_end = 0;
+        let mut pos = 0;
+        for token in line.split(' ') {
+            let start = pos;
+            pos += token.len() + 1;
+            if !(token.starts_with("http://") || token.starts_with("https://"))
+                || !token.contains("/r/")
+            {
+                continue;
+            }
+            let before = &line[prev_end..start];
+            // The words since the last sentence end before the link.
+            let label = before
+                .trim_end()
+                .trim_end_matches(':')
+                .rsplit(". ")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches(". ")
+                .trim_start_matches('.')
+                .trim();
+            let label = if label.is_empty() { token } else { label };
+            out.push((label.to_owned(), token.to_owned()));
+            prev_end = start + token.len();
+        }
+    }
+    out
 }
 
 fn html_escape(s: &str) -> String {
@@ -369,6 +425,32 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!("starttls".parse::<SmtpTls>(), Ok(SmtpTls::StartTls));
         assert!("tls".parse::<SmtpTls>().is_err());
+    }
+
+    #[test]
+    fn recipient_links_become_labelled_buttons_and_quoted_warnings_give_none() {
+        let text = "TLP:AMBER\nReference W1. Подтвердить получение: http://h/r/aa.bb . Слишком общее, чтобы действовать? Напишите нам: https://h/r/cc.dd .\nhttp://example.org/x is not one";
+        assert_eq!(
+            recipient_buttons(text),
+            [
+                (
+                    "Подтвердить получение".to_owned(),
+                    "http://h/r/aa.bb".to_owned()
+                ),
+                (
+                    "Слишком общее, чтобы действовать? Напишите нам".to_owned(),
+                    "https://h/r/cc.dd".to_owned()
+                ),
+            ]
+        );
+        let reminder = "Report your current posture: http://h/r/pp .\n\n--- The warning ---\nAcknowledge receipt: http://h/r/old .";
+        assert_eq!(
+            recipient_buttons(reminder),
+            [(
+                "Report your current posture".to_owned(),
+                "http://h/r/pp".to_owned()
+            )]
+        );
     }
 
     #[test]

@@ -396,6 +396,7 @@ pub mod synthetic {
             mark: PortionMark::unclassified(),
             text: "Extremists plan to attack large gatherings.".into(),
             tearline: true,
+            lang: None,
             line: 1,
         };
         let threat = Threat {
@@ -445,6 +446,7 @@ pub mod synthetic {
             escalation_contact: None,
             language: "en".into(),
             posture_interval_hours: None,
+            timezone: None,
         };
         let warning = GatedWarning::gate(warning, &threat, &audience, &[])
             .map_err(|e| StoreError::Db(format!("the synthetic warning: {e}")))?;

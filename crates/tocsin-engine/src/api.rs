@@ -264,22 +264,36 @@ impl Engine {
                 }
             }
         }
+        // In the audience's language and zone (docs/recipients.md).
+        let aud = self.store.audience(&w.audience_id)?;
+        let cat = tocsin_core::i18n::catalogue(aud.as_ref().map_or("en", |a| a.language.as_str()));
+        let zone = match &aud {
+            Some(a) => self.audience_zone(a)?,
+            None => tocsin_core::i18n::Tz::UTC,
+        };
         let why = if reason.is_empty() {
             String::new()
         } else {
-            format!("\nReason: {reason}")
+            format!("\n{}", cat.fmt("cancel-reason", &[("reason", reason)]))
         };
         let text = format!(
-            "Warning {} (version {}, issued {}) is CANCELLED as of {}: disregard it.{why}\nIf another warning from us is still in force, its advice stands.\n\n--- The cancelled warning ---\n{}",
-            w.id,
-            w.version,
-            w.created_at.to_rfc3339(),
-            at.to_rfc3339(),
+            "{}{why}\n{}\n\n{}\n{}",
+            cat.fmt(
+                "cancel-opening",
+                &[
+                    ("id", w.id.as_str()),
+                    ("version", &w.version.to_string()),
+                    ("issued", &cat.local_time(w.created_at, zone)),
+                    ("at", &cat.local_time(at, zone)),
+                ],
+            ),
+            cat.get("cancel-other"),
+            cat.get("cancel-warning"),
             w.text
         );
         Ok(Notice {
             kind: NoticeKind::Cancel,
-            headline: format!("CANCELLED: {}", w.headline),
+            headline: cat.fmt("cancel-headline", &[("headline", &w.headline)]),
             text,
             posture_url: None,
         })

@@ -63,6 +63,35 @@ pub struct LinkOutcome {
     pub recorded: &'static str,
     /// The next check-in link (posture), when the window is still open.
     pub next_posture_link: Option<String>,
+    /// When the next posture check-in falls due (the link above is for it), if one does.
+    pub next_posture_due: Option<Timestamp>,
+}
+
+/// Why a recipient link is refused before anything is shown or recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// Not a link this server signed (malformed or a bad signature).
+    Forged,
+    /// Signed here, but past its expiry.
+    Expired(Timestamp),
+    /// Signed and in time, but already used once.
+    Spent,
+}
+
+/// What a recipient's page shows for a link, without spending it: the link's claims and the
+/// warning exactly as its audience received it (nothing else of the threat), the audience's
+/// language, and whether the link can still be used.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    pub purpose: LinkPurpose,
+    pub expires: Timestamp,
+    pub warning: Warning,
+    /// The audience's `language` (`en` when the audience is no longer in the registry).
+    pub language: String,
+    /// The zone the audience's times are shown in (`tocsin_core::i18n::audience_zone`).
+    pub zone: tocsin_core::i18n::Tz,
+    /// `None` when the link is usable now; otherwise why not.
+    pub refused: Option<LinkRefusal>,
 }
 
 impl Engine {
@@ -182,6 +211,10 @@ impl Engine {
                 .and_then(recorded_name)
                 .ok_or_else(|| spent(" and its answer is not kept"))?,
             next_posture_link: answer["next_posture_link"].as_str().map(str::to_owned),
+            next_posture_due: answer["next_posture_due"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
         })
     }
 
@@ -196,6 +229,7 @@ impl Engine {
         let answer = serde_json::json!({
             "recorded": out.recorded,
             "next_posture_link": out.next_posture_link,
+            "next_posture_due": out.next_posture_due,
         });
         self.store.record_link_answer(
             &claims.nonce,
@@ -237,6 +271,60 @@ impl Engine {
             .map_err(|e| EngineError::Precondition(format!("recipient link refused: {e}")))
     }
 
+    /// What a link is for and the warning it concerns, for the recipient's page (nothing is
+    /// spent). A forged link (`Err(Forged)`) names no warning; an expired or spent one is a view
+    /// with `refused` set, whose page shows only why, in the audience's language.
+    pub fn link_view(
+        &self,
+        token: &str,
+        at: Timestamp,
+    ) -> Result<std::result::Result<LinkView, LinkRefusal>> {
+        let Ok(claims) = links::verify_signature(token, self.link_secret(at)?) else {
+            return Ok(Err(LinkRefusal::Forged));
+        };
+        let expires = chrono::DateTime::from_timestamp(claims.expires, 0).unwrap_or(at);
+        let warning = self.warning(&claims.warning_id)?;
+        let aud = self.store.audience(&warning.audience_id)?;
+        let (language, zone) = match &aud {
+            Some(a) => (a.language.clone(), self.audience_zone(a)?),
+            None => ("en".to_owned(), tocsin_core::i18n::Tz::UTC),
+        };
+        let refused = if at.timestamp() > claims.expires {
+            Some(LinkRefusal::Expired(expires))
+        } else if self.store.link_nonce_used(&claims.nonce)? {
+            Some(LinkRefusal::Spent)
+        } else {
+            None
+        };
+        Ok(Ok(LinkView {
+            purpose: claims.purpose,
+            expires,
+            warning,
+            language,
+            zone,
+            refused,
+        }))
+    }
+
+    /// The zone an audience's times are shown in: its own, else its country's (single-zone
+    /// countries), else UTC.
+    pub fn audience_zone(&self, a: &tocsin_core::Audience) -> Result<tocsin_core::i18n::Tz> {
+        Ok(tocsin_core::compose::audience_zone(a))
+    }
+
+    /// When the warning's next posture check-in falls due, if one does before the window closes.
+    fn next_posture_due(&self, w: &Warning) -> Result<Option<Timestamp>> {
+        Ok(self
+            .store
+            .posture_tracks()?
+            .into_iter()
+            .find(|(t, _)| *t == w.id)
+            .and_then(|(_, track)| {
+                let due = track.last_confirmed_at + Duration::hours(track.interval_hours);
+                (due < track.window_until).then_some(due)
+            }))
+    }
+
     fn next_posture_link(&self, w: &Warning, at: Timestamp) -> Result<Option<String>> {
         if at >= w.valid.until || w.audience_kind == AudienceKind::Public {
             return Ok(None);
@@ -261,6 +349,7 @@ impl Engine {
             warning_id: c.warning_id.clone(),
             recorded: "acknowledgement",
             next_posture_link: self.next_posture_link(&w, at)?,
+            next_posture_due: self.next_posture_due(&w)?,
         };
         self.keep_answer(&c, &digest, &out, at)?;
         Ok(out)
@@ -291,6 +380,7 @@ impl Engine {
             warning_id: c.warning_id.clone(),
             recorded: "posture_report",
             next_posture_link: self.next_posture_link(&w, at)?,
+            next_posture_due: self.next_posture_due(&w)?,
         };
         self.keep_answer(&c, &digest, &out, at)?;
         Ok(out)
@@ -320,6 +410,7 @@ impl Engine {
             warning_id: c.warning_id.clone(),
             recorded: "feedback",
             next_posture_link: None,
+            next_posture_due: None,
         };
         self.keep_answer(&c, &digest, &out, at)?;
         Ok(out)

@@ -16,7 +16,7 @@ mod import;
 pub mod scheduler;
 
 pub use api::{leak_verdict, leak_verdicts, LeakVerdict};
-pub use follow::{LinkOutcome, LinkStatus, LINK_REPLAY_MINUTES};
+pub use follow::{LinkOutcome, LinkRefusal, LinkStatus, LinkView, LINK_REPLAY_MINUTES};
 
 pub use import::ImportSummary;
 
@@ -559,12 +559,32 @@ impl Engine {
             }
             let version = existing.iter().filter(|w| w.audience_id == aud.id).count() as u32 + 1;
             let id = WarningId::new(format!("{}.{}.v{}", threat.id, aud.id, version));
+            let cat = tocsin_core::i18n::catalogue(&aud.language);
             let ack = match aud.kind {
-                AudienceKind::Public => format!("Reference {id}. Further alerts will be published through the same channel."),
-                _ => format!(
-                    "Reference {id}. Acknowledge receipt: {} . Too general to act on? Tell us: {} .",
-                    self.recipient_link(&id, threat.window.until, tocsin_core::links::LinkPurpose::Acknowledge, at)?,
-                    self.recipient_link(&id, threat.window.until, tocsin_core::links::LinkPurpose::Feedback, at)?
+                AudienceKind::Public => cat.fmt("links-public", &[("id", id.as_str())]),
+                _ => cat.fmt(
+                    "links-recipient",
+                    &[
+                        ("id", id.as_str()),
+                        (
+                            "ack",
+                            &self.recipient_link(
+                                &id,
+                                threat.window.until,
+                                tocsin_core::links::LinkPurpose::Acknowledge,
+                                at,
+                            )?,
+                        ),
+                        (
+                            "feedback",
+                            &self.recipient_link(
+                                &id,
+                                threat.window.until,
+                                tocsin_core::links::LinkPurpose::Feedback,
+                                at,
+                            )?,
+                        ),
+                    ],
                 ),
             };
             let interval = aud
@@ -1050,27 +1070,42 @@ impl Engine {
             tocsin_core::links::LinkPurpose::Posture,
             ctx.at,
         )?;
+        // In the audience's language and zone (docs/recipients.md).
+        let cat = tocsin_core::i18n::catalogue(&aud.language);
+        let zone = self.audience_zone(aud)?;
+        let due_text = cat.local_time(due, zone);
         let (headline, opening) = match action {
             PostureAction::Remind { .. } => (
-                format!("REMINDER: confirm your protective posture — {}", w.headline),
-                format!("Your posture check-in for warning {} was due {}.", w.id, due.to_rfc3339()),
+                cat.fmt("reminder-headline", &[("headline", &w.headline)]),
+                cat.fmt(
+                    "reminder-opening",
+                    &[("id", w.id.as_str()), ("due", &due_text)],
+                ),
             ),
             PostureAction::Escalate { .. } => (
-                format!("ESCALATION: second missed posture check-in — {}", w.headline),
-                format!(
-                    "Two posture check-ins for warning {} were missed (the last was due {}). This notice goes to the same channels as the warning; {}",
-                    w.id,
-                    due.to_rfc3339(),
-                    match contact {
-                        Some(c) => format!("an analyst has been asked to telephone your escalation contact ({c})."),
-                        None => "an analyst has been asked to reach you another way.".into(),
-                    }
-                ),
+                cat.fmt("escalation-headline", &[("headline", &w.headline)]),
+                // What was done, not more: the same channels got this notice, and a person is
+                // asked to call (a call_contact task) — nobody has been reached yet.
+                match contact {
+                    Some(c) => cat.fmt(
+                        "escalation-opening-call",
+                        &[("id", w.id.as_str()), ("due", &due_text), ("contact", c)],
+                    ),
+                    None => cat.fmt(
+                        "escalation-opening-other",
+                        &[("id", w.id.as_str()), ("due", &due_text)],
+                    ),
+                },
             ),
         };
         let text = format!(
-            "{opening}\nThe threat window stays open until {}: keep your measures in place even if nothing has happened for days.\nReport your current posture: {link} .\n\n--- The warning ---\n{}",
-            w.valid.until.to_rfc3339(),
+            "{opening}\n{}\n{}\n\n{}\n{}",
+            cat.fmt(
+                "notice-window",
+                &[("until", &cat.local_time(w.valid.until, zone))]
+            ),
+            cat.fmt("notice-report", &[("link", &link)]),
+            cat.get("notice-warning"),
             w.text
         );
         let tag = format!("{}:{}", kind.as_str(), due.to_rfc3339());

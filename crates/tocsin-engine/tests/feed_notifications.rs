@@ -38,6 +38,7 @@ fn feed_notifications_are_delivered_but_never_posture_tracked() {
             mark,
             text: "Exposed hosts.".into(),
             tearline: true,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec![],

@@ -137,7 +137,7 @@ fn the_proposer_cannot_approve_and_waivers_need_a_policy_code() {
 fn one_time_links_acknowledge_and_report_posture_once() {
     let c = delivered_case();
     let w = crocus(&c);
-    let ack = link_in(&c, &w, "Acknowledge receipt: ");
+    let ack = link_in(&c, &w, "Подтвердить получение: ");
     let out = c.engine.acknowledge_via_link(&ack, t(6, 11)).unwrap();
     assert_eq!(out.warning_id, w);
     assert_eq!(
@@ -197,7 +197,7 @@ fn one_time_links_acknowledge_and_report_posture_once() {
 fn too_general_feedback_opens_a_follow_up_closed_by_a_new_version() {
     let c = delivered_case();
     let w = crocus(&c);
-    let fb = link_in(&c, &w, "Tell us: ");
+    let fb = link_in(&c, &w, "Напишите нам: ");
     c.engine
         .feedback_via_link(
             &fb,

@@ -211,6 +211,7 @@ fn run_threat(opts: &NotifyOptions, run_id: &str) -> Result<Threat> {
                 opts.source
             ),
             tearline: true,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec![],
@@ -332,6 +333,7 @@ fn compose(
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: None,
+        timezone: None,
     };
     // The run's one portion is what every notification of the run reports, to each recipient
     // at its own TLP: a source, not a withheld fact.

@@ -537,6 +537,8 @@ struct AudienceFm {
     language: Option<String>,
     #[serde(default)]
     posture_interval_hours: Option<u32>,
+    #[serde(default)]
+    timezone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -598,6 +600,9 @@ pub fn parse_audiences_toml(text: &str) -> Result<Vec<Audience>, RegistryError> 
                 ),
             ));
         }
+        if let Some(z) = &a.timezone {
+            tocsin_core::i18n::parse_zone(z).map_err(|m| fail(i, "timezone", m))?;
+        }
         for (j, c) in a.channels.iter().enumerate() {
             if c.address.trim().is_empty() {
                 return Err(fail(
@@ -626,6 +631,7 @@ pub fn parse_audiences_toml(text: &str) -> Result<Vec<Audience>, RegistryError> 
             escalation_contact: a.escalation_contact,
             language: a.language.unwrap_or_else(|| "en".to_owned()),
             posture_interval_hours: a.posture_interval_hours,
+            timezone: a.timezone,
         });
     }
     Ok(out)
@@ -944,6 +950,7 @@ tlp_ceiling = "CLEAR"
         assert!(!a[0].orcon_approved);
         assert_eq!(a[1].tlp_ceiling, TlpLevel::Amber);
         assert_eq!(a[1].language, "ru");
+        assert_eq!(a[1].timezone, None);
         assert!(a[2].country.is_none());
         assert_eq!(parse_audiences_toml("").unwrap(), vec![]);
     }
@@ -969,6 +976,24 @@ tlp_ceiling = "CLEAR"
             .starts_with("line 6, column 11, `audience[0].country`: not an ISO"));
         assert!(
             aud_err("language = \"ru\"", "langauge = \"ru\"").contains("unknown field `langauge`")
+        );
+        let tz = aud_err(
+            "language = \"ru\"",
+            "language = \"ru\"\ntimezone = \"Moscow\"",
+        );
+        assert!(
+            tz.contains("`audience[1].timezone`")
+                && tz.contains("\"Moscow\" is not an IANA time zone"),
+            "{tz}"
+        );
+        let ok = AUDIENCES.replacen(
+            "language = \"ru\"",
+            "language = \"ru\"\ntimezone = \"Europe/Moscow\"",
+            1,
+        );
+        assert_eq!(
+            parse_audiences_toml(&ok).unwrap()[1].timezone.as_deref(),
+            Some("Europe/Moscow")
         );
         assert!(aud_err("kind = \"file\"", "kind = \"pigeon\"")
             .contains("`audience[0].channels[0].kind`"));

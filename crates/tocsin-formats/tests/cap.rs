@@ -117,6 +117,7 @@ fn alerts_are_in_schema_order_with_offsets_and_update_references() {
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: None,
+        timezone: None,
     };
     let t = threat();
     let v1 = warning(1, AudienceKind::Public);
@@ -209,4 +210,46 @@ proptest! {
             let _ = threat_from_alert(&a, &intake_opts());
         }
     }
+}
+
+#[test]
+fn the_info_is_in_the_audience_language() {
+    let aud = Audience {
+        id: "public-ru".into(),
+        name: "Население".into(),
+        kind: AudienceKind::Public,
+        country: None,
+        clearance: Classification::U,
+        tlp_ceiling: TlpLevel::Clear,
+        orcon_approved: false,
+        channels: vec![],
+        escalation_contact: None,
+        language: "ru".into(),
+        posture_interval_hours: None,
+        timezone: None,
+    };
+    let t = threat();
+    let mut w = warning(1, AudienceKind::Public);
+    w.headline = "Предупреждение о безопасности: избегайте мест (концерты) в ближайшие 48 ч".into();
+    w.text = "TLP:CLEAR\nИзбегайте мест (концерты) в ближайшие 48 ч. Будьте внимательны.\nAvoid this English line\n".into();
+    let a = alert_for_warning(&CapInput {
+        warning: &w,
+        threat: &t,
+        audience: &aud,
+        sender: "tocsin@test",
+        sender_name: "Test",
+        earlier: &[],
+        areas: vec![],
+        cancel: false,
+        web: None,
+    });
+    assert_eq!(a.infos.len(), 1);
+    assert_eq!(a.infos[0].language, "ru");
+    assert_eq!(
+        a.infos[0].instruction.as_deref(),
+        Some("Избегайте мест (концерты) в ближайшие 48 ч. Будьте внимательны.")
+    );
+    let xml = write_alert(&a);
+    assert!(xml.contains("<language>ru</language>"), "{xml}");
+    assert_eq!(parse_alert(&xml).unwrap().infos[0].language, "ru");
 }

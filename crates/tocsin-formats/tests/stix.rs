@@ -259,6 +259,7 @@ fn sample_warning(version: u32) -> (Warning, tocsin_core::Threat, Audience) {
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     };
     let w = Warning {
         id: format!("{}.fsb-liaison.v{version}", threat.id)

@@ -346,6 +346,7 @@ pub fn build_threat(
                 mark: u(),
                 text: line.trim().to_owned(),
                 tearline: false,
+                lang: None,
                 line: n + 1,
             });
         }
@@ -362,6 +363,7 @@ pub fn build_threat(
             mark: u(),
             text: format!("Network indicators: {}", indicators.join(", ")),
             tearline: false,
+            lang: None,
             line: 0,
         });
     }

@@ -39,6 +39,8 @@ const JS: &str = "text/javascript; charset=utf-8";
 static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("console.css", "text/css; charset=utf-8"),
+    // The recipient's page at `/r/{token}` (recipient_page.rs).
+    asset!("recipient.css", "text/css; charset=utf-8"),
     asset!("app.js", JS),
     asset!("api.js", JS),
     asset!("dom.js", JS),
@@ -98,7 +100,7 @@ fn serve(a: &'static Asset) -> Response {
     r
 }
 
-fn secure(h: &mut axum::http::HeaderMap) {
+pub(crate) fn secure(h: &mut axum::http::HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),

@@ -21,6 +21,7 @@ pub mod console;
 pub mod openapi;
 pub mod problem;
 pub mod ratelimit;
+pub mod recipient_page;
 pub mod redact;
 pub mod resources;
 pub mod session;
@@ -266,7 +267,10 @@ async fn finish(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let mut resp = next.run(req).await;
     let status = resp.status();
-    if (status.is_client_error() || status.is_server_error()) && !is_problem(&resp) {
+    if (status.is_client_error() || status.is_server_error())
+        && !is_problem(&resp)
+        && !is_html(&resp)
+    {
         resp = into_problem(resp).await;
     }
     let h = resp.headers_mut();
@@ -283,6 +287,13 @@ fn is_problem(resp: &Response) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(problem::PROBLEM_JSON.as_bytes()))
+}
+
+/// The recipient's pages (`/r/{token}` for a browser) say what went wrong in HTML, not problem+json.
+fn is_html(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 /// Re-wrap an error response (plain text from an extractor rejection, or empty) as problem+json.

@@ -134,6 +134,7 @@ pub fn user_audience(clearance: Classification, nationality: CountryCode) -> Aud
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: None,
+        timezone: None,
     }
 }
 
@@ -573,6 +574,7 @@ mod tests {
                 mark: mark(m),
                 text: "x".into(),
                 tearline: false,
+                lang: None,
                 line: 1,
             }],
             restricted_terms: vec![],

@@ -125,6 +125,7 @@ fn audience(id: &str) -> Audience {
         escalation_contact: Some("duty-officer@crocus.example".into()),
         language: "ru".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     }
 }
 
@@ -157,6 +158,7 @@ fn threat(id: &str) -> Threat {
             mark: PortionMark::unclassified(),
             text: "Large gatherings in Moscow may be attacked.".into(),
             tearline: true,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec!["SOURCE-X".into()],
@@ -1212,6 +1214,7 @@ pub fn fill(s: &dyn Store, n: usize) -> Vec<i64> {
             mark: PortionMark::unclassified(),
             text: "x".into(),
             tearline: true,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec![],

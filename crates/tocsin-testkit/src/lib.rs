@@ -74,6 +74,7 @@ pub fn audience(id: &str, kind: AudienceKind, clearance: Classification) -> Audi
         escalation_contact: None,
         language: "en".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     }
 }
 
@@ -140,6 +141,7 @@ pub fn threat(id: &str) -> Threat {
                 "Per {RESTRICTED} reporting, extremists plan to attack Crocus City Hall."
             ),
             tearline: false,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec![RESTRICTED.into()],
@@ -167,6 +169,7 @@ pub fn plain_threat(id: &str, window: ThreatWindow) -> Threat {
             mark: PortionMark::unclassified(),
             text: "Large gatherings may be attacked.".into(),
             tearline: true,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec![],

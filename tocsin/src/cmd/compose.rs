@@ -100,9 +100,9 @@ pub fn run(a: ComposeArgs) -> Result<()> {
     };
     let reference = format!("{}.{}", threat.id, aud.id);
     let ack = match aud.kind {
-        tocsin_core::AudienceKind::Public => format!(
-            "Reference {reference}. Further alerts will be published through the same channel."
-        ),
+        // In the audience's language, as the engine writes it (docs/recipients.md).
+        tocsin_core::AudienceKind::Public => tocsin_core::i18n::catalogue(&aud.language)
+            .fmt("links-public", &[("id", reference.as_str())]),
         _ => format!("Acknowledge and report measures quoting reference {reference}."),
     };
     // Deterministic: "now" is when the report was received (the public's 48 hours start there).

@@ -20,11 +20,11 @@
 
 use crate::audience::{Audience, AudienceKind};
 use crate::entity::Entity;
+use crate::i18n::Catalogue;
 use crate::marking::{banner, releasable_to, Classification, PortionMark, TlpLevel};
 use crate::threat::{Portion, TargetSpec, Threat};
 use crate::time::{ThreatWindow, Timestamp};
 use crate::tracking::Specificity;
-use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use thiserror::Error;
@@ -68,50 +68,97 @@ impl ComposeError {
     }
 }
 
-fn fmt_time(t: Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-        .replace('T', " ")
-        .replace('Z', " UTC")
+/// The catalogue key of a harm's name.
+fn harm_key(h: &crate::threat::Harm) -> &'static str {
+    use crate::threat::Harm;
+    match h {
+        Harm::Killing => "harm-killing",
+        Harm::SeriousInjury => "harm-serious-injury",
+        Harm::Kidnapping => "harm-kidnapping",
+        Harm::HostageTaking => "harm-hostage-taking",
+        Harm::ArsonBombing => "harm-arson-bombing",
+        Harm::DestructiveAttack => "harm-destructive-attack",
+        Harm::Ransomware => "harm-ransomware",
+        Harm::DisruptionOfEssentialServices => "harm-disruption",
+    }
+}
+
+/// The zone an audience's times are written in (`i18n::audience_zone`).
+pub fn audience_zone(aud: &Audience) -> crate::i18n::Tz {
+    crate::i18n::audience_zone(
+        aud.timezone.as_deref(),
+        aud.country.as_ref().map(|c| c.as_str()),
+        None,
+    )
 }
 
 /// The local emergency number named in operator warnings (112 works across Europe and Russia).
-fn emergency_number(aud: &Audience) -> &'static str {
+fn emergency_number(aud: &Audience, cat: &Catalogue) -> String {
     match aud.country.as_ref().map(|c| c.as_str()) {
-        Some("USA") | Some("CAN") => "911",
-        Some("GBR") => "999 or 112",
-        Some("AUS") => "000",
-        None => "the local emergency number",
-        Some(_) => "112",
+        Some("USA") | Some("CAN") => "911".into(),
+        Some("GBR") => cat.fmt(
+            "operator-emergency-or",
+            &[("first", "999"), ("second", "112")],
+        ),
+        Some("AUS") => "000".into(),
+        None => cat.get("operator-emergency-local").into(),
+        Some(_) => "112".into(),
     }
 }
 
 /// The body portions for an audience under the tearline rule (see the module docs): returns the
 /// portions in the order they are written, and how many releasable ones a tearline summarised.
+///
+/// Language versions: in a run of consecutive tearlines, those tagged with the audience's language
+/// (`TEARLINE (U) [ru]: …`) stand in for the untagged ones when at least one of them is usable;
+/// otherwise the untagged ones are used. Tearlines tagged with another language are never used.
+/// Every version passes the same `usable` test (releasable, no restricted term) before it can be
+/// chosen, and the composed text then passes the gate whatever its language.
 fn select_portions<'t>(
     threat: &'t Threat,
     aud: &Audience,
     usable: &dyn Fn(&Portion) -> bool,
 ) -> (Vec<&'t Portion>, usize) {
     let cleared = aud.clearance > Classification::U;
+    let lang = crate::i18n::primary_language(&aud.language);
+    let of_lang =
+        |p: &Portion| p.lang.as_deref().map(crate::i18n::primary_language) == Some(lang.clone());
     let mut tearlines = Vec::new();
     let mut detail = Vec::new();
     let mut summarised = 0;
     let mut section: Vec<&Portion> = Vec::new();
-    for p in &threat.portions {
-        if !p.tearline {
-            section.push(p);
+    let ps = &threat.portions;
+    let mut i = 0;
+    while i < ps.len() {
+        if !ps[i].tearline {
+            section.push(&ps[i]);
+            i += 1;
             continue;
         }
-        let rel_detail: Vec<&Portion> = section.drain(..).filter(|d| usable(d)).collect();
-        if usable(p) {
-            tearlines.push(p);
-            if cleared {
-                detail.extend(rel_detail);
-            } else {
-                summarised += rel_detail.len();
-            }
+        let start = i;
+        while i < ps.len() && ps[i].tearline {
+            i += 1;
+        }
+        let run = &ps[start..i];
+        let mine: Vec<&Portion> = run.iter().filter(|p| of_lang(p)).collect();
+        let versions: Vec<&Portion> = if mine.iter().any(|p| usable(p)) {
+            mine
         } else {
-            detail.extend(rel_detail);
+            run.iter().filter(|p| p.lang.is_none()).collect()
+        };
+        // Each tearline closes the section before it, as it always did.
+        for p in versions {
+            let rel_detail: Vec<&Portion> = section.drain(..).filter(|d| usable(d)).collect();
+            if usable(p) {
+                tearlines.push(p);
+                if cleared {
+                    detail.extend(rel_detail);
+                } else {
+                    summarised += rel_detail.len();
+                }
+            } else {
+                detail.extend(rel_detail);
+            }
         }
     }
     detail.extend(section.into_iter().filter(|d| usable(d)));
@@ -153,14 +200,16 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     };
     let (body, summarised) = select_portions(threat, aud, &usable);
     let actor_ok = threat.actor.is_some() && is_rel(&threat.actor_mark);
+    let cat = crate::i18n::catalogue(&aud.language);
+    let zone = audience_zone(aud);
     let actor_text = if actor_ok {
         threat.actor.clone().unwrap_or_default()
     } else {
-        "extremists".to_owned()
+        cat.get("actor-unknown").to_owned()
     };
-    let harms: Vec<&str> = threat.harms.iter().map(|h| h.label()).collect();
+    let harms: Vec<&str> = threat.harms.iter().map(|h| cat.get(harm_key(h))).collect();
     let harms_text = if harms.is_empty() {
-        "violence".to_owned()
+        cat.get("harm-unknown").to_owned()
     } else {
         harms.join(", ")
     };
@@ -202,6 +251,8 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
     let draft = Draft {
         input,
+        cat,
+        zone,
         targets,
         labels: &labels,
         body: &body,
@@ -237,6 +288,9 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
 /// What the templates may print for one audience: only what selection kept.
 struct Draft<'a> {
     input: &'a ComposeInput<'a>,
+    /// The audience's message catalogue and time zone: every fixed sentence and time.
+    cat: &'static Catalogue,
+    zone: crate::i18n::Tz,
     targets: Vec<&'a TargetSpec>,
     labels: &'a [String],
     body: &'a [&'a Portion],
@@ -245,6 +299,13 @@ struct Draft<'a> {
     banner_text: &'a str,
     tlp: TlpLevel,
     measures: &'a [String],
+}
+
+impl Draft<'_> {
+    /// A time as this audience reads it: local, with UTC beside it.
+    fn time(&self, t: Timestamp) -> String {
+        self.cat.local_time(t, self.zone)
+    }
 }
 
 /// A warning text, written line by line.
@@ -261,57 +322,76 @@ impl Lines {
 /// Partner services and domestic agencies: a numbered message under the banner. Returns the
 /// headline.
 fn render_agency(d: &Draft<'_>, out: &mut Lines) -> String {
-    let (input, threat) = (d.input, d.input.threat);
-    let headline = format!(
-        "Threat warning: planned {} by {} against {}",
-        d.harms_text,
-        d.actor_text,
-        d.labels.join("; ")
+    let (input, threat, cat) = (d.input, d.input.threat, d.cat);
+    let targets = d.labels.join("; ");
+    let headline = cat.fmt(
+        "agency-headline",
+        &[
+            ("harms", d.harms_text),
+            ("actor", d.actor_text),
+            ("targets", &targets),
+        ],
     );
     out.line(d.banner_text);
-    out.line(&format!("TO: {}", input.audience.name));
-    out.line(&format!("SUBJECT: {headline}"));
+    out.line(&cat.fmt("warn-to", &[("name", &input.audience.name)]));
+    out.line(&cat.fmt("warn-subject", &[("headline", &headline)]));
     out.line("");
-    out.line(&format!(
-        "1. Threat: {} by {} ({} credibility).",
-        d.harms_text,
-        d.actor_text,
-        format!("{:?}", threat.credibility).to_lowercase()
+    let credibility = match threat.credibility {
+        crate::threat::Credibility::Possible => "credibility-possible",
+        crate::threat::Credibility::Probable => "credibility-probable",
+        crate::threat::Credibility::Confirmed => "credibility-confirmed",
+    };
+    out.line(&cat.fmt(
+        "agency-threat",
+        &[
+            ("harms", d.harms_text),
+            ("actor", d.actor_text),
+            ("credibility", cat.get(credibility)),
+        ],
     ));
-    out.line(&format!(
-        "2. Window: {} to {}.",
-        fmt_time(threat.window.from),
-        fmt_time(threat.window.until)
+    out.line(&cat.fmt(
+        "agency-window",
+        &[
+            ("from", &d.time(threat.window.from)),
+            ("until", &d.time(threat.window.until)),
+        ],
     ));
-    out.line("3. Targets:");
+    out.line(cat.get("agency-targets"));
     for t in &d.targets {
         match t.window {
             Some(w) => out.line(&format!(
-                "   - {} (from {} to {})",
-                t.label,
-                fmt_time(w.from),
-                fmt_time(w.until)
+                "   - {}",
+                cat.fmt(
+                    "agency-target-window",
+                    &[
+                        ("target", &t.label),
+                        ("from", &d.time(w.from)),
+                        ("until", &d.time(w.until)),
+                    ]
+                )
             )),
             None => out.line(&format!("   - {}", t.label)),
         }
     }
     if !d.body.is_empty() {
-        out.line("4. Detail:");
+        out.line(cat.get("agency-detail"));
         for p in d.body {
             out.line(&format!("   {}", p.text));
         }
     }
     if !d.measures.is_empty() {
-        out.line("5. Recommended measures:");
+        out.line(cat.get("agency-measures"));
         for m in d.measures {
             out.line(&format!("   - {m}"));
         }
     }
-    out.line(&format!(
-        "Please acknowledge receipt and confirm protective posture every {} hours until {}. {}",
-        input.posture_interval_hours,
-        fmt_time(threat.window.until),
-        input.ack_instructions
+    out.line(&cat.fmt(
+        "agency-posture",
+        &[
+            ("hours", &input.posture_interval_hours.to_string()),
+            ("until", &d.time(threat.window.until)),
+            ("instructions", input.ack_instructions),
+        ],
     ));
     out.line(d.banner_text);
     headline
@@ -320,66 +400,83 @@ fn render_agency(d: &Draft<'_>, out: &mut Lines) -> String {
 /// Operators: what to check, where to take people and whom to call, under the TLP. Returns the
 /// headline.
 fn render_operator(d: &Draft<'_>, out: &mut Lines) -> String {
-    let (input, threat, aud) = (d.input, d.input.threat, d.input.audience);
+    let (input, threat, aud, cat) = (d.input, d.input.threat, d.input.audience, d.cat);
     let names: BTreeSet<&str> = input.entities.iter().map(|e| e.name.as_str()).collect();
     let names = names.into_iter().collect::<Vec<_>>().join(", ");
-    let headline = format!(
-        "Security warning for {}: credible threat to {}",
-        if names.is_empty() {
-            aud.name.as_str()
-        } else {
-            names.as_str()
-        },
-        d.labels.join("; ")
+    let headline = cat.fmt(
+        "operator-headline",
+        &[
+            (
+                "sites",
+                if names.is_empty() {
+                    aud.name.as_str()
+                } else {
+                    names.as_str()
+                },
+            ),
+            ("targets", &d.labels.join("; ")),
+        ],
     );
     out.line(d.tlp.label());
-    out.line(&format!("TO: {}", aud.name));
-    out.line(&format!("SUBJECT: {headline}"));
+    out.line(&cat.fmt("warn-to", &[("name", &aud.name)]));
+    out.line(&cat.fmt("warn-subject", &[("headline", &headline)]));
     out.line("");
     for p in d.body {
         out.line(&p.text);
     }
     if !names.is_empty() {
-        out.line(&format!(
-            "Your site(s) {names} fall within this threat. Expected harm: {}.",
-            d.harms_text
+        out.line(&cat.fmt(
+            "operator-sites",
+            &[("sites", &names), ("harms", d.harms_text)],
         ));
     } else {
-        out.line(&format!("Expected harm: {}.", d.harms_text));
+        out.line(&cat.fmt("operator-harm", &[("harms", d.harms_text)]));
     }
-    out.line(&format!(
-        "The threat is considered live from {} until {}.",
-        fmt_time(threat.window.from),
-        fmt_time(threat.window.until)
+    out.line(&cat.fmt(
+        "operator-window",
+        &[
+            ("from", &d.time(threat.window.from)),
+            ("until", &d.time(threat.window.until)),
+        ],
     ));
-    out.line("What to check:");
+    out.line(cat.get("operator-check"));
     if d.measures.is_empty() {
-        out.line("  - Screen visitors and bags at every entrance, and report reconnaissance of the site to the police");
+        out.line(&format!("  - {}", cat.get("operator-check-default")));
     }
     for m in d.measures {
         out.line(&format!("  - {m}"));
     }
-    out.line("Where to take people: brief every steward on the evacuation routes and on assembly points away from the building and its car parks; keep all emergency exits unlocked and clear during events.");
-    out.line(&format!(
-        "Whom to call: in an emergency {}; to report suspicious activity or ask for support, {}.",
-        emergency_number(aud),
-        aud.escalation_contact.as_deref().unwrap_or("the police")
-    ));
-    out.line(&format!(
-        "Keep these measures in place until the window closes, even if nothing happens for days, and confirm your posture every {} hours. {}",
-        input.posture_interval_hours, input.ack_instructions
+    out.line(cat.get("operator-evacuate"));
+    out.line(
+        &cat.fmt(
+            "operator-call",
+            &[
+                ("emergency", &emergency_number(aud, cat)),
+                (
+                    "contact",
+                    aud.escalation_contact
+                        .as_deref()
+                        .unwrap_or(cat.get("operator-police")),
+                ),
+            ],
+        ),
+    );
+    out.line(&cat.fmt(
+        "operator-posture",
+        &[
+            ("hours", &input.posture_interval_hours.to_string()),
+            ("instructions", input.ack_instructions),
+        ],
     ));
     headline
 }
 
 /// The public: what to avoid and for how long, and where updates are. Returns the headline.
 fn render_public(d: &Draft<'_>, out: &mut Lines) -> String {
-    let (input, threat) = (d.input, d.input.threat);
+    let (input, threat, cat) = (d.input, d.input.threat, d.cat);
     let avoid = d.labels.join("; ");
-    let headline = format!(
-        "Security alert: avoid {avoid} over the next {} hours",
-        threat.public_advice_hours
-    );
+    let hours = threat.public_advice_hours.to_string();
+    let headline = cat.fmt("public-headline", &[("avoid", &avoid), ("hours", &hours)]);
     out.line(d.tlp.label());
     out.line(&headline);
     out.line("");
@@ -390,11 +487,14 @@ fn render_public(d: &Draft<'_>, out: &mut Lines) -> String {
     // No absolute end time in the text: the advisory is held until partners were warned,
     // and its 48 hours count from publication (the engine fixes `valid` at release; CAP
     // carries it as `expires`).
-    out.line(&format!(
-        "Avoid {avoid}{sep} over the next {} hours. Be aware of your surroundings, monitor local media for updates and follow the instructions of local authorities.",
-        threat.public_advice_hours,
+    out.line(&cat.fmt(
+        "public-advice",
+        &[("avoid", &format!("{avoid}{sep}")), ("hours", &hours)],
     ));
-    out.line(&format!("Updates: {}", input.ack_instructions));
+    out.line(&cat.fmt(
+        "public-updates",
+        &[("instructions", input.ack_instructions)],
+    ));
     headline
 }
 

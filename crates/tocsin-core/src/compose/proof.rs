@@ -707,6 +707,7 @@ pub fn gen_case(seed: u64) -> Case {
                 mark: gen_mark(rng, tearline),
                 text: sentence(rng),
                 tearline,
+                lang: None,
                 line: 20 + i,
             }
         })
@@ -784,6 +785,7 @@ pub fn gen_case(seed: u64) -> Case {
         escalation_contact: rng.percent(70).then(|| words(rng, 1, 5)),
         language: "en".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     };
     let entities: Vec<Entity> = if kind == AudienceKind::Operator {
         (0..rng.index(3))

@@ -14,6 +14,7 @@ fn portion(mark: &str, text: &str, line: usize) -> Portion {
         mark: m(mark),
         text: text.into(),
         tearline: false,
+        lang: None,
         line,
     }
 }
@@ -21,6 +22,7 @@ fn portion(mark: &str, text: &str, line: usize) -> Portion {
 fn tearline(mark: &str, text: &str, line: usize) -> Portion {
     Portion {
         tearline: true,
+        lang: None,
         ..portion(mark, text, line)
     }
 }
@@ -90,6 +92,7 @@ fn aud(kind: AudienceKind, country: &str, clearance: Classification, tlp: TlpLev
         escalation_contact: Some("the duty officer".into()),
         language: "en".into(),
         posture_interval_hours: Some(24),
+        timezone: None,
     }
 }
 
@@ -635,4 +638,135 @@ fn a_greek_term_lower_cased_after_look_alikes_is_caught() {
         run_case(case_seed(2024, 740106)),
         Outcome::Refused("restricted_term")
     ));
+}
+
+#[test]
+fn every_kind_is_written_in_the_audience_language_and_time_zone() {
+    let t = moscow();
+    // English keeps its sentences; times are in the country's zone or UTC.
+    let en = run(&t, &operator()).unwrap();
+    assert!(en.text.contains(" UTC"), "{}", en.text);
+    for (lang, needles, absent) in [
+        (
+            "ru",
+            &[
+                "КОМУ:",
+                "Что проверить:",
+                "Куда звонить: в экстренном случае 112",
+                " MSK (",
+            ][..],
+            &["What to check", "Whom to call", "Expected harm"][..],
+        ),
+        (
+            "de",
+            &["Was zu prüfen ist:", "Wen anrufen:", " MSK ("][..],
+            &["What to check"][..],
+        ),
+        (
+            "ar",
+            &["ما يجب فحصه:", " MSK ("][..],
+            &["What to check"][..],
+        ),
+    ] {
+        let mut a = operator();
+        a.language = lang.into();
+        a.timezone = Some("Europe/Moscow".into());
+        let o = run(&t, &a).unwrap();
+        for n in needles {
+            assert!(o.text.contains(n), "{lang}: {n:?} missing from {}", o.text);
+        }
+        for n in absent {
+            assert!(
+                !o.text.contains(n),
+                "{lang}: English {n:?} left in {}",
+                o.text
+            );
+        }
+        // The report's own words stay as written (the measures come from the report).
+        assert!(o.text.contains(&t.measures[0]), "{}", o.text);
+    }
+    let mut p = fsb();
+    p.language = "fr".into();
+    p.timezone = Some("Europe/Moscow".into());
+    let w = run(&t, &p).unwrap();
+    assert!(
+        w.headline.starts_with("Avertissement de menace"),
+        "{}",
+        w.headline
+    );
+    assert!(
+        w.text.contains("2. Période : du ") && w.text.contains("MSK"),
+        "{}",
+        w.text
+    );
+    let mut u = public();
+    u.language = "uk".into();
+    let w = run(&t, &u).unwrap();
+    assert!(
+        w.headline.starts_with("Попередження про безпеку"),
+        "{}",
+        w.headline
+    );
+}
+
+#[test]
+fn tearlines_in_the_audience_language_are_preferred() {
+    let mut t = moscow();
+    let ru = "Экстремисты намерены в ближайшее время напасть на места массового скопления людей в Москве, включая концерты.";
+    t.portions.push(Portion {
+        lang: Some("ru".into()),
+        ..tearline("(U)", ru, 35)
+    });
+    t.portions.push(Portion {
+        lang: Some("de".into()),
+        ..tearline("(U)", "Extremisten planen Anschläge.", 36)
+    });
+    let english = "Extremists have imminent plans";
+    // English readers: the untagged tearline only.
+    let en = run(&t, &operator()).unwrap();
+    assert!(
+        en.text.contains(english) && !en.text.contains(ru) && !en.text.contains("Extremisten"),
+        "{}",
+        en.text
+    );
+    // Russian readers (`ru-RU` too): the Russian version in its place.
+    let mut op_ru = operator();
+    op_ru.language = "ru-RU".into();
+    let r = run(&t, &op_ru).unwrap();
+    assert!(
+        r.text.contains(ru) && !r.text.contains(english),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.summarised_portions, en.summarised_portions);
+    let mut pub_ru = public();
+    pub_ru.language = "ru".into();
+    assert!(run(&t, &pub_ru).unwrap().text.contains(ru));
+    // A cleared partner reading Russian: the Russian tearline first, then the detail.
+    let mut fsb_ru = fsb();
+    fsb_ru.language = "ru".into();
+    let p = run(&t, &fsb_ru).unwrap();
+    let (a, b) = (
+        p.text.find(ru).unwrap(),
+        p.text.find("armed attack on Crocus").unwrap(),
+    );
+    assert!(a < b, "{}", p.text);
+    // Every language version is checked like any portion: a Russian version naming a
+    // restricted term is never used, and the untagged one stands instead.
+    t.portions[5].text = format!("{ru} Источник: CARDINAL SPARROW.");
+    let r = run(&t, &op_ru).unwrap();
+    assert!(
+        r.text.contains(english) && !r.text.contains("CARDINAL"),
+        "{}",
+        r.text
+    );
+    // A version marked above what the audience may read is not used either.
+    t.portions[5].text = ru.into();
+    t.portions[5].mark = m("(S//NF)");
+    let r = run(&t, &op_ru).unwrap();
+    assert!(
+        r.text.contains(english) && !r.text.contains(ru),
+        "{}",
+        r.text
+    );
 }

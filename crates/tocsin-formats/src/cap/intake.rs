@@ -387,6 +387,7 @@ pub fn read_alert(
             mark: mark.clone(),
             text: text.clone(),
             tearline: false,
+            lang: None,
             line: 0,
         });
     }

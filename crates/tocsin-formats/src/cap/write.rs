@@ -131,11 +131,18 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
     } else {
         "Threat of attack on networks or services"
     };
+    // The warning is written in its audience's language (docs/recipients.md): so is the info.
+    let language = input.audience.language.trim();
+    let language = if language.is_empty() { "en" } else { language };
     let instruction = if public {
+        // The advice sentence of the public template, in the warning's language: the catalogue's
+        // words before its first placeable ("Avoid ", "Избегайте мест (").
+        let advice = tocsin_core::i18n::catalogue(language).get("public-advice");
+        let prefix = advice.split("{ $").next().unwrap_or(advice).trim_end();
         let lines: Vec<&str> = w
             .text
             .lines()
-            .filter(|l| l.trim_start().starts_with("Avoid"))
+            .filter(|l| !prefix.is_empty() && l.trim_start().starts_with(prefix))
             .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
     } else {
@@ -150,7 +157,7 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
         parameters.push(("classification".to_owned(), w.banner.clone()));
     }
     let info = Info {
-        language: "en".into(),
+        language: language.to_owned(),
         categories: vec!["Security".into()],
         event: event.into(),
         response_types: if public {

@@ -998,6 +998,7 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                 mark: mark.clone(),
                 text: para.to_owned(),
                 tearline: false,
+                lang: None,
                 line: 0,
             });
         }
@@ -1008,6 +1009,7 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                 mark: mark_of(&cx, n, Some("content")),
                 text: c.trim().to_owned(),
                 tearline: false,
+                lang: None,
                 line: 0,
             });
         }

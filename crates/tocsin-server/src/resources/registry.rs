@@ -480,6 +480,9 @@ pub async fn put_audience(
     for (i, c) in a.channels.iter().enumerate() {
         check_channel(c).map_err(|why| Problem::invalid(format!("/channels/{i}/address"), why))?;
     }
+    if let Some(z) = &a.timezone {
+        tocsin_core::i18n::parse_zone(z).map_err(|why| Problem::invalid("/timezone", why))?;
+    }
     let store = st.store.clone();
     let now = st.now();
     blocking(move || {

@@ -200,7 +200,7 @@ async fn recipient_links_work_once_without_a_token() {
         .find(|w| w["audience_id"] == "op-crocus")
         .unwrap();
     let text = crocus["text"].as_str().unwrap();
-    let marker = "Acknowledge receipt: ";
+    let marker = "Подтвердить получение: "; // op-crocus reads Russian
     let url = text[text.find(marker).unwrap() + marker.len()..]
         .split_whitespace()
         .next()

@@ -7,6 +7,7 @@ mod access;
 mod actions;
 mod basics;
 mod posture_cancel;
+mod recipient;
 mod resources;
 mod route_access;
 mod standards;

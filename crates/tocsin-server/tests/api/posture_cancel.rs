@@ -452,15 +452,19 @@ async fn a_cancel_reaches_the_recipients_and_the_cap_feed() {
         cancel["headline"]
             .as_str()
             .unwrap()
-            .starts_with("CANCELLED: "),
-        "{cancel}"
+            .starts_with("ОТМЕНЕНО: "),
+        "op-crocus reads Russian: {cancel}"
     );
     let text = cancel["text"].as_str().unwrap();
+    // Times in the audience's zone (Europe/Moscow), UTC beside them.
+    let moscow: tocsin_core::i18n::Tz = "Europe/Moscow".parse().unwrap();
+    let when = tocsin_core::i18n::catalogue("ru").local_time(cancelled_at, moscow);
     assert!(
         text.contains(&op)
             && text.contains("the plot was disrupted")
-            && text.contains(&cancelled_at.to_rfc3339()),
-        "{text}"
+            && text.contains(&when)
+            && when.contains(" MSK ("),
+        "{when} in {text}"
     );
     assert!(!text.contains("CARDINAL SPARROW"));
     assert_eq!(

@@ -372,6 +372,16 @@ async fn registry_crud_with_filters_and_roles() {
     )
     .await
     .problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/channels/0/address");
+    let mut zoned = a.clone();
+    zoned["timezone"] = json!("Moscow Time");
+    api.call(
+        Method::PUT,
+        "/api/v1/audiences/op-crocus",
+        Some(&analyst),
+        Some(zoned),
+    )
+    .await
+    .problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/timezone");
     a["clearance"] = json!("TOP-ULTRA");
     api.call(
         Method::PUT,

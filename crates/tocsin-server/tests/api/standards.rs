@@ -102,6 +102,7 @@ fn fixture() -> Fixture {
             mark: PortionMark::unclassified(),
             text: "x".into(),
             tearline: true,
+            lang: None,
             line: 1,
         }],
         restricted_terms: vec![],
