@@ -426,10 +426,11 @@ fn an_escalation_says_what_was_done_and_asks_a_person_to_call_the_contact() {
         .iter()
         .find(|n| n.kind.as_str() == "escalation")
         .unwrap();
-    assert!(!esc.text.contains("have been alerted"), "{}", esc.text);
+    // The Crocus operator reads Russian: the notice says a person was asked to call, naming the
+    // number, and claims no one was alerted.
+    assert!(!esc.text.contains("оповещены"), "{}", esc.text);
     assert!(
-        esc.text
-            .contains("asked to telephone your escalation contact"),
+        esc.text.contains("аналитику поручено позвонить") && esc.text.contains("+7 495 000 00 00"),
         "{}",
         esc.text
     );
@@ -524,7 +525,7 @@ fn releasing_to_partners_and_the_public_needs_a_second_person() {
 fn a_retried_link_gets_the_same_answer_within_the_grace_and_get_says_spent_or_expired() {
     let c = delivered_case();
     let w = crocus(&c);
-    let ack = link_in(&c, &w, "Acknowledge receipt: ");
+    let ack = link_in(&c, &w, "Подтвердить получение: ");
     let status = c.engine.link_status(&ack, t(6, 11)).unwrap();
     assert_eq!(status.state, "valid");
     let at = t(6, 11);
@@ -580,7 +581,7 @@ fn a_retried_link_gets_the_same_answer_within_the_grace_and_get_says_spent_or_ex
     assert!(other.contains("another request"), "{other}");
     assert_eq!(c.engine.store().posture_reports(Some(&w)).unwrap().len(), 1);
     // An unused link past its expiry says expired.
-    let feedback = link_in(&c, &w, "Tell us: ");
+    let feedback = link_in(&c, &w, "Напишите нам: ");
     let s = c
         .engine
         .link_status(&feedback, t(6, 12) + Duration::days(400))
