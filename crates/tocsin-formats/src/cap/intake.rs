@@ -584,7 +584,10 @@ mod tests {
         let ack = EMPTY_AREA.replace("<msgType>Alert", "<msgType>Ack");
         let e = read(&ack).unwrap_err();
         assert_eq!(e.path, "alert/msgType");
-        assert!(e.message.starts_with("an Ack message opens no threat"), "{e}");
+        assert!(
+            e.message.starts_with("an Ack message opens no threat"),
+            "{e}"
+        );
         let ex = EMPTY_AREA.replace("<status>Actual", "<status>Exercise");
         let e = read(&ex).unwrap_err();
         assert_eq!(e.path, "alert/status");

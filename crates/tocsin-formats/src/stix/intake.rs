@@ -885,7 +885,10 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                     .collect();
                 let categories: Vec<Category> =
                     sectors.iter().filter_map(|s| sector_category(s)).collect();
-                for s in sectors.iter().filter(|s| !INDUSTRY_SECTORS.contains(&s.as_str())) {
+                for s in sectors
+                    .iter()
+                    .filter(|s| !INDUSTRY_SECTORS.contains(&s.as_str()))
+                {
                     notes.push(format!(
                         "{v}: sector {s:?} is not in the STIX 2.1 industry-sector vocabulary; compared as written"
                     ));
