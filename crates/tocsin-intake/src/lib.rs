@@ -286,15 +286,17 @@ impl Extractor {
                 Relation::Near => CONF_PLACE_NEAR,
                 Relation::Mention => lexicon::CONF_PLACE,
             };
-            let multiword = tocsin_match::normalize::normalize(&pl.name).len() > 1;
+            // Several words as written: a one-word alias of a place with a long name ("Stade"
+            // of "Hansestadt Stade") is no more distinctive than any other word.
+            let multiword = len > 1;
+            let (start, end) = (t.start, n.tokens[i + len - 1].end);
             if relation == Relation::Mention
-                && pl.population < self.config.mention_min_population
-                && !multiword
+                && ((pl.population < self.config.mention_min_population && !multiword)
+                    || is_short_alias(&text[start..end], &pl.name))
             {
                 i += len;
                 continue;
             }
-            let (start, end) = (t.start, n.tokens[i + len - 1].end);
             let value = if relation == Relation::Near {
                 format!("near {}", pl.name)
             } else {
@@ -521,3 +523,12 @@ impl Extractor {
 mod fuzz_tests;
 #[cfg(test)]
 mod tests;
+
+/// A mention (no "in"/"near" before it) written as a short alias of the place, not its name:
+/// "Do" (an alias of Jahrom), "Pre" (Prato), "CERT" (Sert, Siirt). Words of four letters or
+/// fewer are too often ordinary words, acronyms or sentence starts to name a place unprompted.
+fn is_short_alias(written: &str, name: &str) -> bool {
+    use tocsin_match::normalize::normalize;
+    written.chars().filter(|c| c.is_alphabetic()).count() <= 4
+        && normalize(written) != normalize(name)
+}

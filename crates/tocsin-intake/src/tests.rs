@@ -478,3 +478,23 @@ proptest! {
         }
     }
 }
+
+/// Short aliases and one word of a long name are no place mentions without "in"/"near": found by
+/// the corpus (a CERT's "Pre-ransomware notification" proposed Prato and Siirt, "Do not travel"
+/// Jahrom, "Stade de France" Hansestadt Stade).
+#[test]
+fn short_aliases_and_parts_of_names_are_not_mentions() {
+    let text = "Pre-ransomware notification from the national CERT. Do not travel. Security is heightened around the Stade de France. Attacks in Nice and in Kiev.";
+    let p = extractor().extract(text, date(2025, 2, 3));
+    check_spans(text, &p);
+    let got = values(&p.areas);
+    for wrong in ["Prato", "Siirt", "Jahrom", "Hansestadt Stade"] {
+        assert!(!got.contains(&wrong), "{wrong} in {got:?}");
+    }
+    // After "in", a place's alias still counts, and its own name always does.
+    assert!(got.contains(&"Nice"), "{got:?}");
+    assert!(
+        got.iter().any(|a| a.contains("Kyiv") || a.contains("Kiev")),
+        "{got:?}"
+    );
+}

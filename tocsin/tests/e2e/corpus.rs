@@ -479,6 +479,7 @@ const ADVISORIES: &[Advisory] = &[
             "198.51.100.0/24",
             "https://cdn-sync.example/update",
             "2001:db8:9f::12",
+            "vpn.ous-hospital.example",
         ],
     ),
     (
@@ -486,7 +487,7 @@ const ADVISORIES: &[Advisory] = &[
         &["Sydney", "Melbourne"],
         &[],
         &[("Royal Harbour Hospital", "sydney-royal-harbour")],
-        &["192.0.2.144", "192.0.2.145"],
+        &["192.0.2.144", "192.0.2.145", "files-share.example"],
     ),
 ];
 
