@@ -271,6 +271,12 @@ impl Extractor {
                     break;
                 }
             }
+            if found.is_none() && !covered[i] {
+                found = russian_base_forms(&text[t.start..t.end])
+                    .into_iter()
+                    .find_map(|w| self.gazetteer.resolve(&w))
+                    .map(|p| (1, p));
+            }
             let Some((len, pl)) = found else {
                 i += 1;
                 continue;
@@ -531,4 +537,42 @@ fn is_short_alias(written: &str, name: &str) -> bool {
     use tocsin_match::normalize::normalize;
     written.chars().filter(|c| c.is_alphabetic()).count() <= 4
         && normalize(written) != normalize(name)
+}
+
+/// Nominative forms a Russian place name in an oblique case may come from: "Стамбуле" →
+/// "Стамбул", "Анкаре" → "Анкара", "Турции" → "Турция", "Москвы" → "Москва". Empty for a word
+/// that is not Cyrillic or too short to inflect; each candidate is then looked up as written.
+fn russian_base_forms(word: &str) -> Vec<String> {
+    const ENDINGS: &[(&str, &[&str])] = &[
+        ("ии", &["ия"]),
+        ("ию", &["ия"]),
+        ("ей", &["ь", "я"]),
+        ("ой", &["а", "ая"]),
+        ("ом", &[""]),
+        ("ем", &["", "ь"]),
+        ("е", &["", "а", "я", "о", "ь"]),
+        ("у", &["", "а"]),
+        ("ю", &["я", "ь"]),
+        ("ы", &["а"]),
+        ("и", &["а", "я", "ь"]),
+        ("а", &[""]),
+        ("я", &["ь"]),
+    ];
+    let letters = word.chars().count();
+    if letters < 4
+        || !word
+            .chars()
+            .all(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё' | '-'))
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (end, bases) in ENDINGS {
+        if let Some(stem) = word.strip_suffix(end) {
+            if stem.chars().count() >= 3 {
+                out.extend(bases.iter().map(|b| format!("{stem}{b}")));
+            }
+        }
+    }
+    out
 }
