@@ -1143,7 +1143,7 @@ fn location_area(cx: &mut Ctx<'_>, o: &Value) -> Option<Area> {
     None
 }
 
-/// The STIX 2.1 `industry-sector-ov` vocabulary (§10.12).
+/// The STIX 2.1 `industry-sector-ov` open vocabulary.
 const INDUSTRY_SECTORS: &[&str] = &[
     "agriculture",
     "aerospace",
@@ -1166,9 +1166,9 @@ const INDUSTRY_SECTORS: &[&str] = &[
     "healthcare",
     "hospitality-leisure",
     "infrastructure",
-    "dams",
-    "nuclear",
-    "water",
+    "infrastructure-dams",
+    "infrastructure-nuclear",
+    "infrastructure-water",
     "insurance",
     "manufacturing",
     "mining",
@@ -1456,6 +1456,7 @@ mod tests {
             .collect();
         assert_eq!(sector_notes.len(), 1, "{:?}", got.notes);
         assert!(sector_notes[0].contains("\"santé\""));
+        assert!(INDUSTRY_SECTORS.contains(&"infrastructure-water"));
         // A 2.1 bundle (no spec_version) gets no such note.
         let v21 = BUNDLE20.replace(r#""spec_version": "2.0", "#, "");
         let got = parse_bundle(&v21, &opts).unwrap();
