@@ -46,7 +46,8 @@ const TLDS: &[&str] = &[
     "ca", "mx", "br", "ar", "cn", "hk", "tw", "jp", "kr", "kp", "in", "id", "my", "sg", "th", "vn",
     "ph", "au", "nz", "za", "ng", "ke", "tk", "ml", "ga", "cf", "gq", "cc", "tv", "ws", "to", "is",
     "ly", "su", "eu", "asia", "tech", "space", "website", "store", "icu", "buzz", "link", "click",
-    "work", "zip", "mov",
+    "work", "zip", "mov", // RFC 2606: the names documentation and exercises use
+    "example", "test",
 ];
 
 const DOT: &str = r"(?:\.|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\))";
@@ -201,10 +202,13 @@ impl IndicatorRules {
             let Some(tld) = value.rsplit('.').next() else {
                 continue;
             };
-            if !TLDS.contains(&tld)
-                || value.split('.').count() < 2
-                || value.parse::<Ipv4Addr>().is_ok()
-            {
+            // A defanged name is a domain whatever its ending: defanging says it is an
+            // indicator ("vpn.hospital[.]example").
+            let known_tld = TLDS.contains(&tld)
+                || (is_defanged(raw)
+                    && tld.len() >= 2
+                    && tld.chars().all(|c| c.is_ascii_alphabetic()));
+            if !known_tld || value.split('.').count() < 2 || value.parse::<Ipv4Addr>().is_ok() {
                 continue;
             }
             // An e-mail address's domain is not an indicator of its own here.
@@ -309,6 +313,24 @@ mod tests {
             (IndicatorKind::Domain, "example.net", true)
         );
         assert_eq!(f.len(), 5, "{f:?}");
+    }
+
+    #[test]
+    fn a_defanged_domain_is_a_domain_whatever_its_ending() {
+        let f = find("It authenticated to vpn.ous-hospital[.]example and files-share[.]lan, not to notes.txt or end.Then");
+        let got: Vec<(IndicatorKind, &str, bool)> =
+            f.iter().map(|x| (x.0, x.1.as_str(), x.2)).collect();
+        assert_eq!(
+            got,
+            [
+                (IndicatorKind::Domain, "vpn.ous-hospital.example", true),
+                (IndicatorKind::Domain, "files-share.lan", true),
+            ]
+        );
+        // RFC 2606 documentation names, plain.
+        let f = find("Beacons to cdn-sync.example.");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].1, "cdn-sync.example");
     }
 
     #[test]

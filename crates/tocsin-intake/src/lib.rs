@@ -271,6 +271,12 @@ impl Extractor {
                     break;
                 }
             }
+            if found.is_none() && !covered[i] {
+                found = russian_base_forms(&text[t.start..t.end])
+                    .into_iter()
+                    .find_map(|w| self.gazetteer.resolve(&w))
+                    .map(|p| (1, p));
+            }
             let Some((len, pl)) = found else {
                 i += 1;
                 continue;
@@ -286,15 +292,17 @@ impl Extractor {
                 Relation::Near => CONF_PLACE_NEAR,
                 Relation::Mention => lexicon::CONF_PLACE,
             };
-            let multiword = tocsin_match::normalize::normalize(&pl.name).len() > 1;
+            // Several words as written: a one-word alias of a place with a long name ("Stade"
+            // of "Hansestadt Stade") is no more distinctive than any other word.
+            let multiword = len > 1;
+            let (start, end) = (t.start, n.tokens[i + len - 1].end);
             if relation == Relation::Mention
-                && pl.population < self.config.mention_min_population
-                && !multiword
+                && ((pl.population < self.config.mention_min_population && !multiword)
+                    || is_short_alias(&text[start..end], &pl.name))
             {
                 i += len;
                 continue;
             }
-            let (start, end) = (t.start, n.tokens[i + len - 1].end);
             let value = if relation == Relation::Near {
                 format!("near {}", pl.name)
             } else {
@@ -521,3 +529,50 @@ impl Extractor {
 mod fuzz_tests;
 #[cfg(test)]
 mod tests;
+
+/// A mention (no "in"/"near" before it) written as a short alias of the place, not its name:
+/// "Do" (an alias of Jahrom), "Pre" (Prato), "CERT" (Sert, Siirt). Words of four letters or
+/// fewer are too often ordinary words, acronyms or sentence starts to name a place unprompted.
+fn is_short_alias(written: &str, name: &str) -> bool {
+    use tocsin_match::normalize::normalize;
+    written.chars().filter(|c| c.is_alphabetic()).count() <= 4
+        && normalize(written) != normalize(name)
+}
+
+/// Nominative forms a Russian place name in an oblique case may come from: "Стамбуле" →
+/// "Стамбул", "Анкаре" → "Анкара", "Турции" → "Турция", "Москвы" → "Москва". Empty for a word
+/// that is not Cyrillic or too short to inflect; each candidate is then looked up as written.
+fn russian_base_forms(word: &str) -> Vec<String> {
+    const ENDINGS: &[(&str, &[&str])] = &[
+        ("ии", &["ия"]),
+        ("ию", &["ия"]),
+        ("ей", &["ь", "я"]),
+        ("ой", &["а", "ая"]),
+        ("ом", &[""]),
+        ("ем", &["", "ь"]),
+        ("е", &["", "а", "я", "о", "ь"]),
+        ("у", &["", "а"]),
+        ("ю", &["я", "ь"]),
+        ("ы", &["а"]),
+        ("и", &["а", "я", "ь"]),
+        ("а", &[""]),
+        ("я", &["ь"]),
+    ];
+    let letters = word.chars().count();
+    if letters < 4
+        || !word
+            .chars()
+            .all(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё' | '-'))
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (end, bases) in ENDINGS {
+        if let Some(stem) = word.strip_suffix(end) {
+            if stem.chars().count() >= 3 {
+                out.extend(bases.iter().map(|b| format!("{stem}{b}")));
+            }
+        }
+    }
+    out
+}

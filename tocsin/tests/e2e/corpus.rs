@@ -143,8 +143,138 @@ const CAP: &[(&str, &str, bool, &[&str], &str)] = &[
         "bom-sydney-fire.cap.xml",
         "open",
         false,
-        &["sydney-opera-house"],
+        &["sydney-opera-house", "sydney-royal-harbour"],
         "Greater Sydney",
+    ),
+    (
+        "jma-tokyo-quake.cap.xml",
+        "open",
+        false,
+        &["tokyo-nippon-budokan"],
+        "2 info blocks (ja-JP, en-US) read as one threat; text from info[1] (en-US)",
+    ),
+    (
+        "phivolcs-tsunami-multi-area.cap.xml",
+        "open",
+        false,
+        &["manila-rizal-coliseum"],
+        "PSGC=030800000",
+    ),
+    (
+        "bmkg-tsunami-padang.cap.xml",
+        "open",
+        false,
+        &["padang-agus-salim-stadium"],
+        "2 info blocks (id, en)",
+    ),
+    (
+        "sasmex-cdmx-seismic.cap.xml",
+        "open",
+        false,
+        &["mexico-estadio-azteca"],
+        "\"Guerrero\" not in the gazetteer",
+    ),
+    (
+        "nl-alert-amsterdam.cap.xml",
+        "open",
+        false,
+        &["amsterdam-water-scada", "amsterdam-westerpark-hall"],
+        "\"Amsterdam-Westpoort\", \"Zaandam-Zuid\" not in the gazetteer",
+    ),
+    (
+        "uk-emergency-alert-london.cap.xml",
+        "open",
+        false,
+        &["london-westminster-hall"],
+        "",
+    ),
+    (
+        "it-alert-roma.cap.xml",
+        "open",
+        false,
+        &["rome-stadio-olimpico"],
+        "ISTAT=058091",
+    ),
+    // "São Paulo/SP": the city before the state's code.
+    (
+        "defesa-civil-sao-paulo.cap.xml",
+        "open",
+        false,
+        &["saopaulo-allianz-parque", "saopaulo-santa-clara"],
+        "IBGE=3550308",
+    ),
+    (
+        "ndma-delhi-heatwave.cap.xml",
+        "open",
+        false,
+        &["delhi-nehru-stadium"],
+        "2 info blocks (hi, en-IN)",
+    ),
+    // "תל אביב - יפו": the city before its district, in Hebrew.
+    (
+        "hfc-tel-aviv-rockets.cap.xml",
+        "open",
+        false,
+        &["telaviv-menora-arena"],
+        "2 info blocks (he-IL, en-US)",
+    ),
+    (
+        "meteofrance-paris-heat.cap.xml",
+        "open",
+        false,
+        &["paris-accor-arena", "paris-lariboisiere"],
+        "EMMA_ID=FR75",
+    ),
+    (
+        "meteofrance-paris-heat-update.cap.xml",
+        "update",
+        false,
+        &["paris-accor-arena", "paris-lariboisiere"],
+        "",
+    ),
+    (
+        "meteofrance-paris-heat-update2.cap.xml",
+        "update",
+        false,
+        &["paris-accor-arena", "paris-lariboisiere"],
+        "",
+    ),
+    // "Metro Manila" is no gazetteer place (Philippine regions are not shipped); its derefUri
+    // resource is ignored.
+    (
+        "pagasa-typhoon-resource.cap.xml",
+        "open",
+        false,
+        &[],
+        "\"Metro Manila\" not in the gazetteer; the parts it knows are used",
+    ),
+    (
+        "gdacs-empty-area.cap.xml",
+        "open",
+        false,
+        &[],
+        "alert/info[0]/area[0]: empty (no areaDesc, polygon, circle or geocode); ignored",
+    ),
+];
+
+/// CAP messages that open no threat (CAP 1.2 §3.2.1: Test and Exercise are to be disregarded by
+/// recipients; Ack and Error answer another message): refused, exit 1, naming the element.
+const CAP_REFUSED: &[(&str, &str)] = &[
+    (
+        "ipaws-ack.cap.xml",
+        "CAP alert/msgType: an Ack message opens no threat",
+    ),
+    (
+        "ipaws-error.cap.xml",
+        "CAP alert/msgType: an Error message opens no threat",
+    ),
+    (
+        "nws-required-weekly-test.cap.xml",
+        "CAP alert/status: a Test message opens no threat (only Actual alerts do)",
+    ),
+    (
+        "nl-alert-exercise.cap.xml",
+        "CAP alert/status: an Exercise message opens no threat (only Actual alerts do)",
     ),
 ];
 
@@ -177,30 +307,202 @@ const STIX: &[(&str, &[&str], &[&str], &str)] = &[
         &["location--8e7f6a5b-4c3d-4e2f-9a1b-000000000003"],
         "",
     ),
+    (
+        "opencti-export-custom-props.stix.json",
+        &["tokyo-nippon-budokan"],
+        &[],
+        "",
+    ),
+    (
+        "isac-grouping-note-opinion.stix.json",
+        &["saopaulo-santa-clara"],
+        &[],
+        "",
+    ),
+    (
+        "report-dangling-object-refs.stix.json",
+        &["amsterdam-westerpark-hall"],
+        &[],
+        "",
+    ),
+    (
+        "stix20-bundle-spec-version.stix.json",
+        &["mexico-estadio-azteca"],
+        &[],
+        "the bundle declares spec_version \"2.0\"",
+    ),
+    // Sectors outside the STIX vocabulary are compared as written: no hospital is "santé".
+    (
+        "cert-fr-sectors-in-french.stix.json",
+        &[],
+        &[],
+        "sector \"santé\" is not in the STIX 2.1 industry-sector vocabulary",
+    ),
+    (
+        "vendor-ipv6-indicators.stix.json",
+        &["london-thames-general"],
+        &[],
+        "",
+    ),
+    // url:value hosts: a subdomain of the hospital's domain, an address in its network.
+    (
+        "vendor-url-indicators.stix.json",
+        &["oslo-university-hospital"],
+        &[],
+        "",
+    ),
+    (
+        "national-cert-vulnerability.stix.json",
+        &["oslo-university-hospital"],
+        &[],
+        "",
+    ),
+    (
+        "csirt-infrastructure-target.stix.json",
+        &["amsterdam-water-scada"],
+        &[],
+        "",
+    ),
 ];
 
-/// (file, areas that must be proposed, named places proposed as not in registry)
-const ADVISORIES: &[(&str, &[&str], &[&str])] = &[
+/// (file, areas that must be proposed, named places proposed as not in registry, registry
+/// names recognised with their entity, indicators)
+type Advisory = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+const ADVISORIES: &[Advisory] = &[
     (
         "us-worldwide-caution.txt",
         &["Spain", "Uzbekistan", "Sri Lanka"],
+        &[],
+        &[],
         &[],
     ),
     (
         "uk-fcdo-spain.txt",
         &["Spain", "Barcelona"],
         &["Santiago Bernabeu Stadium"],
+        &[],
+        &[],
     ),
     (
         "au-smartraveller-uzbekistan.txt",
         &["Uzbekistan", "Tashkent"],
         &["Minor Mosque", "Tashkent International Airport"],
+        &[],
+        &[],
     ),
     (
         "ca-travel-sri-lanka.txt",
         &["Sri Lanka", "Colombo"],
         &["Shangri-La Hotel"],
+        &[],
+        &[],
     ),
+    (
+        "de-auswaertiges-amt-frankreich.txt",
+        &["Paris", "Marseille"],
+        &[],
+        &[],
+        &[],
+    ),
+    (
+        "fr-conseils-aux-voyageurs-belgique.txt",
+        &["Belgium", "Brussels"],
+        &[],
+        &[],
+        &[],
+    ),
+    (
+        "jp-mofa-philippines.txt",
+        &["Philippines", "Manila"],
+        &["Greenbelt Mall", "Quiapo Church"],
+        &[],
+        &[],
+    ),
+    (
+        "nz-safetravel-indonesia.txt",
+        &["Indonesia", "Jakarta"],
+        &[],
+        &[],
+        &[],
+    ),
+    (
+        "ie-dfa-kenya.txt",
+        &["Kenya", "Nairobi", "Mombasa"],
+        &["Westgate Mall"],
+        &[],
+        &[],
+    ),
+    (
+        "us-state-travel-advisory-mali.txt",
+        &["Mali", "Bamako"],
+        &["Radisson Blu Hotel"],
+        &[],
+        &[],
+    ),
+    (
+        "ca-travel-france.txt",
+        &["France", "Paris", "Nice"],
+        &[],
+        &[("Accor Arena", "paris-accor-arena")],
+        &[],
+    ),
+    (
+        "au-smartraveller-israel.txt",
+        &["Israel", "Jerusalem", "Tel Aviv"],
+        &[],
+        &[],
+        &[],
+    ),
+    (
+        "uk-fcdo-turkey.txt",
+        &["Istanbul", "Ankara"],
+        &["Istanbul Ataturk Airport"],
+        &[("Vodafone Park Stadium", "istanbul-vodafone-park")],
+        &[],
+    ),
+    // Russian place names in oblique cases: "в Турцию", "в Стамбуле", "Анкаре".
+    (
+        "ru-mid-turkey.txt",
+        &["Türkiye", "Istanbul", "Ankara"],
+        &[],
+        &[],
+        &[],
+    ),
+    (
+        "ncsc-pre-ransomware-notification.txt",
+        &[],
+        &[],
+        &[("Oslo University Hospital", "oslo-university-hospital")],
+        &[
+            "203.0.113.45",
+            "203.0.113.46",
+            "198.51.100.0/24",
+            "https://cdn-sync.example/update",
+            "2001:db8:9f::12",
+            "vpn.ous-hospital.example",
+        ],
+    ),
+    (
+        "au-acsc-notification-healthcare.txt",
+        &["Sydney", "Melbourne"],
+        &[],
+        &[("Royal Harbour Hospital", "sydney-royal-harbour")],
+        &["192.0.2.144", "192.0.2.145", "files-share.example"],
+    ),
+];
+
+/// Places the extractor once proposed from words that name no place here: (file, area value).
+const NOT_AREAS: &[(&str, &str)] = &[
+    ("ncsc-pre-ransomware-notification.txt", "Prato"), // "Pre-ransomware"
+    ("ncsc-pre-ransomware-notification.txt", "Siirt"), // "CERT"
+    ("us-state-travel-advisory-mali.txt", "Jahrom"),   // "Do not travel"
+    ("ca-travel-france.txt", "Hansestadt Stade"),      // "Stade de France"
 ];
 
 #[test]
@@ -210,8 +512,10 @@ fn every_corpus_document_ingests_with_the_expected_result() {
     let reg = corpus().join("registry");
     run_ok(bin().args(["--db", db.arg(), "import", reg.to_str().unwrap()]));
 
+    let mut threat_ids: Vec<(&str, Value)> = Vec::new();
     for (file, action, needs_area, matched, note) in CAP {
         let v = ingest(&db, "cap", file);
+        threat_ids.push((file, v["threat"]["id"].clone()));
         assert_eq!(v["action"], *action, "{file}");
         assert_eq!(v["needs_area"], *needs_area, "{file}");
         assert_eq!(entities(&v), *matched, "{file}");
@@ -238,7 +542,35 @@ fn every_corpus_document_ingests_with_the_expected_result() {
         assert!(notes(&v).contains(note), "{file}: {}", notes(&v));
     }
 
-    for (file, areas, unregistered) in ADVISORIES {
+    for (file, expected) in CAP_REFUSED {
+        let path = corpus().join("cap").join(file);
+        let out = bin()
+            .args([
+                "--db",
+                db.arg(),
+                "ingest",
+                "cap",
+                path.to_str().unwrap(),
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{file}: {err}");
+    }
+    // The Météo-France chain of three: both Updates are versions of the first alert's threat.
+    let chain: Vec<&Value> = threat_ids
+        .iter()
+        .filter(|(f, _)| f.starts_with("meteofrance-paris-heat"))
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(chain.len(), 3);
+    for id in chain {
+        assert_eq!(id, "cap-2.49.0.0.250.0.FR.20250811060000.75.1");
+    }
+
+    for (file, areas, unregistered, registered, indicators) in ADVISORIES {
         let path = corpus().join("advisories").join(file);
         let out = run_ok(bin().args([
             "ingest",
@@ -260,6 +592,11 @@ fn every_corpus_document_ingests_with_the_expected_result() {
         for a in *areas {
             assert!(got.contains(a), "{file}: {a} not in {got:?}");
         }
+        for (f, wrong) in NOT_AREAS {
+            if f == file {
+                assert!(!got.contains(wrong), "{file}: {wrong} proposed: {got:?}");
+            }
+        }
         for name in *unregistered {
             let t = p["targets"]
                 .as_array()
@@ -272,6 +609,24 @@ fn every_corpus_document_ingests_with_the_expected_result() {
                 .as_str()
                 .unwrap()
                 .starts_with("not in registry"));
+        }
+        for (name, entity) in *registered {
+            let t = p["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["value"] == *name)
+                .unwrap_or_else(|| panic!("{file}: {name} not recognised"));
+            assert_eq!(t["entities"], serde_json::json!([entity]), "{file}");
+        }
+        let got: Vec<&str> = p["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["value"].as_str().unwrap())
+            .collect();
+        for i in *indicators {
+            assert!(got.contains(i), "{file}: {i} not in {got:?}");
         }
     }
 }

@@ -178,8 +178,26 @@ fn desc_parts(desc: &str, resolves: &dyn Fn(&str) -> bool) -> (Vec<String>, Vec<
     {
         if resolves(part) {
             ok.push(part.to_owned());
+            continue;
+        }
+        // A place with a qualifier: "São Paulo/SP" (Brazil's city/state), "Tel Aviv - Yafo",
+        // "רמת גן - מערב" (Israel's city - district), "Cavite - ETA 03:10". The pieces that
+        // resolve are used; the part is noted when none does.
+        let pieces: Vec<&str> = part
+            .split('/')
+            .flat_map(|p| p.split(" - "))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let known: Vec<&str> = if pieces.len() > 1 {
+            pieces.into_iter().filter(|p| resolves(p)).collect()
         } else {
+            vec![]
+        };
+        if known.is_empty() {
             bad.push(part.to_owned());
+        } else {
+            ok.extend(known.into_iter().map(str::to_owned));
         }
     }
     (ok, bad)
@@ -208,7 +226,8 @@ pub fn read_alert(
         return Err(err(
             "alert/status",
             format!(
-                "a {} message opens no threat (only Actual alerts do)",
+                "{} {} message opens no threat (only Actual alerts do)",
+                article(a.status.as_str()),
                 a.status.as_str()
             ),
         ));
@@ -226,7 +245,11 @@ pub fn read_alert(
         other => {
             return Err(err(
                 "alert/msgType",
-                format!("a {} message opens no threat", other.as_str()),
+                format!(
+                    "{} {} message opens no threat (it answers another message; only Alert, Update and Cancel act on threats)",
+                    article(other.as_str()),
+                    other.as_str()
+                ),
             ))
         }
     };
@@ -334,6 +357,11 @@ pub fn read_alert(
                 ));
             }
             let (ok, bad) = desc_parts(&area.desc, resolves);
+            if !geometry && area.desc.trim().is_empty() && unknown_codes.is_empty() && i == idx {
+                notes.push(format!(
+                    "{path}: empty (no areaDesc, polygon, circle or geocode); ignored"
+                ));
+            }
             if geometry {
                 if !bad.is_empty() && i == idx {
                     notes.push(format!(
@@ -457,6 +485,15 @@ fn alert_window(a: &Alert, opts: &CapIntakeOptions) -> ThreatWindow {
         .unwrap_or_else(|| ThreatWindow::imminent(from, opts.default_window_hours))
 }
 
+/// "a" or "an" before a CAP value ("an Exercise", "an Ack", "a Test").
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn quote_list(parts: &[String]) -> String {
     let shown: Vec<String> = parts.iter().take(5).map(|p| format!("{p:?}")).collect();
     if parts.len() > 5 {
@@ -499,6 +536,69 @@ mod tests {
         assert!(e.message.contains("offset 7"), "{e}");
         let e = decode_xml(b"<?xml version='1.0' encoding='klingon'?><alert/>").unwrap_err();
         assert!(e.message.contains("klingon"), "{e}");
+    }
+
+    #[test]
+    fn qualified_area_names_resolve_by_their_known_pieces() {
+        let known = ["São Paulo", "Tel Aviv", "Guarulhos"];
+        let resolves = |p: &str| known.contains(&p);
+        let (ok, bad) = desc_parts("São Paulo/SP, Guarulhos", &resolves);
+        assert_eq!(ok, ["São Paulo", "Guarulhos"]);
+        assert!(bad.is_empty());
+        let (ok, bad) = desc_parts("Tel Aviv - Yafo; Ramat Gan - West", &resolves);
+        assert_eq!(ok, ["Tel Aviv"]);
+        assert_eq!(bad, ["Ramat Gan - West"]);
+        // A hyphen inside a name is not a separator.
+        let (ok, bad) = desc_parts("Amsterdam-Westpoort", &resolves);
+        assert!(ok.is_empty());
+        assert_eq!(bad, ["Amsterdam-Westpoort"]);
+    }
+
+    fn read(xml: &str) -> Result<CapReading, CapError> {
+        let a = super::super::parse_alert(xml).unwrap();
+        let opts = CapIntakeOptions {
+            originator: tocsin_core::CountryCode::parse("USA").unwrap(),
+            default_window_hours: 48,
+        };
+        read_alert(&a, &opts, &|p: &str| p == "Myanmar")
+    }
+
+    const EMPTY_AREA: &str = "<alert><identifier>g1</identifier><sender>s</sender><sent>2025-03-28T06:40:00+00:00</sent><status>Actual</status><msgType>Alert</msgType><info><language>en</language><event>Earthquake</event><urgency>Past</urgency><severity>Severe</severity><certainty>Observed</certainty><area><areaDesc></areaDesc></area><area><areaDesc>Myanmar</areaDesc></area></info></alert>";
+
+    #[test]
+    fn an_empty_area_is_noted_and_ignored() {
+        let r = read(EMPTY_AREA).unwrap();
+        assert!(!r.needs_area);
+        assert_eq!(r.threat.targets.len(), 1);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n == "alert/info[0]/area[0]: empty (no areaDesc, polygon, circle or geocode); ignored"),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[test]
+    fn acks_errors_tests_and_exercises_are_refused_naming_why() {
+        let ack = EMPTY_AREA.replace("<msgType>Alert", "<msgType>Ack");
+        let e = read(&ack).unwrap_err();
+        assert_eq!(e.path, "alert/msgType");
+        assert!(
+            e.message.starts_with("an Ack message opens no threat"),
+            "{e}"
+        );
+        let ex = EMPTY_AREA.replace("<status>Actual", "<status>Exercise");
+        let e = read(&ex).unwrap_err();
+        assert_eq!(e.path, "alert/status");
+        assert!(e.message.starts_with("an Exercise message"), "{e}");
+    }
+
+    #[test]
+    fn articles() {
+        assert_eq!(article("Ack"), "an");
+        assert_eq!(article("Exercise"), "an");
+        assert_eq!(article("Test"), "a");
     }
 
     #[test]

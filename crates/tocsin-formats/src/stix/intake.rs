@@ -396,6 +396,14 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
         notes: Vec::new(),
     };
     let mut notes = Vec::new();
+    // STIX 2.1 bundles carry no `spec_version`; 2.0 bundles carry "2.0" (and their objects none,
+    // which STIX 2.1 §3.2 reads as 2.0). The properties Tocsin reads mean the same in both, so
+    // the bundle is read, and the analyst told.
+    if let Some(v) = root.get("spec_version") {
+        notes.push(format!(
+            "the bundle declares spec_version {v} (a STIX 2.0 bundle; 2.1 bundles carry none): its objects are read by their STIX 2.1 meaning"
+        ));
+    }
 
     // Pass 1: the common properties of every object; index by id (latest version wins).
     let mut valid: Vec<&Value> = Vec::new();
@@ -877,6 +885,14 @@ fn read(root: &Value, opts: &StixOptions) -> Result<StixIntake, StixError> {
                     .collect();
                 let categories: Vec<Category> =
                     sectors.iter().filter_map(|s| sector_category(s)).collect();
+                for s in sectors
+                    .iter()
+                    .filter(|s| !INDUSTRY_SECTORS.contains(&s.as_str()))
+                {
+                    notes.push(format!(
+                        "{v}: sector {s:?} is not in the STIX 2.1 industry-sector vocabulary; compared as written"
+                    ));
+                }
                 let area = match located.get(v).and_then(|l| cx.by_id.get(l).copied()) {
                     Some(loc) => location_area(&mut cx, loc),
                     None => None,
@@ -1127,6 +1143,44 @@ fn location_area(cx: &mut Ctx<'_>, o: &Value) -> Option<Area> {
     None
 }
 
+/// The STIX 2.1 `industry-sector-ov` open vocabulary.
+const INDUSTRY_SECTORS: &[&str] = &[
+    "agriculture",
+    "aerospace",
+    "automotive",
+    "chemical",
+    "commercial",
+    "communications",
+    "construction",
+    "defense",
+    "education",
+    "energy",
+    "entertainment",
+    "financial-services",
+    "government",
+    "government-emergency-services",
+    "government-local",
+    "government-national",
+    "government-public-services",
+    "government-regional",
+    "healthcare",
+    "hospitality-leisure",
+    "infrastructure",
+    "infrastructure-dams",
+    "infrastructure-nuclear",
+    "infrastructure-water",
+    "insurance",
+    "manufacturing",
+    "mining",
+    "non-profit",
+    "pharmaceuticals",
+    "retail",
+    "technology",
+    "telecommunications",
+    "transportation",
+    "utilities",
+];
+
 /// STIX industry sectors Tocsin's taxonomy knows.
 fn sector_category(s: &str) -> Option<Category> {
     let c = match s {
@@ -1255,7 +1309,63 @@ fn network_observables(pattern: &str) -> Result<Vec<(NetworkKind, String)>, Stri
             rest = &lit[end + 1..];
         }
     }
+    // A URL's host is the network target: a domain or an address (`url:value = 'https://a.b/x'`).
+    let prefix = "url:value";
+    let mut rest = p;
+    while let Some(at) = rest.find(prefix) {
+        rest = &rest[at + prefix.len()..];
+        let Some(after) = rest.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let Some(lit) = after.trim_start().strip_prefix('\'') else {
+            return Err(format!("{prefix} must be compared with a quoted string"));
+        };
+        let Some(end) = lit.find('\'') else {
+            return Err("unterminated string literal".into());
+        };
+        let value = &lit[..end];
+        out.push(url_host(value).map_err(|m| format!("{prefix} = '{value}': {m}"))?);
+        rest = &lit[end + 1..];
+    }
     Ok(out)
+}
+
+/// The host of an absolute URL (`scheme://[user@]host[:port][/…]`) as a network observable.
+fn url_host(url: &str) -> Result<(NetworkKind, String), &'static str> {
+    let Some((scheme, after)) = url.split_once("://") else {
+        return Err("not an absolute URL (no `scheme://`)");
+    };
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return Err("not an absolute URL (bad scheme)");
+    }
+    let authority = after.split(['/', '?', '#']).next().unwrap_or_default();
+    let hostport = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        let Some((h, _)) = v6.split_once(']') else {
+            return Err("unterminated `[` in the host");
+        };
+        h
+    } else {
+        hostport.split(':').next().unwrap_or_default()
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return Err("the URL has no host");
+    }
+    for kind in [NetworkKind::Ipv4, NetworkKind::Ipv6] {
+        if check_value(kind, &host).is_ok() && !host.contains('/') {
+            return Ok((kind, host));
+        }
+    }
+    if host.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err("the host is not a valid IPv4 address");
+    }
+    check_value(NetworkKind::Domain, &host).map_err(|_| "the host is not a domain name")?;
+    Ok((NetworkKind::Domain, host))
 }
 
 fn check_value(kind: NetworkKind, v: &str) -> Result<(), &'static str> {
@@ -1298,6 +1408,60 @@ fn check_value(kind: NetworkKind, v: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_indicators_give_their_host() {
+        let got = network_observables(
+            "[url:value = 'https://login.Hospital.example:8443/owa?x=1'] OR [url:value = 'http://198.51.100.77:8080/upd.bin'] OR [url:value = 'http://[2001:db8::5]/a']",
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                (NetworkKind::Domain, "login.hospital.example".to_owned()),
+                (NetworkKind::Ipv4, "198.51.100.77".to_owned()),
+                (NetworkKind::Ipv6, "2001:db8::5".to_owned()),
+            ]
+        );
+        let e = network_observables("[url:value = 'hxxp://bad[.]example/x']").unwrap_err();
+        assert!(e.contains("not a domain name"), "{e}");
+        let e = network_observables("[url:value = 'just-text']").unwrap_err();
+        assert!(e.contains("no `scheme://`"), "{e}");
+        let e = network_observables("[url:value = 'http://999.1.1.1/']").unwrap_err();
+        assert!(e.contains("not a valid IPv4"), "{e}");
+    }
+
+    const BUNDLE20: &str = r#"{"type": "bundle", "id": "bundle--0f0e0d0c-0b0a-4909-8807-060504030201", "spec_version": "2.0", "objects": [
+        {"type": "identity", "id": "identity--0f0e0d0c-0b0a-4909-8807-000000000001", "created": "2025-03-10T08:00:00Z", "modified": "2025-03-10T08:00:00Z", "name": "Hôpitaux", "identity_class": "class", "sectors": ["santé", "healthcare"]},
+        {"type": "intrusion-set", "id": "intrusion-set--0f0e0d0c-0b0a-4909-8807-000000000002", "created": "2025-03-10T08:00:00Z", "modified": "2025-03-10T08:00:00Z", "name": "Groupe"},
+        {"type": "relationship", "id": "relationship--0f0e0d0c-0b0a-4909-8807-000000000003", "created": "2025-03-10T08:00:00Z", "modified": "2025-03-10T08:00:00Z", "relationship_type": "targets", "source_ref": "intrusion-set--0f0e0d0c-0b0a-4909-8807-000000000002", "target_ref": "identity--0f0e0d0c-0b0a-4909-8807-000000000001"}
+    ]}"#;
+
+    #[test]
+    fn a_stix_20_bundle_is_read_with_a_note_and_foreign_sectors_are_noted() {
+        let opts = StixOptions::new(CountryCode::parse("FRA").unwrap());
+        let got = parse_bundle(BUNDLE20, &opts).unwrap();
+        assert_eq!(got.threat.targets.len(), 1);
+        assert!(
+            got.notes
+                .iter()
+                .any(|n| n.starts_with("the bundle declares spec_version \"2.0\"")),
+            "{:?}",
+            got.notes
+        );
+        let sector_notes: Vec<&String> = got
+            .notes
+            .iter()
+            .filter(|n| n.contains("industry-sector vocabulary"))
+            .collect();
+        assert_eq!(sector_notes.len(), 1, "{:?}", got.notes);
+        assert!(sector_notes[0].contains("\"santé\""));
+        assert!(INDUSTRY_SECTORS.contains(&"infrastructure-water"));
+        // A 2.1 bundle (no spec_version) gets no such note.
+        let v21 = BUNDLE20.replace(r#""spec_version": "2.0", "#, "");
+        let got = parse_bundle(&v21, &opts).unwrap();
+        assert!(!got.notes.iter().any(|n| n.contains("spec_version")));
+    }
 
     #[test]
     fn patterns() {
