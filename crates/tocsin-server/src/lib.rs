@@ -226,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .merge(analyst)
         .merge(approver)
         .merge(admin)
+        .route_layer(from_fn(record_route))
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
@@ -244,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         )
         // The web console: `/` and `/console/{file}` (docs/console.md).
         .merge(console::router())
+        .route_layer(from_fn(record_route))
         .fallback(not_found)
         .layer(from_fn(finish))
         // Standards (docs/standards.md); after `finish`, which would rewrite TAXII error bodies.
@@ -259,13 +261,40 @@ async fn not_found(req: Request) -> Problem {
     )
 }
 
-/// Outermost layer: access log (method, path, status, time — never headers), problem+json for
-/// framework errors (405, extractor rejections), and headers that keep responses out of caches.
+/// The route template a request matched (`/r/:token`, `/api/v1/threats/:id`), carried on the
+/// response to the access log: paths can hold credentials (a recipient's link token), templates
+/// cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTemplate(pub String);
+
+/// Copy the matched route's template onto the response (the innermost router's wins: the
+/// nested API's full template, not the outer router's catch-all).
+async fn record_route(req: Request, next: Next) -> Response {
+    let template = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut resp = next.run(req).await;
+    if let Some(t) = template {
+        if resp.extensions().get::<RouteTemplate>().is_none() {
+            resp.extensions_mut().insert(RouteTemplate(t));
+        }
+    }
+    resp
+}
+
+/// Outermost layer: access log (method, route template, status, time — never the path, a query
+/// or headers), problem+json for framework errors (405, extractor rejections), and headers that
+/// keep responses out of caches.
 async fn finish(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
     let mut resp = next.run(req).await;
+    let route = resp
+        .extensions()
+        .get::<RouteTemplate>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| "(no route)".to_owned());
     let status = resp.status();
     if (status.is_client_error() || status.is_server_error())
         && !is_problem(&resp)
@@ -279,7 +308,7 @@ async fn finish(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    tracing::info!(%method, %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    tracing::info!(%method, %route, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     resp
 }
 

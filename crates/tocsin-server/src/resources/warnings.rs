@@ -306,7 +306,7 @@ pub async fn approve_warning(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Reply<WarningStateChange>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         let wid = WarningId::new(id.clone());
         crate::redact::check_release(
             e.store().as_ref(),
