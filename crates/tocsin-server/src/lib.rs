@@ -402,3 +402,41 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn template_of(uri: &str) -> Option<String> {
+        let store: Arc<dyn Store> =
+            Arc::new(tocsin_store_sqlite::SqliteStore::open_in_memory().unwrap());
+        let app = router(AppState::new(store));
+        let req = Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+        resp.extensions()
+            .get::<RouteTemplate>()
+            .map(|r| r.0.clone())
+    }
+
+    /// The access log records the route's template: a recipient's link token (a credential) never
+    /// reaches it, and an API path gives its nested template, not the outer catch-all.
+    #[tokio::test]
+    async fn the_access_log_sees_route_templates_not_paths() {
+        assert_eq!(
+            template_of("/r/eyJzZWNyZXQiOjF9.c2ln").await.as_deref(),
+            Some("/r/:token")
+        );
+        assert_eq!(
+            template_of("/api/v1/threats/moscow-2024-03")
+                .await
+                .as_deref(),
+            Some("/api/v1/threats/:id")
+        );
+        assert_eq!(template_of("/health").await.as_deref(), Some("/health"));
+        assert_eq!(template_of("/no/such/eyJ0b2tlbg").await, None);
+    }
+}

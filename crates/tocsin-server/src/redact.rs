@@ -144,16 +144,26 @@ impl Reader {
             principal.need_to_know,
             principal.role,
             store.threats()?,
-            store.warnings(None)?,
+            store
+                .warnings(None)?
+                .into_iter()
+                .map(|w| {
+                    (
+                        w.id.as_str().to_owned(),
+                        w.threat_id.as_str().to_owned(),
+                        w.banner,
+                    )
+                })
+                .collect(),
         ))
     }
 
-    /// What `ntk` with `role` may read of these threats and warnings.
+    /// What `ntk` with `role` may read of these threats and warnings (id, threat id, banner).
     pub fn new(
         ntk: NeedToKnow,
         role: Role,
         threats: Vec<Threat>,
-        warnings: Vec<tocsin_core::tracking::Warning>,
+        warnings: Vec<(String, String, String)>,
     ) -> Self {
         let threats: HashMap<String, Threat> = threats
             .into_iter()
@@ -161,12 +171,7 @@ impl Reader {
             .collect();
         let warnings = warnings
             .into_iter()
-            .map(|w| {
-                (
-                    w.id.as_str().to_owned(),
-                    (w.threat_id.as_str().to_owned(), w.banner),
-                )
-            })
+            .map(|(id, threat, banner)| (id, (threat, banner)))
             .collect();
         let whole: HashMap<String, Result<(), String>> = threats
             .iter()
@@ -876,6 +881,121 @@ mod tests {
         )
         .apply(&mut v);
         assert_eq!(v["items"][0]["detail"], "Crocus City Hall: 1");
+    }
+
+    fn threat_with(id: &str, portion: &str, terms: &[&str]) -> Threat {
+        Threat {
+            id: tocsin_core::ThreatId::new(id),
+            title: "the title".into(),
+            originator: CountryCode::parse("USA").unwrap(),
+            received: chrono::Utc::now(),
+            actor: None,
+            actor_mark: PortionMark::unclassified(),
+            harms: vec![],
+            credibility: tocsin_core::Credibility::Probable,
+            window: tocsin_core::ThreatWindow::new(
+                chrono::Utc::now(),
+                chrono::Utc::now() + chrono::Duration::hours(1),
+            )
+            .unwrap(),
+            public_advice_hours: 48,
+            targets: vec![],
+            portions: vec![tocsin_core::Portion {
+                mark: mark(portion),
+                text: "x".into(),
+                tearline: false,
+                line: 1,
+            }],
+            restricted_terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+            tlp: None,
+            measures: vec![],
+        }
+    }
+
+    #[test]
+    fn notices_tasks_rationales_and_feedback_follow_their_threat() {
+        let threats = vec![threat_with("t", "(S//NF)", &["NIGHTJAR"])];
+        let warnings = vec![(
+            "t.a.v1".to_owned(),
+            "t".to_owned(),
+            "SECRET//NOFORN".to_owned(),
+        )];
+        let body = json!({
+            "deliveries": [{"id": 1, "warning_id": "t.a.v1", "idempotency_key": "k", "last_error": "HTTP 500: receiver said NIGHTJAR",
+                            "notice": {"kind": "reminder", "headline": "Reminder", "text": "the warning text, ack at https://x/r/eyJabc.def"}}],
+            "tasks": [{"id": 1, "kind": "feedback_follow_up", "threat_id": "t", "detail": "they asked about the venue"}],
+            "determination": {"threat_id": "t", "decision": "waive", "justification": "already_aware", "rationale": "why",
+                              "criteria": [{"name": "specific", "held": true, "why": "the venue is named"}], "considerations": ["c"]},
+            "feedback": {"warning_id": "t.a.v1", "by": "r", "kind": "other", "text": "free text"},
+            "blocked": {"threat_id": "t", "leak": {"rule": {"rule": "restricted_term", "term": "NIGHTJAR"}, "field": "/text", "excerpt": "As NIGHTJAR"}},
+            "unknown": {"threat_id": "gone", "detail": "about a threat that is not stored"},
+        });
+        let c = cleared(Classification::C, "USA");
+        let mut v = body.clone();
+        Reader::new(c, Role::Analyst, threats.clone(), warnings.clone()).apply(&mut v);
+        let w = withheld_marker;
+        let d = &v["deliveries"][0];
+        assert_eq!(d["notice"]["text"], w("SECRET//NOFORN"), "{v}");
+        assert_eq!(d["notice"]["kind"], "reminder");
+        assert_eq!(v["tasks"][0]["detail"], w("(S//NF)"));
+        assert_eq!(v["determination"]["rationale"], w("(S//NF)"));
+        assert_eq!(v["determination"]["considerations"], w("(S//NF)"));
+        assert_eq!(v["determination"]["criteria"][0]["why"], w("(S//NF)"));
+        assert_eq!(v["determination"]["justification"], "already_aware");
+        assert_eq!(v["feedback"]["text"], w("(S//NF)"));
+        assert_eq!(v["blocked"]["leak"]["excerpt"], w("(S//NF)"));
+        assert_eq!(v["blocked"]["leak"]["rule"]["term"], w("(S//NF)"));
+        assert_eq!(v["unknown"]["detail"], w("(unknown threat)"), "fail closed");
+        assert!(!v.to_string().contains("NIGHTJAR"), "{v}");
+        // Cleared for all of it: an analyst reads everything but the link token, which no API
+        // reader ever gets; a viewer never gets the receiver's answer or the terms.
+        let mut v = body.clone();
+        let s = cleared(Classification::S, "USA");
+        Reader::new(s, Role::Analyst, threats.clone(), warnings.clone()).apply(&mut v);
+        assert_eq!(v["tasks"][0]["detail"], "they asked about the venue");
+        assert_eq!(v["blocked"]["leak"]["rule"]["term"], "NIGHTJAR");
+        assert_eq!(
+            v["deliveries"][0]["notice"]["text"],
+            "the warning text, ack at https://x/r/[withheld]"
+        );
+        let mut v = body;
+        Reader::new(s, Role::Viewer, threats, warnings).apply(&mut v);
+        assert!(!v.to_string().contains("NIGHTJAR"), "{v}");
+        assert!(!v.to_string().contains("HTTP 500"), "{v}");
+        assert_eq!(v["tasks"][0]["detail"], "they asked about the venue");
+    }
+
+    #[test]
+    fn link_tokens_are_cut_from_any_text() {
+        assert_eq!(
+            strip_link_tokens("go to https://t.example/r/eyJ0-_x.sig9 now, or /r/abc"),
+            Some("go to https://t.example/r/[withheld] now, or /r/[withheld]".into())
+        );
+        assert_eq!(strip_link_tokens("see /r/ and /rx"), None);
+        assert_eq!(strip_link_tokens("nothing"), None);
+    }
+
+    #[test]
+    fn terms_are_shown_only_to_analysts_cleared_for_the_whole_threat() {
+        let threats = vec![
+            threat_with("ts", "(TS//NF)", &["NIGHTJAR"]),
+            threat_with("u", "(U)", &["KESTREL"]),
+        ];
+        let body = json!({"items": [
+            {"id": "ts", "originator": "USA", "portions": [], "restricted_terms": ["NIGHTJAR"], "title": "via NIGHTJAR"},
+            {"id": "u", "originator": "USA", "portions": [], "restricted_terms": ["KESTREL"], "title": "via KESTREL"},
+        ]});
+        let mut v = body.clone();
+        let s = cleared(Classification::S, "USA");
+        Reader::new(s, Role::Analyst, threats.clone(), vec![]).apply(&mut v);
+        assert_eq!(v["items"][0]["withheld"], json!(["restricted_terms"]));
+        assert_eq!(v["items"][0]["title"], withheld_marker("(TS//NF)"));
+        assert_eq!(v["items"][1]["restricted_terms"], json!(["KESTREL"]));
+        assert_eq!(v["items"][1]["title"], "via KESTREL");
+        let mut v = body;
+        Reader::new(s, Role::Viewer, threats, vec![]).apply(&mut v);
+        assert_eq!(v["items"][1]["title"], "via [withheld]");
+        assert_eq!(v["items"][1]["withheld"], json!(["restricted_terms"]));
     }
 
     #[test]

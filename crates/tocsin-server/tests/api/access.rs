@@ -874,13 +874,23 @@ async fn portions_above_a_users_clearance_are_withheld() {
         "{v}"
     );
 
-    // SECRET: the SECRET portions are there, the TOP SECRET one is not.
+    // SECRET: the SECRET portions are there, the TOP SECRET one is not; and the restricted terms,
+    // as sensitive as the most restrictive portion (TS), are hidden from this analyst.
     let v = get(api.full(Role::Analyst, Some(s))).await;
     let texts = portion_texts(&v);
     assert!(
-        texts[0].as_str().unwrap().contains("CARDINAL SPARROW"),
+        texts[0]
+            .as_str()
+            .unwrap()
+            .contains("A sensitive human source, [withheld], with"),
         "{v}"
     );
+    assert!(!v.to_string().contains("CARDINAL SPARROW"), "{v}");
+    assert_eq!(v["withheld"], json!(["restricted_terms"]), "{v}");
+    let v = get(api.full(Role::Analyst, Some(ts))).await;
+    assert!(v.to_string().contains("CARDINAL SPARROW"), "{v}");
+    assert!(v["restricted_terms"].is_array(), "{v}");
+    let v = get(api.full(Role::Analyst, Some(s))).await;
     assert!(texts[2].as_str().unwrap().contains("Crocus City Hall"));
     assert_eq!(
         texts[1],
