@@ -67,6 +67,16 @@ pub struct AppState {
     /// Mark the session cookie `Secure`? `None`: decided when serving (not on a loopback address,
     /// where the console is plain http), and `Secure` when there is no address (tests).
     pub cookie_secure: Option<bool>,
+    /// Password checks (Argon2) that may run at once; a login beyond them answers 429.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
+}
+
+/// Default bound on concurrent password checks: the machine's parallelism, 2 to 8.
+pub fn default_password_checks() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8)
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,7 +93,14 @@ impl AppState {
             clock: Arc::new(chrono::Utc::now),
             engine: None,
             cookie_secure: None,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(default_password_checks())),
         }
+    }
+
+    /// Bound the password checks (Argon2) that may run at once (docs/security.md).
+    pub fn with_password_checks(mut self, n: usize) -> Self {
+        self.password_checks = Arc::new(tokio::sync::Semaphore::new(n));
+        self
     }
 
     /// Serve the write routes and recipient links through `engine` (over the same store).

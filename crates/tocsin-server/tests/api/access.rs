@@ -772,6 +772,107 @@ async fn logins_fail_alike_and_are_rate_limited() {
     assert!(events.iter().all(|e| !format!("{e:?}").contains(PASSWORD)));
 }
 
+/// Attempts are decided and counted in one store transaction: eight wrong passwords sent at once
+/// cost eight attempts — five are checked (401), the rest refused (429) — and the next one, even
+/// with the right password, is refused.
+#[tokio::test]
+async fn parallel_logins_are_counted_atomically() {
+    let api = api();
+    api.user("ann", Role::Viewer, Classification::U, "USA");
+    // Enough password checks for all eight at once: only the attempt count may refuse them.
+    let app = router(AppState::new(api.store.clone()).with_password_checks(16));
+    let tries = (0..8).map(|i| {
+        let app = app.clone();
+        async move {
+            call(Method::POST, "/auth/login")
+                .client_ip(&format!("198.51.100.{i}"))
+                .json(&json!({"username": "ann", "password": "not the password at all"}))
+                .send(&app)
+                .await
+                .status
+        }
+    });
+    let statuses = futures_join_all(tries.collect()).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (5, 3), "{statuses:?}");
+    let r = call(Method::POST, "/auth/login")
+        .client_ip("198.51.100.99")
+        .json(&json!({"username": "ann", "password": PASSWORD}))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+    let attempts = api
+        .store
+        .login_attempts("ann", "none", api.now() - Duration::hours(1))
+        .unwrap();
+    assert_eq!(attempts.len(), 5, "refused attempts are not counted twice");
+}
+
+/// Password checks (Argon2) beyond the bound are refused at once with 429 and `Retry-After`,
+/// without queueing and without counting as an attempt.
+#[tokio::test]
+async fn password_checks_beyond_the_bound_are_refused() {
+    let api = api();
+    api.user("ann", Role::Viewer, Classification::U, "USA");
+    let app = router(AppState::new(api.store.clone()).with_password_checks(1));
+    let tries = (0..4).map(|i| {
+        let app = app.clone();
+        async move {
+            call(Method::POST, "/auth/login")
+                .client_ip(&format!("198.51.100.{i}"))
+                .json(&json!({"username": "ann", "password": PASSWORD}))
+                .send(&app)
+                .await
+        }
+    });
+    let sent = futures_join_all(tries.collect()).await;
+    let ok = sent.iter().filter(|s| s.status == StatusCode::OK).count();
+    let busy: Vec<_> = sent
+        .iter()
+        .filter(|s| s.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(ok >= 1, "one check runs");
+    assert!(!busy.is_empty(), "the others are refused, not queued");
+    for b in &busy {
+        assert_eq!(b.headers[header::RETRY_AFTER], "1");
+        assert_eq!(b.content_type(), "application/problem+json");
+    }
+    assert_eq!(ok + busy.len(), 4);
+}
+
+/// Run futures concurrently on this task (no extra crate): poll all until each is done.
+async fn futures_join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|o| o.expect("polled to completion"))
+        .collect()
+}
+
 fn portion_texts(threat: &Value) -> Vec<Value> {
     threat["portions"]
         .as_array()
