@@ -873,6 +873,117 @@ async fn futures_join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output
         .collect()
 }
 
+/// No admin grants more than they hold: a SECRET-cleared admin cannot raise their own clearance,
+/// create or promote a user above SECRET or of another nationality, mint a token for a
+/// TOP SECRET user, or mint a token with no owner (which reads everything). A second admin cleared
+/// for it can.
+#[tokio::test]
+async fn an_admin_cannot_grant_more_than_they_hold() {
+    let api = api();
+    let sid = api.user("sid", Role::Admin, Classification::S, "USA");
+    let tina = api.user("tina", Role::Admin, Classification::TS, "USA");
+    let top = api.user("top", Role::Viewer, Classification::TS, "USA");
+    let sid_t = api.full(Role::Admin, Some(sid));
+    let tina_t = api.full(Role::Admin, Some(tina));
+    let patch = |who: i64, body: Value| {
+        let t = sid_t.clone();
+        let api = &api;
+        async move {
+            api.call(
+                Method::PATCH,
+                &format!("/api/v1/users/{who}"),
+                Auth::Bearer(&t),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = patch(sid, json!({"clearance": "TS"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("another admin"));
+    let r = patch(sid, json!({"nationality": "RUS"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = patch(sid, json!({"clearance": "C"})).await;
+    assert_eq!(r.status, StatusCode::OK, "lowering is fine: {}", r.body);
+    let r = patch(top, json!({"role": "analyst"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for body in [
+        json!({"username": "newts", "role": "viewer", "clearance": "TS", "nationality": "USA"}),
+        json!({"username": "newrus", "role": "viewer", "clearance": "U", "nationality": "RUS"}),
+    ] {
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/users",
+                Auth::Bearer(&sid_t),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    for body in [
+        json!({"label": "x", "role": "viewer"}),
+        json!({"label": "x", "role": "viewer", "username": "top"}),
+    ] {
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/tokens",
+                Auth::Bearer(&sid_t),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    assert_eq!(
+        api.store.user(sid).unwrap().unwrap().clearance,
+        Classification::C,
+        "only the lowering went through"
+    );
+    // The second admin, cleared for it.
+    let r = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{sid}"),
+            Auth::Bearer(&tina_t),
+            Some(json!({"clearance": "TS"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Auth::Bearer(&tina_t),
+            Some(json!({"label": "x", "role": "viewer", "username": "top"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Auth::Bearer(&tina_t),
+            Some(json!({"label": "x", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "owner-less: {}", r.body);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Auth::Bearer(&api.full(Role::Admin, None)),
+            Some(json!({"label": "x", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "the unrestricted operator may: {}",
+        r.body
+    );
+}
+
 fn portion_texts(threat: &Value) -> Vec<Value> {
     threat["portions"]
         .as_array()
