@@ -495,24 +495,34 @@ impl Ctx {
     }
 }
 
-/// `s` with each recipient link's token (`/r/<token>`) replaced by `[withheld]`: a link is a
-/// credential for its recipient, never for a reader of the API. `None` when there is none.
+/// `s` with each recipient link's token (`/r/<payload>.<signature>`, both base64url) replaced by
+/// `[withheld]`: a link is a credential for its recipient, never for a reader of the API. Other
+/// `/r/` paths (a webhook receiver's URL) are left alone. `None` when there is none.
 pub fn strip_link_tokens(s: &str) -> Option<String> {
     if !s.contains("/r/") {
         return None;
     }
+    let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     let mut changed = false;
     while let Some(i) = rest.find("/r/") {
         out.push_str(&rest[..i + 3]);
         let after = &rest[i + 3..];
-        let n = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
+        let run = after
+            .find(|c: char| !(b64(c) || c == '.'))
             .unwrap_or(after.len());
-        if n > 0 {
+        // A full stop after the link ends the sentence, not the token.
+        let token = after[..run].trim_end_matches('.');
+        let n = token.len();
+        let signed = token.split_once('.').is_some_and(|(p, sig)| {
+            p.len() >= 16 && sig.len() >= 16 && p.chars().all(b64) && sig.chars().all(b64)
+        });
+        if signed {
             out.push_str(WITHHELD);
             changed = true;
+        } else {
+            out.push_str(token);
         }
         rest = &after[n..];
     }
@@ -922,7 +932,7 @@ mod tests {
         )];
         let body = json!({
             "deliveries": [{"id": 1, "warning_id": "t.a.v1", "idempotency_key": "k", "last_error": "HTTP 500: receiver said NIGHTJAR",
-                            "notice": {"kind": "reminder", "headline": "Reminder", "text": "the warning text, ack at https://x/r/eyJabc.def"}}],
+                            "notice": {"kind": "reminder", "headline": "Reminder", "text": "the warning text, ack at https://x/r/eyJ3YXJuaW5nX2lkIjoi.c2lnbmF0dXJlX2J5dGVz"}}],
             "tasks": [{"id": 1, "kind": "feedback_follow_up", "threat_id": "t", "detail": "they asked about the venue"}],
             "determination": {"threat_id": "t", "decision": "waive", "justification": "already_aware", "rationale": "why",
                               "criteria": [{"name": "specific", "held": true, "why": "the venue is named"}], "considerations": ["c"]},
@@ -967,11 +977,16 @@ mod tests {
 
     #[test]
     fn link_tokens_are_cut_from_any_text() {
+        let token = "eyJ3YXJuaW5nX2lkIjoi-_x.c2lnbmF0dXJlX2J5dGVz";
         assert_eq!(
-            strip_link_tokens("go to https://t.example/r/eyJ0-_x.sig9 now, or /r/abc"),
-            Some("go to https://t.example/r/[withheld] now, or /r/[withheld]".into())
+            strip_link_tokens(&format!(
+                "go to https://t.example/r/{token} now, or /r/{token}."
+            )),
+            Some("go to https://t.example/r/[withheld] now, or /r/[withheld].".into())
         );
-        assert_eq!(strip_link_tokens("see /r/ and /rx"), None);
+        // A receiver's path is no link token.
+        assert_eq!(strip_link_tokens("http://127.0.0.1:9/r/0"), None);
+        assert_eq!(strip_link_tokens("see /r/ and /rx /r/abc.def"), None);
         assert_eq!(strip_link_tokens("nothing"), None);
     }
 

@@ -690,6 +690,11 @@ async fn no_principal_reads_a_canary_above_it_on_any_route() {
                 "{} GET {uri}: 500 {body}",
                 p.name
             );
+            // A recipient's link is their credential: no API answer carries one.
+            if uri.starts_with("/api/") && tocsin_server::redact::strip_link_tokens(&body).is_some()
+            {
+                leaks.push(format!("{} GET {uri}: a recipient link token", p.name));
+            }
             for (canary, rule) in &canaries {
                 if body.contains(canary.as_str()) {
                     seen.insert(canary.clone());
