@@ -26,6 +26,9 @@ use tocsin_store::{Store, StoreError};
 /// What a redacted term is replaced with.
 pub const WITHHELD: &str = "[withheld]";
 
+/// What a viewer reads in place of a delivery's error (it may quote a webhook receiver's answer).
+const DELIVERY_ERROR_NOTE: &str = "[withheld: delivery errors are shown to analysts and above]";
+
 /// The member removed from objects for viewers.
 const TERMS_KEY: &str = "restricted_terms";
 
@@ -355,15 +358,21 @@ impl Reader {
         // A webhook receiver's answer (in a delivery's `last_error`) is for analysts.
         if self.role < Role::Analyst && map.contains_key("idempotency_key") {
             if let Some(e) = map.get_mut("last_error").filter(|e| e.is_string()) {
-                *e = Value::String(
-                    "[withheld: delivery errors are shown to analysts and above]".into(),
-                );
+                *e = Value::String(DELIVERY_ERROR_NOTE.into());
             }
         }
         // A timeline entry: its detail is free text written from the whole case.
         if map.contains_key("event") && map.get("detail").is_some_and(Value::is_string) {
             if let Err(marking) = self.whole_ctx(&ctx.or_unknown()) {
                 map.insert("detail".into(), withheld_marker(&marking));
+            } else if self.role < Role::Analyst
+                && map
+                    .get("event")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.starts_with("delivery_"))
+            {
+                // A failed delivery's entry quotes the receiver's answer: analysts only.
+                map.insert("detail".into(), Value::String(DELIVERY_ERROR_NOTE.into()));
             }
             return None;
         }
@@ -969,9 +978,12 @@ mod tests {
             "the warning text, ack at https://x/r/[withheld]"
         );
         let mut v = body;
+        v["timeline"] = json!([{"event": "delivery_dead", "threat_id": "t", "at": "2024-03-07T00:00:00Z",
+                                "detail": "t.a.v1 to a: HTTP 500: the receiver said so"}]);
         Reader::new(s, Role::Viewer, threats, warnings).apply(&mut v);
         assert!(!v.to_string().contains("NIGHTJAR"), "{v}");
         assert!(!v.to_string().contains("HTTP 500"), "{v}");
+        assert!(!v.to_string().contains("receiver said"), "{v}");
         assert_eq!(v["tasks"][0]["detail"], "they asked about the venue");
     }
 
