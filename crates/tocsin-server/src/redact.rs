@@ -539,6 +539,53 @@ pub fn strip_link_tokens(s: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// The signed link tokens in `s`, in order (what [`strip_link_tokens`] withholds).
+fn link_tokens(s: &str) -> Vec<String> {
+    let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("/r/") {
+        let after = &rest[i + 3..];
+        let run = after
+            .find(|c: char| !(b64(c) || c == '.'))
+            .unwrap_or(after.len());
+        let token = after[..run].trim_end_matches('.');
+        if token.split_once('.').is_some_and(|(p, sig)| {
+            p.len() >= 16 && sig.len() >= 16 && p.chars().all(b64) && sig.chars().all(b64)
+        }) {
+            out.push(token.to_owned());
+        }
+        rest = &after[token.len()..];
+    }
+    out
+}
+
+/// An edit sent back by an API reader carries `/r/[withheld]` where the stored text had a
+/// recipient's link: put the stored links back, in order, so editing a draft keeps its links
+/// (a link beyond the stored ones stays withheld, and no reader ever supplies one).
+pub fn restore_link_tokens(edited: &str, stored: &str) -> String {
+    let placeholder = format!("/r/{WITHHELD}");
+    if !edited.contains(&placeholder) {
+        return edited.to_owned();
+    }
+    let mut tokens = link_tokens(stored).into_iter();
+    let mut out = String::with_capacity(edited.len());
+    let mut rest = edited;
+    while let Some(i) = rest.find(&placeholder) {
+        out.push_str(&rest[..i]);
+        match tokens.next() {
+            Some(t) => {
+                out.push_str("/r/");
+                out.push_str(&t);
+            }
+            None => out.push_str(&placeholder),
+        }
+        rest = &rest[i + placeholder.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The audience a cleared user is judged as: an agency of their own country, cleared to their
 /// level. Staff may read ORCON and any TLP (they work for the originator); what differs between
 /// them is classification, SCI (TS only) and nationality (NOFORN, REL TO).
@@ -1000,6 +1047,14 @@ mod tests {
         assert_eq!(strip_link_tokens("http://127.0.0.1:9/r/0"), None);
         assert_eq!(strip_link_tokens("see /r/ and /rx /r/abc.def"), None);
         assert_eq!(strip_link_tokens("nothing"), None);
+        // An edit read back through the API gets the stored links again, in order.
+        let stored = format!("ack /r/{token} or /r/{token}Z.");
+        let read = strip_link_tokens(&stored).unwrap();
+        assert_eq!(
+            restore_link_tokens(&format!("{read} More."), &stored),
+            format!("{stored} More.")
+        );
+        assert_eq!(restore_link_tokens("no links", &stored), "no links");
     }
 
     #[test]

@@ -79,9 +79,15 @@ pub async fn edit(
             .store()
             .warning(&wid)?
             .ok_or_else(|| Problem::not_found("warning", &id))?;
+        // The reader saw `/r/[withheld]` where the draft holds a recipient's link: keep the link.
+        let keep =
+            |edited: String, stored: &str| crate::redact::restore_link_tokens(&edited, stored);
         let edit = DraftEdit {
-            headline: b.headline.unwrap_or(w.headline),
-            text: b.text.unwrap_or(w.text),
+            headline: b
+                .headline
+                .map(|h| keep(h, &w.headline))
+                .unwrap_or(w.headline.clone()),
+            text: b.text.map(|t| keep(t, &w.text)).unwrap_or(w.text.clone()),
             measures: b.measures.unwrap_or(w.measures),
         };
         let w = e.edit_draft(&wid, &edit, &p.actor(), now)?;

@@ -211,6 +211,23 @@ async fn recipient_links_work_once_without_a_token() {
         .warning(&crocus["id"].as_str().unwrap().into())
         .unwrap()
         .unwrap();
+    // Editing the draft as read (links withheld) keeps the stored links.
+    let (s, edited) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/warnings/{}", crocus["id"].as_str().unwrap()),
+            Some(&a1),
+            Some(json!({"text": format!("{api_text}\nEdited.")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{edited}");
+    let stored = api
+        .store
+        .warning(&crocus["id"].as_str().unwrap().into())
+        .unwrap()
+        .unwrap();
+    assert!(stored.text.ends_with("\nEdited."), "{}", stored.text);
+    assert!(!stored.text.contains("[withheld]"), "{}", stored.text);
     let text = stored.text.as_str();
     let marker = "Подтвердить получение: "; // op-crocus reads Russian
     let url = text[text.find(marker).unwrap() + marker.len()..]
