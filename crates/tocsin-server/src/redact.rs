@@ -564,26 +564,89 @@ fn link_tokens(s: &str) -> Vec<String> {
 /// recipient's link: put the stored links back, in order, so editing a draft keeps its links
 /// (a link beyond the stored ones stays withheld, and no reader ever supplies one).
 pub fn restore_link_tokens(edited: &str, stored: &str) -> String {
+    restore_link_tokens_mapped(edited, stored).0
+}
+
+/// [`restore_link_tokens`], and for each restored link the byte offset where it ends in the
+/// result with the total growth so far, so that an offset into the result can be told as an
+/// offset into the text the reader sent ([`LinkShifts::as_sent`]).
+pub fn restore_link_tokens_mapped(edited: &str, stored: &str) -> (String, LinkShifts) {
     let placeholder = format!("/r/{WITHHELD}");
+    let mut shifts = Vec::new();
     if !edited.contains(&placeholder) {
-        return edited.to_owned();
+        return (edited.to_owned(), LinkShifts(shifts));
     }
     let mut tokens = link_tokens(stored).into_iter();
     let mut out = String::with_capacity(edited.len());
     let mut rest = edited;
+    let mut growth = 0usize;
     while let Some(i) = rest.find(&placeholder) {
         out.push_str(&rest[..i]);
         match tokens.next() {
             Some(t) => {
                 out.push_str("/r/");
                 out.push_str(&t);
+                growth += t.len().saturating_sub(WITHHELD.len());
+                shifts.push((out.len(), growth));
             }
             None => out.push_str(&placeholder),
         }
         rest = &rest[i + placeholder.len()..];
     }
     out.push_str(rest);
-    out
+    (out, LinkShifts(shifts))
+}
+
+/// Where restored links made a text longer than the reader's (see
+/// [`restore_link_tokens_mapped`]).
+#[derive(Debug, Clone, Default)]
+pub struct LinkShifts(Vec<(usize, usize)>);
+
+impl LinkShifts {
+    /// An offset into the restored text as an offset into the text the reader sent.
+    pub fn as_sent(&self, at: usize) -> usize {
+        let growth = self
+            .0
+            .iter()
+            .take_while(|(end, _)| *end <= at)
+            .last()
+            .map_or(0, |(_, g)| *g);
+        at.saturating_sub(growth)
+    }
+
+    /// `detail` with each `at bytes A..B` told in the reader's offsets.
+    pub fn in_detail(&self, detail: &str) -> String {
+        const AT: &str = "at bytes ";
+        if self.0.is_empty() || !detail.contains(AT) {
+            return detail.to_owned();
+        }
+        let mut out = String::with_capacity(detail.len());
+        let mut rest = detail;
+        while let Some(i) = rest.find(AT) {
+            out.push_str(&rest[..i + AT.len()]);
+            let after = &rest[i + AT.len()..];
+            let n = after
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(after.len());
+            match after[..n].split_once("..").and_then(|(a, b)| {
+                Some((
+                    a.parse::<usize>().ok()?,
+                    b.trim_end_matches('.').parse::<usize>().ok()?,
+                ))
+            }) {
+                Some((a, b)) => {
+                    let tail = &after[..n][after[..n].find("..").map_or(n, |j| j + 2)..];
+                    let dots = tail.len() - tail.trim_end_matches('.').len();
+                    out.push_str(&format!("{}..{}", self.as_sent(a), self.as_sent(b)));
+                    out.push_str(&".".repeat(dots));
+                }
+                None => out.push_str(&after[..n]),
+            }
+            rest = &after[n..];
+        }
+        out.push_str(rest);
+        out
+    }
 }
 
 /// The audience a cleared user is judged as: an agency of their own country, cleared to their
@@ -1055,6 +1118,19 @@ mod tests {
             format!("{stored} More.")
         );
         assert_eq!(restore_link_tokens("no links", &stored), "no links");
+        // Offsets into the restored text are told as offsets into the text as sent.
+        let sent = format!("{read} NIGHTJAR");
+        let (restored, shifts) = restore_link_tokens_mapped(&sent, &stored);
+        let at = restored.find("NIGHTJAR").unwrap();
+        assert_eq!(shifts.as_sent(at), sent.find("NIGHTJAR").unwrap());
+        assert_eq!(
+            shifts.in_detail(&format!("term at bytes {at}..{}.", at + 8)),
+            format!(
+                "term at bytes {}..{}.",
+                sent.find("NIGHTJAR").unwrap(),
+                sent.find("NIGHTJAR").unwrap() + 8
+            )
+        );
     }
 
     #[test]

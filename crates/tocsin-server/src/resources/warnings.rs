@@ -79,18 +79,27 @@ pub async fn edit(
             .store()
             .warning(&wid)?
             .ok_or_else(|| Problem::not_found("warning", &id))?;
-        // The reader saw `/r/[withheld]` where the draft holds a recipient's link: keep the link.
-        let keep =
-            |edited: String, stored: &str| crate::redact::restore_link_tokens(&edited, stored);
+        // The reader saw `/r/[withheld]` where the draft holds a recipient's link: keep the link,
+        // and tell a refusal's byte offsets in the text the reader sent.
+        let (text, shifts) = match b.text {
+            Some(t) => crate::redact::restore_link_tokens_mapped(&t, &w.text),
+            None => (w.text.clone(), Default::default()),
+        };
         let edit = DraftEdit {
             headline: b
                 .headline
-                .map(|h| keep(h, &w.headline))
+                .map(|h| crate::redact::restore_link_tokens(&h, &w.headline))
                 .unwrap_or(w.headline.clone()),
-            text: b.text.map(|t| keep(t, &w.text)).unwrap_or(w.text.clone()),
+            text,
             measures: b.measures.unwrap_or(w.measures),
         };
-        let w = e.edit_draft(&wid, &edit, &p.actor(), now)?;
+        let w = e.edit_draft(&wid, &edit, &p.actor(), now).map_err(|err| {
+            let mut problem = Problem::from(err);
+            if problem.field.as_deref() == Some("/text") {
+                problem.detail = shifts.in_detail(&problem.detail);
+            }
+            problem
+        })?;
         shaped(e.store().as_ref(), &p, &w)
     })
     .await
