@@ -1033,6 +1033,7 @@ mod tests {
                 mark: mark(portion),
                 text: "x".into(),
                 tearline: false,
+                lang: None,
                 line: 1,
             }],
             restricted_terms: terms.iter().map(|t| (*t).to_owned()).collect(),

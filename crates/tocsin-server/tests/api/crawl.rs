@@ -189,6 +189,7 @@ fn canary_threat(canaries: &mut BTreeMap<String, Rule>) -> Threat {
             mark: pm,
             text: format!("Additional reporting number {i} says {c}."),
             tearline: false,
+            lang: None,
             line: line + 1 + i,
         });
     }
