@@ -37,6 +37,10 @@ step "cargo test (SQLite)" cargo test --workspace --all-targets --locked --no-fa
 # tocsin/tests/e2e/common.rs). The cluster tests (several processes, kill -9) run in both.
 step "cargo test e2e (PostgreSQL)" env TOCSIN_TEST_BACKEND=postgres \
   cargo test -p tocsin --test e2e --locked --no-fail-fast
+# The need-to-know crawl (every GET route × every kind of principal) on PostgreSQL too
+# (crates/tocsin-server/tests/api/crawl.rs; docs/security.md).
+step "need-to-know crawl (PostgreSQL)" env TOCSIN_TEST_BACKEND=postgres \
+  cargo test -p tocsin-server --test api --locked -- crawl::
 # The web console in Debian's chromium: two people work the reference case (docs/console.md).
 step "browser tests" bash scripts/browser-tests.sh
 # The HTTP API against its own OpenAPI 3.1 document: no 5xx, every response as documented.

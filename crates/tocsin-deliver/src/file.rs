@@ -41,6 +41,21 @@ impl FileChannel {
     }
 }
 
+/// `<key>.json`: the file name of a delivery, from its idempotency key (a hash, or
+/// `feed:<run>:<org>`). A key that could leave its folder or hide there (`/`, `\\`, a leading
+/// `.`, control characters) is refused.
+fn file_name(key: &str) -> Result<String, String> {
+    if key.is_empty()
+        || key.starts_with('.')
+        || key
+            .chars()
+            .any(|c| matches!(c, '/' | '\\') || c.is_control())
+    {
+        return Err(format!("idempotency key {key:?} is not a safe file name"));
+    }
+    Ok(format!("{key}.json"))
+}
+
 impl Channel for FileChannel {
     fn kind(&self) -> ChannelKind {
         ChannelKind::File
@@ -48,6 +63,11 @@ impl Channel for FileChannel {
 
     fn send(&self, d: &Delivery, w: &Warning) -> Result<(), SendError> {
         let dir = self.dir_for(&d.channel.address)?;
+        let name = file_name(&d.idempotency_key).map_err(|reason| SendError::BadAddress {
+            channel: "file",
+            address: d.channel.address.clone(),
+            reason,
+        })?;
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| SendError::Io { path, source }
@@ -67,7 +87,7 @@ impl Channel for FileChannel {
             // `reminder`, `escalation` or `cancel` for a follow-up about the warning; absent for the warning itself.
             "notice": d.notice.as_ref().map(|n| n.kind.as_str()),
         });
-        let path = dir.join(format!("{}.json", d.idempotency_key));
+        let path = dir.join(name);
         let tmp = dir.join(format!(".{}.tmp", d.idempotency_key));
         std::fs::write(
             &tmp,
@@ -93,5 +113,17 @@ mod tests {
             );
         }
         assert!(ch.dir_for("operators/crocus").is_ok());
+    }
+
+    #[test]
+    fn file_names_cannot_leave_their_folder() {
+        for bad in ["", "../x", "a/b", "..", ".hidden", "a\\b", "a\nb"] {
+            assert!(file_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            file_name("feed:run1:klinik").unwrap(),
+            "feed:run1:klinik.json"
+        );
+        assert_eq!(file_name("0a1b2c").unwrap(), "0a1b2c.json");
     }
 }

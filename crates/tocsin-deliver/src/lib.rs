@@ -14,12 +14,14 @@
 //! the duplicate. The worker never holds more than `max_in_flight` deliveries whose outcome is
 //! not yet recorded, which bounds the duplicates one crash can cause.
 
+pub mod destinations;
 pub mod email;
 pub mod file;
 pub mod receiver;
 pub mod webhook;
 pub mod worker;
 
+pub use destinations::Destinations;
 pub use email::{EmailChannel, SmtpConfig, SmtpTls};
 pub use file::FileChannel;
 pub use webhook::{WebhookChannel, WebhookConfig, WebhookKeys, WebhookSecret};

@@ -294,6 +294,9 @@ pub struct WebhookConfig {
     pub timeout: std::time::Duration,
     /// Acknowledgement link template (`{warning}`, `{key}`), carried in the payload.
     pub ack_url: Option<String>,
+    /// Which destinations may be reached: public addresses, others only when allowed
+    /// (`crate::destinations`).
+    pub destinations: crate::Destinations,
 }
 
 impl Default for WebhookConfig {
@@ -302,6 +305,7 @@ impl Default for WebhookConfig {
             keys: WebhookKeys::default(),
             timeout: std::time::Duration::from_secs(10),
             ack_url: None,
+            destinations: crate::Destinations::default(),
         }
     }
 }
@@ -427,6 +431,8 @@ pub struct WebhookChannel {
     config: WebhookConfig,
     clients: [OnceLock<Result<reqwest::blocking::Client, String>>; CLIENTS],
     common: std::sync::Mutex<HashMap<(String, u32), Arc<String>>>,
+    /// The addresses each destination was checked to; the clients connect only to these.
+    pinned: crate::destinations::Pinned,
     /// The clock of `webhook-timestamp`: real time, since receivers compare it with theirs.
     clock: Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>,
 }
@@ -437,6 +443,7 @@ impl WebhookChannel {
             config,
             clients: Default::default(),
             common: Default::default(),
+            pinned: Default::default(),
             clock: Arc::new(chrono::Utc::now),
         }
     }
@@ -449,6 +456,7 @@ impl WebhookChannel {
                     .redirect(reqwest::redirect::Policy::none())
                     .user_agent(concat!("tocsin/", env!("CARGO_PKG_VERSION")))
                     .pool_max_idle_per_host(256)
+                    .dns_resolver(Arc::new(self.pinned.clone()))
                     .build()
                     .map_err(|e| e.to_string())
             })
@@ -481,6 +489,15 @@ impl Channel for WebhookChannel {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(bad("must be an http:// or https:// URL".into()));
         }
+        // Checked after DNS resolution; the connection uses exactly the addresses checked.
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| bad("the URL has no host".into()))?
+            .to_owned();
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let addrs = self.config.destinations.resolve(&host, port).map_err(bad)?;
+        self.pinned
+            .pin(host.trim_start_matches('[').trim_end_matches(']'), addrs);
         let secrets = self.config.keys.for_url(url);
         if secrets.is_empty() {
             // Fail closed: an unsigned warning could be forged by anyone who knows the URL.

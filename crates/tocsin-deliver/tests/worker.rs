@@ -67,12 +67,54 @@ fn store_with(channels: &[(ChannelKind, String)]) -> (SqliteStore, Vec<Delivery>
 }
 
 fn webhook_worker(secrets: Vec<WebhookSecret>, config: WorkerConfig) -> OutboxWorker {
+    webhook_worker_to(secrets, config, true)
+}
+
+/// The test receivers listen on 127.0.0.1: reaching them needs the operator's allowance.
+fn webhook_worker_to(
+    secrets: Vec<WebhookSecret>,
+    config: WorkerConfig,
+    allow_private: bool,
+) -> OutboxWorker {
     let ch = WebhookChannel::new(WebhookConfig {
         keys: WebhookKeys::with_default(secrets),
         ack_url: Some("https://tocsin.example/ack/{warning}?k={key}".into()),
+        destinations: tocsin_deliver::Destinations {
+            allow_private,
+            ..Default::default()
+        },
         ..Default::default()
     });
     OutboxWorker::with_config(vec![Box::new(ch)], config)
+}
+
+/// A webhook to a loopback address is refused after resolution (dead at once, the receiver never
+/// reached) unless the operator allows private destinations.
+#[test]
+fn a_webhook_to_a_private_address_is_refused_unless_allowed() {
+    let secret = WebhookSecret::generate();
+    let rx = Receiver::start(vec![secret.clone()]).unwrap();
+    for url in [rx.url("/x"), rx.url("/x").replace("127.0.0.1", "localhost")] {
+        let (s, ds) = store_with(&[(ChannelKind::Webhook, url.clone())]);
+        let worker = webhook_worker_to(vec![secret.clone()], WorkerConfig::default(), false);
+        assert_eq!(
+            worker.run_once(&s, t(0), 10).unwrap().dead,
+            vec![ds[0].id],
+            "{url}"
+        );
+        let err = status_of(&s, ds[0].id).last_error.unwrap();
+        assert!(
+            err.contains("loopback") && err.contains("--allow-private-webhooks"),
+            "{err}"
+        );
+    }
+    assert_eq!(rx.received().requests, 0);
+    let (s, ds) = store_with(&[(ChannelKind::Webhook, rx.url("/x"))]);
+    let worker = webhook_worker_to(vec![secret], WorkerConfig::default(), true);
+    assert_eq!(
+        worker.run_once(&s, t(0), 10).unwrap().delivered,
+        vec![ds[0].id]
+    );
 }
 
 fn status_of(s: &SqliteStore, id: i64) -> Delivery {

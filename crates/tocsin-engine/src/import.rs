@@ -119,6 +119,9 @@ impl Engine {
             self.upsert_entities(&all, ctx)?;
         }
         if !audiences.is_empty() {
+            for a in &audiences {
+                a.id.check().map_err(|e| input_err(dir, e))?;
+            }
             self.store.upsert_audiences(&audiences, ctx)?;
         }
         Ok(ImportSummary {

@@ -242,6 +242,16 @@ impl Engine {
 
     /// Add or replace registry entities, in the store and in the match index.
     pub fn upsert_entities(&self, entities: &[Entity], ctx: &AuditCtx) -> Result<()> {
+        for (i, e) in entities.iter().enumerate() {
+            e.id.check().map_err(|err| EngineError::Input {
+                path: if entities.len() == 1 {
+                    "/id".into()
+                } else {
+                    format!("/{i}/id")
+                },
+                message: err.to_string(),
+            })?;
+        }
         self.store.upsert_entities(entities, ctx)?;
         self.registry
             .write()
@@ -297,6 +307,10 @@ impl Engine {
     // ---- intake ----
 
     pub fn ingest_threat(&self, threat: &Threat, ctx: &AuditCtx) -> Result<()> {
+        threat.id.check().map_err(|e| EngineError::Input {
+            path: "/id".into(),
+            message: e.to_string(),
+        })?;
         self.store.insert_threat(threat, ctx)?;
         let marks: Vec<String> = threat
             .portions

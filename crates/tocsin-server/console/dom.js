@@ -33,6 +33,13 @@ export function withheld(marking) {
   return el;
 }
 
+/** A value as plain text (for titles, labels and attributes, where no element can go): a
+ *  withheld marker reads `[withheld: MARKING]`. */
+export function plain(v) {
+  if (v && typeof v === "object" && v.withheld === true) return `[withheld: ${v.marking ?? "above your clearance"}]`;
+  return v ?? "";
+}
+
 /** Replace the children of `el`. */
 export function fill(el, ...children) {
   el.replaceChildren();

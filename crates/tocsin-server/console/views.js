@@ -1,6 +1,6 @@
 // The console's pages. Each `render*` fills <main> and returns an optional stop function (for
 // pages that poll). Reads go to /api/v1; actions are buttons whose result is announced.
-import { h, fill, announce, alertError, when, badge, table, actionButton } from "./dom.js";
+import { h, fill, plain, announce, alertError, when, badge, table, actionButton } from "./dom.js";
 import { get, getAll, post, patch, postText, session, ApiError } from "./api.js";
 import { drawMap, entityPoint } from "./map.js";
 
@@ -35,7 +35,7 @@ const tlpLabel = (t) => `TLP:${String(t ?? "").replace(/^TLP:/i, "").replace(/([
 const label = (s) => String(s ?? "").replaceAll("_", " ");
 
 function pageHeader(title, ...extra) {
-  document.title = `${title} — Tocsin console`;
+  document.title = `${plain(title)} — Tocsin console`;
   return h("div", { class: "page-head" }, h("h1", { tabindex: "-1", id: "page-title" }, title), ...extra);
 }
 
@@ -119,7 +119,7 @@ export async function renderThreat(main, id, tab = "report") {
     pageHeader(t.title, h("p", { class: "muted" }, `${t.id} · from ${t.originator} · received `, when(t.received))),
     nav, body);
   const section = TABS.find(([k]) => k === tab)?.[1] ?? "Report";
-  document.title = `${section}: ${t.title} — Tocsin console`;
+  document.title = `${section}: ${plain(t.title)} — Tocsin console`;
   switch (tab) {
     case "matches": return renderMatches(body, t);
     case "determination": return renderDetermination(body, t);
@@ -187,7 +187,7 @@ async function renderMatches(body, t) {
         : h("span", { class: "muted" }, "—"),
       m.score.toFixed(2),
       m.target_label ?? `target ${m.target}`,
-      h("ul", { class: "reasons" }, (m.reasons ?? []).map((r) => h("li", {}, `${label(r.descriptor)}: ${r.detail}`))),
+      h("ul", { class: "reasons" }, (m.reasons ?? []).map((r) => h("li", {}, `${label(r.descriptor)}: `, r.detail))),
     ];
   });
   fill(body,
@@ -199,7 +199,7 @@ async function renderMatches(body, t) {
         h("h2", { id: "mlist-h" }, `Matches (${matches.count})`),
         table("Registry entities the report's targets fit, best first", ["Entity", "Map point", "Score", "Target", "Why"], rows,
           { empty: "No registry entity matches this report.", id: "match-table" }))));
-  await drawMap(mapBox, pts, `Map of ${pts.length} matched place(s) for ${t.title}`);
+  await drawMap(mapBox, pts, `Map of ${pts.length} matched place(s) for ${plain(t.title)}`);
   announce(`${matches.count} matches, ${pts.length} places on the map`);
 }
 
@@ -241,7 +241,7 @@ async function renderDetermination(body, t) {
               h("h3", {}, "Threshold criteria"),
               h("ul", { class: "criteria" }, (cur.criteria ?? []).map((c) =>
                 h("li", { class: c.held ? "held" : "not-held" }, h("span", { class: "tick", "aria-hidden": "true" }, c.held ? "✔" : "✘"),
-                  h("span", { class: "sr-only" }, c.held ? "Met: " : "Not met: "), h("strong", {}, label(c.name)), ` — ${c.why}`))),
+                  h("span", { class: "sr-only" }, c.held ? "Met: " : "Not met: "), h("strong", {}, label(c.name)), " — ", c.why))),
               (cur.considerations ?? []).length ? h("div", {}, h("h3", {}, "Considerations"), h("ul", {}, cur.considerations.map((c) => h("li", {}, c)))) : "")
           : h("p", { id: "current-determination" }, "No determination yet: propose one to evaluate the duty-to-warn threshold."),
         actions,
@@ -261,7 +261,7 @@ function leakVerdict(w) {
   if (!v.passed) {
     const b = v.blocked ?? {};
     const rule = b.rule?.rule ? label(b.rule.rule) : "blocked";
-    return { ok: false, text: `BLOCKED: ${rule} in ${b.field ?? "?"}${b.excerpt ? ` (“${b.excerpt}”)` : ""}` };
+    return { ok: false, text: `BLOCKED: ${rule} in ${b.field ?? "?"}${b.excerpt ? ` (“${plain(b.excerpt)}”)` : ""}` };
   }
   return { ok: true, text: `passed (${v.checked_terms} restricted term(s), ${v.withheld_portions} withheld portion(s) checked in ${v.checked_fields} field(s))` };
 }
@@ -327,7 +327,7 @@ async function renderWarnings(body, t) {
       editing.add(w.id);
       const head = h("input", { id: `edit-headline-${w.id}`, value: w.headline });
       const text = h("textarea", { id: `edit-text-${w.id}`, rows: "12" });
-      text.value = w.text;
+      text.value = plain(w.text);
       const err = h("div", { class: "error", role: "alert", id: `edit-error-${w.id}` });
       const close = async () => { editing.delete(w.id); await draw(true); document.getElementById(`w-${w.id}`)?.focus(); };
       const form = h("form", { class: "editor", "aria-label": `Edit the draft to ${w.audience_id}` },

@@ -67,6 +67,16 @@ pub struct AppState {
     /// Mark the session cookie `Secure`? `None`: decided when serving (not on a loopback address,
     /// where the console is plain http), and `Secure` when there is no address (tests).
     pub cookie_secure: Option<bool>,
+    /// Password checks (Argon2) that may run at once; a login beyond them answers 429.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
+}
+
+/// Default bound on concurrent password checks: the machine's parallelism, 2 to 8.
+pub fn default_password_checks() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8)
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,7 +93,14 @@ impl AppState {
             clock: Arc::new(chrono::Utc::now),
             engine: None,
             cookie_secure: None,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(default_password_checks())),
         }
+    }
+
+    /// Bound the password checks (Argon2) that may run at once (docs/security.md).
+    pub fn with_password_checks(mut self, n: usize) -> Self {
+        self.password_checks = Arc::new(tokio::sync::Semaphore::new(n));
+        self
     }
 
     /// Serve the write routes and recipient links through `engine` (over the same store).
@@ -226,6 +243,7 @@ pub fn router(state: AppState) -> Router {
         .merge(analyst)
         .merge(approver)
         .merge(admin)
+        .route_layer(from_fn(record_route))
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
@@ -244,6 +262,7 @@ pub fn router(state: AppState) -> Router {
         )
         // The web console: `/` and `/console/{file}` (docs/console.md).
         .merge(console::router())
+        .route_layer(from_fn(record_route))
         .fallback(not_found)
         .layer(from_fn(finish))
         // Standards (docs/standards.md); after `finish`, which would rewrite TAXII error bodies.
@@ -259,13 +278,40 @@ async fn not_found(req: Request) -> Problem {
     )
 }
 
-/// Outermost layer: access log (method, path, status, time — never headers), problem+json for
-/// framework errors (405, extractor rejections), and headers that keep responses out of caches.
+/// The route template a request matched (`/r/:token`, `/api/v1/threats/:id`), carried on the
+/// response to the access log: paths can hold credentials (a recipient's link token), templates
+/// cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTemplate(pub String);
+
+/// Copy the matched route's template onto the response (the innermost router's wins: the
+/// nested API's full template, not the outer router's catch-all).
+async fn record_route(req: Request, next: Next) -> Response {
+    let template = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut resp = next.run(req).await;
+    if let Some(t) = template {
+        if resp.extensions().get::<RouteTemplate>().is_none() {
+            resp.extensions_mut().insert(RouteTemplate(t));
+        }
+    }
+    resp
+}
+
+/// Outermost layer: access log (method, route template, status, time — never the path, a query
+/// or headers), problem+json for framework errors (405, extractor rejections), and headers that
+/// keep responses out of caches.
 async fn finish(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
     let mut resp = next.run(req).await;
+    let route = resp
+        .extensions()
+        .get::<RouteTemplate>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| "(no route)".to_owned());
     let status = resp.status();
     if (status.is_client_error() || status.is_server_error())
         && !is_problem(&resp)
@@ -279,7 +325,7 @@ async fn finish(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    tracing::info!(%method, %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    tracing::info!(%method, %route, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     resp
 }
 
@@ -372,4 +418,42 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn template_of(uri: &str) -> Option<String> {
+        let store: Arc<dyn Store> =
+            Arc::new(tocsin_store_sqlite::SqliteStore::open_in_memory().unwrap());
+        let app = router(AppState::new(store));
+        let req = Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+        resp.extensions()
+            .get::<RouteTemplate>()
+            .map(|r| r.0.clone())
+    }
+
+    /// The access log records the route's template: a recipient's link token (a credential) never
+    /// reaches it, and an API path gives its nested template, not the outer catch-all.
+    #[tokio::test]
+    async fn the_access_log_sees_route_templates_not_paths() {
+        assert_eq!(
+            template_of("/r/eyJzZWNyZXQiOjF9.c2ln").await.as_deref(),
+            Some("/r/:token")
+        );
+        assert_eq!(
+            template_of("/api/v1/threats/moscow-2024-03")
+                .await
+                .as_deref(),
+            Some("/api/v1/threats/:id")
+        );
+        assert_eq!(template_of("/health").await.as_deref(), Some("/health"));
+        assert_eq!(template_of("/no/such/eyJ0b2tlbg").await, None);
+    }
 }

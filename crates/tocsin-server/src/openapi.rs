@@ -78,7 +78,7 @@ type Object = serde_json::Map<String, Value>;
         (status = 200, description = "Signed in: the session cookie is set", body = LoginAnswer,
             headers(("Set-Cookie" = String, description = "tocsin_session=…; HttpOnly; SameSite=Strict; Path=/ (Secure off loopback)"))),
         (status = 401, description = "The username or password is wrong (one answer for every reason)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins for this username or address", body = crate::problem::ProblemDoc, content_type = "application/problem+json",
+        (status = 429, description = "Too many failed logins for this username or address, or too many password checks running at once (Retry-After: 1); a refused login is not checked", body = crate::problem::ProblemDoc, content_type = "application/problem+json",
             headers(("Retry-After" = i64, description = "Seconds until another attempt is allowed"))),
         (status = 400, description = "Malformed JSON", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A member is missing or of the wrong type", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
@@ -240,7 +240,7 @@ pub fn document() -> Doc {
                     "401",
                     "No token, or a malformed, unknown, revoked or expired one",
                 );
-                add("403", "The token's role or scope is too low for this route (or it is bound to a partner's audience), or a console session sent an unsafe method without its X-CSRF-Token");
+                add("403", "The token's role or scope is too low for this route (or it is bound to a partner's audience), a console session sent an unsafe method without its X-CSRF-Token, or need to know refuses it (approving what one may not read; an admin granting more clearance or nationality than they hold, or a cleared admin minting a token with no owner)");
                 // The rule the server enforces (auth::ROUTE_RULES); a route without one is refused
                 // to everyone, and the document says so rather than inventing a requirement.
                 let role = crate::auth::required_role(method, path);

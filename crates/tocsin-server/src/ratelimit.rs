@@ -51,10 +51,10 @@ pub fn decide(
     limits: &LoginLimits,
 ) -> Verdict {
     let since = now - limits.window;
-    let mut recent: Vec<&LoginAttempt> = attempts
-        .iter()
-        .filter(|a| a.at > since && a.at <= now)
-        .collect();
+    // Attempts stamped after `now` count too: a concurrent login that read the clock a moment
+    // later has already been counted, and must not be missed (that would let parallel guesses
+    // through).
+    let mut recent: Vec<&LoginAttempt> = attempts.iter().filter(|a| a.at > since).collect();
     recent.sort_by_key(|a| a.at);
     let last_user_success = recent
         .iter()
@@ -135,6 +135,11 @@ mod tests {
         assert_eq!(decide(&a, "ana", "x", t(15), &l), Verdict::Allowed);
         // Another username from another address is not affected.
         assert_eq!(decide(&a, "bob", "y", t(5), &l), Verdict::Allowed);
+        // Attempts stamped a moment after this one's clock (a concurrent login) still count.
+        assert!(matches!(
+            decide(&a, "ana", "x", t(0) - Duration::seconds(1), &l),
+            Verdict::Limited { .. }
+        ));
     }
 
     #[test]

@@ -26,6 +26,9 @@ use tocsin_store::{Store, StoreError};
 /// What a redacted term is replaced with.
 pub const WITHHELD: &str = "[withheld]";
 
+/// What a viewer reads in place of a delivery's error (it may quote a webhook receiver's answer).
+const DELIVERY_ERROR_NOTE: &str = "[withheld: delivery errors are shown to analysts and above]";
+
 /// The member removed from objects for viewers.
 const TERMS_KEY: &str = "restricted_terms";
 
@@ -91,31 +94,559 @@ impl Redactor {
     }
 }
 
-/// Shape a response for `principal`: restricted terms hidden below analyst, portions above the
-/// principal's clearance withheld. Every route whose response can carry threat, warning or match
-/// content calls this (or `AppState::read`, which does).
+/// Shape a response for `principal`: the one place that decides what a principal may read
+/// (docs/security.md, "Need to know"). Every route whose response can carry threat, warning, match,
+/// delivery, task, determination or feedback content calls this (or `AppState::read`, which does).
 pub fn for_principal(
     v: &mut Value,
     principal: &Principal,
     store: &dyn Store,
 ) -> Result<(), StoreError> {
-    let restricted_ntk = !matches!(principal.need_to_know, NeedToKnow::Unrestricted);
-    if principal.role >= Role::Analyst && !restricted_ntk {
-        return Ok(());
-    }
-    let threats = store.threats()?;
-    if restricted_ntk {
-        NeedToKnowFilter::new(&principal.need_to_know, &threats).apply(v);
-    }
-    if principal.role < Role::Analyst {
-        Redactor::new(
-            threats
-                .iter()
-                .flat_map(|t| t.restricted_terms.iter().map(String::as_str)),
-        )
-        .apply(v);
-    }
+    Reader::load(principal, store)?.apply(v);
     Ok(())
+}
+
+/// What one principal may read, loaded once per response: the stored threats (their markings),
+/// the warnings (their banners and threats) and the restricted terms hidden from the principal.
+pub struct Reader {
+    ntk: NeedToKnow,
+    role: Role,
+    threats: HashMap<String, Threat>,
+    /// Warning id → (threat id, banner).
+    warnings: HashMap<String, (String, String)>,
+    /// Per threat: `Err(marking)` unless the principal may read all of it (portions, targets,
+    /// actor rolled up).
+    whole: HashMap<String, Result<(), String>>,
+    /// Threats whose restricted terms the principal may see.
+    terms_visible: std::collections::HashSet<String>,
+    hidden_terms: Redactor,
+}
+
+/// Keys of free text written about a threat (feedback, rationales, task details, criteria,
+/// refusal reasons): shown only to a principal who may read the whole threat the object belongs
+/// to, since they cannot be traced to one marking.
+const FREE_TEXT: &[&str] = &[
+    "title",
+    "detail",
+    "text",
+    "headline",
+    "rationale",
+    "considerations",
+    "why",
+    "note",
+    "notes",
+    "comment",
+    "reason",
+    "summary",
+    "excerpt",
+];
+
+impl Reader {
+    pub fn load(principal: &Principal, store: &dyn Store) -> Result<Self, StoreError> {
+        Ok(Self::new(
+            principal.need_to_know,
+            principal.role,
+            store.threats()?,
+            store
+                .warnings(None)?
+                .into_iter()
+                .map(|w| {
+                    (
+                        w.id.as_str().to_owned(),
+                        w.threat_id.as_str().to_owned(),
+                        w.banner,
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// What `ntk` with `role` may read of these threats and warnings (id, threat id, banner).
+    pub fn new(
+        ntk: NeedToKnow,
+        role: Role,
+        threats: Vec<Threat>,
+        warnings: Vec<(String, String, String)>,
+    ) -> Self {
+        let threats: HashMap<String, Threat> = threats
+            .into_iter()
+            .map(|t| (t.id.as_str().to_owned(), t))
+            .collect();
+        let warnings = warnings
+            .into_iter()
+            .map(|(id, threat, banner)| (id, (threat, banner)))
+            .collect();
+        let whole: HashMap<String, Result<(), String>> = threats
+            .iter()
+            .map(|(id, t)| {
+                let m = threat_mark(t);
+                let verdict = may_read(&ntk, &m, Some(t.originator)).map_err(|_| format_mark(&m));
+                (id.clone(), verdict)
+            })
+            .collect();
+        // Restricted terms are as sensitive as the most restrictive portion they protect: only an
+        // analyst (or above) who may read the whole threat sees them (for a foreign principal that
+        // means every portion is releasable to them).
+        let terms_visible: std::collections::HashSet<String> = whole
+            .iter()
+            .filter(|(_, v)| role >= Role::Analyst && v.is_ok())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let shown: std::collections::HashSet<&str> = threats
+            .values()
+            .filter(|t| terms_visible.contains(t.id.as_str()))
+            .flat_map(|t| t.restricted_terms.iter().map(String::as_str))
+            .collect();
+        let hidden_terms = Redactor::new(
+            threats
+                .values()
+                .filter(|t| !terms_visible.contains(t.id.as_str()))
+                .flat_map(|t| t.restricted_terms.iter().map(String::as_str))
+                .filter(|term| !shown.contains(term)),
+        );
+        Self {
+            ntk,
+            role,
+            threats,
+            warnings,
+            whole,
+            terms_visible,
+            hidden_terms,
+        }
+    }
+
+    /// Withhold from `v` whatever this principal may not read.
+    pub fn apply(&self, v: &mut Value) {
+        self.visit(v, Ctx::None);
+        self.strings(v);
+    }
+
+    /// May the principal read the whole of `threat_id` (`Err(marking)` otherwise; an unknown
+    /// threat is withheld: fail closed)?
+    pub fn whole(&self, threat_id: &str) -> Result<(), String> {
+        self.whole
+            .get(threat_id)
+            .cloned()
+            .unwrap_or_else(|| Err("(unknown threat)".into()))
+    }
+
+    /// `s` as this principal sees it when searching: `None` when withheld whole, else the parts
+    /// around the restricted terms hidden from them (a search never matches hidden text).
+    pub fn visible_parts(&self, s: &str) -> Vec<String> {
+        match self.hidden_terms.redact_str(s) {
+            None => vec![s.to_owned()],
+            Some(r) => r.split(WITHHELD).map(str::to_owned).collect(),
+        }
+    }
+
+    fn threat(&self, id: &str) -> Option<&Threat> {
+        self.threats.get(id)
+    }
+
+    /// Hide restricted terms and recipients' link tokens in every string.
+    fn strings(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                if let Some(r) = self.hidden_terms.redact_str(s) {
+                    *s = r;
+                }
+                if let Some(r) = strip_link_tokens(s) {
+                    *s = r;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| self.strings(i)),
+            Value::Object(map) => map.values_mut().for_each(|i| self.strings(i)),
+            _ => {}
+        }
+    }
+
+    fn visit(&self, v: &mut Value, ctx: Ctx) {
+        match v {
+            Value::Array(items) => items.iter_mut().for_each(|i| self.visit(i, ctx.clone())),
+            Value::Object(map) => {
+                let ctx = self.object_ctx(map).unwrap_or(ctx);
+                let skip = self.withhold_in(map, &ctx);
+                for (k, i) in map.iter_mut() {
+                    if skip != Some(k.as_str()) {
+                        self.visit(i, ctx.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The threat (and warning) an object belongs to: itself (a threat has `portions` and
+    /// `originator`), the one its `threat_id` names, or its `warning_id`'s.
+    fn object_ctx(&self, map: &Map<String, Value>) -> Option<Ctx> {
+        let s = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
+        if map.contains_key("portions") && map.contains_key("originator") {
+            return s("id").map(|id| Ctx::Threat { id, banner: None });
+        }
+        if let Some(tid) = s("threat_id") {
+            let banner = map
+                .get("banner")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| {
+                    s("warning_id").and_then(|w| self.warnings.get(&w).map(|(_, b)| b.clone()))
+                });
+            return Some(Ctx::Threat { id: tid, banner });
+        }
+        if let Some(wid) = s("warning_id") {
+            return Some(match self.warnings.get(&wid) {
+                Some((tid, banner)) => Ctx::Threat {
+                    id: tid.clone(),
+                    banner: Some(banner.clone()),
+                },
+                None => Ctx::Unknown,
+            });
+        }
+        None
+    }
+
+    fn readable(&self, mark: &Value, threat: Option<&Threat>) -> Result<(), String> {
+        // A mark that does not decode is withheld: fail closed.
+        let Ok(m) = serde_json::from_value::<PortionMark>(mark.clone()) else {
+            return Err("(unreadable marking)".into());
+        };
+        may_read(&self.ntk, &m, threat.map(|t| t.originator)).map_err(|_| format_mark(&m))
+    }
+
+    /// `Err(marking)` unless the principal may read all of the context's threat.
+    fn whole_ctx(&self, ctx: &Ctx) -> Result<(), String> {
+        match ctx {
+            Ctx::Threat { id, .. } => self.whole(id),
+            Ctx::Unknown => Err("(unknown threat)".into()),
+            Ctx::None => Ok(()),
+        }
+    }
+
+    /// `Err(marking)` unless the principal may read the context's warning (its banner).
+    fn banner_ctx(&self, ctx: &Ctx) -> Result<(), String> {
+        match ctx {
+            Ctx::Threat {
+                id,
+                banner: Some(banner),
+            } => match banner_mark(banner) {
+                Some(m) => may_read(&self.ntk, &m, self.threat(id).map(|t| t.originator))
+                    .map_err(|_| banner.clone()),
+                None => Err(banner.clone()),
+            },
+            Ctx::None => Ok(()),
+            _ => Err("(unknown warning)".into()),
+        }
+    }
+
+    /// Withhold in one object; returns the member not to walk into (already judged).
+    fn withhold_in(&self, map: &mut Map<String, Value>, ctx: &Ctx) -> Option<&'static str> {
+        let threat = match ctx {
+            Ctx::Threat { id, .. } => self.threat(id),
+            _ => None,
+        };
+        // Restricted terms: only to those who may see them (see `load`).
+        if map.contains_key(TERMS_KEY) {
+            let visible = matches!(ctx, Ctx::Threat { id, .. } if self.terms_visible.contains(id));
+            if !visible {
+                map.remove(TERMS_KEY);
+                map.insert(
+                    "withheld".into(),
+                    Value::Array(vec![Value::String(TERMS_KEY.into())]),
+                );
+            }
+        }
+        // A webhook receiver's answer (in a delivery's `last_error`) is for analysts.
+        if self.role < Role::Analyst && map.contains_key("idempotency_key") {
+            if let Some(e) = map.get_mut("last_error").filter(|e| e.is_string()) {
+                *e = Value::String(DELIVERY_ERROR_NOTE.into());
+            }
+        }
+        // A timeline entry: its detail is free text written from the whole case.
+        if map.contains_key("event") && map.get("detail").is_some_and(Value::is_string) {
+            if let Err(marking) = self.whole_ctx(&ctx.or_unknown()) {
+                map.insert("detail".into(), withheld_marker(&marking));
+            } else if self.role < Role::Analyst
+                && map
+                    .get("event")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.starts_with("delivery_"))
+            {
+                // A failed delivery's entry quotes the receiver's answer: analysts only.
+                map.insert("detail".into(), Value::String(DELIVERY_ERROR_NOTE.into()));
+            }
+            return None;
+        }
+        let mark = map.get("mark").filter(|m| m.is_object()).cloned();
+        // A portion: replace its text.
+        if let (Some(mark), true) = (&mark, map.get("text").is_some_and(Value::is_string)) {
+            if let Err(marking) = self.readable(mark, threat) {
+                map.insert("text".into(), withheld_marker(&marking));
+            }
+            return None;
+        }
+        // A target description: keep only its mark.
+        if let (Some(mark), true) = (&mark, map.contains_key("label")) {
+            if let Err(marking) = self.readable(mark, threat) {
+                map.retain(|k, _| k == "mark");
+                map.insert("label".into(), withheld_marker(&marking));
+            }
+            return None;
+        }
+        // A threat's actor.
+        if let Some(actor_mark) = map.get("actor_mark").cloned() {
+            if map.get("actor").is_some_and(|a| !a.is_null()) {
+                if let Err(marking) = self.readable(&actor_mark, threat) {
+                    map.insert("actor".into(), withheld_marker(&marking));
+                }
+            }
+        }
+        // A warning (or a draft): judged by its banner.
+        if map.get("banner").is_some_and(Value::is_string)
+            && (map.contains_key("text") || map.contains_key("headline"))
+        {
+            if let Err(marking) = self.banner_ctx(ctx) {
+                for key in ["headline", "text", "measures"] {
+                    if map.contains_key(key) {
+                        map.insert(key.into(), withheld_marker(&marking));
+                    }
+                }
+            }
+            return None;
+        }
+        // A delivery's notice (reminder, escalation, cancel) says what its warning says: judged by
+        // the warning's banner.
+        if let Some(Value::Object(notice)) = map.get_mut("notice") {
+            if let Err(marking) = self.banner_ctx(ctx) {
+                for key in ["headline", "text"] {
+                    if notice.contains_key(key) {
+                        notice.insert(key.into(), withheld_marker(&marking));
+                    }
+                }
+            }
+            return Some("notice");
+        }
+        // The leak gate's block: its excerpt and the rule's term or label name what the warning
+        // must not say, so only those who may see the threat's restricted terms read them.
+        if map.contains_key("excerpt") && map.get("rule").is_some_and(Value::is_object) {
+            let verdict = match ctx {
+                Ctx::Threat { id, .. } if self.terms_visible.contains(id) => Ok(()),
+                Ctx::Threat { id, .. } => Err(self
+                    .whole(id)
+                    .err()
+                    .unwrap_or_else(|| "(restricted terms)".into())),
+                _ => Err("(unknown threat)".into()),
+            };
+            if let Err(marking) = verdict {
+                map.insert("excerpt".into(), withheld_marker(&marking));
+                if let Some(Value::Object(rule)) = map.get_mut("rule") {
+                    for key in ["term", "label"] {
+                        if rule.contains_key(key) {
+                            rule.insert(key.into(), withheld_marker(&marking));
+                        }
+                    }
+                }
+            }
+            return None;
+        }
+        // A match: withheld with the target description it came from.
+        if let (Some(i), Some(t), true) = (
+            map.get("target").and_then(Value::as_u64),
+            threat,
+            map.contains_key("entity_id"),
+        ) {
+            let verdict = match t.targets.get(i as usize) {
+                Some(spec) => may_read(&self.ntk, &spec.mark, Some(t.originator))
+                    .map_err(|_| format_mark(&spec.mark)),
+                None => Err("(unknown target)".into()),
+            };
+            if let Err(marking) = verdict {
+                map.retain(|k, _| k == "target");
+                map.insert("withheld".into(), Value::Bool(true));
+                map.insert("marking".into(), Value::String(marking));
+            }
+            return None;
+        }
+        // Anything else written about a threat (feedback, a waiver's rationale, a task's detail,
+        // a criterion's reasons, a posture report's note, the threat's title): cannot be traced to
+        // one marking, so shown only to those who may read the whole threat.
+        if matches!(ctx, Ctx::None) {
+            return None;
+        }
+        if let Err(marking) = self.whole_ctx(ctx) {
+            for key in FREE_TEXT {
+                if map.get(*key).is_some_and(|v| v.is_string() || v.is_array()) {
+                    map.insert((*key).into(), withheld_marker(&marking));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The threat context of an object while walking a response.
+#[derive(Clone)]
+enum Ctx {
+    /// Not about a threat (registry entities, audiences, feed runs).
+    None,
+    /// About a threat (and, for a warning, a delivery or a notice, the warning's banner).
+    Threat { id: String, banner: Option<String> },
+    /// About a threat or warning that is not stored: withheld (fail closed).
+    Unknown,
+}
+
+impl Ctx {
+    /// A timeline entry with no threat is judged as about an unknown one.
+    fn or_unknown(&self) -> Ctx {
+        match self {
+            Ctx::None => Ctx::Unknown,
+            c => c.clone(),
+        }
+    }
+}
+
+/// `s` with each recipient link's token (`/r/<payload>.<signature>`, both base64url) replaced by
+/// `[withheld]`: a link is a credential for its recipient, never for a reader of the API. Other
+/// `/r/` paths (a webhook receiver's URL) are left alone. `None` when there is none.
+pub fn strip_link_tokens(s: &str) -> Option<String> {
+    if !s.contains("/r/") {
+        return None;
+    }
+    let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut changed = false;
+    while let Some(i) = rest.find("/r/") {
+        out.push_str(&rest[..i + 3]);
+        let after = &rest[i + 3..];
+        let run = after
+            .find(|c: char| !(b64(c) || c == '.'))
+            .unwrap_or(after.len());
+        // A full stop after the link ends the sentence, not the token.
+        let token = after[..run].trim_end_matches('.');
+        let n = token.len();
+        let signed = token.split_once('.').is_some_and(|(p, sig)| {
+            p.len() >= 16 && sig.len() >= 16 && p.chars().all(b64) && sig.chars().all(b64)
+        });
+        if signed {
+            out.push_str(WITHHELD);
+            changed = true;
+        } else {
+            out.push_str(token);
+        }
+        rest = &after[n..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// The signed link tokens in `s`, in order (what [`strip_link_tokens`] withholds).
+fn link_tokens(s: &str) -> Vec<String> {
+    let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("/r/") {
+        let after = &rest[i + 3..];
+        let run = after
+            .find(|c: char| !(b64(c) || c == '.'))
+            .unwrap_or(after.len());
+        let token = after[..run].trim_end_matches('.');
+        if token.split_once('.').is_some_and(|(p, sig)| {
+            p.len() >= 16 && sig.len() >= 16 && p.chars().all(b64) && sig.chars().all(b64)
+        }) {
+            out.push(token.to_owned());
+        }
+        rest = &after[token.len()..];
+    }
+    out
+}
+
+/// An edit sent back by an API reader carries `/r/[withheld]` where the stored text had a
+/// recipient's link: put the stored links back, in order, so editing a draft keeps its links
+/// (a link beyond the stored ones stays withheld, and no reader ever supplies one).
+pub fn restore_link_tokens(edited: &str, stored: &str) -> String {
+    restore_link_tokens_mapped(edited, stored).0
+}
+
+/// [`restore_link_tokens`], and for each restored link the byte offset where it ends in the
+/// result with the total growth so far, so that an offset into the result can be told as an
+/// offset into the text the reader sent ([`LinkShifts::as_sent`]).
+pub fn restore_link_tokens_mapped(edited: &str, stored: &str) -> (String, LinkShifts) {
+    let placeholder = format!("/r/{WITHHELD}");
+    let mut shifts = Vec::new();
+    if !edited.contains(&placeholder) {
+        return (edited.to_owned(), LinkShifts(shifts));
+    }
+    let mut tokens = link_tokens(stored).into_iter();
+    let mut out = String::with_capacity(edited.len());
+    let mut rest = edited;
+    let mut growth = 0usize;
+    while let Some(i) = rest.find(&placeholder) {
+        out.push_str(&rest[..i]);
+        match tokens.next() {
+            Some(t) => {
+                out.push_str("/r/");
+                out.push_str(&t);
+                growth += t.len().saturating_sub(WITHHELD.len());
+                shifts.push((out.len(), growth));
+            }
+            None => out.push_str(&placeholder),
+        }
+        rest = &rest[i + placeholder.len()..];
+    }
+    out.push_str(rest);
+    (out, LinkShifts(shifts))
+}
+
+/// Where restored links made a text longer than the reader's (see
+/// [`restore_link_tokens_mapped`]).
+#[derive(Debug, Clone, Default)]
+pub struct LinkShifts(Vec<(usize, usize)>);
+
+impl LinkShifts {
+    /// An offset into the restored text as an offset into the text the reader sent.
+    pub fn as_sent(&self, at: usize) -> usize {
+        let growth = self
+            .0
+            .iter()
+            .take_while(|(end, _)| *end <= at)
+            .last()
+            .map_or(0, |(_, g)| *g);
+        at.saturating_sub(growth)
+    }
+
+    /// `detail` with each `at bytes A..B` told in the reader's offsets.
+    pub fn in_detail(&self, detail: &str) -> String {
+        const AT: &str = "at bytes ";
+        if self.0.is_empty() || !detail.contains(AT) {
+            return detail.to_owned();
+        }
+        let mut out = String::with_capacity(detail.len());
+        let mut rest = detail;
+        while let Some(i) = rest.find(AT) {
+            out.push_str(&rest[..i + AT.len()]);
+            let after = &rest[i + AT.len()..];
+            let n = after
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(after.len());
+            match after[..n].split_once("..").and_then(|(a, b)| {
+                Some((
+                    a.parse::<usize>().ok()?,
+                    b.trim_end_matches('.').parse::<usize>().ok()?,
+                ))
+            }) {
+                Some((a, b)) => {
+                    let tail = &after[..n][after[..n].find("..").map_or(n, |j| j + 2)..];
+                    let dots = tail.len() - tail.trim_end_matches('.').len();
+                    out.push_str(&format!("{}..{}", self.as_sent(a), self.as_sent(b)));
+                    out.push_str(&".".repeat(dots));
+                }
+                None => out.push_str(&after[..n]),
+            }
+            rest = &after[n..];
+        }
+        out.push_str(rest);
+        out
+    }
 }
 
 /// The audience a cleared user is judged as: an agency of their own country, cleared to their
@@ -272,137 +803,6 @@ pub fn withheld_marker(marking: &str) -> Value {
     json!({ "withheld": true, "marking": marking })
 }
 
-/// Walks a response and withholds what a cleared principal may not read (see the module doc).
-pub struct NeedToKnowFilter<'a> {
-    ntk: &'a NeedToKnow,
-    threats: HashMap<&'a str, &'a Threat>,
-}
-
-impl<'a> NeedToKnowFilter<'a> {
-    pub fn new(ntk: &'a NeedToKnow, threats: &'a [Threat]) -> Self {
-        Self {
-            ntk,
-            threats: threats.iter().map(|t| (t.id.as_str(), t)).collect(),
-        }
-    }
-
-    pub fn apply(&self, v: &mut Value) {
-        if matches!(self.ntk, NeedToKnow::Unrestricted) {
-            return;
-        }
-        self.visit(v, None);
-    }
-
-    fn readable(&self, mark: &Value, threat: Option<&Threat>) -> Result<(), String> {
-        // A mark that does not decode is withheld: fail closed.
-        let Ok(m) = serde_json::from_value::<PortionMark>(mark.clone()) else {
-            return Err("(unreadable marking)".into());
-        };
-        may_read(self.ntk, &m, threat.map(|t| t.originator)).map_err(|_| format_mark(&m))
-    }
-
-    fn visit(&self, v: &mut Value, threat: Option<&'a Threat>) {
-        match v {
-            Value::Array(items) => items.iter_mut().for_each(|i| self.visit(i, threat)),
-            Value::Object(map) => {
-                let threat = self.object_threat(map).or(threat);
-                self.withhold_in(map, threat);
-                map.values_mut().for_each(|i| self.visit(i, threat));
-            }
-            _ => {}
-        }
-    }
-
-    /// The threat an object belongs to: itself (a threat has `portions` and `originator`) or the
-    /// one its `threat_id` names.
-    fn object_threat(&self, map: &Map<String, Value>) -> Option<&'a Threat> {
-        let id = if map.contains_key("portions") && map.contains_key("originator") {
-            map.get("id")
-        } else {
-            map.get("threat_id")
-        };
-        id.and_then(Value::as_str)
-            .and_then(|id| self.threats.get(id).copied())
-    }
-
-    fn withhold_in(&self, map: &mut Map<String, Value>, threat: Option<&Threat>) {
-        // A timeline entry: its detail is free text written from the whole case (target labels,
-        // edited headlines, refusal reasons, feedback), so only those who may read all of its
-        // threat see it. No known threat: withheld (fail closed).
-        if map.contains_key("event") && map.get("detail").is_some_and(Value::is_string) {
-            let verdict = match threat {
-                Some(t) => {
-                    let m = threat_mark(t);
-                    may_read(self.ntk, &m, Some(t.originator)).map_err(|_| format_mark(&m))
-                }
-                None => Err("(unknown threat)".into()),
-            };
-            if let Err(marking) = verdict {
-                map.insert("detail".into(), withheld_marker(&marking));
-            }
-            return;
-        }
-        let mark = map.get("mark").filter(|m| m.is_object()).cloned();
-        // A portion: replace its text.
-        if let (Some(mark), true) = (&mark, map.get("text").is_some_and(Value::is_string)) {
-            if let Err(marking) = self.readable(mark, threat) {
-                map.insert("text".into(), withheld_marker(&marking));
-            }
-            return;
-        }
-        // A target description: keep only its mark.
-        if let (Some(mark), true) = (&mark, map.contains_key("label")) {
-            if let Err(marking) = self.readable(mark, threat) {
-                map.retain(|k, _| k == "mark");
-                map.insert("label".into(), withheld_marker(&marking));
-            }
-            return;
-        }
-        // A threat's actor.
-        if let Some(actor_mark) = map.get("actor_mark").cloned() {
-            if map.get("actor").is_some_and(|a| !a.is_null()) {
-                if let Err(marking) = self.readable(&actor_mark, threat) {
-                    map.insert("actor".into(), withheld_marker(&marking));
-                }
-            }
-        }
-        // A warning (or a draft): judged by its banner.
-        if let Some(banner) = map.get("banner").and_then(Value::as_str).map(str::to_owned) {
-            if map.contains_key("text") || map.contains_key("headline") {
-                let verdict = match banner_mark(&banner) {
-                    Some(m) => may_read(self.ntk, &m, threat.map(|t| t.originator))
-                        .map_err(|_| banner.clone()),
-                    None => Err(banner.clone()),
-                };
-                if let Err(marking) = verdict {
-                    for key in ["headline", "text", "measures"] {
-                        if map.contains_key(key) {
-                            map.insert(key.into(), withheld_marker(&marking));
-                        }
-                    }
-                }
-            }
-        }
-        // A match: withheld with the target description it came from.
-        if let (Some(i), Some(t), true) = (
-            map.get("target").and_then(Value::as_u64),
-            threat,
-            map.contains_key("entity_id"),
-        ) {
-            let verdict = match t.targets.get(i as usize) {
-                Some(spec) => may_read(self.ntk, &spec.mark, Some(t.originator))
-                    .map_err(|_| format_mark(&spec.mark)),
-                None => Err("(unknown target)".into()),
-            };
-            if let Err(marking) = verdict {
-                map.retain(|k, _| k == "target");
-                map.insert("withheld".into(), Value::Bool(true));
-                map.insert("marking".into(), Value::String(marking));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,8 +932,7 @@ mod tests {
         let ntk = cleared(Classification::C, "USA");
         // No stored threat: the originator is unknown (judged foreign); the C clearance alone
         // withholds every S portion here, so the outcome does not depend on it.
-        let threats: Vec<Threat> = vec![];
-        NeedToKnowFilter::new(&ntk, &threats).apply(&mut v);
+        Reader::new(ntk, Role::Analyst, vec![], vec![]).apply(&mut v);
         let w = |m: &str| withheld_marker(m);
         assert_eq!(v["portions"][0]["text"], w("(S//NF)"));
         assert_eq!(
@@ -584,7 +983,13 @@ mod tests {
         let threats = vec![t("secret", "(S//NF)"), t("open", "(U)")];
         let entry = |threat: &str| json!({"at": "2024-03-07T00:00:00Z", "event": "matches_computed", "detail": "Crocus City Hall: 1", "threat_id": threat});
         let mut v = json!({"items": [entry("secret"), entry("open"), entry("gone")]});
-        NeedToKnowFilter::new(&cleared(Classification::C, "USA"), &threats).apply(&mut v);
+        Reader::new(
+            cleared(Classification::C, "USA"),
+            Role::Analyst,
+            threats.clone(),
+            vec![],
+        )
+        .apply(&mut v);
         assert_eq!(v["items"][0]["detail"], withheld_marker("(S//NF)"));
         assert_eq!(v["items"][1]["detail"], "Crocus City Hall: 1");
         assert_eq!(
@@ -597,8 +1002,159 @@ mod tests {
             "what happened and when stay visible"
         );
         let mut v = json!({"items": [entry("secret")]});
-        NeedToKnowFilter::new(&cleared(Classification::S, "USA"), &threats).apply(&mut v);
+        Reader::new(
+            cleared(Classification::S, "USA"),
+            Role::Analyst,
+            threats,
+            vec![],
+        )
+        .apply(&mut v);
         assert_eq!(v["items"][0]["detail"], "Crocus City Hall: 1");
+    }
+
+    fn threat_with(id: &str, portion: &str, terms: &[&str]) -> Threat {
+        Threat {
+            id: tocsin_core::ThreatId::new(id),
+            title: "the title".into(),
+            originator: CountryCode::parse("USA").unwrap(),
+            received: chrono::Utc::now(),
+            actor: None,
+            actor_mark: PortionMark::unclassified(),
+            harms: vec![],
+            credibility: tocsin_core::Credibility::Probable,
+            window: tocsin_core::ThreatWindow::new(
+                chrono::Utc::now(),
+                chrono::Utc::now() + chrono::Duration::hours(1),
+            )
+            .unwrap(),
+            public_advice_hours: 48,
+            targets: vec![],
+            portions: vec![tocsin_core::Portion {
+                mark: mark(portion),
+                text: "x".into(),
+                tearline: false,
+                lang: None,
+                line: 1,
+            }],
+            restricted_terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+            tlp: None,
+            measures: vec![],
+        }
+    }
+
+    #[test]
+    fn notices_tasks_rationales_and_feedback_follow_their_threat() {
+        let threats = vec![threat_with("t", "(S//NF)", &["NIGHTJAR"])];
+        let warnings = vec![(
+            "t.a.v1".to_owned(),
+            "t".to_owned(),
+            "SECRET//NOFORN".to_owned(),
+        )];
+        let body = json!({
+            "deliveries": [{"id": 1, "warning_id": "t.a.v1", "idempotency_key": "k", "last_error": "HTTP 500: receiver said NIGHTJAR",
+                            "notice": {"kind": "reminder", "headline": "Reminder", "text": "the warning text, ack at https://x/r/eyJ3YXJuaW5nX2lkIjoi.c2lnbmF0dXJlX2J5dGVz"}}],
+            "tasks": [{"id": 1, "kind": "feedback_follow_up", "threat_id": "t", "detail": "they asked about the venue"}],
+            "determination": {"threat_id": "t", "decision": "waive", "justification": "already_aware", "rationale": "why",
+                              "criteria": [{"name": "specific", "held": true, "why": "the venue is named"}], "considerations": ["c"]},
+            "feedback": {"warning_id": "t.a.v1", "by": "r", "kind": "other", "text": "free text"},
+            "blocked": {"threat_id": "t", "leak": {"rule": {"rule": "restricted_term", "term": "NIGHTJAR"}, "field": "/text", "excerpt": "As NIGHTJAR"}},
+            "unknown": {"threat_id": "gone", "detail": "about a threat that is not stored"},
+        });
+        let c = cleared(Classification::C, "USA");
+        let mut v = body.clone();
+        Reader::new(c, Role::Analyst, threats.clone(), warnings.clone()).apply(&mut v);
+        let w = withheld_marker;
+        let d = &v["deliveries"][0];
+        assert_eq!(d["notice"]["text"], w("SECRET//NOFORN"), "{v}");
+        assert_eq!(d["notice"]["kind"], "reminder");
+        assert_eq!(v["tasks"][0]["detail"], w("(S//NF)"));
+        assert_eq!(v["determination"]["rationale"], w("(S//NF)"));
+        assert_eq!(v["determination"]["considerations"], w("(S//NF)"));
+        assert_eq!(v["determination"]["criteria"][0]["why"], w("(S//NF)"));
+        assert_eq!(v["determination"]["justification"], "already_aware");
+        assert_eq!(v["feedback"]["text"], w("(S//NF)"));
+        assert_eq!(v["blocked"]["leak"]["excerpt"], w("(S//NF)"));
+        assert_eq!(v["blocked"]["leak"]["rule"]["term"], w("(S//NF)"));
+        assert_eq!(v["unknown"]["detail"], w("(unknown threat)"), "fail closed");
+        assert!(!v.to_string().contains("NIGHTJAR"), "{v}");
+        // Cleared for all of it: an analyst reads everything but the link token, which no API
+        // reader ever gets; a viewer never gets the receiver's answer or the terms.
+        let mut v = body.clone();
+        let s = cleared(Classification::S, "USA");
+        Reader::new(s, Role::Analyst, threats.clone(), warnings.clone()).apply(&mut v);
+        assert_eq!(v["tasks"][0]["detail"], "they asked about the venue");
+        assert_eq!(v["blocked"]["leak"]["rule"]["term"], "NIGHTJAR");
+        assert_eq!(
+            v["deliveries"][0]["notice"]["text"],
+            "the warning text, ack at https://x/r/[withheld]"
+        );
+        let mut v = body;
+        v["timeline"] = json!([{"event": "delivery_dead", "threat_id": "t", "at": "2024-03-07T00:00:00Z",
+                                "detail": "t.a.v1 to a: HTTP 500: the receiver said so"}]);
+        Reader::new(s, Role::Viewer, threats, warnings).apply(&mut v);
+        assert!(!v.to_string().contains("NIGHTJAR"), "{v}");
+        assert!(!v.to_string().contains("HTTP 500"), "{v}");
+        assert!(!v.to_string().contains("receiver said"), "{v}");
+        assert_eq!(v["tasks"][0]["detail"], "they asked about the venue");
+    }
+
+    #[test]
+    fn link_tokens_are_cut_from_any_text() {
+        let token = "eyJ3YXJuaW5nX2lkIjoi-_x.c2lnbmF0dXJlX2J5dGVz";
+        assert_eq!(
+            strip_link_tokens(&format!(
+                "go to https://t.example/r/{token} now, or /r/{token}."
+            )),
+            Some("go to https://t.example/r/[withheld] now, or /r/[withheld].".into())
+        );
+        // A receiver's path is no link token.
+        assert_eq!(strip_link_tokens("http://127.0.0.1:9/r/0"), None);
+        assert_eq!(strip_link_tokens("see /r/ and /rx /r/abc.def"), None);
+        assert_eq!(strip_link_tokens("nothing"), None);
+        // An edit read back through the API gets the stored links again, in order.
+        let stored = format!("ack /r/{token} or /r/{token}Z.");
+        let read = strip_link_tokens(&stored).unwrap();
+        assert_eq!(
+            restore_link_tokens(&format!("{read} More."), &stored),
+            format!("{stored} More.")
+        );
+        assert_eq!(restore_link_tokens("no links", &stored), "no links");
+        // Offsets into the restored text are told as offsets into the text as sent.
+        let sent = format!("{read} NIGHTJAR");
+        let (restored, shifts) = restore_link_tokens_mapped(&sent, &stored);
+        let at = restored.find("NIGHTJAR").unwrap();
+        assert_eq!(shifts.as_sent(at), sent.find("NIGHTJAR").unwrap());
+        assert_eq!(
+            shifts.in_detail(&format!("term at bytes {at}..{}.", at + 8)),
+            format!(
+                "term at bytes {}..{}.",
+                sent.find("NIGHTJAR").unwrap(),
+                sent.find("NIGHTJAR").unwrap() + 8
+            )
+        );
+    }
+
+    #[test]
+    fn terms_are_shown_only_to_analysts_cleared_for_the_whole_threat() {
+        let threats = vec![
+            threat_with("ts", "(TS//NF)", &["NIGHTJAR"]),
+            threat_with("u", "(U)", &["KESTREL"]),
+        ];
+        let body = json!({"items": [
+            {"id": "ts", "originator": "USA", "portions": [], "restricted_terms": ["NIGHTJAR"], "title": "via NIGHTJAR"},
+            {"id": "u", "originator": "USA", "portions": [], "restricted_terms": ["KESTREL"], "title": "via KESTREL"},
+        ]});
+        let mut v = body.clone();
+        let s = cleared(Classification::S, "USA");
+        Reader::new(s, Role::Analyst, threats.clone(), vec![]).apply(&mut v);
+        assert_eq!(v["items"][0]["withheld"], json!(["restricted_terms"]));
+        assert_eq!(v["items"][0]["title"], withheld_marker("(TS//NF)"));
+        assert_eq!(v["items"][1]["restricted_terms"], json!(["KESTREL"]));
+        assert_eq!(v["items"][1]["title"], "via KESTREL");
+        let mut v = body;
+        Reader::new(s, Role::Viewer, threats, vec![]).apply(&mut v);
+        assert_eq!(v["items"][1]["title"], "via [withheld]");
+        assert_eq!(v["items"][1]["withheld"], json!(["restricted_terms"]));
     }
 
     #[test]

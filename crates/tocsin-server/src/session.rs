@@ -269,18 +269,53 @@ pub async fn login(
     let store = st.store.clone();
     let secure = st.secure_cookies();
     let limits = LoginLimits::default();
+    // Argon2 costs 19 MiB and real CPU per check: at most `password_checks` run at once; a login
+    // beyond that is answered 429 at once, without queueing (memory stays bounded under a flood)
+    // and without counting as an attempt.
+    let Ok(permit) = st.password_checks.clone().try_acquire_owned() else {
+        tracing::warn!("login refused: too many password checks in progress");
+        let mut resp = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too Many Requests",
+            "too many logins are being checked right now: try again in a second",
+        )
+        .into_response();
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1));
+        return resp;
+    };
     let outcome = tokio::task::spawn_blocking(move || -> Result<LoginOutcome, StoreError> {
-        let attempts = store.login_attempts(&username, &client, now - limits.window)?;
-        if let Verdict::Limited {
-            by,
-            retry_after_secs,
-        } = decide(&attempts, &username, &client, now, &limits)
-        {
-            return Ok(LoginOutcome::Limited {
-                by,
-                retry_after_secs,
-            });
-        }
+        let _permit = permit;
+        // Decide and count in one store transaction: N parallel attempts are N counted attempts,
+        // and the one past the limit is refused (docs/security.md).
+        let verdict = std::sync::Mutex::new(Verdict::Allowed);
+        let claimed = store.claim_login_attempt(
+            &username,
+            &client,
+            now - limits.window,
+            &|attempts| {
+                let v = decide(attempts, &username, &client, now, &limits);
+                let allowed = v == Verdict::Allowed;
+                *verdict.lock().unwrap_or_else(|p| p.into_inner()) = v;
+                allowed
+            },
+            &AuditCtx::new(format!("login:{username}"), now),
+        )?;
+        let Some(attempt) = claimed else {
+            return Ok(
+                match verdict.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                    Verdict::Limited {
+                        by,
+                        retry_after_secs,
+                    } => LoginOutcome::Limited {
+                        by,
+                        retry_after_secs,
+                    },
+                    Verdict::Allowed => LoginOutcome::Refused,
+                },
+            );
+        };
         let user = store.user_by_name(&username)?;
         let ok = match user.as_ref() {
             Some(u) if !u.disabled => match &u.password_hash {
@@ -296,8 +331,8 @@ pub async fn login(
             }
         };
         let ctx = AuditCtx::new(format!("login:{username}"), now);
+        store.settle_login_attempt(attempt, ok, &ctx)?;
         let Some(u) = user.filter(|_| ok) else {
-            store.record_login_attempt(&username, &client, false, &ctx)?;
             return Ok(LoginOutcome::Refused);
         };
         let mut bytes = [0u8; 32];

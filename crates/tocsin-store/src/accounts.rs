@@ -23,6 +23,7 @@ pub mod actions {
     pub const SESSION_REVOKE: &str = "session.revoke";
     pub const LOGIN_FAILED: &str = "login.failed";
     pub const LOGIN_SUCCEEDED: &str = "login.succeeded";
+    pub const LOGIN_ATTEMPT: &str = "login.attempt";
 }
 
 /// A user to create. `username` is already normalised (lower case) by the caller.
@@ -156,6 +157,22 @@ pub trait Accounts {
         success: bool,
         audit: &AuditCtx,
     ) -> Result<()>;
+    /// Atomically decide and count one login attempt: in one write transaction (serialised with
+    /// every other writer, in any process), read the attempts for this username or client at or
+    /// after `since`; when `allow` accepts them, record this attempt as a failure (until
+    /// [`Accounts::settle_login_attempt`] says it succeeded; audited `login.attempt`) and return its
+    /// id; else write nothing and return `None`. So N parallel attempts are N counted attempts.
+    fn claim_login_attempt(
+        &self,
+        username: &str,
+        client: &str,
+        since: Timestamp,
+        allow: &(dyn Fn(&[LoginAttempt]) -> bool + Sync),
+        audit: &AuditCtx,
+    ) -> Result<Option<i64>>;
+    /// The outcome of a claimed attempt: a success turns its row into one (audited
+    /// `login.succeeded`); a failure leaves it counted (audited `login.failed`).
+    fn settle_login_attempt(&self, id: i64, success: bool, audit: &AuditCtx) -> Result<()>;
     /// Attempts for this username or from this client at or after `since`, oldest first.
     fn login_attempts(
         &self,
@@ -346,6 +363,35 @@ pub fn check_contract(s: &dyn crate::Store) {
         2,
         "older attempts are left out"
     );
+    // Claiming decides on the attempts seen in the same transaction, and counts only when allowed.
+    let refused = s
+        .claim_login_attempt("kim", "10.0.0.7", t(0), &|_| false, &ctx(10))
+        .unwrap();
+    assert_eq!(refused, None);
+    let id = s
+        .claim_login_attempt("kim", "10.0.0.7", t(0), &|seen| seen.is_empty(), &ctx(10))
+        .unwrap()
+        .expect("allowed: nothing seen before");
+    assert!(
+        s.claim_login_attempt("kim", "10.0.0.8", t(0), &|seen| seen.is_empty(), &ctx(10))
+            .unwrap()
+            .is_none(),
+        "the first claim is seen by the next"
+    );
+    let kim = |s: &dyn crate::Store| -> Vec<bool> {
+        s.login_attempts("kim", "none", t(0))
+            .unwrap()
+            .iter()
+            .map(|a| a.success)
+            .collect()
+    };
+    assert_eq!(kim(s), vec![false], "a claimed attempt counts as a failure");
+    s.settle_login_attempt(id, true, &ctx(10)).unwrap();
+    assert_eq!(kim(s), vec![true], "until it succeeds");
+    assert!(matches!(
+        s.settle_login_attempt(id + 1000, false, &ctx(10)),
+        Err(StoreError::NotFound { .. })
+    ));
 
     // Disabling a user (or changing the password) ends their sessions in the same transaction.
     let patched = s
@@ -395,6 +441,8 @@ pub fn check_contract(s: &dyn crate::Store) {
             actions::LOGIN_FAILED,
             actions::LOGIN_FAILED,
             actions::LOGIN_FAILED,
+            actions::LOGIN_ATTEMPT,
+            actions::LOGIN_SUCCEEDED,
             actions::USER_UPDATE,
         ]
     );

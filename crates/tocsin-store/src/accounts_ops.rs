@@ -150,6 +150,31 @@ fn insert_returning_id(
     sql::int(&row, 0, kind, name)
 }
 
+/// Attempts for this username or from this client at or after `since`, oldest first.
+fn attempts_in(
+    c: &mut dyn Conn,
+    username: &str,
+    client: &str,
+    since: Timestamp,
+) -> Result<Vec<LoginAttempt>> {
+    const KIND: &str = "login attempt";
+    let since = time_text(&since);
+    c.rows(
+        "SELECT username, client, at, success FROM login_attempts WHERE (username = ?1 OR client = ?2) AND at >= ?3 ORDER BY at, id",
+        &[username.into(), client.into(), since.as_str().into()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(LoginAttempt {
+            username: sql::text(r, 0, KIND, username)?,
+            client: sql::text(r, 1, KIND, username)?,
+            at: parse_time(KIND, username, &sql::text(r, 2, KIND, username)?)?,
+            success: sql::boolean(r, 3, KIND, username)?,
+        })
+    })
+    .collect()
+}
+
 /// What the audit chain records of a user: never the password hash, only whether there is one.
 fn user_payload(u: &UserRecord) -> serde_json::Value {
     json!({
@@ -457,29 +482,81 @@ impl<B: Backend> Accounts for B {
         })
     }
 
+    fn claim_login_attempt(
+        &self,
+        username: &str,
+        client: &str,
+        since: Timestamp,
+        allow: &(dyn Fn(&[LoginAttempt]) -> bool + Sync),
+        ctx: &AuditCtx,
+    ) -> Result<Option<i64>> {
+        let at = time_text(&ctx.at);
+        self.write_tx(&mut |tx| {
+            let seen = attempts_in(tx, username, client, since)?;
+            if !allow(&seen) {
+                return Ok(None);
+            }
+            let id = insert_returning_id(
+                tx,
+                "INSERT INTO login_attempts (username, client, at, success) VALUES (?1, ?2, ?3, FALSE) RETURNING id",
+                &[username.into(), client.into(), at.as_str().into()],
+                "login attempt",
+                username,
+            )?;
+            audit(
+                tx,
+                ctx,
+                actions::LOGIN_ATTEMPT,
+                &format!("login:{username}"),
+                &json!({ "id": id, "username": username, "client": client, "at": at }),
+            )?;
+            Ok(Some(id))
+        })
+    }
+
+    fn settle_login_attempt(&self, id: i64, success: bool, ctx: &AuditCtx) -> Result<()> {
+        self.write_tx(&mut |tx| {
+            let row = tx
+                .row(
+                    "SELECT username, client, at FROM login_attempts WHERE id = ?1",
+                    &[id.into()],
+                )?
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "login attempt",
+                    id: id.to_string(),
+                })?;
+            let name = id.to_string();
+            let username = sql::text(&row, 0, "login attempt", &name)?;
+            let client = sql::text(&row, 1, "login attempt", &name)?;
+            let at = sql::text(&row, 2, "login attempt", &name)?;
+            if success {
+                tx.exec(
+                    "UPDATE login_attempts SET success = TRUE WHERE id = ?1",
+                    &[id.into()],
+                )?;
+            }
+            let action = if success {
+                actions::LOGIN_SUCCEEDED
+            } else {
+                actions::LOGIN_FAILED
+            };
+            audit(
+                tx,
+                ctx,
+                action,
+                &format!("login:{username}"),
+                &json!({ "id": id, "username": username, "client": client, "at": at, "success": success }),
+            )?;
+            Ok(())
+        })
+    }
+
     fn login_attempts(
         &self,
         username: &str,
         client: &str,
         since: Timestamp,
     ) -> Result<Vec<LoginAttempt>> {
-        const KIND: &str = "login attempt";
-        let since = time_text(&since);
-        self.read_conn(&|c| {
-            c.rows(
-                "SELECT username, client, at, success FROM login_attempts WHERE (username = ?1 OR client = ?2) AND at >= ?3 ORDER BY at, id",
-                &[username.into(), client.into(), since.as_str().into()],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(LoginAttempt {
-                    username: sql::text(r, 0, KIND, username)?,
-                    client: sql::text(r, 1, KIND, username)?,
-                    at: parse_time(KIND, username, &sql::text(r, 2, KIND, username)?)?,
-                    success: sql::boolean(r, 3, KIND, username)?,
-                })
-            })
-            .collect()
-        })
+        self.read_conn(&|c| attempts_in(c, username, client, since))
     }
 }

@@ -182,6 +182,7 @@ mod tests {
             policy: tocsin_core::duty::DutyPolicy::icd191(),
             public_url: "http://127.0.0.1:8080".into(),
             taxonomy: tocsin_formats::taxonomy::Taxonomy::builtin(),
+            webhook_destinations: Default::default(),
         };
         let engine = open_engine(&db, Some(dir.path().join("outbox")), &settings).unwrap();
         let at = chrono::DateTime::parse_from_rfc3339("2024-03-06T08:30:00Z")

@@ -80,7 +80,16 @@ pub fn run(cmd: ExportCommand, g: &Globals) -> Result<()> {
         };
         match &a.out {
             Some(dir) => {
-                let path = dir.join(format!("{}.{ext}", w.id));
+                // The id's grammar (docs/formats.md) keeps the name inside `dir`; a stored id
+                // that breaks it (written before ids were checked) is refused, not followed.
+                let name = w.id.file_name(ext).with_context(|| {
+                    format!(
+                        "warning {:?}: not exported to {}",
+                        w.id.as_str(),
+                        dir.display()
+                    )
+                })?;
+                let path = dir.join(name);
                 std::fs::write(&path, &doc)
                     .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("wrote {}", path.display());

@@ -49,6 +49,28 @@ pub struct Globals {
     /// A deployment's own categories, added to the shipped taxonomy (`data/taxonomy.toml`).
     #[arg(long, global = true, env = "TOCSIN_TAXONOMY")]
     pub taxonomy: Option<PathBuf>,
+    /// Let webhooks reach loopback, private, link-local and multicast addresses (tests, demos, a
+    /// private deployment). Default: public addresses only (docs/delivery.md).
+    #[arg(long, global = true)]
+    pub allow_private_webhooks: bool,
+    /// A file of host names and IP addresses (one a line, `#` comments) webhooks may reach even
+    /// when they are not public.
+    #[arg(long, global = true, env = "TOCSIN_WEBHOOK_ALLOW_LIST")]
+    pub webhook_allow_list: Option<PathBuf>,
+}
+
+impl Globals {
+    /// The webhook destinations the operator allows besides public addresses.
+    pub fn webhook_destinations(&self) -> Result<tocsin_deliver::Destinations> {
+        let allow = match &self.webhook_allow_list {
+            Some(p) => tocsin_deliver::Destinations::load_allow_list(p)?,
+            None => Vec::new(),
+        };
+        Ok(tocsin_deliver::Destinations {
+            allow_private: self.allow_private_webhooks,
+            allow,
+        })
+    }
 }
 
 /// What shapes every engine this process opens, read from the global options once in `main` and
@@ -58,6 +80,8 @@ pub struct Settings {
     pub policy: DutyPolicy,
     pub public_url: String,
     pub taxonomy: tocsin_formats::taxonomy::Taxonomy,
+    /// Where the engine's webhook channel may deliver.
+    pub webhook_destinations: tocsin_deliver::Destinations,
 }
 
 impl Settings {
@@ -84,6 +108,7 @@ impl Settings {
             policy,
             public_url: g.public_url.clone(),
             taxonomy,
+            webhook_destinations: g.webhook_destinations()?,
         })
     }
 }
@@ -118,5 +143,6 @@ pub fn open_engine_with(
     config.policy = settings.policy.clone();
     config.public_url = settings.public_url.clone();
     config.taxonomy = settings.taxonomy.clone();
+    config.delivery.webhook.destinations = settings.webhook_destinations.clone();
     Ok(Engine::open(store, config)?)
 }

@@ -91,6 +91,7 @@ pub async fn run(args: WorkerArgs, g: &Globals) -> Result<()> {
     let store = g.db.open()?;
     let outbox = g.outbox.clone().unwrap_or_else(|| g.db.default_outbox());
     let mut config = args.delivery.config()?;
+    config.webhook.destinations = g.webhook_destinations()?;
     if let Some(id) = args.worker_id {
         config.worker.worker_id = id;
     }

@@ -33,6 +33,8 @@ pub(crate) fn worker_with(db: &str, lease_secs: u32, stderr: Stdio, extra: &[&st
             &MAX_IN_FLIGHT.to_string(),
         ])
         .args(["--webhook-concurrency", &MAX_IN_FLIGHT.to_string()])
+        // The test receivers listen on 127.0.0.1 (docs/delivery.md, "Webhook destinations").
+        .arg("--allow-private-webhooks")
         .args(extra)
         .stdout(Stdio::null())
         .stderr(stderr)

@@ -184,6 +184,8 @@ fn a_worker_process_delivers_what_serve_cannot_on_the_replayed_clock() {
         bin()
             .args(["--db", db.arg(), "--outbox", outbox_arg, "worker"])
             .args(["--webhook-keys", keys.to_str().unwrap()])
+            // The receiver listens on 127.0.0.1 (docs/delivery.md, "Webhook destinations").
+            .arg("--allow-private-webhooks")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -110,6 +110,18 @@ pub fn threat_id_for(identifier: &str) -> ThreatId {
             }
         })
         .collect();
+    // Threat ids are at most `THREAT_ID_MAX` characters (docs/formats.md, "Identifiers"): a long
+    // identifier keeps its start and gains a hash of the whole, so distinct alerts stay distinct.
+    let max = tocsin_core::ids::THREAT_ID_MAX - "cap-".len();
+    if id.len() > max {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a, 64 bits
+        for b in identifier.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        let keep = max - 17;
+        return ThreatId::new(format!("cap-{}-{h:016x}", &id[..keep]));
+    }
     ThreatId::new(format!("cap-{id}"))
 }
 

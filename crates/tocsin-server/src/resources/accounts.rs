@@ -2,7 +2,7 @@
 //! and `DELETE /api/v1/tokens/{id}` (docs/security.md). What a user or token may be, and how
 //! passwords are hashed, is `tocsin_auth`'s; this module maps it to HTTP.
 
-use crate::auth::{issue_scoped_token, Principal, Role, Scope, TokenError, TokenSpec};
+use crate::auth::{issue_scoped_token, NeedToKnow, Principal, Role, Scope, TokenError, TokenSpec};
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -184,6 +184,45 @@ pub async fn list_users(State(st): State<AppState>) -> Result<Json<Value>, Probl
     .await
 }
 
+/// No admin grants more than they hold (docs/security.md, "Admins and need to know"): an admin who
+/// is a cleared user may give a user at most their own clearance and only their own nationality,
+/// may not change their own clearance upward or their own nationality, and may not mint a token
+/// with no owner (which reads everything). Another admin cleared for it must, or the operator
+/// with the server's own unrestricted credential (`tocsin user`/`tocsin token`, the bootstrap
+/// token). `Err` is a 403 naming what was refused.
+fn may_grant(
+    p: &Principal,
+    clearance: Option<Classification>,
+    nationality: Option<CountryCode>,
+) -> Result<(), Problem> {
+    let NeedToKnow::Cleared {
+        clearance: own,
+        nationality: own_nat,
+    } = p.need_to_know
+    else {
+        return Ok(());
+    };
+    let refuse = |what: String| {
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "need-to-know",
+            "Forbidden",
+            format!("{what}; ask another admin cleared for it"),
+        ))
+    };
+    if let Some(c) = clearance.filter(|c| *c > own) {
+        return refuse(format!(
+            "you are cleared to {own:?} and cannot grant the clearance {c:?}"
+        ));
+    }
+    if let Some(n) = nationality.filter(|n| *n != own_nat) {
+        return refuse(format!(
+            "you are a national of {own_nat} and cannot grant the nationality {n}"
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
@@ -216,6 +255,7 @@ pub async fn post_user(
 ) -> Result<Response, Problem> {
     let clearance = parse_clearance(&b.clearance)?;
     let nationality = CountryCode::parse(&b.nationality).map_err(unprocessable)?;
+    may_grant(&p, Some(clearance), Some(nationality))?;
     let (store, now) = (st.store.clone(), st.now());
     let u = blocking(move || {
         Ok(create_user(
@@ -288,6 +328,21 @@ pub async fn patch_user(
         password_hash: None,
         disabled: b.disabled,
     };
+    // Raising one's own clearance or changing one's own nationality needs another admin, as does
+    // granting anyone more than the caller holds.
+    if p.user.as_ref().is_some_and(|u| u.id == id) && patch.nationality.is_some() {
+        if let NeedToKnow::Cleared { nationality, .. } = p.need_to_know {
+            if patch.nationality != Some(nationality) {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "need-to-know",
+                    "Forbidden",
+                    "an admin cannot change their own nationality; ask another admin",
+                ));
+            }
+        }
+    }
+    may_grant(&p, patch.clearance, patch.nationality)?;
     let (store, now) = (st.store.clone(), st.now());
     blocking(move || {
         let mut patch = patch;
@@ -363,8 +418,22 @@ pub async fn post_token(
                         .id,
                 )
             }
-            (None, None) => None,
+            (None, None) => {
+                // A token with no owner reads everything: a cleared admin cannot mint one.
+                if matches!(p.need_to_know, NeedToKnow::Cleared { .. }) {
+                    return Err(Problem::new(
+                        StatusCode::FORBIDDEN,
+                        "need-to-know",
+                        "Forbidden",
+                        "a token with no owner is unrestricted (it reads everything) and you are a cleared user: give it an owner (user_id or username), or ask an admin with the server's unrestricted credential",
+                    ));
+                }
+                None
+            }
         };
+        if let Some(owner) = user_id.map(|id| store.user(id)).transpose()?.flatten() {
+            may_grant(&p, Some(owner.clearance), Some(owner.nationality))?;
+        }
         let mut scopes = b.scopes.unwrap_or_else(|| Scope::up_to(b.role));
         scopes.sort();
         scopes.dedup();

@@ -49,7 +49,7 @@ pub async fn propose(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Reply<Determination>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         Ok(e.propose_determination(&ThreatId::new(id), &p.actor(), now)?)
     })
     .await
@@ -63,7 +63,7 @@ pub async fn approve_determination(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Reply<Determination>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         let tid = ThreatId::new(id);
         crate::redact::check_release(
             e.store().as_ref(),
@@ -92,7 +92,7 @@ pub async fn waive(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<WaiveBody>,
 ) -> Result<Reply<Determination>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         Ok(e.waive(
             &ThreatId::new(id),
             &b.justification,

@@ -49,7 +49,7 @@ pub async fn acknowledge(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<AckBody>,
 ) -> Result<Reply<Recorded>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         e.acknowledge(
             &WarningId::new(id.clone()),
             &format!("{} (recorded by {})", b.by, p.actor()),
@@ -83,7 +83,7 @@ pub async fn posture(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<PostureBody>,
 ) -> Result<Reply<Recorded>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         let by = format!(
             "{} (recorded by {})",
             b.by.as_deref().unwrap_or("recipient"),
@@ -116,7 +116,7 @@ pub async fn feedback(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<FeedbackBody>,
 ) -> Result<Reply<FeedbackRecorded>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         let task = e.feedback(
             &WarningId::new(id.clone()),
             &p.actor(),

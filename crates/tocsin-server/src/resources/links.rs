@@ -137,7 +137,7 @@ pub async fn link_info(
     if page::wants_html(&headers) {
         return page_view(&st, token).await;
     }
-    with_engine(&st, move |e, now| {
+    with_engine(&st, None, move |e, now| {
         let status = e.link_status(&token, now).map_err(|err| Problem::new(StatusCode::FORBIDDEN, "link-refused", "Forbidden", err.to_string()))?;
         let purpose = status.purpose;
         let body = match purpose {
@@ -273,7 +273,7 @@ pub async fn link_use(
                 .map_err(|d| Problem::bad_request(d).at("body"))?,
             None => json_body.unwrap_or_default(),
         };
-        return with_engine(&st, move |e, now| use_link(e, &token, b, now))
+        return with_engine(&st, None, move |e, now| use_link(e, &token, b, now))
             .await
             .map(IntoResponse::into_response);
     }

@@ -211,8 +211,13 @@ impl From<EngineError> for Problem {
     }
 }
 
-/// Run an engine call on the blocking pool with the request's time.
-pub(crate) async fn with_engine<T, F>(st: &AppState, f: F) -> Result<Reply<T>, Problem>
+/// Run an engine call on the blocking pool with the request's time; the answer is shaped for
+/// `who` (`redact::for_principal`), or sent as it is for the recipients' own links (`None`).
+pub(crate) async fn with_engine<T, F>(
+    st: &AppState,
+    who: Option<crate::auth::Principal>,
+    f: F,
+) -> Result<Reply<T>, Problem>
 where
     T: Serialize + 'static,
     F: FnOnce(&Engine, Timestamp) -> Result<T, Problem> + Send + 'static,
@@ -226,9 +231,15 @@ where
         )
     })?;
     let now = st.now();
-    tokio::task::spawn_blocking(move || f(&engine, now).and_then(|v| Reply::new(&v)))
-        .await
-        .map_err(|e| Problem::internal(&e))?
+    tokio::task::spawn_blocking(move || {
+        let v = f(&engine, now)?;
+        match who {
+            Some(p) => shaped(engine.store().as_ref(), &p, &v),
+            None => Reply::new(&v),
+        }
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
 }
 
 pub(crate) fn value<T: serde::Serialize>(v: &T) -> Result<Value, Problem> {

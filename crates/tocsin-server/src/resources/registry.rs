@@ -353,6 +353,9 @@ pub async fn import(
                     j.state = JobState::Running;
                     j.total = auds.len();
                 });
+                if let Err(e) = auds.iter().try_for_each(|a| a.id.check()) {
+                    return fail(e.to_string());
+                }
                 match engine.store().upsert_audiences(&auds, &ctx) {
                     Ok(()) => jobs.update(&id, |j| {
                         j.done = auds.len();
@@ -471,6 +474,8 @@ pub async fn put_audience(
             ),
         ));
     }
+    a.id.check()
+        .map_err(|e| Problem::invalid("/id", e.to_string()))?;
     if a.name.trim().is_empty() {
         return Err(Problem::invalid(
             "/name",

@@ -4,6 +4,7 @@ use super::{with_engine, Reply};
 use crate::problem::Problem;
 use crate::AppState;
 use axum::extract::{Query, State};
+use axum::Extension;
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use tocsin_core::effectiveness::EffectivenessReport;
@@ -19,9 +20,10 @@ pub struct PeriodQuery {
     responses((status = 200, description = "The effectiveness report", body = EffectivenessReport)))]
 pub async fn effectiveness(
     State(st): State<AppState>,
+    Extension(p): Extension<crate::auth::Principal>,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Reply<EffectivenessReport>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         let to = q.to.unwrap_or_else(|| now.date_naive());
         let from = q.from.unwrap_or(to - chrono::Duration::days(30));
         if from > to {

@@ -30,9 +30,10 @@ pub struct TaskList {
     responses((status = 200, description = "The analysts' queue", body = TaskList)))]
 pub async fn tasks(
     State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
     Query(q): Query<TasksQuery>,
 ) -> Result<Reply<TaskList>, Problem> {
-    with_engine(&st, move |e, _| {
+    with_engine(&st, Some(p.clone()), move |e, _| {
         let items = e.tasks(!q.all)?;
         Ok(TaskList {
             count: items.len(),
@@ -58,7 +59,7 @@ pub async fn close_task(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<CloseBody>,
 ) -> Result<Reply<Task>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         Ok(e.resolve_task(id, b.resolution, &p.actor(), now)?)
     })
     .await

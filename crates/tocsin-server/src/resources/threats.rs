@@ -61,7 +61,12 @@ pub async fn threats(
     let text = q.text("q").map(str::to_owned);
     let cursor = q.text("cursor").map(str::to_owned);
     let now = st.now();
+    let reader_of = p.clone();
     st.read(p, move |store| {
+        // Search only what this caller may read (docs/security.md): a withheld title or label,
+        // or a restricted term hidden from them, never matches, so the answer is the one they
+        // would get if that text did not exist.
+        let reader = crate::redact::Reader::load(&reader_of, store)?;
         let closed: std::collections::BTreeSet<ThreatId> = store
             .outcomes(None)?
             .into_iter()
@@ -89,12 +94,9 @@ pub async fn threats(
             state.is_none_or(|s| i.state == s)
                 && since.is_none_or(|s| i.threat.received >= s)
                 && text.as_deref().is_none_or(|q| {
-                    tocsin_core::fold::contains(i.threat.id.as_str(), q)
-                        || tocsin_core::fold::contains(&i.threat.title, q)
-                        || i.threat
-                            .targets
-                            .iter()
-                            .any(|t| tocsin_core::fold::contains(&t.label, q))
+                    searchable(&reader, &i.threat)
+                        .iter()
+                        .any(|s| tocsin_core::fold::contains(s, q))
                 })
         });
         let (items, next_cursor) =
@@ -106,6 +108,32 @@ pub async fn threats(
         })
     })
     .await
+}
+
+/// The id, title and target labels of `t` as `reader` sees them (withheld text left out, hidden
+/// restricted terms cut out), the strings `?q=` searches.
+fn searchable(reader: &crate::redact::Reader, t: &Threat) -> Vec<String> {
+    let mut out = vec![t.id.as_str().to_owned()];
+    let Ok(mut v) = serde_json::to_value(t) else {
+        return out;
+    };
+    reader.apply(&mut v);
+    let mut texts: Vec<&str> = v
+        .get("title")
+        .and_then(serde_json::Value::as_str)
+        .into_iter()
+        .collect();
+    if let Some(targets) = v.get("targets").and_then(serde_json::Value::as_array) {
+        texts.extend(
+            targets
+                .iter()
+                .filter_map(|t| t.get("label").and_then(serde_json::Value::as_str)),
+        );
+    }
+    for s in texts {
+        out.extend(s.split(crate::redact::WITHHELD).map(str::to_owned));
+    }
+    out
 }
 
 /// Derived state of a threat (and the `state` filter): `open` (window not yet passed, no
@@ -442,7 +470,7 @@ pub async fn outcome(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<OutcomeBody>,
 ) -> Result<Reply<OutcomeRecorded>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         e.record_outcome(
             &ThreatId::new(id.clone()),
             b.kind,
@@ -485,7 +513,7 @@ pub async fn extend_window(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<WindowBody>,
 ) -> Result<Reply<WindowExtended>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         e.extend_window(&ThreatId::new(id.clone()), b.until, &p.actor(), now)?;
         Ok(WindowExtended {
             threat: id,

@@ -79,12 +79,27 @@ pub async fn edit(
             .store()
             .warning(&wid)?
             .ok_or_else(|| Problem::not_found("warning", &id))?;
+        // The reader saw `/r/[withheld]` where the draft holds a recipient's link: keep the link,
+        // and tell a refusal's byte offsets in the text the reader sent.
+        let (text, shifts) = match b.text {
+            Some(t) => crate::redact::restore_link_tokens_mapped(&t, &w.text),
+            None => (w.text.clone(), Default::default()),
+        };
         let edit = DraftEdit {
-            headline: b.headline.unwrap_or(w.headline),
-            text: b.text.unwrap_or(w.text),
+            headline: b
+                .headline
+                .map(|h| crate::redact::restore_link_tokens(&h, &w.headline))
+                .unwrap_or(w.headline.clone()),
+            text,
             measures: b.measures.unwrap_or(w.measures),
         };
-        let w = e.edit_draft(&wid, &edit, &p.actor(), now)?;
+        let w = e.edit_draft(&wid, &edit, &p.actor(), now).map_err(|err| {
+            let mut problem = Problem::from(err);
+            if problem.field.as_deref() == Some("/text") {
+                problem.detail = shifts.in_detail(&problem.detail);
+            }
+            problem
+        })?;
         shaped(e.store().as_ref(), &p, &w)
     })
     .await
@@ -306,7 +321,7 @@ pub async fn approve_warning(
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Reply<WarningStateChange>, Problem> {
-    with_engine(&st, move |e, now| {
+    with_engine(&st, Some(p.clone()), move |e, now| {
         let wid = WarningId::new(id.clone());
         crate::redact::check_release(
             e.store().as_ref(),

@@ -772,6 +772,218 @@ async fn logins_fail_alike_and_are_rate_limited() {
     assert!(events.iter().all(|e| !format!("{e:?}").contains(PASSWORD)));
 }
 
+/// Attempts are decided and counted in one store transaction: eight wrong passwords sent at once
+/// cost eight attempts — five are checked (401), the rest refused (429) — and the next one, even
+/// with the right password, is refused.
+#[tokio::test]
+async fn parallel_logins_are_counted_atomically() {
+    let api = api();
+    api.user("ann", Role::Viewer, Classification::U, "USA");
+    // Enough password checks for all eight at once: only the attempt count may refuse them.
+    let app = router(AppState::new(api.store.clone()).with_password_checks(16));
+    let tries = (0..8).map(|i| {
+        let app = app.clone();
+        async move {
+            call(Method::POST, "/auth/login")
+                .client_ip(&format!("198.51.100.{i}"))
+                .json(&json!({"username": "ann", "password": "not the password at all"}))
+                .send(&app)
+                .await
+                .status
+        }
+    });
+    let statuses = futures_join_all(tries.collect()).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (5, 3), "{statuses:?}");
+    let r = call(Method::POST, "/auth/login")
+        .client_ip("198.51.100.99")
+        .json(&json!({"username": "ann", "password": PASSWORD}))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+    let attempts = api
+        .store
+        .login_attempts("ann", "none", api.now() - Duration::hours(1))
+        .unwrap();
+    assert_eq!(attempts.len(), 5, "refused attempts are not counted twice");
+}
+
+/// Password checks (Argon2) beyond the bound are refused at once with 429 and `Retry-After`,
+/// without queueing and without counting as an attempt.
+#[tokio::test]
+async fn password_checks_beyond_the_bound_are_refused() {
+    let api = api();
+    api.user("ann", Role::Viewer, Classification::U, "USA");
+    let app = router(AppState::new(api.store.clone()).with_password_checks(1));
+    let tries = (0..4).map(|i| {
+        let app = app.clone();
+        async move {
+            call(Method::POST, "/auth/login")
+                .client_ip(&format!("198.51.100.{i}"))
+                .json(&json!({"username": "ann", "password": PASSWORD}))
+                .send(&app)
+                .await
+        }
+    });
+    let sent = futures_join_all(tries.collect()).await;
+    let ok = sent.iter().filter(|s| s.status == StatusCode::OK).count();
+    let busy: Vec<_> = sent
+        .iter()
+        .filter(|s| s.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(ok >= 1, "one check runs");
+    assert!(!busy.is_empty(), "the others are refused, not queued");
+    for b in &busy {
+        assert_eq!(b.headers[header::RETRY_AFTER], "1");
+        assert_eq!(b.content_type(), "application/problem+json");
+    }
+    assert_eq!(ok + busy.len(), 4);
+}
+
+/// Run futures concurrently on this task (no extra crate): poll all until each is done.
+async fn futures_join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|o| o.expect("polled to completion"))
+        .collect()
+}
+
+/// No admin grants more than they hold: a SECRET-cleared admin cannot raise their own clearance,
+/// create or promote a user above SECRET or of another nationality, mint a token for a
+/// TOP SECRET user, or mint a token with no owner (which reads everything). A second admin cleared
+/// for it can.
+#[tokio::test]
+async fn an_admin_cannot_grant_more_than_they_hold() {
+    let api = api();
+    let sid = api.user("sid", Role::Admin, Classification::S, "USA");
+    let tina = api.user("tina", Role::Admin, Classification::TS, "USA");
+    let top = api.user("top", Role::Viewer, Classification::TS, "USA");
+    let sid_t = api.full(Role::Admin, Some(sid));
+    let tina_t = api.full(Role::Admin, Some(tina));
+    let patch = |who: i64, body: Value| {
+        let t = sid_t.clone();
+        let api = &api;
+        async move {
+            api.call(
+                Method::PATCH,
+                &format!("/api/v1/users/{who}"),
+                Auth::Bearer(&t),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = patch(sid, json!({"clearance": "TS"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("another admin"));
+    let r = patch(sid, json!({"nationality": "RUS"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = patch(sid, json!({"clearance": "C"})).await;
+    assert_eq!(r.status, StatusCode::OK, "lowering is fine: {}", r.body);
+    let r = patch(top, json!({"role": "analyst"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for body in [
+        json!({"username": "newts", "role": "viewer", "clearance": "TS", "nationality": "USA"}),
+        json!({"username": "newrus", "role": "viewer", "clearance": "U", "nationality": "RUS"}),
+    ] {
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/users",
+                Auth::Bearer(&sid_t),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    for body in [
+        json!({"label": "x", "role": "viewer"}),
+        json!({"label": "x", "role": "viewer", "username": "top"}),
+    ] {
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/tokens",
+                Auth::Bearer(&sid_t),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    assert_eq!(
+        api.store.user(sid).unwrap().unwrap().clearance,
+        Classification::C,
+        "only the lowering went through"
+    );
+    // The second admin, cleared for it.
+    let r = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{sid}"),
+            Auth::Bearer(&tina_t),
+            Some(json!({"clearance": "TS"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Auth::Bearer(&tina_t),
+            Some(json!({"label": "x", "role": "viewer", "username": "top"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Auth::Bearer(&tina_t),
+            Some(json!({"label": "x", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "owner-less: {}", r.body);
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Auth::Bearer(&api.full(Role::Admin, None)),
+            Some(json!({"label": "x", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "the unrestricted operator may: {}",
+        r.body
+    );
+}
+
 fn portion_texts(threat: &Value) -> Vec<Value> {
     threat["portions"]
         .as_array()
@@ -874,13 +1086,23 @@ async fn portions_above_a_users_clearance_are_withheld() {
         "{v}"
     );
 
-    // SECRET: the SECRET portions are there, the TOP SECRET one is not.
+    // SECRET: the SECRET portions are there, the TOP SECRET one is not; and the restricted terms,
+    // as sensitive as the most restrictive portion (TS), are hidden from this analyst.
     let v = get(api.full(Role::Analyst, Some(s))).await;
     let texts = portion_texts(&v);
     assert!(
-        texts[0].as_str().unwrap().contains("CARDINAL SPARROW"),
+        texts[0]
+            .as_str()
+            .unwrap()
+            .contains("A sensitive human source, [withheld], with"),
         "{v}"
     );
+    assert!(!v.to_string().contains("CARDINAL SPARROW"), "{v}");
+    assert_eq!(v["withheld"], json!(["restricted_terms"]), "{v}");
+    let v = get(api.full(Role::Analyst, Some(ts))).await;
+    assert!(v.to_string().contains("CARDINAL SPARROW"), "{v}");
+    assert!(v["restricted_terms"].is_array(), "{v}");
+    let v = get(api.full(Role::Analyst, Some(s))).await;
     assert!(texts[2].as_str().unwrap().contains("Crocus City Hall"));
     assert_eq!(
         texts[1],

@@ -199,7 +199,35 @@ async fn recipient_links_work_once_without_a_token() {
         .iter()
         .find(|w| w["audience_id"] == "op-crocus")
         .unwrap();
-    let text = crocus["text"].as_str().unwrap();
+    // A link is the recipient's credential: the API never shows it; the recipient's copy (the
+    // stored text the channels send) has it.
+    let api_text = crocus["text"].as_str().unwrap();
+    assert!(
+        api_text.contains("/r/[withheld]") && !api_text.contains("/r/ey"),
+        "{api_text}"
+    );
+    let stored = api
+        .store
+        .warning(&crocus["id"].as_str().unwrap().into())
+        .unwrap()
+        .unwrap();
+    // Editing the draft as read (links withheld) keeps the stored links.
+    let (s, edited) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/warnings/{}", crocus["id"].as_str().unwrap()),
+            Some(&a1),
+            Some(json!({"text": format!("{api_text}\nEdited.")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{edited}");
+    let after = api
+        .store
+        .warning(&crocus["id"].as_str().unwrap().into())
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.text, format!("{}\nEdited.", stored.text));
+    let text = after.text.as_str();
     let marker = "Подтвердить получение: "; // op-crocus reads Russian
     let url = text[text.find(marker).unwrap() + marker.len()..]
         .split_whitespace()

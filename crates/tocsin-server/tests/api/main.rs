@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod actions;
 mod basics;
+mod crawl;
 mod posture_cancel;
 mod recipient;
 mod resources;

@@ -1228,3 +1228,72 @@ async fn expired_revoked_and_under_scoped_tokens_are_refused_on_the_new_routes()
         "nothing was deleted"
     );
 }
+
+/// Threat, entity and audience ids follow one grammar (docs/formats.md, "Identifiers"), checked
+/// when the record is created: an id that could leave a folder (`../../x`) is refused with 422
+/// naming `/id`, and nothing is stored.
+#[tokio::test]
+async fn ids_that_break_the_grammar_are_refused_at_creation() {
+    let api = api(false);
+    let analyst = api.token(Role::Analyst, "a");
+    let mut threat = serde_json::to_value(tocsin_testkit::threat("t")).unwrap();
+    for bad in ["../../x", "a/b", ".hidden", "a b"] {
+        threat["id"] = json!(bad);
+        let r = api
+            .call(
+                Method::POST,
+                "/api/v1/threats",
+                Some(&analyst),
+                Some(threat.clone()),
+            )
+            .await;
+        r.problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/id");
+        assert!(r.text.contains("threat id"), "{}", r.text);
+        assert!(api.store.threat(&bad.into()).unwrap().is_none());
+    }
+    threat["id"] = json!("t".repeat(65));
+    api.call(
+        Method::POST,
+        "/api/v1/threats",
+        Some(&analyst),
+        Some(threat.clone()),
+    )
+    .await
+    .problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/id");
+    threat["id"] = json!("feed-org:uni-a.t_1");
+    let r = api
+        .call(
+            Method::POST,
+            "/api/v1/threats",
+            Some(&analyst),
+            Some(threat),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    let mut entity = serde_json::to_value(tocsin_testkit::entity("x", "X Hall")).unwrap();
+    entity["id"] = json!("../x");
+    api.call(
+        Method::POST,
+        "/api/v1/entities",
+        Some(&analyst),
+        Some(entity),
+    )
+    .await
+    .problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/id");
+    let mut aud = serde_json::to_value(tocsin_testkit::audience(
+        "x",
+        tocsin_core::AudienceKind::Operator,
+        tocsin_core::Classification::U,
+    ))
+    .unwrap();
+    aud["id"] = json!("..");
+    api.call(
+        Method::PUT,
+        "/api/v1/audiences/..",
+        Some(&analyst),
+        Some(aud),
+    )
+    .await
+    .problem_at(StatusCode::UNPROCESSABLE_ENTITY, "/id");
+}
