@@ -34,48 +34,10 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// The user a session or token acts as.
-#[derive(Serialize, ToSchema)]
-pub struct SessionUser {
-    pub id: i64,
-    pub username: String,
-    pub role: String,
-    pub clearance: tocsin_core::Classification,
-    #[schema(pattern = "^[A-Z]{3}$")]
-    pub nationality: String,
-}
-
-/// A session opened: the cookie is in `Set-Cookie` (HttpOnly, SameSite=Strict); send
-/// `csrf_token` as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE.
-#[derive(Serialize, ToSchema)]
-pub struct LoginAnswer {
-    pub user: SessionUser,
-    pub csrf_token: String,
-}
-
-/// Who the credential is.
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    /// The user behind the credential (`null` for a token that belongs to no user).
-    pub user: Option<SessionUser>,
-    /// The effective role (the token's, capped by its user's).
-    pub role: crate::auth::Role,
-    pub scopes: Vec<crate::auth::Scope>,
-    /// `token` or `session`.
-    pub credential: String,
-    /// `{"kind": "unrestricted"}` or `{"kind": "cleared", "clearance", "nationality"}`.
-    pub need_to_know: Object,
-    /// The session's CSRF token (sessions only).
-    pub csrf_token: Option<String>,
-}
-
-/// An arbitrary JSON object.
-type Object = serde_json::Map<String, Value>;
-
 #[utoipa::path(post, path = "/auth/login", tag = "accounts",
     request_body(content = LoginRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "Signed in: the session cookie is set", body = LoginAnswer,
+        (status = 200, description = "Signed in: the session cookie is set", body = crate::session::LoginAnswer,
             headers(("Set-Cookie" = String, description = "tocsin_session=…; HttpOnly; SameSite=Strict; Path=/ (Secure off loopback)"))),
         (status = 401, description = "The username or password is wrong (one answer for every reason)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins for this username or address, or too many password checks running at once (Retry-After: 1); a refused login is not checked", body = crate::problem::ProblemDoc, content_type = "application/problem+json",
@@ -88,7 +50,7 @@ type Object = serde_json::Map<String, Value>;
 fn login_doc() {}
 
 #[utoipa::path(get, path = "/auth/me", tag = "accounts",
-    responses((status = 200, description = "Who the credential (token or session) is", body = Me)))]
+    responses((status = 200, description = "Who the credential (token or session) is", body = crate::session::Me)))]
 #[allow(dead_code)]
 fn me_doc() {}
 

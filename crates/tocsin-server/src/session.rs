@@ -23,13 +23,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::Duration;
 use rand::RngCore;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
-use tocsin_core::Timestamp;
+use tocsin_core::{Classification, CountryCode, Timestamp};
 use tocsin_store::accounts::{NewSession, SessionRecord, UserRecord};
 use tocsin_store::{AuditCtx, StoreError};
+use utoipa::ToSchema;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "tocsin_session";
@@ -213,21 +213,96 @@ pub fn clear_cookie(secure: bool) -> String {
     c
 }
 
-fn me_json(p: &Principal, user: Option<&UserRecord>, csrf: Option<String>) -> Value {
-    json!({
-        "user": user.map(|u| json!({
-            "id": u.id,
-            "username": u.username,
-            "role": u.role,
-            "clearance": u.clearance,
-            "nationality": u.nationality,
-        })),
-        "role": p.role,
-        "scopes": p.scopes,
-        "credential": match p.credential { Credential::Token { .. } => "token", Credential::Session { .. } => "session" },
-        "need_to_know": match p.need_to_know { NeedToKnow::Unrestricted => json!({ "kind": "unrestricted" }), n => json!(n) },
-        "csrf_token": csrf,
-    })
+/// The user a session or token acts as.
+#[derive(Serialize, ToSchema)]
+pub struct SessionUser {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub clearance: Classification,
+    #[schema(value_type = String, pattern = "^[A-Z]{3}$")]
+    pub nationality: CountryCode,
+}
+
+impl From<&UserRecord> for SessionUser {
+    fn from(u: &UserRecord) -> Self {
+        SessionUser {
+            id: u.id,
+            username: u.username.clone(),
+            role: u.role.clone(),
+            clearance: u.clearance,
+            nationality: u.nationality,
+        }
+    }
+}
+
+/// A session opened: the cookie is in `Set-Cookie` (HttpOnly, SameSite=Strict); send
+/// `csrf_token` as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE.
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    pub user: SessionUser,
+    pub csrf_token: String,
+}
+
+/// What the credential may read (docs/security.md, "need to know").
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NeedToKnowView {
+    /// A staff token that belongs to no user: reads everything.
+    Unrestricted,
+    /// A user or a user's token: cleared to `clearance`, a national of `nationality`.
+    Cleared {
+        clearance: Classification,
+        #[schema(value_type = String, pattern = "^[A-Z]{3}$")]
+        nationality: CountryCode,
+    },
+}
+
+impl From<NeedToKnow> for NeedToKnowView {
+    fn from(n: NeedToKnow) -> Self {
+        match n {
+            NeedToKnow::Unrestricted => NeedToKnowView::Unrestricted,
+            NeedToKnow::Cleared {
+                clearance,
+                nationality,
+            } => NeedToKnowView::Cleared {
+                clearance,
+                nationality,
+            },
+        }
+    }
+}
+
+/// Who the credential is.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// The user behind the credential (`null` for a token that belongs to no user).
+    pub user: Option<SessionUser>,
+    /// The effective role (the token's, capped by its user's).
+    pub role: Role,
+    pub scopes: Vec<Scope>,
+    /// `token` or `session`.
+    pub credential: String,
+    pub need_to_know: NeedToKnowView,
+    /// The session's CSRF token (sessions only).
+    pub csrf_token: Option<String>,
+}
+
+impl Me {
+    fn new(p: &Principal, user: Option<&UserRecord>, csrf: Option<String>) -> Self {
+        Me {
+            user: user.map(SessionUser::from),
+            role: p.role,
+            scopes: p.scopes.clone(),
+            credential: match p.credential {
+                Credential::Token { .. } => "token",
+                Credential::Session { .. } => "session",
+            }
+            .to_owned(),
+            need_to_know: p.need_to_know.into(),
+            csrf_token: csrf,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -360,10 +435,10 @@ pub async fn login(
     match outcome {
         Ok(Ok(LoginOutcome::Opened { secret, csrf, user })) => {
             tracing::info!(user_id = user.id, "login");
-            let body = json!({
-                "user": { "id": user.id, "username": user.username, "role": user.role, "clearance": user.clearance, "nationality": user.nationality },
-                "csrf_token": csrf,
-            });
+            let body = LoginAnswer {
+                user: SessionUser::from(&user),
+                csrf_token: csrf,
+            };
             let mut resp = Json(body).into_response();
             if let Ok(v) = HeaderValue::from_str(&session_cookie(&secret, secure)) {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -417,7 +492,7 @@ pub async fn me(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     headers: HeaderMap,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Me>, Problem> {
     let csrf = match p.credential {
         Credential::Session { .. } => cookie_secret(&headers).map(|s| csrf_token(&s)),
         Credential::Token { .. } => None,
@@ -428,7 +503,7 @@ pub async fn me(
         .await
         .map_err(|e| Problem::internal(&e))??
         .flatten();
-    Ok(Json(me_json(&p, user.as_ref(), csrf)))
+    Ok(Json(Me::new(&p, user.as_ref(), csrf)))
 }
 
 /// `POST /auth/logout`: ends the session (a token caller has none: nothing to end).

@@ -24,7 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use chrono::SecondsFormat;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 use tocsin_core::lifecycle::WarningState;
@@ -169,13 +170,21 @@ impl From<Problem> for TaxiiError {
 
 impl IntoResponse for TaxiiError {
     fn into_response(self) -> Response {
-        let body = json!({ "title": self.title, "description": self.description, "http_status": self.status.as_u16().to_string() });
-        let mut r = (
+        // TAXII 2.1 §3.6.1 error message.
+        #[derive(Serialize)]
+        struct ErrorMessage<'a> {
+            title: &'a str,
+            description: &'a str,
+            http_status: String,
+        }
+        let mut r = taxii_json(
             self.status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA))],
-            body.to_string(),
-        )
-            .into_response();
+            &ErrorMessage {
+                title: &self.title,
+                description: &self.description,
+                http_status: self.status.as_u16().to_string(),
+            },
+        );
         if let Some(w) = self
             .www_authenticate
             .and_then(|w| HeaderValue::from_str(&w).ok())
@@ -186,13 +195,113 @@ impl IntoResponse for TaxiiError {
     }
 }
 
-fn taxii_json(status: StatusCode, v: &Value) -> Response {
+fn taxii_json(status: StatusCode, v: &impl Serialize) -> Response {
+    let body = match serde_json::to_string(v) {
+        Ok(b) => b,
+        Err(e) => return TaxiiError::from(Problem::internal(&e)).into_response(),
+    };
     (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA))],
-        v.to_string(),
+        body,
     )
         .into_response()
+}
+
+// ---- TAXII 2.1 resources (§4.1.1 discovery, §4.2.1 api-root, §5.2.1 collection, §3.7 envelope,
+// §5.4.1 manifest, §4.3.1 status), typed so every answer has the members the spec requires.
+
+#[derive(Serialize)]
+struct DiscoveryResource {
+    title: &'static str,
+    description: &'static str,
+    default: String,
+    api_roots: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ApiRootResource {
+    title: &'static str,
+    description: &'static str,
+    versions: [&'static str; 1],
+    max_content_length: usize,
+}
+
+#[derive(Serialize)]
+struct CollectionResource {
+    id: String,
+    title: String,
+    description: String,
+    alias: String,
+    can_read: bool,
+    can_write: bool,
+    media_types: [&'static str; 1],
+}
+
+#[derive(Serialize)]
+struct CollectionsResource {
+    collections: Vec<CollectionResource>,
+}
+
+#[derive(Serialize)]
+struct ManifestRecord {
+    id: String,
+    date_added: String,
+    version: String,
+    media_type: &'static str,
+}
+
+/// What a page lists: an envelope's `objects`, a manifest's `objects`, or `versions`.
+#[derive(Serialize)]
+enum PageItems {
+    #[serde(rename = "objects")]
+    Objects(Vec<Value>),
+    #[serde(rename = "objects")]
+    Manifest(Vec<ManifestRecord>),
+    #[serde(rename = "versions")]
+    Versions(Vec<String>),
+}
+
+impl PageItems {
+    fn len(&self) -> usize {
+        match self {
+            PageItems::Objects(v) => v.len(),
+            PageItems::Manifest(v) => v.len(),
+            PageItems::Versions(v) => v.len(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Page {
+    more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(flatten)]
+    items: PageItems,
+}
+
+/// One object of a status resource's `successes`, `failures` or `pendings`.
+#[derive(Serialize)]
+struct StatusDetail {
+    id: String,
+    version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StatusResource {
+    id: String,
+    status: &'static str,
+    request_timestamp: String,
+    total_count: usize,
+    success_count: usize,
+    successes: Vec<StatusDetail>,
+    failure_count: usize,
+    failures: Vec<StatusDetail>,
+    pending_count: usize,
+    pendings: Vec<StatusDetail>,
 }
 
 /// Who is calling.
@@ -550,20 +659,14 @@ fn apply<'a>(all: &'a [Entry], f: &Filter) -> Result<Vec<&'a Entry>, TaxiiError>
 }
 
 /// A page and its headers: `X-TAXII-Date-Added-First/Last`.
-fn paged(
-    mut body: Value,
-    list_key: &str,
-    items: Vec<Value>,
-    added: &[Timestamp],
-    f: &Filter,
-    total: usize,
-) -> Response {
-    let more = f.offset + items.len() < total;
-    body["more"] = json!(more);
-    if more {
-        body["next"] = json!((f.offset + items.len()).to_string());
-    }
-    body[list_key] = json!(items);
+fn paged(items: PageItems, added: &[Timestamp], f: &Filter, total: usize) -> Response {
+    let end = f.offset + items.len();
+    let more = end < total;
+    let body = Page {
+        more,
+        next: more.then(|| end.to_string()),
+        items,
+    };
     let mut r = taxii_json(StatusCode::OK, &body);
     if let (Some(first), Some(last)) = (added.first(), added.last()) {
         for (name, t) in [
@@ -590,37 +693,38 @@ async fn discovery(State(_): State<AppState>, headers: HeaderMap) -> Response {
     let base = sender_base_url(&headers);
     taxii_json(
         StatusCode::OK,
-        &json!({
-            "title": "Tocsin TAXII 2.1",
-            "description": "Duty-to-warn warnings as STIX 2.1, one collection per recipient audience.",
-            "default": format!("{base}/taxii2/api/"),
-            "api_roots": [format!("{base}/taxii2/api/")],
-        }),
+        &DiscoveryResource {
+            title: "Tocsin TAXII 2.1",
+            description:
+                "Duty-to-warn warnings as STIX 2.1, one collection per recipient audience.",
+            default: format!("{base}/taxii2/api/"),
+            api_roots: vec![format!("{base}/taxii2/api/")],
+        },
     )
 }
 
 async fn api_root() -> Response {
     taxii_json(
         StatusCode::OK,
-        &json!({
-            "title": "Tocsin warnings",
-            "description": "Warnings released to each audience; partners may share objects into their own collection.",
-            "versions": [TAXII_MEDIA],
-            "max_content_length": MAX_CONTENT_LENGTH,
-        }),
+        &ApiRootResource {
+            title: "Tocsin warnings",
+            description: "Warnings released to each audience; partners may share objects into their own collection.",
+            versions: [TAXII_MEDIA],
+            max_content_length: MAX_CONTENT_LENGTH,
+        },
     )
 }
 
-fn collection_json(a: &Audience, c: &Caller) -> Value {
-    json!({
-        "id": collection_id(&a.id),
-        "title": a.name,
-        "description": format!("Warnings released to {} ({}).", a.name, a.kind.as_str()),
-        "alias": a.id.as_str(),
-        "can_read": true,
-        "can_write": c.can_write(a),
-        "media_types": [STIX_MEDIA],
-    })
+fn collection_resource(a: &Audience, c: &Caller) -> CollectionResource {
+    CollectionResource {
+        id: collection_id(&a.id),
+        title: a.name.clone(),
+        description: format!("Warnings released to {} ({}).", a.name, a.kind.as_str()),
+        alias: a.id.as_str().to_owned(),
+        can_read: true,
+        can_write: c.can_write(a),
+        media_types: [STIX_MEDIA],
+    }
 }
 
 /// The audiences (collections) this caller may see.
@@ -651,12 +755,12 @@ async fn collections(State(s): State<AppState>, Extension(c): Extension<Caller>)
     match blocking(move || {
         Ok(visible(store.as_ref(), &c)?
             .iter()
-            .map(|a| collection_json(a, &c))
+            .map(|a| collection_resource(a, &c))
             .collect::<Vec<_>>())
     })
     .await
     {
-        Ok(list) => taxii_json(StatusCode::OK, &json!({ "collections": list })),
+        Ok(collections) => taxii_json(StatusCode::OK, &CollectionsResource { collections }),
         Err(e) => e.into_response(),
     }
 }
@@ -667,7 +771,7 @@ async fn collection(
     Path(cid): Path<String>,
 ) -> Response {
     let store = s.store.clone();
-    match blocking(move || Ok(collection_json(&find(store.as_ref(), &c, &cid)?, &c))).await {
+    match blocking(move || Ok(collection_resource(&find(store.as_ref(), &c, &cid)?, &c))).await {
         Ok(v) => taxii_json(StatusCode::OK, &v),
         Err(e) => e.into_response(),
     }
@@ -730,26 +834,47 @@ async fn list(
         if let Some(oid) = &oid {
             q.insert("match[id]".into(), oid.clone());
         }
-        let f = filter(&q, if kind == ListKind::Versions { "all" } else { "last" })?;
+        let f = filter(
+            &q,
+            if kind == ListKind::Versions {
+                "all"
+            } else {
+                "last"
+            },
+        )?;
         let all = entries(store.as_ref(), &aud)?;
         let sel = apply(&all, &f)?;
         if let (Some(oid), true) = (&oid, sel.is_empty()) {
             if !all.iter().any(|e| &e.id == oid) {
-                return Err(TaxiiError::new(StatusCode::NOT_FOUND, "Not Found", format!("no object {oid} in collection {cid}")));
+                return Err(TaxiiError::new(
+                    StatusCode::NOT_FOUND,
+                    "Not Found",
+                    format!("no object {oid} in collection {cid}"),
+                ));
             }
         }
         let total = sel.len();
         let page: Vec<&Entry> = sel.into_iter().skip(f.offset).take(f.limit).collect();
         let added: Vec<Timestamp> = page.iter().map(|e| e.added).collect();
-        let (key, items): (&str, Vec<Value>) = match kind {
-            ListKind::Objects => ("objects", page.iter().map(|e| e.object.clone()).collect()),
-            ListKind::Versions => ("versions", page.iter().map(|e| json!(e.version)).collect()),
-            ListKind::Manifest => (
-                "objects",
-                page.iter().map(|e| json!({ "id": e.id, "date_added": ttime(&e.added), "version": e.version, "media_type": STIX_MEDIA })).collect(),
+        let items = match kind {
+            ListKind::Objects => {
+                PageItems::Objects(page.iter().map(|e| e.object.clone()).collect())
+            }
+            ListKind::Versions => {
+                PageItems::Versions(page.iter().map(|e| e.version.clone()).collect())
+            }
+            ListKind::Manifest => PageItems::Manifest(
+                page.iter()
+                    .map(|e| ManifestRecord {
+                        id: e.id.clone(),
+                        date_added: ttime(&e.added),
+                        version: e.version.clone(),
+                        media_type: STIX_MEDIA,
+                    })
+                    .collect(),
             ),
         };
-        Ok(paged(json!({}), key, items, &added, &f, total))
+        Ok(paged(items, &added, &f, total))
     })
     .await;
     res.unwrap_or_else(|e| e.into_response())
@@ -766,14 +891,32 @@ async fn add_objects(
     let res = blocking(move || {
         let aud = find(store.as_ref(), &c, &cid)?;
         if !c.can_write(&aud) {
-            return Err(TaxiiError::new(StatusCode::FORBIDDEN, "Forbidden", format!("this token may not add objects to collection {cid}")));
+            return Err(TaxiiError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!("this token may not add objects to collection {cid}"),
+            ));
         }
         if body.len() > MAX_CONTENT_LENGTH {
-            return Err(TaxiiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", format!("at most {MAX_CONTENT_LENGTH} bytes")));
+            return Err(TaxiiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                format!("at most {MAX_CONTENT_LENGTH} bytes"),
+            ));
         }
-        let env: Value = serde_json::from_slice(&body).map_err(|e| TaxiiError::new(StatusCode::BAD_REQUEST, "Bad Request", format!("not a JSON envelope: {e}")))?;
+        let env: Value = serde_json::from_slice(&body).map_err(|e| {
+            TaxiiError::new(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                format!("not a JSON envelope: {e}"),
+            )
+        })?;
         let Some(objs) = env.get("objects").and_then(Value::as_array) else {
-            return Err(TaxiiError::new(StatusCode::BAD_REQUEST, "Bad Request", "expected an envelope: {\"objects\": [...]}"));
+            return Err(TaxiiError::new(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                "expected an envelope: {\"objects\": [...]}",
+            ));
         };
         let mut ok = Vec::new();
         let mut failures = Vec::new();
@@ -784,34 +927,70 @@ async fn add_objects(
             let problem = match (ty, id, &version) {
                 (None, _, _) => Some("type is missing".to_owned()),
                 (_, None, _) => Some("id is missing".to_owned()),
-                (Some(t), Some(id), _) if !id.strip_prefix(t).and_then(|r| r.strip_prefix("--")).is_some_and(|u| u.len() == 36 && uuid::Uuid::parse_str(u).is_ok()) => {
+                (Some(t), Some(id), _)
+                    if !id
+                        .strip_prefix(t)
+                        .and_then(|r| r.strip_prefix("--"))
+                        .is_some_and(|u| u.len() == 36 && uuid::Uuid::parse_str(u).is_ok()) =>
+                {
                     Some(format!("id must be `{t}--` and a UUID"))
                 }
-                (_, _, None) => Some("neither modified nor created: the object has no version".to_owned()),
-                (_, _, Some(v)) if parse_ts(v).is_none() => Some(format!("version {v:?} is not a timestamp")),
-                _ if o.get("spec_version").is_some_and(|v| v != "2.1") => Some("spec_version must be 2.1".to_owned()),
+                (_, _, None) => {
+                    Some("neither modified nor created: the object has no version".to_owned())
+                }
+                (_, _, Some(v)) if parse_ts(v).is_none() => {
+                    Some(format!("version {v:?} is not a timestamp"))
+                }
+                _ if o.get("spec_version").is_some_and(|v| v != "2.1") => {
+                    Some("spec_version must be 2.1".to_owned())
+                }
                 _ => None,
             };
             match problem {
-                Some(message) => failures.push(json!({ "id": id.map(str::to_owned).unwrap_or_else(|| format!("objects[{i}]")), "version": version, "message": message })),
-                None => ok.push(NewSharedObject { object_id: id.unwrap_or_default().to_owned(), version: version.unwrap_or_default(), json: o.to_string() }),
+                Some(message) => failures.push(StatusDetail {
+                    id: id
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| format!("objects[{i}]")),
+                    version,
+                    message: Some(message),
+                }),
+                None => ok.push(NewSharedObject {
+                    object_id: id.unwrap_or_default().to_owned(),
+                    version: version.unwrap_or_default(),
+                    json: o.to_string(),
+                }),
             }
         }
         let status_id = uuid::Uuid::new_v4().to_string();
-        let successes: Vec<Value> = ok.iter().map(|o| json!({ "id": o.object_id, "version": o.version })).collect();
-        let status = json!({
-            "id": status_id,
-            "status": "complete",
-            "request_timestamp": ttime(&now),
-            "total_count": objs.len(),
-            "success_count": successes.len(),
-            "successes": successes,
-            "failure_count": failures.len(),
-            "failures": failures,
-            "pending_count": 0,
-            "pendings": [],
-        });
-        store.add_shared_objects(&collection_id(&aud.id), &ok, &status_id, &status.to_string(), &tocsin_store::AuditCtx::new(c.principal.actor(), now))?;
+        let successes: Vec<StatusDetail> = ok
+            .iter()
+            .map(|o| StatusDetail {
+                id: o.object_id.clone(),
+                version: Some(o.version.clone()),
+                message: None,
+            })
+            .collect();
+        let status = StatusResource {
+            id: status_id.clone(),
+            status: "complete",
+            request_timestamp: ttime(&now),
+            total_count: objs.len(),
+            success_count: successes.len(),
+            successes,
+            failure_count: failures.len(),
+            failures,
+            pending_count: 0,
+            pendings: Vec::new(),
+        };
+        let stored =
+            serde_json::to_string(&status).map_err(|e| TaxiiError::from(Problem::internal(&e)))?;
+        store.add_shared_objects(
+            &collection_id(&aud.id),
+            &ok,
+            &status_id,
+            &stored,
+            &tocsin_store::AuditCtx::new(c.principal.actor(), now),
+        )?;
         Ok(taxii_json(StatusCode::ACCEPTED, &status))
     })
     .await;

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+
 pub use tocsin_auth::accounts::{
     create_user, hash_password, normalize_username, parse_clearance, parse_duration, verify_dummy,
     verify_password, AccountError, CreateUserError, MAX_PASSWORD_LEN, MAX_USERNAME_LEN,
@@ -43,10 +43,6 @@ pub struct UserView {
 pub struct UserList {
     pub count: usize,
     pub items: Vec<UserView>,
-}
-
-pub fn user_json(u: &UserRecord) -> Value {
-    json!(user_view(u))
 }
 
 pub fn user_view(u: &UserRecord) -> UserView {
@@ -106,10 +102,6 @@ pub struct Revoked {
     pub revoked: bool,
     /// False when it was already revoked (revoking is idempotent).
     pub changed: bool,
-}
-
-pub fn token_json(t: &TokenInfo, now: Timestamp) -> Value {
-    json!(token_view(t, now))
 }
 
 pub fn token_view(t: &TokenInfo, now: Timestamp) -> TokenView {
@@ -175,11 +167,14 @@ async fn blocking<T: Send + 'static>(
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
     responses((status = 200, description = "Every user (never a password or its hash)", body = UserList)))]
-pub async fn list_users(State(st): State<AppState>) -> Result<Json<Value>, Problem> {
+pub async fn list_users(State(st): State<AppState>) -> Result<Json<UserList>, Problem> {
     let store = st.store.clone();
     blocking(move || {
-        let items: Vec<Value> = store.users()?.iter().map(user_json).collect();
-        Ok(Json(json!({ "count": items.len(), "items": items })))
+        let items: Vec<UserView> = store.users()?.iter().map(user_view).collect();
+        Ok(Json(UserList {
+            count: items.len(),
+            items,
+        }))
     })
     .await
 }
@@ -269,7 +264,7 @@ pub async fn post_user(
         )?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(user_json(&u))).into_response())
+    Ok((StatusCode::CREATED, Json(user_view(&u))).into_response())
 }
 
 /// Fields to change; those left out keep their value.
@@ -304,7 +299,7 @@ pub async fn patch_user(
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<PatchUserBody>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<UserView>, Problem> {
     // An admin who disabled or demoted themselves could lock everyone out: another admin must.
     if p.user.as_ref().is_some_and(|u| u.id == id)
         && (b.disabled == Some(true) || b.role.is_some_and(|r| r < Role::Admin))
@@ -348,18 +343,21 @@ pub async fn patch_user(
         let mut patch = patch;
         patch.password_hash = b.password.as_deref().map(hash_password).transpose()?;
         let u = store.update_user(id, &patch, &AuditCtx::new(p.actor(), now))?;
-        Ok(Json(user_json(&u)))
+        Ok(Json(user_view(&u)))
     })
     .await
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts",
     responses((status = 200, description = "Every token (never its secret or hash)", body = TokenList)))]
-pub async fn list_tokens(State(st): State<AppState>) -> Result<Json<Value>, Problem> {
+pub async fn list_tokens(State(st): State<AppState>) -> Result<Json<TokenList>, Problem> {
     let (store, now) = (st.store.clone(), st.now());
     blocking(move || {
-        let items: Vec<Value> = store.tokens()?.iter().map(|t| token_json(t, now)).collect();
-        Ok(Json(json!({ "count": items.len(), "items": items })))
+        let items: Vec<TokenView> = store.tokens()?.iter().map(|t| token_view(t, now)).collect();
+        Ok(Json(TokenList {
+            count: items.len(),
+            items,
+        }))
     })
     .await
 }
@@ -449,10 +447,11 @@ pub async fn post_token(
         let info = store
             .token_info(id)?
             .ok_or_else(|| Problem::not_found("token", &id.to_string()))?;
-        let mut v = token_json(&info, now);
         // The only time the secret is ever shown.
-        v["token"] = json!(secret);
-        Ok(v)
+        Ok(CreatedToken {
+            view: token_view(&info, now),
+            token: secret,
+        })
     })
     .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
@@ -468,7 +467,7 @@ pub async fn delete_token(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Revoked>, Problem> {
     // An admin who revokes the token they are calling with locks themselves out mid-session (and
     // an automated client, such as the API fuzzer, out of the rest of its run).
     if p.token_id() == Some(id) {
@@ -484,9 +483,11 @@ pub async fn delete_token(
     let (store, now) = (st.store.clone(), st.now());
     blocking(move || {
         let changed = store.revoke_token(id, &AuditCtx::new(p.actor(), now))?;
-        Ok(Json(
-            json!({ "id": id, "revoked": true, "changed": changed }),
-        ))
+        Ok(Json(Revoked {
+            id,
+            revoked: true,
+            changed,
+        }))
     })
     .await
 }

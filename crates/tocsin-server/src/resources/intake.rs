@@ -12,7 +12,6 @@ use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde::Serialize;
-use serde_json::Value;
 use tocsin_core::Threat;
 use tocsin_core::{CountryCode, Credibility};
 use tocsin_intake::{build_threat, CommitOptions, Extractor, Gazetteer, IntakeConfig, Proposal};
@@ -50,17 +49,14 @@ pub struct Committed {
 pub async fn propose(
     State(st): State<AppState>,
     ApiJson(b): ApiJson<ProposeBody>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Proposal>, Problem> {
     let store = st.store.clone();
     let date = b.date.unwrap_or_else(|| st.now().date_naive());
     tokio::task::spawn_blocking(move || {
         let entities = store.entities()?;
         let x = Extractor::with_builtin(&entities, &Gazetteer::builtin())
             .map_err(|e| Problem::internal(&e))?;
-        let p = x.extract(&b.text, date);
-        serde_json::to_value(&p)
-            .map(Json)
-            .map_err(|e| Problem::internal(&e))
+        Ok(Json(x.extract(&b.text, date)))
     })
     .await
     .map_err(|e| Problem::internal(&e))?

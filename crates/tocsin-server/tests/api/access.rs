@@ -3,47 +3,25 @@
 //! limiting, the users and tokens admin routes, need to know (portions above a user's clearance
 //! are withheld; approvals above it refused) and the two-person rule across credentials.
 
-use crate::common::{call, reference_engine};
-use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
+use crate::common::{call, new_token, new_user, reference_engine, t0, Auth, Resp, PASSWORD};
+use axum::http::{header, Method, StatusCode};
 use axum::Router;
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use tocsin_core::{Classification, CountryCode, Timestamp};
-use tocsin_server::{create_user, issue_scoped_token, router, AppState, Role, Scope, TokenSpec};
-use tocsin_store::{AuditCtx, Store};
+use tocsin_core::{Classification, Timestamp};
+use tocsin_server::{router, AppState, Role, Scope};
+use tocsin_store::Store;
 use tocsin_store_sqlite::SqliteStore;
 
 const T: &str = "/api/v1/threats/moscow-2024-03";
-const PASSWORD: &str = "correct horse battery staple";
-
-fn t0() -> Timestamp {
-    Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()
-}
-
 struct Api {
     app: Router,
     store: Arc<dyn Store>,
     /// Seconds after t0 the server's clock reads.
     offset: Arc<AtomicI64>,
     _dir: tempfile::TempDir,
-}
-
-enum Auth<'a> {
-    None,
-    Bearer(&'a str),
-    Raw(&'a str),
-    Cookie {
-        secret: &'a str,
-        csrf: Option<&'a str>,
-    },
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
 }
 
 fn api() -> Api {
@@ -73,18 +51,14 @@ impl Api {
     }
 
     fn user(&self, name: &str, role: Role, clearance: Classification, nationality: &str) -> i64 {
-        let ctx = AuditCtx::new("test", self.now());
-        create_user(
+        new_user(
             self.store.as_ref(),
             name,
             role,
             clearance,
-            CountryCode::parse(nationality).unwrap(),
-            Some(PASSWORD),
-            &ctx,
+            nationality,
+            self.now(),
         )
-        .unwrap()
-        .id
     }
 
     fn token(
@@ -94,19 +68,14 @@ impl Api {
         user_id: Option<i64>,
         expires_in: Option<Duration>,
     ) -> (String, i64) {
-        let spec = TokenSpec {
-            role,
-            label: format!("test {role}"),
-            expires_at: expires_in.map(|d| self.now() + d),
-            scopes: scopes.to_vec(),
-            user_id,
-        };
-        issue_scoped_token(
+        new_token(
             self.store.as_ref(),
-            &spec,
-            &AuditCtx::new("test", self.now()),
+            role,
+            scopes.to_vec(),
+            user_id,
+            expires_in.map(|d| self.now() + d),
+            self.now(),
         )
-        .unwrap()
     }
 
     fn full(&self, role: Role, user_id: Option<i64>) -> String {
@@ -121,34 +90,11 @@ impl Api {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> Resp {
-        let mut c = call(method, uri);
-        c = match auth {
-            Auth::None => c,
-            Auth::Bearer(t) => c.bearer(t),
-            Auth::Raw(v) => c.header(header::AUTHORIZATION, v),
-            Auth::Cookie { secret, csrf } => {
-                let c = c.header(
-                    header::COOKIE,
-                    &format!("theme=dark; tocsin_session={secret}"),
-                );
-                match csrf {
-                    Some(token) => c.header(HeaderName::from_static("x-csrf-token"), token),
-                    None => c,
-                }
-            }
-        };
-        if let Some(b) = &body {
-            c = c.json(b);
-        }
+        let mut c = call(method, uri).auth(&auth).json_opt(body.as_ref());
         if let Some(ip) = client {
             c = c.client_ip(ip);
         }
-        let sent = c.send(&self.app).await;
-        Resp {
-            status: sent.status,
-            body: sent.json(),
-            headers: sent.headers,
-        }
+        c.send(&self.app).await.into()
     }
 
     async fn call(&self, method: Method, uri: &str, auth: Auth<'_>, body: Option<Value>) -> Resp {
@@ -167,14 +113,7 @@ impl Api {
                 Some(json!({"username": username, "password": password})),
             )
             .await;
-        let secret = r
-            .headers
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|c| c.split(';').next())
-            .and_then(|kv| kv.strip_prefix("tocsin_session="))
-            .map(str::to_owned);
-        (secret, r)
+        (r.session_secret(), r)
     }
 }
 

@@ -12,7 +12,7 @@
 //! The store is SQLite, or PostgreSQL with `TOCSIN_TEST_BACKEND=postgres` (a fresh database on
 //! `TOCSIN_TEST_PG`), as in the end-to-end suite.
 
-use crate::common::{call, reference_engine};
+use crate::common::{call, reference_engine, t0, PASSWORD};
 use axum::http::{header, Method, StatusCode};
 use axum::Router;
 use chrono::{Duration, TimeZone, Utc};
@@ -33,7 +33,6 @@ use tocsin_store::{AuditCtx, Store};
 
 const CASE: &str = "canary-case";
 const ORIGINATOR: &str = "USA";
-const PASSWORD: &str = "correct horse battery staple";
 
 /// What a canary's reader must be cleared for.
 #[derive(Debug, Clone)]
@@ -62,10 +61,6 @@ struct Principal {
     name: String,
     token: Option<String>,
     reader: Reader,
-}
-
-fn t0() -> Timestamp {
-    Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()
 }
 
 fn mark(s: &str) -> PortionMark {

@@ -14,44 +14,22 @@
 //! Also: the warning routes that change or release a warning (edit, queue, update, cancel) refuse
 //! a caller who may not read all of it, as approving does (`redact::check_release`).
 
-use crate::common::{call, reference_engine};
-use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
+use crate::common::{call, new_token, new_user, reference_engine, t0, Auth, Resp, PASSWORD};
+use axum::http::{header, Method, StatusCode};
 use axum::Router;
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tocsin_core::{Classification, CountryCode, Timestamp};
+use tocsin_core::{Classification, Timestamp};
 use tocsin_server::auth::{required_role, ROUTE_RULES};
-use tocsin_server::{create_user, issue_scoped_token, router, AppState, Role, Scope, TokenSpec};
+use tocsin_server::{router, AppState, Role, Scope};
 use tocsin_store::{AuditCtx, Store};
 use tocsin_store_sqlite::SqliteStore;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-fn t0() -> Timestamp {
-    Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()
-}
 
 struct Api {
     app: Router,
     store: Arc<dyn Store>,
     _dir: tempfile::TempDir,
-}
-
-enum Auth<'a> {
-    None,
-    Raw(&'a str),
-    Bearer(&'a str),
-    Cookie {
-        secret: &'a str,
-        csrf: Option<&'a str>,
-    },
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
 }
 
 fn api() -> Api {
@@ -78,18 +56,7 @@ impl Api {
     }
 
     fn cleared_user(&self, name: &str, role: Role, clearance: Classification) -> i64 {
-        let usa = CountryCode::parse("USA").unwrap();
-        create_user(
-            self.store.as_ref(),
-            name,
-            role,
-            clearance,
-            usa,
-            Some(PASSWORD),
-            &self.ctx(),
-        )
-        .unwrap()
-        .id
+        new_user(self.store.as_ref(), name, role, clearance, "USA", t0())
     }
 
     /// A full-rights token of a new user.
@@ -105,14 +72,7 @@ impl Api {
         user_id: Option<i64>,
         expires_at: Option<Timestamp>,
     ) -> (String, i64) {
-        let spec = TokenSpec {
-            role,
-            label: format!("route-access {role} {scopes:?}"),
-            expires_at,
-            scopes,
-            user_id,
-        };
-        issue_scoped_token(self.store.as_ref(), &spec, &self.ctx()).unwrap()
+        new_token(self.store.as_ref(), role, scopes, user_id, expires_at, t0())
     }
 
     async fn call(
@@ -122,31 +82,11 @@ impl Api {
         auth: &Auth<'_>,
         body: Option<&Value>,
     ) -> Resp {
-        let mut c = call(method.clone(), uri).client_ip("192.0.2.7");
-        c = match auth {
-            Auth::None => c,
-            Auth::Raw(v) => c.header(header::AUTHORIZATION, v),
-            Auth::Bearer(t) => c.bearer(t),
-            Auth::Cookie { secret, csrf } => {
-                let c = c.header(header::COOKIE, &format!("tocsin_session={secret}"));
-                match csrf {
-                    Some(token) => c.header(HeaderName::from_static("x-csrf-token"), token),
-                    None => c,
-                }
-            }
-        };
+        let mut c = call(method.clone(), uri).client_ip("192.0.2.7").auth(auth);
         if uri.starts_with("/taxii2/") {
             c = c.header(header::ACCEPT, "application/taxii+json;version=2.1");
         }
-        if let Some(b) = body {
-            c = c.json(b);
-        }
-        let sent = c.send(&self.app).await;
-        Resp {
-            status: sent.status,
-            body: sent.json(),
-            headers: sent.headers,
-        }
+        c.json_opt(body).send(&self.app).await.into()
     }
 
     /// A console session for a full-rights admin: (cookie secret, CSRF token).
@@ -161,14 +101,9 @@ impl Api {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "login: {}", r.body);
-        let cookie = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
-        let secret = cookie
-            .split(';')
-            .next()
-            .unwrap()
-            .strip_prefix("tocsin_session=")
-            .unwrap()
-            .to_owned();
+        let secret = r
+            .session_secret()
+            .expect("the login answer sets the session cookie");
         (secret, r.body["csrf_token"].as_str().unwrap().to_owned())
     }
 }

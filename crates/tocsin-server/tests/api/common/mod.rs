@@ -6,14 +6,110 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
+use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use tocsin_core::Timestamp;
+use tocsin_core::{Classification, CountryCode, Timestamp};
 use tocsin_engine::{Engine, EngineConfig};
+use tocsin_server::{create_user, issue_scoped_token, Role, Scope, TokenSpec};
 use tocsin_store::{AuditCtx, Store};
 use tower::ServiceExt;
+
+/// The password of every user the tests create.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The reference case's clock: the morning the embassy's warning went out (6 March 2024).
+pub fn t0() -> Timestamp {
+    Utc.with_ymd_and_hms(2024, 3, 6, 9, 0, 0).unwrap()
+}
+
+/// The credential a request carries.
+pub enum Auth<'a> {
+    None,
+    /// `Authorization: <value>` as given (malformed schemes, Basic, …).
+    Raw(&'a str),
+    Bearer(&'a str),
+    /// The console's session cookie, with or without its CSRF header.
+    Cookie {
+        secret: &'a str,
+        csrf: Option<&'a str>,
+    },
+}
+
+/// An answer with its body read as JSON.
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl From<Sent> for Resp {
+    fn from(sent: Sent) -> Self {
+        Resp {
+            status: sent.status,
+            body: sent.json(),
+            headers: sent.headers,
+        }
+    }
+}
+
+impl Resp {
+    /// The session secret a login answer set in its cookie.
+    pub fn session_secret(&self) -> Option<String> {
+        self.headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .and_then(|kv| kv.strip_prefix("tocsin_session="))
+            .map(str::to_owned)
+    }
+}
+
+/// A user with [`PASSWORD`], created at `at`; its id.
+pub fn new_user(
+    store: &dyn Store,
+    name: &str,
+    role: Role,
+    clearance: Classification,
+    nationality: &str,
+    at: Timestamp,
+) -> i64 {
+    let nationality = CountryCode::parse(nationality)
+        .unwrap_or_else(|e| panic!("nationality {nationality:?}: {e}"));
+    create_user(
+        store,
+        name,
+        role,
+        clearance,
+        nationality,
+        Some(PASSWORD),
+        &AuditCtx::new("test", at),
+    )
+    .unwrap_or_else(|e| panic!("creating user {name}: {e}"))
+    .id
+}
+
+/// A token issued at `at`: (secret, id).
+pub fn new_token(
+    store: &dyn Store,
+    role: Role,
+    scopes: Vec<Scope>,
+    user_id: Option<i64>,
+    expires_at: Option<Timestamp>,
+    at: Timestamp,
+) -> (String, i64) {
+    let spec = TokenSpec {
+        role,
+        label: format!("test {role} {scopes:?}"),
+        expires_at,
+        scopes,
+        user_id,
+    };
+    issue_scoped_token(store, &spec, &AuditCtx::new("test", at))
+        .unwrap_or_else(|e| panic!("issuing a {role} token: {e}"))
+}
 
 /// Largest answer a test reads.
 const MAX_BODY: usize = 1 << 24;
@@ -78,6 +174,25 @@ impl Call {
         self = self.header(header::CONTENT_TYPE, content_type);
         self.body = body;
         self
+    }
+
+    /// The request's credential.
+    pub fn auth(self, auth: &Auth<'_>) -> Self {
+        match auth {
+            Auth::None => self,
+            Auth::Raw(v) => self.header(header::AUTHORIZATION, v),
+            Auth::Bearer(t) => self.bearer(t),
+            Auth::Cookie { secret, csrf } => {
+                let c = self.header(
+                    header::COOKIE,
+                    &format!("theme=dark; tocsin_session={secret}"),
+                );
+                match csrf {
+                    Some(token) => c.header(HeaderName::from_static("x-csrf-token"), token),
+                    None => c,
+                }
+            }
+        }
     }
 
     /// The client's address as the server sees it (rate limits key on it).
