@@ -298,7 +298,8 @@ impl Extractor {
             let (start, end) = (t.start, n.tokens[i + len - 1].end);
             if relation == Relation::Mention
                 && ((pl.population < self.config.mention_min_population && !multiword)
-                    || is_short_alias(&text[start..end], &pl.name))
+                    || is_short_alias(&text[start..end], &pl.name)
+                    || inside_organisation_name(text, n, i, len))
             {
                 i += len;
                 continue;
@@ -537,6 +538,73 @@ fn is_short_alias(written: &str, name: &str) -> bool {
     use tocsin_match::normalize::normalize;
     written.chars().filter(|c| c.is_alphabetic()).count() <= 4
         && normalize(written) != normalize(name)
+}
+
+/// Words that end an organisation's name.
+const ORGANISATION_HEADS: &[&str] = &[
+    "office",
+    "ministry",
+    "department",
+    "agency",
+    "bureau",
+    "directorate",
+    "commission",
+    "committee",
+    "council",
+    "service",
+    "authority",
+    "administration",
+    "secretariat",
+    "institute",
+    "foundation",
+    "corporation",
+    "organisation",
+    "organization",
+    "association",
+];
+
+/// Whether the place words `i..i+len` sit in the middle of a capitalised organisation name:
+/// after another capitalised word and before an organisation's head noun, joined only by spaces,
+/// commas, hyphens and "&"/"and"/"of"/"for" ("Foreign, Commonwealth & Development Office" is no
+/// mention of Commonwealth, Quezon City). A place that opens the name ("Moscow City Council")
+/// still counts: it says where the organisation is.
+fn inside_organisation_name(text: &str, n: &norm::Normalized, i: usize, len: usize) -> bool {
+    const JOINERS: &[&str] = &["and", "of", "for"];
+    let joined = |a: usize, b: usize| {
+        text[n.tokens[a].end..n.tokens[b].start]
+            .chars()
+            .all(|c| c.is_whitespace() || matches!(c, ',' | '&' | '-'))
+    };
+    let capital = |k: usize| first_letter_is_capital(&text[n.tokens[k].start..n.tokens[k].end]);
+    let Some(before) = i.checked_sub(1) else {
+        return false;
+    };
+    let article = matches!(
+        text[n.tokens[before].start..n.tokens[before].end]
+            .to_lowercase()
+            .as_str(),
+        "the" | "a" | "an"
+    );
+    if article || !capital(before) || !joined(before, i) {
+        return false;
+    }
+    let mut k = i + len - 1;
+    for _ in 0..5 {
+        let next = k + 1;
+        if next >= n.tokens.len() || !joined(k, next) {
+            return false;
+        }
+        // As written: the scan's folded spelling keys are not dictionary words.
+        let word = text[n.tokens[next].start..n.tokens[next].end].to_lowercase();
+        if capital(next) && ORGANISATION_HEADS.contains(&word.as_str()) {
+            return true;
+        }
+        if !capital(next) && !JOINERS.contains(&word.as_str()) {
+            return false;
+        }
+        k = next;
+    }
+    false
 }
 
 /// Nominative forms a Russian place name in an oblique case may come from: "Стамбуле" →

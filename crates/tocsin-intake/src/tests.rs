@@ -520,3 +520,16 @@ fn russian_place_names_in_oblique_cases_are_areas() {
     assert!(russian_base_forms("Paris").is_empty());
     assert!(russian_base_forms("Рим").is_empty());
 }
+
+/// A place word in the middle of an organisation's name is no mention of the place (found by the
+/// corpus: the UK's "Foreign, Commonwealth & Development Office" proposed Commonwealth, Quezon
+/// City); a place that opens the name, or stands on its own, still is.
+#[test]
+fn a_place_inside_an_organisations_name_is_no_mention() {
+    let text = "The Foreign, Commonwealth & Development Office advises against travel. The Moscow City Council closed parks.";
+    let p = extractor().extract(text, date(2025, 2, 3));
+    check_spans(text, &p);
+    let got = values(&p.areas);
+    assert!(!got.iter().any(|a| a.contains("Commonwealth")), "{got:?}");
+    assert!(got.contains(&"Moscow"), "{got:?}");
+}

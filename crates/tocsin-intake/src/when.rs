@@ -6,6 +6,8 @@
 //! precedes them in the same paragraph — so a news report dated 2 April that quotes "On March 7,
 //! the Embassy … over the next 48 hours" yields 7–9 March — and otherwise on the text's date.
 //! A day-and-month date without a year takes the year that puts it closest to the text's date.
+//! Russian relative expressions ("в ближайшие дни", "в течение 48 часов", "завтра", "на этой
+//! неделе", "в эти выходные", "в любой момент") are read the same way as their English forms.
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use regex::Regex;
@@ -46,7 +48,63 @@ pub struct FoundWindow {
 pub(crate) struct TimeRules {
     dates: Regex,
     relative: Regex,
+    relative_ru: Regex,
     imminent_hours: i64,
+}
+
+/// A relative expression, whatever its language, before it is anchored on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relative {
+    Imminent,
+    /// "the next N hours/days/weeks".
+    Next(i64, Unit),
+    /// "the coming days" (`false`) or "the coming weeks" (`true`).
+    Coming {
+        weeks: bool,
+    },
+    Weekend {
+        next: bool,
+    },
+    Today,
+    Tonight,
+    Tomorrow,
+    Week {
+        next: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Hours,
+    Days,
+    Weeks,
+}
+
+/// Russian number words as they follow "в ближайшие"/"в течение" (genitive or collective).
+const RU_NUMBER_WORDS: &[(&str, i64)] = &[
+    ("одних", 1),
+    ("двух", 2),
+    ("двое", 2),
+    ("трех", 3),
+    ("трёх", 3),
+    ("трое", 3),
+    ("четырех", 4),
+    ("четырёх", 4),
+    ("пяти", 5),
+    ("семи", 7),
+    ("десяти", 10),
+];
+
+fn ru_unit(u: &str) -> Unit {
+    let u = u.to_lowercase();
+    if u.starts_with("час") {
+        Unit::Hours
+    } else if u.starts_with("недел") {
+        Unit::Weeks
+    } else {
+        // дней, дня, день, суток, сутки: a day either way.
+        Unit::Days
+    }
 }
 
 const MONTHS: &str = r"january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря";
@@ -125,6 +183,13 @@ impl TimeRules {
         let dates = format!(
             r"(?i)(?-u:\b)(?:on\s+)?(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{MONTHS})\.?(?:,?\s+(?P<y1>\d{{4}}))?|(?P<m2>{MONTHS})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(?P<y2>\d{{4}}))?|(?P<iy>\d{{4}})-(?P<im>\d{{2}})-(?P<id>\d{{2}}))"
         );
+        let ru_num = r"\d{1,3}|одних|двух|двое|трех|трёх|трое|четырех|четырёх|пяти|семи|десяти";
+        let ru_unit = r"час(?:а|ов)?|суток|сутки|дн(?:я|ей)|день|недел(?:и|ь|ю)";
+        let ru_within = r"в\s+ближайшие|в\s+следующие|в\s+течение(?:\s+(?:ближайших|следующих))?|на\s+протяжении(?:\s+(?:ближайших|следующих))?";
+        // Word boundaries are checked by hand in `find` (an ASCII `\b` does not end a Cyrillic word).
+        let relative_ru = format!(
+            r"(?i)(?:(?P<imm>неминуем\w*|в\s+любой\s+момент|в\s+любую\s+минуту)|(?:{ru_within})\s+(?P<n>{ru_num})\s+(?P<unit>{ru_unit})|в\s+течение\s+(?P<one>суток|дня|недели)|(?:в\s+ближайшие|в\s+предстоящие|в\s+течение\s+ближайших|в\s+ближайшее)\s+(?P<cd>дни|дней|недели|недель|время)|(?P<wk>в\s+эти|в\s+ближайшие|на\s+этих|на\s+ближайших|на\s+следующих|в\s+следующие)\s+выходн(?:ые|ых)|(?P<day>сегодня\s+(?:вечером|ночью)|сегодня|завтра)|(?P<nw>на\s+этой|на\s+следующей|на\s+будущей)\s+неделе)"
+        );
         let relative = format!(
             r"(?i)(?-u:\b)(?:(?P<imm>imminent(?:ly)?|impending|at any moment)|(?:(?:over|in|within|inside|during|throughout|for)\s+)?the\s+(?:next|coming|following|subsequent|upcoming)\s+(?P<n>{num})[\s-]*(?P<unit>hours?|hrs?|days?|weeks?)|(?:(?:in|over|within)\s+)?the\s+(?:coming|next|following)\s+(?P<cd>days|weeks)|(?P<wk>this|next|the coming|this coming|over the)\s+weekend|(?P<day>today|tonight|tomorrow)|(?P<nw>next|this)\s+week)(?-u:\b)"
         );
@@ -133,6 +198,7 @@ impl TimeRules {
         Self {
             dates: Regex::new(&dates).expect("date pattern compiles"),
             relative: Regex::new(&relative).expect("relative time pattern compiles"),
+            relative_ru: Regex::new(&relative_ru).expect("Russian relative time pattern compiles"),
             imminent_hours,
         }
     }
@@ -196,44 +262,78 @@ impl TimeRules {
                 confidence: 0.6,
             });
         }
+        let mut relative: Vec<(usize, usize, Relative)> = Vec::new();
         for c in self.relative.captures_iter(text) {
             let m = c.get(0).expect("group 0");
+            if let Some(r) = english_relative(&c) {
+                relative.push((m.start(), m.end(), r));
+            }
+        }
+        for c in self.relative_ru.captures_iter(text) {
+            let m = c.get(0).expect("group 0");
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
+            if before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric)
+            {
+                continue;
+            }
+            if let Some(r) = russian_relative(&c) {
+                relative.push((m.start(), m.end(), r));
+            }
+        }
+        for (start, end, r) in relative {
             // The nearest explicit date before the expression, in the same paragraph.
             let anchor = explicit
                 .iter()
                 .rev()
-                .find(|(_, e, _)| *e <= m.start() && !text[*e..m.start()].contains('\n'));
+                .find(|(_, e, _)| *e <= start && !text[*e..start].contains('\n'));
             let (a, anchor_span) = match anchor {
                 Some((s, e, d)) => (*d, Some([*s, *e])),
                 None => (date, None),
             };
-            let day0 = midnight(a);
-            let (from, until, basis, conf) = if c.name("imm").is_some() {
-                (
-                    day0,
-                    day0 + Duration::hours(self.imminent_hours.max(1)),
-                    Basis::Imminent,
-                    0.8,
-                )
-            } else if let (Some(n), Some(u)) = (c.name("n"), c.name("unit")) {
-                let Some(n) = parse_count(n.as_str()).filter(|n| (1..=365 * 24).contains(n)) else {
-                    continue;
-                };
-                let u = u.as_str().to_lowercase();
-                if u.starts_with('h') {
-                    (day0, day0 + Duration::hours(n), Basis::NextHours, 0.9)
-                } else if u.starts_with('d') {
-                    (day0, day0 + Duration::days(n), Basis::NextDays, 0.85)
-                } else {
-                    (day0, day0 + Duration::weeks(n), Basis::NextDays, 0.8)
-                }
-            } else if let Some(cd) = c.name("cd") {
-                if cd.as_str().eq_ignore_ascii_case("days") {
-                    (day0, day0 + Duration::days(7), Basis::ComingDays, 0.6)
-                } else {
-                    (day0, day0 + Duration::days(28), Basis::ComingWeeks, 0.5)
-                }
-            } else if let Some(wk) = c.name("wk") {
+            let (from, until, basis, confidence) = self.window(r, a);
+            out.push(FoundWindow {
+                start,
+                end,
+                from,
+                until,
+                basis,
+                anchor: a,
+                anchor_span,
+                confidence,
+            });
+        }
+        out.sort_by_key(|w| (w.start, w.end));
+        out
+    }
+
+    /// The window a relative expression means, anchored on day `a`: (from, until, basis,
+    /// confidence).
+    fn window(&self, r: Relative, a: NaiveDate) -> (Timestamp, Timestamp, Basis, f64) {
+        let day0 = midnight(a);
+        match r {
+            Relative::Imminent => (
+                day0,
+                day0 + Duration::hours(self.imminent_hours.max(1)),
+                Basis::Imminent,
+                0.8,
+            ),
+            Relative::Next(n, Unit::Hours) => {
+                (day0, day0 + Duration::hours(n), Basis::NextHours, 0.9)
+            }
+            Relative::Next(n, Unit::Days) => {
+                (day0, day0 + Duration::days(n), Basis::NextDays, 0.85)
+            }
+            Relative::Next(n, Unit::Weeks) => {
+                (day0, day0 + Duration::weeks(n), Basis::NextDays, 0.8)
+            }
+            Relative::Coming { weeks: false } => {
+                (day0, day0 + Duration::days(7), Basis::ComingDays, 0.6)
+            }
+            Relative::Coming { weeks: true } => {
+                (day0, day0 + Duration::days(28), Basis::ComingWeeks, 0.5)
+            }
+            Relative::Weekend { next } => {
                 // Saturday 00:00 to Monday 00:00; "this weekend" on a Saturday or Sunday is the
                 // current one, "next weekend" the one after.
                 let wd = a.weekday().num_days_from_monday() as i64; // Mon 0 … Sun 6
@@ -241,7 +341,7 @@ impl TimeRules {
                 if wd == 6 {
                     sat = a - Duration::days(1);
                 }
-                if wk.as_str().eq_ignore_ascii_case("next") {
+                if next {
                     sat += Duration::days(7);
                 }
                 (
@@ -250,57 +350,127 @@ impl TimeRules {
                     Basis::Weekend,
                     0.8,
                 )
-            } else if let Some(day) = c.name("day") {
-                match day.as_str().to_lowercase().as_str() {
-                    "today" => (day0, day0 + Duration::days(1), Basis::Today, 0.5),
-                    "tonight" => (
-                        day0 + Duration::hours(18),
-                        day0 + Duration::hours(30),
-                        Basis::Tonight,
-                        0.6,
-                    ),
-                    _ => (
-                        day0 + Duration::days(1),
-                        day0 + Duration::days(2),
-                        Basis::Tomorrow,
-                        0.6,
-                    ),
-                }
-            } else if let Some(nw) = c.name("nw") {
+            }
+            Relative::Today => (day0, day0 + Duration::days(1), Basis::Today, 0.5),
+            Relative::Tonight => (
+                day0 + Duration::hours(18),
+                day0 + Duration::hours(30),
+                Basis::Tonight,
+                0.6,
+            ),
+            Relative::Tomorrow => (
+                day0 + Duration::days(1),
+                day0 + Duration::days(2),
+                Basis::Tomorrow,
+                0.6,
+            ),
+            Relative::Week { next } => {
                 let monday = a - Duration::days(a.weekday().num_days_from_monday() as i64);
-                let start = if nw.as_str().eq_ignore_ascii_case("next") {
-                    monday + Duration::days(7)
+                if next {
+                    (
+                        midnight(monday + Duration::days(7)),
+                        midnight(monday + Duration::days(14)),
+                        Basis::NextWeek,
+                        0.6,
+                    )
                 } else {
-                    a
-                };
-                let end = if nw.as_str().eq_ignore_ascii_case("next") {
-                    monday + Duration::days(14)
-                } else {
-                    monday + Duration::days(7)
-                };
-                let basis = if nw.as_str().eq_ignore_ascii_case("next") {
-                    Basis::NextWeek
-                } else {
-                    Basis::ThisWeek
-                };
-                (midnight(start), midnight(end), basis, 0.6)
-            } else {
-                continue;
-            };
-            out.push(FoundWindow {
-                start: m.start(),
-                end: m.end(),
-                from,
-                until,
-                basis,
-                anchor: a,
-                anchor_span,
-                confidence: conf,
-            });
+                    (
+                        midnight(a),
+                        midnight(monday + Duration::days(7)),
+                        Basis::ThisWeek,
+                        0.6,
+                    )
+                }
+            }
         }
-        out.sort_by_key(|w| (w.start, w.end));
-        out
     }
+}
+
+/// A count of hours, days or weeks worth a window (1 hour to a year).
+fn plausible(n: i64) -> Option<i64> {
+    Some(n).filter(|n| (1..=365 * 24).contains(n))
+}
+
+fn english_relative(c: &regex::Captures<'_>) -> Option<Relative> {
+    if c.name("imm").is_some() {
+        return Some(Relative::Imminent);
+    }
+    if let (Some(n), Some(u)) = (c.name("n"), c.name("unit")) {
+        let n = plausible(parse_count(n.as_str())?)?;
+        let u = u.as_str().to_lowercase();
+        let unit = if u.starts_with('h') {
+            Unit::Hours
+        } else if u.starts_with('d') {
+            Unit::Days
+        } else {
+            Unit::Weeks
+        };
+        return Some(Relative::Next(n, unit));
+    }
+    if let Some(cd) = c.name("cd") {
+        return Some(Relative::Coming {
+            weeks: !cd.as_str().eq_ignore_ascii_case("days"),
+        });
+    }
+    if let Some(wk) = c.name("wk") {
+        return Some(Relative::Weekend {
+            next: wk.as_str().eq_ignore_ascii_case("next"),
+        });
+    }
+    if let Some(day) = c.name("day") {
+        return Some(match day.as_str().to_lowercase().as_str() {
+            "today" => Relative::Today,
+            "tonight" => Relative::Tonight,
+            _ => Relative::Tomorrow,
+        });
+    }
+    c.name("nw").map(|nw| Relative::Week {
+        next: nw.as_str().eq_ignore_ascii_case("next"),
+    })
+}
+
+fn russian_relative(c: &regex::Captures<'_>) -> Option<Relative> {
+    if c.name("imm").is_some() {
+        return Some(Relative::Imminent);
+    }
+    if let (Some(n), Some(u)) = (c.name("n"), c.name("unit")) {
+        let word = n.as_str().to_lowercase();
+        let n = match word.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => RU_NUMBER_WORDS.iter().find(|(w, _)| *w == word)?.1,
+        };
+        return Some(Relative::Next(plausible(n)?, ru_unit(u.as_str())));
+    }
+    if let Some(one) = c.name("one") {
+        return Some(Relative::Next(1, ru_unit(one.as_str())));
+    }
+    if let Some(cd) = c.name("cd") {
+        // "в ближайшее время" (soon) reads as the coming days.
+        return Some(Relative::Coming {
+            weeks: cd.as_str().to_lowercase().starts_with("недел"),
+        });
+    }
+    if let Some(wk) = c.name("wk") {
+        return Some(Relative::Weekend {
+            next: wk.as_str().to_lowercase().contains("следующ"),
+        });
+    }
+    if let Some(day) = c.name("day") {
+        let day = day.as_str().to_lowercase();
+        return Some(if day.starts_with("завтра") {
+            Relative::Tomorrow
+        } else if day.contains("вечером") || day.contains("ночью") {
+            Relative::Tonight
+        } else {
+            Relative::Today
+        });
+    }
+    c.name("nw").map(|nw| {
+        let nw = nw.as_str().to_lowercase();
+        Relative::Week {
+            next: nw.contains("следующ") || nw.contains("будущ"),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -393,5 +563,42 @@ mod tests {
         assert_eq!((w[1].until, w[1].basis), (t(3, 13, 0), Basis::ComingDays));
         let w = find("next week", d(2024, 3, 6));
         assert_eq!((w[0].from, w[0].until), (t(3, 11, 0), t(3, 18, 0)));
+    }
+
+    #[test]
+    fn russian_relative_expressions() {
+        let text = "В ближайшие дни в Стамбуле возможны нападения.";
+        let w = find(text, d(2024, 3, 6));
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            (w[0].from, w[0].until, w[0].basis),
+            (t(3, 6, 0), t(3, 13, 0), Basis::ComingDays)
+        );
+        assert_eq!(&text[w[0].start..w[0].end], "В ближайшие дни");
+        let w = find(
+            "Избегать массовых мероприятий в течение 48 часов.",
+            d(2024, 3, 7),
+        );
+        assert_eq!((w[0].until, w[0].basis), (t(3, 9, 0), Basis::NextHours));
+        let w = find("в ближайшие двое суток", d(2024, 3, 7));
+        assert_eq!((w[0].until, w[0].basis), (t(3, 9, 0), Basis::NextDays));
+        let w = find("в течение недели", d(2024, 3, 6));
+        assert_eq!(w[0].until, t(3, 13, 0));
+        // Anchored on a preceding Russian date in the same paragraph.
+        let w = find("7 марта посольство: в течение 48 часов", d(2024, 4, 2));
+        let next = w.iter().find(|w| w.basis == Basis::NextHours).unwrap();
+        assert_eq!((next.from, next.until), (t(3, 7, 0), t(3, 9, 0)));
+        let w = find("завтра и на следующей неделе", d(2024, 3, 6));
+        assert_eq!((w[0].from, w[0].basis), (t(3, 7, 0), Basis::Tomorrow));
+        assert_eq!((w[1].from, w[1].until), (t(3, 11, 0), t(3, 18, 0)));
+        let w = find("в эти выходные", d(2024, 3, 6));
+        assert_eq!((w[0].from, w[0].until), (t(3, 9, 0), t(3, 11, 0)));
+        let w = find("сегодня вечером", d(2024, 3, 6));
+        assert_eq!((w[0].from, w[0].basis), (t(3, 6, 18), Basis::Tonight));
+        let w = find("Нападение может произойти в любой момент", d(2024, 3, 6));
+        assert_eq!(w[0].basis, Basis::Imminent);
+        // Inside a longer word, or a count of nothing, is no window.
+        assert!(find("позавтракать", d(2024, 3, 6)).is_empty());
+        assert!(find("в ближайшие 0 часов", d(2024, 3, 6)).is_empty());
     }
 }

@@ -503,6 +503,12 @@ const NOT_AREAS: &[(&str, &str)] = &[
     ("ncsc-pre-ransomware-notification.txt", "Siirt"), // "CERT"
     ("us-state-travel-advisory-mali.txt", "Jahrom"),   // "Do not travel"
     ("ca-travel-france.txt", "Hansestadt Stade"),      // "Stade de France"
+    ("uk-fcdo-turkey.txt", "Commonwealth"), // "Foreign, Commonwealth & Development Office"
+];
+
+/// Relative times the extractor reads as a window: (file, basis).
+const WINDOWS: &[(&str, &str)] = &[
+    ("ru-mid-turkey.txt", "coming_days"), // "В ближайшие дни"
 ];
 
 #[test]
@@ -627,6 +633,15 @@ fn every_corpus_document_ingests_with_the_expected_result() {
             .collect();
         for i in *indicators {
             assert!(got.contains(i), "{file}: {i} not in {got:?}");
+        }
+        for (f, basis) in WINDOWS {
+            if f == file {
+                let windows = p["windows"].to_string();
+                assert!(
+                    windows.contains(&format!("\"{basis}\"")),
+                    "{file}: no {basis} window in {windows}"
+                );
+            }
         }
     }
 }
