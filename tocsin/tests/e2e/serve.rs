@@ -46,7 +46,7 @@ fn health_open_api_needs_token() {
     );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         match client.get(format!("{base}/health")).send() {
             Ok(r) if r.status() == 200 => break,

@@ -145,7 +145,7 @@ fn serve_demo() -> Server {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         match reqwest::blocking::get(format!("{base}/health")) {
             Ok(r) if r.status() == 200 => break,
