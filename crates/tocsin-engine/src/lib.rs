@@ -121,13 +121,38 @@ fn not_found(kind: &'static str, id: impl ToString) -> EngineError {
     }
 }
 
+/// One named target a warning's audience may not be told: why the warning says less than the
+/// threat knows. The label and name are the withheld facts; readers below `mark` must not get them
+/// (the server withholds them as it withholds any target description).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WithheldTarget {
+    /// 1-based position of the target in the threat.
+    pub target: usize,
+    pub label: String,
+    pub name: String,
+    pub mark: tocsin_core::PortionMark,
+    /// The mark as written, e.g. `(C//REL TO FRA, USA)`.
+    pub marking: String,
+    /// The releasability rule that withholds it from this audience.
+    pub denial: String,
+}
+
+impl WithheldTarget {
+    fn sentence(&self) -> String {
+        format!(
+            "target {} names {:?} but is marked {} ({})",
+            self.target, self.name, self.marking, self.denial
+        )
+    }
+}
+
 /// Why a warning of `specificity` to `aud` says less than the threat: every named target whose
 /// mark the audience may not read (public advisories never name a target, so none for them).
-fn specificity_advice(
+fn withheld_targets(
     threat: &Threat,
     aud: &Audience,
     specificity: tocsin_core::tracking::Specificity,
-) -> Vec<String> {
+) -> Vec<WithheldTarget> {
     if specificity == tocsin_core::tracking::Specificity::NamedTarget
         || aud.kind == AudienceKind::Public
     {
@@ -141,12 +166,26 @@ fn specificity_advice(
             let name = t.name.as_ref()?;
             let denial =
                 tocsin_core::marking::releasable_to(&t.mark, aud, threat.originator).err()?;
-            Some(format!(
-                "target {} names {name:?} but is marked {} ({denial})",
-                i + 1,
-                t.mark
-            ))
+            Some(WithheldTarget {
+                target: i + 1,
+                label: t.label.clone(),
+                name: name.clone(),
+                mark: t.mark.clone(),
+                marking: t.mark.to_string(),
+                denial: denial.to_string(),
+            })
         })
+        .collect()
+}
+
+fn specificity_advice(
+    threat: &Threat,
+    aud: &Audience,
+    specificity: tocsin_core::tracking::Specificity,
+) -> Vec<String> {
+    withheld_targets(threat, aud, specificity)
+        .iter()
+        .map(WithheldTarget::sentence)
         .collect()
 }
 
@@ -720,13 +759,23 @@ impl Engine {
     /// Why a draft is less specific than the threat: per named target the audience may not
     /// read, its label, mark and the rule that withholds it (empty when nothing is withheld).
     pub fn specificity_advice(&self, id: &WarningId) -> Result<Vec<String>> {
+        Ok(self
+            .withheld_targets(id)?
+            .iter()
+            .map(WithheldTarget::sentence)
+            .collect())
+    }
+
+    /// [`Engine::specificity_advice`] as records: each named target withheld from the warning's
+    /// audience, with its mark and the rule that withholds it.
+    pub fn withheld_targets(&self, id: &WarningId) -> Result<Vec<WithheldTarget>> {
         let w = self.warning(id)?;
         let threat = self.threat(&w.threat_id)?;
         let aud = self
             .store
             .audience(&w.audience_id)?
             .ok_or_else(|| not_found("audience", &w.audience_id))?;
-        Ok(specificity_advice(&threat, &aud, w.specificity))
+        Ok(withheld_targets(&threat, &aud, w.specificity))
     }
 
     /// Record a *release request*: the analyst asks the originator for a tearline or a REL TO so

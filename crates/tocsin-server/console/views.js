@@ -280,6 +280,11 @@ async function renderWarnings(body, t) {
     // The newest version per audience, side by side.
     const latest = new Map();
     for (const w of ws.items) if (!latest.has(w.audience_id) || latest.get(w.audience_id).version < w.version) latest.set(w.audience_id, w);
+    // Why a draft is vaguer than its threat (GET /warnings/{id}/specificity): only drafts that do
+    // not already name their target can be helped by a release request.
+    const advised = new Map(await Promise.all([...latest.values()]
+      .filter((w) => w.state === "draft" && w.audience_kind !== "public" && w.specificity !== "named_target")
+      .map(async (w) => [w.id, await get(`/warnings/${encodeURIComponent(w.id)}/specificity`).catch(() => null)])));
     const cards = [...latest.values()].map((w) => {
       const wid = encodeURIComponent(w.id);
       const verdict = leakVerdict(w);
@@ -318,8 +323,35 @@ async function renderWarnings(body, t) {
         h("p", { class: "headline" }, h("strong", {}, w.headline)),
         h("pre", { class: "text", tabindex: "0", id: `text-${w.id}`, "aria-label": `Text of the warning to ${w.audience_id}` }, w.text),
         h("p", { class: "muted small" }, `${w.id} · valid `, when(w.valid?.from), " – ", when(w.valid?.until)),
+        specificityAdvice(w, advised.get(w.id)),
         acts);
     });
+    // The advice beside a draft: which marks withhold which named targets, and the release request.
+    function specificityAdvice(w, a) {
+      if (!a || !a.withheld_targets?.length) return "";
+      const wid = encodeURIComponent(w.id);
+      const items = a.withheld_targets.map((t) => {
+        // A target above the reader's clearance arrives as its mark only (need to know).
+        if (t.label?.withheld) return h("li", {}, `a named target you may not read (${t.label.marking})`);
+        return h("li", {}, `target ${t.target} names `, h("strong", {}, t.name), ` (${t.label}) but is marked ${t.marking}: ${t.denial}`);
+      });
+      const open = (a.release_requests ?? []).filter((r) => !r.closed_at);
+      const acts = h("div", { class: "actions" });
+      if (a.can_request_release && can("analyst")) {
+        acts.append(actionButton("Request release", async () => {
+          const r = await post(`/warnings/${wid}/release-request`);
+          announce(`Release request recorded: task ${r.task.id} asks ${a.originator} for a tearline or a REL TO for ${w.audience_id}`);
+          await draw(true);
+          document.getElementById(`advice-${w.id}`)?.focus();
+        }, { "data-action": "request-release", id: `release-request-${w.id}` }));
+      }
+      return h("section", { class: "advice", id: `advice-${w.id}`, tabindex: "-1", "data-specificity-advice": w.id, "aria-label": `Why the warning to ${w.audience_id} is vague` },
+        h("p", {}, h("strong", {}, `Why this warning is ${label(a.specificity)}: `),
+          `the threat knows more than ${w.audience_id} may be told. A tearline or a REL TO from ${a.originator} would let it name its target.`),
+        h("ul", {}, ...items),
+        open.length ? h("p", { class: "muted small", "data-release-request": "open" }, `Release request open: task ${open.map((r) => r.id).join(", ")}`) : "",
+        acts);
+    }
     // Edit a draft in place; the server runs the leak gate again and refuses a leaking text (422).
     function openEditor(w) {
       const card = grid.querySelector(`article[data-warning="${CSS.escape(w.id)}"]`);

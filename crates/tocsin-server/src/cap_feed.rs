@@ -336,7 +336,8 @@ async fn alert(State(state): State<AppState>, Path(file): Path<String>, req: Req
     };
     let base = sender_base_url(req.headers());
     let creds = credentials(req.headers());
-    let now = state.now();
+    // A token expires in real time (AppState::credential_clock).
+    let cred_now = state.credential_now();
     let store = state.store.clone();
     let res = tokio::task::spawn_blocking(move || -> Result<Response, Problem> {
         let w = store.warnings(None)?.into_iter().find(|w| tocsin_formats::cap::identifier(w) == id && released(w.state) && CAP_AUDIENCES.contains(&w.audience_kind));
@@ -344,7 +345,7 @@ async fn alert(State(state): State<AppState>, Path(file): Path<String>, req: Req
         if !public {
             // Restricted alerts: a staff token, or one bound to the alert's audience.
             let who = match creds {
-                Some(secret) => crate::taxii::resolve(store.as_ref(), &secret, now)?,
+                Some(secret) => crate::taxii::resolve(store.as_ref(), &secret, cred_now)?,
                 None => None,
             };
             let Some((principal, audience)) = who else {

@@ -61,7 +61,13 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The deployment's clock: the case's time (warnings, links, timeline, reports), replayed
+    /// under `serve --clock-start`.
     pub clock: Clock,
+    /// The clock of credentials: token and session expiry, idle timeouts and login limits. The
+    /// wall clock in a deployment (ARCHITECTURE.md, "Clocks"): a replayed case must never revive
+    /// an expired token or keep a session alive past its real end.
+    pub credential_clock: Clock,
     /// The pipeline, for write routes and recipient links (reads go to the store directly).
     pub engine: Option<Arc<tocsin_engine::Engine>>,
     /// Mark the session cookie `Secure`? `None`: decided when serving (not on a loopback address,
@@ -91,6 +97,7 @@ impl AppState {
         Self {
             store,
             clock: Arc::new(chrono::Utc::now),
+            credential_clock: Arc::new(chrono::Utc::now),
             engine: None,
             cookie_secure: None,
             password_checks: Arc::new(tokio::sync::Semaphore::new(default_password_checks())),
@@ -109,14 +116,33 @@ impl AppState {
         self
     }
 
-    /// Replace the clock (tests, simulated time).
+    /// Replace both clocks, the case's and the credentials' (tests, simulated time).
     pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        let clock: Clock = Arc::new(clock);
+        self.clock = clock.clone();
+        self.credential_clock = clock;
+        self
+    }
+
+    /// Replace the case's clock only (`serve` with the deployment clock): credentials stay on the
+    /// wall clock.
+    pub fn with_deployment_clock(
+        mut self,
+        clock: impl Fn() -> Timestamp + Send + Sync + 'static,
+    ) -> Self {
         self.clock = Arc::new(clock);
         self
     }
 
+    /// The case's time now (the deployment clock).
     pub fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+
+    /// The time credentials are judged at (token and session expiry): the wall clock unless a
+    /// test replaced it.
+    pub fn credential_now(&self) -> Timestamp {
+        (self.credential_clock)()
     }
 
     /// Force the session cookie's `Secure` attribute on or off (docs/security.md).
@@ -164,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/warnings", get(warnings::warnings))
         .route("/warnings/:id", get(warnings::warning))
+        .route("/warnings/:id/specificity", get(warnings::specificity))
         .route(
             "/warnings/:id/deliveries",
             get(deliveries::warning_deliveries),
@@ -214,6 +241,10 @@ pub fn router(state: AppState) -> Router {
         .route("/audiences/:id", put(registry::put_audience))
         .route("/warnings/:id", patch(warnings::edit))
         .route("/warnings/:id/update", post(warnings::update))
+        .route(
+            "/warnings/:id/release-request",
+            post(warnings::release_request),
+        )
         .route("/deliveries/:id/retry", post(deliveries::retry))
         .route_layer(from_fn_with_state(MinRole(Role::Analyst), authorize));
     let approver = Router::new()

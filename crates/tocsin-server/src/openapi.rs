@@ -118,6 +118,8 @@ pub async fn openapi_json() -> Response {
         api::warnings::queue,
         api::warnings::update,
         api::warnings::cancel,
+        api::warnings::specificity,
+        api::warnings::release_request,
         api::deliveries::warning_deliveries,
         api::deliveries::deliveries,
         api::deliveries::dead_letters,

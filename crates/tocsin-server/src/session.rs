@@ -331,7 +331,7 @@ pub async fn login(
     ci: Option<ConnectInfo<SocketAddr>>,
     Json(b): Json<LoginBody>,
 ) -> Response {
-    let now = st.now();
+    let now = st.credential_now();
     let client = client_of(ci.as_ref());
     // An invalid username is still counted and hashed against, like an unknown one.
     let username = normalize_username(&b.username).unwrap_or_else(|_| {
@@ -514,7 +514,7 @@ pub async fn logout(
     let secure = st.secure_cookies();
     if let Credential::Session { id } = p.credential {
         let store = st.store.clone();
-        let ctx = AuditCtx::new(p.actor(), st.now());
+        let ctx = AuditCtx::new(p.actor(), st.credential_now());
         tokio::task::spawn_blocking(move || store.revoke_session(id, &ctx))
             .await
             .map_err(|e| Problem::internal(&e))??;

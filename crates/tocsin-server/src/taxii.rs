@@ -392,7 +392,8 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         .into_response()
     } else {
         let creds = credentials(h);
-        let now = state.now();
+        // A token expires in real time (AppState::credential_clock).
+        let now = state.credential_now();
         let store = state.store.clone();
         let who = match creds {
             None => Ok(None),

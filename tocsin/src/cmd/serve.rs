@@ -113,7 +113,7 @@ pub async fn run(args: ServeArgs, g: &Globals, settings: &Settings) -> Result<()
     tracing::info!("listening on http://{}", args.listen);
     let mut state = tocsin_server::AppState::new(store)
         .with_engine(engine)
-        .with_clock(move || clock());
+        .with_deployment_clock(move || clock());
     if let Some(secure) = args.cookie_secure {
         state = state.with_secure_cookies(secure);
     }

@@ -61,7 +61,8 @@ fn bearer(value: Option<&axum::http::HeaderValue>) -> Result<&str, AuthFailure> 
 /// Middleware: authenticate the bearer token, or else the console session cookie (with its CSRF
 /// token on unsafe methods), and attach the [`Principal`] to the request.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let now = state.now();
+    // Credentials expire in real time, whatever case time the deployment replays.
+    let now = state.credential_now();
     let store = state.store.clone();
     // A request that names a bearer token is judged by the token alone, even if it also carries a
     // cookie: a malformed header must not fall back silently to another credential.

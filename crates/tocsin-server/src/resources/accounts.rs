@@ -251,7 +251,7 @@ pub async fn post_user(
     let clearance = parse_clearance(&b.clearance)?;
     let nationality = CountryCode::parse(&b.nationality).map_err(unprocessable)?;
     may_grant(&p, Some(clearance), Some(nationality))?;
-    let (store, now) = (st.store.clone(), st.now());
+    let (store, now) = (st.store.clone(), st.credential_now());
     let u = blocking(move || {
         Ok(create_user(
             store.as_ref(),
@@ -338,7 +338,7 @@ pub async fn patch_user(
         }
     }
     may_grant(&p, patch.clearance, patch.nationality)?;
-    let (store, now) = (st.store.clone(), st.now());
+    let (store, now) = (st.store.clone(), st.credential_now());
     blocking(move || {
         let mut patch = patch;
         patch.password_hash = b.password.as_deref().map(hash_password).transpose()?;
@@ -351,7 +351,7 @@ pub async fn patch_user(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts",
     responses((status = 200, description = "Every token (never its secret or hash)", body = TokenList)))]
 pub async fn list_tokens(State(st): State<AppState>) -> Result<Json<TokenList>, Problem> {
-    let (store, now) = (st.store.clone(), st.now());
+    let (store, now) = (st.store.clone(), st.credential_now());
     blocking(move || {
         let items: Vec<TokenView> = store.tokens()?.iter().map(|t| token_view(t, now)).collect();
         Ok(Json(TokenList {
@@ -390,7 +390,7 @@ pub async fn post_token(
     Extension(p): Extension<Principal>,
     ApiJson(b): ApiJson<CreateTokenBody>,
 ) -> Result<Response, Problem> {
-    let now = st.now();
+    let now = st.credential_now();
     let expires_at = b
         .expires_in
         .as_deref()
@@ -480,7 +480,7 @@ pub async fn delete_token(
             ),
         ));
     }
-    let (store, now) = (st.store.clone(), st.now());
+    let (store, now) = (st.store.clone(), st.credential_now());
     blocking(move || {
         let changed = store.revoke_token(id, &AuditCtx::new(p.actor(), now))?;
         Ok(Json(Revoked {

@@ -286,7 +286,8 @@ enum Parsed {
     request_body(description = "The file, as `tocsin import` reads it: venues.csv, events.csv or audiences.toml",
         content((String = "text/csv"), (String = "application/toml"), (String = "text/plain"))),
     responses(
-        (status = 202, description = "Parsed and accepted: the records are written by a job, `GET /api/v1/jobs/{id}`", body = Job),
+        (status = 202, description = "Parsed and accepted: the records are written by a job, `GET /api/v1/jobs/{id}`", body = Job,
+            headers(("Location" = String, description = "`/api/v1/jobs/{id}`: the job writing the records"))),
         (status = 422, description = "The file does not parse: nothing is written; `field` is the line and column (or TOML field path)", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn import(
@@ -294,7 +295,14 @@ pub async fn import(
     Extension(p): Extension<Principal>,
     Query(q): Query<ImportQuery>,
     body: axum::body::Body,
-) -> Result<(StatusCode, Json<Job>), Problem> {
+) -> Result<
+    (
+        StatusCode,
+        [(axum::http::HeaderName, axum::http::HeaderValue); 1],
+        Json<Job>,
+    ),
+    Problem,
+> {
     let engine = engine(&st)?;
     // A registry file may be far larger than a request body elsewhere (the default limit is 2 MB).
     let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
@@ -379,7 +387,14 @@ pub async fn import(
             }
         }
     });
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    // Where to follow the job, as a 202 conventionally says (RFC 9110 §15.3.3).
+    let location = axum::http::HeaderValue::from_str(&format!("/api/v1/jobs/{}", job.id))
+        .map_err(|e| Problem::internal(&e))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, location)],
+        Json(job),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/audiences", tag = "registry",

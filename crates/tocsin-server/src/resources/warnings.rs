@@ -8,7 +8,7 @@
 //! is shaped for the caller (`shaped`, i.e. `redact::for_principal`).
 
 use super::leak::{warning_read, warning_reads, WarningRead, WarningReadList};
-use super::{require_threat, require_warning, shaped, with_engine, Reply, ThreatFilter};
+use super::{require_threat, require_warning, shaped, Reply, ThreatFilter};
 use crate::auth::Principal;
 use crate::problem::{ApiJson, Problem};
 use crate::AppState;
@@ -306,33 +306,191 @@ pub async fn compose(
     .await
 }
 
-/// A warning's new state after an approval.
-#[derive(Serialize, ToSchema)]
-pub struct WarningStateChange {
-    pub warning: String,
-    pub state: String,
-}
-
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/approve", tag = "warnings",
     params(("id" = String, Path, description = "Warning id")),
-    responses((status = 200, description = "Approved", body = WarningStateChange)))]
+    responses((status = 200, description = "Approved: the warning as it now stands (`state` `approved`), as the other state changes answer; the scheduler queues it at its next pass", body = Warning)))]
 pub async fn approve_warning(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Reply<WarningStateChange>, Problem> {
-    with_engine(&st, Some(p.clone()), move |e, now| {
+) -> Result<Reply<Warning>, Problem> {
+    run(&st, move |e, now| {
         let wid = WarningId::new(id.clone());
-        crate::redact::check_release(
-            e.store().as_ref(),
-            &p,
-            crate::redact::Release::Warning(&wid),
-        )?;
+        release_check(e, &p, &wid)?;
         e.approve_warning(&wid, &p.actor(), now)?;
-        Ok(WarningStateChange {
-            warning: id,
-            state: "approved".into(),
+        let w = e
+            .store()
+            .warning(&wid)?
+            .ok_or_else(|| Problem::not_found("warning", &id))?;
+        shaped(e.store().as_ref(), &p, &w)
+    })
+    .await
+}
+
+/// A named target the warning's audience may not be told (its label and name are the withheld
+/// facts: a reader below `mark` gets only the mark and a `withheld` marker in `label`).
+#[derive(Serialize, ToSchema)]
+pub struct WithheldTarget {
+    /// 1-based position of the target in the threat.
+    pub target: usize,
+    pub label: String,
+    pub name: String,
+    pub mark: tocsin_core::PortionMark,
+    /// The mark as written, e.g. `(C//REL TO FRA, USA)`.
+    pub marking: String,
+    /// The releasability rule that withholds it from the warning's audience.
+    pub denial: String,
+}
+
+/// Why a warning is vaguer than its threat, and what asking the originator would change.
+#[derive(Serialize, ToSchema)]
+pub struct SpecificityAdvice {
+    pub warning_id: String,
+    pub threat_id: String,
+    pub audience_id: String,
+    pub audience_kind: String,
+    /// The warning's specificity (`named_target`, `category_and_area`, ...).
+    pub specificity: String,
+    /// Who marked the withheld facts: the release request goes to them.
+    pub originator: String,
+    /// Every named target withheld from this audience (empty: the warning says all it may).
+    pub withheld_targets: Vec<WithheldTarget>,
+    /// One sentence for the console (free text about the threat: withheld from a reader who may
+    /// not read the whole threat).
+    pub summary: Option<String>,
+    /// Whether `POST /api/v1/warnings/{id}/release-request` would open a request (something is
+    /// withheld and no release request for this warning is open).
+    pub can_request_release: bool,
+    /// Release requests already recorded for this warning (open and closed).
+    pub release_requests: Vec<tocsin_core::followup::Task>,
+}
+
+fn specificity_advice(
+    e: &tocsin_engine::Engine,
+    wid: &WarningId,
+) -> Result<SpecificityAdvice, Problem> {
+    let w = e
+        .store()
+        .warning(wid)?
+        .ok_or_else(|| Problem::not_found("warning", wid.as_str()))?;
+    let originator = e
+        .store()
+        .threat(&w.threat_id)?
+        .map(|t| t.originator.to_string())
+        .unwrap_or_default();
+    let withheld_targets: Vec<WithheldTarget> = e
+        .withheld_targets(wid)?
+        .into_iter()
+        .map(|t| WithheldTarget {
+            target: t.target,
+            label: t.label,
+            name: t.name,
+            mark: t.mark,
+            marking: t.marking,
+            denial: t.denial,
         })
+        .collect();
+    let release_requests: Vec<_> = e
+        .tasks(false)?
+        .into_iter()
+        .filter(|t| {
+            t.kind == tocsin_core::followup::TaskKind::ReleaseRequest
+                && t.warning_id.as_ref() == Some(wid)
+        })
+        .collect();
+    let summary = (!withheld_targets.is_empty()).then(|| {
+        format!(
+            "This warning is {} although the threat names its target: {}. A release request asks {} for a tearline or a REL TO for audience {}.",
+            w.specificity.as_str(),
+            e.specificity_advice(wid).unwrap_or_default().join("; "),
+            originator,
+            w.audience_id
+        )
+    });
+    Ok(SpecificityAdvice {
+        can_request_release: !withheld_targets.is_empty()
+            && !release_requests.iter().any(|t| t.is_open()),
+        warning_id: w.id.as_str().to_owned(),
+        threat_id: w.threat_id.as_str().to_owned(),
+        audience_id: w.audience_id.as_str().to_owned(),
+        audience_kind: w.audience_kind.as_str().to_owned(),
+        specificity: w.specificity.as_str().to_owned(),
+        originator,
+        withheld_targets,
+        summary,
+        release_requests,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/warnings/{id}/specificity", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id")),
+    responses((status = 200, description = "Why the warning is vaguer than its threat: the named targets its audience may not be told, their marks and the rules that withhold them (a reader below a mark gets the mark only)", body = SpecificityAdvice)))]
+pub async fn specificity(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Reply<SpecificityAdvice>, Problem> {
+    run(&st, move |e, _| {
+        let advice = specificity_advice(e, &WarningId::new(id))?;
+        shaped(e.store().as_ref(), &p, &advice)
+    })
+    .await
+}
+
+/// A release request recorded: the task that tracks it.
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseRequested {
+    /// The `release_request` task in the analysts' queue (`GET /api/v1/tasks`).
+    pub task: tocsin_core::followup::Task,
+    /// The advice the request was made from.
+    pub advice: SpecificityAdvice,
+}
+
+#[utoipa::path(post, path = "/api/v1/warnings/{id}/release-request", tag = "warnings",
+    params(("id" = String, Path, description = "Warning id")),
+    responses(
+        (status = 201, description = "Recorded (audit `task.open`, timeline `release_requested`) and tracked as a `release_request` task asking the originator for a tearline or a REL TO for the warning's audience", body = ReleaseRequested,
+            headers(("Location" = String, description = "`/api/v1/tasks?all=true`: the queue that holds the task"))),
+        (status = 409, description = "Nothing is withheld from this warning's audience, or a release request for it is already open", body = crate::problem::ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn release_request(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, [(axum::http::HeaderName, &'static str); 1], Reply<ReleaseRequested>), Problem> {
+    run(&st, move |e, now| {
+        let wid = WarningId::new(id);
+        let before = specificity_advice(e, &wid)?;
+        if before.release_requests.iter().any(|t| t.is_open()) {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                format!(
+                    "a release request for warning {wid} is already open (task {}): close it before asking again",
+                    before
+                        .release_requests
+                        .iter()
+                        .filter(|t| t.is_open())
+                        .map(|t| t.id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let task_id = e.request_release(&wid, &p.actor(), now)?;
+        let advice = specificity_advice(e, &wid)?;
+        let task = advice
+            .release_requests
+            .iter()
+            .find(|t| t.id == task_id)
+            .cloned()
+            .ok_or_else(|| Problem::not_found("task", &task_id.to_string()))?;
+        Ok((
+            StatusCode::CREATED,
+            [(axum::http::header::LOCATION, "/api/v1/tasks?all=true")],
+            shaped(e.store().as_ref(), &p, &ReleaseRequested { task, advice })?,
+        ))
     })
     .await
 }

@@ -11,4 +11,5 @@ mod posture_cancel;
 mod recipient;
 mod resources;
 mod route_access;
+mod specificity;
 mod standards;
