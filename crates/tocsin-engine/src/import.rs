@@ -64,57 +64,9 @@ impl Engine {
             ));
         }
         let all: Vec<_> = venues.iter().chain(events.iter()).cloned().collect();
-        let mut known: std::collections::BTreeSet<String> = self
-            .store
-            .audiences()?
-            .into_iter()
-            .map(|a| a.id.to_string())
-            .collect();
-        known.extend(audiences.iter().map(|a| a.id.to_string()));
-        let mut notes = Vec::new();
-        for (file, list) in [("venues.csv", &venues), ("events.csv", &events)] {
-            let unknown: Vec<String> = list
-                .iter()
-                .flat_map(|e| {
-                    e.audiences
-                        .iter()
-                        .filter(|a| !known.contains(a.as_str()))
-                        .map(move |a| format!("{} ({})", e.id, a))
-                })
-                .collect();
-            if !unknown.is_empty() {
-                const SHOWN: usize = 20;
-                let more = unknown.len().saturating_sub(SHOWN);
-                notes.push(format!(
-                    "{file}: {} row(s) name an operator that is no audience (in audiences.toml or the store), so nobody is warned about them until it exists: {}{}",
-                    unknown.len(),
-                    unknown[..unknown.len().min(SHOWN)].join(", "),
-                    if more > 0 { format!(" and {more} more") } else { String::new() }
-                ));
-            }
-        }
-        for (file, list) in [("venues.csv", &venues), ("events.csv", &events)] {
-            let mut unknown: std::collections::BTreeMap<&tocsin_core::Category, Vec<&str>> =
-                Default::default();
-            for e in list
-                .iter()
-                .filter(|e| !self.config.taxonomy.knows(&e.category))
-            {
-                unknown.entry(&e.category).or_default().push(e.id.as_str());
-            }
-            for (c, ids) in unknown {
-                let whose = format!(
-                    "{file}: {}{}",
-                    ids[..ids.len().min(5)].join(", "),
-                    if ids.len() > 5 {
-                        format!(" and {} more", ids.len() - 5)
-                    } else {
-                        String::new()
-                    }
-                );
-                notes.extend(self.config.taxonomy.note(c, &whose));
-            }
-        }
+        let incoming: Vec<String> = audiences.iter().map(|a| a.id.to_string()).collect();
+        let mut notes = self.registry_notes("venues.csv", &venues, &incoming)?;
+        notes.extend(self.registry_notes("events.csv", &events, &incoming)?);
         if !all.is_empty() {
             self.upsert_entities(&all, ctx)?;
         }
@@ -131,6 +83,65 @@ impl Engine {
             notes,
             ..Default::default()
         })
+    }
+
+    /// What is accepted but looks wrong in registry rows from `file`: rows whose `operator` names
+    /// no audience (neither stored nor in `incoming`, the audience ids imported alongside), and
+    /// categories not in the taxonomy. One sentence each, naming the file and the rows.
+    pub fn registry_notes(
+        &self,
+        file: &str,
+        list: &[tocsin_core::Entity],
+        incoming: &[String],
+    ) -> Result<Vec<String>> {
+        let mut known: std::collections::BTreeSet<String> = self
+            .store
+            .audiences()?
+            .into_iter()
+            .map(|a| a.id.to_string())
+            .collect();
+        known.extend(incoming.iter().cloned());
+        let mut notes = Vec::new();
+        let unknown: Vec<String> = list
+            .iter()
+            .flat_map(|e| {
+                e.audiences
+                    .iter()
+                    .filter(|a| !known.contains(a.as_str()))
+                    .map(move |a| format!("{} ({})", e.id, a))
+            })
+            .collect();
+        if !unknown.is_empty() {
+            const SHOWN: usize = 20;
+            let more = unknown.len().saturating_sub(SHOWN);
+            notes.push(format!(
+                "{file}: {} row(s) name an operator that is no audience (in audiences.toml or the store), so nobody is warned about them until it exists: {}{}",
+                unknown.len(),
+                unknown[..unknown.len().min(SHOWN)].join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+        }
+        let mut unknown: std::collections::BTreeMap<&tocsin_core::Category, Vec<&str>> =
+            Default::default();
+        for e in list
+            .iter()
+            .filter(|e| !self.config.taxonomy.knows(&e.category))
+        {
+            unknown.entry(&e.category).or_default().push(e.id.as_str());
+        }
+        for (c, ids) in unknown {
+            let whose = format!(
+                "{file}: {}{}",
+                ids[..ids.len().min(5)].join(", "),
+                if ids.len() > 5 {
+                    format!(" and {} more", ids.len() - 5)
+                } else {
+                    String::new()
+                }
+            );
+            notes.extend(self.config.taxonomy.note(c, &whose));
+        }
+        Ok(notes)
     }
 
     /// Parse a portion-marked report file (see docs/formats.md) into a threat, without storing it.

@@ -7,6 +7,7 @@ mod audit;
 mod cluster;
 mod compose;
 mod corpus;
+mod day;
 mod delivery;
 mod demo;
 mod feed;

@@ -42,6 +42,9 @@ pub struct Job {
     pub done: usize,
     pub total: usize,
     pub errors: Vec<JobError>,
+    /// What was accepted but looks wrong, one sentence each naming the file and rows: a row whose
+    /// `operator` names no audience, a category not in the taxonomy (as `tocsin import` prints).
+    pub notes: Vec<String>,
     /// The token that started it (`token:ID:LABEL`).
     pub started_by: String,
 }
@@ -67,6 +70,7 @@ impl Jobs {
             done: 0,
             total: 0,
             errors: Vec::new(),
+            notes: Vec::new(),
             started_by,
         };
         let mut g = self.lock();

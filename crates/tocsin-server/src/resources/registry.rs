@@ -329,17 +329,29 @@ pub async fn import(
                 tocsin_formats::parse_audiences_toml(&body).map(Parsed::Audiences)
             }
         };
-        r.map_err(|e| Problem::invalid(file_position(&e), e.to_string()))
+        let parsed = r.map_err(|e| Problem::invalid(file_position(&e), e.to_string()))?;
+        // Accepted but suspicious rows are told in the answer, not only by the CLI.
+        let notes = match (&parsed, kind) {
+            (Parsed::Entities(list), ImportKind::Venues) => {
+                parse_engine.registry_notes("venues.csv", list, &[])?
+            }
+            (Parsed::Entities(list), _) => parse_engine.registry_notes("events.csv", list, &[])?,
+            (Parsed::Audiences(_), _) => Vec::new(),
+        };
+        Ok((parsed, notes))
     })
     .await?;
+    let (parsed, notes) = parsed;
     let name = match kind {
         ImportKind::Venues => "import:venues",
         ImportKind::Events => "import:events",
         ImportKind::Audiences => "import:audiences",
     };
     let jobs = super::jobs::jobs();
-    let job = jobs.start(name, p.actor());
+    let mut job = jobs.start(name, p.actor());
     let id = job.id.clone();
+    jobs.update(&id, |j| j.notes = notes.clone());
+    job.notes = notes;
     let now = st.now();
     // The writes run as the job, in chunks, so `done` advances while a large registry loads.
     tokio::task::spawn_blocking(move || {

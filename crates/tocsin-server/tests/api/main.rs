@@ -7,6 +7,7 @@ mod access;
 mod actions;
 mod basics;
 mod crawl;
+mod credential_clock;
 mod posture_cancel;
 mod recipient;
 mod resources;

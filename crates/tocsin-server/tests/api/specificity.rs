@@ -130,7 +130,7 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
 
     // Need to know: a reader cleared below the mark learns that something is withheld and its
     // mark, never the withheld fact.
-    let low = api.cleared("cal", Role::Viewer, Classification::Confidential);
+    let low = api.cleared("cal", Role::Viewer, Classification::C);
     let r = api
         .send(Method::GET, &format!("/api/v1/warnings/{OP}/specificity"), &low)
         .await;
