@@ -298,6 +298,20 @@ test("two people work the reference case end to end in the console", async (t) =
     assert.doesNotMatch(await a.locator('article.draft[data-audience="op-crocus"]').innerText(), /CARDINAL SPARROW/);
   });
 
+  await t.test("a vague draft says why, and the analyst requests a release", async () => {
+    const card = () => a.locator('article.draft[data-audience="op-crocus"]');
+    await until("the advice", async () => (await card().locator("[data-specificity-advice]").count()) === 1);
+    const advice = await card().locator("[data-specificity-advice]").innerText();
+    assert.match(advice, /Crocus City Hall/, advice);
+    assert.match(advice, /\(S\/\/REL TO USA, RUS\)/, advice);
+    // The partner's warning names its target: nothing to advise there.
+    assert.equal(await a.locator('article.draft[data-audience="fsb-liaison"] [data-specificity-advice]').count(), 0);
+    await card().locator('[data-action="request-release"]').click();
+    await until("the request recorded", async () => (await card().locator('[data-release-request="open"]').count()) === 1);
+    assert.equal(await card().locator('[data-action="request-release"]').count(), 0, "one open request at a time");
+    await screenshot(a, "release-requested");
+  });
+
   await t.test("the approver approves every draft and queues them", async () => {
     await openTab(b, "warnings");
     await b.locator("#drafts article.draft").first().waitFor();

@@ -513,6 +513,22 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
             .iter()
             .any(|d| d.status == DeliveryStatus::Delivered)
     });
+    let folder = day.dir.path().join("outbox/public/paris");
+    let file = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap_or_else(|| panic!("no advisory file in {}", folder.display()));
+    let advisory: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let (from, until) = (
+        at(advisory["valid_from"].as_str().unwrap()),
+        at(advisory["valid_until"].as_str().expect("an absolute end time")),
+    );
+    assert_eq!(
+        until - from,
+        chrono::Duration::hours(48),
+        "the advisory holds for public_advice_hours from its release: {advisory}"
+    );
 
     // The timeline tells the day, and the June report counts the operator's warning.
     let timeline = day
