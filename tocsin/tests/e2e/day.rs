@@ -162,12 +162,16 @@ impl Day {
     /// `serve` on the replayed clock from `start`, without any channel settings: the worker
     /// delivers webhooks and e-mail, serve the file channel.
     fn serve(&self, start: &str) -> Proc {
-        let log = std::fs::File::create(self.dir.path().join(format!("serve-{start}.log"))).unwrap();
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("serve-{start}.log"))).unwrap();
         let p = Proc(
             bin()
                 .args(["--db", self.db.arg()])
                 .args(["--outbox", self.dir.path().join("outbox").to_str().unwrap()])
-                .args(["--policy", self.dir.path().join("policy.toml").to_str().unwrap()])
+                .args([
+                    "--policy",
+                    self.dir.path().join("policy.toml").to_str().unwrap(),
+                ])
                 .args(["--public-url", &self.base()])
                 .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
                 .args(["--tick-secs", "1", "--clock-start", start])
@@ -259,7 +263,11 @@ impl Bodies<'_> {
                 self.seen.iter().any(|b| b["type"] == kind)
             },
         );
-        self.seen.iter().find(|b| b["type"] == kind).unwrap().clone()
+        self.seen
+            .iter()
+            .find(|b| b["type"] == kind)
+            .unwrap()
+            .clone()
     }
 }
 
@@ -277,9 +285,12 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
     // The shipped policy, with the public advisory held one hour after the operators' warnings.
     std::fs::write(
         dir.path().join("policy.toml"),
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../policy/icd191.toml"))
-            .unwrap()
-            .replace("public_hold_hours = 24", "public_hold_hours = 1"),
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../policy/icd191.toml"
+        ))
+        .unwrap()
+        .replace("public_hold_hours = 24", "public_hold_hours = 1"),
     )
     .unwrap();
     let keys = dir.path().join("keys.toml");
@@ -312,14 +323,24 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
             .http
             .post(format!("{}/api/v1/entities/import?kind={kind}", day.base()))
             .bearer_auth(&ana)
-            .header("Content-Type", if kind == "audiences" { "application/toml" } else { "text/csv" })
+            .header(
+                "Content-Type",
+                if kind == "audiences" {
+                    "application/toml"
+                } else {
+                    "text/csv"
+                },
+            )
             .body(std::fs::read(registry.join(file)).unwrap())
             .send()
             .unwrap();
         assert_eq!(r.status().as_u16(), 202, "{kind}");
         let location = r.headers()["location"].to_str().unwrap().to_owned();
         let job: Value = r.json().unwrap();
-        assert_eq!(location, format!("/api/v1/jobs/{}", job["id"].as_str().unwrap()));
+        assert_eq!(
+            location,
+            format!("/api/v1/jobs/{}", job["id"].as_str().unwrap())
+        );
         let notes = job["notes"].to_string();
         if kind == "venues" {
             assert!(
@@ -330,9 +351,11 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
         } else {
             assert_eq!(job["notes"], json!([]), "{kind}");
         }
-        wait(&format!("the {kind} import"), Duration::from_secs(30), || {
-            day.ok("GET", &location, &ana, None)["state"] == "succeeded"
-        });
+        wait(
+            &format!("the {kind} import"),
+            Duration::from_secs(30),
+            || day.ok("GET", &location, &ana, None)["state"] == "succeeded",
+        );
     }
 
     // The worker holds the channel settings serve lacks (one delivery model).
@@ -342,7 +365,12 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
             .args(["--outbox", day.dir.path().join("outbox").to_str().unwrap()])
             .args(["worker", "--webhook-keys", keys.to_str().unwrap()])
             .args(["--smtp-host", "127.0.0.1", "--smtp-port", &smtp.port])
-            .args(["--smtp-tls", "none", "--smtp-from", "CERT <cert@cert.example>"])
+            .args([
+                "--smtp-tls",
+                "none",
+                "--smtp-from",
+                "CERT <cert@cert.example>",
+            ])
             // The receiver listens on 127.0.0.1 (docs/delivery.md, "Webhook destinations").
             .arg("--allow-private-webhooks")
             .env_remove("TOCSIN_WEBHOOK_KEYS")
@@ -370,11 +398,23 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
     );
     assert!(created["matches"].as_u64() >= Some(3), "{created}");
     let matched = day
-        .ok("GET", &format!("/api/v1/threats/{THREAT}/matches"), &ana, None)
+        .ok(
+            "GET",
+            &format!("/api/v1/threats/{THREAT}/matches"),
+            &ana,
+            None,
+        )
         .to_string();
     // The street event without a venue matches by its own location.
-    for id in ["accor-arena", "fete-musique-2026", "olympia-concert-2026-06-14"] {
-        assert!(matched.contains(&format!("\"{id}\"")), "{id} not in {matched}");
+    for id in [
+        "accor-arena",
+        "fete-musique-2026",
+        "olympia-concert-2026-06-14",
+    ] {
+        assert!(
+            matched.contains(&format!("\"{id}\"")),
+            "{id} not in {matched}"
+        );
     }
 
     // The determination needs two people.
@@ -398,7 +438,12 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
             .to_owned()
     };
     let (op, public) = (id_of(OP), id_of("public-paris"));
-    let advice = day.ok("GET", &format!("/api/v1/warnings/{op}/specificity"), &ana, None);
+    let advice = day.ok(
+        "GET",
+        &format!("/api/v1/warnings/{op}/specificity"),
+        &ana,
+        None,
+    );
     assert_eq!(advice["specificity"], "category_and_area", "{advice}");
     assert_eq!(advice["withheld_targets"][0]["name"], "Accor Arena");
     assert_eq!(
@@ -418,8 +463,16 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
         .contains("Ask USA for a tearline or a REL TO for audience op-accor-arena"));
 
     // Release: the public advisory needs a second person; approving answers the warning.
-    let (s, refused) = day.call("POST", &format!("/api/v1/warnings/{public}/approve"), &ana, None);
-    assert_eq!(s, 409, "the composer may not release the public advisory: {refused}");
+    let (s, refused) = day.call(
+        "POST",
+        &format!("/api/v1/warnings/{public}/approve"),
+        &ana,
+        None,
+    );
+    assert_eq!(
+        s, 409,
+        "the composer may not release the public advisory: {refused}"
+    );
     for w in [&op, &public] {
         let approved = day.ok("POST", &format!("/api/v1/warnings/{w}/approve"), &bob, None);
         assert_eq!(approved["id"], w.as_str());
@@ -463,13 +516,19 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
     wait("the warning delivered", Duration::from_secs(30), || {
         day.ok("GET", &format!("/api/v1/warnings/{op}"), &ana, None)["state"] == "delivered"
     });
-    let ack = issued["data"]["ack_url"].as_str().expect("ack_url").to_owned();
+    let ack = issued["data"]["ack_url"]
+        .as_str()
+        .expect("ack_url")
+        .to_owned();
     let (s, first) = day.use_link(&ack, json!({}));
     assert_eq!(s, 200, "{first}");
     assert_eq!(first["recorded"], "acknowledgement");
     let (s, again) = day.use_link(&ack, json!({}));
     assert_eq!(s, 200, "{again}");
-    assert_eq!(again, first, "a repeat within the grace is answered the same");
+    assert_eq!(
+        again, first,
+        "a repeat within the grace is answered the same"
+    );
     let next = first["next_posture_link"]
         .as_str()
         .expect("the next posture link")
@@ -503,7 +562,8 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
     assert!(call["detail"].as_str().unwrap().contains(NUMBER), "{call}");
     let said = escalation["data"]["text"].as_str().unwrap();
     assert!(
-        said.contains("an analyst has been asked to telephone") && !said.contains("have been alerted"),
+        said.contains("an analyst has been asked to telephone")
+            && !said.contains("have been alerted"),
         "the notice says what was done, and no call that was not made: {said}"
     );
 
@@ -525,7 +585,9 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
     let advisory: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let (from, until) = (
         at(advisory["valid_from"].as_str().unwrap()),
-        at(advisory["valid_until"].as_str().expect("an absolute end time")),
+        at(advisory["valid_until"]
+            .as_str()
+            .expect("an absolute end time")),
     );
     assert_eq!(
         until - from,
@@ -535,7 +597,12 @@ fn a_warning_cells_day_in_paris_on_a_replayed_clock() {
 
     // The timeline tells the day, and the June report counts the operator's warning.
     let timeline = day
-        .ok("GET", &format!("/api/v1/timeline?threat={THREAT}"), &ana, None)
+        .ok(
+            "GET",
+            &format!("/api/v1/timeline?threat={THREAT}"),
+            &ana,
+            None,
+        )
         .to_string();
     for event in [
         "specificity_advice",

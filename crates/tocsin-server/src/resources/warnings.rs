@@ -457,7 +457,14 @@ pub async fn release_request(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, [(axum::http::HeaderName, &'static str); 1], Reply<ReleaseRequested>), Problem> {
+) -> Result<
+    (
+        StatusCode,
+        [(axum::http::HeaderName, &'static str); 1],
+        Reply<ReleaseRequested>,
+    ),
+    Problem,
+> {
     run(&st, move |e, now| {
         let wid = WarningId::new(id);
         let before = specificity_advice(e, &wid)?;

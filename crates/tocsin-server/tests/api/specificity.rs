@@ -9,7 +9,9 @@ use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 use tocsin_core::{Classification, CountryCode, Timestamp};
-use tocsin_server::{create_user, issue_scoped_token, issue_token, router, AppState, Role, Scope, TokenSpec};
+use tocsin_server::{
+    create_user, issue_scoped_token, issue_token, router, AppState, Role, Scope, TokenSpec,
+};
 use tocsin_store::{AuditCtx, Store};
 use tocsin_store_sqlite::SqliteStore;
 
@@ -110,7 +112,11 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
 
     // Why the operator's warning does not name its target: the mark that withholds it.
     let r = api
-        .send(Method::GET, &format!("/api/v1/warnings/{OP}/specificity"), &viewer)
+        .send(
+            Method::GET,
+            &format!("/api/v1/warnings/{OP}/specificity"),
+            &viewer,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let a = r.json();
@@ -132,7 +138,11 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
     // mark, never the withheld fact.
     let low = api.cleared("cal", Role::Viewer, Classification::C);
     let r = api
-        .send(Method::GET, &format!("/api/v1/warnings/{OP}/specificity"), &low)
+        .send(
+            Method::GET,
+            &format!("/api/v1/warnings/{OP}/specificity"),
+            &low,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(!r.text().contains(CROCUS), "leaked: {}", r.text());
@@ -157,22 +167,38 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
         .map(|w| w["id"].as_str().unwrap().to_owned())
         .unwrap();
     let r = api
-        .send(Method::GET, &format!("/api/v1/warnings/{fsb}/specificity"), &viewer)
+        .send(
+            Method::GET,
+            &format!("/api/v1/warnings/{fsb}/specificity"),
+            &viewer,
+        )
         .await;
     assert_eq!(r.json()["withheld_targets"], Value::Array(vec![]));
     assert_eq!(r.json()["can_request_release"], false);
     let r = api
-        .send(Method::POST, &format!("/api/v1/warnings/{fsb}/release-request"), &analyst)
+        .send(
+            Method::POST,
+            &format!("/api/v1/warnings/{fsb}/release-request"),
+            &analyst,
+        )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
 
     // Only analysts and above request releases.
     let r = api
-        .send(Method::POST, &format!("/api/v1/warnings/{OP}/release-request"), &viewer)
+        .send(
+            Method::POST,
+            &format!("/api/v1/warnings/{OP}/release-request"),
+            &viewer,
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = api
-        .send(Method::POST, &format!("/api/v1/warnings/{OP}/release-request"), &analyst)
+        .send(
+            Method::POST,
+            &format!("/api/v1/warnings/{OP}/release-request"),
+            &analyst,
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(
@@ -188,7 +214,10 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
         .unwrap()
         .starts_with("Ask USA for a tearline or a REL TO for audience op-crocus"));
     let id = task["id"].as_i64().unwrap();
-    assert_eq!(body["advice"]["can_request_release"], false, "one open request at a time");
+    assert_eq!(
+        body["advice"]["can_request_release"], false,
+        "one open request at a time"
+    );
 
     // Tracked as a task, recorded in the audit chain and on the timeline.
     let tasks = api.send(Method::GET, "/api/v1/tasks", &viewer).await.json();
@@ -197,10 +226,7 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
         .unwrap()
         .iter()
         .any(|t| t["id"] == id && t["kind"] == "release_request"));
-    let audit = api
-        .store
-        .audit_events_about(&format!("task:{id}"))
-        .unwrap();
+    let audit = api.store.audit_events_about(&format!("task:{id}")).unwrap();
     assert!(
         audit
             .iter()
@@ -208,7 +234,11 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
         "{audit:?}"
     );
     let timeline = api
-        .send(Method::GET, "/api/v1/timeline?threat=moscow-2024-03", &viewer)
+        .send(
+            Method::GET,
+            "/api/v1/timeline?threat=moscow-2024-03",
+            &viewer,
+        )
         .await
         .json();
     assert!(
@@ -217,10 +247,17 @@ async fn a_vague_draft_says_why_and_the_analyst_can_request_a_release() {
     );
     // A second request while one is open is refused, naming the open task.
     let r = api
-        .send(Method::POST, &format!("/api/v1/warnings/{OP}/release-request"), &analyst)
+        .send(
+            Method::POST,
+            &format!("/api/v1/warnings/{OP}/release-request"),
+            &analyst,
+        )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
-    assert!(r.json()["detail"].as_str().unwrap().contains(&id.to_string()));
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&id.to_string()));
     // The request's detail names the target: withheld from the reader below its mark.
     let r = api.send(Method::GET, "/api/v1/tasks", &low).await;
     assert!(!r.text().contains(CROCUS), "leaked: {}", r.text());
