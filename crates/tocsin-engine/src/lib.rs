@@ -138,7 +138,8 @@ pub struct WithheldTarget {
 }
 
 impl WithheldTarget {
-    fn sentence(&self) -> String {
+    /// One clause for the timeline and the task: `target 1 names "…" but is marked (…) (why)`.
+    pub fn sentence(&self) -> String {
         format!(
             "target {} names {:?} but is marked {} ({})",
             self.target, self.name, self.marking, self.denial

@@ -378,8 +378,12 @@ fn specificity_advice(
         .threat(&w.threat_id)?
         .map(|t| t.originator.to_string())
         .unwrap_or_default();
-    let withheld_targets: Vec<WithheldTarget> = e
-        .withheld_targets(wid)?
+    let records = e.withheld_targets(wid)?;
+    let sentences: Vec<String> = records
+        .iter()
+        .map(tocsin_engine::WithheldTarget::sentence)
+        .collect();
+    let withheld_targets: Vec<WithheldTarget> = records
         .into_iter()
         .map(|t| WithheldTarget {
             target: t.target,
@@ -402,7 +406,7 @@ fn specificity_advice(
         format!(
             "This warning is {} although the threat names its target: {}. A release request asks {} for a tearline or a REL TO for audience {}.",
             w.specificity.as_str(),
-            e.specificity_advice(wid).unwrap_or_default().join("; "),
+            sentences.join("; "),
             originator,
             w.audience_id
         )
