@@ -524,6 +524,29 @@ mod tests {
     }
 
     #[test]
+    fn a_counting_receiver_counts_a_repeated_id_without_keeping_ids() {
+        let secret = WebhookSecret::generate();
+        let rx = Receiver::start_counting(vec![secret.clone()]).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut s = TcpStream::connect(rx.addr()).unwrap();
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        for id in ["a", "b", "a"] {
+            let sig = crate::webhook::sign(std::slice::from_ref(&secret), id, now, b"{}");
+            s.write_all(
+                format!(
+                    "POST /x HTTP/1.1\r\nwebhook-id: {id}\r\nwebhook-timestamp: {now}\r\nwebhook-signature: {sig}\r\nContent-Length: 2\r\n\r\n{{}}"
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(status_line(&mut r), "HTTP/1.1 204 No Content");
+        }
+        let got = rx.received();
+        assert_eq!((got.verified, got.repeated, got.duplicates()), (3, 1, 1));
+        assert!(got.ids.is_empty() && got.paths.is_empty());
+    }
+
+    #[test]
     fn keep_alive_and_chunked_requests_are_read_and_unsigned_ones_refused() {
         let rx = Receiver::start(vec![WebhookSecret::generate()]).unwrap();
         let mut s = TcpStream::connect(rx.addr()).unwrap();
