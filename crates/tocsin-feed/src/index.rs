@@ -186,12 +186,7 @@ mod tests {
         ]);
         for a in probes {
             let want = t.longest_match(std::net::IpAddr::V4(a.into()));
-            assert_eq!(
-                idx.lookup(a),
-                want.map(|(_, v)| *v),
-                "{}",
-                gen::ip_text(a)
-            );
+            assert_eq!(idx.lookup(a), want.map(|(_, v)| *v), "{}", gen::ip_text(a));
             assert_eq!(
                 idx.lookup_net(a).map(|(n, o)| (*n, o)),
                 want.map(|(n, v)| (n, *v)),

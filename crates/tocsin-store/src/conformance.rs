@@ -1521,30 +1521,48 @@ pub fn a_fanout_is_written_in_batches_and_named_by_its_digest(make: Make<'_>) {
         }
     };
     let events = s.audit_events().unwrap().len();
-    let queued = s.queue_warning_fanout(&w2.id, n, &nd("w2"), &cm(3)).unwrap();
+    let queued = s
+        .queue_warning_fanout(&w2.id, n, &nd("w2"), &cm(3))
+        .unwrap();
     assert_eq!(queued.count, n);
     let stored = s.deliveries(Some(&w2.id)).unwrap();
     assert_eq!(stored.len(), n);
     assert_eq!(queued.first_id, Some(stored[0].id));
     assert_eq!(queued.last_id, Some(stored[n - 1].id));
     for (i, d) in stored.iter().enumerate() {
-        assert_eq!(d.idempotency_key, format!("w2-k{i}"), "in the generator's order");
+        assert_eq!(
+            d.idempotency_key,
+            format!("w2-k{i}"),
+            "in the generator's order"
+        );
         assert_eq!(d.channel.address, format!("https://r{i}.example/hook"));
         assert_eq!(d.next_attempt_at, tm(3));
     }
-    assert_eq!(stored[0].status, DeliveryStatus::Dead, "unsubscribed channel");
-    assert!(stored[1..].iter().all(|d| d.status == DeliveryStatus::Pending));
+    assert_eq!(
+        stored[0].status,
+        DeliveryStatus::Dead,
+        "unsubscribed channel"
+    );
+    assert!(stored[1..]
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Pending));
     let mut sha = Sha256::new();
     for d in &stored {
         sha.update(crate::record::canonical_json(d).unwrap().as_bytes());
         sha.update(b"\n");
     }
     assert_eq!(queued.sha256, hex::encode(sha.finalize()));
-    assert_eq!(s.warning(&w2.id).unwrap().unwrap().state, WarningState::Queued);
+    assert_eq!(
+        s.warning(&w2.id).unwrap().unwrap().state,
+        WarningState::Queued
+    );
     let new_events = &s.audit_events().unwrap()[events..];
     assert_eq!(new_events.len(), 1, "one event for the whole fan-out");
     assert_eq!(
-        (new_events[0].action.as_str(), new_events[0].subject.as_str()),
+        (
+            new_events[0].action.as_str(),
+            new_events[0].subject.as_str()
+        ),
         (actions::WARNING_QUEUE, "warning:W2")
     );
     assert_eq!(
@@ -1590,7 +1608,10 @@ pub fn a_fanout_is_written_in_batches_and_named_by_its_digest(make: Make<'_>) {
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(count(&*s, "deliveries"), total, "nothing written");
-    assert_eq!(s.warning(&w3.id).unwrap().unwrap().state, WarningState::Approved);
+    assert_eq!(
+        s.warning(&w3.id).unwrap().unwrap().state,
+        WarningState::Approved
+    );
     assert!(s.verify_audit().unwrap().is_ok());
 }
 

@@ -342,7 +342,8 @@ pub fn insert_deliveries(
     let columns = "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error)
              SELECT ?1, v.a, v.k, v.u, v.i, CASE WHEN dc.reason IS NULL THEN ?3 ELSE ?4 END, 0, ?2,
                     CASE WHEN dc.reason IS NULL THEN NULL ELSE 'channel unsubscribed: ' || dc.reason END";
-    let join = "LEFT JOIN disabled_channels dc ON dc.channel_kind = v.k AND dc.channel_address = v.u";
+    let join =
+        "LEFT JOIN disabled_channels dc ON dc.channel_kind = v.k AND dc.channel_address = v.u";
     let rows = match tx.dialect() {
         Dialect::Postgres => {
             let audiences: Vec<&str> = batch.iter().map(|d| d.audience_id.as_str()).collect();

@@ -181,9 +181,7 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
     }
     // Exact: every recipient's request verified once, besides the re-sends counted as duplicates.
     let distinct = got.verified.saturating_sub(got.duplicates());
-    if delivered != args.recipients
-        || !got.invalid.is_empty()
-        || distinct != args.recipients as u64
+    if delivered != args.recipients || !got.invalid.is_empty() || distinct != args.recipients as u64
     {
         bail!(
             "only {delivered} of {} delivered ({} retrying, {} dead; receiver: {distinct} distinct ids verified, {} invalid signatures)",
