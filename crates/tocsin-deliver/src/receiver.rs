@@ -50,14 +50,19 @@ pub struct Received {
     pub paths: HashMap<String, u32>,
     /// The last verified body per path (only with [`Receiver::keep_bodies`]).
     pub last_body: HashMap<String, Vec<u8>>,
+    /// Verified requests whose `webhook-id` was seen before, counted by a receiver started with
+    /// [`Receiver::start_counting`] (which leaves `ids` and `paths` empty).
+    pub repeated: u64,
 }
 
 impl Received {
     pub fn duplicates(&self) -> u64 {
-        self.ids
-            .values()
-            .map(|n| u64::from(n.saturating_sub(1)))
-            .sum()
+        self.repeated
+            + self
+                .ids
+                .values()
+                .map(|n| u64::from(n.saturating_sub(1)))
+                .sum::<u64>()
     }
 }
 
@@ -68,6 +73,8 @@ struct Shared {
     stop: AtomicBool,
     script: Mutex<HashMap<String, VecDeque<Answer>>>,
     received: Mutex<Received>,
+    /// Counting mode: the ids seen, as 64-bit hashes (not strings, and no per-path counts).
+    seen: Option<Mutex<std::collections::HashSet<u64>>>,
 }
 
 /// A running receiver; stops when dropped.
@@ -80,6 +87,23 @@ pub struct Receiver {
 impl Receiver {
     /// Listen on 127.0.0.1 (a free port) and verify with `secrets` (any one may match).
     pub fn start(secrets: Vec<WebhookSecret>) -> std::io::Result<Self> {
+        Self::start_with(secrets, None)
+    }
+
+    /// A receiver for a fan-out to a million recipients: it verifies every request as
+    /// [`Receiver::start`] does, but keeps per request only a 64-bit hash of its `webhook-id`
+    /// (8 bytes and the set's slack, instead of the id and path strings), so a repeated id still
+    /// counts in [`Received::repeated`] while [`Received::ids`] and [`Received::paths`] stay
+    /// empty. Two different ids sharing a hash (odds about N²/2⁶⁵) would count as a repeat: an
+    /// over-count, never a duplicate hidden.
+    pub fn start_counting(secrets: Vec<WebhookSecret>) -> std::io::Result<Self> {
+        Self::start_with(secrets, Some(Mutex::new(std::collections::HashSet::new())))
+    }
+
+    fn start_with(
+        secrets: Vec<WebhookSecret>,
+        seen: Option<Mutex<std::collections::HashSet<u64>>>,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             secrets,
             tolerance_s: 300,
@@ -87,6 +111,7 @@ impl Receiver {
             stop: AtomicBool::new(false),
             script: Mutex::new(HashMap::new()),
             received: Mutex::new(Received::default()),
+            seen,
         });
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
@@ -436,8 +461,21 @@ fn handle(s: &Shared, req: &Request) -> (u16, Option<String>, String) {
         }
     };
     r.verified += 1;
-    *r.ids.entry(id).or_default() += 1;
-    *r.paths.entry(path.clone()).or_default() += 1;
+    match &s.seen {
+        Some(seen) => {
+            use std::hash::{BuildHasher, BuildHasherDefault};
+            // A fixed hasher: the set only needs ids to land apart, not DoS resistance.
+            let h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(&id);
+            if !seen.lock().unwrap_or_else(|p| p.into_inner()).insert(h) {
+                r.repeated += 1;
+            }
+        }
+        None => {
+            *r.ids.entry(id).or_default() += 1;
+            *r.paths.entry(path.clone()).or_default() += 1;
+        }
+    }
     if s.keep_bodies.load(Ordering::Relaxed) {
         r.last_body.insert(path.clone(), req.body.clone());
     }
@@ -483,6 +521,29 @@ mod tests {
         let mut body = vec![0; len];
         r.read_exact(&mut body).unwrap();
         line.trim_end().to_owned()
+    }
+
+    #[test]
+    fn a_counting_receiver_counts_a_repeated_id_without_keeping_ids() {
+        let secret = WebhookSecret::generate();
+        let rx = Receiver::start_counting(vec![secret.clone()]).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut s = TcpStream::connect(rx.addr()).unwrap();
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        for id in ["a", "b", "a"] {
+            let sig = crate::webhook::sign(std::slice::from_ref(&secret), id, now, b"{}");
+            s.write_all(
+                format!(
+                    "POST /x HTTP/1.1\r\nwebhook-id: {id}\r\nwebhook-timestamp: {now}\r\nwebhook-signature: {sig}\r\nContent-Length: 2\r\n\r\n{{}}"
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(status_line(&mut r), "HTTP/1.1 204 No Content");
+        }
+        let got = rx.received();
+        assert_eq!((got.verified, got.repeated, got.duplicates()), (3, 1, 1));
+        assert!(got.ids.is_empty() && got.paths.is_empty());
     }
 
     #[test]

@@ -34,6 +34,14 @@ pub struct WorkerConfig {
     pub lease: chrono::Duration,
     /// Deliveries sent but not yet recorded, at most (the duplicates one crash can cause).
     pub max_in_flight: usize,
+    /// Deliveries claimed per claim (one transaction), at least `max_in_flight`. Claimed but not
+    /// yet sent, a delivery is only leased: a crash delays it until the lease expires, it never
+    /// sends it twice, so a large claim costs no safety and saves transactions.
+    pub claim_batch: usize,
+    /// Outcomes recorded per transaction, at most; fewer when the senders have nothing else in
+    /// flight or the oldest outcome has waited [`RECORD_WAIT`]. A sender's slot is freed only
+    /// once its outcome is recorded.
+    pub record_batch: usize,
     pub limits: HashMap<ChannelKind, ChannelLimits>,
     pub retry: RetryPolicy,
     /// How long an idle worker waits before asking the store again.
@@ -73,12 +81,17 @@ impl Default for WorkerConfig {
             ),
             lease: chrono::Duration::seconds(60),
             max_in_flight: 64,
+            claim_batch: 512,
+            record_batch: 16,
             limits,
             retry: RetryPolicy::default(),
             idle_poll: Duration::from_millis(200),
         }
     }
 }
+
+/// How long a finished send waits for others to share its record's transaction.
+pub const RECORD_WAIT: Duration = Duration::from_millis(2);
 
 /// What the worker did (ids of deliveries).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -268,7 +281,9 @@ impl OutboxWorker {
             Mode::Once { limit, .. } => Some(limit),
             Mode::Until(..) => None,
         };
-        let first_want = once_limit.map_or(max, |l| l.min(max));
+        let batch = self.config.claim_batch.max(max);
+        let record_at = self.config.record_batch.clamp(1, max);
+        let first_want = once_limit.map_or(batch, |l| l.min(batch));
         let first = self.claim(store, mode.now(), first_want)?;
         if first.is_empty() && once_limit.is_some() {
             return Ok(());
@@ -321,22 +336,19 @@ impl OutboxWorker {
                 let mut exhausted = false;
                 let mut last_empty_claim: Option<Instant> = None;
                 let mut last_renew = Instant::now();
+                // Finished (or failed before sending), not yet recorded; since when.
+                let mut done: Vec<Done> = Vec::new();
+                let mut done_since: Option<Instant> = None;
                 let renew_every = (self.config.lease / 3)
                     .to_std()
                     .unwrap_or(Duration::from_secs(10));
                 loop {
                     let stopping = mode.stopping();
-                    // Claim what the free slots can take, in batches worth a transaction.
-                    let room = max.saturating_sub(in_flight + queue.len());
+                    // Claim a batch once fewer are queued than the senders could take at once.
                     let polled =
                         last_empty_claim.is_none_or(|t| t.elapsed() >= self.config.idle_poll);
-                    if !stopping
-                        && !exhausted
-                        && room > 0
-                        && polled
-                        && (room * 4 >= max || queue.is_empty())
-                    {
-                        let want = once_limit.map_or(room, |l| room.min(l - claimed_total));
+                    if !stopping && !exhausted && queue.len() < max && polled {
+                        let want = once_limit.map_or(batch, |l| batch.min(l - claimed_total));
                         let got = if want == 0 {
                             Vec::new()
                         } else {
@@ -357,7 +369,6 @@ impl OutboxWorker {
                     }
 
                     // Dispatch within the limits.
-                    let mut done: Vec<Done> = Vec::new();
                     let mut wait: Option<Duration> = None;
                     let mut i = 0;
                     while !stopping && i < queue.len() && in_flight < max {
@@ -430,15 +441,17 @@ impl OutboxWorker {
                         }
                     }
 
-                    // Collect finished sends.
-                    if in_flight > 0 {
-                        if done.is_empty() {
-                            let timeout = wait
-                                .unwrap_or(Duration::from_millis(50))
-                                .min(Duration::from_millis(50));
-                            if let Ok(x) = done_rx.recv_timeout(timeout) {
-                                done.push(x);
-                            }
+                    // Collect finished sends. `sending`: handed to a sender, outcome not back yet.
+                    let sending = in_flight - done.iter().filter(|d| d.sent).count();
+                    if sending > 0 {
+                        let mut timeout = wait
+                            .unwrap_or(Duration::from_millis(50))
+                            .min(Duration::from_millis(50));
+                        if let Some(t) = done_since {
+                            timeout = timeout.min(RECORD_WAIT.saturating_sub(t.elapsed()));
+                        }
+                        if let Ok(x) = done_rx.recv_timeout(timeout) {
+                            done.push(x);
                         }
                         while let Ok(x) = done_rx.try_recv() {
                             done.push(x);
@@ -458,8 +471,20 @@ impl OutboxWorker {
                         std::thread::sleep(nap.min(Duration::from_millis(50)));
                     }
 
-                    // Record, then free the slots.
-                    if !done.is_empty() {
+                    // Record, then free the slots: in one transaction for several outcomes, unless
+                    // that would keep the senders waiting.
+                    if !done.is_empty() && done_since.is_none() {
+                        done_since = Some(Instant::now());
+                    }
+                    let sending = in_flight - done.iter().filter(|d| d.sent).count();
+                    if !done.is_empty()
+                        && (done.len() >= record_at
+                            || sending == 0
+                            || stopping
+                            || done_since.is_some_and(|t| t.elapsed() >= RECORD_WAIT))
+                    {
+                        let done = std::mem::take(&mut done);
+                        done_since = None;
                         let freed: Vec<ChannelKind> = done
                             .iter()
                             .filter(|d| d.sent)

@@ -173,6 +173,43 @@ fn signed_webhooks_reach_every_recipient_once_and_verify() {
 }
 
 #[test]
+fn claims_take_a_batch_beyond_the_senders_and_every_delivery_goes_once() {
+    let secret = WebhookSecret::generate();
+    let rx = Receiver::start_counting(vec![secret.clone()]).unwrap();
+    let urls: Vec<(ChannelKind, String)> = (0..300)
+        .map(|i| (ChannelKind::Webhook, rx.url(&format!("/r/{i}"))))
+        .collect();
+    let (s, _) = store_with(&urls);
+    let worker = webhook_worker(
+        vec![secret],
+        WorkerConfig {
+            max_in_flight: 8,
+            claim_batch: 100,
+            record_batch: 8,
+            ..Default::default()
+        },
+    );
+    let report = worker.run_once(&s, t(1), 1000).unwrap();
+    assert_eq!(report.delivered.len(), 300, "{report:?}");
+    let got = rx.received();
+    assert!(got.invalid.is_empty(), "{:?}", got.invalid);
+    assert_eq!((got.verified, got.duplicates()), (300, 0));
+    let events = s.audit_events().unwrap();
+    let claims = events
+        .iter()
+        .filter(|e| e.action == tocsin_store::actions::DELIVERY_CLAIM)
+        .count();
+    // Claims of max_in_flight would take 38; an empty claim writes no event.
+    assert_eq!(claims, 3, "300 deliveries in claims of 100");
+    assert!(s
+        .deliveries(None)
+        .unwrap()
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Delivered && d.attempts == 1));
+    assert!(s.verify_audit().unwrap().is_ok());
+}
+
+#[test]
 fn a_receiver_with_another_secret_refuses_and_the_delivery_retries() {
     let rx = Receiver::start(vec![WebhookSecret::generate()]).unwrap();
     let (s, ds) = store_with(&[(ChannelKind::Webhook, rx.url("/x"))]);

@@ -5,6 +5,7 @@
 //! the table's prefix lengths one by one costs ~20 hash look-ups. IPv6 uses the table itself.
 //! A test checks both agree on random and edge addresses.
 
+use tocsin_core::entity::IpNet;
 use tocsin_match::net::PrefixTable;
 
 const NONE: u32 = u32::MAX;
@@ -15,19 +16,29 @@ pub struct V4Index {
     starts: Vec<u32>,
     /// Owner of each range (`NONE`: nobody).
     owners: Vec<u32>,
+    /// The prefix each range belongs to (index into `nets`; `NONE`: none). Ranges split on it, not
+    /// on the owner, so that a notification can say which prefix made an event the owner's.
+    prefix: Vec<u32>,
+    nets: Vec<IpNet>,
     /// `dir[b]`: the range holding address `b << 16` (65,537 entries; the last is the end).
     dir: Vec<u32>,
 }
 
 impl V4Index {
     pub fn build(table: &PrefixTable<u32>) -> Self {
-        let mut pfx: Vec<(u64, u64, u8, u32)> = table
+        let nets: Vec<(IpNet, u32)> = table
             .iter()
             .filter(|(n, _)| n.is_ipv4())
-            .map(|(n, &v)| {
+            .map(|(n, &v)| (n, v))
+            .collect();
+        // (start, end, length, index into `nets`)
+        let mut pfx: Vec<(u64, u64, u8, u32)> = nets
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| {
                 let start = n.bits() as u64;
                 let size = 1u64 << (32 - u32::from(n.prefix_len()));
-                (start, start + size - 1, n.prefix_len(), v)
+                (start, start + size - 1, n.prefix_len(), i as u32)
             })
             .collect();
         // Outer prefixes before the ones they contain.
@@ -69,6 +80,13 @@ impl V4Index {
             emit(end + 1, owner, &mut starts, &mut owners);
         }
         let starts: Vec<u32> = starts.into_iter().map(|s| s as u32).collect();
+        // `owners` holds prefix indices so far: split them into the owner and the prefix.
+        let prefix = owners;
+        let owners: Vec<u32> = prefix
+            .iter()
+            .map(|&p| if p == NONE { NONE } else { nets[p as usize].1 })
+            .collect();
+        let nets: Vec<IpNet> = nets.into_iter().map(|(n, _)| n).collect();
         let mut dir = Vec::with_capacity(65_537);
         let mut i = 0usize;
         for b in 0u64..65_536 {
@@ -82,22 +100,36 @@ impl V4Index {
         Self {
             starts,
             owners,
+            prefix,
+            nets,
             dir,
+        }
+    }
+
+    #[inline]
+    fn range(&self, addr: u32) -> usize {
+        let b = (addr >> 16) as usize;
+        let (lo, hi) = (self.dir[b] as usize, self.dir[b + 1] as usize);
+        if lo == hi {
+            lo
+        } else {
+            lo + self.starts[lo..=hi].partition_point(|&s| s <= addr) - 1
         }
     }
 
     /// The owner of the most specific prefix holding `addr`.
     #[inline]
     pub fn lookup(&self, addr: u32) -> Option<u32> {
-        let b = (addr >> 16) as usize;
-        let (lo, hi) = (self.dir[b] as usize, self.dir[b + 1] as usize);
-        let i = if lo == hi {
-            lo
-        } else {
-            lo + self.starts[lo..=hi].partition_point(|&s| s <= addr) - 1
-        };
-        let o = self.owners[i];
+        let o = self.owners[self.range(addr)];
         (o != NONE).then_some(o)
+    }
+
+    /// The most specific prefix holding `addr`, and its owner.
+    #[inline]
+    pub fn lookup_net(&self, addr: u32) -> Option<(&IpNet, u32)> {
+        let i = self.range(addr);
+        let p = self.prefix[i];
+        (p != NONE).then(|| (&self.nets[p as usize], self.owners[i]))
     }
 
     /// Number of disjoint ranges.
@@ -153,10 +185,14 @@ mod tests {
             0x8000_0000,
         ]);
         for a in probes {
-            let want = t
-                .longest_match(std::net::IpAddr::V4(a.into()))
-                .map(|(_, v)| *v);
-            assert_eq!(idx.lookup(a), want, "{}", gen::ip_text(a));
+            let want = t.longest_match(std::net::IpAddr::V4(a.into()));
+            assert_eq!(idx.lookup(a), want.map(|(_, v)| *v), "{}", gen::ip_text(a));
+            assert_eq!(
+                idx.lookup_net(a).map(|(n, o)| (*n, o)),
+                want.map(|(n, v)| (n, *v)),
+                "{}",
+                gen::ip_text(a)
+            );
         }
     }
 }

@@ -174,10 +174,15 @@ fn compose_bucket(
 fn matched_by(c: &Constituency, by: u8, detail: &[u8]) -> String {
     let d = String::from_utf8_lossy(detail);
     match by {
-        crate::pipeline::BY_PREFIX => crate::reader::parse_ip(detail)
-            .and_then(|ip| c.table.longest_match(ip))
-            .map(|(net, _)| format!("prefix:{net}"))
-            .unwrap_or_else(|| "prefix".into()),
+        // IPv4 through the flat index (a look-up per attached event: the table would probe
+        // every prefix length), IPv6 through the table.
+        crate::pipeline::BY_PREFIX => match crate::reader::parse_ipv4(detail) {
+            Some(a) => c.v4.lookup_net(a).map(|(net, _)| format!("prefix:{net}")),
+            None => crate::reader::parse_ip(detail)
+                .and_then(|ip| c.table.longest_match(ip))
+                .map(|(net, _)| format!("prefix:{net}")),
+        }
+        .unwrap_or_else(|| "prefix".into()),
         crate::pipeline::BY_DOMAIN => format!("domain:{d}"),
         _ => format!("asn:{}", d.trim_start_matches("AS")),
     }

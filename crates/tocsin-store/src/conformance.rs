@@ -1493,6 +1493,128 @@ pub fn only_the_lease_holder_records_a_failure(make: Make<'_>) {
     );
 }
 
+/// `queue_warning_fanout` over more than one batch: every delivery written as `queue_warning`
+/// writes it, the event's digest is the stored deliveries', an unsubscribed channel's delivery is
+/// dead at once, and a key taken (in an earlier batch of the same call) is a conflict naming it
+/// with nothing written.
+pub fn a_fanout_is_written_in_batches_and_named_by_its_digest(make: Make<'_>) {
+    use sha2::{Digest, Sha256};
+    let (s, all) = store_with(make, 1);
+    s.unsubscribe_channel(all[0], "HTTP 410 Gone", &cm(1))
+        .unwrap();
+    let mut w2 = s.warning(&WarningId::new("W1")).unwrap().unwrap();
+    w2.id = WarningId::new("W2");
+    w2.state = WarningState::Approved;
+    s.insert_warning(&gated(w2.clone()), &cm(2)).unwrap();
+    let mut w3 = w2.clone();
+    w3.id = WarningId::new("W3");
+    s.insert_warning(&gated(w3.clone()), &cm(2)).unwrap();
+    let n = crate::FANOUT_BATCH + 7;
+    let nd = |prefix: &'static str| {
+        move |i: usize| NewDelivery {
+            audience_id: AudienceId::new(format!("r{i}")),
+            channel: ChannelSpec {
+                kind: ChannelKind::Webhook,
+                address: format!("https://r{i}.example/hook"),
+            },
+            idempotency_key: format!("{prefix}-k{i}"),
+        }
+    };
+    let events = s.audit_events().unwrap().len();
+    let queued = s
+        .queue_warning_fanout(&w2.id, n, &nd("w2"), &cm(3))
+        .unwrap();
+    assert_eq!(queued.count, n);
+    let stored = s.deliveries(Some(&w2.id)).unwrap();
+    assert_eq!(stored.len(), n);
+    assert_eq!(queued.first_id, Some(stored[0].id));
+    assert_eq!(queued.last_id, Some(stored[n - 1].id));
+    for (i, d) in stored.iter().enumerate() {
+        assert_eq!(
+            d.idempotency_key,
+            format!("w2-k{i}"),
+            "in the generator's order"
+        );
+        assert_eq!(d.channel.address, format!("https://r{i}.example/hook"));
+        assert_eq!(d.next_attempt_at, tm(3));
+    }
+    assert_eq!(
+        stored[0].status,
+        DeliveryStatus::Dead,
+        "unsubscribed channel"
+    );
+    assert!(stored[1..]
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Pending));
+    let mut sha = Sha256::new();
+    for d in &stored {
+        sha.update(crate::record::canonical_json(d).unwrap().as_bytes());
+        sha.update(b"\n");
+    }
+    assert_eq!(queued.sha256, hex::encode(sha.finalize()));
+    assert_eq!(
+        s.warning(&w2.id).unwrap().unwrap().state,
+        WarningState::Queued
+    );
+    let new_events = &s.audit_events().unwrap()[events..];
+    assert_eq!(new_events.len(), 1, "one event for the whole fan-out");
+    assert_eq!(
+        (
+            new_events[0].action.as_str(),
+            new_events[0].subject.as_str()
+        ),
+        (actions::WARNING_QUEUE, "warning:W2")
+    );
+    assert_eq!(
+        new_events[0].payload_digest,
+        digest(
+            crate::record::canonical_json(
+                &serde_json::json!({"warning_id": "W2", "state": WarningState::Queued, "deliveries": queued})
+            )
+            .unwrap()
+            .as_bytes()
+        )
+    );
+
+    // W3's last key, in its second batch, repeats one of its first batch's.
+    let total = count(&*s, "deliveries");
+    let clash = |i: usize| {
+        let mut d = nd("w3")(i);
+        if i == n - 1 {
+            d.idempotency_key = "w3-k5".into();
+        }
+        d
+    };
+    match s.queue_warning_fanout(&w3.id, n, &clash, &cm(4)) {
+        Err(StoreError::Conflict {
+            kind: "delivery",
+            id,
+        }) => assert_eq!(id, "w3-k5"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // A key another warning holds, in the first batch.
+    let taken = |i: usize| {
+        let mut d = nd("w3")(i);
+        if i == 3 {
+            d.idempotency_key = "w2-k9".into();
+        }
+        d
+    };
+    match s.queue_warning_fanout(&w3.id, n, &taken, &cm(4)) {
+        Err(StoreError::Conflict {
+            kind: "delivery",
+            id,
+        }) => assert_eq!(id, "w2-k9"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(count(&*s, "deliveries"), total, "nothing written");
+    assert_eq!(
+        s.warning(&w3.id).unwrap().unwrap().state,
+        WarningState::Approved
+    );
+    assert!(s.verify_audit().unwrap().is_ok());
+}
+
 pub fn unsubscribe_disables_the_channel_and_new_deliveries_to_it_are_dead(make: Make<'_>) {
     let (s, all) = store_with(make, 2);
     s.claim_deliveries(tm(0), "A", Duration::minutes(5), 1, &cm(0))
@@ -2495,6 +2617,7 @@ macro_rules! store_conformance_tests {
             batched_marks_skip_closed_deliveries_and_write_one_event,
             only_the_lease_holder_records_a_failure,
             unsubscribe_disables_the_channel_and_new_deliveries_to_it_are_dead,
+            a_fanout_is_written_in_batches_and_named_by_its_digest,
             unsubscribe_dead_letters_other_open_unleased_deliveries_to_the_channel,
             retry_revives_a_dead_delivery_and_enables_its_channel,
             secret_is_created_once_and_never_audited,

@@ -111,6 +111,21 @@ pub struct NewDelivery {
     pub idempotency_key: String,
 }
 
+/// Rows per statement when [`Store::queue_warning_fanout`] writes deliveries (on SQLite five
+/// parameters a row stay far below its 32,766).
+pub const FANOUT_BATCH: usize = 1000;
+
+/// What [`Store::queue_warning_fanout`] wrote: the payload of its `warning.queue` event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueuedFanout {
+    pub count: usize,
+    pub first_id: Option<i64>,
+    pub last_id: Option<i64>,
+    /// SHA-256 (hex) of the deliveries as created, each its canonical JSON followed by `\n`,
+    /// in id order.
+    pub sha256: String,
+}
+
 /// The deployment's clock as the store records it: at wall time `wall` it read `clock`, and it
 /// advances with the wall clock from there (a replay of a past case). Every process computes the
 /// same time from it; the store itself never reads a clock.
@@ -260,6 +275,20 @@ pub trait Store:
         deliveries: &[NewDelivery],
         audit: &AuditCtx,
     ) -> Result<Vec<Delivery>>;
+    /// [`Store::queue_warning`] for a fan-out too large to hold in memory (a public advisory to a
+    /// million people): `count` deliveries, the `i`th made by `delivery(i)`, written in batches of
+    /// [`FANOUT_BATCH`] rows inside the one transaction, so memory does not grow with `count`.
+    /// The same checks and the same atomicity (a duplicate idempotency key is a
+    /// [`StoreError::Conflict`] naming it, and nothing is written). The `warning.queue` event does
+    /// not list the deliveries: it names them by `count`, the first and last id, and the SHA-256
+    /// of their canonical JSON, one per line in id order ([`QueuedFanout`]).
+    fn queue_warning_fanout(
+        &self,
+        id: &WarningId,
+        count: usize,
+        delivery: &(dyn Fn(usize) -> NewDelivery + Sync),
+        audit: &AuditCtx,
+    ) -> Result<QueuedFanout>;
     /// Deliveries pending or retrying whose `next_attempt_at <= now`, oldest first.
     fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
     /// Record a successful attempt (counted in `attempts`), delivered at `audit.at`. Only a

@@ -317,6 +317,111 @@ pub fn insert_delivery(
     sql::int(&row, 0, "delivery", &d.idempotency_key)
 }
 
+/// Insert `batch` (at most [`crate::FANOUT_BATCH`] rows) in one statement; the deliveries as
+/// created, in id order. A key already taken, by an earlier row or within the batch, is a
+/// [`StoreError::Conflict`] naming it: the statement skips it (`ON CONFLICT DO NOTHING`) and the
+/// missing row tells which one, so the error is exact without a statement per row, and the
+/// caller's transaction (rolled back on the error) writes nothing.
+pub fn insert_deliveries(
+    tx: &mut dyn Conn,
+    warning_id: &WarningId,
+    batch: &[NewDelivery],
+    due: &str,
+) -> Result<Vec<Delivery>> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pending = lifecycle::delivery_created(false).as_str();
+    let dead = lifecycle::delivery_created(true).as_str();
+    let common: [Arg<'_>; 4] = [
+        warning_id.as_str().into(),
+        due.into(),
+        pending.into(),
+        dead.into(),
+    ];
+    let columns = "INSERT INTO deliveries (warning_id, audience_id, channel_kind, channel_address, idempotency_key, status, attempts, next_attempt_at, last_error)
+             SELECT ?1, v.a, v.k, v.u, v.i, CASE WHEN dc.reason IS NULL THEN ?3 ELSE ?4 END, 0, ?2,
+                    CASE WHEN dc.reason IS NULL THEN NULL ELSE 'channel unsubscribed: ' || dc.reason END";
+    let join =
+        "LEFT JOIN disabled_channels dc ON dc.channel_kind = v.k AND dc.channel_address = v.u";
+    let rows = match tx.dialect() {
+        Dialect::Postgres => {
+            let audiences: Vec<&str> = batch.iter().map(|d| d.audience_id.as_str()).collect();
+            let kinds: Vec<&str> = batch.iter().map(|d| d.channel.kind.as_str()).collect();
+            let urls: Vec<&str> = batch.iter().map(|d| d.channel.address.as_str()).collect();
+            let keys: Vec<&str> = batch.iter().map(|d| d.idempotency_key.as_str()).collect();
+            let mut args = common.to_vec();
+            args.extend([
+                Arg::Texts(&audiences),
+                Arg::Texts(&kinds),
+                Arg::Texts(&urls),
+                Arg::Texts(&keys),
+            ]);
+            tx.rows(
+                &format!(
+                    "{columns}
+                     FROM UNNEST(?5::TEXT[], ?6::TEXT[], ?7::TEXT[], ?8::TEXT[]) WITH ORDINALITY AS v(a, k, u, i, n)
+                     {join} ORDER BY v.n
+                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING {DELIVERY_COLS}"
+                ),
+                &args,
+            )?
+        }
+        Dialect::Sqlite => {
+            let mut values = String::with_capacity(batch.len() * 24);
+            let mut args = common.to_vec();
+            for (i, d) in batch.iter().enumerate() {
+                let n = 5 + i * 4;
+                if i > 0 {
+                    values.push_str(", ");
+                }
+                values.push_str(&format!("(?{n}, ?{}, ?{}, ?{})", n + 1, n + 2, n + 3));
+                args.extend([
+                    Arg::Text(d.audience_id.as_str()),
+                    Arg::Text(d.channel.kind.as_str()),
+                    Arg::Text(d.channel.address.as_str()),
+                    Arg::Text(d.idempotency_key.as_str()),
+                ]);
+            }
+            // `WHERE true`: without it SQLite would read `ON CONFLICT` as the join's `ON`.
+            tx.rows(
+                &format!(
+                    "WITH v(a, k, u, i) AS (VALUES {values})
+                     {columns} FROM v {join} WHERE true
+                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING {DELIVERY_COLS}"
+                ),
+                &args,
+            )?
+        }
+    };
+    let mut created = rows
+        .iter()
+        .map(sql::delivery_row)
+        .collect::<Result<Vec<Delivery>>>()?;
+    if created.len() != batch.len() {
+        let mut written: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for d in &created {
+            *written.entry(d.idempotency_key.as_str()).or_default() += 1;
+        }
+        let taken = batch
+            .iter()
+            .find(|d| match written.get_mut(d.idempotency_key.as_str()) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    false
+                }
+                _ => true,
+            })
+            .map_or_else(String::new, |d| d.idempotency_key.clone());
+        return Err(StoreError::Conflict {
+            kind: "delivery",
+            id: taken,
+        });
+    }
+    created.sort_by_key(|d| d.id);
+    Ok(created)
+}
+
 /// The deliveries `ids` as stored now, in `ids` order.
 pub fn load_deliveries(tx: &mut dyn Conn, ids: &[i64]) -> Result<Vec<Delivery>> {
     let found = match tx.dialect() {
@@ -875,6 +980,52 @@ where
                 &json!({"warning_id": id, "state": w.state, "deliveries": created}),
             )?;
             Ok(created)
+        })
+    }
+
+    fn queue_warning_fanout(
+        &self,
+        id: &WarningId,
+        count: usize,
+        delivery: &(dyn Fn(usize) -> NewDelivery + Sync),
+        ctx: &AuditCtx,
+    ) -> Result<crate::QueuedFanout> {
+        use sha2::{Digest, Sha256};
+        self.write_tx(&mut |tx| {
+            let mut w = stored_warning(tx, id)?;
+            w.state = warning_transition(&w, WarningEvent::Queue)?;
+            write_warning(tx, &w)?;
+            let due = time_text(&ctx.at);
+            let mut sha = Sha256::new();
+            let (mut first_id, mut last_id) = (None, None);
+            let mut batch = Vec::with_capacity(crate::FANOUT_BATCH.min(count));
+            let mut start = 0;
+            while start < count {
+                let end = (start + crate::FANOUT_BATCH).min(count);
+                batch.clear();
+                batch.extend((start..end).map(delivery));
+                for d in insert_deliveries(tx, id, &batch, &due)? {
+                    first_id.get_or_insert(d.id);
+                    last_id = Some(d.id);
+                    sha.update(canonical_json(&d)?.as_bytes());
+                    sha.update(b"\n");
+                }
+                start = end;
+            }
+            let queued = crate::QueuedFanout {
+                count,
+                first_id,
+                last_id,
+                sha256: hex::encode(sha.clone().finalize()),
+            };
+            audit(
+                tx,
+                ctx,
+                actions::WARNING_QUEUE,
+                &format!("warning:{id}"),
+                &json!({"warning_id": id, "state": w.state, "deliveries": queued}),
+            )?;
+            Ok(queued)
         })
     }
 

@@ -4,7 +4,12 @@
 //! It queues one warning for N recipients (each its own URL on a reference receiver it starts on
 //! 127.0.0.1, which verifies every signature), then times W outbox workers from the first claim
 //! until every delivery is recorded. Setup (queueing) is not timed. Prints `recipients`,
-//! `delivered`, `workers`, `seconds`, `per_s`.
+//! `delivered`, `workers`, `seconds`, `per_s`, `queue_seconds` (setup, not timed), `verified`,
+//! `invalid`, `duplicates` (at the receiver) and `peak_rss_mb` (VmHWM, the whole run).
+//!
+//! Memory does not grow with N: the deliveries are queued in batches from a generator
+//! (`Store::queue_warning_fanout`), the worker holds at most a claim batch, and the receiver keeps
+//! a 64-bit hash per id (`Receiver::start_counting`).
 //!
 //! The store: a fresh SQLite file in a temporary directory, unless the global `--db` is a
 //! PostgreSQL URL, which must name an empty database (the bench writes its synthetic warning
@@ -50,17 +55,24 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
         "{location} is not empty: bench deliver writes a synthetic warning and its deliveries, give it an empty database"
     );
     let secret = WebhookSecret::generate();
-    let receiver =
-        Receiver::start(vec![secret.clone()]).context("starting the local webhook receiver")?;
+    // Counting, not keeping every id and path: the bench's memory must not grow with N.
+    let receiver = Receiver::start_counting(vec![secret.clone()])
+        .context("starting the local webhook receiver")?;
 
-    let channels: Vec<ChannelSpec> = (0..args.recipients)
-        .map(|i| ChannelSpec {
-            kind: ChannelKind::Webhook,
-            address: receiver.url(&format!("/r/{i}")),
-        })
-        .collect();
     let now = chrono::Utc::now();
-    synthetic::queue_fanout(store.as_ref(), &channels, now).context("queueing the warning")?;
+    let queue_started = Instant::now();
+    let base = receiver.url("/r/");
+    synthetic::queue_fanout_streamed(
+        store.as_ref(),
+        args.recipients,
+        &|i| ChannelSpec {
+            kind: ChannelKind::Webhook,
+            address: format!("{base}{i}"),
+        },
+        now,
+    )
+    .context("queueing the warning")?;
+    let queue_seconds = queue_started.elapsed().as_secs_f64();
 
     let mut config = DeliveryConfig::default();
     config.webhook.keys = WebhookKeys::with_default(vec![secret]);
@@ -133,10 +145,23 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
     } else {
         0.0
     };
+    let peak_rss_mb = super::feed::peak_rss_mb();
     if args.json {
         println!(
             "{}",
-            serde_json::json!({"recipients": args.recipients, "delivered": delivered, "workers": args.workers, "store": location.to_string(), "seconds": seconds, "per_s": per_s})
+            serde_json::json!({
+                "recipients": args.recipients,
+                "delivered": delivered,
+                "workers": args.workers,
+                "store": location.to_string(),
+                "seconds": seconds,
+                "per_s": per_s,
+                "queue_seconds": queue_seconds,
+                "verified": got.verified,
+                "invalid": got.invalid.len(),
+                "duplicates": got.duplicates(),
+                "peak_rss_mb": peak_rss_mb,
+            })
         );
     } else {
         println!("recipients  {}", args.recipients);
@@ -144,6 +169,8 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
         println!("workers     {} on {location}", args.workers);
         println!("seconds     {seconds:.3}");
         println!("per_s       {per_s:.0}");
+        println!("queued in   {queue_seconds:.3} s (not timed)");
+        println!("peak RSS    {peak_rss_mb:.0} MiB");
         println!(
             "receiver    {} verified, {} invalid, {} duplicates",
             got.verified,
@@ -152,9 +179,12 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
         );
         println!("audit       {} events", store.audit_events()?.len());
     }
-    if delivered != args.recipients || !got.invalid.is_empty() {
+    // Exact: every recipient's request verified once, besides the re-sends counted as duplicates.
+    let distinct = got.verified.saturating_sub(got.duplicates());
+    if delivered != args.recipients || !got.invalid.is_empty() || distinct != args.recipients as u64
+    {
         bail!(
-            "only {delivered} of {} delivered ({} retrying, {} dead; receiver: {} invalid signatures)",
+            "only {delivered} of {} delivered ({} retrying, {} dead; receiver: {distinct} distinct ids verified, {} invalid signatures)",
             args.recipients,
             retrying_n.load(Ordering::SeqCst),
             dead_n.load(Ordering::SeqCst),
