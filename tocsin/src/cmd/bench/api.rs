@@ -91,17 +91,23 @@ impl Server {
             // No scheduler pass during the run: it would write (and so invalidate) while we read.
             .args(["--tick-secs", "86400"])
             .env("TOCSIN_ADMIN_TOKEN", token)
-            .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            // The server's own log (one line per request, as in production) goes to a file,
+            // shown if it fails to start.
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("serve.log"))
+                    .context("creating the server's log file")?,
+            ))
             .spawn()
             .context("starting `tocsin serve`")?;
         let mut server = Self { child, addr, dir };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Some(status) = server.child.try_wait()? {
-                bail!("`tocsin serve` exited before answering: {status}");
+                let log = std::fs::read_to_string(server.dir.path().join("serve.log"))
+                    .unwrap_or_default();
+                bail!("`tocsin serve` exited before answering: {status}\n{log}");
             }
             if let Ok(mut c) = Client::connect(addr, None) {
                 if c.get("/health").map(|r| r.status == 200).unwrap_or(false) {
