@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tocsin_core::Timestamp;
 use tocsin_engine::Engine;
 use tocsin_server::{issue_token, router, AppState, Role};
-use tocsin_store::{AuditCtx, FollowUps, Store};
+use tocsin_store::{AuditCtx, Store};
 use tocsin_store_sqlite::SqliteStore;
 
 const T: &str = "/api/v1/threats/moscow-2024-03";

@@ -298,13 +298,22 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
+/// One route's timed run.
+struct Timed {
+    wall_s: f64,
+    /// Per-request latencies, sorted.
+    latencies: Vec<Duration>,
+    statuses: BTreeMap<u16, usize>,
+    server_cpu_ms_per_req: f64,
+}
+
 fn time_route(
     server: &Server,
     token: &str,
     url: &str,
     clients: usize,
     requests: usize,
-) -> Result<(f64, Vec<Duration>, BTreeMap<u16, usize>, f64)> {
+) -> Result<Timed> {
     let mut conns = (0..clients)
         .map(|_| Client::connect(server.addr, Some(token)))
         .collect::<Result<Vec<_>>>()
@@ -347,7 +356,12 @@ fn time_route(
     let wall = start.elapsed().as_secs_f64();
     let cpu = server.cpu().saturating_sub(cpu0).as_secs_f64() * 1e3;
     lat.sort_unstable();
-    Ok((wall, lat, statuses, cpu / requests.max(1) as f64))
+    Ok(Timed {
+        wall_s: wall,
+        latencies: lat,
+        statuses,
+        server_cpu_ms_per_req: cpu / requests.max(1) as f64,
+    })
 }
 
 pub fn run(args: ApiArgs) -> Result<()> {
@@ -406,17 +420,16 @@ pub fn run(args: ApiArgs) -> Result<()> {
             }
         };
         let bytes = c.get(&url)?.body.len();
-        let (wall, lat, statuses, cpu) =
-            time_route(&server, &token, &url, args.clients, args.requests)?;
+        let t = time_route(&server, &token, &url, args.clients, args.requests)?;
         let r = RouteFigures {
             path: path.clone(),
             url,
-            req_per_s: args.requests as f64 / wall,
-            p50_ms: percentile(&lat, 0.50),
-            p99_ms: percentile(&lat, 0.99),
-            statuses,
+            req_per_s: args.requests as f64 / t.wall_s,
+            p50_ms: percentile(&t.latencies, 0.50),
+            p99_ms: percentile(&t.latencies, 0.99),
+            statuses: t.statuses,
             bytes,
-            server_cpu_ms_per_req: cpu,
+            server_cpu_ms_per_req: t.server_cpu_ms_per_req,
         };
         if !args.json {
             println!(
