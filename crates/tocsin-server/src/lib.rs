@@ -21,6 +21,7 @@ pub mod console;
 pub mod openapi;
 pub mod problem;
 pub mod ratelimit;
+pub mod read_cache;
 pub mod recipient_page;
 pub mod redact;
 pub mod resources;
@@ -75,6 +76,9 @@ pub struct AppState {
     pub cookie_secure: Option<bool>,
     /// Password checks (Argon2) that may run at once; a login beyond them answers 429.
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// Leak-gate verdicts and response shapers derived at the store's current audit head
+    /// ([`read_cache`]): recomputed when the store changes, not on every read.
+    pub reads: Arc<read_cache::ReadCache>,
 }
 
 /// Default bound on concurrent password checks: the machine's parallelism, 2 to 8.
@@ -101,6 +105,7 @@ impl AppState {
             engine: None,
             cookie_secure: None,
             password_checks: Arc::new(tokio::sync::Semaphore::new(default_password_checks())),
+            reads: Arc::default(),
         }
     }
 
@@ -166,10 +171,13 @@ impl AppState {
         F: FnOnce(&dyn Store) -> Result<T, Problem> + Send + 'static,
     {
         let store = self.store.clone();
+        let reads = self.reads.clone();
         tokio::task::spawn_blocking(move || {
             let mut v =
                 serde_json::to_value(f(store.as_ref())?).map_err(|e| Problem::internal(&e))?;
-            redact::for_principal(&mut v, &principal, store.as_ref())?;
+            // The same shaping as `redact::for_principal`, with the reader derived once per
+            // store state rather than once per response.
+            reads.reader(store.as_ref(), &principal)?.apply(&mut v);
             Ok(resources::Reply::shaped(v))
         })
         .await

@@ -999,6 +999,9 @@ pub fn every_write_appends_exactly_one_chained_event(make: Make<'_>) {
         .iter()
         .enumerate()
         .all(|(i, e)| e.seq == i as u64 + 1 && e.actor == "analyst"));
+    // The head readers key their derived values on is the last event's sequence number.
+    assert_eq!(s.audit_head().unwrap(), events.len() as i64);
+    assert_eq!(make().audit_head().unwrap(), 0, "an empty chain's head");
     assert_eq!(
         s.verify_audit().unwrap(),
         Ok(events.last().unwrap().hash.clone())

@@ -396,6 +396,10 @@ pub trait Store:
     fn audit_events_about(&self, subject: &str) -> Result<Vec<AuditEvent>>;
     /// Verify the whole chain; `Ok(head_hash)` or where it breaks.
     fn verify_audit(&self) -> Result<std::result::Result<String, ChainBreak>>;
+    /// The sequence number of the last audit event (0 for an empty chain). Every mutating call
+    /// appends one in its own transaction, so two reads that see the same head saw the same
+    /// records: readers key what they derive from the store (the API's leak-gate verdicts) on it.
+    fn audit_head(&self) -> Result<i64>;
 
     // API tokens.
     fn insert_token(

@@ -1331,6 +1331,12 @@ where
         })
     }
 
+    fn audit_head(&self) -> Result<i64> {
+        self.read_conn(&|c| {
+            sql::scalar_int(c, "SELECT COALESCE(MAX(seq), 0) FROM audit_events", &[])
+        })
+    }
+
     fn audit_events_about(&self, subject: &str) -> Result<Vec<AuditEvent>> {
         self.read_conn(&|c| {
             c.rows(

@@ -1,9 +1,12 @@
 //! The leak gate's verdict on every warning the API returns: `leak_gate` is computed by the real
-//! gate (`tocsin_core::compose::leak_gate`, through `tocsin_engine::leak_verdict`) against the
-//! threat's restricted terms and withheld portions *at read time*, so a term added to the threat
-//! after composing shows up as a failed verdict on the text already written.
+//! gate (`tocsin_core::compose::leak_gate`, through `tocsin_engine::leak_verdicts`) against the
+//! threat's restricted terms and withheld portions as they are now, so a term added to the threat
+//! after composing shows up as a failed verdict on the text already written. It is derived once
+//! per store state (`crate::read_cache`): after the warning or one of its inputs changes, not on
+//! every read.
 
 use crate::problem::Problem;
+use crate::read_cache::ReadCache;
 use crate::AppState;
 use serde::Serialize;
 use tocsin_core::compose::LeakError;
@@ -61,25 +64,29 @@ impl From<tocsin_engine::LeakVerdict> for LeakGate {
     }
 }
 
-/// `w` with its `leak_gate` verdict.
+/// `w` with its `leak_gate` verdict (`head`: the audit head read before `w` was).
 pub fn warning_read(
+    cache: &ReadCache,
     store: &dyn Store,
+    head: i64,
     w: Warning,
     global: &[String],
 ) -> Result<WarningRead, Problem> {
-    let mut reads = warning_reads(store, vec![w], global)?;
+    let mut reads = warning_reads(cache, store, head, vec![w], global)?;
     reads
         .pop()
         .ok_or_else(|| Problem::internal(&"the leak gate gave no verdict"))
 }
 
-/// Each of `ws` with its `leak_gate` verdict (threats and audiences loaded once).
+/// Each of `ws` with its `leak_gate` verdict (`head`: the audit head read before `ws` were).
 pub fn warning_reads(
+    cache: &ReadCache,
     store: &dyn Store,
+    head: i64,
     ws: Vec<Warning>,
     global: &[String],
 ) -> Result<Vec<WarningRead>, Problem> {
-    let verdicts = tocsin_engine::leak_verdicts(store, &ws, global)?;
+    let verdicts = cache.verdicts(store, head, &ws, global)?;
     Ok(ws
         .into_iter()
         .zip(verdicts)

@@ -1,4 +1,4 @@
-//! Warnings: the list and one warning (each with the leak gate's verdict now), composing drafts
+//! Warnings: the list and one warning (each with the leak gate's verdict on the warning as stored now), composing drafts
 //! from a threat, approving, and the lifecycle an analyst drives by hand: edit a draft (the leak
 //! gate re-runs), queue an approved warning now, compose an update (a new version that
 //! supersedes), cancel.
@@ -233,13 +233,15 @@ pub async fn warnings(
     Query(q): Query<ThreatFilter>,
 ) -> Result<Reply<WarningReadList>, Problem> {
     let global = crate::resources::leak::global_terms(&st);
+    let cache = st.reads.clone();
     st.read(p, move |store| {
+        let head = cache.sync(store)?;
         let threat = match q.threat {
             Some(id) => Some(require_threat(store, &ThreatId(id))?.id),
             None => None,
         };
         let ws = store.warnings(threat.as_ref())?;
-        let items = warning_reads(store, ws, &global)?;
+        let items = warning_reads(&cache, store, head, ws, &global)?;
         Ok(WarningReadList {
             count: items.len(),
             items,
@@ -257,8 +259,11 @@ pub async fn warning(
     Path(id): Path<String>,
 ) -> Result<Reply<WarningRead>, Problem> {
     let global = crate::resources::leak::global_terms(&st);
+    let cache = st.reads.clone();
     st.read(p, move |store| {
-        warning_read(store, require_warning(store, &WarningId(id))?, &global)
+        let head = cache.sync(store)?;
+        let w = require_warning(store, &WarningId(id))?;
+        warning_read(&cache, store, head, w, &global)
     })
     .await
 }

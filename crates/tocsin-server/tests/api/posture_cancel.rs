@@ -301,6 +301,62 @@ async fn warning_reads_carry_the_leak_gates_verdict_now() {
     assert!(!text.contains("LANTERN GLASS"), "{text}");
 }
 
+/// The verdict is kept between reads only while its inputs stand: a restricted term added to the
+/// threat (the warning itself untouched) fails the next read of a warning already read and passed.
+#[tokio::test]
+async fn a_kept_verdict_is_recomputed_when_the_threats_terms_change() {
+    let c = Case::new();
+    let analyst = c.token(Role::Analyst, "a");
+    let (a1, a2) = (c.token(Role::Approver, "a1"), c.token(Role::Approver, "a2"));
+    c.json(Method::POST, &format!("{T}/determinations"), &a1, None)
+        .await;
+    c.json(
+        Method::POST,
+        &format!("{T}/determinations/approve"),
+        &a2,
+        None,
+    )
+    .await;
+    let drafts = c
+        .json(Method::POST, &format!("{T}/warnings"), &analyst, None)
+        .await;
+    let id = drafts["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/warnings/{id}");
+    for _ in 0..2 {
+        let w = c.json(Method::GET, &path, &analyst, None).await;
+        assert_eq!(w["leak_gate"]["passed"], true, "{w}");
+        assert_eq!(w["leak_gate"]["checked_terms"], 3, "{w}");
+    }
+    // A word of the warning's own text becomes a restricted term of its threat.
+    let w = c.store.warning(&id.as_str().into()).unwrap().unwrap();
+    let word = w
+        .text
+        .split(|ch: char| !ch.is_alphabetic())
+        .find(|t| t.chars().count() >= 8)
+        .expect("a long word in the warning text")
+        .to_owned();
+    let mut t = c.store.threat(&"moscow-2024-03".into()).unwrap().unwrap();
+    t.restricted_terms.push(word.clone());
+    c.store
+        .update_threat(&t, &AuditCtx::new("test", c.now()))
+        .unwrap();
+    let w = c.json(Method::GET, &path, &analyst, None).await;
+    let g = &w["leak_gate"];
+    assert_eq!(g["checked_terms"], 4, "{w}");
+    assert_eq!(g["passed"], false, "{w}");
+    assert_eq!(g["blocked"]["rule"]["term"], word.as_str(), "{w}");
+    let list = c
+        .json(Method::GET, "/api/v1/warnings", &analyst, None)
+        .await;
+    let item = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(item["leak_gate"]["passed"], false, "{item}");
+}
+
 /// The recipients' side of the file channel: every message under `address`, parsed.
 fn inbox(c: &Case, address: &str) -> Vec<Value> {
     let dir = c.dir.path().join("outbox").join(address);

@@ -4,6 +4,7 @@
 use super::Globals;
 use anyhow::Result;
 
+pub mod api;
 pub mod deliver;
 pub mod feed;
 pub mod intake;
@@ -15,6 +16,8 @@ pub mod matching;
 pub enum BenchCommand {
     /// The composer's leak-proof property over N seeded random cases (violations must be 0).
     Leakproof(leakproof::LeakproofArgs),
+    /// Read every GET operation of the API over `serve --demo` with C clients: req/s, p50/p99.
+    Api(api::ApiArgs),
     /// Fan one warning out to N signed webhooks on a local receiver; deliveries per second.
     Deliver(deliver::DeliverArgs),
     /// Free-text intake throughput on one core over N MB of deterministic text (MB/s).
@@ -30,6 +33,7 @@ pub enum BenchCommand {
 pub fn run(cmd: BenchCommand, _g: &Globals) -> Result<()> {
     match cmd {
         BenchCommand::Leakproof(a) => leakproof::run(a),
+        BenchCommand::Api(a) => api::run(a),
         BenchCommand::Deliver(a) => deliver::run(a, &_g.db),
         BenchCommand::Intake(a) => intake::run(a, _g),
         BenchCommand::Match(a) => matching::run(a, &_g.db),
