@@ -184,12 +184,7 @@ impl EmailChannel {
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(header_text(&format!(
-                "[{}] {} (ref {})",
-                w.tlp.label(),
-                w.headline,
-                w.id
-            )))
+            .subject(header_text(&subject(w)))
             .message_id(Some(message_id(&d.idempotency_key, &domain)))
             .multipart(body)
             .map_err(|e| SendError::Permanent {
@@ -217,15 +212,36 @@ fn header_text(s: &str) -> String {
         .collect()
 }
 
+/// The subject line, in the warning's language: `[TLP:AMBER] headline (ref id)`.
+pub fn subject(w: &Warning) -> String {
+    tocsin_core::i18n::catalogue(&w.language).fmt(
+        "email-subject",
+        &[
+            ("tlp", w.tlp.label()),
+            ("headline", &w.headline),
+            ("id", w.id.as_str()),
+        ],
+    )
+}
+
 /// A time as recipients read it: to the second.
 fn shown_time(t: &tocsin_core::Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Text and HTML bodies: the banner, the warning, the measures, the reference and the link. The
-/// banner is left out when it is only the TLP marking (feed notifications).
+/// banner is left out when it is only the TLP marking (feed notifications). The channel's own
+/// words come from the catalogue of the language the warning is written in.
 pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, String) {
     let link = ack_link(ack_url, d);
+    let cat = tocsin_core::i18n::catalogue(&w.language);
+    let valid = cat.fmt(
+        "email-valid",
+        &[
+            ("from", &shown_time(&w.valid.from)),
+            ("until", &shown_time(&w.valid.until)),
+        ],
+    );
     let banner = if w.banner == w.tlp.label() {
         ""
     } else {
@@ -243,19 +259,18 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
         w.text
     ));
     if !w.measures.is_empty() {
-        text.push_str("\nRecommended measures:\n");
+        text.push_str(&format!("\n{}:\n", cat.get("email-measures")));
         for m in &w.measures {
             text.push_str(&format!("- {m}\n"));
         }
     }
     text.push_str(&format!(
-        "\nValid {} to {}.\nReference: {}\n",
-        shown_time(&w.valid.from),
-        shown_time(&w.valid.until),
+        "\n{valid}\n{} {}\n",
+        cat.get("email-reference"),
         w.id
     ));
     if let Some(l) = &link {
-        text.push_str(&format!("Acknowledge: {l}\n"));
+        text.push_str(&format!("{} {l}\n", cat.get("email-acknowledge")));
     }
     if !banner.is_empty() {
         text.push_str(&format!("\n{banner}\n"));
@@ -263,7 +278,9 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
 
     let e = html_escape;
     let mut html = format!(
-        "<!DOCTYPE html><html><body><p><strong>{}</strong><br>{}</p><h1>{}</h1>",
+        "<!DOCTYPE html><html lang=\"{}\" dir=\"{}\"><body><p><strong>{}</strong><br>{}</p><h1>{}</h1>",
+        cat.code,
+        cat.dir(),
         e(banner),
         e(w.tlp.label()),
         e(&w.headline)
@@ -288,22 +305,23 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
         }
     }
     if !w.measures.is_empty() {
-        html.push_str("<h2>Recommended measures</h2><ul>");
+        html.push_str(&format!("<h2>{}</h2><ul>", e(cat.get("email-measures"))));
         for m in &w.measures {
             html.push_str(&format!("<li>{}</li>", e(m)));
         }
         html.push_str("</ul>");
     }
     html.push_str(&format!(
-        "<p>Valid {} to {}.<br>Reference: <code>{}</code></p>",
-        e(&shown_time(&w.valid.from)),
-        e(&shown_time(&w.valid.until)),
+        "<p>{}<br>{} <code>{}</code></p>",
+        e(&valid),
+        e(cat.get("email-reference")),
         e(w.id.as_str())
     ));
     if let Some(l) = &link {
         html.push_str(&format!(
-            "<p><a href=\"{0}\">Acknowledge this warning</a> ({0})</p>",
-            e(l)
+            "<p><a href=\"{0}\">{1}</a> ({0})</p>",
+            e(l),
+            e(cat.get("email-acknowledge-link"))
         ));
     }
     if !banner.is_empty() {

@@ -96,6 +96,8 @@ fn warning(version: u32, kind: AudienceKind) -> Warning {
         valid: ThreatWindow::new(at, at + chrono::Duration::hours(48)).unwrap(),
         state: WarningState::Delivered,
         created_at: at,
+        language: "en".into(),
+        translations: Vec::new(),
     }
 }
 

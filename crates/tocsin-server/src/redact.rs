@@ -405,7 +405,8 @@ impl Reader {
             && (map.contains_key("text") || map.contains_key("headline"))
         {
             if let Err(marking) = self.banner_ctx(ctx) {
-                for key in ["headline", "text", "measures"] {
+                // `translations` hold the same headline and text in another language.
+                for key in ["headline", "text", "measures", "translations"] {
                     if map.contains_key(key) {
                         map.insert(key.into(), withheld_marker(&marking));
                     }

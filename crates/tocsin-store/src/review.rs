@@ -145,6 +145,8 @@ pub mod conformance {
             valid: ThreatWindow::new(t(1), t(20)).unwrap(),
             state,
             created_at: t(2),
+            language: "en".into(),
+            translations: Vec::new(),
         })
     }
 

@@ -131,6 +131,7 @@ fn run(threat: &Threat, a: &Audience) -> Result<WarningFields, ComposeError> {
         now: threat.received,
         posture_interval_hours: 24,
         ack_instructions: "Quote the reference.",
+        translations: &[],
     })
     .map(Composed::into_fields)
 }
@@ -307,6 +308,7 @@ fn global_restricted_terms_are_blocked() {
         now: t.received,
         posture_interval_hours: 24,
         ack_instructions: "",
+        translations: &[],
     });
     assert_eq!(leak(r).rule.name(), "restricted_term");
 }
