@@ -472,6 +472,62 @@ mod tests {
     }
 
     #[test]
+    fn the_channel_writes_its_own_words_in_the_warning_language() {
+        use tocsin_core::{AudienceKind, Classification};
+        let aud = tocsin_testkit::audience("op-crocus", AudienceKind::Operator, Classification::U);
+        let mut w = tocsin_testkit::warning("moscow-2024-03", &aud);
+        w.measures = vec!["Досмотр посетителей".into()];
+        let d = Delivery {
+            id: 1,
+            warning_id: w.id.clone(),
+            audience_id: aud.id.clone(),
+            channel: tocsin_core::ChannelSpec {
+                kind: ChannelKind::Email,
+                address: "security@crocus.example".into(),
+            },
+            idempotency_key: "k".into(),
+            status: tocsin_core::tracking::DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: w.created_at,
+            last_error: None,
+            delivered_at: None,
+            notice: None,
+        };
+        let link = Some("https://tocsin.example/ack/{warning}");
+        let (en_text, en_html) = bodies(&d, &w, link);
+        assert!(en_text.contains("\nRecommended measures:\n"), "{en_text}");
+        assert!(en_text.contains("\nReference: "), "{en_text}");
+        assert!(en_text.contains("\nAcknowledge: https://"), "{en_text}");
+        assert!(
+            en_html.contains("Acknowledge this warning</a>"),
+            "{en_html}"
+        );
+        assert!(subject(&w).contains(" (ref "), "{}", subject(&w));
+
+        w.language = "ru".into();
+        let (text, html) = bodies(&d, &w, link);
+        for english in ["Recommended", "Reference", "Acknowledge", "Valid "] {
+            assert!(!text.contains(english), "{english} in {text}");
+            assert!(!html.contains(english), "{english} in {html}");
+        }
+        assert!(
+            text.contains("\nРекомендуемые меры:\n- Досмотр посетителей"),
+            "{text}"
+        );
+        assert!(text.contains("\nНомер: "), "{text}");
+        assert!(text.contains("\nПодтвердить получение: https://"), "{text}");
+        assert!(text.contains("\nДействует с "), "{text}");
+        assert!(
+            html.starts_with("<!DOCTYPE html><html lang=\"ru\" dir=\"ltr\">"),
+            "{html}"
+        );
+        assert!(html.contains("<h2>Рекомендуемые меры</h2>"), "{html}");
+        assert!(subject(&w).contains(" (номер "), "{}", subject(&w));
+        w.language = "ar".into();
+        assert!(bodies(&d, &w, link).1.contains("dir=\"rtl\""));
+    }
+
+    #[test]
     fn message_ids_are_dot_atoms_and_headers_take_no_line_breaks() {
         let key = "feed:run1:klinik:email:it-security@klinik.example";
         let id = message_id(key, "cert.example");

@@ -264,8 +264,8 @@ fn the_info_is_in_the_audience_language() {
         a.infos[1].instruction.as_deref(),
         Some("Avoid concerts for the next 48 hours. Stay alert.")
     );
-    assert_eq!(a.infos[0].event, "Угроза вооружённого нападения");
-    assert_eq!(a.infos[1].event, "Threat of violent attack");
+    assert_eq!(a.infos[0].event, "Угроза атаки на сети или службы");
+    assert_eq!(a.infos[1].event, "Threat of attack on networks or services");
     assert_eq!(
         a.infos[1].headline.as_deref(),
         Some("Security warning: avoid concerts for the next 48 hours")
