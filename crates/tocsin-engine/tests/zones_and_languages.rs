@@ -46,13 +46,26 @@ fn a_russian_operator_without_a_zone_reads_moscow_times_in_russian_with_english_
         .unwrap()
         .unwrap();
     assert_eq!(aud.timezone, None, "the test removed it");
-    let drafts = engine
-        .compose_warnings(&"moscow-2024-03".into(), "analyst", at)
-        .unwrap();
+    let tid = "moscow-2024-03".into();
+    engine.propose_determination(&tid, "analyst", at).unwrap();
+    engine.approve_determination(&tid, "approver", at).unwrap();
+    let drafts = engine.compose_warnings(&tid, "analyst", at).unwrap();
     let w = drafts
         .iter()
         .find(|w| w.audience_id.as_str() == "op-crocus")
-        .expect("the Crocus operator is warned");
+        .unwrap_or_else(|| {
+            let timeline = engine
+                .store()
+                .timeline(Some(&"moscow-2024-03".into()))
+                .unwrap();
+            panic!(
+                "the Crocus operator is not warned: {:?}",
+                timeline
+                    .iter()
+                    .map(|e| format!("{}: {}", e.event, e.detail))
+                    .collect::<Vec<_>>()
+            )
+        });
     // Crocus City Hall (Krasnogorsk) keeps Moscow time: MSK with UTC beside it, not UTC alone.
     assert!(w.text.contains(" MSK ("), "{}", w.text);
     assert_eq!(w.language, "ru");

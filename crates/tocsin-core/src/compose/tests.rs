@@ -786,20 +786,33 @@ fn another_language_is_composed_beside_the_audience_own_and_gated_with_it() {
         now: t.received,
         posture_interval_hours: 24,
         ack_instructions: "Номер W1.",
-        translations: &[("en", "Reference W1."), ("ru", "skipped: the audience's own")],
+        translations: &[
+            ("en", "Reference W1."),
+            ("ru", "skipped: the audience's own"),
+        ],
     })
     .unwrap()
     .into_fields();
     assert_eq!(c.language, "ru");
-    assert!(c.text.contains("КОМУ:") && c.text.contains("Номер W1."), "{}", c.text);
+    assert!(
+        c.text.contains("КОМУ:") && c.text.contains("Номер W1."),
+        "{}",
+        c.text
+    );
     assert_eq!(c.translations.len(), 1, "{:?}", c.translations);
     let en = &c.translations[0];
     assert_eq!(en.language, "en");
-    assert!(en.text.contains("TO:") && en.text.contains("Reference W1."), "{}", en.text);
+    assert!(
+        en.text.contains("TO:") && en.text.contains("Reference W1."),
+        "{}",
+        en.text
+    );
     assert!(!en.text.contains("КОМУ"), "{}", en.text);
     // The gate reads every version: a leak in the English one blocks the whole warning.
     let mut leaking = c.clone();
-    leaking.translations[0].text.push_str("Ask Lantern Glass.\n");
+    leaking.translations[0]
+        .text
+        .push_str("Ask Lantern Glass.\n");
     let l = pass_gate(leaking, &t, &reader, &[], &[]).unwrap_err();
     assert_eq!(
         (l.rule.name(), l.field.as_str()),
