@@ -657,7 +657,7 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
     let rss_before = rss_bytes();
     let cpu_before = cpu_seconds();
     let mode = Mode::detect(a.json);
-    let building = Progress::new(mode, "building", "entities", Some(a.entities as u64));
+    let building = Progress::new(mode, "building", "entities", Some(a.entities));
     let start = Instant::now();
     let mut reg = Registry::new(MatchConfig::default(), gazetteer.clone());
     reg.reserve(a.entities as usize);
