@@ -57,7 +57,7 @@ pub struct LinkForm {
     /// Posture: a note.
     note: Option<String>,
     /// Feedback: `too_general` (the page's default, also when empty), `useful` or `other`.
-    #[schema(value_type = Option<tocsin_core::followup::FeedbackKind>)]
+    #[schema(value_type = tocsin_core::followup::FeedbackKind, required = false)]
     kind: Option<String>,
     /// Feedback: what the recipient needs to know.
     text: Option<String>,
