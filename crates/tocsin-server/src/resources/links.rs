@@ -47,7 +47,10 @@ pub struct LinkInfo {
 
 /// The form fields of `POST /r/{token}` from the recipient's page
 /// (`application/x-www-form-urlencoded`): `measures` may repeat.
-#[derive(ToSchema)]
+// `deny_unknown_fields` puts `additionalProperties: false` in the schema: the handler refuses an
+// unknown field, naming it (`form_body`).
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LinkForm {
     /// Posture: one per measure in place.
@@ -67,7 +70,7 @@ pub struct LinkForm {
 
 /// The measures the page's checkboxes send (`measures=extra_screening`); a measure in the
 /// recipient's own words goes in `other`. Only the schema of [`LinkForm`] names it.
-#[derive(ToSchema, Serialize)]
+#[derive(ToSchema, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)]
 enum FormMeasure {
