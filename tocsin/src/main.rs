@@ -1,6 +1,7 @@
 //! `tocsin`: the command-line entry point. Thin: each subcommand lives in `cmd/`.
 
 mod cmd;
+mod progress;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -123,3 +123,13 @@ cancel-opening = التحذير { $id } (الإصدار { $version }، الصا�
 cancel-reason = السبب: { $reason }
 cancel-other = إذا كان تحذير آخر منا لا يزال ساريًا، فإن توصياته تبقى قائمة.
 cancel-warning = --- التحذير الملغى ---
+
+## البريد الإلكتروني و CAP: كلمات القناة حول التحذير
+email-subject = [{ $tlp }] { $headline } (المرجع { $id })
+email-measures = التدابير الموصى بها
+email-valid = ساري من { $from } إلى { $until }.
+email-reference = المرجع:
+email-acknowledge = تأكيد الاستلام:
+email-acknowledge-link = تأكيد استلام هذا التحذير
+cap-event-violent = تهديد بهجوم عنيف
+cap-event-network = تهديد بهجوم على الشبكات أو الخدمات

@@ -123,3 +123,13 @@ cancel-opening = Warnung { $id } (Version { $version }, ausgegeben { $issued }) 
 cancel-reason = Grund: { $reason }
 cancel-other = Gilt noch eine andere Warnung von uns, bleiben deren Hinweise bestehen.
 cancel-warning = --- Die widerrufene Warnung ---
+
+## E-Mail und CAP: die Worte des Kanals um die Warnung
+email-subject = [{ $tlp }] { $headline } (Az. { $id })
+email-measures = Empfohlene Maßnahmen
+email-valid = Gültig von { $from } bis { $until }.
+email-reference = Aktenzeichen:
+email-acknowledge = Empfang bestätigen:
+email-acknowledge-link = Empfang dieser Warnung bestätigen
+cap-event-violent = Drohender Gewaltanschlag
+cap-event-network = Drohender Angriff auf Netze oder Dienste

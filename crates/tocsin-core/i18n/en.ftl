@@ -125,3 +125,13 @@ cancel-opening = Warning { $id } (version { $version }, issued { $issued }) is C
 cancel-reason = Reason: { $reason }
 cancel-other = If another warning from us is still in force, its advice stands.
 cancel-warning = --- The cancelled warning ---
+
+## E-mail and CAP: the channel's own words around the warning
+email-subject = [{ $tlp }] { $headline } (ref { $id })
+email-measures = Recommended measures
+email-valid = Valid { $from } to { $until }.
+email-reference = Reference:
+email-acknowledge = Acknowledge:
+email-acknowledge-link = Acknowledge this warning
+cap-event-violent = Threat of violent attack
+cap-event-network = Threat of attack on networks or services

@@ -123,3 +123,13 @@ cancel-opening = La alerta { $id } (versión { $version }, emitida el { $issued 
 cancel-reason = Motivo: { $reason }
 cancel-other = Si sigue vigente otra alerta nuestra, sus indicaciones se mantienen.
 cancel-warning = --- La alerta cancelada ---
+
+## Correo y CAP: las palabras del canal en torno al aviso
+email-subject = [{ $tlp }] { $headline } (ref. { $id })
+email-measures = Medidas recomendadas
+email-valid = Válido del { $from } al { $until }.
+email-reference = Referencia:
+email-acknowledge = Acusar recibo:
+email-acknowledge-link = Acusar recibo de este aviso
+cap-event-violent = Amenaza de ataque violento
+cap-event-network = Amenaza de ataque contra redes o servicios

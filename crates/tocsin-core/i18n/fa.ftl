@@ -122,3 +122,13 @@ cancel-opening = هشدار { $id } (نسخهٔ { $version }، صادرشده د
 cancel-reason = دلیل: { $reason }
 cancel-other = اگر هشدار دیگری از ما هنوز معتبر است، توصیه‌های آن پابرجاست.
 cancel-warning = --- هشدار لغوشده ---
+
+## ایمیل و CAP: واژه‌های کانال پیرامون هشدار
+email-subject = [{ $tlp }] { $headline } (شماره { $id })
+email-measures = اقدامات توصیه‌شده
+email-valid = معتبر از { $from } تا { $until }.
+email-reference = شماره:
+email-acknowledge = تأیید دریافت:
+email-acknowledge-link = تأیید دریافت این هشدار
+cap-event-violent = تهدید حمله خشونت‌آمیز
+cap-event-network = تهدید حمله به شبکه‌ها یا خدمات

@@ -123,3 +123,13 @@ cancel-opening = L'avertissement { $id } (version { $version }, émis le { $issu
 cancel-reason = Motif : { $reason }
 cancel-other = Si un autre de nos avertissements est encore en vigueur, ses consignes restent valables.
 cancel-warning = --- L'avertissement annulé ---
+
+## Courriel et CAP : les mots du canal autour de l’alerte
+email-subject = [{ $tlp }] { $headline } (réf. { $id })
+email-measures = Mesures recommandées
+email-valid = Valable du { $from } au { $until }.
+email-reference = Référence :
+email-acknowledge = Accuser réception :
+email-acknowledge-link = Accuser réception de cette alerte
+cap-event-violent = Menace d’attaque violente
+cap-event-network = Menace d’attaque contre des réseaux ou des services

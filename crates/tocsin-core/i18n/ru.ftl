@@ -123,3 +123,13 @@ cancel-opening = Предупреждение { $id } (версия { $version }
 cancel-reason = Причина: { $reason }
 cancel-other = Если действует другое наше предупреждение, его рекомендации остаются в силе.
 cancel-warning = --- Отменённое предупреждение ---
+
+## Электронная почта и CAP: слова канала вокруг предупреждения
+email-subject = [{ $tlp }] { $headline } (номер { $id })
+email-measures = Рекомендуемые меры
+email-valid = Действует с { $from } по { $until }.
+email-reference = Номер:
+email-acknowledge = Подтвердить получение:
+email-acknowledge-link = Подтвердить получение предупреждения
+cap-event-violent = Угроза вооружённого нападения
+cap-event-network = Угроза атаки на сети или службы

@@ -123,3 +123,13 @@ cancel-opening = Попередження { $id } (версія { $version }, в
 cancel-reason = Причина: { $reason }
 cancel-other = Якщо діє інше наше попередження, його рекомендації залишаються в силі.
 cancel-warning = --- Скасоване попередження ---
+
+## Електронна пошта та CAP: слова каналу навколо попередження
+email-subject = [{ $tlp }] { $headline } (номер { $id })
+email-measures = Рекомендовані заходи
+email-valid = Діє з { $from } до { $until }.
+email-reference = Номер:
+email-acknowledge = Підтвердити отримання:
+email-acknowledge-link = Підтвердити отримання попередження
+cap-event-violent = Загроза збройного нападу
+cap-event-network = Загроза атаки на мережі або служби

@@ -82,8 +82,9 @@ pub struct Audience {
     /// Hours between posture check-ins while a threat window is open (operators and partners).
     #[serde(default)]
     pub posture_interval_hours: Option<u32>,
-    /// The IANA time zone its times are shown in (`Europe/Moscow`); without it, the country's
-    /// when the country keeps one zone, else UTC (`i18n::audience_zone`).
+    /// The IANA time zone its times are shown in (`Europe/Moscow`); without it, the zone of its
+    /// matched site, else the country's when the country keeps one zone, else UTC
+    /// (`i18n::audience_zone`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }

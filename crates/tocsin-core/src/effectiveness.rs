@@ -227,6 +227,8 @@ mod tests {
             valid: ThreatWindow::imminent(at(0), 24 * 7),
             state: WarningState::Delivered,
             created_at: at(0),
+            language: "en".into(),
+            translations: Vec::new(),
         };
         let delivery = |w: &str, id: i64| Delivery {
             id,

@@ -306,24 +306,247 @@ const COUNTRY_ZONES: &[(&str, chrono_tz::Tz)] = {
     ]
 };
 
-/// The zone to show an audience's times in: its own `timezone` (an IANA name), else its
-/// country's when the country has one zone, else the matched site's zone, else UTC.
+/// Cities of the countries that keep several zones, with the zone each keeps: `(country
+/// alpha-3, zone, city, latitude, longitude)`. A site in such a country takes the zone of the
+/// nearest of its country's cities here (or of the city it names), so a site near a zone
+/// border may get its neighbour's: set the audience's `timezone` to be exact.
+const ZONE_CITIES: &[(&str, &str, &str, f64, f64)] = &[
+    // Russia
+    ("RUS", "Europe/Kaliningrad", "Kaliningrad", 54.71, 20.51),
+    ("RUS", "Europe/Moscow", "Moscow", 55.76, 37.62),
+    ("RUS", "Europe/Moscow", "Saint Petersburg", 59.94, 30.31),
+    ("RUS", "Europe/Moscow", "Krasnogorsk", 55.82, 37.33),
+    ("RUS", "Europe/Moscow", "Kazan", 55.79, 49.12),
+    ("RUS", "Europe/Moscow", "Nizhny Novgorod", 56.33, 44.00),
+    ("RUS", "Europe/Moscow", "Rostov-on-Don", 47.24, 39.71),
+    ("RUS", "Europe/Moscow", "Krasnodar", 45.04, 38.98),
+    ("RUS", "Europe/Moscow", "Voronezh", 51.67, 39.18),
+    ("RUS", "Europe/Moscow", "Murmansk", 68.97, 33.07),
+    ("RUS", "Europe/Moscow", "Arkhangelsk", 64.54, 40.54),
+    ("RUS", "Europe/Moscow", "Syktyvkar", 61.67, 50.84),
+    ("RUS", "Europe/Volgograd", "Volgograd", 48.71, 44.51),
+    ("RUS", "Europe/Kirov", "Kirov", 58.60, 49.66),
+    ("RUS", "Europe/Samara", "Samara", 53.20, 50.15),
+    ("RUS", "Europe/Samara", "Izhevsk", 56.85, 53.20),
+    ("RUS", "Europe/Ulyanovsk", "Ulyanovsk", 54.32, 48.40),
+    ("RUS", "Europe/Saratov", "Saratov", 51.53, 46.03),
+    ("RUS", "Europe/Astrakhan", "Astrakhan", 46.35, 48.04),
+    ("RUS", "Asia/Yekaterinburg", "Yekaterinburg", 56.84, 60.61),
+    ("RUS", "Asia/Yekaterinburg", "Perm", 58.01, 56.25),
+    ("RUS", "Asia/Yekaterinburg", "Ufa", 54.73, 55.96),
+    ("RUS", "Asia/Yekaterinburg", "Chelyabinsk", 55.16, 61.40),
+    ("RUS", "Asia/Yekaterinburg", "Orenburg", 51.77, 55.10),
+    ("RUS", "Asia/Yekaterinburg", "Tyumen", 57.15, 65.53),
+    ("RUS", "Asia/Omsk", "Omsk", 54.99, 73.37),
+    ("RUS", "Asia/Novosibirsk", "Novosibirsk", 55.03, 82.92),
+    ("RUS", "Asia/Barnaul", "Barnaul", 53.35, 83.78),
+    ("RUS", "Asia/Tomsk", "Tomsk", 56.49, 84.95),
+    ("RUS", "Asia/Novokuznetsk", "Novokuznetsk", 53.76, 87.11),
+    ("RUS", "Asia/Krasnoyarsk", "Krasnoyarsk", 56.01, 92.87),
+    ("RUS", "Asia/Krasnoyarsk", "Norilsk", 69.35, 88.20),
+    ("RUS", "Asia/Irkutsk", "Irkutsk", 52.29, 104.28),
+    ("RUS", "Asia/Irkutsk", "Ulan-Ude", 51.83, 107.58),
+    ("RUS", "Asia/Chita", "Chita", 52.03, 113.50),
+    ("RUS", "Asia/Yakutsk", "Yakutsk", 62.03, 129.73),
+    ("RUS", "Asia/Vladivostok", "Vladivostok", 43.12, 131.89),
+    ("RUS", "Asia/Vladivostok", "Khabarovsk", 48.48, 135.08),
+    ("RUS", "Asia/Sakhalin", "Yuzhno-Sakhalinsk", 46.96, 142.73),
+    ("RUS", "Asia/Magadan", "Magadan", 59.56, 150.80),
+    ("RUS", "Asia/Srednekolymsk", "Srednekolymsk", 67.46, 153.71),
+    (
+        "RUS",
+        "Asia/Kamchatka",
+        "Petropavlovsk-Kamchatsky",
+        53.02,
+        158.65,
+    ),
+    ("RUS", "Asia/Anadyr", "Anadyr", 64.73, 177.51),
+    // United States
+    ("USA", "America/New_York", "New York", 40.71, -74.01),
+    ("USA", "America/New_York", "Boston", 42.36, -71.06),
+    ("USA", "America/New_York", "Washington", 38.91, -77.04),
+    ("USA", "America/New_York", "Atlanta", 33.75, -84.39),
+    ("USA", "America/New_York", "Miami", 25.76, -80.19),
+    ("USA", "America/New_York", "Pittsburgh", 40.44, -80.00),
+    ("USA", "America/Detroit", "Detroit", 42.33, -83.05),
+    (
+        "USA",
+        "America/Indiana/Indianapolis",
+        "Indianapolis",
+        39.77,
+        -86.16,
+    ),
+    ("USA", "America/Chicago", "Chicago", 41.88, -87.63),
+    ("USA", "America/Chicago", "Houston", 29.76, -95.37),
+    ("USA", "America/Chicago", "Dallas", 32.78, -96.80),
+    ("USA", "America/Chicago", "Minneapolis", 44.98, -93.27),
+    ("USA", "America/Chicago", "New Orleans", 29.95, -90.07),
+    ("USA", "America/Chicago", "Kansas City", 39.10, -94.58),
+    ("USA", "America/Chicago", "Nashville", 36.16, -86.78),
+    ("USA", "America/Chicago", "Oklahoma City", 35.47, -97.52),
+    ("USA", "America/Denver", "Denver", 39.74, -104.99),
+    ("USA", "America/Denver", "Albuquerque", 35.08, -106.65),
+    ("USA", "America/Denver", "El Paso", 31.76, -106.49),
+    ("USA", "America/Denver", "Salt Lake City", 40.76, -111.89),
+    ("USA", "America/Denver", "Billings", 45.78, -108.50),
+    ("USA", "America/Boise", "Boise", 43.62, -116.20),
+    ("USA", "America/Phoenix", "Phoenix", 33.45, -112.07),
+    ("USA", "America/Phoenix", "Tucson", 32.22, -110.97),
+    ("USA", "America/Los_Angeles", "Los Angeles", 34.05, -118.24),
+    (
+        "USA",
+        "America/Los_Angeles",
+        "San Francisco",
+        37.77,
+        -122.42,
+    ),
+    ("USA", "America/Los_Angeles", "Las Vegas", 36.17, -115.14),
+    ("USA", "America/Los_Angeles", "Portland", 45.52, -122.68),
+    ("USA", "America/Los_Angeles", "Seattle", 47.61, -122.33),
+    ("USA", "America/Anchorage", "Anchorage", 61.22, -149.90),
+    ("USA", "America/Juneau", "Juneau", 58.30, -134.42),
+    ("USA", "Pacific/Honolulu", "Honolulu", 21.31, -157.86),
+    // Canada
+    ("CAN", "America/St_Johns", "St. John's", 47.56, -52.71),
+    ("CAN", "America/Halifax", "Halifax", 44.65, -63.57),
+    ("CAN", "America/Moncton", "Moncton", 46.09, -64.78),
+    ("CAN", "America/Toronto", "Toronto", 43.65, -79.38),
+    ("CAN", "America/Toronto", "Montreal", 45.50, -73.57),
+    ("CAN", "America/Toronto", "Ottawa", 45.42, -75.70),
+    ("CAN", "America/Winnipeg", "Winnipeg", 49.90, -97.14),
+    ("CAN", "America/Regina", "Regina", 50.45, -104.62),
+    ("CAN", "America/Edmonton", "Edmonton", 53.55, -113.49),
+    ("CAN", "America/Edmonton", "Calgary", 51.05, -114.07),
+    ("CAN", "America/Vancouver", "Vancouver", 49.28, -123.12),
+    // Australia
+    ("AUS", "Australia/Sydney", "Sydney", -33.87, 151.21),
+    ("AUS", "Australia/Sydney", "Canberra", -35.28, 149.13),
+    ("AUS", "Australia/Melbourne", "Melbourne", -37.81, 144.96),
+    ("AUS", "Australia/Brisbane", "Brisbane", -27.47, 153.03),
+    ("AUS", "Australia/Adelaide", "Adelaide", -34.93, 138.60),
+    ("AUS", "Australia/Perth", "Perth", -31.95, 115.86),
+    ("AUS", "Australia/Darwin", "Darwin", -12.46, 130.84),
+    ("AUS", "Australia/Hobart", "Hobart", -42.88, 147.33),
+    // Brazil
+    ("BRA", "America/Sao_Paulo", "São Paulo", -23.55, -46.63),
+    ("BRA", "America/Sao_Paulo", "Rio de Janeiro", -22.91, -43.17),
+    ("BRA", "America/Sao_Paulo", "Brasília", -15.79, -47.88),
+    ("BRA", "America/Sao_Paulo", "Porto Alegre", -30.03, -51.23),
+    ("BRA", "America/Bahia", "Salvador", -12.97, -38.50),
+    ("BRA", "America/Recife", "Recife", -8.05, -34.88),
+    ("BRA", "America/Fortaleza", "Fortaleza", -3.73, -38.52),
+    ("BRA", "America/Belem", "Belém", -1.46, -48.50),
+    (
+        "BRA",
+        "America/Noronha",
+        "Fernando de Noronha",
+        -3.85,
+        -32.42,
+    ),
+    ("BRA", "America/Cuiaba", "Cuiabá", -15.60, -56.10),
+    (
+        "BRA",
+        "America/Campo_Grande",
+        "Campo Grande",
+        -20.47,
+        -54.62,
+    ),
+    ("BRA", "America/Manaus", "Manaus", -3.12, -60.02),
+    ("BRA", "America/Boa_Vista", "Boa Vista", 2.82, -60.67),
+    ("BRA", "America/Porto_Velho", "Porto Velho", -8.76, -63.90),
+    ("BRA", "America/Rio_Branco", "Rio Branco", -9.97, -67.81),
+    // Mexico
+    ("MEX", "America/Mexico_City", "Mexico City", 19.43, -99.13),
+    ("MEX", "America/Mexico_City", "Guadalajara", 20.67, -103.35),
+    ("MEX", "America/Monterrey", "Monterrey", 25.69, -100.32),
+    ("MEX", "America/Cancun", "Cancún", 21.16, -86.85),
+    ("MEX", "America/Chihuahua", "Chihuahua", 28.63, -106.07),
+    ("MEX", "America/Mazatlan", "Mazatlán", 23.25, -106.41),
+    ("MEX", "America/Hermosillo", "Hermosillo", 29.07, -110.96),
+    ("MEX", "America/Tijuana", "Tijuana", 32.51, -117.04),
+    // Kazakhstan
+    ("KAZ", "Asia/Almaty", "Almaty", 43.24, 76.89),
+    ("KAZ", "Asia/Almaty", "Astana", 51.17, 71.43),
+    ("KAZ", "Asia/Qyzylorda", "Kyzylorda", 44.85, 65.51),
+    ("KAZ", "Asia/Aqtobe", "Aktobe", 50.28, 57.17),
+    ("KAZ", "Asia/Aqtau", "Aktau", 43.65, 51.17),
+    ("KAZ", "Asia/Atyrau", "Atyrau", 47.11, 51.92),
+    ("KAZ", "Asia/Oral", "Oral", 51.23, 51.37),
+    // Indonesia
+    ("IDN", "Asia/Jakarta", "Jakarta", -6.21, 106.85),
+    ("IDN", "Asia/Jakarta", "Surabaya", -7.25, 112.75),
+    ("IDN", "Asia/Pontianak", "Pontianak", -0.03, 109.33),
+    ("IDN", "Asia/Makassar", "Makassar", -5.15, 119.43),
+    ("IDN", "Asia/Makassar", "Denpasar", -8.65, 115.22),
+    ("IDN", "Asia/Jayapura", "Jayapura", -2.53, 140.72),
+];
+
+/// A matched site as far as its zone goes: where it is and what it says of itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Site<'a> {
+    pub location: Option<crate::GeoPoint>,
+    pub city: Option<&'a str>,
+    pub country: Option<&'a str>,
+}
+
+/// A city name compared without case, accents, script or punctuation (`São Paulo` = `sao paulo`).
+fn city_key(name: &str) -> String {
+    crate::fold::fold_str(name, crate::fold::Key::Spelling)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// The zone of a single-zone country (alpha-3).
+fn country_zone(country: &str) -> Option<chrono_tz::Tz> {
+    COUNTRY_ZONES
+        .iter()
+        .find(|(code, _)| *code == country)
+        .map(|(_, z)| *z)
+}
+
+/// The zone a site keeps: its country's when that has one zone; in a country of several, the
+/// zone of the city the site names, else of its country's nearest city in [`ZONE_CITIES`];
+/// without a country, the zone of the city it names when only one country's table knows it.
+pub fn site_zone(site: &Site<'_>) -> Option<chrono_tz::Tz> {
+    if let Some(z) = site.country.and_then(country_zone) {
+        return Some(z);
+    }
+    let in_country = |c: &&(&str, &str, &str, f64, f64)| site.country.is_none_or(|k| c.0 == k);
+    let named = site.city.map(city_key).and_then(|city| {
+        let mut hits = ZONE_CITIES
+            .iter()
+            .filter(in_country)
+            .filter(move |c| city_key(c.2) == city);
+        let first = hits.next()?;
+        hits.all(|c| c.1 == first.1).then_some(first.1)
+    });
+    let nearest = || {
+        // A point alone says nothing of its country: a Polish site is nearest to Kaliningrad.
+        site.country?;
+        let p = site.location?;
+        ZONE_CITIES
+            .iter()
+            .filter(in_country)
+            .map(|c| (p.distance_km(&crate::GeoPoint { lat: c.3, lon: c.4 }), c.1))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, z)| z)
+    };
+    named.or_else(nearest).and_then(|z| z.parse().ok())
+}
+
+/// The zone to show an audience's times in: its own `timezone` (an IANA name), else the zone of
+/// the first of its matched sites that has one ([`site_zone`]), else its country's when the
+/// country has one zone, else UTC.
 pub fn audience_zone(
     timezone: Option<&str>,
     country: Option<&str>,
-    site_zone: Option<chrono_tz::Tz>,
+    sites: &[Site<'_>],
 ) -> chrono_tz::Tz {
     timezone
         .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-        .or_else(|| {
-            country.and_then(|c| {
-                COUNTRY_ZONES
-                    .iter()
-                    .find(|(code, _)| *code == c)
-                    .map(|(_, z)| *z)
-            })
-        })
-        .or(site_zone)
+        .or_else(|| sites.iter().find_map(site_zone))
+        .or_else(|| country.and_then(country_zone))
         .unwrap_or(chrono_tz::UTC)
 }
 
@@ -445,23 +668,92 @@ mod tests {
         );
     }
 
+    fn at(lat: f64, lon: f64, country: &str) -> Site<'_> {
+        Site {
+            location: Some(crate::GeoPoint { lat, lon }),
+            city: None,
+            country: Some(country),
+        }
+    }
+
     #[test]
-    fn zones_come_from_the_audience_then_country_then_site() {
+    fn zones_come_from_the_audience_then_the_site_then_the_country() {
         use chrono_tz::*;
+        let novosibirsk = at(55.0, 82.9, "RUS");
         assert_eq!(
-            audience_zone(Some("Europe/Moscow"), Some("DEU"), None),
+            audience_zone(Some("Europe/Moscow"), Some("RUS"), &[novosibirsk]),
             Europe::Moscow
         );
-        assert_eq!(audience_zone(None, Some("DEU"), None), Europe::Berlin);
+        // The site decides before the country: a German audience's site in Vladivostok.
+        assert_eq!(
+            audience_zone(None, Some("DEU"), &[at(43.1, 131.9, "RUS")]),
+            Asia::Vladivostok
+        );
+        assert_eq!(audience_zone(None, Some("DEU"), &[]), Europe::Berlin);
         // Russia has eleven zones: the site's, else UTC.
         assert_eq!(
-            audience_zone(None, Some("RUS"), Some(Europe::Moscow)),
-            Europe::Moscow
+            audience_zone(None, Some("RUS"), &[novosibirsk]),
+            Asia::Novosibirsk
         );
-        assert_eq!(audience_zone(None, Some("RUS"), None), UTC);
-        assert_eq!(audience_zone(Some("Mars/Olympus"), None, None), UTC);
+        assert_eq!(audience_zone(None, Some("RUS"), &[]), UTC);
+        assert_eq!(audience_zone(Some("Mars/Olympus"), None, &[]), UTC);
+        // A site that names no zone is passed over for the next one.
+        let nowhere = Site::default();
+        assert_eq!(
+            audience_zone(None, None, &[nowhere, at(-31.95, 115.86, "AUS")]),
+            Australia::Perth
+        );
         assert!(parse_zone("Mars/Olympus")
             .unwrap_err()
             .contains("Mars/Olympus"));
+    }
+
+    #[test]
+    fn a_site_in_a_country_of_several_zones_takes_its_own() {
+        use chrono_tz::*;
+        let zone = |lat, lon, c| site_zone(&at(lat, lon, c));
+        // Crocus City Hall (Krasnogorsk) and a hall in Yekaterinburg: both Russia, two zones.
+        assert_eq!(zone(55.826, 37.389, "RUS"), Some(Europe::Moscow));
+        assert_eq!(zone(56.83, 60.60, "RUS"), Some(Asia::Yekaterinburg));
+        assert_eq!(zone(40.75, -73.99, "USA"), Some(America::New_York));
+        assert_eq!(zone(39.75, -105.0, "USA"), Some(America::Denver));
+        assert_eq!(zone(34.04, -118.27, "USA"), Some(America::Los_Angeles));
+        assert_eq!(zone(-22.95, -43.2, "BRA"), Some(America::Sao_Paulo));
+        assert_eq!(zone(-3.1, -60.0, "BRA"), Some(America::Manaus));
+        assert_eq!(zone(-33.86, 151.2, "AUS"), Some(Australia::Sydney));
+        assert_eq!(zone(-31.95, 115.86, "AUS"), Some(Australia::Perth));
+        // A point alone (no country) is not trusted: it could be across a border.
+        let mut bare = at(54.7, 20.5, "RUS");
+        bare.country = None;
+        assert_eq!(site_zone(&bare), None);
+        // A site with a city and no coordinates: the city decides, in any script or accent.
+        let named = |city, country| Site {
+            location: None,
+            city: Some(city),
+            country,
+        };
+        assert_eq!(
+            site_zone(&named("Sao Paulo", Some("BRA"))),
+            Some(America::Sao_Paulo)
+        );
+        assert_eq!(site_zone(&named("Denver", None)), Some(America::Denver));
+        assert_eq!(site_zone(&named("Atlantis", Some("USA"))), None);
+        // A single-zone country needs nothing else.
+        assert_eq!(
+            site_zone(&named("Atlantis", Some("FRA"))),
+            Some(Europe::Paris)
+        );
+    }
+
+    #[test]
+    fn every_zone_city_names_a_known_zone_in_a_country_of_several() {
+        for (country, zone, city, lat, lon) in ZONE_CITIES {
+            assert!(zone.parse::<chrono_tz::Tz>().is_ok(), "{city}: {zone}");
+            assert!(
+                country_zone(country).is_none(),
+                "{city}: {country} keeps one zone"
+            );
+            assert!(crate::GeoPoint::new(*lat, *lon).is_ok(), "{city}");
+        }
     }
 }

@@ -51,6 +51,37 @@ pub struct Warning {
     pub state: WarningState,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    /// The language `headline` and `text` are written in: the code of the message catalogue the
+    /// composer used for the audience (`ru`; `en` for an audience whose language has none).
+    /// Absent from records written before languages were recorded, which were English.
+    #[serde(default = "english", skip_serializing_if = "is_english")]
+    pub language: String,
+    /// The same warning in other languages, each passed the leak gate with the rest: English
+    /// beside the text of an audience with another language, for CAP's one `<info>` per
+    /// language. Editing a draft's text drops them (they would no longer say the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<Translation>,
+}
+
+/// One more language version of a warning: its headline and text as that language's catalogue
+/// writes them (report text and measures stay as the report wrote them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Translation {
+    /// A catalogue code (`en`), an RFC 3066 primary tag.
+    pub language: String,
+    pub headline: String,
+    pub text: String,
+}
+
+/// The language of records that name none.
+pub fn english() -> String {
+    "en".to_owned()
+}
+
+/// Whether a language is the default one (and so not written out).
+pub fn is_english(lang: &String) -> bool {
+    lang == "en"
 }
 
 /// A new warning that came out of the leak gate: the only thing `Store::insert_warning` accepts.
@@ -259,6 +290,8 @@ impl Delivery {
         if let Some(n) = &self.notice {
             w.headline = n.headline.clone();
             w.text = n.text.clone();
+            // The other language versions are the warning's, not this notice's.
+            w.translations.clear();
             if n.kind == NoticeKind::Cancel {
                 w.measures.clear();
             }

@@ -184,12 +184,7 @@ impl EmailChannel {
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(header_text(&format!(
-                "[{}] {} (ref {})",
-                w.tlp.label(),
-                w.headline,
-                w.id
-            )))
+            .subject(header_text(&subject(w)))
             .message_id(Some(message_id(&d.idempotency_key, &domain)))
             .multipart(body)
             .map_err(|e| SendError::Permanent {
@@ -217,15 +212,36 @@ fn header_text(s: &str) -> String {
         .collect()
 }
 
+/// The subject line, in the warning's language: `[TLP:AMBER] headline (ref id)`.
+pub fn subject(w: &Warning) -> String {
+    tocsin_core::i18n::catalogue(&w.language).fmt(
+        "email-subject",
+        &[
+            ("tlp", w.tlp.label()),
+            ("headline", &w.headline),
+            ("id", w.id.as_str()),
+        ],
+    )
+}
+
 /// A time as recipients read it: to the second.
 fn shown_time(t: &tocsin_core::Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Text and HTML bodies: the banner, the warning, the measures, the reference and the link. The
-/// banner is left out when it is only the TLP marking (feed notifications).
+/// banner is left out when it is only the TLP marking (feed notifications). The channel's own
+/// words come from the catalogue of the language the warning is written in.
 pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, String) {
     let link = ack_link(ack_url, d);
+    let cat = tocsin_core::i18n::catalogue(&w.language);
+    let valid = cat.fmt(
+        "email-valid",
+        &[
+            ("from", &shown_time(&w.valid.from)),
+            ("until", &shown_time(&w.valid.until)),
+        ],
+    );
     let banner = if w.banner == w.tlp.label() {
         ""
     } else {
@@ -243,19 +259,18 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
         w.text
     ));
     if !w.measures.is_empty() {
-        text.push_str("\nRecommended measures:\n");
+        text.push_str(&format!("\n{}:\n", cat.get("email-measures")));
         for m in &w.measures {
             text.push_str(&format!("- {m}\n"));
         }
     }
     text.push_str(&format!(
-        "\nValid {} to {}.\nReference: {}\n",
-        shown_time(&w.valid.from),
-        shown_time(&w.valid.until),
+        "\n{valid}\n{} {}\n",
+        cat.get("email-reference"),
         w.id
     ));
     if let Some(l) = &link {
-        text.push_str(&format!("Acknowledge: {l}\n"));
+        text.push_str(&format!("{} {l}\n", cat.get("email-acknowledge")));
     }
     if !banner.is_empty() {
         text.push_str(&format!("\n{banner}\n"));
@@ -263,7 +278,9 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
 
     let e = html_escape;
     let mut html = format!(
-        "<!DOCTYPE html><html><body><p><strong>{}</strong><br>{}</p><h1>{}</h1>",
+        "<!DOCTYPE html><html lang=\"{}\" dir=\"{}\"><body><p><strong>{}</strong><br>{}</p><h1>{}</h1>",
+        cat.code,
+        cat.dir(),
         e(banner),
         e(w.tlp.label()),
         e(&w.headline)
@@ -288,22 +305,23 @@ pub fn bodies(d: &Delivery, w: &Warning, ack_url: Option<&str>) -> (String, Stri
         }
     }
     if !w.measures.is_empty() {
-        html.push_str("<h2>Recommended measures</h2><ul>");
+        html.push_str(&format!("<h2>{}</h2><ul>", e(cat.get("email-measures"))));
         for m in &w.measures {
             html.push_str(&format!("<li>{}</li>", e(m)));
         }
         html.push_str("</ul>");
     }
     html.push_str(&format!(
-        "<p>Valid {} to {}.<br>Reference: <code>{}</code></p>",
-        e(&shown_time(&w.valid.from)),
-        e(&shown_time(&w.valid.until)),
+        "<p>{}<br>{} <code>{}</code></p>",
+        e(&valid),
+        e(cat.get("email-reference")),
         e(w.id.as_str())
     ));
     if let Some(l) = &link {
         html.push_str(&format!(
-            "<p><a href=\"{0}\">Acknowledge this warning</a> ({0})</p>",
-            e(l)
+            "<p><a href=\"{0}\">{1}</a> ({0})</p>",
+            e(l),
+            e(cat.get("email-acknowledge-link"))
         ));
     }
     if !banner.is_empty() {
@@ -451,6 +469,62 @@ mod tests {
                 "http://h/r/pp".to_owned()
             )]
         );
+    }
+
+    #[test]
+    fn the_channel_writes_its_own_words_in_the_warning_language() {
+        use tocsin_core::{AudienceKind, Classification};
+        let aud = tocsin_testkit::audience("op-crocus", AudienceKind::Operator, Classification::U);
+        let mut w = tocsin_testkit::warning("moscow-2024-03", &aud);
+        w.measures = vec!["Досмотр посетителей".into()];
+        let d = Delivery {
+            id: 1,
+            warning_id: w.id.clone(),
+            audience_id: aud.id.clone(),
+            channel: tocsin_core::ChannelSpec {
+                kind: ChannelKind::Email,
+                address: "security@crocus.example".into(),
+            },
+            idempotency_key: "k".into(),
+            status: tocsin_core::tracking::DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: w.created_at,
+            last_error: None,
+            delivered_at: None,
+            notice: None,
+        };
+        let link = Some("https://tocsin.example/ack/{warning}");
+        let (en_text, en_html) = bodies(&d, &w, link);
+        assert!(en_text.contains("\nRecommended measures:\n"), "{en_text}");
+        assert!(en_text.contains("\nReference: "), "{en_text}");
+        assert!(en_text.contains("\nAcknowledge: https://"), "{en_text}");
+        assert!(
+            en_html.contains("Acknowledge this warning</a>"),
+            "{en_html}"
+        );
+        assert!(subject(&w).contains(" (ref "), "{}", subject(&w));
+
+        w.language = "ru".into();
+        let (text, html) = bodies(&d, &w, link);
+        for english in ["Recommended", "Reference", "Acknowledge", "Valid "] {
+            assert!(!text.contains(english), "{english} in {text}");
+            assert!(!html.contains(english), "{english} in {html}");
+        }
+        assert!(
+            text.contains("\nРекомендуемые меры:\n- Досмотр посетителей"),
+            "{text}"
+        );
+        assert!(text.contains("\nНомер: "), "{text}");
+        assert!(text.contains("\nПодтвердить получение: https://"), "{text}");
+        assert!(text.contains("\nДействует с "), "{text}");
+        assert!(
+            html.starts_with("<!DOCTYPE html><html lang=\"ru\" dir=\"ltr\">"),
+            "{html}"
+        );
+        assert!(html.contains("<h2>Рекомендуемые меры</h2>"), "{html}");
+        assert!(subject(&w).contains(" (номер "), "{}", subject(&w));
+        w.language = "ar".into();
+        assert!(bodies(&d, &w, link).1.contains("dir=\"rtl\""));
     }
 
     #[test]

@@ -471,6 +471,8 @@ pub mod synthetic {
             valid: ThreatWindow::imminent(at, 48),
             state: WarningState::Approved,
             created_at: at - Duration::seconds(1),
+            language: "en".into(),
+            translations: Vec::new(),
         };
         let audience = Audience {
             id: warning.audience_id.clone(),

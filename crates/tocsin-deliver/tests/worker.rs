@@ -39,6 +39,8 @@ fn warning(id: &str) -> Warning {
         valid: ThreatWindow::new(t(0), t(3600 * 48)).unwrap(),
         state: WarningState::Approved,
         created_at: t(0),
+        language: "en".into(),
+        translations: Vec::new(),
     }
 }
 

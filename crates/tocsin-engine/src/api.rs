@@ -268,7 +268,7 @@ impl Engine {
         let aud = self.store.audience(&w.audience_id)?;
         let cat = tocsin_core::i18n::catalogue(aud.as_ref().map_or("en", |a| a.language.as_str()));
         let zone = match &aud {
-            Some(a) => self.audience_zone(a)?,
+            Some(a) => self.audience_zone(a, w)?,
             None => tocsin_core::i18n::Tz::UTC,
         };
         let why = if reason.is_empty() {

@@ -286,7 +286,7 @@ impl Engine {
         let warning = self.warning(&claims.warning_id)?;
         let aud = self.store.audience(&warning.audience_id)?;
         let (language, zone) = match &aud {
-            Some(a) => (a.language.clone(), self.audience_zone(a)?),
+            Some(a) => (a.language.clone(), self.audience_zone(a, &warning)?),
             None => ("en".to_owned(), tocsin_core::i18n::Tz::UTC),
         };
         let refused = if at.timestamp() > claims.expires {
@@ -306,10 +306,41 @@ impl Engine {
         }))
     }
 
-    /// The zone an audience's times are shown in: its own, else its country's (single-zone
-    /// countries), else UTC.
-    pub fn audience_zone(&self, a: &tocsin_core::Audience) -> Result<tocsin_core::i18n::Tz> {
-        Ok(tocsin_core::compose::audience_zone(a))
+    /// The zone an audience's times about warning `w` are shown in: its own, else that of its
+    /// sites the warning's threat matched (by a spec the audience may be told about, as the
+    /// composer chose them), else its country's (single-zone countries), else UTC.
+    pub fn audience_zone(
+        &self,
+        a: &tocsin_core::Audience,
+        w: &Warning,
+    ) -> Result<tocsin_core::i18n::Tz> {
+        if a.timezone.is_some() {
+            return Ok(tocsin_core::compose::audience_zone(a, &[]));
+        }
+        let Some(threat) = self.store.threat(&w.threat_id)? else {
+            return Ok(tocsin_core::compose::audience_zone(a, &[]));
+        };
+        let ids: std::collections::BTreeSet<tocsin_core::EntityId> = self
+            .store
+            .matches(&threat.id)?
+            .into_iter()
+            .filter(|m| {
+                threat.targets.get(m.target).is_some_and(|t| {
+                    tocsin_core::marking::releasable_to(&t.mark, a, threat.originator).is_ok()
+                })
+            })
+            .map(|m| m.entity_id)
+            .collect();
+        let mut sites = Vec::new();
+        for id in ids {
+            if let Some(e) = self.store.entity(&id)? {
+                if e.audiences.contains(&a.id) {
+                    sites.push(e);
+                }
+            }
+        }
+        let sites: Vec<&tocsin_core::Entity> = sites.iter().collect();
+        Ok(tocsin_core::compose::audience_zone(a, &sites))
     }
 
     /// When the warning's next posture check-in falls due, if one does before the window closes.

@@ -17,6 +17,9 @@ pub struct ImportSummary {
     pub notes: Vec<String>,
 }
 
+/// Entities stored per transaction by an import (and per step of its progress).
+pub const IMPORT_BATCH: usize = 2_000;
+
 fn read(path: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
@@ -39,6 +42,18 @@ impl Engine {
     /// Load `venues.csv`, `events.csv` and `audiences.toml` from `dir` (each optional, but at least
     /// one must exist). Parsing happens before anything is written, so a bad file stores nothing.
     pub fn import_registry(&self, dir: &Path, ctx: &AuditCtx) -> Result<ImportSummary> {
+        self.import_registry_with(dir, ctx, &|_, _| {})
+    }
+
+    /// [`Self::import_registry`], telling `progress(done, total)` the entities stored so far.
+    /// They are stored in batches of [`IMPORT_BATCH`], each its own transaction: an import that
+    /// fails part-way keeps the batches before, and importing again completes it (an upsert).
+    pub fn import_registry_with(
+        &self,
+        dir: &Path,
+        ctx: &AuditCtx,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<ImportSummary> {
         let venues_path = dir.join("venues.csv");
         let events_path = dir.join("events.csv");
         let aud_path = dir.join("audiences.toml");
@@ -67,8 +82,11 @@ impl Engine {
         let incoming: Vec<String> = audiences.iter().map(|a| a.id.to_string()).collect();
         let mut notes = self.registry_notes("venues.csv", &venues, &incoming)?;
         notes.extend(self.registry_notes("events.csv", &events, &incoming)?);
-        if !all.is_empty() {
-            self.upsert_entities(&all, ctx)?;
+        let total = all.len() as u64;
+        progress(0, total);
+        for (i, batch) in all.chunks(IMPORT_BATCH).enumerate() {
+            self.upsert_entities(batch, ctx)?;
+            progress((i * IMPORT_BATCH + batch.len()) as u64, total);
         }
         if !audiences.is_empty() {
             for a in &audiences {
@@ -152,14 +170,29 @@ impl Engine {
 
     /// Registry and audiences, then every `*.txt` report in `dir` (ingested and matched).
     pub fn import_dir(&self, dir: &Path, ctx: &AuditCtx) -> Result<ImportSummary> {
-        let mut summary = self.import_registry(dir, ctx)?;
+        self.import_dir_with(dir, ctx, &|_, _| {})
+    }
+
+    /// [`Self::import_dir`], telling `progress(done, total)` how many of the registry's entities
+    /// and then of the reports are stored.
+    pub fn import_dir_with(
+        &self,
+        dir: &Path,
+        ctx: &AuditCtx,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<ImportSummary> {
         let mut reports: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| input_err(dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "txt"))
             .collect();
         reports.sort();
-        for path in reports {
+        let n_reports = reports.len() as u64;
+        let mut summary =
+            self.import_registry_with(dir, ctx, &|done, total| progress(done, total + n_reports))?;
+        let entities = (summary.venues + summary.events) as u64;
+        for (i, path) in reports.into_iter().enumerate() {
+            progress(entities + i as u64, entities + n_reports);
             let threat = Self::parse_report_file(&path)?;
             if self.store.threat(&threat.id)?.is_some() {
                 continue; // importing the same directory twice must not fail or duplicate
@@ -174,6 +207,7 @@ impl Engine {
             summary.matches += self.compute_matches(&threat.id, ctx)?.len();
             summary.threats += 1;
         }
+        progress(entities + n_reports, entities + n_reports);
         Ok(summary)
     }
 }

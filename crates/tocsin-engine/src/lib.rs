@@ -614,32 +614,40 @@ impl Engine {
             let version = existing.iter().filter(|w| w.audience_id == aud.id).count() as u32 + 1;
             let id = WarningId::new(format!("{}.{}.v{}", threat.id, aud.id, version));
             let cat = tocsin_core::i18n::catalogue(&aud.language);
-            let ack = match aud.kind {
-                AudienceKind::Public => cat.fmt("links-public", &[("id", id.as_str())]),
-                _ => cat.fmt(
+            // The one-time links are minted once: every language version carries the same ones.
+            let links = match aud.kind {
+                AudienceKind::Public => None,
+                _ => Some((
+                    self.recipient_link(
+                        &id,
+                        threat.window.until,
+                        tocsin_core::links::LinkPurpose::Acknowledge,
+                        at,
+                    )?,
+                    self.recipient_link(
+                        &id,
+                        threat.window.until,
+                        tocsin_core::links::LinkPurpose::Feedback,
+                        at,
+                    )?,
+                )),
+            };
+            let ack_in = |cat: &tocsin_core::i18n::Catalogue| match &links {
+                None => cat.fmt("links-public", &[("id", id.as_str())]),
+                Some((ack, feedback)) => cat.fmt(
                     "links-recipient",
-                    &[
-                        ("id", id.as_str()),
-                        (
-                            "ack",
-                            &self.recipient_link(
-                                &id,
-                                threat.window.until,
-                                tocsin_core::links::LinkPurpose::Acknowledge,
-                                at,
-                            )?,
-                        ),
-                        (
-                            "feedback",
-                            &self.recipient_link(
-                                &id,
-                                threat.window.until,
-                                tocsin_core::links::LinkPurpose::Feedback,
-                                at,
-                            )?,
-                        ),
-                    ],
+                    &[("id", id.as_str()), ("ack", ack), ("feedback", feedback)],
                 ),
+            };
+            let ack = ack_in(cat);
+            // An audience reading another language gets English beside it (CAP's second
+            // `<info>`; docs/formats.md, "CAP alerts").
+            let english = tocsin_core::i18n::catalogue("en");
+            let ack_en = ack_in(english);
+            let translations: &[(&str, &str)] = if cat.code == english.code {
+                &[]
+            } else {
+                &[("en", ack_en.as_str())]
             };
             let interval = aud
                 .posture_interval_hours
@@ -653,6 +661,7 @@ impl Engine {
                 now: at,
                 posture_interval_hours: interval,
                 ack_instructions: &ack,
+                translations,
             });
             let c = match composed {
                 Ok(c) => c,
@@ -1136,7 +1145,7 @@ impl Engine {
         )?;
         // In the audience's language and zone (docs/recipients.md).
         let cat = tocsin_core::i18n::catalogue(&aud.language);
-        let zone = self.audience_zone(aud)?;
+        let zone = self.audience_zone(aud, w)?;
         let due_text = cat.local_time(due, zone);
         let (headline, opening) = match action {
             PostureAction::Remind { .. } => (

@@ -66,6 +66,8 @@ fn feed_notifications_are_delivered_but_never_posture_tracked() {
                     valid: ThreatWindow::imminent(now, 24 * 7),
                     state: WarningState::Approved,
                     created_at: now - Duration::seconds(1),
+                    language: "en".into(),
+                    translations: Vec::new(),
                 },
                 &threat,
             ),

@@ -325,6 +325,8 @@ fn compose(
         withheld_portions: 0,
         summarised_portions: 0,
         targets: vec![],
+        language: tocsin_core::tracking::english(),
+        translations: Vec::new(),
     };
     let recipient = Audience {
         id: audience.clone(),

@@ -14,6 +14,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::net::IpAddr;
+
+/// Rows between two calls of an ingest's progress callback: often enough for a progress bar,
+/// rarely enough to cost nothing.
+pub const PROGRESS_EVERY: u64 = 10_000;
 use tocsin_core::Timestamp;
 
 /// The header of the CSV Tocsin writes for events read from JSON lines (CSV feeds keep their
@@ -276,7 +280,7 @@ impl<'c> Pipeline<'c> {
         Ok(())
     }
 
-    /// Stream one feed file through. `progress(rows, bytes)` every 1,000,000 rows. An empty
+    /// Stream one feed file through. `progress(rows, bytes)` every [`PROGRESS_EVERY`] rows and at the end. An empty
     /// file, or (with a guessed mapping) a header that is not the `simple` layout, is an error.
     pub fn ingest<R: Read>(
         &mut self,
@@ -402,7 +406,7 @@ impl<'c> Pipeline<'c> {
                         &self.default_type,
                         ev,
                     )?;
-                    if self.acc.counts.events.is_multiple_of(1_000_000) {
+                    if self.acc.counts.events.is_multiple_of(PROGRESS_EVERY) {
                         progress(self.acc.counts.events, lines.bytes_read());
                     }
                 }
@@ -495,6 +499,9 @@ impl<'c> Pipeline<'c> {
                         &self.default_type,
                         ev,
                     )?;
+                    if self.acc.counts.events.is_multiple_of(PROGRESS_EVERY) {
+                        progress(self.acc.counts.events, lines.bytes_read());
+                    }
                 }
             }
         }

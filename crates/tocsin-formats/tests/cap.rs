@@ -96,6 +96,8 @@ fn warning(version: u32, kind: AudienceKind) -> Warning {
         valid: ThreatWindow::new(at, at + chrono::Duration::hours(48)).unwrap(),
         state: WarningState::Delivered,
         created_at: at,
+        language: "en".into(),
+        translations: Vec::new(),
     }
 }
 
@@ -232,6 +234,13 @@ fn the_info_is_in_the_audience_language() {
     let mut w = warning(1, AudienceKind::Public);
     w.headline = "Предупреждение о безопасности: избегайте мест (концерты) в ближайшие 48 ч".into();
     w.text = "TLP:CLEAR\nИзбегайте мест (концерты) в ближайшие 48 ч. Будьте внимательны.\nAvoid this English line\n".into();
+    w.language = "ru".into();
+    w.translations = vec![tocsin_core::tracking::Translation {
+        language: "en".into(),
+        headline: "Security warning: avoid concerts for the next 48 hours".into(),
+        text: "TLP:CLEAR\nAvoid concerts for the next 48 hours. Stay alert.\nИзбегайте this line\n"
+            .into(),
+    }];
     let a = alert_for_warning(&CapInput {
         warning: &w,
         threat: &t,
@@ -243,13 +252,31 @@ fn the_info_is_in_the_audience_language() {
         cancel: false,
         web: None,
     });
-    assert_eq!(a.infos.len(), 1);
+    // One <info> per language: the audience's own first, then English.
+    assert_eq!(a.infos.len(), 2);
     assert_eq!(a.infos[0].language, "ru");
+    assert_eq!(a.infos[1].language, "en");
     assert_eq!(
         a.infos[0].instruction.as_deref(),
         Some("Избегайте мест (концерты) в ближайшие 48 ч. Будьте внимательны.")
     );
+    assert_eq!(
+        a.infos[1].instruction.as_deref(),
+        Some("Avoid concerts for the next 48 hours. Stay alert.")
+    );
+    assert_eq!(a.infos[0].event, "Угроза атаки на сети или службы");
+    assert_eq!(a.infos[1].event, "Threat of attack on networks or services");
+    assert_eq!(
+        a.infos[1].headline.as_deref(),
+        Some("Security warning: avoid concerts for the next 48 hours")
+    );
+    // Everything but the words is the same in both.
+    assert_eq!(a.infos[0].expires, a.infos[1].expires);
+    assert_eq!(a.infos[0].parameters, a.infos[1].parameters);
     let xml = write_alert(&a);
     assert!(xml.contains("<language>ru</language>"), "{xml}");
+    let back = parse_alert(&xml).unwrap();
+    assert_eq!(back.infos.len(), 2);
+    assert_eq!(back.infos[1].language, "en");
     assert_eq!(parse_alert(&xml).unwrap().infos[0].language, "ru");
 }

@@ -279,6 +279,8 @@ fn sample_warning(version: u32) -> (Warning, tocsin_core::Threat, Audience) {
         valid: ThreatWindow::new(at, at + chrono::Duration::days(30)).unwrap(),
         state: WarningState::Delivered,
         created_at: at + chrono::Duration::hours(version as i64),
+        language: "en".into(),
+        translations: Vec::new(),
     };
     (w, threat, audience)
 }

@@ -405,7 +405,8 @@ impl Reader {
             && (map.contains_key("text") || map.contains_key("headline"))
         {
             if let Err(marking) = self.banner_ctx(ctx) {
-                for key in ["headline", "text", "measures"] {
+                // `translations` hold the same headline and text in another language.
+                for key in ["headline", "text", "measures", "translations"] {
                     if map.contains_key(key) {
                         map.insert(key.into(), withheld_marker(&marking));
                     }
@@ -926,7 +927,8 @@ mod tests {
             "id": "t1", "originator": "USA", "actor": "X", "actor_mark": mark("(S//NF)"),
             "portions": [{"mark": mark("(S//NF)"), "text": "secret text", "line": 3}, {"mark": mark("(U)"), "text": "open text"}],
             "targets": [{"label": "named venue", "mark": mark("(S//NF)"), "name": "Venue", "asns": [1]}],
-            "warnings": [{"threat_id": "t1", "banner": "SECRET//NOFORN", "headline": "h", "text": "t", "measures": ["m"]},
+            "warnings": [{"threat_id": "t1", "banner": "SECRET//NOFORN", "headline": "h", "text": "t", "measures": ["m"],
+                          "language": "ru", "translations": [{"language": "en", "headline": "english h", "text": "english t"}]},
                          {"threat_id": "t1", "banner": "UNCLASSIFIED", "headline": "h", "text": "t"}],
         });
         let ntk = cleared(Classification::C, "USA");
@@ -947,6 +949,9 @@ mod tests {
         assert_eq!(v["actor"], w("(S//NF)"));
         assert_eq!(v["warnings"][0]["text"], w("SECRET//NOFORN"));
         assert_eq!(v["warnings"][0]["measures"], w("SECRET//NOFORN"));
+        // The same text in another language is withheld with it.
+        assert_eq!(v["warnings"][0]["translations"], w("SECRET//NOFORN"));
+        assert!(!v.to_string().contains("english"));
         assert_eq!(v["warnings"][1]["text"], "t");
         assert!(!v.to_string().contains("secret text") && !v.to_string().contains("Venue"));
     }

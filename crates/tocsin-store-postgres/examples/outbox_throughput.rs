@@ -42,6 +42,8 @@ fn fill(s: &dyn Store, n: usize) {
             valid: window,
             state: WarningState::Approved,
             created_at: t0,
+            language: "en".into(),
+            translations: Vec::new(),
         };
         let warning = tocsin_testkit::gated(warning, &threat);
         s.insert_warning(&warning, &ctx).unwrap();

@@ -185,6 +185,8 @@ fn warning(id: &str, threat_id: &str, state: WarningState, created: Timestamp) -
         valid: ThreatWindow::new(t(7, 0), t(9, 0)).unwrap(),
         state,
         created_at: created,
+        language: "en".into(),
+        translations: Vec::new(),
     };
     gated(w)
 }
@@ -1241,6 +1243,8 @@ pub fn fill(s: &dyn Store, n: usize) -> Vec<i64> {
         valid: ThreatWindow::new(tm(0), tm(60 * 48)).unwrap(),
         state: WarningState::Approved,
         created_at: tm(0),
+        language: "en".into(),
+        translations: Vec::new(),
     };
     s.insert_warning(&gated(w.clone()), &cm(0)).unwrap();
     let ds: Vec<NewDelivery> = (0..n)

@@ -145,6 +145,12 @@ pub mod conformance {
             valid: ThreatWindow::new(t(1), t(20)).unwrap(),
             state,
             created_at: t(2),
+            language: "ru".into(),
+            translations: vec![tocsin_core::tracking::Translation {
+                language: "en".into(),
+                headline: "Old headline in English".into(),
+                text: "Old text in English".into(),
+            }],
         })
     }
 
@@ -243,16 +249,18 @@ pub mod conformance {
             (w.headline.as_str(), w.text.as_str(), w.measures.as_slice()),
             ("New headline", "New text", &["Brief staff".to_owned()][..])
         );
+        // The English version said what the old text said: it goes with it.
+        assert!(w.translations.is_empty(), "{:?}", w.translations);
+        assert_eq!(w.language, "ru");
         assert_eq!(s.warning(&WarningId::new("W1")).unwrap().unwrap(), w);
         assert_eq!(last_action(s.as_ref()), review_actions::WARNING_EDIT);
         assert!(matches!(
             s.edit_draft_warning(&WarningId::new("W2"), &edit, &ctx(4)),
             Err(StoreError::InvalidState { .. })
         ));
-        assert_eq!(
-            s.warning(&WarningId::new("W2")).unwrap().unwrap().headline,
-            "Old headline"
-        );
+        let kept = s.warning(&WarningId::new("W2")).unwrap().unwrap();
+        assert_eq!(kept.headline, "Old headline");
+        assert_eq!(kept.translations.len(), 1, "a refused edit keeps them");
         assert!(matches!(
             s.edit_draft_warning(&WarningId::new("nope"), &edit, &ctx(4)),
             Err(StoreError::NotFound { .. })

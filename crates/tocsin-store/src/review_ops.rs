@@ -113,6 +113,11 @@ impl<B: Backend> Review for B {
                     expected: WarningState::Draft.as_str().into(),
                 });
             }
+            // Other language versions said what the composed text said: after an edit they
+            // would contradict it, so they go (CAP then carries the edited language alone).
+            if w.headline != edit.headline || w.text != edit.text {
+                w.translations.clear();
+            }
             w.headline.clone_from(&edit.headline);
             w.text.clone_from(&edit.text);
             w.measures.clone_from(&edit.measures);

@@ -206,6 +206,8 @@ pub fn warning(threat_id: &str, audience: &Audience) -> Warning {
         valid: window(march(6, 9), march(23, 0)),
         state: WarningState::Draft,
         created_at: march(6, 10),
+        language: "en".into(),
+        translations: Vec::new(),
     }
 }
 

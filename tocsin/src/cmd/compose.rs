@@ -114,6 +114,7 @@ pub fn run(a: ComposeArgs) -> Result<()> {
         now: threat.received,
         posture_interval_hours: aud.posture_interval_hours.map(i64::from).unwrap_or(24),
         ack_instructions: &ack,
+        translations: &[],
     });
     let c = match composed {
         Ok(c) => c,

@@ -1,6 +1,7 @@
 //! `tocsin feed …`: a CERT's constituency and its daily feeds (docs/feeds.md).
 
 use super::Globals;
+use crate::progress::{Mode, Progress};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -68,14 +69,15 @@ pub fn run(cmd: FeedCommand, g: &Globals) -> Result<()> {
 fn import(a: ImportArgs, g: &Globals) -> Result<()> {
     let f =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
-    let total = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
+    let total = f.metadata().map(|m| m.len()).ok();
+    let progress = Progress::new(Mode::detect(false), "import-constituency", "bytes", total);
+    let last_rows = std::cell::Cell::new(0u64);
     let name = a.file.display().to_string();
     let file = Constituency::read_csv(std::io::BufReader::new(f), &name, |rows, bytes| {
-        eprintln!(
-            "import-constituency: {rows} organisations read ({:.0}%)",
-            100.0 * bytes as f64 / total as f64
-        );
+        last_rows.set(rows);
+        progress.set(bytes, None);
     })?;
+    progress.finish(&format!("{} organisations", last_rows.get()));
     for w in &file.warnings {
         eprintln!("warning: {w}");
     }
@@ -154,7 +156,9 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
     };
     let f =
         std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
-    let total = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
+    let total = f.metadata().map(|m| m.len()).ok();
+    let progress = Progress::new(Mode::detect(a.json), "feed ingest", "bytes", total);
+    let last_rows = std::cell::Cell::new(0u64);
     let create = |p: &Option<PathBuf>| -> Result<Option<Box<dyn std::io::Write>>> {
         Ok(match p {
             Some(p) => Some(Box::new(std::io::BufWriter::new(
@@ -175,12 +179,11 @@ fn ingest(a: IngestArgs, g: &Globals) -> Result<()> {
         &opts,
         exports,
         |rows, bytes| {
-            eprintln!(
-                "feed ingest: {rows} rows ({:.0}%)",
-                100.0 * bytes as f64 / total as f64
-            );
+            last_rows.set(rows);
+            progress.set(bytes, None);
         },
     )?;
+    progress.finish(&format!("{} rows", last_rows.get()));
     let k = &r.counts;
     let out = json!({
         "run_id": r.run_id,

@@ -7,6 +7,7 @@
 //! the source's. Writers on the source should be stopped first: a count that moved is reported.
 
 use super::DbLocation;
+use crate::progress::{Mode, Progress};
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::json;
 use std::sync::mpsc::sync_channel;
@@ -96,11 +97,17 @@ pub fn run(a: MigrateArgs) -> Result<()> {
         }
     }
 
+    let to_copy: u64 = {
+        let counts = source_dump.table_counts()?;
+        tables.iter().filter_map(|t| counts.get(t)).sum()
+    };
+    let progress = Progress::new(Mode::detect(a.json), "copying", "rows", Some(to_copy));
     for t in &tables {
         let columns = source_dump.table_columns(t)?;
-        let n = copy_table(source_dump.as_ref(), target_dump.as_ref(), t, &columns).with_context(|| format!("copying table {t} (the target now holds a partial copy: drop and re-create it before retrying)"))?;
+        let n = copy_table(source_dump.as_ref(), target_dump.as_ref(), t, &columns, &progress).with_context(|| format!("copying table {t} (the target now holds a partial copy: drop and re-create it before retrying)"))?;
         tracing::debug!(table = %t, rows = n, "copied");
     }
+    progress.finish(&format!("{} tables", tables.len()));
 
     // Proof: counts per table, then the chain re-verified on the target.
     let (sc, tc) = (source_dump.table_counts()?, target_dump.table_counts()?);
@@ -171,6 +178,7 @@ fn copy_table(
     target: &dyn Dump,
     table: &str,
     columns: &[String],
+    progress: &Progress,
 ) -> Result<u64> {
     let (tx, rx) = sync_channel::<Vec<SqlValue>>(1024);
     std::thread::scope(|s| {
@@ -180,7 +188,11 @@ fn copy_table(
                     .map_err(|_| StoreError::Db("the target stopped loading".into()))
             })
         });
-        let loaded = target.load_table(table, columns, &mut rx.into_iter());
+        let loaded = target.load_table(
+            table,
+            columns,
+            &mut rx.into_iter().inspect(|_| progress.inc(1)),
+        );
         let dumped = dumper
             .join()
             .map_err(|_| anyhow::anyhow!("reading table {table} panicked"))?;

@@ -14,6 +14,7 @@ mod feed;
 mod follow;
 mod intake;
 mod matching;
+mod progress;
 mod replay;
 mod serve;
 mod standards;

@@ -338,6 +338,37 @@ fn exports_pass_the_standard_validators_and_are_byte_stable() {
             f.display()
         );
     }
+    // The Crocus operator reads Russian: its alert carries one <info> per language, Russian
+    // first and English beside it, each with its own words — and it passed the XSD above.
+    let op = alerts
+        .iter()
+        .find(|f| f.to_string_lossy().contains("op-crocus"))
+        .expect("the operator's alert is exported");
+    let op = std::fs::read_to_string(op).unwrap();
+    assert_eq!(op.matches("<info>").count(), 2, "{op}");
+    let ru = op
+        .find("<language>ru</language>")
+        .expect("a Russian <info>");
+    let en = op
+        .find("<language>en</language>")
+        .expect("an English <info>");
+    assert!(ru < en, "the audience's own language comes first: {op}");
+    assert!(
+        op[ru..en].contains("<event>Угроза вооружённого нападения</event>")
+            && op[en..].contains("<event>Threat of violent attack</event>"),
+        "{op}"
+    );
+    assert!(
+        op[ru..en].contains("КОМУ:") && op[en..].contains("TO:"),
+        "each <info> is written in its language: {op}"
+    );
+    // The public advisory's audience reads English: one <info>.
+    let public = alerts
+        .iter()
+        .find(|f| f.to_string_lossy().contains("public"))
+        .expect("the public alert is exported");
+    let public = std::fs::read_to_string(public).unwrap();
+    assert_eq!(public.matches("<info>").count(), 1, "{public}");
     // An operator's bundle never carries the SECRET named target or the actor.
     let op = std::fs::read_to_string(a.join("moscow-2024-03.op-crocus.v1.stix.json")).unwrap();
     assert!(

@@ -21,6 +21,12 @@ pub struct WarningFields {
     pub summarised_portions: usize,
     /// Labels of the target specs this audience may be told about.
     pub targets: Vec<String>,
+    /// The catalogue language `headline` and `text` are written in.
+    #[serde(skip_serializing_if = "crate::tracking::is_english")]
+    pub language: String,
+    /// Other language versions; the gate checks each as it checks `headline` and `text`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub translations: Vec<crate::tracking::Translation>,
 }
 
 /// A warning that passed the leak gate: the gate's proof value. Its fields are private and it
@@ -472,6 +478,10 @@ impl Gate {
             self.check(&format!("targets[{i}]"), l)?;
         }
         self.check("banner", &fields.banner)?;
+        for (i, t) in fields.translations.iter().enumerate() {
+            self.check(&format!("translations[{i}].text"), &t.text)?;
+            self.check(&format!("translations[{i}].headline"), &t.headline)?;
+        }
         Ok(Composed { fields })
     }
 

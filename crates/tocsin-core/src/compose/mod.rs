@@ -42,6 +42,10 @@ pub struct ComposeInput<'a> {
     pub posture_interval_hours: i64,
     /// Where recipients acknowledge and report posture (a signed link, or instructions).
     pub ack_instructions: &'a str,
+    /// More language versions to write beside the audience's own: `(language, ack_instructions
+    /// in that language)`. The engine asks for English when the audience's catalogue is another
+    /// (CAP carries one `<info>` per language); a language equal to the audience's is skipped.
+    pub translations: &'a [(&'a str, &'a str)],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
@@ -83,12 +87,21 @@ fn harm_key(h: &crate::threat::Harm) -> &'static str {
     }
 }
 
-/// The zone an audience's times are written in (`i18n::audience_zone`).
-pub fn audience_zone(aud: &Audience) -> crate::i18n::Tz {
+/// The zone an audience's times are written in (`i18n::audience_zone`): `sites` are its own
+/// matched sites, in order (the first with a zone decides when the audience sets none).
+pub fn audience_zone(aud: &Audience, sites: &[&Entity]) -> crate::i18n::Tz {
+    let sites: Vec<crate::i18n::Site<'_>> = sites
+        .iter()
+        .map(|e| crate::i18n::Site {
+            location: e.location,
+            city: e.city.as_deref(),
+            country: e.country.as_ref().map(|c| c.as_str()),
+        })
+        .collect();
     crate::i18n::audience_zone(
         aud.timezone.as_deref(),
         aud.country.as_ref().map(|c| c.as_str()),
-        None,
+        &sites,
     )
 }
 
@@ -201,7 +214,7 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
     let (body, summarised) = select_portions(threat, aud, &usable);
     let actor_ok = threat.actor.is_some() && is_rel(&threat.actor_mark);
     let cat = crate::i18n::catalogue(&aud.language);
-    let zone = audience_zone(aud);
+    let zone = audience_zone(aud, input.entities);
     let actor_text = if actor_ok {
         threat.actor.clone().unwrap_or_default()
     } else {
@@ -270,6 +283,33 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
         AudienceKind::Operator => render_operator(&draft, &mut text),
         AudienceKind::Public => render_public(&draft, &mut text),
     };
+    // Each other language is the same warning written for the same audience reading that
+    // language (its tearlines, its catalogue); its own gate run is repeated by `gate.pass` below
+    // on the text that is kept.
+    let mut translations = Vec::new();
+    for (lang, ack) in input.translations {
+        let other = crate::i18n::catalogue(lang);
+        if other.code == cat.code
+            || translations
+                .iter()
+                .any(|t: &crate::tracking::Translation| t.language == other.code)
+        {
+            continue;
+        }
+        let mut reader = aud.clone();
+        reader.language = other.code.to_owned();
+        let version = compose(&ComposeInput {
+            audience: &reader,
+            ack_instructions: ack,
+            translations: &[],
+            ..input.clone()
+        })?;
+        translations.push(crate::tracking::Translation {
+            language: other.code.to_owned(),
+            headline: version.headline().to_owned(),
+            text: version.text().to_owned(),
+        });
+    }
     let fields = WarningFields {
         tlp,
         banner: banner_text,
@@ -281,6 +321,8 @@ pub fn compose(input: &ComposeInput<'_>) -> Result<Composed, ComposeError> {
         withheld_portions: withheld,
         summarised_portions: summarised,
         targets: labels,
+        language: cat.code.to_owned(),
+        translations,
     };
     Ok(gate.pass(fields)?)
 }
@@ -533,6 +575,8 @@ impl crate::tracking::GatedWarning {
             valid: f.valid,
             state: head.state,
             created_at: head.created_at,
+            language: f.language,
+            translations: f.translations,
         })
     }
 
@@ -559,6 +603,8 @@ impl crate::tracking::GatedWarning {
             withheld_portions: 0,
             summarised_portions: 0,
             targets: Vec::new(),
+            language: w.language,
+            translations: w.translations,
         };
         let head = WarningHead {
             id: w.id,

@@ -926,6 +926,7 @@ pub fn compose_case(case: &Case) -> Result<Composed, ComposeError> {
         now: case.threat.received,
         posture_interval_hours: 24,
         ack_instructions: "Acknowledge quoting the reference.",
+        translations: &[],
     })
 }
 

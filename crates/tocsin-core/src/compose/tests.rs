@@ -131,6 +131,7 @@ fn run(threat: &Threat, a: &Audience) -> Result<WarningFields, ComposeError> {
         now: threat.received,
         posture_interval_hours: 24,
         ack_instructions: "Quote the reference.",
+        translations: &[],
     })
     .map(Composed::into_fields)
 }
@@ -307,6 +308,7 @@ fn global_restricted_terms_are_blocked() {
         now: t.received,
         posture_interval_hours: 24,
         ack_instructions: "",
+        translations: &[],
     });
     assert_eq!(leak(r).rule.name(), "restricted_term");
 }
@@ -769,4 +771,55 @@ fn tearlines_in_the_audience_language_are_preferred() {
         "{}",
         r.text
     );
+}
+
+#[test]
+fn another_language_is_composed_beside_the_audience_own_and_gated_with_it() {
+    let t = moscow();
+    let mut reader = operator();
+    reader.language = "ru".into();
+    let c = compose(&ComposeInput {
+        threat: &t,
+        audience: &reader,
+        entities: &[],
+        global_restricted: &[],
+        now: t.received,
+        posture_interval_hours: 24,
+        ack_instructions: "Номер W1.",
+        translations: &[
+            ("en", "Reference W1."),
+            ("ru", "skipped: the audience's own"),
+        ],
+    })
+    .unwrap()
+    .into_fields();
+    assert_eq!(c.language, "ru");
+    assert!(
+        c.text.contains("КОМУ:") && c.text.contains("Номер W1."),
+        "{}",
+        c.text
+    );
+    assert_eq!(c.translations.len(), 1, "{:?}", c.translations);
+    let en = &c.translations[0];
+    assert_eq!(en.language, "en");
+    assert!(
+        en.text.contains("TO:") && en.text.contains("Reference W1."),
+        "{}",
+        en.text
+    );
+    assert!(!en.text.contains("КОМУ"), "{}", en.text);
+    // The gate reads every version: a leak in the English one blocks the whole warning.
+    let mut leaking = c.clone();
+    leaking.translations[0]
+        .text
+        .push_str("Ask Lantern Glass.\n");
+    let l = pass_gate(leaking, &t, &reader, &[], &[]).unwrap_err();
+    assert_eq!(
+        (l.rule.name(), l.field.as_str()),
+        ("restricted_term", "translations[0].text")
+    );
+    // An English reader gets nothing beside its text.
+    let plain = run(&t, &operator()).unwrap();
+    assert_eq!(plain.language, "en");
+    assert!(plain.translations.is_empty());
 }

@@ -126,28 +126,6 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
         MsgType::Update
     };
     let bodily = t.harms.iter().any(|h| h.is_bodily());
-    let event = if bodily {
-        "Threat of violent attack"
-    } else {
-        "Threat of attack on networks or services"
-    };
-    // The warning is written in its audience's language (docs/recipients.md): so is the info.
-    let language = input.audience.language.trim();
-    let language = if language.is_empty() { "en" } else { language };
-    let instruction = if public {
-        // The advice sentence of the public template, in the warning's language: the catalogue's
-        // words before its first placeable ("Avoid ", "Избегайте мест (").
-        let advice = tocsin_core::i18n::catalogue(language).get("public-advice");
-        let prefix = advice.split("{ $").next().unwrap_or(advice).trim_end();
-        let lines: Vec<&str> = w
-            .text
-            .lines()
-            .filter(|l| !prefix.is_empty() && l.trim_start().starts_with(prefix))
-            .collect();
-        (!lines.is_empty()).then(|| lines.join("\n"))
-    } else {
-        (!w.measures.is_empty()).then(|| w.measures.join("\n"))
-    };
     let mut parameters = vec![
         ("TLP".to_owned(), w.tlp.label().to_owned()),
         ("tocsinWarning".to_owned(), w.id.to_string()),
@@ -156,39 +134,77 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
     if !public {
         parameters.push(("classification".to_owned(), w.banner.clone()));
     }
-    let info = Info {
-        language: language.to_owned(),
-        categories: vec!["Security".into()],
-        event: event.into(),
-        response_types: if public {
-            vec!["Avoid".into(), "Monitor".into()]
-        } else {
-            vec!["Prepare".into(), "Monitor".into()]
-        },
-        urgency: if input.cancel {
-            Urgency::Past
-        } else {
-            urgency(w, sent)
-        },
-        severity: severity(&t.harms),
-        certainty: certainty(t.credibility),
-        audience: Some(input.audience.name.clone()),
-        effective: Some(sent),
-        onset: Some(w.valid.from),
-        expires: Some(w.valid.until),
-        sender_name: Some(input.sender_name.to_owned()),
-        headline: Some(w.headline.clone()),
-        description: Some(w.text.trim_end().to_owned()),
-        instruction,
-        web: input.web.clone(),
-        contact: if public {
-            None
-        } else {
-            input.audience.escalation_contact.clone()
-        },
-        parameters,
-        areas: input.areas.clone(),
-    };
+    // One `<info>` per language the warning was written in (CAP 1.2 §3.2.2: several info blocks
+    // of one alert differ by `language`): the audience's own first, then the others (English
+    // beside a Russian audience's).
+    let versions = std::iter::once((w.language.as_str(), w.headline.as_str(), w.text.as_str()))
+        .chain(
+            w.translations
+                .iter()
+                .map(|v| (v.language.as_str(), v.headline.as_str(), v.text.as_str())),
+        );
+    let infos = versions
+        .map(|(language, headline, text)| {
+            let cat = tocsin_core::i18n::catalogue(language);
+            let language = if language.trim().is_empty() {
+                "en"
+            } else {
+                language
+            };
+            let instruction = if public {
+                // The advice sentence of the public template, in this version's language: the
+                // catalogue's words before its first placeable ("Avoid ", "Избегайте мест (").
+                let advice = cat.get("public-advice");
+                let prefix = advice.split("{ $").next().unwrap_or(advice).trim_end();
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !prefix.is_empty() && l.trim_start().starts_with(prefix))
+                    .collect();
+                (!lines.is_empty()).then(|| lines.join("\n"))
+            } else {
+                (!w.measures.is_empty()).then(|| w.measures.join("\n"))
+            };
+            Info {
+                language: language.to_owned(),
+                categories: vec!["Security".into()],
+                event: cat
+                    .get(if bodily {
+                        "cap-event-violent"
+                    } else {
+                        "cap-event-network"
+                    })
+                    .to_owned(),
+                response_types: if public {
+                    vec!["Avoid".into(), "Monitor".into()]
+                } else {
+                    vec!["Prepare".into(), "Monitor".into()]
+                },
+                urgency: if input.cancel {
+                    Urgency::Past
+                } else {
+                    urgency(w, sent)
+                },
+                severity: severity(&t.harms),
+                certainty: certainty(t.credibility),
+                audience: Some(input.audience.name.clone()),
+                effective: Some(sent),
+                onset: Some(w.valid.from),
+                expires: Some(w.valid.until),
+                sender_name: Some(input.sender_name.to_owned()),
+                headline: Some(headline.to_owned()),
+                description: Some(text.trim_end().to_owned()),
+                instruction,
+                web: input.web.clone(),
+                contact: if public {
+                    None
+                } else {
+                    input.audience.escalation_contact.clone()
+                },
+                parameters: parameters.clone(),
+                areas: input.areas.clone(),
+            }
+        })
+        .collect();
     Alert {
         identifier: identifier(w),
         sender: input.sender.to_owned(),
@@ -217,7 +233,7 @@ pub fn alert_for_warning(input: &CapInput<'_>) -> Alert {
             .or_else(|| input.cancel.then(|| "The warning is withdrawn.".to_owned())),
         references,
         incidents: Some(t.id.to_string()).filter(|s| is_cap_token(s)),
-        infos: vec![info],
+        infos,
     }
 }
 

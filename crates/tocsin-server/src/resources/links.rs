@@ -47,22 +47,41 @@ pub struct LinkInfo {
 
 /// The form fields of `POST /r/{token}` from the recipient's page
 /// (`application/x-www-form-urlencoded`): `measures` may repeat.
-#[derive(ToSchema)]
+// `deny_unknown_fields` puts `additionalProperties: false` in the schema: the handler refuses an
+// unknown field, naming it (`form_body`).
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LinkForm {
-    /// Posture: one per measure in place (`extra_screening`, `detection_dogs`, `staff_briefed`,
-    /// `evacuation_routes`, `armed_guards`, `access_control`, `police_liaison`, `event_cancelled`).
-    measures: Vec<String>,
+    /// Posture: one per measure in place.
+    measures: Vec<FormMeasure>,
     /// Posture: another measure, in the recipient's words.
     other: Option<String>,
     /// Posture: a note.
     note: Option<String>,
-    /// Feedback: `too_general` (the page's default), `useful` or `other`.
+    /// Feedback: `too_general` (the page's default, also when empty), `useful` or `other`.
+    #[schema(value_type = tocsin_core::followup::FeedbackKind, required = false)]
     kind: Option<String>,
     /// Feedback: what the recipient needs to know.
     text: Option<String>,
     /// The button pressed (`acknowledge`, `posture`, `feedback`); informative only.
     action: Option<String>,
+}
+
+/// The measures the page's checkboxes send (`measures=extra_screening`); a measure in the
+/// recipient's own words goes in `other`. Only the schema of [`LinkForm`] names it.
+#[derive(ToSchema, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FormMeasure {
+    ExtraScreening,
+    DetectionDogs,
+    StaffBriefed,
+    EvacuationRoutes,
+    ArmedGuards,
+    AccessControl,
+    PoliceLiaison,
+    EventCancelled,
 }
 
 /// What a browser gets instead of JSON: the page for the link, or why it cannot be used.
@@ -199,6 +218,8 @@ fn form_body(bytes: &[u8], cat: &i18n::Catalogue) -> Result<LinkBody, String> {
             "other" | "action" => {}
             "note" => b.note = v,
             "text" => b.text = v,
+            // An HTML form sends an empty field for a choice left unmade: the default then.
+            "kind" if v.is_empty() => {}
             "kind" => {
                 b.kind = Some(serde_json::from_value(json!(v)).map_err(|_| {
                     cat.fmt(
@@ -386,4 +407,44 @@ fn use_link(
     }
     .map_err(refused)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_schema_names_exactly_the_page_measures() {
+        use FormMeasure::*;
+        let schema: Vec<String> = [
+            ExtraScreening,
+            DetectionDogs,
+            StaffBriefed,
+            EvacuationRoutes,
+            ArmedGuards,
+            AccessControl,
+            PoliceLiaison,
+            EventCancelled,
+        ]
+        .iter()
+        .map(|m| {
+            serde_json::to_value(m)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+        let page: Vec<String> = page::MEASURES
+            .iter()
+            .map(|(n, _)| (*n).to_owned())
+            .collect();
+        assert_eq!(schema, page);
+        let cat = i18n::catalogue("en");
+        // An empty choice is the default; a wrong one is named.
+        let b = form_body(b"kind=&text=more", cat).unwrap();
+        assert_eq!(b.kind, Some(FeedbackKind::TooGeneral));
+        let e = form_body(b"kind=nonsense", cat).err().unwrap();
+        assert!(e.contains("unknown kind \"nonsense\""), "{e}");
+    }
 }

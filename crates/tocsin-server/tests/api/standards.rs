@@ -46,6 +46,8 @@ fn warning(threat: &Threat, aud: &Audience, version: u32, state: WarningState) -
         valid: ThreatWindow::new(t(6, 9), t(9, 9)).unwrap(),
         state,
         created_at: t(6, 9) + Duration::hours(version as i64),
+        language: "en".into(),
+        translations: Vec::new(),
         ..tocsin_testkit::warning("th", aud)
     };
     GatedWarning::gate(w, threat, aud, &[]).expect("the fixture warning passes the leak gate")

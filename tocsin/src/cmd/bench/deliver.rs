@@ -17,6 +17,7 @@
 //! shared outbox exactly as `tocsin worker` processes do.
 
 use super::super::DbLocation;
+use crate::progress::{Mode, Progress};
 use anyhow::{bail, ensure, Context, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -101,17 +102,25 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
     );
     let stop = Arc::new(AtomicBool::new(false));
 
+    let progress = Progress::new(
+        Mode::detect(args.json),
+        "delivering",
+        "deliveries",
+        Some(args.recipients as u64),
+    );
     let started = Instant::now();
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let handles: Vec<_> = workers
             .iter()
             .map(|(w, st)| {
                 let (stop, d, r, x) = (&stop, &delivered_n, &retrying_n, &dead_n);
+                let progress = &progress;
                 let total = args.recipients;
                 s.spawn(move || {
                     w.run(st.as_ref(), stop, &mut |rep| {
                         r.fetch_add(rep.retrying.len(), Ordering::SeqCst);
                         x.fetch_add(rep.dead.len(), Ordering::SeqCst);
+                        progress.inc((rep.delivered.len() + rep.dead.len()) as u64);
                         // Every delivery has an outcome: all workers stop.
                         if d.fetch_add(rep.delivered.len(), Ordering::SeqCst)
                             + rep.delivered.len()
@@ -134,6 +143,7 @@ pub fn run(args: DeliverArgs, db: &DbLocation) -> Result<()> {
             .collect()
     });
     let seconds = started.elapsed().as_secs_f64();
+    progress.finish(&format!("{} worker(s)", args.workers));
     for r in results {
         r?;
     }

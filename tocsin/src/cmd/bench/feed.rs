@@ -3,6 +3,7 @@
 //! inputs (nested prefixes included). Figures: `events`, `matched`, `unmatched`,
 //! `notifications`, `seconds`, `events_per_s`, `peak_rss_mb` (VmHWM).
 
+use crate::progress::{Mode, Progress};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::{BufWriter, Write};
@@ -78,16 +79,20 @@ pub fn run(a: FeedArgs) -> Result<()> {
         originator: "ZZZ".into(),
         actor: "bench".into(),
     };
+    let events = open(&a.events)?;
+    let size = events.metadata().map(|m| m.len()).ok();
+    let progress = Progress::new(Mode::detect(a.json), "feed", "bytes", size);
     let report = tocsin_feed::run_feed(
         &store,
         &c,
-        open(&a.events)?,
+        events,
         &Mapping::simple(),
         &opts,
         tocsin_feed::Exports::default(),
-        |_, _| {},
+        |_, bytes| progress.set(bytes, None),
     )?;
     let seconds = start.elapsed().as_secs_f64();
+    progress.finish(&format!("{} events", report.counts.events));
     let k = &report.counts;
     if let Some(p) = &a.per_org {
         let map: serde_json::Map<String, serde_json::Value> = c

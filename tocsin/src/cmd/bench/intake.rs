@@ -6,6 +6,7 @@
 //! dictionaries); the figure is input bytes (MB = 10^6 bytes) over wall time of `extract`.
 
 use super::super::Globals;
+use crate::progress::{Mode, Progress};
 use anyhow::Result;
 use chrono::NaiveDate;
 use std::time::Instant;
@@ -156,12 +157,20 @@ pub fn run(args: IntakeArgs, _g: &Globals) -> Result<()> {
     let docs = corpus(args.mb.max(1) * 1_000_000);
     let bytes: usize = docs.iter().map(String::len).sum();
     let date = NaiveDate::from_ymd_opt(2024, 3, 6).expect("valid date");
+    let progress = Progress::new(
+        Mode::detect(args.json),
+        "extracting",
+        "bytes",
+        Some(bytes as u64),
+    );
     let t1 = Instant::now();
     let mut items = 0usize;
     for d in &docs {
         items += std::hint::black_box(x.extract(d, date)).len();
+        progress.inc(d.len() as u64);
     }
     let secs = t1.elapsed().as_secs_f64();
+    progress.finish(&format!("{} documents", docs.len()));
     let mbps = bytes as f64 / 1e6 / secs;
     if args.json {
         println!(

@@ -2,6 +2,7 @@
 //! (`tocsin_core::compose::proof`) over N seeded random cases. Deterministic for a given seed; the
 //! count of violations must be 0 (the command fails otherwise).
 
+use crate::progress::{Mode, Progress};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -27,7 +28,7 @@ struct Tally {
     violations: Vec<(u64, String)>,
 }
 
-fn tally(seed: u64, range: std::ops::Range<u64>) -> Tally {
+fn tally(seed: u64, range: std::ops::Range<u64>, progress: &Progress) -> Tally {
     let mut t = Tally::default();
     for i in range {
         match run_case(case_seed(seed, i)) {
@@ -35,6 +36,7 @@ fn tally(seed: u64, range: std::ops::Range<u64>) -> Tally {
             Outcome::Refused(r) => *t.refused.entry(r).or_default() += 1,
             Outcome::Violation(v) => t.violations.push((i, v)),
         }
+        progress.inc(1);
     }
     t
 }
@@ -47,17 +49,20 @@ pub fn run(a: LeakproofArgs) -> Result<()> {
         .unwrap_or(1)
         .min(8) as u64;
     let chunk = a.cases.div_ceil(threads.max(1));
+    let progress = Progress::new(Mode::detect(a.json), "leakproof", "cases", Some(a.cases));
+    let shared = &progress;
     let parts: Vec<Tally> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|k| {
                 let (lo, hi) = ((k * chunk).min(a.cases), ((k + 1) * chunk).min(a.cases));
-                s.spawn(move || tally(a.seed, lo..hi))
+                s.spawn(move || tally(a.seed, lo..hi, shared))
             })
             .collect();
         hs.into_iter()
             .map(|h| h.join().expect("bench thread"))
             .collect()
     });
+    progress.finish("");
     let mut t = Tally::default();
     for p in parts {
         t.composed += p.composed;

@@ -18,6 +18,7 @@
 //! the fuzzy-name specs (`p50_ms_fuzzy`, `p99_ms_fuzzy`); threats per second over the whole set;
 //! matches found; and the prefix table's look-up rate (`prefix_lookups_per_s`, 50,000 prefixes).
 
+use crate::progress::{Mode, Progress};
 use anyhow::{bail, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
@@ -655,6 +656,8 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
     let seed = a.seed;
     let rss_before = rss_bytes();
     let cpu_before = cpu_seconds();
+    let mode = Mode::detect(a.json);
+    let building = Progress::new(mode, "building", "entities", Some(a.entities));
     let start = Instant::now();
     let mut reg = Registry::new(MatchConfig::default(), gazetteer.clone());
     reg.reserve(a.entities as usize);
@@ -676,9 +679,15 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
                 i = end;
             }
         });
-        reg.extend(rx.into_iter().flatten());
+        // Counted per chunk: a count per entity would weigh on the build it times.
+        reg.extend(
+            rx.into_iter()
+                .inspect(|chunk| building.inc(chunk.len() as u64))
+                .flatten(),
+        );
     });
     let build_s = start.elapsed().as_secs_f64();
+    building.finish("");
     let build_cpu_s = cpu_seconds() - cpu_before;
     let rss_after = rss_bytes();
     let rss_per_entity = rss_after.saturating_sub(rss_before) as f64 / a.entities as f64;
@@ -692,9 +701,11 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
     let mut errors = 0usize;
     let mut by_kind: std::collections::BTreeMap<&str, (Vec<f64>, usize)> =
         std::collections::BTreeMap::new();
+    let matching = Progress::new(mode, "matching", "threats", Some(threats.len() as u64));
     let all_start = Instant::now();
     let mut results = Vec::with_capacity(threats.len());
     for (t, fuzzy) in &threats {
+        matching.inc(1);
         let s = Instant::now();
         let res = reg.match_threat(t);
         let ms = s.elapsed().as_secs_f64() * 1000.0;
@@ -716,6 +727,7 @@ pub fn run(a: MatchArgs, db: &super::super::DbLocation) -> Result<()> {
         }
     }
     let total_s = all_start.elapsed().as_secs_f64();
+    matching.finish(&format!("{matches} matches"));
     lat_fuzzy.sort_by(f64::total_cmp);
     lat_rest.sort_by(f64::total_cmp);
 
