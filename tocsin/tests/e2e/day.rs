@@ -11,14 +11,13 @@
 //! Time moves the way an operator would move it: `serve` is restarted with a later
 //! `--clock-start`, and the worker follows the recorded clock.
 
-use crate::common::{bin, SmtpServer, TestDb};
+use crate::common::{bin, free_port, wait, Proc, SmtpServer, TestDb};
 use chrono::{DateTime, Utc};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 use tocsin_core::tracking::DeliveryStatus;
 use tocsin_core::ChannelKind;
 use tocsin_deliver::receiver::Receiver;
@@ -28,31 +27,6 @@ const ADMIN: &str = "tcn_test_admin_token_0123456789";
 const THREAT: &str = "paris-2026-06";
 const OP: &str = "op-accor-arena";
 const NUMBER: &str = "+33 1 00 00 00 00";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

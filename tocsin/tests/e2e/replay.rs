@@ -2,41 +2,15 @@
 //! reference case without webhook keys, so it leaves the operator's webhook alone (no attempt, no
 //! error); a separate `tocsin worker` with the keys sends it, on the replayed clock.
 
-use crate::common::{bin, examples_dir, run_ok, TestDb};
+use crate::common::{bin, examples_dir, free_port, run_ok, wait, Proc, TestDb};
 use chrono::{DateTime, Utc};
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 use tocsin_core::tracking::DeliveryStatus;
 use tocsin_core::ChannelKind;
 use tocsin_deliver::receiver::Receiver;
 use tocsin_deliver::WebhookSecret;
 use tocsin_engine::{Engine, EngineConfig};
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn copy_case(to: &std::path::Path, webhook: &str) {
     std::fs::create_dir_all(to).unwrap();

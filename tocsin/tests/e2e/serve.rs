@@ -1,26 +1,8 @@
 //! `tocsin serve --demo`: /health is open, the API needs the admin token.
 
-use crate::common::{bin, TestDb};
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
+use crate::common::{bin, free_port, Proc, TestDb};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn health_open_api_needs_token() {
@@ -28,7 +10,7 @@ fn health_open_api_needs_token() {
     let port = free_port();
     let db = TestDb::new(dir.path());
     let token = "tcn_test_admin_token_0123456789";
-    let _server = Server(
+    let _server = Proc(
         bin()
             .args([
                 "--db",
